@@ -1,0 +1,15 @@
+"""trainset: declarative, privacy-safe, quality-gated, versioned training datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def load(dataset: str, version: int | None = None, workspace: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Load a released version's train/validation/test splits, hash-verified (default: latest)."""
+    from pipelines.components.resources import default_workspace
+    from pipelines.lib.consume import load_version
+
+    return load_version(Path(workspace or default_workspace()), dataset, version)

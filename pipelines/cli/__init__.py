@@ -1,0 +1,47 @@
+"""The `trainset` command: one module per verb."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pipelines.cli.generate import generate
+from pipelines.cli.keygen import keygen
+from pipelines.cli.pull import pull
+from pipelines.cli.run import run
+from pipelines.cli.versions import versions
+from pipelines.lib.catalog import SpecError
+from pipelines.lib.consume import IntegrityError
+from pipelines.lib.pseudonymize import MissingKeyError
+from pipelines.lib.release import ReleaseError
+from pipelines.lib.sources import SourceError
+from pipelines.lib.vcs import VcsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """trainset: declarative, privacy-safe, quality-gated, versioned training datasets."""
+
+
+for command in (generate, keygen, run, pull, versions):
+    cli.add_command(command)
+
+# Errors whose message already says what, where and what to do: shown without a traceback.
+USER_ERRORS = (SpecError, SourceError, MissingKeyError, VcsError, IntegrityError, ReleaseError, FileExistsError, FileNotFoundError, ValueError)
+
+
+def main() -> None:
+    """Entry point of the `trainset` console script."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except USER_ERRORS as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)

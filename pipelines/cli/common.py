@@ -1,0 +1,18 @@
+"""Options shared by several verbs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipelines.components.resources import default_workspace
+
+dataset_option = click.argument("dataset", default="ticket_triage")
+workspace_option = click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: default_workspace(),
+    show_default="$TRAINSET_WORKSPACE or the project folder",
+    help="Workspace folder (a git + DVC repository).",
+)

@@ -1,0 +1,19 @@
+"""`trainset keygen`: create the pseudonymisation key outside the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipelines.lib.pseudonymize import DEFAULT_KEY_PATH, generate_key
+
+
+@click.command()
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_KEY_PATH, show_default=True)
+def keygen(path: Path) -> None:
+    """Write a random pseudonymisation key (mode 600) if none exists, and say how to use it."""
+    existed = path.exists()
+    generate_key(path)
+    click.echo(f"{'kept existing' if existed else 'created'} key {path}")
+    click.echo(f"use it with: export TRAINSET_PSEUDONYM_KEY_FILE={path}")

@@ -1,0 +1,52 @@
+"""`trainset run`: materialize a dataset's whole asset graph, in process, on the local instance."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.lib.catalog import get_spec
+from pipelines.runner import RunSummary, materialize_dataset
+
+
+@click.command()
+@dataset_option
+@workspace_option
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day to (re)process (default: first landed file).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day to process (default: last landed file).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Reference day for retention and freshness (default: yesterday, UTC).")
+def run(dataset: str, workspace: Path, start, end, as_of) -> None:
+    """Land, redact, filter, gate and release DATASET; exit 1 if a gate blocks the release."""
+    spec, spec_file = get_spec(dataset)
+    os.environ.setdefault("DAGSTER_HOME", str(workspace / ".dagster_home"))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch()  # defaults: SQLite storage under DAGSTER_HOME
+    summary = materialize_dataset(
+        spec,
+        workspace,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        as_of=as_of.date() if as_of else None,
+    )
+    _report(summary)
+    sys.exit(0 if summary.success else 1)
+
+
+def _report(summary: RunSummary) -> None:
+    click.echo(f"run {summary.run_id}: partitions {summary.partitions}")
+    for line in summary.asset_lines:
+        click.echo(f"  {line}")
+    for check in summary.failed_checks:
+        click.echo(f"  check {check}", err=not summary.success)
+    if summary.release:
+        click.echo(summary.release)
+    if not summary.success:
+        click.echo(f"FAILED: {summary.failure}", err=True)
+
+
+

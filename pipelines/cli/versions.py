@@ -1,0 +1,30 @@
+"""`trainset versions`: list a dataset's released versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.lib.release import read_manifest, versions as list_versions
+
+
+@click.command()
+@dataset_option
+@workspace_option
+def versions(dataset: str, workspace: Path) -> None:
+    """List the released versions of DATASET with their size, gates and tag."""
+    releases = workspace / "datasets" / dataset
+    found = list_versions(releases)
+    if not found:
+        click.echo(f"{dataset}: no versions under {releases}")
+        return
+    for version in found:
+        manifest = read_manifest(releases / f"v{version}")
+        rows = sum(f.get("rows", 0) for f in manifest["files"].values())
+        failed = [g["name"] for g in manifest.get("gates", []) if not g["passed"]]
+        click.echo(
+            f"{dataset}@v{version}  {rows} rows  as of {manifest['as_of']}  created {manifest['created_at']}  "
+            f"gates: {'all passed' if not failed else 'failed ' + ', '.join(failed)}"
+        )

@@ -1,0 +1,193 @@
+"""The asset graph of one dataset, built from its spec. Assets are thin: each calls one step in
+`pipelines.lib.steps` and turns its counts into Dagster metadata and asset-check results."""
+
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.components.resources import TrainsetWorkspace
+from pipelines.lib import steps
+from pipelines.lib.accounting import sum_counts
+from pipelines.lib.spec import DatasetSpec
+
+def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
+    """Assets, checks, job and schedule of one declared dataset, in the group of its name."""
+    daily = dg.DailyPartitionsDefinition(start_date=spec.first_date.isoformat(), timezone="UTC")
+    key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
+    raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
+    common = {"group_name": spec.name, "owners": _owners(spec)}
+    partitioned = {"partitions_def": daily, "backfill_policy": dg.BackfillPolicy.single_run()}
+
+    assets: list = [_raw_asset(spec, source.name, key, common | partitioned) for source in spec.sources]
+
+    @dg.asset(
+        key=key("redacted"),
+        deps=raw_keys,
+        check_specs=[_check(key("redacted"), "redacted_contract"), _check(key("redacted"), "pii_residue")],
+        kinds={"pandas", "parquet"},
+        **common,
+        **partitioned,
+    )
+    def redacted(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
+        """PII replaced by typed placeholders, ids pseudonymised, columns outside the spec dropped."""
+        stats = steps.redact_partitions(workspace.paths(spec.name), spec, context.partition_keys, workspace.key(spec))
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(stats["accounting"])
+            | {f"replaced/{t}": n for t, n in stats["replaced"].items()}
+            | {"dropped_columns": ", ".join(stats["dropped_columns"])}
+        )
+        yield _contract_result(key("redacted"), "redacted_contract", [stats["contract"]])
+        residue = stats["pii_residue"]
+        found = sum(residue.values())
+        yield dg.AssetCheckResult(
+            asset_key=key("redacted"),
+            check_name="pii_residue",
+            passed=found == 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"{found} text value(s) still look like PII after redaction" if found else "no PII residue",
+            metadata={where: n for where, n in residue.items()},
+        )
+
+    @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common)
+    def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
+        """Every row that could not be processed, with its reason and location (no text)."""
+        stats = steps.collect_quarantine(workspace.paths(spec.name), spec)
+        steps.write_json(stats, workspace.paths(spec.name).stats("quarantine"))
+        return dg.MaterializeResult(
+            metadata={"rows": stats["rows"], **{f"reason/{r}": n for r, n in stats["by_reason"].items()}}
+        )
+
+    @dg.asset(
+        key=key("eligible"),
+        deps=[key("redacted")],
+        check_specs=[_check(key("eligible"), "eligible_contract")],
+        kinds={"pandas", "parquet"},
+        **common,
+    )
+    def eligible(workspace: TrainsetWorkspace):
+        """Consent opt-outs and retention applied: only rows the dataset may still use."""
+        stats = steps.build_eligible(
+            workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec)
+        )
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(stats["accounting"]) | {"as_of": stats["as_of"]}
+        )
+        yield _contract_result(key("eligible"), "eligible_contract", [stats["contract"]])
+
+    gate_names = [name for name, bar in spec.gates if bar is not None]
+    training_checks = [
+        _check(key("training_set"), "training_set_contract"),
+        _check(key("training_set"), "expectation_suite"),
+        *[_check(key("training_set"), name, blocking=getattr(spec.gates, name).severity == "error") for name in gate_names],
+    ]
+
+    @dg.asset(key=key("training_set"), deps=[key("eligible")], check_specs=training_checks, kinds={"pandas", "parquet"}, **common)
+    def training_set(workspace: TrainsetWorkspace):
+        """Freshness window and stratified split; every quality gate measured on the result."""
+        paths = workspace.paths(spec.name)
+        suite = paths.root / "expectations" / f"{spec.name}.json"
+        evaluation = steps.build_training_set(paths, spec, workspace.as_of_date(), suite)
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(evaluation.stats["accounting"])
+            | {"as_of": evaluation.stats["as_of"], "gates_failed": sum(not g.passed for g in evaluation.gates)}
+        )
+        yield _contract_result(key("training_set"), "training_set_contract", [evaluation.contract.__dict__])
+        failed = [e for e in evaluation.expectations if not e.success]
+        yield dg.AssetCheckResult(
+            asset_key=key("training_set"),
+            check_name="expectation_suite",
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(f"{e.type}({e.column}): {e.observed or 'failed'}" for e in failed)
+            or f"all {len(evaluation.expectations)} expectations met",
+            metadata={"expectations": len(evaluation.expectations), "failed": len(failed)},
+        )
+        for gate in evaluation.gates:
+            yield dg.AssetCheckResult(
+                asset_key=key("training_set"),
+                check_name=gate.name,
+                passed=gate.passed,
+                severity=dg.AssetCheckSeverity.ERROR if gate.severity == "error" else dg.AssetCheckSeverity.WARN,
+                description=gate.message(),
+                metadata={"measured": str(gate.measured), "required": str(gate.required), "failing": ", ".join(gate.failing)},
+            )
+
+    @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common)
+    def release(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace) -> dg.MaterializeResult:
+        """An immutable version under datasets/, with manifest and card, pushed to DVC and tagged."""
+        outcome = steps.release_training_set(
+            workspace.paths(spec.name), spec, spec_file, workspace.key(spec), context.run_id
+        )
+        verb = "released" if outcome.created else "unchanged since"
+        context.log.info(f"{spec.name}: {verb} v{outcome.version} at {outcome.path}")
+        return dg.MaterializeResult(
+            metadata={
+                "version": outcome.version,
+                "created": outcome.created,
+                "path": dg.MetadataValue.path(str(outcome.path)),
+                "tag": outcome.tag or "",
+            }
+        )
+
+    assets += [redacted, quarantine, eligible, training_set, release]
+    job = dg.define_asset_job(f"{spec.name}_job", selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
+    schedules = [_daily_schedule(spec, job)] if spec.schedule else []
+    return dg.Definitions(assets=assets, jobs=[job], schedules=schedules)
+
+
+def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
+    asset_key = key(f"raw_{source_name}")
+    source = next(s for s in spec.sources if s.name == source_name)
+
+    @dg.asset(
+        key=asset_key,
+        check_specs=[_check(asset_key, "raw_contract")],
+        kinds={source.format, "parquet"},
+        description=f"Source {source.name!r} as landed ({source.path}, one {source.format} file per day), typed; "
+        f"owner {source.owner}, legal basis {source.legal_basis}, licence {source.licence}.",
+        **options,
+    )
+    def raw(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
+        paths = workspace.paths(spec.name)
+        stats = steps.land_raw(paths, spec, source_name, context.partition_keys)
+        yield dg.MaterializeResult(metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)})
+        yield _contract_result(asset_key, "raw_contract", [stats["contract"]])
+
+    return raw
+
+
+def _check(asset_key: dg.AssetKey, name: str, blocking: bool = True) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name=name, asset=asset_key, blocking=blocking)
+
+
+def _owners(spec: DatasetSpec) -> list[str]:
+    return [f"team:{spec.owner}"]
+
+
+def _accounting_metadata(accounting: dict) -> dict:
+    removed = {f"removed/{reason}": n for reason, n in accounting["removed"].items()}
+    return {"rows_in": accounting["rows_in"], "rows_out": accounting["rows_out"], **removed}
+
+
+def _contract_result(asset_key: dg.AssetKey, name: str, contracts: list[dict]) -> dg.AssetCheckResult:
+    failures = sum_counts([contract["failures"] for contract in contracts])
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=name,
+        passed=not failures,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="pandera contract holds" if not failures else f"{sum(failures.values())} contract failure(s)",
+        metadata=failures,
+    )
+
+
+def _daily_schedule(spec: DatasetSpec, job) -> dg.ScheduleDefinition:
+    @dg.schedule(name=f"{spec.name}_schedule", cron_schedule=spec.schedule, job=job, execution_timezone="UTC")
+    def schedule(context: dg.ScheduleEvaluationContext):
+        """At each tick, process the last complete day and rebuild the training set."""
+        when: datetime = context.scheduled_execution_time
+        yield dg.RunRequest(partition_key=(when.date() - timedelta(days=1)).isoformat())
+
+    return schedule

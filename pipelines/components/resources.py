@@ -1,0 +1,45 @@
+"""The workspace resource: where a dataset's zones live and which day counts as "today"."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from pipelines.lib.pseudonymize import load_key
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import DatasetPaths
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_workspace() -> str:
+    """`$TRAINSET_WORKSPACE`, else the project folder (a git + DVC repository)."""
+    return os.environ.get("TRAINSET_WORKSPACE", str(PROJECT_ROOT))
+
+
+def last_complete_day() -> date:
+    """Yesterday in UTC: the newest daily partition whose data is complete."""
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+class TrainsetWorkspace(dg.ConfigurableResource):
+    """A trainset workspace: landing files, intermediate zones, releases, DVC and git."""
+
+    root: str = Field(default_factory=default_workspace, description="Workspace folder.")
+    as_of: str | None = Field(
+        default=None,
+        description="Reference day (YYYY-MM-DD) for retention and freshness; default: yesterday, UTC.",
+    )
+
+    def paths(self, dataset: str) -> DatasetPaths:
+        return DatasetPaths(Path(self.root).resolve(), dataset)
+
+    def as_of_date(self) -> date:
+        return date.fromisoformat(self.as_of) if self.as_of else last_complete_day()
+
+    def key(self, spec: DatasetSpec) -> bytes:
+        return load_key(spec.privacy.key_env)

@@ -1,0 +1,78 @@
+"""DATASET_CARD.md, written from the manifest (in the spirit of Hugging Face dataset cards and
+Google's Data Cards): purpose, sources, coverage, label quality, privacy treatment, known gaps."""
+
+from __future__ import annotations
+
+
+def render_card(manifest: dict) -> str:
+    """Markdown card for one version; every figure comes from the manifest."""
+    spec = manifest.get("spec", {}).get("content", {})
+    lines = [
+        f"# {manifest['dataset']} v{manifest['version']}",
+        "",
+        spec.get("description", "").strip() or "_No description declared._",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| owner | {spec.get('owner', '?')} |",
+        f"| steward | {spec.get('steward', '?')} |",
+        f"| as of | {manifest.get('as_of')} |",
+        f"| built | {manifest.get('created_at')} |",
+        f"| code version | `{manifest.get('code_version')}` |",
+        f"| spec sha256 | `{manifest.get('spec', {}).get('sha256', '')[:16]}…` |",
+        f"| content sha256 | `{manifest.get('content_sha256', '')[:16]}…` |",
+        f"| Dagster run | `{manifest.get('dagster_run_id')}` |",
+        "",
+        "## Files",
+        "",
+        "| file | rows | sha256 |",
+        "| --- | ---: | --- |",
+    ]
+    for name, meta in sorted(manifest.get("files", {}).items()):
+        lines.append(f"| {name} | {meta.get('rows', '')} | `{meta['sha256'][:16]}…` |")
+    lines += ["", "## Sources", "", "| source | owner | steward | legal basis | licence | partitions | rows |", "| --- | --- | --- | --- | --- | --- | ---: |"]
+    for source in manifest.get("inputs", []):
+        lines.append(
+            f"| {source['source']} | {source.get('owner')} | {source.get('steward')} | {source.get('legal_basis')} | "
+            f"{source.get('licence')} | {source.get('partitions')} | {source.get('rows')} |"
+        )
+    lines += ["", "## Coverage", "", _coverage_table(manifest.get("counts", []), spec)]
+    lines += ["", "## Quality gates", "", "| gate | severity | measured | required | result |", "| --- | --- | --- | --- | --- |"]
+    for gate in manifest.get("gates", []):
+        result = "pass" if gate["passed"] else "**fail**"
+        lines.append(f"| {gate['name']} | {gate['severity']} | {gate['measured']} | {gate['required']} | {result} |")
+    lines += ["", "## Privacy treatment", ""]
+    for policy in manifest.get("policies", []):
+        lines.append(f"- **{policy['name']}**: {policy['summary']}")
+    lines += ["", "## Row accounting", "", "| step | in | out | removed |", "| --- | ---: | ---: | --- |"]
+    for step, counts in manifest.get("accounting", {}).items():
+        removed = ", ".join(f"{k}: {v}" for k, v in counts["removed"].items() if v) or "—"
+        lines.append(f"| {step} | {counts['rows_in']} | {counts['rows_out']} | {removed} |")
+    lines += ["", "## Known gaps", ""]
+    gaps = [f"- {g['name']}: {', '.join(g['failing']) or 'below the bar'}" for g in manifest.get("gates", []) if not g["passed"]]
+    lines += gaps or ["- None found by the declared gates."]
+    lines += [
+        "",
+        "## How to get it",
+        "",
+        f"`trainset pull {manifest['dataset']}@v{manifest['version']} -o DIR`, or "
+        f"`dvc get <repo> datasets/{manifest['dataset']}/v{manifest['version']} --rev {manifest['dataset']}@v{manifest['version']}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _coverage_table(counts: list[dict], spec: dict) -> str:
+    if not counts:
+        return "_No rows._"
+    label = spec.get("labels", {}).get("column", "category")
+    by_class: dict[str, dict[str, int]] = {}
+    for row in counts:
+        by_class.setdefault(row[label], {}).setdefault(row["split"], 0)
+        by_class[row[label]][row["split"]] += row["n"]
+    splits = ["train", "validation", "test"]
+    out = ["| class | " + " | ".join(splits) + " | total |", "| --- |" + " ---: |" * (len(splits) + 1)]
+    for name, per_split in sorted(by_class.items()):
+        values = [per_split.get(s, 0) for s in splits]
+        out.append(f"| {name} | " + " | ".join(str(v) for v in values) + f" | {sum(values)} |")
+    return "\n".join(out)

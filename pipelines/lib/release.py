@@ -1,0 +1,128 @@
+"""Immutable, versioned releases: `datasets/<name>/v<N>/` tracked by DVC, tagged in git.
+
+A version is staged in a temporary folder on the same filesystem and renamed into place, so it
+either exists complete or not at all; an existing version is never written again. A release
+whose content equals the latest version's creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.lib import vcs
+from pipelines.lib.card import render_card
+from pipelines.lib.hashing import combined_sha256, file_sha256
+from pipelines.lib.splits import SPLITS
+
+VERSION_DIR = re.compile(r"^v(\d+)$")
+MANIFEST = "manifest.json"
+CARD = "DATASET_CARD.md"
+
+
+class ReleaseError(RuntimeError):
+    """A release cannot be written (e.g. the version exists already)."""
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    """What a release did: the version that now holds this content, and whether it is new."""
+
+    dataset: str
+    version: int
+    path: Path
+    created: bool
+    tag: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}@v{self.version}"
+
+
+def release_tag(dataset: str, version: int) -> str:
+    """The git tag of a release, also the ref users pull: `ticket_triage@v3`."""
+    return f"{dataset}@v{version}"
+
+
+def versions(releases: Path) -> list[int]:
+    """Complete versions of a dataset, ascending (a version folder always holds its manifest)."""
+    if not releases.is_dir():
+        return []
+    found = [int(m[1]) for p in releases.iterdir() if (m := VERSION_DIR.match(p.name)) and (p / MANIFEST).is_file()]
+    return sorted(found)
+
+
+def read_manifest(version_dir: Path) -> dict:
+    return json.loads((version_dir / MANIFEST).read_text())
+
+
+def release(
+    root: Path, dataset: str, frame: pd.DataFrame, manifest_body: dict, *, publish: bool = True
+) -> ReleaseOutcome:
+    """Write the frame's splits as the next version unless the latest version has the same content."""
+    releases = root / "datasets" / dataset
+    staging = root / "data" / "staging" / f"{dataset}-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    try:
+        files = _write_splits(frame, staging)
+        fingerprint = combined_sha256([f"{name}:{meta['sha256']}" for name, meta in sorted(files.items())])
+        existing = versions(releases)
+        if existing and read_manifest(releases / f"v{existing[-1]}").get("content_sha256") == fingerprint:
+            latest = existing[-1]
+            return ReleaseOutcome(dataset, latest, releases / f"v{latest}", False, _tag_if_git(root, dataset, latest))
+        version = (existing[-1] if existing else 0) + 1
+        target = releases / f"v{version}"
+        if target.exists():
+            raise ReleaseError(f"{target} exists already; versions are immutable and never rewritten")
+        manifest = {"dataset": dataset, "version": version, "content_sha256": fingerprint, **manifest_body}
+        manifest["files"] = files
+        card = render_card(manifest)
+        (staging / CARD).write_text(card)
+        manifest["files"][CARD] = {"sha256": file_sha256(staging / CARD), "bytes": (staging / CARD).stat().st_size}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+        releases.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, target)  # atomic on one filesystem; fails if target appeared meanwhile
+        tag = _publish(root, dataset, version) if publish else None
+        return ReleaseOutcome(dataset, version, target, True, tag)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_splits(frame: pd.DataFrame, folder: Path) -> dict[str, dict]:
+    files = {}
+    for split in SPLITS:
+        part = frame.loc[frame["split"] == split].drop(columns="split").reset_index(drop=True)
+        path = folder / f"{split}.parquet"
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), path, compression="zstd")
+        files[path.name] = {"sha256": file_sha256(path), "bytes": path.stat().st_size, "rows": len(part)}
+    return files
+
+
+def _tag_if_git(root: Path, dataset: str, version: int) -> str | None:
+    tag = release_tag(dataset, version)
+    return tag if vcs.is_git_repo(root) and vcs.tag_exists(root, tag) else None
+
+
+def _publish(root: Path, dataset: str, version: int) -> str | None:
+    """Track datasets/ with DVC, push the bytes, commit the pointer and tag it."""
+    vcs.ensure_dvc_repo(root)
+    vcs.dvc(root, "add", "-q", "datasets", what="tracking datasets/ with DVC")
+    vcs.dvc(root, "push", "-q", what="pushing the release to the DVC remote")
+    if not vcs.is_git_repo(root):
+        return None
+    tag = release_tag(dataset, version)
+    # The DVC config travels with the pointer, so the tag alone says where the bytes are.
+    pointer = [p for p in ["datasets.dvc", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore"] if (root / p).exists()]
+    vcs.git(root, "add", *pointer, what="staging datasets.dvc")
+    vcs.git(root, "commit", "-q", "-m", f"Release {tag}", "--", *pointer, what="committing the release pointer")
+    vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")
+    return tag

@@ -1,0 +1,235 @@
+"""The declarative dataset spec: the typed form of one `defs.yaml`.
+
+Parsed once at the boundary (the Dagster component, the CLI); everything inside works on these
+objects. Every field carries a description so the YAML documents itself and `dg check defs`
+validates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipelines.lib.durations import parse_duration
+
+Severity = Literal["error", "warn"]
+FileFormat = Literal["csv", "jsonl", "parquet"]
+PiiType = Literal["email", "phone"]
+
+
+class StrictModel(BaseModel):
+    """Base for every spec block: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(StrictModel):
+    """One raw source of tickets, landed as one file per day."""
+
+    name: str = Field(description="Source name; its raw asset is `raw_<name>`.", pattern=r"^[a-z][a-z0-9_]*$")
+    path: str = Field(
+        description="Landing folder, relative to the workspace, holding one file per day named YYYY-MM-DD.<format>."
+    )
+    format: FileFormat = Field(default="csv", description="File format of the landed files.")
+    owner: str = Field(description="Team accountable for the source system.")
+    steward: str = Field(description="Person or team who answers questions about this source's data.")
+    legal_basis: str = Field(description="Legal basis for using this source to train models (e.g. legitimate_interest, consent).")
+    licence: str = Field(description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0).")
+    start_date: date = Field(description="First day of data; the first daily partition.")
+
+
+class ColumnsSpec(StrictModel):
+    """Which raw columns play which role. Only these survive minimisation in `redacted`."""
+
+    id: str = Field(default="ticket_id", description="Unique id of an example.")
+    user: str = Field(default="user_id", description="Id of the person the example is about (pseudonymised).")
+    timestamp: str = Field(default="created_at", description="When the example was created (ISO-8601, UTC).")
+    text: list[str] = Field(default=["subject", "body"], description="Free-text columns: redacted, and the model's input.")
+    attributes: list[str] = Field(
+        default=["language", "channel"], description="Categorical segment columns kept for coverage and stratification."
+    )
+
+
+class ConsentSpec(StrictModel):
+    """Opt-out table: users who asked that their data not be used for training."""
+
+    path: str = Field(description="CSV with columns user_id, opted_out_at, relative to the workspace.")
+
+
+class SensitiveRetentionSpec(StrictModel):
+    """A shorter retention for sensitive categories."""
+
+    categories: list[str] = Field(description="Label values whose examples are sensitive.")
+    keep: str = Field(description="ISO-8601 duration sensitive examples may be kept (e.g. P3M).")
+
+    @field_validator("keep")
+    @classmethod
+    def _valid_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class RetentionSpec(StrictModel):
+    """How long examples may be kept, counted from their timestamp."""
+
+    default: str = Field(default="P12M", description="ISO-8601 duration every example may be kept.")
+    sensitive: SensitiveRetentionSpec | None = Field(default=None, description="Shorter retention for sensitive categories.")
+
+    @field_validator("default")
+    @classmethod
+    def _valid_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class PrivacySpec(StrictModel):
+    """Privacy rules applied before anything is stored past the raw landing zone."""
+
+    redact: list[PiiType] = Field(default=["email", "phone"], description="PII types replaced by typed placeholders in text columns.")
+    pseudonymize: list[str] = Field(default=["user_id"], description="Id columns replaced by a keyed HMAC.")
+    key_env: str = Field(
+        default="TRAINSET_PSEUDONYM_KEY",
+        description="Environment variable holding the pseudonymisation key (never in the repository).",
+    )
+    consent: ConsentSpec | None = Field(default=None, description="Opt-out table; opted-out users are excluded.")
+    retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Retention periods.")
+
+
+class AnnotationsSpec(StrictModel):
+    """Independent annotators' labels on a subset, used to measure label agreement."""
+
+    path: str = Field(description="CSV with columns ticket_id, annotator, label, relative to the workspace.")
+
+
+class LabelsSpec(StrictModel):
+    """The label the model learns."""
+
+    column: str = Field(default="category", description="Label column.")
+    classes: list[str] = Field(description="The closed set of classes; any other value is quarantined.")
+    annotations: AnnotationsSpec | None = Field(default=None, description="Doubly-labelled items for agreement.")
+
+
+class Gate(StrictModel):
+    """Common fields of every aggregate gate."""
+
+    severity: Severity = Field(default="error", description="`error` blocks the release; `warn` is reported only.")
+
+
+class MinCountGate(Gate):
+    min: int = Field(ge=0, description="Required minimum count.")
+
+
+class MinShareGate(Gate):
+    min: float = Field(ge=0, le=1, description="Required minimum share, 0..1.")
+
+
+class TopLanguagesGate(Gate):
+    top: int = Field(default=3, ge=1, description="How many of the most frequent languages are checked.")
+    min: int = Field(ge=0, description="Required minimum examples for each of them.")
+
+
+class RequiredValuesGate(Gate):
+    values: list[str] = Field(description="Values that must each appear at least once.")
+
+
+class RecentShareGate(Gate):
+    within: str = Field(description="ISO-8601 duration counted back from the as-of date (e.g. P30D).")
+    min: float = Field(ge=0, le=1, description="Required minimum share of examples that recent.")
+
+
+class KappaGate(Gate):
+    min: float = Field(ge=-1, le=1, description="Required minimum Cohen's kappa on doubly-labelled items.")
+
+
+class GatesSpec(StrictModel):
+    """Aggregate quality bars on the training set. Each threshold lives here and nowhere else."""
+
+    min_examples_per_class: MinCountGate | None = Field(default=None, description="Minimum examples of every class.")
+    min_non_english_share: MinShareGate | None = Field(default=None, description="Minimum share of examples not in English.")
+    min_examples_top_languages: TopLanguagesGate | None = Field(
+        default=None, description="Minimum examples for each of the top-N languages."
+    )
+    required_channels: RequiredValuesGate | None = Field(default=None, description="Channels that must all be present.")
+    min_recent_share: RecentShareGate | None = Field(default=None, description="Minimum share of recent examples.")
+    min_label_agreement: KappaGate | None = Field(default=None, description="Minimum inter-annotator agreement.")
+
+
+class FreshnessSpec(StrictModel):
+    """How recent the training data must be."""
+
+    window: str = Field(default="P6M", description="Only examples newer than this ISO-8601 duration are used.")
+    max_staleness: str = Field(default="P30D", description="The newest example must be at most this old (GX suite parameter).")
+
+    @field_validator("window", "max_staleness")
+    @classmethod
+    def _valid_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class SplitSpec(StrictModel):
+    """Deterministic stratified split."""
+
+    train: float = Field(default=0.8, gt=0, lt=1, description="Share of each stratum in train.")
+    validation: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in validation.")
+    test: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in test.")
+    stratify_by: list[str] = Field(default=["category", "language"], description="Columns whose combinations are strata.")
+    seed: int = Field(default=13, description="Seed of the hash that orders examples within a stratum.")
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> SplitSpec:
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"split shares must sum to 1, got {total:g}")
+        return self
+
+
+class DatasetSpec(StrictModel):
+    """Everything about one training dataset, declared once."""
+
+    name: str = Field(description="Dataset name; its assets form the Dagster group of that name.", pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = Field(default="", description="What the dataset is for; opens the dataset card.")
+    owner: str = Field(description="Team accountable for the dataset.")
+    steward: str = Field(description="Team that reviews failed gates and approves waivers.")
+    sources: list[SourceSpec] = Field(min_length=1, description="Raw sources of examples.")
+    columns: ColumnsSpec = Field(default_factory=ColumnsSpec, description="Column roles; the allow-list of minimisation.")
+    privacy: PrivacySpec = Field(default_factory=PrivacySpec, description="Redaction, pseudonymisation, consent, retention.")
+    labels: LabelsSpec = Field(description="The label and its classes.")
+    languages: list[str] = Field(description="Declared languages (ISO 639-1); each must be present in the training set.")
+    freshness: FreshnessSpec = Field(default_factory=FreshnessSpec, description="Freshness window of the training set.")
+    gates: GatesSpec = Field(default_factory=GatesSpec, description="Aggregate quality bars.")
+    split: SplitSpec = Field(default_factory=SplitSpec, description="Train/validation/test split.")
+    schedule: str | None = Field(default=None, description="Cron schedule of the materialization (UTC), e.g. `0 3 * * *`.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError(f"schedule must be a 5-field cron expression, got {value!r}")
+        return value
+
+    @property
+    def first_date(self) -> date:
+        """The earliest start date over all sources: the first daily partition."""
+        return min(source.start_date for source in self.sources)
+
+    @property
+    def kept_columns(self) -> list[str]:
+        """Columns that survive minimisation, in output order."""
+        c = self.columns
+        return [c.id, c.user, c.timestamp, *c.attributes, *c.text, self.labels.column]
+
+    def fingerprint(self) -> str:
+        """sha256 of the spec's canonical JSON: identifies exactly which declaration built a version."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sanitize_name(value: str) -> str:
+    """A name usable as a Dagster asset-key part."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", value)

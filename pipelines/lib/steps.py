@@ -1,0 +1,320 @@
+"""The work of each asset, as plain functions over a workspace: read inputs, apply the pure
+policies, write the output, return the row accounting. No Dagster here; assets stay thin."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.lib import schemas
+from pipelines.lib.accounting import Accounting, sum_accounting, sum_counts
+from pipelines.lib.durations import cutoff
+from pipelines.lib.gates import GateResult, evaluate_gates
+from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.policies import (
+    apply_consent,
+    apply_freshness,
+    apply_retention,
+    dropped_columns,
+    load_opt_outs,
+    minimise_and_redact,
+)
+from pipelines.lib.pseudonymize import key_id, pseudonymize
+from pipelines.lib.release import ReleaseOutcome, release
+from pipelines.lib.sources import QUARANTINE_COLUMNS, read_days
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.splits import assign_splits
+from pipelines.lib.vcs import git_head
+from pipelines.lib.workspace import DatasetPaths
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write atomically (temp file + rename) so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+    tmp.replace(path)
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+# -- raw ---------------------------------------------------------------------------------------
+
+
+def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> dict:
+    """Parse landed days of a source into the raw zone (one file per day); unusable rows go to
+    quarantine. Returns the batch's accounting and contract, and writes per-day stats."""
+    source = next(s for s in spec.sources if s.name == source_name)
+    landed = read_days(paths.root, spec, source, partitions)
+    rows_by_day = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
+    bad_by_day = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
+    per_day = []
+    for partition in partitions:
+        rows = rows_by_day.get(partition, landed.rows.iloc[0:0]).drop(columns="partition")
+        bad = bad_by_day.get(partition, landed.quarantine.iloc[0:0]).drop(columns="partition")
+        write_parquet(rows, paths.raw(source.name, partition))
+        write_parquet(bad, paths.quarantine_part(source.name, partition))
+        file, sha256, rows_read = landed.files[partition]
+        accounting = Accounting(rows_read, {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()})
+        stats = {"partition": partition, "file": file, "sha256": sha256, "accounting": accounting.close(len(rows)).as_dict()}
+        write_json(stats, paths.stats(f"raw_{source.name}", partition))
+        per_day.append(stats)
+    contract = schemas.validate(schemas.raw_schema(spec), landed.rows.drop(columns="partition", errors="ignore"))
+    return {"accounting": sum_accounting([s["accounting"] for s in per_day]), "contract": contract.__dict__}
+
+
+def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> dict:
+    """Minimise, redact and pseudonymise days of every source into the redacted zone (one file
+    per day), in one vectorised batch. Returns the batch's contract and PII-residue counts."""
+    parts = [pd.read_parquet(paths.raw(s.name, p)).assign(partition=p) for p in partitions for s in spec.sources]
+    raw = pd.concat(parts, ignore_index=True)
+    frame, replaced = minimise_and_redact(raw, spec, key)
+    dropped = dropped_columns(list(raw.columns), spec)
+    day = raw["partition"].to_numpy()
+    for partition in partitions:
+        in_day = day == partition
+        part = frame.loc[in_day]
+        write_parquet(part, paths.redacted(partition))
+        stats = {
+            "partition": partition,
+            "accounting": Accounting(len(part)).close(len(part)).as_dict(),
+            "replaced": {t: int(n) for t, n in replaced.loc[in_day].sum().items()},
+            "dropped_columns": dropped,
+        }
+        write_json(stats, paths.stats("redacted", partition))
+    return {
+        "accounting": Accounting(len(raw)).close(len(frame)).as_dict(),
+        "replaced": {t: int(n) for t, n in replaced.sum().items()},
+        "dropped_columns": dropped,
+        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
+        "pii_residue": pii_residue(frame, spec.columns.text),
+    }
+
+
+# An independent second opinion on the redaction: deliberately different, broader patterns.
+RESIDUE_PATTERNS = {
+    "email": r"[^\s@<>]+@[^\s@<>]+\.[A-Za-z]{2,}",
+    "phone": r"(?:\+\d[\d\s().-]{7,}\d|(?:^|\s)0\d[\d\s.-]{7,}\d|\(\d{2,4}\)\s?\d{3,5}[\s.-]?\d{3,4})",
+}
+
+
+def pii_residue(frame: pd.DataFrame, text_columns: list[str]) -> dict[str, int]:
+    """Count rows per column and PII type that still look like PII (counts only)."""
+    counts = {}
+    for column in text_columns:
+        values = frame[column].fillna("")
+        for pii_type, pattern in RESIDUE_PATTERNS.items():
+            counts[f"{column}/{pii_type}"] = int(values.str.contains(pattern, regex=True).sum())
+    return counts
+
+
+# -- quarantine --------------------------------------------------------------------------------
+
+
+def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> dict:
+    """Gather every quarantined row of every source and day into one table (locations, no text)."""
+    parts = sorted((paths.warehouse / "quarantine").glob("*/*.parquet"))
+    frames = [pd.read_parquet(p) for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    write_parquet(frame, paths.quarantine)
+    return {"rows": len(frame), "by_reason": frame["reason"].value_counts().to_dict() if len(frame) else {}}
+
+
+# -- eligible ----------------------------------------------------------------------------------
+
+
+def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> dict:
+    """Apply retention and consent to all redacted days; partitions past retention are not read."""
+    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
+    oldest_kept = cutoff(as_of, spec.privacy.retention.default).date()
+    expired = [f for f in files if date.fromisoformat(f.stem) < oldest_kept]
+    live = [f for f in files if f not in expired]
+    expired_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in expired)
+    frame = pd.concat([pd.read_parquet(f) for f in live], ignore_index=True) if live else _empty(spec)
+    accounting = Accounting(len(frame) + expired_rows, {"retention_expired": expired_rows})
+    frame = apply_retention(frame, spec, as_of, accounting)
+    opted_out = 0
+    if spec.privacy.consent:
+        opt_outs = load_opt_outs(paths.landing(spec.privacy.consent.path))
+        opted_out = len(opt_outs)
+        frame = apply_consent(frame, pseudonymize(opt_outs["user_id"].astype("str"), key), spec, accounting)
+    frame = frame.sort_values([spec.columns.timestamp, spec.columns.id], kind="stable").reset_index(drop=True)
+    write_parquet(frame, paths.eligible)
+    stats = {
+        "as_of": as_of.isoformat(),
+        "partitions": {"live": len(live), "expired": len(expired)},
+        "opted_out_users": opted_out,
+        "accounting": accounting.close(len(frame)).as_dict(),
+        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
+    }
+    write_json(stats, paths.stats("eligible"))
+    return stats
+
+
+def _empty(spec: DatasetSpec) -> pd.DataFrame:
+    columns = {name: pd.Series(dtype="str") for name in spec.kept_columns}
+    columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
+    return pd.DataFrame(columns)
+
+
+# -- training_set ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSetEvaluation:
+    """Everything measured on the training set: stats, contract, expectations and gates."""
+
+    stats: dict
+    contract: schemas.ContractResult
+    expectations: list  # of pipelines.lib.expectations.ExpectationOutcome
+    gates: list[GateResult]
+
+
+def build_training_set(paths: DatasetPaths, spec: DatasetSpec, as_of: date, suite_path: Path) -> TrainingSetEvaluation:
+    """Freshness window and stratified split, then every gate measured and written to reports/."""
+    eligible = pd.read_parquet(paths.eligible)
+    accounting = Accounting(len(eligible))
+    frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)
+    frame["split"] = assign_splits(frame, spec.columns.id, spec.split)
+    write_parquet(frame, paths.training_set)
+
+    # GX takes seconds to import: only the step that runs the suite pays for it.
+    from pipelines.lib.expectations import load_suite, run_suite
+
+    contract = schemas.validate(schemas.training_set_schema(spec), frame)
+    newest_min = pd.Timestamp(cutoff(as_of, spec.freshness.max_staleness))
+    expectations = run_suite(
+        load_suite(suite_path),
+        frame,
+        {"classes": spec.labels.classes, "languages": spec.languages, "newest_created_at_min": newest_min},
+    )
+    annotations = None
+    if spec.labels.annotations:
+        annotations = pd.read_csv(paths.landing(spec.labels.annotations.path), dtype="str")
+    gates = evaluate_gates(frame, spec, as_of, annotations)
+    counts = (
+        frame.groupby([spec.labels.column, "language", "channel", "split"], observed=True)
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    stats = {
+        "as_of": as_of.isoformat(),
+        "accounting": accounting.close(len(frame)).as_dict(),
+        "counts": counts.to_dict(orient="records"),
+    }
+    write_json(stats, paths.stats("training_set"))
+    write_json(
+        {
+            "contract": contract.__dict__,
+            "expectations": [e.__dict__ for e in expectations],
+            "gates": [g.as_dict() for g in gates],
+        },
+        paths.stats("gates"),
+    )
+    _write_reports(paths, gates, counts, spec)
+    return TrainingSetEvaluation(stats, contract, expectations, gates)
+
+
+def _write_reports(paths: DatasetPaths, gates: list[GateResult], counts: pd.DataFrame, spec: DatasetSpec) -> None:
+    """Gate metrics and coverage in the files dvc.yaml names as metrics and plots."""
+    metrics = {g.name: g.measured for g in gates if isinstance(g.measured, (int, float))}
+    write_json(metrics, paths.reports / "gates.json")
+    coverage = counts.groupby([spec.labels.column, "language"], observed=True)["n"].sum().reset_index()
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    coverage.to_csv(paths.reports / "coverage.csv", index=False)
+
+
+# -- release -----------------------------------------------------------------------------------
+
+
+def release_training_set(
+    paths: DatasetPaths, spec: DatasetSpec, spec_file: Path, key: bytes, run_id: str, publish: bool = True
+) -> ReleaseOutcome:
+    """Assemble the manifest from every step's stats and release the training set."""
+    frame = pd.read_parquet(paths.training_set)
+    training = read_json(paths.stats("training_set"))
+    gates = read_json(paths.stats("gates"))
+    eligible = read_json(paths.stats("eligible"))
+    quarantine = read_json(paths.stats("quarantine"))
+    raw_stats = {s.name: _partition_stats(paths, f"raw_{s.name}") for s in spec.sources}
+    redacted = _partition_stats(paths, "redacted")
+    body = {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "as_of": training["as_of"],
+        "code_version": git_head(paths.root),
+        "dagster_run_id": run_id,
+        "spec": {
+            "path": str(spec_file.relative_to(paths.root)) if spec_file.is_relative_to(paths.root) else str(spec_file),
+            "sha256": spec.fingerprint(),
+            "content": spec.model_dump(mode="json"),
+        },
+        "pseudonymisation_key_id": key_id(key),
+        "inputs": [_input_summary(spec, s.name, raw_stats[s.name]) for s in spec.sources],
+        "policies": _policies(spec, redacted, eligible),
+        "accounting": {
+            **{f"raw_{name}": sum_accounting([s["accounting"] for s in stats]) for name, stats in raw_stats.items()},
+            "redacted": sum_accounting([s["accounting"] for s in redacted]),
+            "eligible": eligible["accounting"],
+            "training_set": training["accounting"],
+        },
+        "quarantine": quarantine,
+        "contract": gates["contract"],
+        "expectations": gates["expectations"],
+        "gates": gates["gates"],
+        "counts": training["counts"],
+    }
+    return release(paths.root, spec.name, frame, body, publish=publish)
+
+
+def _partition_stats(paths: DatasetPaths, asset: str) -> list[dict]:
+    return [read_json(p) for p in sorted((paths.warehouse / "stats").glob(f"{asset}.*.json"))]
+
+
+def _input_summary(spec: DatasetSpec, source_name: str, stats: list[dict]) -> dict:
+    source = next(s for s in spec.sources if s.name == source_name)
+    partitions = [s["partition"] for s in stats]
+    return {
+        "source": source.name,
+        "owner": source.owner,
+        "steward": source.steward,
+        "legal_basis": source.legal_basis,
+        "licence": source.licence,
+        "path": source.path,
+        "partitions": f"{partitions[0]}..{partitions[-1]} ({len(partitions)} days)" if partitions else "none",
+        "sha256": combined_sha256([s["sha256"] for s in stats]),
+        "rows": sum(s["accounting"]["rows_in"] for s in stats),
+    }
+
+
+def _policies(spec: DatasetSpec, redacted: list[dict], eligible: dict) -> list[dict]:
+    replaced = sum_counts([s["replaced"] for s in redacted])
+    dropped = sorted({c for s in redacted for c in s["dropped_columns"]})
+    removed = eligible["accounting"]["removed"]
+    retention = spec.privacy.retention
+    sensitive = f", {retention.sensitive.keep} for {retention.sensitive.categories}" if retention.sensitive else ""
+    return [
+        {"name": "minimisation", "dropped_columns": dropped, "summary": f"columns dropped before storage: {dropped or 'none'}"},
+        {"name": "redaction", "replaced": replaced, "summary": "replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items())},
+        {"name": "pseudonymisation", "columns": spec.privacy.pseudonymize, "summary": f"keyed HMAC-SHA256 of {spec.privacy.pseudonymize}"},
+        {"name": "consent", "rows_removed": removed.get("consent_opt_out", 0), "opted_out_users": eligible.get("opted_out_users", 0),
+         "summary": f"{removed.get('consent_opt_out', 0)} rows of {eligible.get('opted_out_users', 0)} opted-out users excluded"},
+        {"name": "retention", "rows_removed": removed.get("retention_expired", 0) + removed.get("retention_expired_sensitive", 0),
+         "summary": f"kept {retention.default}{sensitive}; {removed.get('retention_expired', 0)} + "
+                    f"{removed.get('retention_expired_sensitive', 0)} (sensitive) rows expired"},
+    ]

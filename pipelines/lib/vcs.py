@@ -1,0 +1,88 @@
+"""git and DVC driven through their command lines.
+
+DVC is never imported: dvc 3.x and Dagster need incompatible antlr4 runtimes, so DVC lives in its
+own tool environment and is found as an executable (see `dvc_executable`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+DEFAULT_REMOTE_DIR = ".dvc-remote"
+
+
+class VcsError(RuntimeError):
+    """A git or DVC command failed."""
+
+
+def dvc_executable() -> str:
+    """`$TRAINSET_DVC`, else a `dvc` beside this interpreter (the Makefile links one), else PATH."""
+    candidates = [os.environ.get("TRAINSET_DVC"), str(Path(sys.executable).parent / "dvc"), shutil.which("dvc")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise VcsError(
+        "DVC not found: install it in its own environment (`make .tools/dvc` does) and set "
+        "TRAINSET_DVC to its `dvc`, or put `dvc` on PATH. It cannot share Dagster's environment."
+    )
+
+
+def run(args: list[str], cwd: Path, what: str) -> str:
+    """Run a command; on failure raise VcsError saying what was being done and the tool's output."""
+    env = os.environ | {"DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
+    completed = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        output = (completed.stderr or completed.stdout).strip()
+        raise VcsError(f"{what} failed in {cwd}: `{' '.join(args[:3])} …` exited {completed.returncode}: {output}")
+    return completed.stdout
+
+
+def dvc(root: Path, *args: str, what: str) -> str:
+    return run([dvc_executable(), *args], root, what)
+
+
+def git(root: Path, *args: str, what: str) -> str:
+    # A release commit must not depend on the user having configured an identity.
+    identity = ["-c", "user.name=" + _git_config(root, "user.name", "trainset"), "-c",
+                "user.email=" + _git_config(root, "user.email", "trainset@localhost")]
+    return run(["git", *identity, *args], root, what)
+
+
+def _git_config(root: Path, key: str, default: str) -> str:
+    completed = subprocess.run(["git", "config", key], cwd=root, capture_output=True, text=True, check=False)
+    return completed.stdout.strip() or default
+
+
+def is_git_repo(root: Path) -> bool:
+    return (root / ".git").exists()
+
+
+def git_head(root: Path) -> str | None:
+    """The workspace's commit, suffixed `+dirty` when tracked files differ from it."""
+    if not is_git_repo(root):
+        return None
+    try:
+        sha = git(root, "rev-parse", "HEAD", what="reading the code version").strip()
+    except VcsError:
+        return None  # a repository without commits yet
+    dirty = git(root, "status", "--porcelain", "--untracked-files=no", what="checking for local changes").strip()
+    return sha + ("+dirty" if dirty else "")
+
+
+def ensure_dvc_repo(root: Path) -> None:
+    """Make `root` a DVC repository with a default remote, if it is not one already."""
+    if not (root / ".dvc").is_dir():
+        dvc(root, "init", *([] if is_git_repo(root) else ["--no-scm"]), "-q", what="initialising DVC")
+        dvc(root, "config", "core.analytics", "false", what="configuring DVC")
+    remotes = dvc(root, "remote", "list", what="listing DVC remotes").strip()
+    if not remotes:
+        (root / DEFAULT_REMOTE_DIR).mkdir(exist_ok=True)
+        dvc(root, "remote", "add", "-d", "local", DEFAULT_REMOTE_DIR, what="adding the default DVC remote")
+
+
+def tag_exists(root: Path, tag: str) -> bool:
+    return bool(git(root, "tag", "--list", tag, what="listing tags").strip())

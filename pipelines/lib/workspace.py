@@ -1,0 +1,57 @@
+"""Where things live in a trainset workspace (a folder that is a git and DVC repository)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DatasetPaths:
+    """Paths of one dataset's zones inside a workspace."""
+
+    root: Path
+    dataset: str
+
+    @property
+    def warehouse(self) -> Path:
+        """Intermediate zones; gitignored, rebuilt by materializations."""
+        return self.root / "data" / "warehouse" / self.dataset
+
+    def raw(self, source: str, partition: str) -> Path:
+        return self.warehouse / f"raw_{source}" / f"{partition}.parquet"
+
+    def redacted(self, partition: str) -> Path:
+        return self.warehouse / "redacted" / f"{partition}.parquet"
+
+    def quarantine_part(self, source: str, partition: str) -> Path:
+        return self.warehouse / "quarantine" / source / f"{partition}.parquet"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.warehouse / "quarantine.parquet"
+
+    def stats(self, asset: str, partition: str | None = None) -> Path:
+        """Row accounting and policy counts of one asset (one partition), as JSON."""
+        name = f"{asset}.{partition}.json" if partition else f"{asset}.json"
+        return self.warehouse / "stats" / name
+
+    @property
+    def eligible(self) -> Path:
+        return self.warehouse / "eligible.parquet"
+
+    @property
+    def training_set(self) -> Path:
+        return self.warehouse / "training_set.parquet"
+
+    @property
+    def reports(self) -> Path:
+        """Gate metrics and coverage plots that dvc.yaml reads; committed by the user if wanted."""
+        return self.root / "reports" / self.dataset
+
+    @property
+    def releases(self) -> Path:
+        return self.root / "datasets" / self.dataset
+
+    def landing(self, relative: str) -> Path:
+        return self.root / relative

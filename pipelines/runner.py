@@ -1,0 +1,128 @@
+"""Materialize one dataset's asset graph in process, on the local Dagster instance.
+
+`trainset run`, the demo and the end-to-end tests use this; the Dagster UI (`dg dev`) and the
+schedule run the same job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.components.resources import TrainsetWorkspace, last_complete_day
+from pipelines.lib.durations import cutoff
+from pipelines.lib.sources import landing_file
+from pipelines.lib.spec import DatasetSpec
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+@dataclass
+class RunSummary:
+    """What a run did, in words a data engineer reads in a terminal."""
+
+    run_id: str
+    success: bool
+    partitions: str
+    asset_lines: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    release: str | None = None
+    release_metadata: dict = field(default_factory=dict)
+    failure: str | None = None
+
+
+def landed_days(root: Path, spec: DatasetSpec) -> list[date]:
+    """Days for which every source has landed a file."""
+    per_source = []
+    for source in spec.sources:
+        folder = landing_file(root, source, "x").parent
+        per_source.append({date.fromisoformat(p.stem) for p in folder.glob(f"*.{source.format}") if _is_day(p.stem)})
+    return sorted(set.intersection(*per_source)) if per_source else []
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_definitions(workspace: TrainsetWorkspace, defs_root: Path | None = None) -> dg.Definitions:
+    """The project's definitions with the given workspace resource."""
+    folder = dg.load_from_defs_folder(path_within_project=defs_root or Path(__file__).parent)
+    return dg.Definitions.merge(folder, dg.Definitions(resources={"workspace": workspace}))
+
+
+def materialize_dataset(
+    spec: DatasetSpec,
+    root: Path,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: date | None = None,
+    instance: dg.DagsterInstance | None = None,
+    defs: dg.Definitions | None = None,
+    log_level: str = "WARNING",
+) -> RunSummary:
+    """Run the dataset's job over a range of days (default: every landed day) and summarise it."""
+    days = landed_days(root, spec)
+    if not days and (start is None or end is None):
+        folders = ", ".join(str(landing_file(root, s, "x").parent) for s in spec.sources)
+        raise ValueError(
+            f"no landed files for {spec.name} in {folders}; generate demo data with `trainset generate` "
+            "or land one file per day named YYYY-MM-DD.<format>"
+        )
+    end = min(end or days[-1], last_complete_day())
+    reference = as_of or end
+    # Data past retention is never landed again: the default range starts inside the retention window.
+    oldest_kept = cutoff(reference, spec.privacy.retention.default).date()
+    start = start or max(spec.first_date, days[0], oldest_kept)
+    if start > end:
+        raise ValueError(f"nothing to process for {spec.name}: first day {start} is after last day {end}")
+    workspace = TrainsetWorkspace(root=str(root), as_of=reference.isoformat())
+    defs = defs or load_definitions(workspace)
+    job = defs.resolve_job_def(f"{spec.name}_job")
+    result = job.execute_in_process(
+        instance=instance or dg.DagsterInstance.get(),
+        tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
+        resources={"workspace": workspace},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        raise_on_error=False,
+    )
+    return summarise(result, f"{start}..{end}")
+
+
+def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
+    summary = RunSummary(run_id=result.run_id, success=result.success, partitions=partitions)
+    seen: set[str] = set()
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        if mat.asset_key.to_user_string() in seen:
+            continue  # one event per partition; the metadata covers the whole run
+        seen.add(mat.asset_key.to_user_string())
+        meta = {k: v.value for k, v in mat.metadata.items()}
+        name = mat.asset_key.path[-1]
+        counts = f"{meta['rows_in']} in -> {meta['rows_out']} out" if "rows_in" in meta else ""
+        if name == "release":
+            summary.release_metadata = meta
+            verb = "released" if meta["created"] else "no change; latest is"
+            tag = f" (git tag {meta['tag']})" if meta.get("tag") else ""
+            summary.release = f"{verb} v{meta['version']} at {meta['path']}{tag}"
+        summary.asset_lines.append(f"{name}: {counts}".rstrip(": "))
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                severity = evaluation.severity.value
+                summary.failed_checks.append(f"{evaluation.check_name} [{severity}]: {evaluation.description}")
+    if not result.success:
+        errors = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        messages = [e.step_failure_data.error.message.strip() for e in errors if e.step_failure_data.error]
+        summary.failure = "; ".join(messages) or "the run failed"
+        if summary.release is None:
+            summary.release = "no new version: the release did not run"
+    return summary
