@@ -121,7 +121,10 @@ def _publish(root: Path, dataset: str, version: int) -> str | None:
         return None
     tag = release_tag(dataset, version)
     # The DVC config travels with the pointer, so the tag alone says where the bytes are.
-    pointer = [p for p in ["datasets.dvc", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore"] if (root / p).exists()]
+    # Gate metrics go with it, so `dvc metrics diff` can compare two release tags.
+    candidates = ["datasets.dvc", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore"]
+    candidates += [f"reports/{dataset}/gates.json", f"reports/{dataset}/coverage.csv"]
+    pointer = [p for p in candidates if (root / p).exists()]
     vcs.git(root, "add", *pointer, what="staging datasets.dvc")
     vcs.git(root, "commit", "-q", "-m", f"Release {tag}", "--", *pointer, what="committing the release pointer")
     vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")

@@ -1,0 +1,60 @@
+# Every target bootstraps what it needs: a fresh clone runs `make demo` or `make test` directly.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DVC_ENV := .tools/dvc
+
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export TRAINSET_DVC := $(CURDIR)/$(DVC_ENV)/bin/dvc
+KEY_FILE := $(HOME)/.config/trainset/pseudonym.key
+# The demo's pseudonymisation key lives outside the repository; a key already in the
+# environment wins.
+ifeq ($(TRAINSET_PSEUDONYM_KEY),)
+export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
+endif
+
+.PHONY: setup demo test lint ui check-defs clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	touch $@
+
+$(DVC_ENV)/.installed: tools/requirements-dvc.txt | $(BIN)/.installed
+	$(PYTHON) -m venv $(DVC_ENV)
+	$(BIN)/uv pip install -q --python $(DVC_ENV)/bin/python -r tools/requirements-dvc.txt
+	ln -sf $(CURDIR)/$(DVC_ENV)/bin/dvc $(BIN)/dvc
+	touch $@
+
+setup: $(BIN)/.installed $(DVC_ENV)/.installed
+	mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
+
+## demo: generate tickets, materialize every asset of ticket_triage, release a version
+demo: setup
+	$(BIN)/trainset keygen --path $(KEY_FILE)
+	$(BIN)/trainset generate
+	$(BIN)/trainset run ticket_triage
+	$(BIN)/trainset versions ticket_triage
+	@echo
+	@echo "Releases are in datasets/ticket_triage/ (DVC remote: .dvc-remote/, git tags ticket_triage@vN)."
+	@echo "Fetch one elsewhere:  $(BIN)/trainset pull ticket_triage@v1 -o /tmp/ticket_triage_v1"
+	@echo "Open the Dagster UI:  make ui   (then http://127.0.0.1:3000)"
+
+## test: the whole suite
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
+	$(BIN)/mypy pipelines
+
+check-defs: setup
+	cd $(CURDIR) && $(BIN)/dg check defs
+
+ui: setup
+	$(BIN)/dg dev --host 127.0.0.1 --port 3000
+
+clean:
+	rm -rf data .dagster_home reports

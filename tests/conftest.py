@@ -1,0 +1,57 @@
+"""Shared fixtures: a real workspace (git + DVC repository with a local remote) and small data."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines.lib.catalog import get_spec
+from pipelines.lib.generate import GeneratorConfig, generate, write_landing
+from pipelines.lib.spec import DatasetSpec, GatesSpec
+
+PROJECT = Path(__file__).resolve().parents[1]
+AS_OF = date(2026, 10, 31)  # fixed, so tests do not depend on today's date
+TEST_KEY = "test-pseudonymisation-key"
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch):
+    monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.delenv("TRAINSET_PSEUDONYM_KEY_FILE", raising=False)
+    for var, value in {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@localhost",
+                       "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@localhost"}.items():
+        monkeypatch.setenv(var, value)
+
+
+def make_workspace(root: Path) -> Path:
+    """A git repository with the project's expectation suites and one initial commit."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(PROJECT / "expectations", root / "expectations")
+    (root / ".gitignore").write_text("data/\n.dvc-remote/\n.dagster_home/\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "workspace"], cwd=root, check=True)
+    return root
+
+
+def small_spec() -> DatasetSpec:
+    """ticket_triage as declared, with bars scaled to a few thousand generated tickets."""
+    spec, _ = get_spec("ticket_triage")
+    gates = spec.gates.model_dump()
+    gates["min_examples_per_class"]["min"] = 100
+    gates["min_examples_top_languages"]["min"] = 30
+    return spec.model_copy(update={"gates": GatesSpec.model_validate(gates)})
+
+
+def land(root: Path, rows: int = 5000, **overrides) -> Path:
+    config = GeneratorConfig(rows=rows, seed=11, as_of=AS_OF, months=8, **overrides)
+    return write_landing(generate(config), root / "data" / "landing")["tickets"]
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    return make_workspace(tmp_path / "workspace")
