@@ -51,10 +51,9 @@ def _is_day(text: str) -> bool:
     return True
 
 
-def load_definitions(workspace: TrainsetWorkspace, defs_root: Path | None = None) -> dg.Definitions:
-    """The project's definitions with the given workspace resource."""
-    folder = dg.load_from_defs_folder(path_within_project=defs_root or Path(__file__).parent)
-    return dg.Definitions.merge(folder, dg.Definitions(resources={"workspace": workspace}))
+def project_definitions() -> dg.Definitions:
+    """Every dataset declared under the project's `pipelines/defs/` (without resources)."""
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
 
 
 def materialize_dataset(
@@ -84,12 +83,11 @@ def materialize_dataset(
     if start > end:
         raise ValueError(f"nothing to process for {spec.name}: first day {start} is after last day {end}")
     workspace = TrainsetWorkspace(root=str(root), as_of=reference.isoformat())
-    defs = defs or load_definitions(workspace)
+    defs = dg.Definitions.merge(defs or project_definitions(), dg.Definitions(resources={"workspace": workspace}))
     job = defs.resolve_job_def(f"{spec.name}_job")
     result = job.execute_in_process(
         instance=instance or dg.DagsterInstance.get(),
         tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
-        resources={"workspace": workspace},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )

@@ -4,42 +4,147 @@ workspace with a local remote."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import dagster as dg
 import pandas as pd
 import pytest
 
-from conftest import AS_OF, land, make_workspace, small_spec
+from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 from pipelines.components.assets import build_dataset_defs
-from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.release import versions
+from pipelines.lib.consume import fetch_version, verify_version
+from pipelines.lib.generate import GeneratorConfig, generate
+from pipelines.lib.hashing import file_sha256
+from pipelines.lib.release import read_manifest, versions
+from pipelines.lib.steps import RESIDUE_PATTERNS
+from pipelines.lib.vcs import dvc_executable
 from pipelines.runner import materialize_dataset
+
+ROWS = 5000
 
 
 def run(root, spec):
-    workspace = TrainsetWorkspace(root=str(root), as_of=AS_OF.isoformat())
     _, spec_file = get_spec("ticket_triage")
-    defs = dg.Definitions(assets=build_dataset_defs(spec, spec_file).assets, jobs=build_dataset_defs(spec, spec_file).jobs,
-                          resources={"workspace": workspace})
-    return materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=defs)
+    return materialize_dataset(
+        spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
+    )
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TRAINSET_PSEUDONYM_KEY", "test-pseudonymisation-key")
-    root = make_workspace(tmp_path_factory.mktemp("e2e") / "workspace")
-    land(root)
-    summary = run(root, small_spec())
-    yield root, summary
-    mp.undo()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
+        root = make_workspace(tmp_path_factory.mktemp("e2e") / "workspace")
+        land(root, rows=ROWS)
+        yield root, run(root, small_spec())
 
 
-def test_first_run_releases_v1(released):
+def git(root, *args):
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+
+def test_first_run_releases_v1_with_a_tag_and_a_commit_of_the_pointer(released):
     root, summary = released
     assert summary.success, summary.failure
     assert versions(root / "datasets" / "ticket_triage") == [1]
-    tags = subprocess.run(["git", "tag"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
-    assert tags == ["ticket_triage@v1"]
+    assert git(root, "tag").split() == ["ticket_triage@v1"]
+    committed = git(root, "show", "--name-only", "--format=", "ticket_triage@v1").split()
+    assert "datasets.dvc" in committed and ".dvc/config" in committed
+    assert "reports/ticket_triage/gates.json" in committed
+
+
+def test_manifest_is_the_lineage(released):
+    root, summary = released
+    version = root / "datasets" / "ticket_triage" / "v1"
+    manifest = read_manifest(version)
+    assert sorted(manifest["files"]) == ["DATASET_CARD.md", "test.parquet", "train.parquet", "validation.parquet"]
+    for name, meta in manifest["files"].items():
+        assert file_sha256(version / name) == meta["sha256"]
+    assert manifest["dagster_run_id"] == summary.run_id
+    assert manifest["spec"]["sha256"] == small_spec().fingerprint()
+    assert manifest["inputs"][0]["source"] == "tickets" and manifest["inputs"][0]["rows"] > 0
+    assert {p["name"] for p in manifest["policies"]} >= {"minimisation", "redaction", "consent", "retention"}
+    assert all(g["passed"] for g in manifest["gates"]) and len(manifest["gates"]) == 6
+    for step, counts in manifest["accounting"].items():
+        assert counts["rows_in"] == counts["rows_out"] + sum(counts["removed"].values()), step
+    rows = sum(manifest["files"][f"{s}.parquet"]["rows"] for s in ("train", "validation", "test"))
+    assert rows == manifest["accounting"]["training_set"]["rows_out"] == sum(c["n"] for c in manifest["counts"])
+    card = (version / "DATASET_CARD.md").read_text()
+    assert "# ticket_triage v1" in card and "min_examples_per_class" in card
+
+
+def test_splits_are_stratified_and_strictly_minimised(released):
+    root, _ = released
+    version = root / "datasets" / "ticket_triage" / "v1"
+    train, test = pd.read_parquet(version / "train.parquet"), pd.read_parquet(version / "test.parquet")
+    assert list(train.columns) == ["ticket_id", "user_id", "created_at", "language", "channel", "subject", "body", "category"]
+    assert set(train["ticket_id"]).isdisjoint(test["ticket_id"])
+    share = len(test) / (len(train) + len(test))
+    assert 0.08 < share < 0.13
+    assert train["user_id"].str.fullmatch(r"[0-9a-f]{20}").all()
+
+
+def test_no_pii_in_released_files_manifest_card_or_metadata(released):
+    root, summary = released
+    version = root / "datasets" / "ticket_triage" / "v1"
+    raw = generate(GeneratorConfig(rows=ROWS, seed=11, as_of=AS_OF, months=8)).tickets
+    planted_emails = set(raw["customer_email"])
+    for split in ("train", "validation", "test"):
+        frame = pd.read_parquet(version / f"{split}.parquet")
+        for column in ("subject", "body"):
+            for pattern in RESIDUE_PATTERNS.values():
+                assert not frame[column].str.contains(pattern, regex=True).any(), (split, column)
+        assert frame["body"].str.contains("<EMAIL>").any() and frame["body"].str.contains("<PHONE>").any()
+        assert not set(frame["user_id"]) & set(raw["user_id"])
+    text = (version / "manifest.json").read_text() + (version / "DATASET_CARD.md").read_text()
+    text += json.dumps(summary.release_metadata, default=str) + "\n".join(summary.asset_lines)
+    assert not any(email in text for email in planted_emails)
+    assert not re.search(RESIDUE_PATTERNS["email"], text)
+
+
+def test_dvc_get_from_another_folder_retrieves_the_tagged_version(released, tmp_path):
+    root, _ = released
+    out = tmp_path / "elsewhere" / "v1"
+    out.parent.mkdir()
+    subprocess.run(
+        [dvc_executable(), "get", str(root), "datasets/ticket_triage/v1", "--rev", "ticket_triage@v1", "-o", str(out)],
+        cwd=out.parent, check=True, capture_output=True,
+    )
+    assert verify_version(out) == ["DATASET_CARD.md", "test.parquet", "train.parquet", "validation.parquet"]
+
+
+def test_pull_fetches_through_dvc_and_detects_tampering(released, tmp_path):
+    root, _ = released
+    out = tmp_path / "pulled"
+    assert len(fetch_version(root, "ticket_triage", 1, out)) == 4
+    (out / "train.parquet").write_bytes(b"tampered")
+    with pytest.raises(Exception, match="train.parquet has sha256"):
+        verify_version(out)
+    with pytest.raises(FileExistsError):
+        fetch_version(root, "ticket_triage", 1, out)
+
+
+def test_second_run_with_nothing_changed_creates_no_version(released):
+    root, _ = released
+    before = git(root, "rev-parse", "HEAD")
+    summary = run(root, small_spec())
+    assert summary.success, summary.failure
+    assert summary.release_metadata["created"] is False and summary.release_metadata["version"] == 1
+    assert versions(root / "datasets" / "ticket_triage") == [1]
+    assert git(root, "rev-parse", "HEAD") == before
+
+
+def test_a_bar_above_the_data_blocks_the_release(released):
+    root, _ = released
+    spec = small_spec()
+    gates = spec.gates.model_dump()
+    gates["min_examples_per_class"]["min"] = 1_000_000
+    strict = spec.model_copy(update={"gates": type(spec.gates).model_validate(gates)})
+    summary = run(root, strict)
+    assert not summary.success
+    failed = [c for c in summary.failed_checks if c.startswith("min_examples_per_class")]
+    assert failed and "required 1000000" in failed[0] and "measured" in failed[0]
+    assert summary.release_metadata == {}
+    assert versions(root / "datasets" / "ticket_triage") == [1]
