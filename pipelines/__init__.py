@@ -9,7 +9,7 @@ import pandas as pd
 
 def load(dataset: str, version: int | None = None, workspace: str | Path | None = None) -> dict[str, pd.DataFrame]:
     """Load a released version's train/validation/test splits, hash-verified (default: latest)."""
-    from pipelines.components.resources import default_workspace
     from pipelines.lib.consume import load_version
+    from pipelines.lib.workspace import default_workspace
 
     return load_version(Path(workspace or default_workspace()), dataset, version)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.components.resources import TrainsetWorkspace, last_complete_day
+from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.durations import cutoff
 from pipelines.lib.sources import landing_file
 from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import last_complete_day
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -98,7 +99,7 @@ def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
     summary = RunSummary(run_id=result.run_id, success=result.success, partitions=partitions)
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
+        mat = event.step_materialization_data.materialization
         if mat.asset_key.to_user_string() in seen:
             continue  # one event per partition; the metadata covers the whole run
         seen.add(mat.asset_key.to_user_string())
@@ -111,15 +112,14 @@ def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
             tag = f" (git tag {meta['tag']})" if meta.get("tag") else ""
             summary.release = f"{verb} v{meta['version']} at {meta['path']}{tag}"
         summary.asset_lines.append(f"{name}: {counts}".rstrip(": "))
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                severity = evaluation.severity.value
-                summary.failed_checks.append(f"{evaluation.check_name} [{severity}]: {evaluation.description}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            summary.failed_checks.append(
+                f"{evaluation.check_name} [{evaluation.severity.value}]: {evaluation.description}"
+            )
     if not result.success:
-        errors = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        messages = [e.step_failure_data.error.message.strip() for e in errors if e.step_failure_data.error]
+        failures = [e.step_failure_data.error for e in result.get_step_failure_events()]
+        messages = [error.message.strip() for error in failures if error]
         summary.failure = "; ".join(messages) or "the run failed"
         if summary.release is None:
             summary.release = "no new version: the release did not run"

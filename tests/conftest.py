@@ -22,8 +22,12 @@ TEST_KEY = "test-pseudonymisation-key"
 def _environment(monkeypatch):
     monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
     monkeypatch.delenv("TRAINSET_PSEUDONYM_KEY_FILE", raising=False)
-    for var, value in {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@localhost",
-                       "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@localhost"}.items():
+    for var, value in {
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@localhost",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@localhost",
+    }.items():
         monkeypatch.setenv(var, value)
 
 

@@ -10,8 +10,8 @@ import subprocess
 import dagster as dg
 import pandas as pd
 import pytest
-
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
+
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.consume import fetch_version, verify_version
@@ -79,7 +79,16 @@ def test_splits_are_stratified_and_strictly_minimised(released):
     root, _ = released
     version = root / "datasets" / "ticket_triage" / "v1"
     train, test = pd.read_parquet(version / "train.parquet"), pd.read_parquet(version / "test.parquet")
-    assert list(train.columns) == ["ticket_id", "user_id", "created_at", "language", "channel", "subject", "body", "category"]
+    assert list(train.columns) == [
+        "ticket_id",
+        "user_id",
+        "created_at",
+        "language",
+        "channel",
+        "subject",
+        "body",
+        "category",
+    ]
     assert set(train["ticket_id"]).isdisjoint(test["ticket_id"])
     share = len(test) / (len(train) + len(test))
     assert 0.08 < share < 0.13
@@ -110,7 +119,9 @@ def test_dvc_get_from_another_folder_retrieves_the_tagged_version(released, tmp_
     out.parent.mkdir()
     subprocess.run(
         [dvc_executable(), "get", str(root), "datasets/ticket_triage/v1", "--rev", "ticket_triage@v1", "-o", str(out)],
-        cwd=out.parent, check=True, capture_output=True,
+        cwd=out.parent,
+        check=True,
+        capture_output=True,
     )
     assert verify_version(out) == ["DATASET_CARD.md", "test.parquet", "train.parquet", "validation.parquet"]
 

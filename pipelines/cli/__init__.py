@@ -28,7 +28,17 @@ for command in (generate, keygen, run, pull, versions):
     cli.add_command(command)
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
-USER_ERRORS = (SpecError, SourceError, MissingKeyError, VcsError, IntegrityError, ReleaseError, FileExistsError, FileNotFoundError, ValueError)
+USER_ERRORS = (
+    SpecError,
+    SourceError,
+    MissingKeyError,
+    VcsError,
+    IntegrityError,
+    ReleaseError,
+    FileExistsError,
+    FileNotFoundError,
+    ValueError,
+)
 
 
 def main() -> None:

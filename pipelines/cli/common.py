@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.components.resources import default_workspace
+from pipelines.lib.workspace import default_workspace
 
 dataset_option = click.argument("dataset", default="ticket_triage")
 workspace_option = click.option(

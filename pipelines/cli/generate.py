@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
-from pipelines.components.resources import default_workspace, last_complete_day
-from pipelines.lib.generate import GeneratorConfig, generate as generate_export, write_landing
+from pipelines.lib.generate import GeneratorConfig, write_landing
+from pipelines.lib.generate import generate as generate_export
+from pipelines.lib.workspace import default_workspace, last_complete_day
 
 
 @click.command()
-@click.option("--rows", type=click.IntRange(1, 5_000_000), default=60_000, show_default=True, help="Tickets to generate.")
+@click.option(
+    "--rows", type=click.IntRange(1, 5_000_000), default=60_000, show_default=True, help="Tickets to generate."
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed; same seed, same bytes.")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Newest day of data (default: yesterday, UTC).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Newest day of data (default: yesterday, UTC).",
+)
 @click.option("--months", type=click.IntRange(1, 120), default=18, show_default=True, help="Months of history.")
-@click.option("--label-agreement", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="Probability two annotators agree.")
-@click.option("--class-weights", default=None, help="Class imbalance, e.g. Billing=0.4,Technical=0.3,Account=0.2,Other=0.1.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Landing folder (default: WORKSPACE/data/landing).")
-def generate(rows: int, seed: int, as_of, months: int, label_agreement: float, class_weights: str | None, out: Path | None) -> None:
+@click.option(
+    "--label-agreement",
+    type=click.FloatRange(0, 1),
+    default=0.9,
+    show_default=True,
+    help="Probability two annotators agree.",
+)
+@click.option(
+    "--class-weights", default=None, help="Class imbalance, e.g. Billing=0.4,Technical=0.3,Account=0.2,Other=0.1."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Landing folder (default: WORKSPACE/data/landing).",
+)
+def generate(
+    rows: int, seed: int, as_of, months: int, label_agreement: float, class_weights: str | None, out: Path | None
+) -> None:
     """Generate realistic raw tickets (PII planted), annotations and consent opt-outs."""
     config = GeneratorConfig(
         rows=rows,
@@ -26,8 +51,9 @@ def generate(rows: int, seed: int, as_of, months: int, label_agreement: float, c
         as_of=as_of.date() if as_of else last_complete_day(),
         months=months,
         label_agreement=label_agreement,
-        **({"class_weights": _weights(class_weights)} if class_weights else {}),
     )
+    if class_weights:
+        config = dataclasses.replace(config, class_weights=_weights(class_weights))
     target = out or Path(default_workspace()) / "data" / "landing"
     written = write_landing(generate_export(config), target)
     click.echo(f"generated {rows} tickets up to {config.as_of} (seed {seed}) in {target}")
@@ -40,6 +66,3 @@ def _weights(text: str) -> dict[str, float]:
         return {name.strip(): float(value) for name, value in (part.split("=") for part in text.split(","))}
     except ValueError:
         raise click.BadParameter(f"{text!r}: write it as Billing=0.4,Technical=0.3,...") from None
-
-
-

@@ -12,7 +12,13 @@ from pipelines.lib.consume import fetch_version, parse_ref
 
 @click.command()
 @click.argument("ref")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write the version to (must not exist).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the version to (must not exist).",
+)
 @workspace_option
 def pull(ref: str, out: Path, workspace: Path) -> None:
     """Fetch REF (e.g. ticket_triage@v1) into OUT and verify it against its manifest."""

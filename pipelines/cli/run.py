@@ -10,18 +10,37 @@ import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import get_spec
-from pipelines.runner import RunSummary, materialize_dataset
 
 
 @click.command()
 @dataset_option
 @workspace_option
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day to (re)process (default: first landed file).")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day to process (default: last landed file).")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Reference day for retention and freshness (default: yesterday, UTC).")
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day to (re)process (default: first landed file).",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last day to process (default: last landed file).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Reference day for retention and freshness (default: yesterday, UTC).",
+)
 def run(dataset: str, workspace: Path, start, end, as_of) -> None:
     """Land, redact, filter, gate and release DATASET; exit 1 if a gate blocks the release."""
-    spec, spec_file = get_spec(dataset)
+    from pipelines.runner import materialize_dataset  # Dagster loads only for the verbs that run it
+
+    spec, _ = get_spec(dataset)
     os.environ.setdefault("DAGSTER_HOME", str(workspace / ".dagster_home"))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -37,7 +56,7 @@ def run(dataset: str, workspace: Path, start, end, as_of) -> None:
     sys.exit(0 if summary.success else 1)
 
 
-def _report(summary: RunSummary) -> None:
+def _report(summary) -> None:
     click.echo(f"run {summary.run_id}: partitions {summary.partitions}")
     for line in summary.asset_lines:
         click.echo(f"  {line}")
@@ -47,6 +66,3 @@ def _report(summary: RunSummary) -> None:
         click.echo(summary.release)
     if not summary.success:
         click.echo(f"FAILED: {summary.failure}", err=True)
-
-
-

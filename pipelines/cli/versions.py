@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
-from pipelines.lib.release import read_manifest, versions as list_versions
+from pipelines.lib.release import read_manifest
+from pipelines.lib.release import versions as list_versions
 
 
 @click.command()

@@ -1,9 +1,9 @@
 """The asset graph of one dataset, built from its spec. Assets are thin: each calls one step in
 `pipelines.lib.steps` and turns its counts into Dagster metadata and asset-check results."""
 
-
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -12,13 +12,14 @@ from pipelines.lib import steps
 from pipelines.lib.accounting import sum_counts
 from pipelines.lib.spec import DatasetSpec
 
+
 def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     """Assets, checks, job and schedule of one declared dataset, in the group of its name."""
     daily = dg.DailyPartitionsDefinition(start_date=spec.first_date.isoformat(), timezone="UTC")
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
-    common = {"group_name": spec.name, "owners": _owners(spec)}
-    partitioned = {"partitions_def": daily, "backfill_policy": dg.BackfillPolicy.single_run()}
+    common: dict[str, Any] = {"group_name": spec.name, "owners": _owners(spec)}
+    partitioned: dict[str, Any] = {"partitions_def": daily, "backfill_policy": dg.BackfillPolicy.single_run()}
 
     assets: list = [_raw_asset(spec, source.name, key, common | partitioned) for source in spec.sources]
 
@@ -68,22 +69,27 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     )
     def eligible(workspace: TrainsetWorkspace):
         """Consent opt-outs and retention applied: only rows the dataset may still use."""
-        stats = steps.build_eligible(
-            workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec)
-        )
-        yield dg.MaterializeResult(
-            metadata=_accounting_metadata(stats["accounting"]) | {"as_of": stats["as_of"]}
-        )
+        stats = steps.build_eligible(workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec))
+        yield dg.MaterializeResult(metadata=_accounting_metadata(stats["accounting"]) | {"as_of": stats["as_of"]})
         yield _contract_result(key("eligible"), "eligible_contract", [stats["contract"]])
 
     gate_names = [name for name, bar in spec.gates if bar is not None]
     training_checks = [
         _check(key("training_set"), "training_set_contract"),
         _check(key("training_set"), "expectation_suite"),
-        *[_check(key("training_set"), name, blocking=getattr(spec.gates, name).severity == "error") for name in gate_names],
+        *[
+            _check(key("training_set"), name, blocking=getattr(spec.gates, name).severity == "error")
+            for name in gate_names
+        ],
     ]
 
-    @dg.asset(key=key("training_set"), deps=[key("eligible")], check_specs=training_checks, kinds={"pandas", "parquet"}, **common)
+    @dg.asset(
+        key=key("training_set"),
+        deps=[key("eligible")],
+        check_specs=training_checks,
+        kinds={"pandas", "parquet"},
+        **common,
+    )
     def training_set(workspace: TrainsetWorkspace):
         """Freshness window and stratified split; every quality gate measured on the result."""
         paths = workspace.paths(spec.name)
@@ -111,7 +117,11 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
                 passed=gate.passed,
                 severity=dg.AssetCheckSeverity.ERROR if gate.severity == "error" else dg.AssetCheckSeverity.WARN,
                 description=gate.message(),
-                metadata={"measured": str(gate.measured), "required": str(gate.required), "failing": ", ".join(gate.failing)},
+                metadata={
+                    "measured": str(gate.measured),
+                    "required": str(gate.required),
+                    "failing": ", ".join(gate.failing),
+                },
             )
 
     @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common)
@@ -152,7 +162,9 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
     def raw(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         paths = workspace.paths(spec.name)
         stats = steps.land_raw(paths, spec, source_name, context.partition_keys)
-        yield dg.MaterializeResult(metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)})
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)}
+        )
         yield _contract_result(asset_key, "raw_contract", [stats["contract"]])
 
     return raw
@@ -184,6 +196,8 @@ def _contract_result(asset_key: dg.AssetKey, name: str, contracts: list[dict]) -
 
 
 def _daily_schedule(spec: DatasetSpec, job) -> dg.ScheduleDefinition:
+    assert spec.schedule is not None
+
     @dg.schedule(name=f"{spec.name}_schedule", cron_schedule=spec.schedule, job=job, execution_timezone="UTC")
     def schedule(context: dg.ScheduleEvaluationContext):
         """At each tick, process the last complete day and rebuild the training set."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -11,19 +10,7 @@ from pydantic import Field
 
 from pipelines.lib.pseudonymize import load_key
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.workspace import DatasetPaths
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def default_workspace() -> str:
-    """`$TRAINSET_WORKSPACE`, else the project folder (a git + DVC repository)."""
-    return os.environ.get("TRAINSET_WORKSPACE", str(PROJECT_ROOT))
-
-
-def last_complete_day() -> date:
-    """Yesterday in UTC: the newest daily partition whose data is complete."""
-    return datetime.now(timezone.utc).date() - timedelta(days=1)
+from pipelines.lib.workspace import DatasetPaths, default_workspace, last_complete_day
 
 
 class TrainsetWorkspace(dg.ConfigurableResource):

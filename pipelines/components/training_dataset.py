@@ -30,7 +30,9 @@ class TrainingDataset(dg.Component):
     def load(cls, attributes: BaseModel | None, context: dg.ComponentLoadContext) -> TrainingDataset:
         if attributes is None:
             raise ValueError(f"{context.path}/defs.yaml: a TrainingDataset needs `attributes:`")
-        spec = attributes if isinstance(attributes, DatasetSpec) else DatasetSpec.model_validate(attributes.model_dump())
+        spec = (
+            attributes if isinstance(attributes, DatasetSpec) else DatasetSpec.model_validate(attributes.model_dump())
+        )
         return cls(spec, Path(context.path) / "defs.yaml")
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

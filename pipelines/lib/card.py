@@ -7,6 +7,7 @@ from __future__ import annotations
 def render_card(manifest: dict) -> str:
     """Markdown card for one version; every figure comes from the manifest."""
     spec = manifest.get("spec", {}).get("content", {})
+    ref = f"{manifest['dataset']}@v{manifest['version']}"
     lines = [
         f"# {manifest['dataset']} v{manifest['version']}",
         "",
@@ -30,14 +31,26 @@ def render_card(manifest: dict) -> str:
     ]
     for name, meta in sorted(manifest.get("files", {}).items()):
         lines.append(f"| {name} | {meta.get('rows', '')} | `{meta['sha256'][:16]}…` |")
-    lines += ["", "## Sources", "", "| source | owner | steward | legal basis | licence | partitions | rows |", "| --- | --- | --- | --- | --- | --- | ---: |"]
+    lines += [
+        "",
+        "## Sources",
+        "",
+        "| source | owner | steward | legal basis | licence | partitions | rows |",
+        "| --- | --- | --- | --- | --- | --- | ---: |",
+    ]
     for source in manifest.get("inputs", []):
         lines.append(
             f"| {source['source']} | {source.get('owner')} | {source.get('steward')} | {source.get('legal_basis')} | "
             f"{source.get('licence')} | {source.get('partitions')} | {source.get('rows')} |"
         )
     lines += ["", "## Coverage", "", _coverage_table(manifest.get("counts", []), spec)]
-    lines += ["", "## Quality gates", "", "| gate | severity | measured | required | result |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Quality gates",
+        "",
+        "| gate | severity | measured | required | result |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for gate in manifest.get("gates", []):
         result = "pass" if gate["passed"] else "**fail**"
         lines.append(f"| {gate['name']} | {gate['severity']} | {gate['measured']} | {gate['required']} | {result} |")
@@ -49,14 +62,18 @@ def render_card(manifest: dict) -> str:
         removed = ", ".join(f"{k}: {v}" for k, v in counts["removed"].items() if v) or "—"
         lines.append(f"| {step} | {counts['rows_in']} | {counts['rows_out']} | {removed} |")
     lines += ["", "## Known gaps", ""]
-    gaps = [f"- {g['name']}: {', '.join(g['failing']) or 'below the bar'}" for g in manifest.get("gates", []) if not g["passed"]]
+    gaps = [
+        f"- {g['name']}: {', '.join(g['failing']) or 'below the bar'}"
+        for g in manifest.get("gates", [])
+        if not g["passed"]
+    ]
     lines += gaps or ["- None found by the declared gates."]
     lines += [
         "",
         "## How to get it",
         "",
-        f"`trainset pull {manifest['dataset']}@v{manifest['version']} -o DIR`, or "
-        f"`dvc get <repo> datasets/{manifest['dataset']}/v{manifest['version']} --rev {manifest['dataset']}@v{manifest['version']}`.",
+        f"`trainset pull {ref} -o DIR`, or "
+        f"`dvc get <repo> datasets/{manifest['dataset']}/v{manifest['version']} --rev {ref}`.",
         "",
     ]
     return "\n".join(lines)

@@ -26,9 +26,7 @@ def load_spec_file(path: Path) -> DatasetSpec:
     try:
         return DatasetSpec.model_validate(document.get("attributes") or {})
     except ValidationError as error:
-        problems = "; ".join(
-            f"attributes.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"attributes.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         raise SpecError(f"{path}: {problems}") from None
 
 

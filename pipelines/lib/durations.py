@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from dateutil.relativedelta import relativedelta
 
@@ -14,14 +14,12 @@ def parse_duration(text: str) -> relativedelta:
     """Parse a date-only ISO-8601 duration such as `P12M` or `P30D` into a calendar offset."""
     match = _DURATION.match(text)
     if not match or text == "P":
-        raise ValueError(
-            f"{text!r} is not an ISO-8601 date duration; write it like P12M (12 months), P3M or P30D"
-        )
+        raise ValueError(f"{text!r} is not an ISO-8601 date duration; write it like P12M (12 months), P3M or P30D")
     parts = {key: int(value) for key, value in match.groupdict().items() if value}
     return relativedelta(**parts)
 
 
 def cutoff(as_of: date, duration: str) -> datetime:
     """The UTC instant `duration` before the start of the day after `as_of` (inclusive windows)."""
-    end_of_day = datetime.combine(as_of, time.min, tzinfo=timezone.utc) + relativedelta(days=1)
+    end_of_day = datetime.combine(as_of, time.min, tzinfo=UTC) + relativedelta(days=1)
     return end_of_day - parse_duration(duration)

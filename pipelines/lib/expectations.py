@@ -19,6 +19,7 @@ import pandas as pd
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import great_expectations as gx  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 
 class SuiteError(RuntimeError):
@@ -52,9 +53,7 @@ def load_suite(path: Path) -> gx.ExpectationSuite:
             try:
                 suite.add_expectation_configuration(_configuration(item))
             except Exception as error:  # GX raises several unrelated types here
-                raise SuiteError(
-                    f"{path}: expectation #{index} ({item.get('type')!r}) is invalid: {error}"
-                ) from None
+                raise SuiteError(f"{path}: expectation #{index} ({item.get('type')!r}) is invalid: {error}") from None
     finally:
         gx_logger.disabled = previous
     if len(suite.expectations) != len(declared):
@@ -71,7 +70,7 @@ def _configuration(item: dict[str, Any]):
 def run_suite(suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[ExpectationOutcome]:
     """Validate `frame` against `suite` in an ephemeral GX context."""
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch = (
         context.data_sources.add_pandas("trainset")
         .add_dataframe_asset(suite.name)
@@ -79,15 +78,14 @@ def run_suite(suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[
         .get_batch(batch_parameters={"dataframe": frame})
     )
     result = batch.validate(suite, expectation_parameters=parameters)
-    return [
-        ExpectationOutcome(
-            type=item.expectation_config.type,
-            column=item.expectation_config.kwargs.get("column"),
-            success=bool(item.success),
-            observed=_observed(item.result),
+    outcomes = []
+    for item in result.results:
+        config = item.expectation_config
+        assert config is not None  # GX sets it on every result of a suite validation
+        outcomes.append(
+            ExpectationOutcome(config.type, config.kwargs.get("column"), bool(item.success), _observed(item.result))
         )
-        for item in result.results
-    ]
+    return outcomes
 
 
 def _observed(result: dict[str, Any]) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ class GeneratorConfig:
 
     rows: int = 60_000
     seed: int = 7
-    as_of: date = field(default_factory=lambda: datetime.now(timezone.utc).date())
+    as_of: date = field(default_factory=lambda: datetime.now(UTC).date())
     months: int = 18
     class_weights: dict[str, float] = field(
         default_factory=lambda: {"Billing": 0.36, "Technical": 0.34, "Account": 0.18, "Other": 0.12}
@@ -101,8 +101,13 @@ def generate(config: GeneratorConfig) -> RawExport:
     closing = _pick_by_language(rng, tf.CLOSINGS, languages, lang_idx)
     contact = _pick_by_language(rng, tf.CONTACT_SENTENCES, languages, lang_idx)
 
-    email = pd.Series(first) + "." + pd.Series(last) + pd.Series(user_num % 97).astype(str) + "@" + pd.Series(
-        np.array(tf.EMAIL_DOMAINS)[user_num % len(tf.EMAIL_DOMAINS)]
+    email = (
+        pd.Series(first)
+        + "."
+        + pd.Series(last)
+        + pd.Series(user_num % 97).astype(str)
+        + "@"
+        + pd.Series(np.array(tf.EMAIL_DOMAINS)[user_num % len(tf.EMAIL_DOMAINS)])
     )
     phone = _phones(rng, n)
     use_phone = rng.random(n) < 0.5
@@ -116,15 +121,7 @@ def generate(config: GeneratorConfig) -> RawExport:
     negative_text = _splice(pd.Series(negatives), "{n}", negative_numbers)
     has_negative = rng.random(n) < 0.5
 
-    body = (
-        greeting
-        + " "
-        + problem
-        + contact_text
-        + (" " + negative_text).where(has_negative, "")
-        + " "
-        + closing
-    )
+    body = greeting + " " + problem + contact_text + (" " + negative_text).where(has_negative, "") + " " + closing
     subject_pii = rng.random(n) < 0.03
     subject = subject.where(~subject_pii, subject + " (" + email + ")")
 
@@ -156,8 +153,10 @@ def write_landing(export: RawExport, root: Path) -> dict[str, Path]:
     tickets_dir = root / "tickets"
     tickets_dir.mkdir(parents=True, exist_ok=True)
     day = export.tickets["created_at"].str.slice(0, 10)
-    for value, frame in export.tickets.groupby(day, sort=True):
-        _write_csv(frame, tickets_dir / f"{value}.csv")
+    by_day = dict(tuple(export.tickets.groupby(day, sort=True)))
+    # A quiet day still lands a file (header only), as a real daily export would.
+    for value in pd.date_range(min(by_day), max(by_day), freq="D").strftime("%Y-%m-%d"):
+        _write_csv(by_day.get(value, export.tickets.iloc[0:0]), tickets_dir / f"{value}.csv")
     (root / "annotations").mkdir(parents=True, exist_ok=True)
     (root / "consent").mkdir(parents=True, exist_ok=True)
     _write_csv(export.annotations, root / "annotations" / "annotations.csv")

@@ -50,7 +50,9 @@ def load_opt_outs(path: Path) -> pd.DataFrame:
     return table
 
 
-def apply_consent(frame: pd.DataFrame, opted_out_pseudonyms: pd.Series, spec: DatasetSpec, accounting: Accounting) -> pd.DataFrame:
+def apply_consent(
+    frame: pd.DataFrame, opted_out_pseudonyms: pd.Series, spec: DatasetSpec, accounting: Accounting
+) -> pd.DataFrame:
     """Exclude every row of a user who opted out (any time: opting out covers past data too)."""
     drop = frame[spec.columns.user].isin(opted_out_pseudonyms)
     return accounting.remove(frame, drop, "consent_opt_out")

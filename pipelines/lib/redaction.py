@@ -7,6 +7,7 @@ side, which keeps order ids, versions and dates intact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +46,7 @@ class RedactionResult:
         return {pii_type: int(n.sum()) for pii_type, n in self.counts.items()}
 
 
-def redact(text: pa.Array | pa.ChunkedArray, pii_types: list[str]) -> RedactionResult:
+def redact(text: pa.Array | pa.ChunkedArray, pii_types: Sequence[str]) -> RedactionResult:
     """Replace every email and phone number in `text` with `<EMAIL>` / `<PHONE>`."""
     unknown = set(pii_types) - set(PLACEHOLDERS)
     if unknown:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.lib.splits import SPLITS
 from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.splits import SPLITS
 
 PSEUDONYM = r"^[0-9a-f]{20}$"
 
@@ -26,7 +26,9 @@ def raw_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
             c.id: pa.Column(str, unique=True, nullable=False),
             c.user: pa.Column(str, nullable=False),
             c.timestamp: pa.Column("datetime64[us, UTC]", nullable=False),
-            spec.labels.column: pa.Column(str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")),
+            spec.labels.column: pa.Column(
+                str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")
+            ),
             **{name: pa.Column(str, nullable=True) for name in c.text + c.attributes},
         },
         strict=False,
@@ -39,11 +41,15 @@ def redacted_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     c = spec.columns
     columns = {
         c.id: pa.Column(str, unique=True, nullable=False),
-        c.user: pa.Column(str, pa.Check.str_matches(PSEUDONYM, error="user id is a 20-hex-digit pseudonym"), nullable=False),
+        c.user: pa.Column(
+            str, pa.Check.str_matches(PSEUDONYM, error="user id is a 20-hex-digit pseudonym"), nullable=False
+        ),
         c.timestamp: pa.Column("datetime64[us, UTC]", nullable=False),
         **{name: pa.Column(str, nullable=True) for name in c.attributes},
         **{name: pa.Column(str, nullable=False) for name in c.text},
-        spec.labels.column: pa.Column(str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")),
+        spec.labels.column: pa.Column(
+            str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")
+        ),
     }
     return pa.DataFrameSchema(columns, strict=True, ordered=True, name=f"{spec.name}.redacted")
 

@@ -59,10 +59,9 @@ def read_days(root: Path, spec: DatasetSpec, source: SourceSpec, partitions: lis
         frame["row"] = np.arange(1, len(frame) + 1)
         frames.append(frame)
         files[partition] = (relative, file_sha256(path), len(frame))
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if frame.empty:
-        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS + ["partition"]})
-        return LandedDays(frame, empty.astype({"row": "int64"}), files)
+    if not frames:
+        raise ValueError(f"source {source.name!r}: no partitions to read")
+    frame = pd.concat(frames, ignore_index=True)
     reasons = _row_reasons(frame, spec)
     bad = reasons.notna()
     quarantine = pd.DataFrame(
@@ -134,7 +133,10 @@ def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec) -> pd.Series:
     def mark(mask: pd.Series, reason: str) -> None:
         reasons[mask & reasons.isna()] = reason
 
-    blank = {name: frame[name].fillna("").str.strip() == "" for name in [c.id, c.user, c.timestamp, spec.labels.column, *c.text]}
+    blank = {
+        name: frame[name].fillna("").str.strip() == ""
+        for name in [c.id, c.user, c.timestamp, spec.labels.column, *c.text]
+    }
     mark(blank[c.id] | blank[c.user] | blank[c.timestamp] | blank[spec.labels.column], "missing_required_field")
     parsed = _parse_timestamps(frame[c.timestamp])
     mark(parsed.isna(), "unparseable_timestamp")
@@ -145,5 +147,3 @@ def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec) -> pd.Series:
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")
     mark(frame[c.id].duplicated(keep="first"), "duplicate_id")
     return reasons
-
-

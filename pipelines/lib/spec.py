@@ -38,7 +38,9 @@ class SourceSpec(StrictModel):
     format: FileFormat = Field(default="csv", description="File format of the landed files.")
     owner: str = Field(description="Team accountable for the source system.")
     steward: str = Field(description="Person or team who answers questions about this source's data.")
-    legal_basis: str = Field(description="Legal basis for using this source to train models (e.g. legitimate_interest, consent).")
+    legal_basis: str = Field(
+        description="Legal basis for using this source to train models (e.g. legitimate_interest, consent)."
+    )
     licence: str = Field(description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0).")
     start_date: date = Field(description="First day of data; the first daily partition.")
 
@@ -49,7 +51,9 @@ class ColumnsSpec(StrictModel):
     id: str = Field(default="ticket_id", description="Unique id of an example.")
     user: str = Field(default="user_id", description="Id of the person the example is about (pseudonymised).")
     timestamp: str = Field(default="created_at", description="When the example was created (ISO-8601, UTC).")
-    text: list[str] = Field(default=["subject", "body"], description="Free-text columns: redacted, and the model's input.")
+    text: list[str] = Field(
+        default=["subject", "body"], description="Free-text columns: redacted, and the model's input."
+    )
     attributes: list[str] = Field(
         default=["language", "channel"], description="Categorical segment columns kept for coverage and stratification."
     )
@@ -78,7 +82,9 @@ class RetentionSpec(StrictModel):
     """How long examples may be kept, counted from their timestamp."""
 
     default: str = Field(default="P12M", description="ISO-8601 duration every example may be kept.")
-    sensitive: SensitiveRetentionSpec | None = Field(default=None, description="Shorter retention for sensitive categories.")
+    sensitive: SensitiveRetentionSpec | None = Field(
+        default=None, description="Shorter retention for sensitive categories."
+    )
 
     @field_validator("default")
     @classmethod
@@ -90,7 +96,9 @@ class RetentionSpec(StrictModel):
 class PrivacySpec(StrictModel):
     """Privacy rules applied before anything is stored past the raw landing zone."""
 
-    redact: list[PiiType] = Field(default=["email", "phone"], description="PII types replaced by typed placeholders in text columns.")
+    redact: list[PiiType] = Field(
+        default=["email", "phone"], description="PII types replaced by typed placeholders in text columns."
+    )
     pseudonymize: list[str] = Field(default=["user_id"], description="Id columns replaced by a keyed HMAC.")
     key_env: str = Field(
         default="TRAINSET_PSEUDONYM_KEY",
@@ -150,7 +158,9 @@ class GatesSpec(StrictModel):
     """Aggregate quality bars on the training set. Each threshold lives here and nowhere else."""
 
     min_examples_per_class: MinCountGate | None = Field(default=None, description="Minimum examples of every class.")
-    min_non_english_share: MinShareGate | None = Field(default=None, description="Minimum share of examples not in English.")
+    min_non_english_share: MinShareGate | None = Field(
+        default=None, description="Minimum share of examples not in English."
+    )
     min_examples_top_languages: TopLanguagesGate | None = Field(
         default=None, description="Minimum examples for each of the top-N languages."
     )
@@ -163,7 +173,9 @@ class FreshnessSpec(StrictModel):
     """How recent the training data must be."""
 
     window: str = Field(default="P6M", description="Only examples newer than this ISO-8601 duration are used.")
-    max_staleness: str = Field(default="P30D", description="The newest example must be at most this old (GX suite parameter).")
+    max_staleness: str = Field(
+        default="P30D", description="The newest example must be at most this old (GX suite parameter)."
+    )
 
     @field_validator("window", "max_staleness")
     @classmethod
@@ -178,7 +190,9 @@ class SplitSpec(StrictModel):
     train: float = Field(default=0.8, gt=0, lt=1, description="Share of each stratum in train.")
     validation: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in validation.")
     test: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in test.")
-    stratify_by: list[str] = Field(default=["category", "language"], description="Columns whose combinations are strata.")
+    stratify_by: list[str] = Field(
+        default=["category", "language"], description="Columns whose combinations are strata."
+    )
     seed: int = Field(default=13, description="Seed of the hash that orders examples within a stratum.")
 
     @model_validator(mode="after")
@@ -192,19 +206,29 @@ class SplitSpec(StrictModel):
 class DatasetSpec(StrictModel):
     """Everything about one training dataset, declared once."""
 
-    name: str = Field(description="Dataset name; its assets form the Dagster group of that name.", pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(
+        description="Dataset name; its assets form the Dagster group of that name.", pattern=r"^[a-z][a-z0-9_]*$"
+    )
     description: str = Field(default="", description="What the dataset is for; opens the dataset card.")
     owner: str = Field(description="Team accountable for the dataset.")
     steward: str = Field(description="Team that reviews failed gates and approves waivers.")
     sources: list[SourceSpec] = Field(min_length=1, description="Raw sources of examples.")
-    columns: ColumnsSpec = Field(default_factory=ColumnsSpec, description="Column roles; the allow-list of minimisation.")
-    privacy: PrivacySpec = Field(default_factory=PrivacySpec, description="Redaction, pseudonymisation, consent, retention.")
+    columns: ColumnsSpec = Field(
+        default_factory=ColumnsSpec, description="Column roles; the allow-list of minimisation."
+    )
+    privacy: PrivacySpec = Field(
+        default_factory=PrivacySpec, description="Redaction, pseudonymisation, consent, retention."
+    )
     labels: LabelsSpec = Field(description="The label and its classes.")
-    languages: list[str] = Field(description="Declared languages (ISO 639-1); each must be present in the training set.")
+    languages: list[str] = Field(
+        description="Declared languages (ISO 639-1); each must be present in the training set."
+    )
     freshness: FreshnessSpec = Field(default_factory=FreshnessSpec, description="Freshness window of the training set.")
     gates: GatesSpec = Field(default_factory=GatesSpec, description="Aggregate quality bars.")
     split: SplitSpec = Field(default_factory=SplitSpec, description="Train/validation/test split.")
-    schedule: str | None = Field(default=None, description="Cron schedule of the materialization (UTC), e.g. `0 3 * * *`.")
+    schedule: str | None = Field(
+        default=None, description="Cron schedule of the materialization (UTC), e.g. `0 3 * * *`."
+    )
 
     @field_validator("schedule")
     @classmethod

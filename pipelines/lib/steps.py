@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -61,17 +61,24 @@ def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partition
     quarantine. Returns the batch's accounting and contract, and writes per-day stats."""
     source = next(s for s in spec.sources if s.name == source_name)
     landed = read_days(paths.root, spec, source, partitions)
-    rows_by_day = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
-    bad_by_day = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
-    per_day = []
+    rows_by_day: dict = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
+    bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
+    per_day: list[dict] = []
     for partition in partitions:
         rows = rows_by_day.get(partition, landed.rows.iloc[0:0]).drop(columns="partition")
         bad = bad_by_day.get(partition, landed.quarantine.iloc[0:0]).drop(columns="partition")
         write_parquet(rows, paths.raw(source.name, partition))
         write_parquet(bad, paths.quarantine_part(source.name, partition))
         file, sha256, rows_read = landed.files[partition]
-        accounting = Accounting(rows_read, {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()})
-        stats = {"partition": partition, "file": file, "sha256": sha256, "accounting": accounting.close(len(rows)).as_dict()}
+        accounting = Accounting(
+            rows_read, {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()}
+        )
+        stats = {
+            "partition": partition,
+            "file": file,
+            "sha256": sha256,
+            "accounting": accounting.close(len(rows)).as_dict(),
+        }
         write_json(stats, paths.stats(f"raw_{source.name}", partition))
         per_day.append(stats)
     contract = schemas.validate(schemas.raw_schema(spec), landed.rows.drop(columns="partition", errors="ignore"))
@@ -255,7 +262,7 @@ def release_training_set(
     raw_stats = {s.name: _partition_stats(paths, f"raw_{s.name}") for s in spec.sources}
     redacted = _partition_stats(paths, "redacted")
     body = {
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "as_of": training["as_of"],
         "code_version": git_head(paths.root),
         "dagster_run_id": run_id,
@@ -309,12 +316,32 @@ def _policies(spec: DatasetSpec, redacted: list[dict], eligible: dict) -> list[d
     retention = spec.privacy.retention
     sensitive = f", {retention.sensitive.keep} for {retention.sensitive.categories}" if retention.sensitive else ""
     return [
-        {"name": "minimisation", "dropped_columns": dropped, "summary": f"columns dropped before storage: {dropped or 'none'}"},
-        {"name": "redaction", "replaced": replaced, "summary": "replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items())},
-        {"name": "pseudonymisation", "columns": spec.privacy.pseudonymize, "summary": f"keyed HMAC-SHA256 of {spec.privacy.pseudonymize}"},
-        {"name": "consent", "rows_removed": removed.get("consent_opt_out", 0), "opted_out_users": eligible.get("opted_out_users", 0),
-         "summary": f"{removed.get('consent_opt_out', 0)} rows of {eligible.get('opted_out_users', 0)} opted-out users excluded"},
-        {"name": "retention", "rows_removed": removed.get("retention_expired", 0) + removed.get("retention_expired_sensitive", 0),
-         "summary": f"kept {retention.default}{sensitive}; {removed.get('retention_expired', 0)} + "
-                    f"{removed.get('retention_expired_sensitive', 0)} (sensitive) rows expired"},
+        {
+            "name": "minimisation",
+            "dropped_columns": dropped,
+            "summary": f"columns dropped before storage: {dropped or 'none'}",
+        },
+        {
+            "name": "redaction",
+            "replaced": replaced,
+            "summary": "replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items()),
+        },
+        {
+            "name": "pseudonymisation",
+            "columns": spec.privacy.pseudonymize,
+            "summary": f"keyed HMAC-SHA256 of {spec.privacy.pseudonymize}",
+        },
+        {
+            "name": "consent",
+            "rows_removed": removed.get("consent_opt_out", 0),
+            "opted_out_users": eligible.get("opted_out_users", 0),
+            "summary": f"{removed.get('consent_opt_out', 0)} rows of "
+            f"{eligible.get('opted_out_users', 0)} opted-out users excluded",
+        },
+        {
+            "name": "retention",
+            "rows_removed": removed.get("retention_expired", 0) + removed.get("retention_expired_sensitive", 0),
+            "summary": f"kept {retention.default}{sensitive}; {removed.get('retention_expired', 0)} + "
+            f"{removed.get('retention_expired_sensitive', 0)} (sensitive) rows expired",
+        },
     ]

@@ -42,13 +42,21 @@ SUBJECTS = {
     },
     "de": {
         "Billing": ["Doppelt abgebucht", "Rückerstattung nicht erhalten", "Falscher Betrag auf der Rechnung"],
-        "Technical": ["App stürzt beim Start ab", "Dateien lassen sich nicht hochladen", "Synchronisierung funktioniert nicht"],
+        "Technical": [
+            "App stürzt beim Start ab",
+            "Dateien lassen sich nicht hochladen",
+            "Synchronisierung funktioniert nicht",
+        ],
         "Account": ["Anmeldung nicht möglich", "E-Mail-Adresse im Konto ändern", "Konto kündigen"],
         "Other": ["Frage zu den Öffnungszeiten", "Rückmeldung zum neuen Design", "Anfrage zur Zusammenarbeit"],
     },
     "fr": {
         "Billing": ["Prélevé deux fois ce mois-ci", "Remboursement non reçu", "Montant erroné sur ma facture"],
-        "Technical": ["L'application plante au démarrage", "Impossible de téléverser des fichiers", "La synchronisation ne marche plus"],
+        "Technical": [
+            "L'application plante au démarrage",
+            "Impossible de téléverser des fichiers",
+            "La synchronisation ne marche plus",
+        ],
         "Account": ["Impossible de me connecter", "Changer l'adresse e-mail du compte", "Fermer mon compte"],
         "Other": ["Question sur vos horaires", "Avis sur le nouveau design", "Demande de partenariat"],
     },

@@ -47,8 +47,12 @@ def dvc(root: Path, *args: str, what: str) -> str:
 
 def git(root: Path, *args: str, what: str) -> str:
     # A release commit must not depend on the user having configured an identity.
-    identity = ["-c", "user.name=" + _git_config(root, "user.name", "trainset"), "-c",
-                "user.email=" + _git_config(root, "user.email", "trainset@localhost")]
+    identity = [
+        "-c",
+        "user.name=" + _git_config(root, "user.name", "trainset"),
+        "-c",
+        "user.email=" + _git_config(root, "user.email", "trainset@localhost"),
+    ]
     return run(["git", *identity, *args], root, what)
 
 

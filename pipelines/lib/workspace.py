@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_workspace() -> str:
+    """`$TRAINSET_WORKSPACE`, else the project folder (a git + DVC repository)."""
+    return os.environ.get("TRAINSET_WORKSPACE", str(PROJECT_ROOT))
+
+
+def last_complete_day() -> date:
+    """Yesterday in UTC: the newest daily partition whose data is complete."""
+    return datetime.now(UTC).date() - timedelta(days=1)
 
 
 @dataclass(frozen=True)

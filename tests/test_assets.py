@@ -1,0 +1,61 @@
+"""Single assets materialized by Dagster on one daily partition, and a blocking check that fails."""
+
+from __future__ import annotations
+
+import dagster as dg
+from conftest import AS_OF, land, small_spec
+
+from pipelines.components.assets import build_dataset_defs
+from pipelines.components.resources import TrainsetWorkspace
+from pipelines.lib.catalog import get_spec
+from pipelines.lib.spec import PrivacySpec
+
+DAY = "2026-10-30"
+
+
+def materialize(workspace, spec, selection):
+    _, spec_file = get_spec("ticket_triage")
+    defs = build_dataset_defs(spec, spec_file)
+    return dg.materialize(
+        list(defs.assets),
+        selection=selection,
+        partition_key=DAY,
+        resources={"workspace": TrainsetWorkspace(root=str(workspace), as_of=AS_OF.isoformat())},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def checks(result):
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_raw_and_redacted_on_one_partition_account_for_every_row(workspace):
+    land(workspace, rows=3000)
+    result = materialize(workspace, small_spec(), ["ticket_triage/raw_tickets", "ticket_triage/redacted"])
+    assert result.success
+    meta = {m.asset_key.path[-1]: m.metadata for m in result.asset_materializations_for_node("ticket_triage__redacted")}
+    redacted = meta["redacted"]
+    assert redacted["rows_in"].value == redacted["rows_out"].value > 0
+    assert redacted["replaced/email"].value > 0 and "customer_email" in redacted["dropped_columns"].value
+    assert all(e.passed for e in checks(result).values())
+    assert (workspace / "data/warehouse/ticket_triage/redacted" / f"{DAY}.parquet").is_file()
+    assert not (workspace / "data/warehouse/ticket_triage/redacted" / "2026-10-29.parquet").exists()
+
+
+def test_pii_residue_check_blocks_downstream_when_a_pii_type_is_not_redacted(workspace):
+    land(workspace, rows=3000)
+    spec = small_spec()
+    emails_only = spec.model_copy(
+        update={"privacy": PrivacySpec.model_validate(spec.privacy.model_dump() | {"redact": ["email"]})}
+    )
+    result = materialize(
+        workspace, emails_only, ["ticket_triage/raw_tickets", "ticket_triage/redacted", "ticket_triage/eligible"]
+    )
+    assert not result.success
+    residue = checks(result)["pii_residue"]
+    assert not residue.passed and "still look like PII" in residue.description
+    assert residue.metadata["body/phone"].value > 0
+    assert all("@" not in str(v.value) for v in residue.metadata.values())
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert "eligible" not in materialized

@@ -1,0 +1,63 @@
+"""The trainset command, run as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from pipelines.cli import cli
+
+TRAINSET = str(Path(sys.executable).parent / "trainset")
+
+
+def trainset(*args, cwd, env=None):
+    return subprocess.run([TRAINSET, *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def test_generate_writes_a_landing_zone(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["generate", "--rows", "500", "--months", "2", "--as-of", "2026-10-31", "--out", str(tmp_path / "landing")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "generated 500 tickets up to 2026-10-31" in result.output
+    days = sorted((tmp_path / "landing" / "tickets").glob("*.csv"))
+    assert days[-1].name == "2026-10-31.csv"
+    assert sum(len(pd.read_csv(p)) for p in days) == 500
+
+
+def test_bad_class_weights_are_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["generate", "--class-weights", "Billing:1", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "Billing=0.4" in result.output
+
+
+def test_run_without_landed_data_says_what_to_do(tmp_path):
+    result = trainset("run", "ticket_triage", "--workspace", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no landed files for ticket_triage" in result.stderr and "trainset generate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_without_a_key_names_the_variable(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
+    CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--out", str(tmp_path / "data" / "landing")])
+    result = trainset("run", "--workspace", str(tmp_path), cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "TRAINSET_PSEUDONYM_KEY" in result.stdout + result.stderr
+
+
+def test_pull_refuses_a_malformed_ref_and_an_unknown_version(tmp_path):
+    bad = trainset("pull", "ticket_triage-v1", "-o", str(tmp_path / "o"), "--workspace", str(tmp_path), cwd=tmp_path)
+    assert bad.returncode == 2 and "write it as NAME@vN" in bad.stderr
+    missing = trainset(
+        "pull", "ticket_triage@v9", "-o", str(tmp_path / "o"), "--workspace", str(tmp_path), cwd=tmp_path
+    )
+    assert missing.returncode == 2 and "not released" in missing.stderr
+
+
+def test_unknown_dataset_lists_the_declared_ones(tmp_path):
+    result = trainset("run", "no_such", "--workspace", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "declared: ['ticket_triage']" in result.stderr

@@ -1,0 +1,73 @@
+"""The code location loads, `dg check defs` passes, and a dataset added by YAML alone becomes its
+own asset group."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+from conftest import PROJECT
+
+from pipelines.components.resources import TrainsetWorkspace
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_project_definitions_load_with_every_asset_check_and_schedule():
+    from pipelines.definitions import defs
+
+    repo = defs.get_repository_def()
+    keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
+    stages = ["raw_tickets", "redacted", "quarantine", "eligible", "training_set", "release"]
+    assert keys == {f"ticket_triage/{stage}" for stage in stages}
+    checks = {key.name for key in repo.asset_graph.asset_check_keys}
+    assert {"pii_residue", "redacted_contract", "expectation_suite", "min_examples_per_class"} <= checks
+    assert defs.resolve_schedule_def("ticket_triage_schedule").cron_schedule == "0 3 * * *"
+    assert defs.resolve_job_def("ticket_triage_job") is not None
+
+
+def test_dg_check_defs_passes():
+    dg_cli = Path(sys.executable).parent / "dg"
+    result = subprocess.run([str(dg_cli), "check", "defs"], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All definitions loaded successfully" in result.stdout + result.stderr
+
+
+def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path, monkeypatch):
+    project = tmp_path / "fixture_project"
+    package = project / "fixture_project"
+    (package / "defs").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "defs" / "__init__.py").write_text("")
+    shutil.copytree(PROJECT / "pipelines" / "defs" / "ticket_triage", package / "defs" / "ticket_triage")
+    shutil.copytree(FIXTURES / "second_dataset", package / "defs" / "chat_intent")
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [project]
+            name = "fixture-project"
+            version = "0"
+            [tool.dg]
+            directory_type = "project"
+            [tool.dg.project]
+            root_module = "fixture_project"
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(project))
+    defs = dg.Definitions.merge(
+        dg.load_from_defs_folder(project_root=project), dg.Definitions(resources={"workspace": TrainsetWorkspace()})
+    )
+    graph = defs.get_repository_def().asset_graph
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups["chat_intent/raw_chats"] == "chat_intent"
+    assert groups["chat_intent/release"] == "chat_intent"
+    assert groups["ticket_triage/release"] == "ticket_triage"
+    assert {k for k, g in groups.items() if g == "chat_intent"} == {
+        f"chat_intent/{stage}"
+        for stage in ["raw_chats", "redacted", "quarantine", "eligible", "training_set", "release"]
+    }

@@ -1,0 +1,76 @@
+"""Email and phone redaction: typed placeholders, look-alikes untouched, counts without values."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from pipelines.lib.generate import GeneratorConfig, generate
+from pipelines.lib.redaction import redact
+
+PHONES = [
+    "(415) 623-1234",
+    "+1 212-664-5425",
+    "312.664.5425",
+    "+44 7911 466473",
+    "020 7946 0123",
+    "+49 30 12345678",
+    "0151 12345678",
+    "+33 6 95 70 39 69",
+    "01 23 45 67 89",
+    "+34 612 345 678",
+    "+91 98123 45678",
+    "+55 11 91234-5678",
+]
+LOOKALIKES = [
+    "Order ORD-139034 is affected.",
+    "I am on version 2.1234.4.",
+    "Invoice INV-2026-12345 shows it.",
+    "The error code is E1234.",
+    "It started on 2026-03-14 at 10:32.",
+    "Reference #732452.",
+    "GUID 123e4567-e89b-12d3-a456-426614174000",
+    "Ticket T00012345 was closed",
+    "Build 20260314.1",
+]
+
+
+def redacted(texts, types=("email", "phone")):
+    return redact(pa.array(texts), list(types))
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_phone_numbers_in_national_and_international_formats_are_replaced(phone):
+    result = redacted([f"Call me on {phone}, thanks."])
+    assert result.text.to_pylist() == ["Call me on <PHONE>, thanks."]
+    assert result.replaced == {"email": 0, "phone": 1}
+
+
+@pytest.mark.parametrize("email", ["anna.smith31@correo.example.es", "x+tag@mail.example.org", "A_B@EXAMPLE.COM"])
+def test_emails_are_replaced(email):
+    assert redacted([f"write to {email}!"]).text.to_pylist() == ["write to <EMAIL>!"]
+
+
+@pytest.mark.parametrize("text", LOOKALIKES)
+def test_lookalikes_survive(text):
+    assert redacted([text]).text.to_pylist() == [text]
+
+
+def test_several_values_in_one_text_and_per_row_counts():
+    result = redacted(["a +1 212-664-5425 and 0151 12345678 b c@d.example.com", "nothing here", ""])
+    assert result.text.to_pylist() == ["a <PHONE> and <PHONE> b <EMAIL>", "nothing here", ""]
+    assert result.counts["phone"].tolist() == [2, 0, 0] and result.counts["email"].tolist() == [1, 0, 0]
+
+
+def test_only_the_declared_types_are_redacted():
+    assert redacted(["x@y.example.com +44 7911 466473"], ["email"]).text.to_pylist() == ["<EMAIL> +44 7911 466473"]
+    with pytest.raises(ValueError, match="unknown PII types"):
+        redacted(["x"], ["passport"])
+
+
+def test_every_planted_value_in_generated_tickets_is_removed():
+    tickets = generate(GeneratorConfig(rows=3000, seed=3)).tickets
+    body = redacted(tickets["body"].tolist()).text.to_pandas()
+    leaked = [email for email, text in zip(tickets["customer_email"], body, strict=True) if email in text]
+    assert leaked == []
+    assert not body.str.contains(r"\+\d{1,3} \d", regex=True).any()

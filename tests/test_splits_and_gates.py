@@ -1,0 +1,83 @@
+"""Stratified splits and the aggregate gates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from conftest import small_spec
+
+from pipelines.lib.gates import evaluate_gates, label_agreement
+from pipelines.lib.spec import SplitSpec
+from pipelines.lib.splits import assign_splits
+
+AS_OF = date(2026, 10, 31)
+
+
+def tickets(n=4000, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i:06d}" for i in range(n)],
+            "category": rng.choice(["Billing", "Technical", "Account", "Other"], n),
+            "language": rng.choice(["en", "de", "es", "fr", "pt"], n, p=[0.5, 0.2, 0.1, 0.1, 0.1]),
+            "channel": rng.choice(["email", "chat", "web"], n),
+            "created_at": pd.Timestamp("2026-10-31", tz="UTC") - pd.to_timedelta(rng.integers(0, 170, n), unit="D"),
+        }
+    )
+
+
+def test_every_stratum_is_split_in_the_declared_shares():
+    df = tickets()
+    df["split"] = assign_splits(df, "ticket_id", SplitSpec())
+    shares = df.groupby(["category", "language"])["split"].value_counts(normalize=True).unstack()
+    assert ((shares["train"] - 0.8).abs() < 0.03).all()
+    assert ((shares["test"] - 0.1).abs() < 0.03).all()
+
+
+def test_an_example_keeps_its_split_when_the_data_grows():
+    df = tickets(2000)
+    first = assign_splits(df, "ticket_id", SplitSpec())
+    bigger = pd.concat([df, tickets(4000, seed=1).iloc[2000:]], ignore_index=True)
+    second = assign_splits(bigger, "ticket_id", SplitSpec())
+    moved = (first != second.iloc[:2000]).mean()
+    assert moved < 0.1  # only examples near a stratum's cut points move
+    assert assign_splits(df, "ticket_id", SplitSpec()).equals(first)
+
+
+def test_gates_pass_on_good_data_and_name_failing_segments():
+    spec = small_spec()
+    results = {g.name: g for g in evaluate_gates(tickets(), spec, AS_OF)}
+    assert results["min_examples_per_class"].passed and results["required_channels"].passed
+    thin = tickets()
+    thin = thin[~((thin["category"] == "Account") & (thin.index % 20 != 0))]
+    failed = {g.name: g for g in evaluate_gates(thin, spec, AS_OF)}["min_examples_per_class"]
+    assert not failed.passed and failed.blocking
+    assert failed.failing[0].startswith("Account: ") and failed.failing[0].endswith("< 100")
+    assert "measured" in failed.message() and "required 100" in failed.message()
+
+
+def test_missing_channel_non_english_share_and_recency_gates_fail():
+    spec = small_spec()
+    df = tickets()
+    df = df[df["channel"] != "web"].assign(language="en")
+    df["created_at"] = pd.Timestamp("2026-06-01", tz="UTC")
+    results = {g.name: g for g in evaluate_gates(df, spec, AS_OF)}
+    assert results["required_channels"].failing == ["web: absent"]
+    assert not results["min_non_english_share"].passed and results["min_non_english_share"].measured == 0.0
+    assert not results["min_recent_share"].passed
+    assert "only 1 language(s) present" in results["min_examples_top_languages"].failing
+
+
+def test_label_agreement_is_cohens_kappa_on_items_in_the_set():
+    annotations = pd.DataFrame(
+        {
+            "ticket_id": ["a", "b", "c", "d", "a", "b", "c", "d", "zz", "zz"],
+            "annotator": ["x"] * 4 + ["y"] * 4 + ["x", "y"],
+            "label": ["B", "T", "B", "T", "B", "T", "B", "B", "B", "T"],
+        }
+    )
+    kappa, items = label_agreement(annotations, pd.Series(["a", "b", "c", "d"]))
+    assert items == 4 and round(kappa, 3) == 0.5
+    assert label_agreement(None, pd.Series(["a"])) == (None, 0)
