@@ -28,7 +28,8 @@ $(DVC_ENV)/.installed: tools/requirements-dvc.txt | $(BIN)/.installed
 	touch $@
 
 setup: $(BIN)/.installed $(DVC_ENV)/.installed
-	mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
 
 ## demo: generate tickets, materialize every asset of ticket_triage, release a version
 demo: setup

@@ -44,7 +44,8 @@ def run(dataset: str, workspace: Path, start, end, as_of) -> None:
     os.environ.setdefault("DAGSTER_HOME", str(workspace / ".dagster_home"))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()  # defaults: SQLite storage under DAGSTER_HOME
+    if not (home / "dagster.yaml").exists():  # defaults: SQLite storage under DAGSTER_HOME
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     summary = materialize_dataset(
         spec,
         workspace,

@@ -1,0 +1,43 @@
+"""Immutable versions: content-addressed, never rewritten, complete or absent."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.lib.consume import verify_version
+from pipelines.lib.release import ReleaseError, read_manifest, release, versions
+
+
+def frame(n=30, offset=0):
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i + offset}" for i in range(n)],
+            "body": ["text"] * n,
+            "split": (["train"] * 8 + ["validation", "test"]) * (n // 10),
+        }
+    )
+
+
+def test_versions_are_numbered_and_identical_content_is_not_released_twice(tmp_path):
+    first = release(tmp_path, "demo", frame(), {"as_of": "2026-10-31"}, publish=False)
+    again = release(tmp_path, "demo", frame(), {"as_of": "2026-11-01"}, publish=False)
+    changed = release(tmp_path, "demo", frame(offset=100), {"as_of": "2026-11-01"}, publish=False)
+    assert (first.version, first.created) == (1, True)
+    assert (again.version, again.created) == (1, False)
+    assert (changed.version, changed.created) == (2, True)
+    assert versions(tmp_path / "datasets" / "demo") == [1, 2]
+    assert read_manifest(first.path)["files"]["train.parquet"]["rows"] == 24
+    assert verify_version(first.path)
+    assert not list((tmp_path / "data" / "staging").iterdir())  # nothing half-written left behind
+
+
+def test_an_existing_version_folder_is_never_written_again(tmp_path):
+    release(tmp_path, "demo", frame(), {}, publish=False)
+    squatter = tmp_path / "datasets" / "demo" / "v2"
+    squatter.mkdir()
+    (squatter / "note.txt").write_text("someone else's")
+    with pytest.raises(ReleaseError, match="v2 exists already; versions are immutable"):
+        release(tmp_path, "demo", frame(offset=5), {}, publish=False)
+    assert (squatter / "note.txt").read_text() == "someone else's"
+    assert versions(tmp_path / "datasets" / "demo") == [1]
