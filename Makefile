@@ -13,7 +13,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo test lint ui check-defs clean
+.PHONY: setup demo test lint ui check-defs clean bench-pipeline
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,7 @@ ui: setup
 
 clean:
 	rm -rf data .dagster_home reports
+
+## bench-pipeline: 1M generated tickets through the whole graph; prints time and peak memory
+bench-pipeline: setup
+	$(BIN)/python benchmarks/bench_pipeline.py --rows $(or $(ROWS),1000000)
