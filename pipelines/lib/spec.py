@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.lib.durations import parse_duration
 
+
+def _valid_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+#: An ISO-8601 date duration such as P12M, P3M or P30D.
+IsoDuration = Annotated[str, AfterValidator(_valid_duration)]
 Severity = Literal["error", "warn"]
 FileFormat = Literal["csv", "jsonl", "parquet"]
 PiiType = Literal["email", "phone"]
@@ -69,28 +76,16 @@ class SensitiveRetentionSpec(StrictModel):
     """A shorter retention for sensitive categories."""
 
     categories: list[str] = Field(description="Label values whose examples are sensitive.")
-    keep: str = Field(description="ISO-8601 duration sensitive examples may be kept (e.g. P3M).")
-
-    @field_validator("keep")
-    @classmethod
-    def _valid_duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    keep: IsoDuration = Field(description="ISO-8601 duration sensitive examples may be kept (e.g. P3M).")
 
 
 class RetentionSpec(StrictModel):
     """How long examples may be kept, counted from their timestamp."""
 
-    default: str = Field(default="P12M", description="ISO-8601 duration every example may be kept.")
+    default: IsoDuration = Field(default="P12M", description="ISO-8601 duration every example may be kept.")
     sensitive: SensitiveRetentionSpec | None = Field(
         default=None, description="Shorter retention for sensitive categories."
     )
-
-    @field_validator("default")
-    @classmethod
-    def _valid_duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class PrivacySpec(StrictModel):
@@ -146,7 +141,7 @@ class RequiredValuesGate(Gate):
 
 
 class RecentShareGate(Gate):
-    within: str = Field(description="ISO-8601 duration counted back from the as-of date (e.g. P30D).")
+    within: IsoDuration = Field(description="ISO-8601 duration counted back from the as-of date (e.g. P30D).")
     min: float = Field(ge=0, le=1, description="Required minimum share of examples that recent.")
 
 
@@ -172,16 +167,10 @@ class GatesSpec(StrictModel):
 class FreshnessSpec(StrictModel):
     """How recent the training data must be."""
 
-    window: str = Field(default="P6M", description="Only examples newer than this ISO-8601 duration are used.")
-    max_staleness: str = Field(
+    window: IsoDuration = Field(default="P6M", description="Only examples newer than this ISO-8601 duration are used.")
+    max_staleness: IsoDuration = Field(
         default="P30D", description="The newest example must be at most this old (GX suite parameter)."
     )
-
-    @field_validator("window", "max_staleness")
-    @classmethod
-    def _valid_duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class SplitSpec(StrictModel):
@@ -252,8 +241,3 @@ class DatasetSpec(StrictModel):
         """sha256 of the spec's canonical JSON: identifies exactly which declaration built a version."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def sanitize_name(value: str) -> str:
-    """A name usable as a Dagster asset-key part."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", value)
