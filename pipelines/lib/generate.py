@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from dateutil.relativedelta import relativedelta
 
+from pipelines.lib import pii_values
 from pipelines.lib import text_fragments as tf
 
 # Phone numbers in national and international formats; {a:b} takes digits a..b of a random
@@ -54,6 +55,8 @@ class GeneratorConfig:
     channel_weights: dict[str, float] = field(default_factory=lambda: {"email": 0.45, "chat": 0.35, "web": 0.20})
     #: share of tickets whose body gives an email or phone number
     contact_share: float = 0.6
+    #: share of tickets that also give a card number, IBAN, IP address or SSN
+    other_pii_share: float = 0.08
     #: share of tickets whose language field is wrong (real exports carry a few percent)
     language_label_noise: float = 0.03
     #: share of tickets labelled independently by two annotators
@@ -121,9 +124,11 @@ def generate(config: GeneratorConfig) -> RawExport:
     negative_text = _splice(pd.Series(negatives), "{n}", negative_numbers)
     has_negative = rng.random(n) < 0.5
 
-    body = greeting + " " + problem + contact_text + (" " + negative_text).where(has_negative, "") + " " + closing
-    subject_pii = rng.random(n) < 0.03
-    subject = subject.where(~subject_pii, subject + " (" + email + ")")
+    other_text = _other_pii(rng, languages, lang_idx, config.other_pii_share)
+    negative_text = (" " + negative_text).where(has_negative, "")
+    body = greeting + " " + problem + contact_text + other_text + negative_text + " " + closing
+    subject_pii = rng.random(n) < 0.05
+    subject = subject.where(~subject_pii, subject + " (" + pii + ")")
 
     language = np.array(languages)[lang_idx]
     mislabelled = rng.random(n) < config.language_label_noise
@@ -226,6 +231,23 @@ def _splice(template: pd.Series, placeholder: str, values: pd.Series) -> pd.Seri
 
 def _splice_pii(contact: pd.Series, pii: pd.Series) -> pd.Series:
     return " " + _splice(contact, "{pii}", pii)
+
+
+def _other_pii(rng: np.random.Generator, languages: list[str], lang_idx: np.ndarray, share: float) -> pd.Series:
+    """A sentence with a card number, IBAN, IP address or SSN for `share` of the tickets."""
+    n = len(lang_idx)
+    out = pd.Series([""] * n, dtype="str")
+    chosen = np.flatnonzero(rng.random(n) < share)
+    kinds = list(pii_values.GENERATORS)
+    kind = rng.choice(len(kinds), size=len(chosen), p=[0.3, 0.3, 0.3, 0.1])
+    # Python per chosen row only (a few percent): values need checksums, not worth vectorising.
+    sentences = [
+        " "
+        + tf.PII_SENTENCES[kinds[k]][languages[lang_idx[row]]].replace("{pii}", pii_values.GENERATORS[kinds[k]](rng))
+        for row, k in zip(chosen, kind, strict=True)
+    ]
+    out.iloc[chosen] = sentences
+    return out
 
 
 def _annotations(rng, tickets: pd.DataFrame, classes: list[str], config: GeneratorConfig) -> pd.DataFrame:

@@ -78,7 +78,12 @@ def _valid_card(candidate: str) -> bool:
 
 
 def _valid_iban(candidate: str) -> bool:
-    return stdnum_iban.is_valid(candidate)
+    compact = candidate.replace(" ", "")
+    # ISO 7064 mod 97 first (one big-integer remainder), the full country rules only if it passes.
+    rearranged = compact[4:] + compact[:4]
+    if not rearranged.isalnum() or int("".join(str(int(c, 36)) for c in rearranged)) % 97 != 1:
+        return False
+    return stdnum_iban.is_valid(compact)
 
 
 def _valid_ipv6(candidate: str) -> bool:
@@ -101,12 +106,34 @@ def _valid_phone(candidate: str) -> bool:
 
 # Applied in this order: each placeholder holds no digits, so later detectors never re-match it.
 DETECTORS: tuple[Detector, ...] = (
-    Detector("email", "<EMAIL>", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", left="", rare=False),
+    Detector(
+        "email", "<EMAIL>", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", left="", rare=False
+    ),
     Detector("iban", "<IBAN>", r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?", validate=_valid_iban),
-    Detector("credit_card", "<CREDIT_CARD>", r"\d(?:[ -]?\d){12,18}", left=r"\w.,/#+-", right=r"\w/", validate=_valid_card),
-    Detector("us_ssn", "<US_SSN>", rf"{_SSN_AREA}-{_SSN_GROUP}-{_SSN_SERIAL}|{_SSN_AREA} {_SSN_GROUP} {_SSN_SERIAL}", left=r"\w.+/#-", right=r"\w/"),
+    Detector(
+        "credit_card",
+        "<CREDIT_CARD>",
+        r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{4,5}",
+        left=r"\w.,/#+-",
+        right=r"\w/",
+        validate=_valid_card,
+    ),
+    Detector(
+        "us_ssn",
+        "<US_SSN>",
+        rf"{_SSN_AREA}-{_SSN_GROUP}-{_SSN_SERIAL}|{_SSN_AREA} {_SSN_GROUP} {_SSN_SERIAL}",
+        left=r"\w.+/#-",
+        right=r"\w/",
+    ),
     Detector("ip_address", "<IP_ADDRESS>", rf"{_OCTET}(?:\.{_OCTET}){{3}}", left=r"\w.", right=r"\w"),
-    Detector("ip_address", "<IP_ADDRESS>", r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}", left=r"\w:", right=r"\w:", validate=_valid_ipv6),
+    Detector(
+        "ip_address",
+        "<IP_ADDRESS>",
+        r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}",
+        left=r"\w:",
+        right=r"\w:",
+        validate=_valid_ipv6,
+    ),
     Detector("phone", "<PHONE>", "|".join(_PHONE_SHAPES), left=r"\w.+/#-", right=r"\w/", rare=False),
     Detector("phone", "<PHONE>", r"\+?\d{10,14}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone),
 )

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pipelines.lib import vcs
 from pipelines.lib.card import render_card
 from pipelines.lib.hashing import combined_sha256, file_sha256
+from pipelines.lib.residue import residue_counts
 from pipelines.lib.splits import SPLITS
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
@@ -66,14 +67,24 @@ def read_manifest(version_dir: Path) -> dict:
 
 
 def release(
-    root: Path, dataset: str, frame: pd.DataFrame, manifest_body: dict, *, publish: bool = True
+    root: Path,
+    dataset: str,
+    frame: pd.DataFrame,
+    manifest_body: dict,
+    *,
+    text_columns: list[str] | None = None,
+    publish: bool = True,
 ) -> ReleaseOutcome:
-    """Write the frame's splits as the next version unless the latest version has the same content."""
+    """Write the frame's splits as the next version unless the latest version has the same content.
+
+    Every text column of every written file is scanned for PII residue first; any finding stops
+    the release (nothing can waive it)."""
     releases = root / "datasets" / dataset
     staging = root / "data" / "staging" / f"{dataset}-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
         files = _write_splits(frame, staging)
+        residue = _released_residue(staging, files, text_columns or [])
         fingerprint = combined_sha256([f"{name}:{meta['sha256']}" for name, meta in sorted(files.items())])
         existing = versions(releases)
         if existing and read_manifest(releases / f"v{existing[-1]}").get("content_sha256") == fingerprint:
@@ -84,6 +95,7 @@ def release(
         if target.exists():
             raise ReleaseError(f"{target} exists already; versions are immutable and never rewritten")
         manifest = {"dataset": dataset, "version": version, "content_sha256": fingerprint, **manifest_body}
+        manifest["pii_residue_in_files"] = residue
         manifest["files"] = files
         card = render_card(manifest)
         (staging / CARD).write_text(card)
@@ -105,6 +117,17 @@ def _write_splits(frame: pd.DataFrame, folder: Path) -> dict[str, dict]:
         pq.write_table(pa.Table.from_pandas(part, preserve_index=False), path, compression="zstd")
         files[path.name] = {"sha256": file_sha256(path), "bytes": path.stat().st_size, "rows": len(part)}
     return files
+
+
+def _released_residue(folder: Path, files: dict[str, dict], text_columns: list[str]) -> dict[str, int]:
+    counts = {}
+    for name in sorted(files):
+        for where, n in residue_counts(pd.read_parquet(folder / name, columns=text_columns), text_columns).items():
+            counts[f"{name}/{where}"] = n
+    found = {where: n for where, n in counts.items() if n}
+    if found:
+        raise ReleaseError(f"PII residue in the files to release, nothing was released: {found} (row counts)")
+    return counts
 
 
 def _tag_if_git(root: Path, dataset: str, version: int) -> str | None:

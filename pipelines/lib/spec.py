@@ -26,7 +26,7 @@ def _valid_duration(value: str) -> str:
 IsoDuration = Annotated[str, AfterValidator(_valid_duration)]
 Severity = Literal["error", "warn"]
 FileFormat = Literal["csv", "jsonl", "parquet"]
-PiiType = Literal["email", "phone"]
+PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn"]
 
 
 class StrictModel(BaseModel):

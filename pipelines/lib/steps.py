@@ -27,6 +27,7 @@ from pipelines.lib.policies import (
 )
 from pipelines.lib.pseudonymize import key_id, pseudonymize
 from pipelines.lib.release import ReleaseOutcome, release
+from pipelines.lib.residue import residue_counts
 from pipelines.lib.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.splits import assign_splits
@@ -109,25 +110,8 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
         "replaced": {t: int(n) for t, n in replaced.sum().items()},
         "dropped_columns": dropped,
         "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
-        "pii_residue": pii_residue(frame, spec.columns.text),
+        "pii_residue": residue_counts(frame, spec.columns.text),
     }
-
-
-# An independent second opinion on the redaction: deliberately different, broader patterns.
-RESIDUE_PATTERNS = {
-    "email": r"[^\s@<>]+@[^\s@<>]+\.[A-Za-z]{2,}",
-    "phone": r"(?:\+\d[\d\s().-]{7,}\d|(?:^|\s)0\d[\d\s.-]{7,}\d|\(\d{2,4}\)\s?\d{3,5}[\s.-]?\d{3,4})",
-}
-
-
-def pii_residue(frame: pd.DataFrame, text_columns: list[str]) -> dict[str, int]:
-    """Count rows per column and PII type that still look like PII (counts only)."""
-    counts = {}
-    for column in text_columns:
-        values = frame[column].fillna("")
-        for pii_type, pattern in RESIDUE_PATTERNS.items():
-            counts[f"{column}/{pii_type}"] = int(values.str.contains(pattern, regex=True).sum())
-    return counts
 
 
 # -- quarantine --------------------------------------------------------------------------------
@@ -286,7 +270,7 @@ def release_training_set(
         "gates": gates["gates"],
         "counts": training["counts"],
     }
-    return release(paths.root, spec.name, frame, body, publish=publish)
+    return release(paths.root, spec.name, frame, body, text_columns=spec.columns.text, publish=publish)
 
 
 def _partition_stats(paths: DatasetPaths, asset: str) -> list[dict]:

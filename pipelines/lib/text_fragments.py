@@ -234,3 +234,39 @@ LAST_NAMES = ["smith", "garcia", "muller", "martin", "silva", "rossi", "dubois",
 EMAIL_DOMAINS = ["example.com", "mail.example.org", "correo.example.es", "post.example.de", "courriel.example.fr"]
 
 CHANNELS = ["email", "chat", "web"]
+
+# Sentences carrying rarer PII, per kind and language ("{pii}" is the value).
+PII_SENTENCES = {
+    "credit_card": {
+        "en": "My card {pii} was charged.",
+        "es": "Mi tarjeta {pii} fue cobrada.",
+        "de": "Meine Karte {pii} wurde belastet.",
+        "fr": "Ma carte {pii} a été débitée.",
+        "pt": "Meu cartão {pii} foi cobrado.",
+        "it": "La mia carta {pii} è stata addebitata.",
+    },
+    "iban": {
+        "en": "Please refund to IBAN {pii}.",
+        "es": "Reembolsen al IBAN {pii}, por favor.",
+        "de": "Bitte auf IBAN {pii} erstatten.",
+        "fr": "Merci de rembourser sur l'IBAN {pii}.",
+        "pt": "Reembolsem no IBAN {pii}.",
+        "it": "Rimborsate sull'IBAN {pii}.",
+    },
+    "ip_address": {
+        "en": "My IP address is {pii}.",
+        "es": "Mi dirección IP es {pii}.",
+        "de": "Meine IP-Adresse ist {pii}.",
+        "fr": "Mon adresse IP est {pii}.",
+        "pt": "Meu endereço IP é {pii}.",
+        "it": "Il mio indirizzo IP è {pii}.",
+    },
+    "us_ssn": {
+        "en": "My SSN is {pii} if you need it.",
+        "es": "Mi SSN es {pii}.",
+        "de": "Meine SSN lautet {pii}.",
+        "fr": "Mon SSN est {pii}.",
+        "pt": "Meu SSN é {pii}.",
+        "it": "Il mio SSN è {pii}.",
+    },
+}
