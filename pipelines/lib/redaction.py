@@ -10,6 +10,7 @@ letters, digits or id punctuation, which keeps order ids, versions and dates int
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ import numpy as np
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
+from stdnum import get_cc_module, numdb
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
@@ -27,7 +29,7 @@ from stdnum import luhn
 _PHONE_SHAPES = [
     r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]?\d{2,5}){1,4}",  # +CC, optional (area)
     r"\(\d{2,4}\)[ .-]?\d{3,5}[ .-]?\d{3,4}",  # (415) 623-1234, (11) 91234-5678
-    r"0\d{1,4}(?:[ .-]\d{2,8}){1,4}",  # trunk 0: 020 7946 0123, 01 23 45 67 89, 0151 12345678
+    r"0\d{1,5}(?:[ .-]\d{2,8}){1,4}",  # trunk 0: 020 7946 0123, 01 23 45 67 89, 098123 45678
     r"\d{3}[.-]\d{3}[.-]\d{4}",  # North American plain: 212-664-5425, 312.664.5425
 ]
 _SSN_AREA = r"(?:00[1-9]|0[1-9]\d|[1-578]\d\d|6[0-57-9]\d|66[0-57-9])"
@@ -52,8 +54,8 @@ class Detector:
     right: str = r"\w"
     #: confirms a candidate string; None means the shape is proof enough
     validate: Callable[[str], bool] | None = None
-    #: seldom in tickets: found by one combined scan with the other rare kinds, then per kind
-    #: only in the rows that scan flagged (each full scan of the text costs as much as the rest)
+    #: seldom in tickets: consecutive rare detectors share one combined scan, then each scans
+    #: only the rows it flagged (a full scan of the text costs as much as everything else)
     rare: bool = True
 
     @property
@@ -77,13 +79,28 @@ def _valid_card(candidate: str) -> bool:
     return 13 <= len(digits) <= 19 and issuer is not None and luhn.is_valid(digits)
 
 
+@functools.lru_cache(maxsize=None)
+def _iban_country(country: str) -> tuple[re.Pattern[str] | None, bool]:
+    """The BBAN shape of a country's IBANs (from python-stdnum's registry), and whether the
+    country adds a national check digit. Looked up once per country: stdnum's own per-call
+    lookup costs more than everything else in validating an IBAN."""
+    info = numdb.get("iban").info(country + "00")[0][1]
+    if "bban" not in info:
+        return None, False
+    classes = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Za-z0-9]"}
+    shape = "".join(f"{classes[kind]}{{{n}}}" for n, kind in re.findall(r"(\d+)!([nac])", info["bban"]))
+    return re.compile(shape + "$"), get_cc_module(country.lower(), "iban") is not None
+
+
 def _valid_iban(candidate: str) -> bool:
     compact = candidate.replace(" ", "")
-    # ISO 7064 mod 97 first (one big-integer remainder), the full country rules only if it passes.
-    rearranged = compact[4:] + compact[:4]
-    if not rearranged.isalnum() or int("".join(str(int(c, 36)) for c in rearranged)) % 97 != 1:
+    bban_shape, national_check = _iban_country(compact[:2])
+    if bban_shape is None or not bban_shape.match(compact[4:]):
         return False
-    return stdnum_iban.is_valid(compact)
+    rearranged = compact[4:] + compact[:4]
+    if int("".join(str(int(c, 36)) for c in rearranged)) % 97 != 1:  # ISO 7064 mod 97-10
+        return False
+    return stdnum_iban.is_valid(compact) if national_check else True
 
 
 def _valid_ipv6(candidate: str) -> bool:
@@ -136,6 +153,8 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector("phone", "<PHONE>", "|".join(_PHONE_SHAPES), left=r"\w.+/#-", right=r"\w/", rare=False),
     Detector("phone", "<PHONE>", r"\+?\d{10,14}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone),
+    # digit groups with spaces only (415 612 2778, 612 180 250): valid numbers somewhere, or not
+    Detector("phone", "<PHONE>", r"\d{2,4}(?: \d{2,4}){2,4}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone),
 )
 PII_TYPES = tuple(dict.fromkeys(d.pii_type for d in DETECTORS))
 PLACEHOLDERS = {d.pii_type: d.placeholder for d in DETECTORS}
@@ -179,44 +198,66 @@ def redact(text: pa.Array | pa.ChunkedArray, pii_types: Sequence[str], threads: 
 def _redact_array(array: pa.Array, detectors: list[Detector]) -> tuple[pa.Array, dict[str, np.ndarray]]:
     counts = {d.pii_type: np.zeros(len(array), dtype="int64") for d in detectors}
     array = pc.fill_null(array, "")
-    rare = [d for d in detectors if d.rare]
-    rare_rows = np.arange(0)
-    if rare:
-        any_rare = pc.match_substring_regex(array, "|".join(f"(?:{d.body})" for d in rare))
-        rare_rows = np.flatnonzero(any_rare.to_numpy(zero_copy_only=False))
-    for detector in detectors:
-        if detector.rare and not len(rare_rows):
+    for group in _groups(detectors):
+        if not group[0].rare:
+            array = _replace_everywhere(array, group[0], counts[group[0].pii_type])
             continue
-        view = pc.take(array, rare_rows) if detector.rare else array
-        candidates = pc.match_substring_regex(view, detector.body)
-        local = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
-        if not len(local):
+        # Consecutive rare detectors share one combined scan, then work on the rows it flagged.
+        flagged = pc.match_substring_regex(array, "|".join(f"(?:{d.body})" for d in group))
+        rows = np.flatnonzero(flagged.to_numpy(zero_copy_only=False))
+        if not len(rows):
             continue
-        rows = rare_rows[local] if detector.rare else local
-        subset, found = _replace(pc.filter(view, candidates), detector)
-        counts[detector.pii_type][rows] += found
-        mask = np.zeros(len(array), dtype=bool)
-        mask[rows] = True
-        array = pc.replace_with_mask(array, pa.array(mask), subset)
+        view = pc.filter(array, flagged)
+        for detector in group:
+            candidates = pc.match_substring_regex(view, detector.body)
+            if not pc.any(candidates).as_py():
+                continue
+            subset, found = _replace(pc.filter(view, candidates), detector)
+            counts[detector.pii_type][rows[np.flatnonzero(candidates.to_numpy(zero_copy_only=False))]] += found
+            view = pc.replace_with_mask(view, candidates, subset)
+        array = pc.replace_with_mask(array, flagged, view)
     return array, counts
 
 
+def _replace_everywhere(array: pa.Array, detector: Detector, counts: np.ndarray) -> pa.Array:
+    """A common kind: replace over the whole array at once (cheaper than scan + filter + scatter
+    when many rows hold one), then count and fix up only the rows that changed."""
+    replaced = _replace_pass(array, detector)
+    changed = pc.not_equal(replaced, array)
+    if not pc.any(changed).as_py():
+        return array
+    before, after = pc.filter(array, changed), pc.filter(replaced, changed)
+    if detector.left:  # adjacent values share the separator the first pass consumed
+        after = _replace_pass(after, detector)
+    found = pc.subtract(pc.count_substring(after, detector.placeholder), pc.count_substring(before, detector.placeholder))
+    counts[np.flatnonzero(changed.to_numpy(zero_copy_only=False))] += found.to_numpy()
+    return pc.replace_with_mask(array, changed, after)
+
+
+def _replace_pass(array: pa.Array, detector: Detector) -> pa.Array:
+    if not detector.left:  # no context to keep: the capture-free pattern is twice as fast
+        return pc.replace_substring_regex(array, detector.body, detector.placeholder)
+    return pc.replace_substring_regex(array, detector.pattern, rf"\1{detector.placeholder}\3")
+
+
+def _groups(detectors: list[Detector]) -> list[list[Detector]]:
+    """Runs of consecutive rare detectors, and each common detector on its own."""
+    groups: list[list[Detector]] = []
+    for detector in detectors:
+        if detector.rare and groups and groups[-1][0].rare:
+            groups[-1].append(detector)
+        else:
+            groups.append([detector])
+    return groups
+
+
 def _replace(subset: pa.Array, detector: Detector) -> tuple[pa.Array, np.ndarray]:
-    """Replace the detector's values in candidate rows; return them and the count per row."""
+    """Replace a rare detector's values in its candidate rows; return them and counts per row."""
     if detector.validate is not None:
         return _validated_replace(subset, detector)
     before = pc.count_substring(subset, detector.placeholder)
-    if not detector.left:  # no context to keep: the capture-free pattern is twice as fast
-        subset = pc.replace_substring_regex(subset, detector.body, detector.placeholder)
-        return subset, pc.subtract(pc.count_substring(subset, detector.placeholder), before).to_numpy()
-    subset = pc.replace_substring_regex(subset, detector.pattern, rf"\1{detector.placeholder}\3")
-    # Adjacent values share the separator the first pass consumed: rescan the rows still matching.
-    again = pc.match_substring_regex(subset, detector.body)
-    if pc.any(again).as_py():
-        redone = pc.replace_substring_regex(pc.filter(subset, again), detector.pattern, rf"\1{detector.placeholder}\3")
-        subset = pc.replace_with_mask(subset, again, redone)
-    found = pc.subtract(pc.count_substring(subset, detector.placeholder), before).to_numpy()
-    return subset, found
+    subset = _replace_pass(_replace_pass(subset, detector), detector)
+    return subset, pc.subtract(pc.count_substring(subset, detector.placeholder), before).to_numpy()
 
 
 def _validated_replace(subset: pa.Array, detector: Detector) -> tuple[pa.Array, np.ndarray]:
