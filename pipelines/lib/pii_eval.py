@@ -19,29 +19,119 @@ from pipelines.lib.redaction import PLACEHOLDERS
 
 LANGUAGES = ["en", "es", "de", "fr", "pt", "it"]
 LEADS = {
-    "email": {"en": "Write to", "es": "Escriban a", "de": "Schreiben Sie an", "fr": "Écrivez à", "pt": "Escrevam para", "it": "Scrivete a"},
-    "phone": {"en": "Call me on", "es": "Llámenme al", "de": "Rufen Sie mich unter", "fr": "Appelez-moi au", "pt": "Liguem para", "it": "Chiamatemi al"},
-    "credit_card": {"en": "I paid with card", "es": "Pagué con la tarjeta", "de": "Bezahlt mit Karte", "fr": "Payé avec la carte", "pt": "Paguei com o cartão", "it": "Pagato con la carta"},
-    "iban": {"en": "Refund to", "es": "Reembolso a", "de": "Erstattung auf", "fr": "Remboursement sur", "pt": "Reembolso para", "it": "Rimborso su"},
-    "ip_address": {"en": "Login failed from", "es": "Error de acceso desde", "de": "Anmeldung fehlgeschlagen von", "fr": "Connexion refusée depuis", "pt": "Falha de login de", "it": "Accesso negato da"},
-    "us_ssn": {"en": "My SSN is", "es": "Mi SSN es", "de": "Meine SSN ist", "fr": "Mon SSN est", "pt": "Meu SSN é", "it": "Il mio SSN è"},
+    "email": {
+        "en": "Write to",
+        "es": "Escriban a",
+        "de": "Schreiben Sie an",
+        "fr": "Écrivez à",
+        "pt": "Escrevam para",
+        "it": "Scrivete a",
+    },
+    "phone": {
+        "en": "Call me on",
+        "es": "Llámenme al",
+        "de": "Rufen Sie mich unter",
+        "fr": "Appelez-moi au",
+        "pt": "Liguem para",
+        "it": "Chiamatemi al",
+    },
+    "credit_card": {
+        "en": "I paid with card",
+        "es": "Pagué con la tarjeta",
+        "de": "Bezahlt mit Karte",
+        "fr": "Payé avec la carte",
+        "pt": "Paguei com o cartão",
+        "it": "Pagato con la carta",
+    },
+    "iban": {
+        "en": "Refund to",
+        "es": "Reembolso a",
+        "de": "Erstattung auf",
+        "fr": "Remboursement sur",
+        "pt": "Reembolso para",
+        "it": "Rimborso su",
+    },
+    "ip_address": {
+        "en": "Login failed from",
+        "es": "Error de acceso desde",
+        "de": "Anmeldung fehlgeschlagen von",
+        "fr": "Connexion refusée depuis",
+        "pt": "Falha de login de",
+        "it": "Accesso negato da",
+    },
+    "us_ssn": {
+        "en": "My SSN is",
+        "es": "Mi SSN es",
+        "de": "Meine SSN ist",
+        "fr": "Mon SSN est",
+        "pt": "Meu SSN é",
+        "it": "Il mio SSN è",
+    },
 }
 TAILS = {"en": "thanks.", "es": "gracias.", "de": "danke.", "fr": "merci.", "pt": "obrigado.", "it": "grazie."}
 HARD_NEGATIVES = [
-    "I am on version 2.14.3", "build 10.0.19045.2965", "app v1.2.3.4", "order ORD-2024-118273", "invoice INV-2026-00123",
-    "since 2026-03-14", "on 14/03/2026", "on 14.03.2026 at 10:32:15", "request id 123e4567-e89b-12d3-a456-426614174000",
-    "error 0x80070005", "error code ERR-5021", "tracking 1Z999AA10123456784", "ticket #48213", "price 1,299.00 EUR",
-    "ref T00012345", "customer number 12345678", "MAC 00:1A:2B:3C:4D:5E", "room 4-112", "batch 2026-11-27-0042",
-    "serial SN-4412-8890-1123", "page 12 of 40", "ISBN 978-3-16-148410-0", "postcode 75008", "at 09:30-11:00",
+    "I am on version 2.14.3",
+    "build 10.0.19045.2965",
+    "app v1.2.3.4",
+    "order ORD-2024-118273",
+    "invoice INV-2026-00123",
+    "since 2026-03-14",
+    "on 14/03/2026",
+    "on 14.03.2026 at 10:32:15",
+    "request id 123e4567-e89b-12d3-a456-426614174000",
+    "error 0x80070005",
+    "error code ERR-5021",
+    "tracking 1Z999AA10123456784",
+    "ticket #48213",
+    "price 1,299.00 EUR",
+    "ref T00012345",
+    "customer number 12345678",
+    "MAC 00:1A:2B:3C:4D:5E",
+    "room 4-112",
+    "batch 2026-11-27-0042",
+    "serial SN-4412-8890-1123",
+    "page 12 of 40",
+    "ISBN 978-3-16-148410-0",
+    "postcode 75008",
+    "at 09:30-11:00",
 ]
 PHONE_FORMATS = [
-    "(415) 6{0:2}-{2:6}", "+1 212-6{0:2}-{2:6}", "312.6{0:2}.{2:6}", "+1 (646) 5{0:2}-{2:6}", "415 6{0:2} {2:6}",
-    "+44 7911 {0:6}", "07700 9{0:5}", "020 7946 {0:4}", "+44 20 7946 {0:4}", "+447911{0:6}",
-    "+49 30 {0:8}", "030 {0:8}", "0151 {0:8}", "+49 (0)151 {0:8}", "+33 6 {0:2} {2:4} {4:6} {6:8}", "06 {0:2} {2:4} {4:6} {6:8}",
-    "01 {0:2} {2:4} {4:6} {6:8}", "+34 612 {0:3} {3:6}", "+34 91 {0:3} {3:5} {5:7}", "612 {0:3} {3:6}", "+91 98{0:3} {3:8}",
-    "+91-98{0:8}", "098{0:3} {3:8}", "+55 11 9{0:4}-{4:8}", "(11) 9{0:4}-{4:8}", "+55 21 {0:4}-{4:8}", "07911{0:6}",
+    "(415) 6{0:2}-{2:6}",
+    "+1 212-6{0:2}-{2:6}",
+    "312.6{0:2}.{2:6}",
+    "+1 (646) 5{0:2}-{2:6}",
+    "415 6{0:2} {2:6}",
+    "+44 7911 {0:6}",
+    "07700 9{0:5}",
+    "020 7946 {0:4}",
+    "+44 20 7946 {0:4}",
+    "+447911{0:6}",
+    "+49 30 {0:8}",
+    "030 {0:8}",
+    "0151 {0:8}",
+    "+49 (0)151 {0:8}",
+    "+33 6 {0:2} {2:4} {4:6} {6:8}",
+    "06 {0:2} {2:4} {4:6} {6:8}",
+    "01 {0:2} {2:4} {4:6} {6:8}",
+    "+34 612 {0:3} {3:6}",
+    "+34 91 {0:3} {3:5} {5:7}",
+    "612 {0:3} {3:6}",
+    "+91 98{0:3} {3:8}",
+    "+91-98{0:8}",
+    "098{0:3} {3:8}",
+    "+55 11 9{0:4}-{4:8}",
+    "(11) 9{0:4}-{4:8}",
+    "+55 21 {0:4}-{4:8}",
+    "07911{0:6}",
 ]
-EMAIL_FORMATS = ["{f}.{l}@example.com", "{f}{n}@mail.example.org", "{f}+tickets@example.co.uk", "{F}.{L}@Example.DE", "{f}_{l}{n}@sub.example.es", "{l}.{f}@correo.example.com.br"]
+EMAIL_FORMATS = [
+    "{f}.{l}@example.com",
+    "{f}{n}@mail.example.org",
+    "{f}+tickets@example.co.uk",
+    "{F}.{L}@Example.DE",
+    "{f}_{l}{n}@sub.example.es",
+    "{l}.{f}@correo.example.com.br",
+]
 FIRST = ["anna", "ben", "carla", "david", "elena", "felix", "giulia", "hugo", "ines", "jonas"]
 LAST = ["smith", "garcia", "muller", "martin", "silva", "rossi", "dubois", "schmidt"]
 
@@ -129,7 +219,9 @@ class TypeScore:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def score(texts: Sequence[LabelledText], outputs: Sequence[str], placeholders: dict[str, str] = PLACEHOLDERS) -> dict[str, TypeScore]:
+def score(
+    texts: Sequence[LabelledText], outputs: Sequence[str], placeholders: dict[str, str] = PLACEHOLDERS
+) -> dict[str, TypeScore]:
     """Precision and recall per PII type of a redactor's outputs for `texts`."""
     scores = {pii_type: TypeScore() for pii_type in placeholders}
     for labelled, output in zip(texts, outputs, strict=True):

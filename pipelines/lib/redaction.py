@@ -69,6 +69,8 @@ class Detector:
     @property
     def python_pattern(self) -> re.Pattern[str]:
         """The same match for Python's `re`, with look-arounds instead of captured context."""
+        if not self.left:
+            return re.compile(f"({self.body})")
         return re.compile(rf"(?<![{self.left}])({self.body})(?=$|[^{self.right}.-]|[.-](?:$|[^\w]))")
 
 
@@ -229,7 +231,9 @@ def _replace_everywhere(array: pa.Array, detector: Detector, counts: np.ndarray)
     before, after = pc.filter(array, changed), pc.filter(replaced, changed)
     if detector.left:  # adjacent values share the separator the first pass consumed
         after = _replace_pass(after, detector)
-    found = pc.subtract(pc.count_substring(after, detector.placeholder), pc.count_substring(before, detector.placeholder))
+    found = pc.subtract(
+        pc.count_substring(after, detector.placeholder), pc.count_substring(before, detector.placeholder)
+    )
     counts[np.flatnonzero(changed.to_numpy(zero_copy_only=False))] += found.to_numpy()
     return pc.replace_with_mask(array, changed, after)
 
