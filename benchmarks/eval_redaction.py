@@ -39,9 +39,8 @@ def main() -> int:
         ok = s.recall >= RECALL_TARGETS[pii_type] and s.precision >= PRECISION_TARGET
         failed |= not ok
         target = f"R>={RECALL_TARGETS[pii_type]:.2f} P>={PRECISION_TARGET:.2f} {'ok' if ok else 'MISSED'}"
-        print(
-            f"{pii_type:<12} {s.tp + s.fn:>5} {s.tp:>5} {s.fp:>4} {s.fn:>4} {s.precision:>9.3f} {s.recall:>7.3f}  {target}"
-        )
+        counts = f"{s.tp + s.fn:>5} {s.tp:>5} {s.fp:>4} {s.fn:>4}"
+        print(f"{pii_type:<12} {counts} {s.precision:>9.3f} {s.recall:>7.3f}  {target}")
         if args.show_misses and s.missed_examples:
             print(f"{'':<12} missed: {s.missed_examples}")
     return 1 if failed else 0

@@ -21,9 +21,8 @@ import numpy as np
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from stdnum import get_cc_module, numdb
+from stdnum import get_cc_module, luhn, numdb
 from stdnum import iban as stdnum_iban
-from stdnum import luhn
 
 # Phone numbers whose punctuation makes them unambiguous; bare digit runs are validated instead.
 _PHONE_SHAPES = [
@@ -81,7 +80,7 @@ def _valid_card(candidate: str) -> bool:
     return 13 <= len(digits) <= 19 and issuer is not None and luhn.is_valid(digits)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _iban_country(country: str) -> tuple[re.Pattern[str] | None, bool]:
     """The BBAN shape of a country's IBANs (from python-stdnum's registry), and whether the
     country adds a national check digit. Looked up once per country: stdnum's own per-call
