@@ -9,11 +9,13 @@ import click
 from pipelines.cli.generate import generate
 from pipelines.cli.keygen import keygen
 from pipelines.cli.pull import pull
+from pipelines.cli.redact import redact
 from pipelines.cli.run import run
 from pipelines.cli.versions import versions
 from pipelines.lib.catalog import SpecError
 from pipelines.lib.consume import IntegrityError
 from pipelines.lib.pseudonymize import MissingKeyError
+from pipelines.lib.redact_file import RedactFileError
 from pipelines.lib.release import ReleaseError
 from pipelines.lib.sources import SourceError
 from pipelines.lib.vcs import VcsError
@@ -24,11 +26,12 @@ def cli() -> None:
     """trainset: declarative, privacy-safe, quality-gated, versioned training datasets."""
 
 
-for command in (generate, keygen, run, pull, versions):
+for command in (generate, keygen, run, pull, versions, redact):
     cli.add_command(command)
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
 USER_ERRORS = (
+    RedactFileError,
     SpecError,
     SourceError,
     MissingKeyError,
