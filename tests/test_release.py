@@ -20,9 +20,9 @@ def frame(n=30, offset=0):
 
 
 def test_versions_are_numbered_and_identical_content_is_not_released_twice(tmp_path):
-    first = release(tmp_path, "demo", frame(), {"as_of": "2026-10-31"}, publish=False)
-    again = release(tmp_path, "demo", frame(), {"as_of": "2026-11-01"}, publish=False)
-    changed = release(tmp_path, "demo", frame(offset=100), {"as_of": "2026-11-01"}, publish=False)
+    first = release(tmp_path, "demo", frame(), {"as_of": "2026-10-31"})
+    again = release(tmp_path, "demo", frame(), {"as_of": "2026-11-01"})
+    changed = release(tmp_path, "demo", frame(offset=100), {"as_of": "2026-11-01"})
     assert (first.version, first.created) == (1, True)
     assert (again.version, again.created) == (1, False)
     assert (changed.version, changed.created) == (2, True)
@@ -33,11 +33,11 @@ def test_versions_are_numbered_and_identical_content_is_not_released_twice(tmp_p
 
 
 def test_an_existing_version_folder_is_never_written_again(tmp_path):
-    release(tmp_path, "demo", frame(), {}, publish=False)
+    release(tmp_path, "demo", frame(), {})
     squatter = tmp_path / "datasets" / "demo" / "v2"
     squatter.mkdir()
     (squatter / "note.txt").write_text("someone else's")
     with pytest.raises(ReleaseError, match="v2 exists already; versions are immutable"):
-        release(tmp_path, "demo", frame(offset=5), {}, publish=False)
+        release(tmp_path, "demo", frame(offset=5), {})
     assert (squatter / "note.txt").read_text() == "someone else's"
     assert versions(tmp_path / "datasets" / "demo") == [1]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.lib.erasure import read_registry
 from pipelines.lib.release import read_manifest
 from pipelines.lib.release import versions as list_versions
 
@@ -21,7 +22,13 @@ def versions(dataset: str, workspace: Path) -> None:
     if not found:
         click.echo(f"{dataset}: no versions under {releases}")
         return
+    withdrawn = read_registry(workspace, dataset)["withdrawn"]
     for version in found:
+        if str(version) in withdrawn:
+            entry = withdrawn[str(version)]
+            when, why, replacement = entry["withdrawn_at"], entry["reason"], entry["replaced_by"]
+            click.echo(f"{dataset}@v{version}  WITHDRAWN {when} ({why}); use v{replacement}")
+            continue
         manifest = read_manifest(releases / f"v{version}")
         rows = sum(f.get("rows", 0) for f in manifest["files"].values())
         failed = [g["name"] for g in manifest.get("gates", []) if not g["passed"]]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib import vcs
+from pipelines.lib.erasure import check_not_withdrawn
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.release import MANIFEST, read_manifest, release_tag, versions
 
@@ -29,6 +30,7 @@ def parse_ref(ref: str) -> tuple[str, int]:
 
 def fetch_version(root: Path, dataset: str, version: int, out: Path) -> list[str]:
     """Copy a version into `out` through DVC (by its git tag where there is one), then verify it."""
+    check_not_withdrawn(root, dataset, version)
     if out.exists():
         raise FileExistsError(f"{out} exists; pull into a new folder so nothing is mixed or overwritten")
     path = f"datasets/{dataset}/v{version}"
@@ -63,6 +65,7 @@ def load_version(root: Path, dataset: str, version: int | None = None) -> dict[s
     if not available:
         raise FileNotFoundError(f"{dataset} has no released versions in {root}")
     chosen = available[-1] if version is None else version
+    check_not_withdrawn(root, dataset, chosen)
     folder = releases / f"v{chosen}"
     if not folder.is_dir():
         vcs.dvc(root, "pull", "-q", "datasets.dvc", what=f"pulling {dataset} versions from the DVC remote")

@@ -159,7 +159,7 @@ def build_eval_set(size: int = 3000, seed: int = 2026) -> list[LabelledText]:
     for i in range(size):
         language = LANGUAGES[i % len(LANGUAGES)]
         count = 0 if i % 6 == 5 else int(rng.integers(1, 3))
-        chosen = rng.choice(types, size=count, replace=False) if count else []
+        chosen: list[str] = [str(t) for t in rng.choice(types, size=count, replace=False)] if count else []
         segments: list[tuple[str, str | None]] = []
         for pii_type in chosen:
             segments += [(LEADS[pii_type][language] + " ", None), (_value(rng, pii_type), pii_type), (", ", None)]

@@ -58,6 +58,14 @@ def apply_consent(
     return accounting.remove(frame, drop, "consent_opt_out")
 
 
+def apply_erasure(
+    frame: pd.DataFrame, erased: dict[str, str], spec: DatasetSpec, accounting: Accounting
+) -> pd.DataFrame:
+    """Exclude every row of a user who asked to be erased (`erased` keys are pseudonyms)."""
+    drop = frame[spec.columns.user].isin(list(erased))
+    return accounting.remove(frame, drop, "erasure_request")
+
+
 def apply_retention(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, accounting: Accounting) -> pd.DataFrame:
     """Exclude rows older than the retention period (shorter for sensitive categories)."""
     retention = spec.privacy.retention

@@ -7,11 +7,13 @@ whose content equals the latest version's creates nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,12 +75,11 @@ def release(
     manifest_body: dict,
     *,
     text_columns: list[str] | None = None,
-    publish: bool = True,
 ) -> ReleaseOutcome:
     """Write the frame's splits as the next version unless the latest version has the same content.
 
     Every text column of every written file is scanned for PII residue first; any finding stops
-    the release (nothing can waive it)."""
+    the release (nothing can waive it). `publish` then tracks, pushes, commits and tags it."""
     releases = root / "datasets" / dataset
     staging = root / "data" / "staging" / f"{dataset}-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
@@ -103,8 +104,7 @@ def release(
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
         releases.mkdir(parents=True, exist_ok=True)
         os.rename(staging, target)  # atomic on one filesystem; fails if target appeared meanwhile
-        tag = _publish(root, dataset, version) if publish else None
-        return ReleaseOutcome(dataset, version, target, True, tag)
+        return ReleaseOutcome(dataset, version, target, True, None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -135,20 +135,31 @@ def _tag_if_git(root: Path, dataset: str, version: int) -> str | None:
     return tag if vcs.is_git_repo(root) and vcs.tag_exists(root, tag) else None
 
 
-def _publish(root: Path, dataset: str, version: int) -> str | None:
-    """Track datasets/ with DVC, push the bytes, commit the pointer and tag it."""
+def publish(
+    root: Path, outcome: ReleaseOutcome, extra_paths: list[str], purge: Callable[[], int] | None = None
+) -> ReleaseOutcome:
+    """Track datasets/ with DVC, push the bytes, run `purge` (withdrawn objects), commit the
+    pointer with `extra_paths` (registry, erasure log) and tag a new version."""
     vcs.ensure_dvc_repo(root)
     vcs.dvc(root, "add", "-q", "datasets", what="tracking datasets/ with DVC")
     vcs.dvc(root, "push", "-q", what="pushing the release to the DVC remote")
+    if purge is not None:
+        purge()
     if not vcs.is_git_repo(root):
-        return None
-    tag = release_tag(dataset, version)
-    # The DVC config travels with the pointer, so the tag alone says where the bytes are.
-    # Gate metrics go with it, so `dvc metrics diff` can compare two release tags.
-    candidates = ["datasets.dvc", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore"]
+        return outcome
+    dataset, version = outcome.dataset, outcome.version
+    # The DVC config travels with the pointer, so the tag alone says where the bytes are;
+    # gate metrics go with it, so `dvc metrics diff` can compare two release tags.
+    candidates = ["datasets.dvc", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore", *extra_paths]
     candidates += [f"reports/{dataset}/gates.json", f"reports/{dataset}/coverage.csv"]
     pointer = [p for p in candidates if (root / p).exists()]
     vcs.git(root, "add", *pointer, what="staging datasets.dvc")
-    vcs.git(root, "commit", "-q", "-m", f"Release {tag}", "--", *pointer, what="committing the release pointer")
+    if not vcs.git(root, "diff", "--cached", "--name-only", "--", *pointer, what="checking staged files").strip():
+        return outcome
+    message = f"Release {release_tag(dataset, version)}" if outcome.created else f"Withdraw versions of {dataset}"
+    vcs.git(root, "commit", "-q", "-m", message, "--", *pointer, what="committing the release pointer")
+    if not outcome.created:
+        return outcome
+    tag = release_tag(dataset, version)
     vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")
-    return tag
+    return dataclasses.replace(outcome, tag=tag)

@@ -15,10 +15,19 @@ import pyarrow.parquet as pq
 from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting, sum_accounting, sum_counts
 from pipelines.lib.durations import cutoff
+from pipelines.lib.erasure import (
+    ERASURE_LOG,
+    erased_pseudonyms,
+    purge_objects,
+    registry_path,
+    versions_to_withdraw,
+    withdraw,
+)
 from pipelines.lib.gates import GateResult, evaluate_gates
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.policies import (
     apply_consent,
+    apply_erasure,
     apply_freshness,
     apply_retention,
     dropped_columns,
@@ -27,6 +36,7 @@ from pipelines.lib.policies import (
 )
 from pipelines.lib.pseudonymize import key_id, pseudonymize
 from pipelines.lib.release import ReleaseOutcome, release
+from pipelines.lib.release import publish as publish_release
 from pipelines.lib.residue import residue_counts
 from pipelines.lib.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.spec import DatasetSpec
@@ -139,6 +149,8 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     frame = pd.concat([pd.read_parquet(f) for f in live], ignore_index=True) if live else _empty(spec)
     accounting = Accounting(len(frame) + expired_rows, {"retention_expired": expired_rows})
     frame = apply_retention(frame, spec, as_of, accounting)
+    erased = erased_pseudonyms(paths.root, key)
+    frame = apply_erasure(frame, erased, spec, accounting)
     opted_out = 0
     if spec.privacy.consent:
         opt_outs = load_opt_outs(paths.landing(spec.privacy.consent.path))
@@ -150,6 +162,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
         "as_of": as_of.isoformat(),
         "partitions": {"live": len(live), "expired": len(expired)},
         "opted_out_users": opted_out,
+        "erasure_requests": len(erased),
         "accounting": accounting.close(len(frame)).as_dict(),
         "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
     }
@@ -270,7 +283,13 @@ def release_training_set(
         "gates": gates["gates"],
         "counts": training["counts"],
     }
-    return release(paths.root, spec.name, frame, body, text_columns=spec.columns.text, publish=publish)
+    outcome = release(paths.root, spec.name, frame, body, text_columns=spec.columns.text)
+    withdrawals = versions_to_withdraw(paths.root, spec.name, erased_pseudonyms(paths.root, key), outcome.version)
+    if not publish or not (outcome.created or withdrawals):
+        return outcome
+    deleted = withdraw(paths.root, spec.name, withdrawals) if withdrawals else []
+    extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG)]
+    return publish_release(paths.root, outcome, extra, purge=lambda: purge_objects(paths.root, deleted))
 
 
 def _partition_stats(paths: DatasetPaths, asset: str) -> list[dict]:
@@ -321,6 +340,13 @@ def _policies(spec: DatasetSpec, redacted: list[dict], eligible: dict) -> list[d
             "opted_out_users": eligible.get("opted_out_users", 0),
             "summary": f"{removed.get('consent_opt_out', 0)} rows of "
             f"{eligible.get('opted_out_users', 0)} opted-out users excluded",
+        },
+        {
+            "name": "erasure",
+            "requests": eligible.get("erasure_requests", 0),
+            "rows_removed": removed.get("erasure_request", 0),
+            "summary": f"{eligible.get('erasure_requests', 0)} erasure request(s) on record; "
+            f"{removed.get('erasure_request', 0)} rows excluded",
         },
         {
             "name": "retention",

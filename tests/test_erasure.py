@@ -1,0 +1,116 @@
+"""forget -> release -> pull against a real git + DVC repository and local remote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+
+import dagster as dg
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
+
+from pipelines.cli import cli
+from pipelines.components.assets import build_dataset_defs
+from pipelines.lib.catalog import get_spec
+from pipelines.lib.consume import fetch_version
+from pipelines.lib.erasure import ERASURE_LOG, WithdrawnError, read_registry
+from pipelines.lib.generate import GeneratorConfig, generate
+from pipelines.lib.pseudonymize import pseudonymize
+from pipelines.lib.release import read_manifest
+from pipelines.lib.vcs import dvc_executable
+from pipelines.runner import materialize_dataset
+
+ROWS = 4000
+
+
+def run(root):
+    spec = small_spec()
+    _, spec_file = get_spec("ticket_triage")
+    return materialize_dataset(
+        spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
+    )
+
+
+def md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def stored(root, digest):
+    cache = root / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
+    remote = root / ".dvc-remote" / "files" / "md5" / digest[:2] / digest[2:]
+    return cache.exists(), remote.exists()
+
+
+def test_forget_release_pull(tmp_path):
+    root = make_workspace(tmp_path / "workspace")
+    land(root, rows=ROWS)
+    assert run(root).success
+    v1 = root / "datasets" / "ticket_triage" / "v1"
+    released_users = pd.concat(pd.read_parquet(v1 / f"{s}.parquet") for s in ("train", "validation", "test"))["user_id"]
+    raw_users = (
+        generate(GeneratorConfig(rows=ROWS, seed=11, as_of=AS_OF, months=8)).tickets["user_id"].drop_duplicates()
+    )
+    pseudonyms = pseudonymize(raw_users, TEST_KEY.encode())
+    user_id = raw_users[pseudonyms.isin(released_users)].iloc[0]
+    pseudonym = pseudonyms[raw_users == user_id].iloc[0]
+    v1_objects = {name: md5(v1 / name) for name in ("train.parquet", "validation.parquet", "test.parquet")}
+    assert all(stored(root, d) == (True, True) for d in v1_objects.values())
+
+    result = CliRunner().invoke(cli, ["forget", user_id, "--reason", "GDPR art. 17", "--workspace", str(root)])
+    assert result.exit_code == 0, result.output
+    assert user_id not in result.output and user_id not in (root / ERASURE_LOG).read_text()
+    raw_zone = pd.concat(
+        pd.read_parquet(p) for p in (root / "data/warehouse/ticket_triage/raw_tickets").glob("*.parquet")
+    )
+    assert user_id not in set(raw_zone["user_id"])
+
+    summary = run(root)
+    assert summary.success, summary.failure
+    assert summary.release_metadata["version"] == 2 and summary.release_metadata["created"]
+    v2 = root / "datasets" / "ticket_triage" / "v2"
+    v2_users = pd.concat(pd.read_parquet(v2 / f"{s}.parquet") for s in ("train", "validation", "test"))["user_id"]
+    assert pseudonym not in set(v2_users)
+    erasure = next(p for p in read_manifest(v2)["policies"] if p["name"] == "erasure")
+    assert erasure["requests"] == 1
+
+    withdrawn = read_registry(root, "ticket_triage")["withdrawn"]
+    assert withdrawn["1"]["replaced_by"] == 2 and withdrawn["1"]["reason"] == "erasure"
+    assert not list(v1.glob("*.parquet")) and (v1 / "WITHDRAWN.md").exists() and (v1 / "manifest.json").exists()
+    v2_digests = {md5(p) for p in v2.glob("*.parquet")}
+    for digest in set(v1_objects.values()) - v2_digests:
+        assert stored(root, digest) == (False, False)
+    assert all(stored(root, d) == (True, True) for d in v2_digests)
+    committed = subprocess.run(
+        ["git", "show", "--name-only", "--format=", "HEAD"], cwd=root, capture_output=True, text=True
+    ).stdout
+    assert "registry/ticket_triage.json" in committed and str(ERASURE_LOG) in committed
+
+    with pytest.raises(WithdrawnError, match=r"ticket_triage@v1 was withdrawn .* use ticket_triage@v2 instead"):
+        fetch_version(root, "ticket_triage", 1, tmp_path / "v1")
+    assert len(fetch_version(root, "ticket_triage", 2, tmp_path / "v2")) == 4
+    cli_pull = CliRunner().invoke(
+        cli, ["pull", "ticket_triage@v1", "-o", str(tmp_path / "x"), "--workspace", str(root)]
+    )
+    assert cli_pull.exit_code != 0
+    listing = CliRunner().invoke(cli, ["versions", "--workspace", str(root)]).output
+    assert "ticket_triage@v1  WITHDRAWN" in listing and "use v2" in listing
+    # DVC's own tools cannot fetch the purged bytes either
+    dvc_get = subprocess.run(
+        [
+            dvc_executable(),
+            "get",
+            str(root),
+            "datasets/ticket_triage/v1",
+            "--rev",
+            "ticket_triage@v1",
+            "-o",
+            str(tmp_path / "g"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert dvc_get.returncode != 0
+    assert json.loads((root / ERASURE_LOG).read_text().splitlines()[0])["reason"] == "GDPR art. 17"
