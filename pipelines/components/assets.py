@@ -68,9 +68,15 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         **common,
     )
     def eligible(workspace: TrainsetWorkspace):
-        """Consent opt-outs and retention applied: only rows the dataset may still use."""
+        """Retention enforced on storage; retention, erasure requests and consent opt-outs applied:
+        only rows the dataset may still use."""
         stats = steps.build_eligible(workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec))
-        yield dg.MaterializeResult(metadata=_accounting_metadata(stats["accounting"]) | {"as_of": stats["as_of"]})
+        storage = stats["retention_storage"]
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(stats["accounting"])
+            | {"as_of": stats["as_of"], "erasure_requests": stats["erasure_requests"]}
+            | {f"retention/{name}": value for name, value in storage.items()}
+        )
         yield _contract_result(key("eligible"), "eligible_contract", [stats["contract"]])
 
     gate_names = [name for name, bar in spec.gates if bar is not None]

@@ -38,6 +38,7 @@ from pipelines.lib.pseudonymize import key_id, pseudonymize
 from pipelines.lib.release import ReleaseOutcome, release
 from pipelines.lib.release import publish as publish_release
 from pipelines.lib.residue import residue_counts
+from pipelines.lib.retention import RETENTION_LOG, expire_stored
 from pipelines.lib.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.splits import assign_splits
@@ -140,14 +141,13 @@ def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> dict:
 
 
 def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> dict:
-    """Apply retention and consent to all redacted days; partitions past retention are not read."""
+    """Enforce retention on storage, then apply retention, erasure and consent to the redacted days."""
+    expired = expire_stored(paths.root, spec, as_of)
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
-    oldest_kept = cutoff(as_of, spec.privacy.retention.default).date()
-    expired = [f for f in files if date.fromisoformat(f.stem) < oldest_kept]
-    live = [f for f in files if f not in expired]
-    expired_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in expired)
-    frame = pd.concat([pd.read_parquet(f) for f in live], ignore_index=True) if live else _empty(spec)
-    accounting = Accounting(len(frame) + expired_rows, {"retention_expired": expired_rows})
+    redacted_rows = sum(read_json(paths.stats("redacted", f.stem))["accounting"]["rows_out"] for f in files)
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else _empty(spec)
+    # Rows redacted earlier but since deleted from storage by the sensitive-class retention.
+    accounting = Accounting(redacted_rows, {"retention_deleted_from_storage": redacted_rows - len(frame)})
     frame = apply_retention(frame, spec, as_of, accounting)
     erased = erased_pseudonyms(paths.root, key)
     frame = apply_erasure(frame, erased, spec, accounting)
@@ -160,9 +160,10 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     write_parquet(frame, paths.eligible)
     stats = {
         "as_of": as_of.isoformat(),
-        "partitions": {"live": len(live), "expired": len(expired)},
+        "partitions": len(files),
         "opted_out_users": opted_out,
         "erasure_requests": len(erased),
+        "retention_storage": expired,
         "accounting": accounting.close(len(frame)).as_dict(),
         "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
     }
@@ -288,7 +289,7 @@ def release_training_set(
     if not publish or not (outcome.created or withdrawals):
         return outcome
     deleted = withdraw(paths.root, spec.name, withdrawals) if withdrawals else []
-    extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG)]
+    extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG), str(RETENTION_LOG)]
     return publish_release(paths.root, outcome, extra, purge=lambda: purge_objects(paths.root, deleted))
 
 
@@ -316,6 +317,7 @@ def _policies(spec: DatasetSpec, redacted: list[dict], eligible: dict) -> list[d
     replaced = sum_counts([s["replaced"] for s in redacted])
     dropped = sorted({c for s in redacted for c in s["dropped_columns"]})
     removed = eligible["accounting"]["removed"]
+    storage = eligible.get("retention_storage", {})
     retention = spec.privacy.retention
     sensitive = f", {retention.sensitive.keep} for {retention.sensitive.categories}" if retention.sensitive else ""
     return [
@@ -347,6 +349,13 @@ def _policies(spec: DatasetSpec, redacted: list[dict], eligible: dict) -> list[d
             "rows_removed": removed.get("erasure_request", 0),
             "summary": f"{eligible.get('erasure_requests', 0)} erasure request(s) on record; "
             f"{removed.get('erasure_request', 0)} rows excluded",
+        },
+        {
+            "name": "retention_on_storage",
+            **storage,
+            "summary": f"days before {storage.get('oldest_day_kept')} deleted from every zone "
+            f"({storage.get('files_deleted', 0)} files this run); "
+            f"{storage.get('sensitive_rows_deleted', 0)} sensitive rows deleted from storage",
         },
         {
             "name": "retention",

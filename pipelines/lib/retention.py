@@ -1,0 +1,89 @@
+"""Retention applied to what is stored, not only to what is released.
+
+Days older than the default retention are deleted from every zone (landed files, raw, redacted,
+quarantine, their stats); in days older than the sensitive retention, rows of sensitive classes
+are deleted from the raw and redacted zones. Each deletion is recorded in
+`privacy/retention_log.jsonl` (dates and counts only) and summarised in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from pipelines.lib.durations import cutoff
+from pipelines.lib.spec import DatasetSpec
+
+RETENTION_LOG = Path("privacy") / "retention_log.jsonl"
+
+
+def _day(path: Path) -> date | None:
+    try:
+        return date.fromisoformat(path.stem.split(".")[-1] if path.suffix == ".json" else path.stem)
+    except ValueError:
+        return None
+
+
+def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> dict:
+    """Delete what retention no longer allows to be kept; returns counts for metadata and manifest."""
+    warehouse = root / "data" / "warehouse" / spec.name
+    oldest_kept = cutoff(as_of, spec.privacy.retention.default).date()
+    folders = [root / s.path for s in spec.sources] + [warehouse / "redacted", warehouse / "stats"]
+    folders += [warehouse / f"raw_{s.name}" for s in spec.sources] + list((warehouse / "quarantine").glob("*"))
+    records: list[dict] = []
+    for folder in folders:
+        for path in sorted(folder.glob("*")):
+            day = _day(path)
+            if day is None or day >= oldest_kept or not path.is_file():
+                continue
+            rows = pq.ParquetFile(path).metadata.num_rows if path.suffix == ".parquet" else None
+            path.unlink()
+            records.append(
+                {"zone": str(folder.relative_to(root)), "day": day.isoformat(), "rows": rows, "rule": "default"}
+            )
+    records += _expire_sensitive_rows(root, spec, as_of, warehouse)
+    if records:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        log = root / RETENTION_LOG
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps({"dataset": spec.name, "deleted_at": stamp, **record}, sort_keys=True) + "\n")
+    return {
+        "files_deleted": sum(r["rule"] == "default" for r in records),
+        "sensitive_rows_deleted": sum(r["rows"] or 0 for r in records if r["rule"] == "sensitive"),
+        "oldest_day_kept": oldest_kept.isoformat(),
+    }
+
+
+def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date, warehouse: Path) -> list[dict]:
+    from pipelines.lib.steps import write_parquet  # steps imports this module
+
+    sensitive = spec.privacy.retention.sensitive
+    if sensitive is None:
+        return []
+    limit = pd.Timestamp(cutoff(as_of, sensitive.keep))
+    folders = [warehouse / "redacted"] + [warehouse / f"raw_{s.name}" for s in spec.sources]
+    records = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.parquet")):
+            day = _day(path)
+            if day is None or day >= limit.date():
+                continue
+            frame = pd.read_parquet(path)
+            expired = frame[spec.labels.column].isin(sensitive.categories) & (frame[spec.columns.timestamp] < limit)
+            if expired.any():
+                write_parquet(frame.loc[~expired.to_numpy()], path)
+                records.append(
+                    {
+                        "zone": str(folder.relative_to(root)),
+                        "day": day.isoformat(),
+                        "rows": int(expired.sum()),
+                        "rule": "sensitive",
+                    }
+                )
+    return records

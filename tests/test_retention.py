@@ -1,0 +1,55 @@
+"""Retention applied to stored zones, with a record."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+from conftest import small_spec
+
+from pipelines.lib.retention import RETENTION_LOG, expire_stored
+from pipelines.lib.steps import write_parquet
+
+AS_OF = date(2026, 10, 31)  # default P12M keeps 2025-11-01 on; Account (P3M) keeps 2026-08-01 on
+
+
+def zone_file(root, folder, day, categories):
+    frame = pd.DataFrame(
+        {
+            "ticket_id": [f"{day}-{i}" for i in range(len(categories))],
+            "created_at": pd.to_datetime([f"{day}T12:00:00Z"] * len(categories)).astype("datetime64[us, UTC]"),
+            "category": categories,
+        }
+    )
+    write_parquet(frame, root / folder / f"{day}.parquet")
+
+
+def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_path):
+    spec = small_spec()
+    landing = tmp_path / "data" / "landing" / "tickets"
+    landing.mkdir(parents=True)
+    for day in ("2025-10-31", "2025-11-01"):
+        (landing / f"{day}.csv").write_text("ticket_id\n")
+    warehouse = "data/warehouse/ticket_triage"
+    for folder in (f"{warehouse}/raw_tickets", f"{warehouse}/redacted"):
+        zone_file(tmp_path, folder, "2025-10-31", ["Billing", "Account"])  # past default retention
+        zone_file(tmp_path, folder, "2026-05-01", ["Billing", "Account", "Account"])  # Account past P3M
+        zone_file(tmp_path, folder, "2026-10-30", ["Billing", "Account"])  # everything still allowed
+
+    result = expire_stored(tmp_path, spec, AS_OF)
+
+    assert result == {"files_deleted": 3, "sensitive_rows_deleted": 4, "oldest_day_kept": "2025-11-01"}
+    assert sorted(p.name for p in landing.iterdir()) == ["2025-11-01.csv"]
+    for folder in ("raw_tickets", "redacted"):
+        kept = tmp_path / warehouse / folder
+        assert sorted(p.stem for p in kept.glob("*.parquet")) == ["2026-05-01", "2026-10-30"]
+        assert pd.read_parquet(kept / "2026-05-01.parquet")["category"].tolist() == ["Billing"]
+        assert pd.read_parquet(kept / "2026-10-30.parquet")["category"].tolist() == ["Billing", "Account"]
+    log = [json.loads(line) for line in (tmp_path / RETENTION_LOG).read_text().splitlines()]
+    assert {(r["zone"], r["day"], r["rule"]) for r in log} >= {
+        ("data/landing/tickets", "2025-10-31", "default"),
+        (f"{warehouse}/redacted", "2026-05-01", "sensitive"),
+    }
+    assert all(set(r) == {"dataset", "deleted_at", "zone", "day", "rows", "rule"} for r in log)
+    assert expire_stored(tmp_path, spec, AS_OF)["files_deleted"] == 0  # idempotent
