@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 DVC_ENV := .tools/dvc
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# Cache compiled modules: Dagster and GX take seconds to import from source every time.
+unexport PYTHONDONTWRITEBYTECODE
 export TRAINSET_DVC := $(CURDIR)/$(DVC_ENV)/bin/dvc
 KEY_FILE := $(HOME)/.config/trainset/pseudonym.key
 # The demo's pseudonymisation key lives outside the repository; a key already in the

@@ -90,7 +90,7 @@ def timed(redactor: Callable[[list[str]], list[str]], texts: list[str], min_seco
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=200_000, help="generated tickets for the corpus")
-    parser.add_argument("--sample", type=int, default=3000, help="texts all three engines redact")
+    parser.add_argument("--sample", type=int, default=10_000, help="texts all three engines redact")
     args = parser.parse_args()
     tickets = generate(GeneratorConfig(rows=args.tickets, seed=99)).tickets
     corpus = tickets["subject"].tolist() + tickets["body"].tolist()
