@@ -28,7 +28,7 @@ from pipelines.lib.workspace import default_workspace, last_complete_day
 @click.option(
     "--label-agreement",
     type=click.FloatRange(0, 1),
-    default=0.9,
+    default=0.93,
     show_default=True,
     help="Probability two annotators agree.",
 )

@@ -117,16 +117,19 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             metadata={"expectations": len(evaluation.expectations), "failed": len(failed)},
         )
         for gate in evaluation.gates:
+            # A waived gate still fails, as a warning: visible, but no longer blocking.
+            blocking = gate.severity == "error" and gate.waiver is None
             yield dg.AssetCheckResult(
                 asset_key=key("training_set"),
                 check_name=gate.name,
                 passed=gate.passed,
-                severity=dg.AssetCheckSeverity.ERROR if gate.severity == "error" else dg.AssetCheckSeverity.WARN,
+                severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
                 description=gate.message(),
                 metadata={
                     "measured": str(gate.measured),
                     "required": str(gate.required),
                     "failing": ", ".join(gate.failing),
+                    "waiver": f"{gate.waiver['approver']} until {gate.waiver['expires']}" if gate.waiver else "",
                 },
             )
 

@@ -52,8 +52,9 @@ def render_card(manifest: dict) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for gate in manifest.get("gates", []):
-        result = "pass" if gate["passed"] else "**fail**"
-        lines.append(f"| {gate['name']} | {gate['severity']} | {gate['measured']} | {gate['required']} | {result} |")
+        lines.append(
+            f"| {gate['name']} | {gate['severity']} | {gate['measured']} | {gate['required']} | {_verdict(gate)} |"
+        )
     lines += ["", "## Privacy treatment", ""]
     for policy in manifest.get("policies", []):
         lines.append(f"- **{policy['name']}**: {policy['summary']}")
@@ -62,11 +63,7 @@ def render_card(manifest: dict) -> str:
         removed = ", ".join(f"{k}: {v}" for k, v in counts["removed"].items() if v) or "—"
         lines.append(f"| {step} | {counts['rows_in']} | {counts['rows_out']} | {removed} |")
     lines += ["", "## Known gaps", ""]
-    gaps = [
-        f"- {g['name']}: {', '.join(g['failing']) or 'below the bar'}"
-        for g in manifest.get("gates", [])
-        if not g["passed"]
-    ]
+    gaps = [_gap(g) for g in manifest.get("gates", []) if not g["passed"]]
     lines += gaps or ["- None found by the declared gates."]
     lines += [
         "",
@@ -77,6 +74,21 @@ def render_card(manifest: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _verdict(gate: dict) -> str:
+    waiver = gate.get("waiver")
+    if gate["passed"]:
+        return "pass"
+    return f"**waived** ({waiver['approver']}, until {waiver['expires']})" if waiver else "**fail**"
+
+
+def _gap(gate: dict) -> str:
+    text = f"- {gate['name']}: {', '.join(gate['failing']) or 'below the bar'}"
+    if gate.get("waiver"):
+        waiver = gate["waiver"]
+        text += f" — waived by {waiver['approver']} until {waiver['expires']}: {waiver['reason']}"
+    return text
 
 
 def _coverage_table(counts: list[dict], spec: dict) -> str:

@@ -6,7 +6,8 @@ required, and which segments fell short (`Account: 812 < 1000`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 import pandas as pd
@@ -16,12 +17,14 @@ from pipelines.lib.durations import cutoff
 from pipelines.lib.spec import (
     DatasetSpec,
     KappaGate,
+    MaxRateGate,
     MinCountGate,
     MinShareGate,
     RecentShareGate,
     RequiredValuesGate,
     TopLanguagesGate,
 )
+from pipelines.lib.waivers import Waiver, waiver_for
 
 
 @dataclass(frozen=True)
@@ -34,33 +37,68 @@ class GateResult:
     measured: float | int | str
     required: float | int | str
     failing: list[str] = field(default_factory=list)
+    #: the active waiver that lets a failed gate through, and an expired one if any
+    waiver: dict | None = None
+    expired_waiver: dict | None = None
 
     @property
     def blocking(self) -> bool:
-        """A failed ERROR gate stops the release."""
-        return not self.passed and self.severity == "error"
+        """A failed ERROR gate stops the release, unless a steward waived it."""
+        return not self.passed and self.severity == "error" and self.waiver is None
 
     def message(self) -> str:
         verdict = "passed" if self.passed else f"FAILED ({self.severity})"
         segments = f"; below the bar: {', '.join(self.failing)}" if self.failing else ""
-        return f"gate {self.name} {verdict}: measured {self.measured}, required {self.required}{segments}"
+        text = f"gate {self.name} {verdict}: measured {self.measured}, required {self.required}{segments}"
+        if not self.passed and self.waiver:
+            w = self.waiver
+            text += f" — WAIVED by {w['approver']} until {w['expires']}: {w['reason']}"
+        elif not self.passed and self.expired_waiver:
+            text += f" — waiver by {self.expired_waiver['approver']} expired on {self.expired_waiver['expires']}"
+        return text
 
     def as_dict(self) -> dict:
         return asdict(self) | {"blocking": self.blocking}
 
 
+def apply_waivers(results: list[GateResult], waivers: list[Waiver], today: date) -> list[GateResult]:
+    """Attach the active (and any expired) waiver to each failed gate."""
+    out = []
+    for result in results:
+        active, expired = waiver_for(waivers, result.name, today)
+        if result.passed:
+            out.append(result)
+            continue
+        out.append(
+            replace(
+                result,
+                waiver=active.as_dict() if active else None,
+                expired_waiver=expired.as_dict() if expired and not active else None,
+            )
+        )
+    return out
+
+
 def evaluate_gates(
-    frame: pd.DataFrame, spec: DatasetSpec, as_of: date, annotations: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    as_of: date,
+    annotations: pd.DataFrame | None = None,
+    landed: tuple[int, int] = (0, 0),
 ) -> list[GateResult]:
-    """Measure every gate the spec declares on the training set (all splits together)."""
+    """Measure every gate the spec declares on the training set (all splits together).
+
+    `landed` is (rows landed, rows quarantined) for the quarantine-rate gate."""
     gates = spec.gates
     measured = [
         gates.min_examples_per_class and _min_per_class(frame, spec, gates.min_examples_per_class),
+        gates.min_share_per_class and _min_share_per_class(frame, spec, gates.min_share_per_class),
         gates.min_non_english_share and _non_english_share(frame, gates.min_non_english_share),
         gates.min_examples_top_languages and _top_languages(frame, gates.min_examples_top_languages),
         gates.required_channels and _required_channels(frame, gates.required_channels),
         gates.min_recent_share and _recent_share(frame, spec, as_of, gates.min_recent_share),
         gates.min_label_agreement and _agreement(frame, spec, annotations, gates.min_label_agreement),
+        gates.max_quarantine_rate and _quarantine_rate(landed, gates.max_quarantine_rate),
     ]
     return [result for result in measured if result]
 
@@ -70,6 +108,25 @@ def _min_per_class(frame: pd.DataFrame, spec: DatasetSpec, bar: MinCountGate) ->
     short = counts[counts < bar.min]
     failing = [f"{name}: {n} < {bar.min}" for name, n in short.items()]
     return GateResult("min_examples_per_class", bar.severity, short.empty, int(counts.min()), bar.min, failing)
+
+
+def _min_share_per_class(frame: pd.DataFrame, spec: DatasetSpec, bar: MinShareGate) -> GateResult:
+    total = len(frame)
+    counts = frame[spec.labels.column].value_counts().reindex(spec.labels.classes, fill_value=0)
+    shares = counts / total if total else counts.astype(float)
+    failing = []
+    for name, n in counts[shares < bar.min].items():
+        # n + add >= min * (total + add)  <=>  add >= (min * total - n) / (1 - min)
+        add = math.ceil((bar.min * total - n) / (1 - bar.min)) if bar.min < 1 else "∞"
+        failing.append(f"{name}: {shares[name]:.1%} < {bar.min:.0%} (add {add} examples, or sample others down)")
+    return GateResult("min_share_per_class", bar.severity, not failing, round(float(shares.min()), 4), bar.min, failing)
+
+
+def _quarantine_rate(landed: tuple[int, int], bar: MaxRateGate) -> GateResult:
+    rows, quarantined = landed
+    rate = quarantined / rows if rows else 0.0
+    failing = [] if rate <= bar.max else [f"{quarantined} of {rows} landed rows quarantined"]
+    return GateResult("max_quarantine_rate", bar.severity, rate <= bar.max, round(rate, 4), bar.max, failing)
 
 
 def _non_english_share(frame: pd.DataFrame, bar: MinShareGate) -> GateResult:
@@ -88,11 +145,14 @@ def _top_languages(frame: pd.DataFrame, bar: TopLanguagesGate) -> GateResult:
 
 
 def _required_channels(frame: pd.DataFrame, bar: RequiredValuesGate) -> GateResult:
-    present = set(frame["channel"].unique())
-    missing = [c for c in bar.values if c not in present]
-    found = len(bar.values) - len(missing)
-    failing = [f"{c}: absent" for c in missing]
-    return GateResult("required_channels", bar.severity, not missing, found, len(bar.values), failing)
+    shares = frame["channel"].value_counts(normalize=True).reindex(bar.values, fill_value=0.0)
+    failing = [
+        f"{c}: absent" if share == 0 else f"{c}: {share:.1%} < {bar.min_share:.0%}"
+        for c, share in shares.items()
+        if share == 0 or share < bar.min_share
+    ]
+    required = f"{len(bar.values)} present" + (f", each >= {bar.min_share}" if bar.min_share else "")
+    return GateResult("required_channels", bar.severity, not failing, round(float(shares.min()), 4), required, failing)
 
 
 def _recent_share(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, bar: RecentShareGate) -> GateResult:
@@ -103,20 +163,39 @@ def _recent_share(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, bar: Rece
 
 def _agreement(frame: pd.DataFrame, spec: DatasetSpec, annotations: pd.DataFrame | None, bar: KappaGate) -> GateResult:
     kappa, items = label_agreement(annotations, frame[spec.columns.id])
-    passed = kappa is not None and kappa >= bar.min
     measured: float | str = "no doubly-labelled items" if kappa is None else round(kappa, 4)
-    failing = [] if passed else [f"cohen_kappa over {items} doubly-labelled items"]
-    return GateResult("min_label_agreement", bar.severity, passed, measured, bar.min, failing)
+    failing = [] if kappa is not None and kappa >= bar.min else [f"overall: {measured} over {items} items"]
+    for name, value in per_class_agreement(annotations, frame[spec.columns.id], spec.labels.classes).items():
+        if value < bar.min:
+            failing.append(f"{name}: one-vs-rest kappa {value:.3f} < {bar.min}")
+    return GateResult("min_label_agreement", bar.severity, not failing, measured, bar.min, failing)
+
+
+def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classes: list[str]) -> dict[str, float]:
+    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?")."""
+    wide = _doubly_labelled(annotations, ids)
+    if wide is None:
+        return {}
+    first, second = wide.columns[:2]
+    return {
+        name: float(cohen_kappa_score(wide[first] == name, wide[second] == name))
+        for name in classes
+        if (wide[first] == name).any() or (wide[second] == name).any()
+    }
+
+
+def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.DataFrame | None:
+    if annotations is None or annotations.empty:
+        return None
+    in_set = annotations[annotations["ticket_id"].isin(ids)]
+    wide = in_set.pivot_table(index="ticket_id", columns="annotator", values="label", aggfunc="first").dropna()
+    return None if wide.shape[1] < 2 or wide.empty else wide
 
 
 def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[float | None, int]:
     """Cohen's kappa between the first two annotators on items in the training set."""
-    if annotations is None or annotations.empty:
-        return None, 0
-    in_set = annotations[annotations["ticket_id"].isin(ids)]
-    wide = in_set.pivot_table(index="ticket_id", columns="annotator", values="label", aggfunc="first")
-    wide = wide.dropna()
-    if wide.shape[1] < 2 or wide.empty:
+    wide = _doubly_labelled(annotations, ids)
+    if wide is None:
         return None, 0
     first, second = wide.columns[:2]
     return float(cohen_kappa_score(wide[first], wide[second])), len(wide)

@@ -62,7 +62,7 @@ class GeneratorConfig:
     #: share of tickets labelled independently by two annotators
     annotated_share: float = 0.1
     #: probability that the second annotator agrees with the first
-    label_agreement: float = 0.9
+    label_agreement: float = 0.93
     #: share of users who opted out of model training
     opt_out_share: float = 0.02
     tickets_per_user: float = 3.0

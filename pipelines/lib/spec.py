@@ -137,7 +137,12 @@ class TopLanguagesGate(Gate):
 
 
 class RequiredValuesGate(Gate):
-    values: list[str] = Field(description="Values that must each appear at least once.")
+    values: list[str] = Field(description="Values that must each be present.")
+    min_share: float = Field(default=0.0, ge=0, le=1, description="Share each value must reach (0: present at all).")
+
+
+class MaxRateGate(Gate):
+    max: float = Field(ge=0, le=1, description="Highest acceptable rate, 0..1.")
 
 
 class RecentShareGate(Gate):
@@ -153,15 +158,26 @@ class GatesSpec(StrictModel):
     """Aggregate quality bars on the training set. Each threshold lives here and nowhere else."""
 
     min_examples_per_class: MinCountGate | None = Field(default=None, description="Minimum examples of every class.")
+    min_share_per_class: MinShareGate | None = Field(
+        default=None, description="Minimum share of every class; a shortfall names how many examples to add."
+    )
     min_non_english_share: MinShareGate | None = Field(
         default=None, description="Minimum share of examples not in English."
     )
     min_examples_top_languages: TopLanguagesGate | None = Field(
         default=None, description="Minimum examples for each of the top-N languages."
     )
-    required_channels: RequiredValuesGate | None = Field(default=None, description="Channels that must all be present.")
+    required_channels: RequiredValuesGate | None = Field(
+        default=None, description="Channels that must all be present, each above `min_share`."
+    )
     min_recent_share: RecentShareGate | None = Field(default=None, description="Minimum share of recent examples.")
-    min_label_agreement: KappaGate | None = Field(default=None, description="Minimum inter-annotator agreement.")
+    min_label_agreement: KappaGate | None = Field(
+        default=None,
+        description="Minimum Cohen's kappa overall; classes whose one-vs-rest kappa is below it are named.",
+    )
+    max_quarantine_rate: MaxRateGate | None = Field(
+        default=None, description="Highest share of landed rows that may be quarantined."
+    )
 
 
 class FreshnessSpec(StrictModel):

@@ -23,7 +23,7 @@ from pipelines.lib.erasure import (
     versions_to_withdraw,
     withdraw,
 )
-from pipelines.lib.gates import GateResult, evaluate_gates
+from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.policies import (
     apply_consent,
@@ -43,6 +43,7 @@ from pipelines.lib.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.splits import assign_splits
 from pipelines.lib.vcs import git_head
+from pipelines.lib.waivers import load_waivers
 from pipelines.lib.workspace import DatasetPaths
 
 
@@ -190,7 +191,9 @@ class TrainingSetEvaluation:
     gates: list[GateResult]
 
 
-def build_training_set(paths: DatasetPaths, spec: DatasetSpec, as_of: date, suite_path: Path) -> TrainingSetEvaluation:
+def build_training_set(
+    paths: DatasetPaths, spec: DatasetSpec, as_of: date, suite_path: Path, today: date | None = None
+) -> TrainingSetEvaluation:
     """Freshness window and stratified split, then every gate measured and written to reports/."""
     eligible = pd.read_parquet(paths.eligible)
     accounting = Accounting(len(eligible))
@@ -211,7 +214,11 @@ def build_training_set(paths: DatasetPaths, spec: DatasetSpec, as_of: date, suit
     annotations = None
     if spec.labels.annotations:
         annotations = pd.read_csv(paths.landing(spec.labels.annotations.path), dtype="str")
-    gates = evaluate_gates(frame, spec, as_of, annotations)
+    raw = [s["accounting"] for source in spec.sources for s in _partition_stats(paths, f"raw_{source.name}")]
+    landed = sum(a["rows_in"] for a in raw)
+    quarantined = sum(n for a in raw for reason, n in a["removed"].items() if reason.startswith("quarantined:"))
+    measured = evaluate_gates(frame, spec, as_of, annotations, landed=(landed, quarantined))
+    gates = apply_waivers(measured, load_waivers(paths.root, spec.name), today or datetime.now(UTC).date())
     counts = (
         frame.groupby([spec.labels.column, "language", "channel", "split"], observed=True)
         .size()

@@ -1,0 +1,84 @@
+"""Waivers: a failed ERROR gate released with a steward's dated, recorded decision."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+import pytest
+import yaml
+
+from conftest import AS_OF, land, make_workspace, small_spec
+from pipelines.components.assets import build_dataset_defs
+from pipelines.lib.catalog import get_spec
+from pipelines.lib.gates import GateResult, apply_waivers
+from pipelines.lib.release import read_manifest, versions
+from pipelines.lib.waivers import WaiverError, load_waivers
+from pipelines.runner import materialize_dataset
+
+WAIVER = {
+    "dataset": "ticket_triage",
+    "gate": "min_examples_per_class",
+    "reason": "Account volume fell after the 3-month retention; targeted labelling batch planned",
+    "approver": "data-governance/alice",
+}
+
+
+def write_waivers(root, *entries):
+    (root / "waivers.yaml").write_text(yaml.safe_dump({"waivers": list(entries)}))
+
+
+def test_waivers_are_validated_and_pii_residue_cannot_be_waived(tmp_path):
+    write_waivers(tmp_path, WAIVER | {"expires": "2026-12-31"}, WAIVER | {"dataset": "other", "expires": "2026-12-31"})
+    assert [w.gate for w in load_waivers(tmp_path, "ticket_triage")] == ["min_examples_per_class"]
+    write_waivers(tmp_path, WAIVER | {"gate": "pii_residue", "expires": "2026-12-31"})
+    with pytest.raises(WaiverError, match=r"waivers\[0\]: gate: .*pii_residue cannot be waived"):
+        load_waivers(tmp_path, "ticket_triage")
+    write_waivers(tmp_path, {k: v for k, v in WAIVER.items() if k != "approver"} | {"expires": "2026-12-31"})
+    with pytest.raises(WaiverError, match="approver"):
+        load_waivers(tmp_path, "ticket_triage")
+
+
+def test_an_active_waiver_unblocks_and_an_expired_one_does_not(tmp_path):
+    write_waivers(tmp_path, WAIVER | {"expires": "2026-11-30"})
+    waivers = load_waivers(tmp_path, "ticket_triage")
+    failed = GateResult("min_examples_per_class", "error", False, 812, 1000, ["Account: 812 < 1000"])
+    [before_expiry] = apply_waivers([failed], waivers, date(2026, 11, 30))
+    [after_expiry] = apply_waivers([failed], waivers, date(2026, 12, 1))
+    assert not before_expiry.blocking and "WAIVED by data-governance/alice until 2026-11-30" in before_expiry.message()
+    assert after_expiry.blocking and after_expiry.waiver is None
+    assert "expired on 2026-11-30" in after_expiry.message()
+
+
+def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
+    root = make_workspace(tmp_path / "workspace")
+    land(root, rows=3000)
+    spec = small_spec()
+    gates = spec.gates.model_dump()
+    gates["min_examples_per_class"]["min"] = 1_000_000
+    strict = spec.model_copy(update={"gates": type(spec.gates).model_validate(gates)})
+    _, spec_file = get_spec("ticket_triage")
+
+    def run():
+        return materialize_dataset(
+            strict,
+            root,
+            as_of=AS_OF,
+            instance=dg.DagsterInstance.ephemeral(),
+            defs=build_dataset_defs(strict, spec_file),
+        )
+
+    write_waivers(root, WAIVER | {"expires": "2000-01-01"})
+    expired = run()
+    assert not expired.success and versions(root / "datasets" / "ticket_triage") == []
+    assert any("expired on 2000-01-01" in c for c in expired.failed_checks)
+
+    write_waivers(root, WAIVER | {"expires": "2999-12-31"})
+    waived = run()
+    assert waived.success, waived.failure
+    assert any(c.startswith("min_examples_per_class [WARN]") and "WAIVED" in c for c in waived.failed_checks)
+    version = root / "datasets" / "ticket_triage" / "v1"
+    gate = next(g for g in read_manifest(version)["gates"] if g["name"] == "min_examples_per_class")
+    assert gate["passed"] is False and gate["waiver"]["approver"] == "data-governance/alice"
+    card = (version / "DATASET_CARD.md").read_text()
+    assert "**waived** (data-governance/alice, until 2999-12-31)" in card and "targeted labelling batch" in card
