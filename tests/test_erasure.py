@@ -95,6 +95,11 @@ def test_forget_release_pull(tmp_path):
         cli, ["pull", "ticket_triage@v1", "-o", str(tmp_path / "x"), "--workspace", str(root)]
     )
     assert cli_pull.exit_code != 0
+    moved = json.loads(
+        CliRunner().invoke(cli, ["gates", "--workspace", str(root), "--compare", "v1", "v2", "--format", "json"]).output
+    )
+    assert {row["gate"] for row in moved["gates"]} >= {"min_examples_per_class", "max_share_drop"}
+    assert any(row["segment"] == "category=Account" for row in moved["shares"])
     listing = CliRunner().invoke(cli, ["versions", "--workspace", str(root)]).output
     assert "ticket_triage@v1  WITHDRAWN" in listing and "use v2" in listing
     # DVC's own tools cannot fetch the purged bytes either

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import dagster as dg
 import pytest
 import yaml
-
+from click.testing import CliRunner
 from conftest import AS_OF, land, make_workspace, small_spec
+
+from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.gates import GateResult, apply_waivers
@@ -82,3 +85,14 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
     assert gate["passed"] is False and gate["waiver"]["approver"] == "data-governance/alice"
     card = (version / "DATASET_CARD.md").read_text()
     assert "**waived** (data-governance/alice, until 2999-12-31)" in card and "targeted labelling batch" in card
+
+    report = CliRunner().invoke(cli, ["gates", "--workspace", str(root)]).output
+    assert f"run {waived.run_id}" in report
+    assert "WAIVED error min_examples_per_class" in report and "waived by data-governance/alice" in report
+    assert "Account: " in report and "e.g. '" in report  # a failing segment, with redacted examples
+    as_json = json.loads(CliRunner().invoke(cli, ["gates", "--workspace", str(root), "--format", "json"]).output)
+    gate = next(g for g in as_json["gates"] if g["name"] == "min_examples_per_class")
+    assert gate["measured"] < gate["required"] and gate["examples"]
+    assert not any("@" in example for examples in gate["examples"].values() for example in examples)
+    by_run = CliRunner().invoke(cli, ["gates", "--workspace", str(root), "--run", expired.run_id[:8]]).output
+    assert "FAIL   error min_examples_per_class" in by_run

@@ -7,6 +7,7 @@ import sys
 import click
 
 from pipelines.cli.forget import forget
+from pipelines.cli.gates import gates
 from pipelines.cli.generate import generate
 from pipelines.cli.keygen import keygen
 from pipelines.cli.pull import pull
@@ -16,6 +17,7 @@ from pipelines.cli.versions import versions
 from pipelines.lib.catalog import SpecError
 from pipelines.lib.consume import IntegrityError
 from pipelines.lib.erasure import ErasureError, WithdrawnError
+from pipelines.lib.gate_report import GateReportError
 from pipelines.lib.pseudonymize import MissingKeyError
 from pipelines.lib.redact_file import RedactFileError
 from pipelines.lib.release import ReleaseError
@@ -28,11 +30,12 @@ def cli() -> None:
     """trainset: declarative, privacy-safe, quality-gated, versioned training datasets."""
 
 
-for command in (generate, keygen, run, pull, versions, redact, forget):
+for command in (generate, keygen, run, gates, pull, versions, redact, forget):
     cli.add_command(command)
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
 USER_ERRORS = (
+    GateReportError,
     WithdrawnError,
     ErasureError,
     RedactFileError,

@@ -85,10 +85,12 @@ def evaluate_gates(
     as_of: date,
     annotations: pd.DataFrame | None = None,
     landed: tuple[int, int] = (0, 0),
+    previous: list[dict] | None = None,
 ) -> list[GateResult]:
     """Measure every gate the spec declares on the training set (all splits together).
 
-    `landed` is (rows landed, rows quarantined) for the quarantine-rate gate."""
+    `landed` is (rows landed, rows quarantined) for the quarantine-rate gate; `previous` the
+    coverage counts of the latest released version for the share-drop gate."""
     gates = spec.gates
     measured = [
         gates.min_examples_per_class and _min_per_class(frame, spec, gates.min_examples_per_class),
@@ -99,6 +101,7 @@ def evaluate_gates(
         gates.min_recent_share and _recent_share(frame, spec, as_of, gates.min_recent_share),
         gates.min_label_agreement and _agreement(frame, spec, annotations, gates.min_label_agreement),
         gates.max_quarantine_rate and _quarantine_rate(landed, gates.max_quarantine_rate),
+        gates.max_share_drop and _share_drop(frame, spec, previous, gates.max_share_drop),
     ]
     return [result for result in measured if result]
 
@@ -120,6 +123,22 @@ def _min_share_per_class(frame: pd.DataFrame, spec: DatasetSpec, bar: MinShareGa
         add = math.ceil((bar.min * total - n) / (1 - bar.min)) if bar.min < 1 else "∞"
         failing.append(f"{name}: {shares[name]:.1%} < {bar.min:.0%} (add {add} examples, or sample others down)")
     return GateResult("min_share_per_class", bar.severity, not failing, round(float(shares.min()), 4), bar.min, failing)
+
+
+def _share_drop(frame: pd.DataFrame, spec: DatasetSpec, previous: list[dict] | None, bar: MaxRateGate) -> GateResult:
+    """In the spirit of TFDV/Deequ anomaly checks: has a class or language lost share?"""
+    if not previous or not len(frame):
+        return GateResult("max_share_drop", bar.severity, True, "no earlier version", bar.max)
+    before = pd.DataFrame(previous)
+    failing, worst = [], 0.0
+    for column in (spec.labels.column, "language"):
+        old = before.groupby(column)["n"].sum() / before["n"].sum()
+        new = frame[column].value_counts(normalize=True).reindex(old.index, fill_value=0.0)
+        for value, drop in (old - new).items():
+            worst = max(worst, float(drop))
+            if drop > bar.max:
+                failing.append(f"{column}={value}: {old[value]:.1%} -> {new[value]:.1%}")
+    return GateResult("max_share_drop", bar.severity, not failing, round(worst, 4), bar.max, failing)
 
 
 def _quarantine_rate(landed: tuple[int, int], bar: MaxRateGate) -> GateResult:

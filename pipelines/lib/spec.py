@@ -175,6 +175,10 @@ class GatesSpec(StrictModel):
         default=None,
         description="Minimum Cohen's kappa overall; classes whose one-vs-rest kappa is below it are named.",
     )
+    max_share_drop: MaxRateGate | None = Field(
+        default=None,
+        description="Largest drop of a class's or language's share since the latest release (0.05 = 5 points).",
+    )
     max_quarantine_rate: MaxRateGate | None = Field(
         default=None, description="Highest share of landed rows that may be quarantined."
     )

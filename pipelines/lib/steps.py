@@ -35,7 +35,7 @@ from pipelines.lib.policies import (
     minimise_and_redact,
 )
 from pipelines.lib.pseudonymize import key_id, pseudonymize
-from pipelines.lib.release import ReleaseOutcome, release
+from pipelines.lib.release import ReleaseOutcome, read_manifest, release, versions
 from pipelines.lib.release import publish as publish_release
 from pipelines.lib.residue import residue_counts
 from pipelines.lib.retention import RETENTION_LOG, expire_stored
@@ -192,7 +192,12 @@ class TrainingSetEvaluation:
 
 
 def build_training_set(
-    paths: DatasetPaths, spec: DatasetSpec, as_of: date, suite_path: Path, today: date | None = None
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    as_of: date,
+    suite_path: Path,
+    today: date | None = None,
+    run_id: str | None = None,
 ) -> TrainingSetEvaluation:
     """Freshness window and stratified split, then every gate measured and written to reports/."""
     eligible = pd.read_parquet(paths.eligible)
@@ -217,7 +222,9 @@ def build_training_set(
     raw = [s["accounting"] for source in spec.sources for s in _partition_stats(paths, f"raw_{source.name}")]
     landed = sum(a["rows_in"] for a in raw)
     quarantined = sum(n for a in raw for reason, n in a["removed"].items() if reason.startswith("quarantined:"))
-    measured = evaluate_gates(frame, spec, as_of, annotations, landed=(landed, quarantined))
+    measured = evaluate_gates(
+        frame, spec, as_of, annotations, landed=(landed, quarantined), previous=_latest_counts(paths)
+    )
     gates = apply_waivers(measured, load_waivers(paths.root, spec.name), today or datetime.now(UTC).date())
     counts = (
         frame.groupby([spec.labels.column, "language", "channel", "split"], observed=True)
@@ -231,16 +238,25 @@ def build_training_set(
         "counts": counts.to_dict(orient="records"),
     }
     write_json(stats, paths.stats("training_set"))
-    write_json(
-        {
-            "contract": contract.__dict__,
-            "expectations": [e.__dict__ for e in expectations],
-            "gates": [g.as_dict() for g in gates],
-        },
-        paths.stats("gates"),
-    )
+    evaluation = {
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "contract": contract.__dict__,
+        "expectations": [e.__dict__ for e in expectations],
+        "gates": [g.as_dict() for g in gates],
+    }
+    write_json(evaluation, paths.stats("gates"))
+    if run_id:  # gate history: one file per run, for `trainset gates --run`
+        write_json(evaluation, paths.warehouse / "gate_runs" / f"{run_id}.json")
     _write_reports(paths, gates, counts, spec)
     return TrainingSetEvaluation(stats, contract, expectations, gates)
+
+
+def _latest_counts(paths: DatasetPaths) -> list[dict] | None:
+    """Coverage counts of the latest released version, for the share-drop gate."""
+    released = versions(paths.releases)
+    return read_manifest(paths.releases / f"v{released[-1]}").get("counts") if released else None
 
 
 def _write_reports(paths: DatasetPaths, gates: list[GateResult], counts: pd.DataFrame, spec: DatasetSpec) -> None:

@@ -1,0 +1,99 @@
+"""What a steward reads: every gate of a run with the failing segments and a few redacted
+examples, and how gates and coverage moved between two versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.lib.release import read_manifest
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import DatasetPaths
+
+# Which column a gate's failing segment ("Account: ...") names, to pick examples from.
+SEGMENT_COLUMNS = {
+    "min_examples_per_class": "label",
+    "min_share_per_class": "label",
+    "min_label_agreement": "label",
+    "min_examples_top_languages": "language",
+    "required_channels": "channel",
+}
+
+
+class GateReportError(LookupError):
+    """No gate results for what was asked."""
+
+
+def load_run(paths: DatasetPaths, run_id: str | None = None) -> dict:
+    """Gate results of one run (default: the latest training_set materialization)."""
+    if run_id is None:
+        path = paths.stats("gates")
+    else:
+        matches = sorted((paths.warehouse / "gate_runs").glob(f"{run_id}*.json"))
+        if len(matches) != 1:
+            known = sorted(p.stem[:8] for p in (paths.warehouse / "gate_runs").glob("*.json"))
+            raise GateReportError(f"run {run_id!r} matches {len(matches)} gate runs of {paths.dataset}; known: {known}")
+        path = matches[0]
+    if not path.is_file():
+        raise GateReportError(
+            f"no gate results for {paths.dataset} in {path.parent}; run `trainset run {paths.dataset}`"
+        )
+    return json.loads(path.read_text())
+
+
+def with_examples(run: dict, paths: DatasetPaths, spec: DatasetSpec, per_segment: int = 2) -> dict:
+    """Add a few redacted subjects to each failing segment that names a class, language or channel."""
+    frame = pd.read_parquet(paths.training_set) if paths.training_set.is_file() else None
+    for gate in run["gates"]:
+        gate["examples"] = {}
+        column = SEGMENT_COLUMNS.get(gate["name"])
+        if frame is None or column is None or gate["passed"]:
+            continue
+        column = spec.labels.column if column == "label" else column
+        for segment in gate["failing"]:
+            value = segment.split(":", 1)[0]
+            rows = frame.loc[frame[column] == value, spec.columns.text[0]].head(per_segment)
+            gate["examples"][segment] = rows.tolist()  # post-redaction text only
+    return run
+
+
+def status(gate: dict) -> str:
+    if gate["passed"]:
+        return "pass"
+    if gate.get("waiver"):
+        return "WAIVED"
+    return "FAIL" if gate["severity"] == "error" else "WARN"
+
+
+def compare(releases: Path, old: int, new: int, spec: DatasetSpec) -> dict:
+    """Gate measurements and class/language shares of two versions, side by side."""
+    a, b = read_manifest(releases / f"v{old}"), read_manifest(releases / f"v{new}")
+    gates_a = {g["name"]: g for g in a.get("gates", [])}
+    rows = []
+    for gate in b.get("gates", []):
+        before = gates_a.get(gate["name"], {}).get("measured")
+        rows.append({"gate": gate["name"], f"v{old}": before, f"v{new}": gate["measured"], "status": status(gate)})
+    shares = []
+    for column in (spec.labels.column, "language", "channel"):
+        share_a, share_b = _shares(a, column), _shares(b, column)
+        for value in sorted(set(share_a) | set(share_b)):
+            x, y = share_a.get(value, 0.0), share_b.get(value, 0.0)
+            shares.append(
+                {
+                    "segment": f"{column}={value}",
+                    f"v{old}": round(x, 4),
+                    f"v{new}": round(y, 4),
+                    "change": round(y - x, 4),
+                }
+            )
+    return {"gates": rows, "shares": shares}
+
+
+def _shares(manifest: dict, column: str) -> dict[str, float]:
+    counts = pd.DataFrame(manifest.get("counts", []))
+    if counts.empty:
+        return {}
+    totals = counts.groupby(column)["n"].sum()
+    return (totals / totals.sum()).to_dict()
