@@ -44,9 +44,8 @@ def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: s
         click.echo(json.dumps(run, indent=2, default=str))
         return
     failed = [g for g in run["gates"] if not g["passed"]]
-    click.echo(
-        f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: {len(run['gates'])} gates, {len(failed)} not passed"
-    )
+    click.echo(f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: ", nl=False)
+    click.echo(f"{len(run['gates'])} gates, {len(failed)} not passed")
     for gate in run["gates"]:
         head = f"  {status(gate):<6} {gate['severity']:<5} {gate['name']:<28}"
         click.echo(f"{head} measured {gate['measured']!s:<10} required {gate['required']}")
