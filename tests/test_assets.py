@@ -59,3 +59,22 @@ def test_pii_residue_check_blocks_downstream_when_a_pii_type_is_not_redacted(wor
     assert all("@" not in str(v.value) for v in residue.metadata.values())
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert "eligible" not in materialized
+
+
+def test_landing_sensor_requests_a_run_per_new_or_changed_day(workspace):
+    folder = land(workspace, rows=300)
+    _, spec_file = get_spec("ticket_triage")
+    sensor = build_dataset_defs(small_spec(), spec_file).sensors[0]
+    resources = {"workspace": TrainsetWorkspace(root=str(workspace), as_of=AS_OF.isoformat())}
+
+    def tick(cursor):
+        context = dg.build_sensor_context(cursor=cursor, resources=resources)
+        return list(sensor(context)), context.cursor
+
+    first, cursor = tick(None)
+    days = sorted(p.stem for p in folder.glob("*.csv"))
+    assert sorted(r.partition_key for r in first) == days
+    assert tick(cursor)[0] == []  # nothing new
+    (folder / f"{days[-1]}.csv").write_text((folder / f"{days[-1]}.csv").read_text() + "\n")
+    again, _ = tick(cursor)
+    assert [r.partition_key for r in again] == [days[-1]]

@@ -1,6 +1,7 @@
 """The asset graph of one dataset, built from its spec. Assets are thin: each calls one step in
 `pipelines.lib.steps` and turns its counts into Dagster metadata and asset-check results."""
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib import steps
 from pipelines.lib.accounting import sum_counts
 from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import last_complete_day
 
 
 def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
@@ -19,6 +21,11 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
     common: dict[str, Any] = {"group_name": spec.name, "owners": _owners(spec)}
+    # Declarative automation: downstream assets follow new raw days, never past a failed blocking check.
+    follow: dict[str, Any] = {
+        "automation_condition": dg.AutomationCondition.eager()
+        & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    }
     partitioned: dict[str, Any] = {"partitions_def": daily, "backfill_policy": dg.BackfillPolicy.single_run()}
 
     assets: list = [_raw_asset(spec, source.name, key, common | partitioned) for source in spec.sources]
@@ -30,6 +37,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         kinds={"pandas", "parquet"},
         **common,
         **partitioned,
+        **follow,
     )
     def redacted(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """PII replaced by typed placeholders, ids pseudonymised, columns outside the spec dropped."""
@@ -51,7 +59,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             metadata={where: n for where, n in residue.items()},
         )
 
-    @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common)
+    @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common, **follow)
     def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """Every row that could not be processed, with its reason and location (no text)."""
         stats = steps.collect_quarantine(workspace.paths(spec.name), spec)
@@ -66,6 +74,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         check_specs=[_check(key("eligible"), "eligible_contract")],
         kinds={"pandas", "parquet"},
         **common,
+        **follow,
     )
     def eligible(workspace: TrainsetWorkspace):
         """Retention enforced on storage; retention, erasure requests and consent opt-outs applied:
@@ -95,6 +104,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         check_specs=training_checks,
         kinds={"pandas", "parquet"},
         **common,
+        **follow,
     )
     def training_set(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Freshness window and stratified split; every quality gate measured on the result."""
@@ -133,7 +143,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
                 },
             )
 
-    @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common)
+    @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common, **follow)
     def release(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """An immutable version under datasets/, with manifest and card, pushed to DVC and tagged."""
         outcome = steps.release_training_set(
@@ -153,7 +163,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     assets += [redacted, quarantine, eligible, training_set, release]
     job = dg.define_asset_job(f"{spec.name}_job", selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
     schedules = [_daily_schedule(spec, job)] if spec.schedule else []
-    return dg.Definitions(assets=assets, jobs=[job], schedules=schedules)
+    return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)])
 
 
 def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
@@ -214,3 +224,25 @@ def _daily_schedule(spec: DatasetSpec, job) -> dg.ScheduleDefinition:
         yield dg.RunRequest(partition_key=(when.date() - timedelta(days=1)).isoformat())
 
     return schedule
+
+
+def _landing_sensor(spec: DatasetSpec, job) -> dg.SensorDefinition:
+    @dg.sensor(name=f"{spec.name}_landing_sensor", job=job, minimum_interval_seconds=300)
+    def landing_sensor(context: dg.SensorEvaluationContext, workspace: TrainsetWorkspace):
+        """Start a run for each day whose landed file is new or changed since the last look."""
+        root = workspace.paths(spec.name).root
+        seen = json.loads(context.cursor) if context.cursor else {}
+        landed = {
+            str(path.relative_to(root)): path.stat().st_mtime_ns
+            for source in spec.sources
+            for path in (root / source.path).glob(f"*.{source.format}")
+        }
+        changed = sorted(name for name, stamp in landed.items() if seen.get(name) != stamp)
+        for name in changed:
+            day = Path(name).stem
+            # Days outside the partitions (before the first, or today's still-open day) wait.
+            if spec.first_date.isoformat() <= day <= last_complete_day().isoformat():
+                yield dg.RunRequest(run_key=f"{name}@{landed[name]}", partition_key=day)
+        context.update_cursor(json.dumps(landed, sort_keys=True))
+
+    return landing_sensor
