@@ -86,11 +86,13 @@ def evaluate_gates(
     annotations: pd.DataFrame | None = None,
     landed: tuple[int, int] = (0, 0),
     previous: list[dict] | None = None,
+    language_mismatch: float | None = None,
 ) -> list[GateResult]:
     """Measure every gate the spec declares on the training set (all splits together).
 
     `landed` is (rows landed, rows quarantined) for the quarantine-rate gate; `previous` the
-    coverage counts of the latest released version for the share-drop gate."""
+    coverage counts of the latest released version for the share-drop gate. Language gates count
+    the `language` column as given: pass detected languages to count by those."""
     gates = spec.gates
     measured = [
         gates.min_examples_per_class and _min_per_class(frame, spec, gates.min_examples_per_class),
@@ -102,6 +104,7 @@ def evaluate_gates(
         gates.min_label_agreement and _agreement(frame, spec, annotations, gates.min_label_agreement),
         gates.max_quarantine_rate and _quarantine_rate(landed, gates.max_quarantine_rate),
         gates.max_share_drop and _share_drop(frame, spec, previous, gates.max_share_drop),
+        gates.max_language_mismatch and _language_mismatch(language_mismatch, gates.max_language_mismatch),
     ]
     return [result for result in measured if result]
 
@@ -139,6 +142,13 @@ def _share_drop(frame: pd.DataFrame, spec: DatasetSpec, previous: list[dict] | N
             if drop > bar.max:
                 failing.append(f"{column}={value}: {old[value]:.1%} -> {new[value]:.1%}")
     return GateResult("max_share_drop", bar.severity, not failing, round(worst, 4), bar.max, failing)
+
+
+def _language_mismatch(rate: float | None, bar: MaxRateGate) -> GateResult:
+    if rate is None:
+        return GateResult("max_language_mismatch", bar.severity, True, "not measured", bar.max)
+    failing = [] if rate <= bar.max else [f"{rate:.1%} of examples are not in their claimed language"]
+    return GateResult("max_language_mismatch", bar.severity, rate <= bar.max, round(rate, 4), bar.max, failing)
 
 
 def _quarantine_rate(landed: tuple[int, int], bar: MaxRateGate) -> GateResult:

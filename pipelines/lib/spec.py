@@ -179,6 +179,9 @@ class GatesSpec(StrictModel):
         default=None,
         description="Largest drop of a class's or language's share since the latest release (0.05 = 5 points).",
     )
+    max_language_mismatch: MaxRateGate | None = Field(
+        default=None, description="Highest share of examples whose detected language differs from the claimed one."
+    )
     max_quarantine_rate: MaxRateGate | None = Field(
         default=None, description="Highest share of landed rows that may be quarantined."
     )

@@ -25,6 +25,7 @@ from pipelines.lib.erasure import (
 )
 from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
 from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.language import detect_languages
 from pipelines.lib.policies import (
     apply_consent,
     apply_erasure,
@@ -222,8 +223,18 @@ def build_training_set(
     raw = [s["accounting"] for source in spec.sources for s in _partition_stats(paths, f"raw_{source.name}")]
     landed = sum(a["rows_in"] for a in raw)
     quarantined = sum(n for a in raw for reason, n in a["removed"].items() if reason.startswith("quarantined:"))
+    # Coverage counts the language as detected; the claimed label stays in the data.
+    text = frame[spec.columns.text].fillna("").agg(". ".join, axis=1) if len(frame) else frame[spec.columns.text[0]]
+    detected = detect_languages(text, [*spec.languages, *frame["language"].dropna().unique()])
+    mismatch = float((detected.notna() & (detected != frame["language"])).mean()) if len(frame) else 0.0
     measured = evaluate_gates(
-        frame, spec, as_of, annotations, landed=(landed, quarantined), previous=_latest_counts(paths)
+        frame.assign(language=detected.fillna(frame["language"])),
+        spec,
+        as_of,
+        annotations,
+        landed=(landed, quarantined),
+        previous=_latest_counts(paths),
+        language_mismatch=mismatch,
     )
     gates = apply_waivers(measured, load_waivers(paths.root, spec.name), today or datetime.now(UTC).date())
     counts = (
@@ -232,10 +243,16 @@ def build_training_set(
         .rename("n")
         .reset_index()
     )
+    confusion = pd.crosstab(frame["language"], detected.fillna("undetected")) if len(frame) else pd.DataFrame()
     stats = {
         "as_of": as_of.isoformat(),
         "accounting": accounting.close(len(frame)).as_dict(),
         "counts": counts.to_dict(orient="records"),
+        "language": {
+            "mismatch_rate": round(mismatch, 4),
+            "detected": detected.value_counts().to_dict(),
+            "claimed_vs_detected": {f"{a}->{b}": int(n) for (a, b), n in confusion.stack().items() if n and a != b},
+        },
     }
     write_json(stats, paths.stats("training_set"))
     evaluation = {
@@ -306,6 +323,7 @@ def release_training_set(
         "expectations": gates["expectations"],
         "gates": gates["gates"],
         "counts": training["counts"],
+        "language": training.get("language"),
     }
     outcome = release(paths.root, spec.name, frame, body, text_columns=spec.columns.text)
     withdrawals = versions_to_withdraw(paths.root, spec.name, erased_pseudonyms(paths.root, key), outcome.version)
