@@ -20,6 +20,8 @@ def tickets(n=4000, seed=0):
     return pd.DataFrame(
         {
             "ticket_id": [f"T{i:06d}" for i in range(n)],
+            "subject": ["Question"] * n,
+            "body": [f"text {i}" for i in range(n)],
             "category": rng.choice(["Billing", "Technical", "Account", "Other"], n),
             "language": rng.choice(["en", "de", "es", "fr", "pt"], n, p=[0.5, 0.2, 0.1, 0.1, 0.1]),
             "channel": rng.choice(["email", "chat", "web"], n),
@@ -30,7 +32,7 @@ def tickets(n=4000, seed=0):
 
 def test_every_stratum_is_split_in_the_declared_shares():
     df = tickets()
-    df["split"] = assign_splits(df, "ticket_id", SplitSpec())
+    df["split"] = assign_splits(df, ["body"], SplitSpec())
     shares = df.groupby(["category", "language"])["split"].value_counts(normalize=True).unstack()
     assert ((shares["train"] - 0.8).abs() < 0.03).all()
     assert ((shares["test"] - 0.1).abs() < 0.03).all()
@@ -38,12 +40,21 @@ def test_every_stratum_is_split_in_the_declared_shares():
 
 def test_an_example_keeps_its_split_when_the_data_grows():
     df = tickets(2000)
-    first = assign_splits(df, "ticket_id", SplitSpec())
+    first = assign_splits(df, ["body"], SplitSpec())
     bigger = pd.concat([df, tickets(4000, seed=1).iloc[2000:]], ignore_index=True)
-    second = assign_splits(bigger, "ticket_id", SplitSpec())
+    second = assign_splits(bigger, ["body"], SplitSpec())
     moved = (first != second.iloc[:2000]).mean()
     assert moved < 0.1  # only examples near a stratum's cut points move
-    assert assign_splits(df, "ticket_id", SplitSpec()).equals(first)
+    assert assign_splits(df, ["body"], SplitSpec()).equals(first)
+
+
+def test_identical_texts_share_a_split():
+    df = tickets(3000)
+    df.loc[df.index % 3 == 0, "body"] = "the same complaint"  # a thousand duplicates, two strata mixed
+    df["category"], df["language"] = "Billing", "en"
+    df["split"] = assign_splits(df, ["body"], SplitSpec())
+    assert df.loc[df["body"] == "the same complaint", "split"].nunique() == 1
+    assert set(df["split"]) == {"train", "validation", "test"}
 
 
 def test_gates_pass_on_good_data_and_name_failing_segments():
@@ -81,3 +92,17 @@ def test_label_agreement_is_cohens_kappa_on_items_in_the_set():
     kappa, items = label_agreement(annotations, pd.Series(["a", "b", "c", "d"]))
     assert items == 4 and round(kappa, 3) == 0.5
     assert label_agreement(None, pd.Series(["a"])) == (None, 0)
+
+
+def test_duplicate_and_leakage_gates():
+    spec = small_spec()
+    df = tickets(1000)
+    df["split"] = assign_splits(df, ["subject", "body"], spec.split)
+    results = {g.name: g for g in evaluate_gates(df, spec, AS_OF)}
+    assert results["max_duplicate_share"].passed and results["max_split_leakage"].measured == 0.0
+    leaky = df.copy()
+    leaky.loc[leaky["split"] != "train", "body"] = leaky.loc[leaky["split"] == "train", "body"].iloc[0]
+    results = {g.name: g for g in evaluate_gates(leaky, spec, AS_OF)}
+    assert not results["max_split_leakage"].passed and results["max_split_leakage"].measured == 1.0
+    assert results["max_split_leakage"].failing[0].startswith("validation: ")
+    assert results["max_duplicate_share"].measured > 0.19  # every held-out row repeats one text

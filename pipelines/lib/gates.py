@@ -24,6 +24,7 @@ from pipelines.lib.spec import (
     RequiredValuesGate,
     TopLanguagesGate,
 )
+from pipelines.lib.splits import normalised_text
 from pipelines.lib.waivers import Waiver, waiver_for
 
 
@@ -105,6 +106,8 @@ def evaluate_gates(
         gates.max_quarantine_rate and _quarantine_rate(landed, gates.max_quarantine_rate),
         gates.max_share_drop and _share_drop(frame, spec, previous, gates.max_share_drop),
         gates.max_language_mismatch and _language_mismatch(language_mismatch, gates.max_language_mismatch),
+        gates.max_duplicate_share and _duplicates(frame, spec, gates.max_duplicate_share),
+        gates.max_split_leakage and _leakage(frame, spec, gates.max_split_leakage),
     ]
     return [result for result in measured if result]
 
@@ -142,6 +145,29 @@ def _share_drop(frame: pd.DataFrame, spec: DatasetSpec, previous: list[dict] | N
             if drop > bar.max:
                 failing.append(f"{column}={value}: {old[value]:.1%} -> {new[value]:.1%}")
     return GateResult("max_share_drop", bar.severity, not failing, round(worst, 4), bar.max, failing)
+
+
+def _duplicates(frame: pd.DataFrame, spec: DatasetSpec, bar: MaxRateGate) -> GateResult:
+    key = normalised_text(frame, spec.columns.text)
+    share = float(key.duplicated().mean()) if len(frame) else 0.0
+    failing = [] if share <= bar.max else [f"{int(key.duplicated().sum())} examples repeat an earlier text"]
+    return GateResult("max_duplicate_share", bar.severity, share <= bar.max, round(share, 4), bar.max, failing)
+
+
+def _leakage(frame: pd.DataFrame, spec: DatasetSpec, bar: MaxRateGate) -> GateResult:
+    if "split" not in frame.columns or not len(frame):
+        return GateResult("max_split_leakage", bar.severity, True, "not split", bar.max)
+    key = normalised_text(frame, spec.columns.text)
+    in_train = key.isin(key[frame["split"] == "train"])
+    held_out = frame["split"] != "train"
+    leaked = in_train & held_out
+    share = float(leaked.sum() / held_out.sum()) if held_out.any() else 0.0
+    failing = [
+        f"{split}: {int(leaked[frame['split'] == split].sum())} examples also in train"
+        for split in ("validation", "test")
+        if leaked[frame["split"] == split].any() and share > bar.max
+    ]
+    return GateResult("max_split_leakage", bar.severity, share <= bar.max, round(share, 4), bar.max, failing)
 
 
 def _language_mismatch(rate: float | None, bar: MaxRateGate) -> GateResult:

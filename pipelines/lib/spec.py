@@ -182,6 +182,12 @@ class GatesSpec(StrictModel):
     max_language_mismatch: MaxRateGate | None = Field(
         default=None, description="Highest share of examples whose detected language differs from the claimed one."
     )
+    max_duplicate_share: MaxRateGate | None = Field(
+        default=None, description="Highest share of examples whose normalised text repeats another's."
+    )
+    max_split_leakage: MaxRateGate | None = Field(
+        default=None, description="Highest share of validation and test examples whose text is also in train."
+    )
     max_quarantine_rate: MaxRateGate | None = Field(
         default=None, description="Highest share of landed rows that may be quarantined."
     )

@@ -1,11 +1,15 @@
-"""Deterministic stratified train/validation/test split.
+"""Deterministic, group-aware, stratified train/validation/test split.
 
-Each example gets a seeded hash of its id; inside every stratum examples are ordered by that hash
-and cut at the declared shares. The same id always lands in the same split for the same seed,
-so a later version never moves a test example into train.
+Each example's text (normalised: lower-cased, whitespace collapsed) gets a seeded hash; inside
+every stratum examples are ordered by that hash and cut at the declared shares. Identical texts
+share a hash, hence a position, hence a split: a duplicate can never leak from train into test
+within a stratum. The same text always lands in the same split for the same seed, so a later
+version does not move a test example into train.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pandas as pd
@@ -15,13 +19,26 @@ from pipelines.lib.spec import SplitSpec
 SPLITS = ("train", "validation", "test")
 
 
-def assign_splits(frame: pd.DataFrame, id_column: str, split: SplitSpec) -> pd.Series:
-    """The split name of every row, stratified by `split.stratify_by`."""
+def joined_text(frame: pd.DataFrame, columns: list[str], separator: str = " | ") -> pd.Series:
+    """The text columns of each row joined into one string (vectorised concatenation)."""
+    parts = [frame[c].fillna("").astype("str") for c in columns]
+    return functools.reduce(lambda left, right: left + separator + right, parts)
+
+
+def normalised_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The columns joined, lower-cased, with runs of whitespace collapsed: the duplicate key."""
+    return joined_text(frame, columns).str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec) -> pd.Series:
+    """The split name of every row, stratified by `split.stratify_by`, grouped by identical text."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
-    order_key = pd.util.hash_pandas_object(frame[id_column], index=False, hash_key=f"{split.seed:016d}"[-16:])
-    rank = order_key.groupby([frame[c] for c in split.stratify_by], sort=False).rank(method="first")
-    size = frame.groupby(split.stratify_by, sort=False)[id_column].transform("size")
+    key = normalised_text(frame, key_columns)
+    order_key = pd.util.hash_pandas_object(key, index=False, hash_key=f"{split.seed:016d}"[-16:])
+    strata = [frame[c] for c in split.stratify_by]
+    rank = order_key.groupby(strata, sort=False).rank(method="min")  # identical texts tie
+    size = order_key.groupby(strata, sort=False).transform("size")
     position = (rank - 1) / size  # 0 <= position < 1 inside the stratum
     labels = np.where(
         position < split.train, "train", np.where(position < split.train + split.validation, "validation", "test")

@@ -42,7 +42,7 @@ from pipelines.lib.residue import residue_counts
 from pipelines.lib.retention import RETENTION_LOG, expire_stored
 from pipelines.lib.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.splits import assign_splits
+from pipelines.lib.splits import assign_splits, joined_text
 from pipelines.lib.vcs import git_head
 from pipelines.lib.waivers import load_waivers
 from pipelines.lib.workspace import DatasetPaths
@@ -204,7 +204,7 @@ def build_training_set(
     eligible = pd.read_parquet(paths.eligible)
     accounting = Accounting(len(eligible))
     frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)
-    frame["split"] = assign_splits(frame, spec.columns.id, spec.split)
+    frame["split"] = assign_splits(frame, spec.columns.text, spec.split)
     write_parquet(frame, paths.training_set)
 
     # GX takes seconds to import: only the step that runs the suite pays for it.
@@ -224,7 +224,7 @@ def build_training_set(
     landed = sum(a["rows_in"] for a in raw)
     quarantined = sum(n for a in raw for reason, n in a["removed"].items() if reason.startswith("quarantined:"))
     # Coverage counts the language as detected; the claimed label stays in the data.
-    text = frame[spec.columns.text].fillna("").agg(". ".join, axis=1) if len(frame) else frame[spec.columns.text[0]]
+    text = joined_text(frame, spec.columns.text, separator=". ")
     detected = detect_languages(text, [*spec.languages, *frame["language"].dropna().unique()])
     mismatch = float((detected.notna() & (detected != frame["language"])).mean()) if len(frame) else 0.0
     measured = evaluate_gates(
