@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import date
 
 import dagster as dg
@@ -96,3 +98,36 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
     assert not any("@" in example for examples in gate["examples"].values() for example in examples)
     by_run = CliRunner().invoke(cli, ["gates", "--workspace", str(root), "--run", expired.run_id[:8]]).output
     assert "FAIL   error min_examples_per_class" in by_run
+
+    report = root / "data/warehouse/ticket_triage/gate_runs" / f"{waived.run_id}.html"
+    assert report.read_text() == (root / "reports/ticket_triage/gate_report.html").read_text()
+    assert_report_renders_in_chromium(report, tmp_path)
+
+
+def assert_report_renders_in_chromium(report, tmp_path):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1280,1800",
+    ]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    for figure in ("coverage-language", "coverage-channel", "freshness"):
+        section = dom.stdout.split(f'<figure id="{figure}">')[1].split("</figure>")[0]
+        assert section.count('class="bar"') > 3, figure
+    assert "WAIVED" in dom.stdout and "data-governance/alice" in dom.stdout
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [chromium, *flags, f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120, check=True
+    )
+    assert shot.stat().st_size > 20_000  # a rendered page with plots, not a blank one

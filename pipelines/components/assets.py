@@ -115,6 +115,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             metadata=_accounting_metadata(evaluation.stats["accounting"])
             | {"as_of": evaluation.stats["as_of"], "gates_failed": sum(not g.passed for g in evaluation.gates)}
             | {"language_mismatch_rate": evaluation.stats["language"]["mismatch_rate"]}
+            | {"gate_report": dg.MetadataValue.path(str(paths.warehouse / "gate_runs" / f"{context.run_id}.html"))}
         )
         yield _contract_result(key("training_set"), "training_set_contract", [evaluation.contract.__dict__])
         failed = [e for e in evaluation.expectations if not e.success]

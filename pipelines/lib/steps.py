@@ -23,6 +23,7 @@ from pipelines.lib.erasure import (
     versions_to_withdraw,
     withdraw,
 )
+from pipelines.lib.gate_html import render_gate_report
 from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.language import detect_languages
@@ -264,8 +265,15 @@ def build_training_set(
         "gates": [g.as_dict() for g in gates],
     }
     write_json(evaluation, paths.stats("gates"))
+    week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time.dt.strftime("%Y-%m-%d")
+    report = render_gate_report(
+        spec.name, evaluation, stats["counts"], week.value_counts().to_dict(), spec.labels.column
+    )
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    (paths.reports / "gate_report.html").write_text(report)
     if run_id:  # gate history: one file per run, for `trainset gates --run`
         write_json(evaluation, paths.warehouse / "gate_runs" / f"{run_id}.json")
+        (paths.warehouse / "gate_runs" / f"{run_id}.html").write_text(report)
     _write_reports(paths, gates, counts, spec)
     return TrainingSetEvaluation(stats, contract, expectations, gates)
 
