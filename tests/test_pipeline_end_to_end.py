@@ -73,6 +73,8 @@ def test_manifest_is_the_lineage(released):
     rows = sum(manifest["files"][f"{s}.parquet"]["rows"] for s in ("train", "validation", "test"))
     assert rows == manifest["accounting"]["training_set"]["rows_out"] == sum(c["n"] for c in manifest["counts"])
     assert 0.005 < manifest["language"]["mismatch_rate"] < 0.06  # the generator mislabels 3%, 1 in 6 by chance right
+    docs = root / "data/warehouse/ticket_triage/gx/uncommitted/data_docs/local_site"
+    assert (docs / "index.html").is_file() and list((docs / "validations").rglob("*.html"))
     card = (version / "DATASET_CARD.md").read_text()
     assert "# ticket_triage v1" in card and "min_examples_per_class" in card
 

@@ -116,6 +116,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"as_of": evaluation.stats["as_of"], "gates_failed": sum(not g.passed for g in evaluation.gates)}
             | {"language_mismatch_rate": evaluation.stats["language"]["mismatch_rate"]}
             | {"gate_report": dg.MetadataValue.path(str(paths.warehouse / "gate_runs" / f"{context.run_id}.html"))}
+            | {"gx_data_docs": dg.MetadataValue.path(str(paths.data_docs))}
         )
         yield _contract_result(key("training_set"), "training_set_contract", [evaluation.contract.__dict__])
         failed = [e for e in evaluation.expectations if not e.success]

@@ -67,25 +67,56 @@ def _configuration(item: dict[str, Any]):
     return ExpectationConfiguration(type=item["type"], kwargs=item.get("kwargs", {}), meta=item.get("meta", {}))
 
 
-def run_suite(suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[ExpectationOutcome]:
-    """Validate `frame` against `suite` in an ephemeral GX context."""
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    batch = (
-        context.data_sources.add_pandas("trainset")
-        .add_dataframe_asset(suite.name)
-        .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    result = batch.validate(suite, expectation_parameters=parameters)
+def run_suite(
+    suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[str, Any], docs_root: Path | None = None
+) -> list[ExpectationOutcome]:
+    """Validate `frame` against `suite`; with `docs_root`, in a file-backed GX project there whose
+    checkpoint also rebuilds the Data Docs site (`gx/uncommitted/data_docs/local_site/`)."""
+    if docs_root is None:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        batch = (
+            context.data_sources.add_pandas("trainset")
+            .add_dataframe_asset(suite.name)
+            .add_batch_definition_whole_dataframe("whole")
+            .get_batch(batch_parameters={"dataframe": frame})
+        )
+        results = batch.validate(suite, expectation_parameters=parameters).results
+    else:
+        results = _run_checkpoint(suite, frame, parameters, docs_root)
     outcomes = []
-    for item in result.results:
+    for item in results:
         config = item.expectation_config
         assert config is not None  # GX sets it on every result of a suite validation
         outcomes.append(
             ExpectationOutcome(config.type, config.kwargs.get("column"), bool(item.success), _observed(item.result))
         )
     return outcomes
+
+
+def _run_checkpoint(
+    suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[str, Any], docs_root: Path
+) -> list:
+    context = gx.get_context(mode="file", project_root_dir=str(docs_root))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    # The committed suite file stays the source of truth: the project's copy is replaced each run.
+    stored = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations)))
+    source = context.data_sources.add_or_update_pandas("trainset")
+    asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(suite.name)
+    batch = next((b for b in asset.batch_definitions if b.name == "whole"), None)
+    batch = batch or asset.add_batch_definition_whole_dataframe("whole")
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=stored)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=suite.name,
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+    return [item for run in result.run_results.values() for item in run.results]
 
 
 def _observed(result: dict[str, Any]) -> str | None:

@@ -217,6 +217,7 @@ def build_training_set(
         load_suite(suite_path),
         frame,
         {"classes": spec.labels.classes, "languages": spec.languages, "newest_created_at_min": newest_min},
+        docs_root=paths.warehouse,  # GX Data Docs of every run: data/warehouse/<name>/gx/uncommitted/data_docs
     )
     annotations = None
     if spec.labels.annotations:

@@ -59,6 +59,11 @@ class DatasetPaths:
         return self.warehouse / "training_set.parquet"
 
     @property
+    def data_docs(self) -> Path:
+        """GX Data Docs site of the training-set validations (a file-backed GX project)."""
+        return self.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+    @property
     def reports(self) -> Path:
         """Gate metrics and coverage plots that dvc.yaml reads; committed by the user if wanted."""
         return self.root / "reports" / self.dataset
