@@ -106,3 +106,7 @@ def test_duplicate_and_leakage_gates():
     assert not results["max_split_leakage"].passed and results["max_split_leakage"].measured == 1.0
     assert results["max_split_leakage"].failing[0].startswith("validation: ")
     assert results["max_duplicate_share"].measured > 0.19  # every held-out row repeats one text
+    numbered = df.assign(body=[f"order {i} is late" for i in range(len(df))])
+    results = {g.name: g for g in evaluate_gates(numbered, spec, AS_OF)}
+    assert results["max_duplicate_share"].measured == 0.0
+    assert not results["max_near_duplicate_share"].passed and results["max_near_duplicate_share"].measured > 0.99

@@ -24,7 +24,7 @@ from pipelines.lib.spec import (
     RequiredValuesGate,
     TopLanguagesGate,
 )
-from pipelines.lib.splits import normalised_text
+from pipelines.lib.splits import near_duplicate_key, normalised_text
 from pipelines.lib.waivers import Waiver, waiver_for
 
 
@@ -107,6 +107,7 @@ def evaluate_gates(
         gates.max_share_drop and _share_drop(frame, spec, previous, gates.max_share_drop),
         gates.max_language_mismatch and _language_mismatch(language_mismatch, gates.max_language_mismatch),
         gates.max_duplicate_share and _duplicates(frame, spec, gates.max_duplicate_share),
+        gates.max_near_duplicate_share and _duplicates(frame, spec, gates.max_near_duplicate_share, near=True),
         gates.max_split_leakage and _leakage(frame, spec, gates.max_split_leakage),
     ]
     return [result for result in measured if result]
@@ -147,11 +148,13 @@ def _share_drop(frame: pd.DataFrame, spec: DatasetSpec, previous: list[dict] | N
     return GateResult("max_share_drop", bar.severity, not failing, round(worst, 4), bar.max, failing)
 
 
-def _duplicates(frame: pd.DataFrame, spec: DatasetSpec, bar: MaxRateGate) -> GateResult:
-    key = normalised_text(frame, spec.columns.text)
+def _duplicates(frame: pd.DataFrame, spec: DatasetSpec, bar: MaxRateGate, near: bool = False) -> GateResult:
+    key = (near_duplicate_key if near else normalised_text)(frame, spec.columns.text)
     share = float(key.duplicated().mean()) if len(frame) else 0.0
-    failing = [] if share <= bar.max else [f"{int(key.duplicated().sum())} examples repeat an earlier text"]
-    return GateResult("max_duplicate_share", bar.severity, share <= bar.max, round(share, 4), bar.max, failing)
+    kind = "nearly repeat" if near else "repeat"
+    failing = [] if share <= bar.max else [f"{int(key.duplicated().sum())} examples {kind} an earlier text"]
+    name = "max_near_duplicate_share" if near else "max_duplicate_share"
+    return GateResult(name, bar.severity, share <= bar.max, round(share, 4), bar.max, failing)
 
 
 def _leakage(frame: pd.DataFrame, spec: DatasetSpec, bar: MaxRateGate) -> GateResult:

@@ -185,6 +185,9 @@ class GatesSpec(StrictModel):
     max_duplicate_share: MaxRateGate | None = Field(
         default=None, description="Highest share of examples whose normalised text repeats another's."
     )
+    max_near_duplicate_share: MaxRateGate | None = Field(
+        default=None, description="Highest share of examples that repeat another's text up to numbers and punctuation."
+    )
     max_split_leakage: MaxRateGate | None = Field(
         default=None, description="Highest share of validation and test examples whose text is also in train."
     )
