@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipelines.lib.consume import verify_version
-from pipelines.lib.release import ReleaseError, read_manifest, release, versions
+from pipelines.lib.release import ReleaseError, read_manifest, release, release_lock, versions
 
 
 def frame(n=30, offset=0):
@@ -41,3 +41,27 @@ def test_an_existing_version_folder_is_never_written_again(tmp_path):
         release(tmp_path, "demo", frame(offset=5), {})
     assert (squatter / "note.txt").read_text() == "someone else's"
     assert versions(tmp_path / "datasets" / "demo") == [1]
+
+
+def test_a_second_release_at_the_same_time_is_refused_with_a_clear_message(tmp_path):
+    import multiprocessing
+
+    ready, done = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.get_context("fork").Process(target=_hold_lock, args=(tmp_path, ready, done))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        refused = pytest.raises(ReleaseError, match=r"another release of demo is in progress .*pid \d+ since")
+        with refused, release_lock(tmp_path, "demo"):
+            pass
+    finally:
+        done.set()
+        holder.join(10)
+    with release_lock(tmp_path, "demo"):  # free again once the first one ends
+        pass
+
+
+def _hold_lock(root, ready, done):
+    with release_lock(root, "demo"):
+        ready.set()
+        done.wait(10)

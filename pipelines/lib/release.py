@@ -7,14 +7,17 @@ whose content equals the latest version's creates nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -54,6 +57,31 @@ class ReleaseOutcome:
 def release_tag(dataset: str, version: int) -> str:
     """The git tag of a release, also the ref users pull: `ticket_triage@v3`."""
     return f"{dataset}@v{version}"
+
+
+@contextlib.contextmanager
+def release_lock(root: Path, dataset: str) -> Iterator[None]:
+    """One release of a dataset at a time in a workspace; a second one is refused at once."""
+    path = root / "data" / "locks" / f"{dataset}.release.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ReleaseError(
+                f"another release of {dataset} is in progress in {root} ({holder}); "
+                "wait for it to finish, then run again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def versions(releases: Path) -> list[int]:

@@ -37,7 +37,7 @@ from pipelines.lib.policies import (
     minimise_and_redact,
 )
 from pipelines.lib.pseudonymize import key_id, pseudonymize
-from pipelines.lib.release import ReleaseOutcome, read_manifest, release, versions
+from pipelines.lib.release import ReleaseOutcome, read_manifest, release, release_lock, versions
 from pipelines.lib.release import publish as publish_release
 from pipelines.lib.residue import residue_counts
 from pipelines.lib.retention import RETENTION_LOG, expire_stored
@@ -334,13 +334,19 @@ def release_training_set(
         "counts": training["counts"],
         "language": training.get("language"),
     }
-    outcome = release(paths.root, spec.name, frame, body, text_columns=spec.columns.text)
-    withdrawals = versions_to_withdraw(paths.root, spec.name, erased_pseudonyms(paths.root, key), outcome.version)
-    if not publish or not (outcome.created or withdrawals):
-        return outcome
-    deleted = withdraw(paths.root, spec.name, withdrawals) if withdrawals else []
-    extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG), str(RETENTION_LOG)]
-    return publish_release(paths.root, outcome, extra, purge=lambda: purge_objects(paths.root, deleted))
+    with release_lock(paths.root, spec.name):
+        outcome = release(paths.root, spec.name, frame, body, text_columns=spec.columns.text)
+        erased = erased_pseudonyms(paths.root, key)
+        withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)
+        if not publish or not (outcome.created or withdrawals):
+            return outcome
+        deleted = withdraw(paths.root, spec.name, withdrawals) if withdrawals else []
+        extra = [
+            str(registry_path(paths.root, spec.name).relative_to(paths.root)),
+            str(ERASURE_LOG),
+            str(RETENTION_LOG),
+        ]
+        return publish_release(paths.root, outcome, extra, purge=lambda: purge_objects(paths.root, deleted))
 
 
 def _partition_stats(paths: DatasetPaths, asset: str) -> list[dict]:
