@@ -8,8 +8,8 @@ from datetime import date
 import pandas as pd
 from conftest import small_spec
 
+from pipelines.lib.files import write_parquet
 from pipelines.lib.retention import RETENTION_LOG, expire_stored
-from pipelines.lib.steps import write_parquet
 
 AS_OF = date(2026, 10, 31)  # default P12M keeps 2025-11-01 on; Account (P3M) keeps 2026-08-01 on
 

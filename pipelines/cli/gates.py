@@ -9,7 +9,8 @@ import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.gate_report import compare, load_run, status, with_examples
+from pipelines.lib.gate_report import compare, load_run, with_examples
+from pipelines.lib.gates import gate_status
 from pipelines.lib.workspace import DatasetPaths
 
 
@@ -47,7 +48,7 @@ def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: s
     click.echo(f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: ", nl=False)
     click.echo(f"{len(run['gates'])} gates, {len(failed)} not passed")
     for gate in run["gates"]:
-        head = f"  {status(gate):<6} {gate['severity']:<5} {gate['name']:<28}"
+        head = f"  {gate_status(gate):<6} {gate['severity']:<5} {gate['name']:<28}"
         click.echo(f"{head} measured {gate['measured']!s:<10} required {gate['required']}")
         if gate.get("waiver"):
             w = gate["waiver"]

@@ -63,7 +63,6 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """Every row that could not be processed, with its reason and location (no text)."""
         stats = steps.collect_quarantine(workspace.paths(spec.name), spec)
-        steps.write_json(stats, workspace.paths(spec.name).stats("quarantine"))
         return dg.MaterializeResult(
             metadata={"rows": stats["rows"], **{f"reason/{r}": n for r, n in stats["by_reason"].items()}}
         )

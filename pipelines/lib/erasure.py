@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib import vcs
+from pipelines.lib.files import write_parquet
 from pipelines.lib.pseudonymize import key_id, pseudonymize
 from pipelines.lib.release import versions
 
@@ -189,8 +190,6 @@ def _default_remote(root: Path) -> str | None:
 def purge_stored_rows(root: Path, dataset: str, user_column: str, user_id: str, key: bytes) -> int:
     """Delete the user's rows from the dataset's stored zones (raw: by id; later zones: by
     pseudonym), so no copy waits for the next build. Returns rows deleted."""
-    from pipelines.lib.steps import write_parquet  # steps imports this module
-
     warehouse = root / "data" / "warehouse" / dataset
     pseudonym = pseudonymize(pd.Series([user_id], dtype="str"), key).iloc[0]
     deleted = 0

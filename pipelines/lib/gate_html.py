@@ -10,6 +10,8 @@ import html
 
 import pandas as pd
 
+from pipelines.lib.gates import gate_status
+
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 STATUS_COLOURS = {"pass": "#2e7d32", "WARN": "#b26a00", "FAIL": "#c62828", "WAIVED": "#6a1b9a"}
 
@@ -47,16 +49,8 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _status(gate: dict) -> str:
-    if gate["passed"]:
-        return "pass"
-    if gate.get("waiver"):
-        return "WAIVED"
-    return "FAIL" if gate["severity"] == "error" else "WARN"
-
-
 def _gate_row(gate: dict) -> str:
-    status = _status(gate)
+    status = gate_status(gate)
     segments = "<br>".join(_e(s) for s in gate.get("failing", []))
     if gate.get("waiver"):
         w = gate["waiver"]

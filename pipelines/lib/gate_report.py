@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.lib.gates import gate_status
 from pipelines.lib.release import read_manifest
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -59,14 +60,6 @@ def with_examples(run: dict, paths: DatasetPaths, spec: DatasetSpec, per_segment
     return run
 
 
-def status(gate: dict) -> str:
-    if gate["passed"]:
-        return "pass"
-    if gate.get("waiver"):
-        return "WAIVED"
-    return "FAIL" if gate["severity"] == "error" else "WARN"
-
-
 def compare(releases: Path, old: int, new: int, spec: DatasetSpec) -> dict:
     """Gate measurements and class/language shares of two versions, side by side."""
     a, b = read_manifest(releases / f"v{old}"), read_manifest(releases / f"v{new}")
@@ -74,7 +67,7 @@ def compare(releases: Path, old: int, new: int, spec: DatasetSpec) -> dict:
     rows = []
     for gate in b.get("gates", []):
         before = gates_a.get(gate["name"], {}).get("measured")
-        rows.append({"gate": gate["name"], f"v{old}": before, f"v{new}": gate["measured"], "status": status(gate)})
+        rows.append({"gate": gate["name"], f"v{old}": before, f"v{new}": gate["measured"], "status": gate_status(gate)})
     shares = []
     for column in (spec.labels.column, "language", "channel"):
         share_a, share_b = _shares(a, column), _shares(b, column)

@@ -62,6 +62,15 @@ class GateResult:
         return asdict(self) | {"blocking": self.blocking}
 
 
+def gate_status(gate: dict) -> str:
+    """pass, WARN, FAIL or WAIVED, for a gate as stored (`GateResult.as_dict`)."""
+    if gate["passed"]:
+        return "pass"
+    if gate.get("waiver"):
+        return "WAIVED"
+    return "FAIL" if gate["severity"] == "error" else "WARN"
+
+
 def apply_waivers(results: list[GateResult], waivers: list[Waiver], today: date) -> list[GateResult]:
     """Attach the active (and any expired) waiver to each failed gate."""
     out = []

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import sum_counts
+from pipelines.lib.files import read_table
 from pipelines.lib.redaction import redact
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -55,17 +54,7 @@ def _read(path: Path) -> pa.Table:
     if not path.is_file():
         raise RedactFileError(f"{path}: no such file")
     try:
-        if kind == "csv":
-            with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-                header = next(csv.reader(handle), [])
-            return pacsv.read_csv(
-                path,
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}),
-            )
-        if kind == "jsonl":
-            return pajson.read_json(path)
-        return pq.read_table(path)
+        return read_table(path, kind)
     except (pa.ArrowInvalid, OSError) as error:
         raise RedactFileError(f"{path}: cannot be read as {kind}: {error}") from None
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipelines.lib.durations import cutoff
+from pipelines.lib.files import write_parquet
 from pipelines.lib.spec import DatasetSpec
 
 RETENTION_LOG = Path("privacy") / "retention_log.jsonl"
@@ -61,8 +62,6 @@ def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> dict:
 
 
 def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date, warehouse: Path) -> list[dict]:
-    from pipelines.lib.steps import write_parquet  # steps imports this module
-
     sensitive = spec.privacy.retention.sensitive
     if sensitive is None:
         return []

@@ -8,17 +8,14 @@ landed file is never modified, so the location is enough to find it).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
+from pipelines.lib.files import read_table
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.spec import DatasetSpec, SourceSpec
 
@@ -103,18 +100,7 @@ def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, 
 
 def _read_table(path: Path, source: SourceSpec, relative: str) -> pa.Table:
     try:
-        if source.format == "csv":
-            # Every column as text: typing is ours to do, row by row, with quarantine.
-            with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-                header = next(csv.reader(handle), [])
-            return pacsv.read_csv(
-                path,
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}),
-            )
-        if source.format == "jsonl":
-            return pajson.read_json(path)
-        return pq.read_table(path)
+        return read_table(path, source.format)
     except (pa.ArrowInvalid, OSError) as error:
         raise SourceError(
             f"source {source.name!r}, file {relative}: cannot be read as {source.format}: {error}"

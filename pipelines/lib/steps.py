@@ -3,14 +3,11 @@ policies, write the output, return the row accounting. No Dagster here; assets s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting, sum_accounting, sum_counts
@@ -23,6 +20,7 @@ from pipelines.lib.erasure import (
     versions_to_withdraw,
     withdraw,
 )
+from pipelines.lib.files import read_json, write_json, write_parquet
 from pipelines.lib.gate_html import render_gate_report
 from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
 from pipelines.lib.hashing import combined_sha256
@@ -47,26 +45,6 @@ from pipelines.lib.splits import assign_splits, joined_text
 from pipelines.lib.vcs import git_head
 from pipelines.lib.waivers import load_waivers
 from pipelines.lib.workspace import DatasetPaths
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write atomically (temp file + rename) so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
-    tmp.replace(path)
-
-
-def write_json(data: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(path)
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
-
 
 # -- raw ---------------------------------------------------------------------------------------
 
@@ -137,7 +115,9 @@ def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> dict:
     frames = [pd.read_parquet(p) for p in parts]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     write_parquet(frame, paths.quarantine)
-    return {"rows": len(frame), "by_reason": frame["reason"].value_counts().to_dict() if len(frame) else {}}
+    stats = {"rows": len(frame), "by_reason": frame["reason"].value_counts().to_dict() if len(frame) else {}}
+    write_json(stats, paths.stats("quarantine"))
+    return stats
 
 
 # -- eligible ----------------------------------------------------------------------------------
