@@ -1,0 +1,188 @@
+"""Steps of the build assets: eligible (retention, erasure, consent) and training_set (split, gates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.lib import schemas
+from pipelines.lib.accounting import Accounting
+from pipelines.lib.durations import cutoff
+from pipelines.lib.erasure import (
+    erased_pseudonyms,
+)
+from pipelines.lib.files import read_json, write_json, write_parquet
+from pipelines.lib.gate_html import render_gate_report
+from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
+from pipelines.lib.language import detect_languages
+from pipelines.lib.policies import (
+    apply_consent,
+    apply_erasure,
+    apply_freshness,
+    apply_retention,
+    load_opt_outs,
+)
+from pipelines.lib.pseudonymize import pseudonymize
+from pipelines.lib.release import read_manifest, versions
+from pipelines.lib.retention import expire_stored
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.splits import assign_splits, joined_text
+from pipelines.lib.steps.ingest import partition_stats
+from pipelines.lib.waivers import load_waivers
+from pipelines.lib.workspace import DatasetPaths
+
+# -- eligible ----------------------------------------------------------------------------------
+
+
+def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> dict:
+    """Enforce retention on storage, then apply retention, erasure and consent to the redacted days."""
+    expired = expire_stored(paths.root, spec, as_of)
+    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
+    redacted_rows = sum(read_json(paths.stats("redacted", f.stem))["accounting"]["rows_out"] for f in files)
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else _empty(spec)
+    # Rows redacted earlier but since deleted from storage by the sensitive-class retention.
+    accounting = Accounting(redacted_rows, {"retention_deleted_from_storage": redacted_rows - len(frame)})
+    frame = apply_retention(frame, spec, as_of, accounting)
+    erased = erased_pseudonyms(paths.root, key)
+    frame = apply_erasure(frame, erased, spec, accounting)
+    opted_out = 0
+    if spec.privacy.consent:
+        opt_outs = load_opt_outs(paths.landing(spec.privacy.consent.path))
+        opted_out = len(opt_outs)
+        frame = apply_consent(frame, pseudonymize(opt_outs["user_id"].astype("str"), key), spec, accounting)
+    frame = frame.sort_values([spec.columns.timestamp, spec.columns.id], kind="stable").reset_index(drop=True)
+    write_parquet(frame, paths.eligible)
+    stats = {
+        "as_of": as_of.isoformat(),
+        "partitions": len(files),
+        "opted_out_users": opted_out,
+        "erasure_requests": len(erased),
+        "retention_storage": expired,
+        "accounting": accounting.close(len(frame)).as_dict(),
+        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
+    }
+    write_json(stats, paths.stats("eligible"))
+    return stats
+
+
+def _empty(spec: DatasetSpec) -> pd.DataFrame:
+    columns = {name: pd.Series(dtype="str") for name in spec.kept_columns}
+    columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
+    return pd.DataFrame(columns)
+
+
+# -- training_set ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSetEvaluation:
+    """Everything measured on the training set: stats, contract, expectations and gates."""
+
+    stats: dict
+    contract: schemas.ContractResult
+    expectations: list  # of pipelines.lib.expectations.ExpectationOutcome
+    gates: list[GateResult]
+
+
+def build_training_set(
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    as_of: date,
+    suite_path: Path,
+    today: date | None = None,
+    run_id: str | None = None,
+) -> TrainingSetEvaluation:
+    """Freshness window and stratified split, then every gate measured and written to reports/."""
+    eligible = pd.read_parquet(paths.eligible)
+    accounting = Accounting(len(eligible))
+    frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)
+    frame["split"] = assign_splits(frame, spec.columns.text, spec.split)
+    write_parquet(frame, paths.training_set)
+
+    # GX takes seconds to import: only the step that runs the suite pays for it.
+    from pipelines.lib.expectations import load_suite, run_suite
+
+    contract = schemas.validate(schemas.training_set_schema(spec), frame)
+    newest_min = pd.Timestamp(cutoff(as_of, spec.freshness.max_staleness))
+    expectations = run_suite(
+        load_suite(suite_path),
+        frame,
+        {"classes": spec.labels.classes, "languages": spec.languages, "newest_created_at_min": newest_min},
+        docs_root=paths.warehouse,  # GX Data Docs of every run: data/warehouse/<name>/gx/uncommitted/data_docs
+    )
+    annotations = None
+    if spec.labels.annotations:
+        annotations = pd.read_csv(paths.landing(spec.labels.annotations.path), dtype="str")
+    raw = [s["accounting"] for source in spec.sources for s in partition_stats(paths, f"raw_{source.name}")]
+    landed = sum(a["rows_in"] for a in raw)
+    quarantined = sum(n for a in raw for reason, n in a["removed"].items() if reason.startswith("quarantined:"))
+    # Coverage counts the language as detected; the claimed label stays in the data.
+    text = joined_text(frame, spec.columns.text, separator=". ")
+    detected = detect_languages(text, [*spec.languages, *frame["language"].dropna().unique()])
+    mismatch = float((detected.notna() & (detected != frame["language"])).mean()) if len(frame) else 0.0
+    measured = evaluate_gates(
+        frame.assign(language=detected.fillna(frame["language"])),
+        spec,
+        as_of,
+        annotations,
+        landed=(landed, quarantined),
+        previous=_latest_counts(paths),
+        language_mismatch=mismatch,
+    )
+    gates = apply_waivers(measured, load_waivers(paths.root, spec.name), today or datetime.now(UTC).date())
+    counts = (
+        frame.groupby([spec.labels.column, "language", "channel", "split"], observed=True)
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    confusion = pd.crosstab(frame["language"], detected.fillna("undetected")) if len(frame) else pd.DataFrame()
+    stats = {
+        "as_of": as_of.isoformat(),
+        "accounting": accounting.close(len(frame)).as_dict(),
+        "counts": counts.to_dict(orient="records"),
+        "language": {
+            "mismatch_rate": round(mismatch, 4),
+            "detected": detected.value_counts().to_dict(),
+            "claimed_vs_detected": {f"{a}->{b}": int(n) for (a, b), n in confusion.stack().items() if n and a != b},
+        },
+    }
+    write_json(stats, paths.stats("training_set"))
+    evaluation = {
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "contract": contract.__dict__,
+        "expectations": [e.__dict__ for e in expectations],
+        "gates": [g.as_dict() for g in gates],
+    }
+    write_json(evaluation, paths.stats("gates"))
+    week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time.dt.strftime("%Y-%m-%d")
+    report = render_gate_report(
+        spec.name, evaluation, stats["counts"], week.value_counts().to_dict(), spec.labels.column
+    )
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    (paths.reports / "gate_report.html").write_text(report)
+    if run_id:  # gate history: one file per run, for `trainset gates --run`
+        write_json(evaluation, paths.warehouse / "gate_runs" / f"{run_id}.json")
+        (paths.warehouse / "gate_runs" / f"{run_id}.html").write_text(report)
+    _write_reports(paths, gates, counts, spec)
+    return TrainingSetEvaluation(stats, contract, expectations, gates)
+
+
+def _latest_counts(paths: DatasetPaths) -> list[dict] | None:
+    """Coverage counts of the latest released version, for the share-drop gate."""
+    released = versions(paths.releases)
+    return read_manifest(paths.releases / f"v{released[-1]}").get("counts") if released else None
+
+
+def _write_reports(paths: DatasetPaths, gates: list[GateResult], counts: pd.DataFrame, spec: DatasetSpec) -> None:
+    """Gate metrics and coverage in the files dvc.yaml names as metrics and plots."""
+    metrics = {g.name: g.measured for g in gates if isinstance(g.measured, (int, float))}
+    write_json(metrics, paths.reports / "gates.json")
+    coverage = counts.groupby([spec.labels.column, "language"], observed=True)["n"].sum().reset_index()
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    coverage.to_csv(paths.reports / "coverage.csv", index=False)
