@@ -179,7 +179,7 @@ def publish(
     # The DVC config travels with the pointer, so the tag alone says where the bytes are;
     # gate metrics go with it, so `dvc metrics diff` can compare two release tags.
     candidates = ["datasets.dvc", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore", *extra_paths]
-    candidates += [f"reports/{dataset}/gates.json", f"reports/{dataset}/coverage.csv"]
+    candidates += [f"reports/{dataset}/{name}" for name in ("gates.json", "coverage.csv", "gate_report.html")]
     pointer = [p for p in candidates if (root / p).exists()]
     vcs.git(root, "add", *pointer, what="staging datasets.dvc")
     if not vcs.git(root, "diff", "--cached", "--name-only", "--", *pointer, what="checking staged files").strip():
