@@ -119,8 +119,15 @@ def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
             )
     if not result.success:
         failures = [e.step_failure_data.error for e in result.get_step_failure_events()]
-        messages = [error.message.strip() for error in failures if error]
+        messages = [_root_cause(error) for error in failures if error]
         summary.failure = "; ".join(messages) or "the run failed"
         if summary.release is None:
             summary.release = "no new version: the release did not run"
     return summary
+
+
+def _root_cause(error) -> str:
+    """The innermost error's message: ours (what, where, what to do), not Dagster's wrapper."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()

@@ -167,7 +167,10 @@ def publish(
     root: Path, outcome: ReleaseOutcome, extra_paths: list[str], purge: Callable[[], int] | None = None
 ) -> ReleaseOutcome:
     """Track datasets/ with DVC, push the bytes, run `purge` (withdrawn objects), commit the
-    pointer with `extra_paths` (registry, erasure log) and tag a new version."""
+    pointer with `extra_paths` (registry, erasure log) and tag the version if it has no tag yet.
+
+    Every step is idempotent, so a release interrupted after its version folder was renamed
+    into place is completed by the next run."""
     vcs.ensure_dvc_repo(root)
     vcs.dvc(root, "add", "-q", "datasets", what="tracking datasets/ with DVC")
     vcs.dvc(root, "push", "-q", what="pushing the release to the DVC remote")
@@ -182,12 +185,11 @@ def publish(
     candidates += [f"reports/{dataset}/{name}" for name in ("gates.json", "coverage.csv", "gate_report.html")]
     pointer = [p for p in candidates if (root / p).exists()]
     vcs.git(root, "add", *pointer, what="staging datasets.dvc")
-    if not vcs.git(root, "diff", "--cached", "--name-only", "--", *pointer, what="checking staged files").strip():
-        return outcome
-    message = f"Release {release_tag(dataset, version)}" if outcome.created else f"Withdraw versions of {dataset}"
-    vcs.git(root, "commit", "-q", "-m", message, "--", *pointer, what="committing the release pointer")
-    if not outcome.created:
-        return outcome
     tag = release_tag(dataset, version)
-    vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")
+    untagged = not vcs.tag_exists(root, tag)  # new, or published before a crash cut it short
+    if vcs.git(root, "diff", "--cached", "--name-only", "--", *pointer, what="checking staged files").strip():
+        message = f"Release {tag}" if untagged else f"Withdraw versions of {dataset}"
+        vcs.git(root, "commit", "-q", "-m", message, "--", *pointer, what="committing the release pointer")
+    if untagged:
+        vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")
     return dataclasses.replace(outcome, tag=tag)

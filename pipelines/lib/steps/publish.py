@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.lib import vcs
 from pipelines.lib.accounting import sum_accounting, sum_counts
 from pipelines.lib.erasure import (
     ERASURE_LOG,
@@ -71,7 +72,9 @@ def release_training_set(
         outcome = release(paths.root, spec.name, frame, body, text_columns=spec.columns.text)
         erased = erased_pseudonyms(paths.root, key)
         withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)
-        if not publish or not (outcome.created or withdrawals):
+        # An unchanged version without its tag was cut short before publishing: finish it.
+        unpublished = vcs.is_git_repo(paths.root) and outcome.tag is None
+        if not publish or not (outcome.created or withdrawals or unpublished):
             return outcome
         deleted = withdraw(paths.root, spec.name, withdrawals) if withdrawals else []
         extra = [
