@@ -16,7 +16,7 @@ from pipelines.lib.workspace import last_complete_day
 
 
 def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
-    """Assets, checks, job and schedule of one declared dataset, in the group of its name."""
+    """Assets, checks, job, schedule and landing sensor of one declared dataset, in its own group."""
     daily = dg.DailyPartitionsDefinition(start_date=spec.first_date.isoformat(), timezone="UTC")
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
