@@ -58,6 +58,8 @@ def main() -> None:
         for line in summary.asset_lines:
             print(f"  {line}")
         print(f"outcome                  {summary.release or summary.failure}")
+        for check in summary.failed_checks:
+            print(f"  check {check}")
         print(f"peak memory (RSS)        {peak_mb:>12,.0f} MB")
     finally:
         shutil.rmtree(root, ignore_errors=True)

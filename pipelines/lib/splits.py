@@ -2,9 +2,10 @@
 
 Each example's text (normalised: lower-cased, whitespace collapsed) gets a seeded hash; inside
 every stratum examples are ordered by that hash and cut at the declared shares. Identical texts
-share a hash, hence a position, hence a split: a duplicate can never leak from train into test
-within a stratum. The same text always lands in the same split for the same seed, so a later
-version does not move a test example into train.
+share a hash, hence a position, hence a split -- across strata too, since every copy takes the
+smallest position of any copy: a duplicate can never leak from train into test. The same text
+always lands in the same split for the same seed, so a later version does not move a test
+example into train.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec)
     rank = order_key.groupby(strata, sort=False).rank(method="min")  # identical texts tie
     size = order_key.groupby(strata, sort=False).transform("size")
     position = (rank - 1) / size  # 0 <= position < 1 inside the stratum
+    # The same text under another label or language sits in another stratum: give every copy the
+    # smallest position any copy has, so all copies land in one split and nothing leaks.
+    position = position.groupby(key.to_numpy()).transform("min")
     labels = np.where(
         position < split.train, "train", np.where(position < split.train + split.validation, "validation", "test")
     )
