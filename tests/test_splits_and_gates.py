@@ -57,6 +57,15 @@ def test_identical_texts_share_a_split():
     assert set(df["split"]) == {"train", "validation", "test"}
 
 
+def test_copies_of_a_text_in_different_strata_share_a_split():
+    df = tickets(4000)
+    df.loc[df.index % 50 == 0, "body"] = "same words, labelled differently"  # spread over every stratum
+    df["split"] = assign_splits(df, ["subject", "body"], SplitSpec())
+    assert df.loc[df["body"] == "same words, labelled differently", "split"].nunique() == 1
+    shares = df.loc[df["body"] != "same words, labelled differently", "split"].value_counts(normalize=True)
+    assert abs(shares["train"] - 0.8) < 0.03
+
+
 def test_gates_pass_on_good_data_and_name_failing_segments():
     spec = small_spec()
     results = {g.name: g for g in evaluate_gates(tickets(), spec, AS_OF)}
