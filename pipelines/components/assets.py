@@ -10,7 +10,6 @@ import dagster as dg
 
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib import steps
-from pipelines.lib.accounting import sum_counts
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
 
@@ -47,7 +46,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {f"replaced/{t}": n for t, n in stats["replaced"].items()}
             | {"dropped_columns": ", ".join(stats["dropped_columns"])}
         )
-        yield _contract_result(key("redacted"), "redacted_contract", [stats["contract"]])
+        yield _contract_result(key("redacted"), "redacted_contract", stats["contract"])
         residue = stats["pii_residue"]
         found = sum(residue.values())
         yield dg.AssetCheckResult(
@@ -85,7 +84,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"as_of": stats["as_of"], "erasure_requests": stats["erasure_requests"]}
             | {f"retention/{name}": value for name, value in storage.items()}
         )
-        yield _contract_result(key("eligible"), "eligible_contract", [stats["contract"]])
+        yield _contract_result(key("eligible"), "eligible_contract", stats["contract"])
 
     gate_names = [name for name, bar in spec.gates if bar is not None]
     training_checks = [
@@ -117,7 +116,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"gate_report": dg.MetadataValue.path(str(paths.warehouse / "gate_runs" / f"{context.run_id}.html"))}
             | {"gx_data_docs": dg.MetadataValue.path(str(paths.data_docs))}
         )
-        yield _contract_result(key("training_set"), "training_set_contract", [evaluation.contract.__dict__])
+        yield _contract_result(key("training_set"), "training_set_contract", evaluation.contract.__dict__)
         failed = [e for e in evaluation.expectations if not e.success]
         yield dg.AssetCheckResult(
             asset_key=key("training_set"),
@@ -186,7 +185,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)}
         )
-        yield _contract_result(asset_key, "raw_contract", [stats["contract"]])
+        yield _contract_result(asset_key, "raw_contract", stats["contract"])
 
     return raw
 
@@ -204,8 +203,8 @@ def _accounting_metadata(accounting: dict) -> dict:
     return {"rows_in": accounting["rows_in"], "rows_out": accounting["rows_out"], **removed}
 
 
-def _contract_result(asset_key: dg.AssetKey, name: str, contracts: list[dict]) -> dg.AssetCheckResult:
-    failures = sum_counts([contract["failures"] for contract in contracts])
+def _contract_result(asset_key: dg.AssetKey, name: str, contract: dict) -> dg.AssetCheckResult:
+    failures = contract["failures"]
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=name,

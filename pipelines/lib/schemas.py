@@ -68,12 +68,6 @@ class ContractResult:
     passed: bool
     failures: dict[str, int]
 
-    def summary(self) -> str:
-        if self.passed:
-            return f"{self.schema}: all checks passed"
-        parts = ", ".join(f"{where}: {n}" for where, n in sorted(self.failures.items()))
-        return f"{self.schema}: {sum(self.failures.values())} failure(s) ({parts})"
-
 
 def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> ContractResult:
     """Validate lazily and summarise without echoing any value."""
