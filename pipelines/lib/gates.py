@@ -6,6 +6,7 @@ required, and which segments fell short (`Account: 812 < 1000`).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
@@ -24,7 +25,7 @@ from pipelines.lib.spec import (
     RequiredValuesGate,
     TopLanguagesGate,
 )
-from pipelines.lib.splits import near_duplicate_key, normalised_text
+from pipelines.lib.splits import fold_numbers, normalised_text
 from pipelines.lib.waivers import Waiver, waiver_for
 
 
@@ -104,6 +105,11 @@ def evaluate_gates(
     coverage counts of the latest released version for the share-drop gate. Language gates count
     the `language` column as given: pass detected languages to count by those."""
     gates = spec.gates
+
+    @functools.cache
+    def text_key() -> pd.Series:  # shared by the duplicate and leakage gates, computed once
+        return normalised_text(frame, spec.columns.text)
+
     measured = [
         gates.min_examples_per_class and _min_per_class(frame, spec, gates.min_examples_per_class),
         gates.min_share_per_class and _min_share_per_class(frame, spec, gates.min_share_per_class),
@@ -115,9 +121,10 @@ def evaluate_gates(
         gates.max_quarantine_rate and _quarantine_rate(landed, gates.max_quarantine_rate),
         gates.max_share_drop and _share_drop(frame, spec, previous, gates.max_share_drop),
         gates.max_language_mismatch and _language_mismatch(language_mismatch, gates.max_language_mismatch),
-        gates.max_duplicate_share and _duplicates(frame, spec, gates.max_duplicate_share),
-        gates.max_near_duplicate_share and _duplicates(frame, spec, gates.max_near_duplicate_share, near=True),
-        gates.max_split_leakage and _leakage(frame, spec, gates.max_split_leakage),
+        gates.max_duplicate_share and _duplicates(text_key(), gates.max_duplicate_share),
+        gates.max_near_duplicate_share
+        and _duplicates(fold_numbers(text_key()), gates.max_near_duplicate_share, near=True),
+        gates.max_split_leakage and _leakage(frame, text_key(), gates.max_split_leakage),
     ]
     return [result for result in measured if result]
 
@@ -157,19 +164,17 @@ def _share_drop(frame: pd.DataFrame, spec: DatasetSpec, previous: list[dict] | N
     return GateResult("max_share_drop", bar.severity, not failing, round(worst, 4), bar.max, failing)
 
 
-def _duplicates(frame: pd.DataFrame, spec: DatasetSpec, bar: MaxRateGate, near: bool = False) -> GateResult:
-    key = (near_duplicate_key if near else normalised_text)(frame, spec.columns.text)
-    share = float(key.duplicated().mean()) if len(frame) else 0.0
+def _duplicates(key: pd.Series, bar: MaxRateGate, near: bool = False) -> GateResult:
+    share = float(key.duplicated().mean()) if len(key) else 0.0
     kind = "nearly repeat" if near else "repeat"
     failing = [] if share <= bar.max else [f"{int(key.duplicated().sum())} examples {kind} an earlier text"]
     name = "max_near_duplicate_share" if near else "max_duplicate_share"
     return GateResult(name, bar.severity, share <= bar.max, round(share, 4), bar.max, failing)
 
 
-def _leakage(frame: pd.DataFrame, spec: DatasetSpec, bar: MaxRateGate) -> GateResult:
+def _leakage(frame: pd.DataFrame, key: pd.Series, bar: MaxRateGate) -> GateResult:
     if "split" not in frame.columns or not len(frame):
         return GateResult("max_split_leakage", bar.severity, True, "not split", bar.max)
-    key = normalised_text(frame, spec.columns.text)
     in_train = key.isin(key[frame["split"] == "train"])
     held_out = frame["split"] != "train"
     leaked = in_train & held_out

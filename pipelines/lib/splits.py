@@ -50,8 +50,8 @@ def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec)
     return pd.Series(labels, index=frame.index, dtype="str")
 
 
-def near_duplicate_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """The duplicate key with numbers and punctuation folded: texts that differ only in an order
+def fold_numbers(key: pd.Series) -> pd.Series:
+    """A duplicate key with numbers and punctuation folded: texts that differ only in an order
     number, a date or a comma share it (a cheap, vectorised near-duplicate test)."""
-    key = normalised_text(frame, columns).str.replace(r"\d+", "0", regex=True)
-    return key.str.replace(r"[^\w\s<>]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    folded = key.str.replace(r"\d+", "0", regex=True)
+    return folded.str.replace(r"[^\w\s<>]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
