@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from conftest import small_spec
 
@@ -75,3 +76,107 @@ def test_a_header_only_day_is_an_empty_partition(tmp_path):
     assert len(landed.rows) == 0 and len(landed.quarantine) == 0
     assert "row" not in landed.rows.columns
     assert str(landed.rows["created_at"].dtype) == "datetime64[us, UTC]"
+
+
+GOOD = "2026-10-01T10:00:00Z,email,en,Hi,body,Billing\n"
+
+
+def test_malformed_csv_records_are_quarantined_with_their_line_and_the_rest_is_read(tmp_path):
+    spec = small_spec()
+    land_bytes(
+        tmp_path,
+        "2026-10-01",
+        HEADER.encode()
+        + b"T1,u1,x,"
+        + GOOD.encode()
+        + b"T2,u2,x,2026-10-01T10:00:00Z,email,en,Hi,body,Billing,extra field\n"
+        + b"T3,u3,x,2026-10-01T10:00:00Z,email,en,Hi,caf\xe9 au lait,Billing\n"
+        + b'T4,u4,x,2026-10-01T10:00:00Z,email,en,Hi,"a quote never closed,Billing\n'
+        + b"T5,u5,x,"
+        + GOOD.encode()
+        + b"T6,u6,x,2026-10-01T10:00:00Z,email,en\n"
+        + b'T7,u7,x,2026-10-01T10:00:00Z,email,en,Hi,"two\nlines",Billing\n'
+        + b"T8,u8,x,"
+        + GOOD.encode(),
+    )
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+    assert landed.rows["ticket_id"].tolist() == ["T1", "T5", "T7", "T8"]
+    bad = landed.quarantine[["ticket_id", "reason", "row", "line"]].to_dict("records")
+    assert bad == [
+        {"ticket_id": "T2", "reason": "malformed_record", "row": 2, "line": 3},
+        {"ticket_id": "T3", "reason": "bad_encoding", "row": 3, "line": 4},
+        {"ticket_id": "T4", "reason": "malformed_record", "row": 4, "line": 5},
+        {"ticket_id": "T6", "reason": "malformed_record", "row": 6, "line": 7},
+    ]
+    assert landed.files["2026-10-01"][2] == 8  # every record counted: 4 read + 4 quarantined
+
+
+def test_malformed_jsonl_lines_are_quarantined_and_the_rest_is_read(tmp_path):
+    source = small_spec().sources[0].model_copy(update={"format": "jsonl"})
+    spec = small_spec().model_copy(update={"sources": [source]})
+    good = '{"ticket_id": "%s", "user_id": "u", "customer_email": "x", "created_at": "2026-10-01T10:00:00Z", '
+    good += '"channel": "chat", "language": "en", "subject": "Hi", "body": "b", "category": "Billing"}\n'
+    folder = tmp_path / "data" / "landing" / "tickets"
+    folder.mkdir(parents=True)
+    (folder / "2026-10-01.jsonl").write_bytes(
+        (good % "J1").encode()
+        + b'{"ticket_id": "J2", "body": \n'
+        + b"\n"
+        + (good % "J3").replace("Hi", "caf\xe9").encode("latin-1")
+        + b"[1, 2]\n"
+        + (good % "J4").encode()
+    )
+    landed = read_days(tmp_path, spec, source, ["2026-10-01"])
+    assert landed.rows["ticket_id"].tolist() == ["J1", "J4"]
+    bad = landed.quarantine[["ticket_id", "reason", "line"]].to_dict("records")
+    assert bad == [
+        {"ticket_id": "J2", "reason": "malformed_record", "line": 2},
+        {"ticket_id": "J3", "reason": "bad_encoding", "line": 4},
+        {"ticket_id": "", "reason": "malformed_record", "line": 5},
+    ]
+
+
+def test_oversize_text_is_quarantined(tmp_path):
+    spec = small_spec()
+    long_body = "log line " * 3000  # 27,000 characters, over the default 20,000
+    land(
+        tmp_path,
+        "2026-10-01",
+        HEADER + "T1,u1,x," + GOOD + f"T2,u2,x,2026-10-01T10:00:00Z,web,en,Hi,{long_body},Other\n",
+    )
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+    assert landed.rows["ticket_id"].tolist() == ["T1"]
+    assert landed.quarantine["reason"].tolist() == ["oversize_text"]
+
+
+def test_an_id_landed_on_another_day_is_a_duplicate(tmp_path):
+    spec = small_spec()
+    land(
+        tmp_path,
+        "2026-10-02",
+        HEADER + "T1,u1,x," + GOOD.replace("10-01", "10-02") + "T9,u9,x," + GOOD.replace("10-01", "10-02"),
+    )
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], known_ids=pd.Series(["T1"]))
+    assert landed.rows["ticket_id"].tolist() == ["T9"]
+    assert landed.quarantine[["ticket_id", "reason"]].values.tolist() == [["T1", "duplicate_id"]]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty: expected at least the header line"),
+        (b"\xff\xfe\x00garbage\n1,2\n", "the header line is not UTF-8 CSV"),
+        (b"a,,b\n1,2,3\n", "blank or repeated column names"),
+    ],
+)
+def test_an_unreadable_file_names_the_source_the_file_and_what_is_wrong(tmp_path, content, expected):
+    spec = small_spec()
+    land_bytes(tmp_path, "2026-10-01", content)
+    with pytest.raises(SourceError, match=rf"source 'tickets', file data/landing/tickets/2026-10-01.csv: .*{expected}"):
+        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+
+
+def land_bytes(root, day, content: bytes):
+    folder = root / "data" / "landing" / "tickets"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{day}.csv").write_bytes(content)

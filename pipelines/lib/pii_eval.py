@@ -162,7 +162,7 @@ def build_eval_set(size: int = 3000, seed: int = 2026) -> list[LabelledText]:
         chosen: list[str] = [str(t) for t in rng.choice(types, size=count, replace=False)] if count else []
         segments: list[tuple[str, str | None]] = []
         for pii_type in chosen:
-            segments += [(LEADS[pii_type][language] + " ", None), (_value(rng, pii_type), pii_type), (", ", None)]
+            segments += [(LEADS[pii_type][language] + " ", None), (pii_value(rng, pii_type), pii_type), (", ", None)]
         for _ in range(int(rng.integers(1, 3))):
             segments += [(HARD_NEGATIVES[rng.integers(len(HARD_NEGATIVES))] + ", ", None)]
         segments.append((TAILS[language], None))
@@ -170,7 +170,8 @@ def build_eval_set(size: int = 3000, seed: int = 2026) -> list[LabelledText]:
     return texts
 
 
-def _value(rng: np.random.Generator, pii_type: str) -> str:
+def pii_value(rng: np.random.Generator, pii_type: str) -> str:
+    """One realistic value of a PII type, in one of the formats the set covers."""
     if pii_type == "email":
         template = EMAIL_FORMATS[rng.integers(len(EMAIL_FORMATS))]
         first, last = FIRST[rng.integers(len(FIRST))], LAST[rng.integers(len(LAST))]

@@ -17,9 +17,10 @@ import pyarrow as pa
 
 from pipelines.lib.files import read_table
 from pipelines.lib.hashing import file_sha256
+from pipelines.lib.records import POSITION, Records, UnreadableFile, no_malformed, read_records
 from pipelines.lib.spec import DatasetSpec, SourceSpec
 
-QUARANTINE_COLUMNS = ["source", "file", "row", "ticket_id", "reason"]
+QUARANTINE_COLUMNS = ["source", "file", "row", "line", "ticket_id", "reason"]
 
 
 class SourceError(RuntimeError):
@@ -44,74 +45,89 @@ def landing_file(root: Path, source: SourceSpec, partition: str) -> Path:
     return root / source.path / f"{partition}.{source.format}"
 
 
-def read_days(root: Path, spec: DatasetSpec, source: SourceSpec, partitions: list[str]) -> LandedDays:
+def read_days(
+    root: Path, spec: DatasetSpec, source: SourceSpec, partitions: list[str], known_ids: pd.Series | None = None
+) -> LandedDays:
     """Read and validate days of `source` in one batch; raises SourceError only for source-level
-    problems. Row checks run once over all days, so duplicates across days are caught too."""
-    frames, files = [], {}
+    problems. Row checks run once over all days, so duplicates across days are caught too;
+    `known_ids` (ids landed earlier, outside this batch) are duplicates as well."""
+    frames, malformed, files = [], [], {}
     for partition in partitions:
         path = landing_file(root, source, partition)
         relative = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        frame = _read_day(path, relative, spec, source, partition)
-        frame["partition"] = partition
-        frame["row"] = np.arange(1, len(frame) + 1)
-        frames.append(frame)
-        files[partition] = (relative, file_sha256(path), len(frame))
+        records = _read_day(path, relative, spec, source, partition)
+        frames.append(records.rows.assign(partition=partition))
+        malformed.append(records.malformed.assign(partition=partition))
+        files[partition] = (relative, file_sha256(path), records.count)
     if not frames:
         raise ValueError(f"source {source.name!r}: no partitions to read")
     frame = pd.concat(frames, ignore_index=True)
-    reasons = _row_reasons(frame, spec)
+    reasons = _row_reasons(frame, spec, known_ids)
     bad = reasons.notna()
+    unparsed = pd.concat(malformed, ignore_index=True)
     quarantine = pd.DataFrame(
         {
-            "source": source.name,
-            "file": frame.loc[bad, "partition"].map({p: f[0] for p, f in files.items()}).astype("str"),
-            "row": frame.loc[bad, "row"].astype("int64"),
-            "ticket_id": frame.loc[bad, spec.columns.id].astype("str"),
-            "reason": reasons[bad].astype("str"),
-            "partition": frame.loc[bad, "partition"],
+            "partition": pd.concat([frame.loc[bad, "partition"], unparsed["partition"]], ignore_index=True),
+            "row": pd.concat([frame.loc[bad, "row"], unparsed["row"]], ignore_index=True).astype("int64"),
+            "line": pd.concat([frame.loc[bad, "line"], unparsed["line"]], ignore_index=True).astype("int64"),
+            "ticket_id": pd.concat([frame.loc[bad, spec.columns.id], unparsed["id"]], ignore_index=True),
+            "reason": pd.concat([reasons[bad], unparsed["reason"]], ignore_index=True),
         }
-    ).reset_index(drop=True)
-    rows = frame.loc[~bad].drop(columns="row").reset_index(drop=True)
+    ).astype({"ticket_id": "str", "reason": "str", "partition": "str"})
+    quarantine.insert(0, "source", source.name)
+    quarantine.insert(1, "file", quarantine["partition"].map({p: f[0] for p, f in files.items()}).astype("str"))
+    quarantine = quarantine.sort_values(["partition", "row"], kind="stable").reset_index(drop=True)
+    rows = frame.loc[~bad].drop(columns=["row", "line"]).reset_index(drop=True)
     rows[spec.columns.timestamp] = _parse_timestamps(rows[spec.columns.timestamp])
     return LandedDays(rows=rows, quarantine=quarantine, files=files)
 
 
-def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, partition: str) -> pd.DataFrame:
+def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, partition: str) -> Records:
     if not path.is_file():
         raise SourceError(
             f"source {source.name!r}, partition {partition}: expected file {relative} "
             f"({source.format}, one file per day) but it does not exist. Land the day's export "
             "there, or materialize only the partitions that have landed."
         )
-    table = _read_table(path, source, relative)
+    records = _read_records(path, spec, source, relative)
     required = [spec.columns.id, spec.columns.user, spec.columns.timestamp, spec.labels.column]
     required += spec.columns.text + spec.columns.attributes
-    missing = [c for c in required if c not in table.column_names]
+    found = [c for c in records.rows.columns if c not in POSITION]
+    if source.format == "jsonl" and len(records.rows) == 0:
+        # JSONL has no header: with no parsed record there are no columns to check.
+        return Records(
+            records.rows.assign(**{c: pd.Series(dtype="str") for c in required if c not in found}), records.malformed
+        )
+    missing = [c for c in required if c not in found]
     if missing:
         raise SourceError(
             f"source {source.name!r}, file {relative}: missing column(s) {missing}; found "
-            f"{table.column_names}. The spec's `columns:` and `labels.column` name what is expected."
+            f"{found}. The spec's `columns:` and `labels.column` name what is expected."
         )
-    frame = table.to_pandas()
-    for name in frame.columns:
-        frame[name] = frame[name].astype("str")
-    return frame
+    return records
 
 
-def _read_table(path: Path, source: SourceSpec, relative: str) -> pa.Table:
+def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: str) -> Records:
+    what = f"source {source.name!r}, file {relative}: cannot be read as {source.format}"
     try:
-        return read_table(path, source.format)
+        if source.format == "parquet":
+            table = read_table(path, "parquet")
+            frame = table.to_pandas().astype("str")
+            frame["row"] = np.arange(1, len(frame) + 1)
+            frame["line"] = frame["row"]
+            return Records(frame, no_malformed())
+        return read_records(path, source.format, spec.columns.id)
+    except UnreadableFile as error:
+        raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
     except (pa.ArrowInvalid, OSError) as error:
-        raise SourceError(
-            f"source {source.name!r}, file {relative}: cannot be read as {source.format}: {error}"
-        ) from None
+        raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
 
 
 def _parse_timestamps(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601").astype("datetime64[us, UTC]")
 
 
-def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec) -> pd.Series:
+def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec, known_ids: pd.Series | None) -> pd.Series:
     """The first reason each row cannot be used, or NA. Checked in order; vectorised."""
     c = spec.columns
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
@@ -131,5 +147,10 @@ def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec) -> pd.Series:
     mark(~frame[spec.labels.column].isin(spec.labels.classes), "unknown_label")
     all_text_blank = np.logical_and.reduce([blank[t].to_numpy() for t in c.text])
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")
-    mark(frame[c.id].duplicated(keep="first"), "duplicate_id")
+    too_long = np.logical_or.reduce([frame[t].str.len().fillna(0).to_numpy() > c.max_text_chars for t in c.text])
+    mark(pd.Series(too_long, index=frame.index), "oversize_text")
+    duplicate = frame[c.id].duplicated(keep="first")
+    if known_ids is not None and len(known_ids):
+        duplicate |= frame[c.id].isin(known_ids)
+    mark(duplicate, "duplicate_id")
     return reasons

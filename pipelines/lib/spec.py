@@ -64,6 +64,12 @@ class ColumnsSpec(StrictModel):
     attributes: list[str] = Field(
         default=["language", "channel"], description="Categorical segment columns kept for coverage and stratification."
     )
+    max_text_chars: int = Field(
+        default=20_000,
+        gt=0,
+        description="Longest value of a text column accepted; a longer row (a pasted log or attachment) is "
+        "quarantined as oversize_text.",
+    )
 
 
 class ConsentSpec(StrictModel):

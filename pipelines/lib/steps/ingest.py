@@ -23,7 +23,9 @@ def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partition
     """Parse landed days of a source into the raw zone (one file per day); unusable rows go to
     quarantine. Returns the batch's accounting and contract, and writes per-day stats."""
     source = next(s for s in spec.sources if s.name == source_name)
-    landed = read_days(paths.root, spec, source, partitions)
+    landed = read_days(
+        paths.root, spec, source, partitions, known_ids=_ids_landed_before(paths, spec, source_name, partitions)
+    )
     rows_by_day: dict = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
     bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
     per_day: list[dict] = []
@@ -46,6 +48,15 @@ def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partition
         per_day.append(stats)
     contract = schemas.validate(schemas.raw_schema(spec), landed.rows.drop(columns="partition", errors="ignore"))
     return {"accounting": sum_accounting([s["accounting"] for s in per_day]), "contract": contract.__dict__}
+
+
+def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> pd.Series:
+    """Ids already in the raw zone outside this batch: a second copy of one is a duplicate. The
+    copy landed first is kept; a batch of days in one run keeps the earliest day's copy."""
+    batch = {paths.raw(source_name, p) for p in partitions}
+    files = [f for s in spec.sources for f in sorted(paths.raw(s.name, "x").parent.glob("*.parquet")) if f not in batch]
+    ids = [pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id] for f in files]
+    return pd.concat(ids, ignore_index=True) if ids else pd.Series([], dtype="str")
 
 
 def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> dict:
