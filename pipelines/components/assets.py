@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines.components.resources import TrainsetWorkspace
-from pipelines.lib import steps
+from pipelines.lib import reconcile, steps
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
 
@@ -32,7 +32,11 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     @dg.asset(
         key=key("redacted"),
         deps=raw_keys,
-        check_specs=[_check(key("redacted"), "redacted_contract"), _check(key("redacted"), "pii_residue")],
+        check_specs=[
+            _check(key("redacted"), "redacted_contract"),
+            _check(key("redacted"), "pii_residue"),
+            _check(key("redacted"), "row_accounting"),
+        ],
         kinds={"pandas", "parquet"},
         **common,
         **partitioned,
@@ -47,6 +51,8 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"dropped_columns": ", ".join(stats["dropped_columns"])}
         )
         yield _contract_result(key("redacted"), "redacted_contract", stats["contract"])
+        paths = workspace.paths(spec.name)
+        yield _accounting_result(key("redacted"), reconcile.reconcile_redacted(paths, spec, context.partition_keys))
         residue = stats["pii_residue"]
         found = sum(residue.values())
         yield dg.AssetCheckResult(
@@ -69,7 +75,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     @dg.asset(
         key=key("eligible"),
         deps=[key("redacted")],
-        check_specs=[_check(key("eligible"), "eligible_contract")],
+        check_specs=[_check(key("eligible"), "eligible_contract"), _check(key("eligible"), "row_accounting")],
         kinds={"pandas", "parquet"},
         **common,
         **follow,
@@ -85,10 +91,12 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {f"retention/{name}": value for name, value in storage.items()}
         )
         yield _contract_result(key("eligible"), "eligible_contract", stats["contract"])
+        yield _accounting_result(key("eligible"), reconcile.reconcile_eligible(workspace.paths(spec.name)))
 
     gate_names = [name for name, bar in spec.gates if bar is not None]
     training_checks = [
         _check(key("training_set"), "training_set_contract"),
+        _check(key("training_set"), "row_accounting"),
         _check(key("training_set"), "expectation_suite"),
         *[
             _check(key("training_set"), name, blocking=getattr(spec.gates, name).severity == "error")
@@ -117,6 +125,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"gx_data_docs": dg.MetadataValue.path(str(paths.data_docs))}
         )
         yield _contract_result(key("training_set"), "training_set_contract", evaluation.contract.__dict__)
+        yield _accounting_result(key("training_set"), reconcile.reconcile_training_set(paths))
         failed = [e for e in evaluation.expectations if not e.success]
         yield dg.AssetCheckResult(
             asset_key=key("training_set"),
@@ -173,7 +182,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
 
     @dg.asset(
         key=asset_key,
-        check_specs=[_check(asset_key, "raw_contract")],
+        check_specs=[_check(asset_key, "raw_contract"), _check(asset_key, "row_accounting")],
         kinds={source.format, "parquet"},
         description=f"Source {source.name!r} as landed ({source.path}, one {source.format} file per day), typed; "
         f"owner {source.owner}, legal basis {source.legal_basis}, licence {source.licence}.",
@@ -186,6 +195,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
             metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)}
         )
         yield _contract_result(asset_key, "raw_contract", stats["contract"])
+        yield _accounting_result(asset_key, reconcile.reconcile_raw(paths, source_name, context.partition_keys))
 
     return raw
 
@@ -201,6 +211,17 @@ def _owners(spec: DatasetSpec) -> list[str]:
 def _accounting_metadata(accounting: dict) -> dict:
     removed = {f"removed/{reason}": n for reason, n in accounting["removed"].items()}
     return {"rows_in": accounting["rows_in"], "rows_out": accounting["rows_out"], **removed}
+
+
+def _accounting_result(asset_key: dg.AssetKey, result: reconcile.Reconciliation) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name="row_accounting",
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=result.description(),
+        metadata={"rows_in": result.rows_in, "rows_out": result.rows_out, "rows_removed": result.removed},
+    )
 
 
 def _contract_result(asset_key: dg.AssetKey, name: str, contract: dict) -> dg.AssetCheckResult:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib import vcs
-from pipelines.lib.files import write_parquet
+from pipelines.lib import killpoints, vcs
+from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.pseudonymize import key_id, pseudonymize
 from pipelines.lib.release import versions
 
@@ -120,34 +120,44 @@ def versions_to_withdraw(root: Path, dataset: str, erased: dict[str, str], lates
 
 
 def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal]) -> list[str]:
-    """Delete withdrawn versions' data files from the workspace and record them in the registry.
+    """Withdraw versions: record them in the registry with the DVC object ids (md5s) of their
+    data files, then delete those files and leave a tombstone.
 
-    Returns the md5s of the deleted files (DVC's object ids), for `purge_objects`.
+    The registry is written first, so a crash at any point leaves a record from which the next
+    release finishes the job: every withdrawn version's files are deleted again (if still there)
+    and the md5s of every withdrawn version are returned, for `purge_objects`.
     """
     registry = read_registry(root, dataset)
-    deleted = []
     for item in withdrawals:
         folder = root / "datasets" / dataset / f"v{item.version}"
-        for name in DATA_FILES:
-            path = folder / name
-            if path.exists():
-                deleted.append(hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest())
-                path.unlink()
-        (folder / "WITHDRAWN.md").write_text(
-            f"# {dataset} v{item.version} is withdrawn\n\nIts data held users who asked to be erased "
-            f"({', '.join(item.requests)}). Use {dataset}@v{item.replaced_by}. The manifest and card "
-            "stay as a record; the data files were deleted from the workspace, the DVC cache and the remote.\n"
-        )
         registry["withdrawn"][str(item.version)] = {
             "withdrawn_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "reason": "erasure",
             "requests": item.requests,
             "replaced_by": item.replaced_by,
+            "objects": [_md5(folder / name) for name in DATA_FILES if (folder / name).exists()],
         }
-    path = registry_path(root, dataset)
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(registry, indent=2, sort_keys=True) + "\n")
-    return deleted
+    if withdrawals:
+        write_json(registry, registry_path(root, dataset))
+    killpoints.reach("withdraw:marked")
+    objects = []
+    for version, entry in sorted(registry["withdrawn"].items()):
+        folder = root / "datasets" / dataset / f"v{version}"
+        for name in DATA_FILES:
+            (folder / name).unlink(missing_ok=True)
+        tombstone = folder / "WITHDRAWN.md"
+        if folder.is_dir() and not tombstone.exists():
+            tombstone.write_text(
+                f"# {dataset} v{version} is withdrawn\n\nIts data held users who asked to be erased "
+                f"({', '.join(entry['requests'])}). Use {dataset}@v{entry['replaced_by']}. The manifest and card "
+                "stay as a record; the data files were deleted from the workspace, the DVC cache and the remote.\n"
+            )
+        objects += entry.get("objects", [])
+    return objects
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
 def purge_objects(root: Path, md5s: list[str]) -> int:

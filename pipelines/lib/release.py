@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.lib import vcs
+from pipelines.lib import killpoints, vcs
 from pipelines.lib.card import render_card
 from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.residue import residue_counts
@@ -74,6 +74,9 @@ def release_lock(root: Path, dataset: str) -> Iterator[None]:
                 f"another release of {dataset} is in progress in {root} ({holder}); "
                 "wait for it to finish, then run again"
             ) from None
+        # A release killed mid-way may have left its staging folder; nobody else can be using it.
+        for stale in (root / "data" / "staging").glob(f"{dataset}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
@@ -131,7 +134,9 @@ def release(
         manifest["files"][CARD] = {"sha256": file_sha256(staging / CARD), "bytes": (staging / CARD).stat().st_size}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
         releases.mkdir(parents=True, exist_ok=True)
+        killpoints.reach("release:staged")
         os.rename(staging, target)  # atomic on one filesystem; fails if target appeared meanwhile
+        killpoints.reach("release:renamed")
         return ReleaseOutcome(dataset, version, target, True, None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -173,9 +178,11 @@ def publish(
     into place is completed by the next run."""
     vcs.ensure_dvc_repo(root)
     vcs.dvc(root, "add", "-q", "datasets", what="tracking datasets/ with DVC")
+    killpoints.reach("publish:tracked")
     vcs.dvc(root, "push", "-q", what="pushing the release to the DVC remote")
     if purge is not None:
         purge()
+    killpoints.reach("publish:pushed")
     if not vcs.is_git_repo(root):
         return outcome
     dataset, version = outcome.dataset, outcome.version
@@ -190,6 +197,7 @@ def publish(
     if vcs.git(root, "diff", "--cached", "--name-only", "--", *pointer, what="checking staged files").strip():
         message = f"Release {tag}" if untagged else f"Withdraw versions of {dataset}"
         vcs.git(root, "commit", "-q", "-m", message, "--", *pointer, what="committing the release pointer")
+    killpoints.reach("publish:committed")
     if untagged:
         vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")
     return dataclasses.replace(outcome, tag=tag)

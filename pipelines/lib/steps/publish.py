@@ -76,7 +76,8 @@ def release_training_set(
         unpublished = vcs.is_git_repo(paths.root) and outcome.tag is None
         if not publish or not (outcome.created or withdrawals or unpublished):
             return outcome
-        deleted = withdraw(paths.root, spec.name, withdrawals) if withdrawals else []
+        # Also finishes withdrawals a crash cut short: their files go, their objects are purged.
+        deleted = withdraw(paths.root, spec.name, withdrawals)
         extra = [
             str(registry_path(paths.root, spec.name).relative_to(paths.root)),
             str(ERASURE_LOG),

@@ -1,0 +1,102 @@
+"""Row accounting reconciled against what is stored: rows in = rows out + rows removed per reason,
+and the counts a step reported match the rows in the files it wrote and the files it read.
+
+The steps count as they go; this reads the written parquet footers back, so a lost file, a
+half-written zone or a step that drops rows without naming a reason fails a check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from pipelines.lib.files import read_json
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import DatasetPaths
+
+
+@dataclass
+class Reconciliation:
+    """What one asset's accounting says, and every way it disagrees with the stored rows."""
+
+    rows_in: int = 0
+    rows_out: int = 0
+    removed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def add(self, where: str, accounting: dict, stored_out: int, stored_removed: int | None = None) -> None:
+        """Take one accounting in; note where it does not balance or does not match storage."""
+        removed = sum(accounting["removed"].values())
+        self.rows_in += accounting["rows_in"]
+        self.rows_out += accounting["rows_out"]
+        self.removed += removed
+        if accounting["rows_in"] != accounting["rows_out"] + removed:
+            self.problems.append(
+                f"{where}: {accounting['rows_in']} in != {accounting['rows_out']} out + {removed} removed"
+            )
+        if stored_out != accounting["rows_out"]:
+            self.problems.append(f"{where}: {accounting['rows_out']} rows out counted, {stored_out} stored")
+        if stored_removed is not None and stored_removed != removed:
+            self.problems.append(f"{where}: {removed} rows removed counted, {stored_removed} in quarantine")
+
+    def expect_in(self, where: str, rows_in: int, upstream: int, upstream_name: str) -> None:
+        if rows_in != upstream:
+            self.problems.append(f"{where}: {rows_in} rows in, but {upstream_name} holds {upstream}")
+
+    def description(self) -> str:
+        if self.problems:
+            return "accounting does not reconcile: " + "; ".join(self.problems[:5])
+        return f"{self.rows_in} in = {self.rows_out} out + {self.removed} removed; matches the stored rows"
+
+
+def stored_rows(path: Path) -> int:
+    """Rows in a parquet file, from its footer; 0 if the file is not there."""
+    return pq.ParquetFile(path).metadata.num_rows if path.is_file() else 0
+
+
+def reconcile_raw(paths: DatasetPaths, source: str, partitions: list[str]) -> Reconciliation:
+    """Each landed day: records read = rows in the raw zone + rows in quarantine."""
+    result = Reconciliation()
+    for partition in partitions:
+        accounting = read_json(paths.stats(f"raw_{source}", partition))["accounting"]
+        quarantined = stored_rows(paths.quarantine_part(source, partition))
+        result.add(f"raw_{source} {partition}", accounting, stored_rows(paths.raw(source, partition)), quarantined)
+    return result
+
+
+def reconcile_redacted(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str]) -> Reconciliation:
+    """Each day: every raw row of every source is in the redacted zone (redaction removes none)."""
+    result = Reconciliation()
+    for partition in partitions:
+        accounting = read_json(paths.stats("redacted", partition))["accounting"]
+        where = f"redacted {partition}"
+        result.add(where, accounting, stored_rows(paths.redacted(partition)))
+        raw = sum(stored_rows(paths.raw(s.name, partition)) for s in spec.sources)
+        result.expect_in(where, accounting["rows_in"], raw, "the raw zone")
+    return result
+
+
+def reconcile_eligible(paths: DatasetPaths) -> Reconciliation:
+    """Eligible: the redacted days still stored, minus rows removed for a reason."""
+    result = Reconciliation()
+    accounting = read_json(paths.stats("eligible"))["accounting"]
+    result.add("eligible", accounting, stored_rows(paths.eligible))
+    stored_days = sorted((paths.warehouse / "redacted").glob("*.parquet"))
+    counted = sum(read_json(paths.stats("redacted", f.stem))["accounting"]["rows_out"] for f in stored_days)
+    result.expect_in("eligible", accounting["rows_in"], counted, "the redacted days")
+    return result
+
+
+def reconcile_training_set(paths: DatasetPaths) -> Reconciliation:
+    """Training set: every eligible row, minus those outside the freshness window."""
+    result = Reconciliation()
+    accounting = read_json(paths.stats("training_set"))["accounting"]
+    result.add("training_set", accounting, stored_rows(paths.training_set))
+    result.expect_in("training_set", accounting["rows_in"], stored_rows(paths.eligible), "eligible")
+    return result
