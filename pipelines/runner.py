@@ -14,6 +14,7 @@ import dagster as dg
 
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.durations import cutoff
+from pipelines.lib.locks import exclusive
 from pipelines.lib.sources import landing_file
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
@@ -86,12 +87,14 @@ def materialize_dataset(
     workspace = TrainsetWorkspace(root=str(root), as_of=reference.isoformat())
     defs = dg.Definitions.merge(defs or project_definitions(), dg.Definitions(resources={"workspace": workspace}))
     job = defs.resolve_job_def(f"{spec.name}_job")
-    result = job.execute_in_process(
-        instance=instance or dg.DagsterInstance.get(),
-        tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        raise_on_error=False,
-    )
+    # Two runs of one dataset would write the same zones: the second is refused, not interleaved.
+    with exclusive(root, f"{spec.name}.run", f"run of {spec.name}"):
+        result = job.execute_in_process(
+            instance=instance or dg.DagsterInstance.get(),
+            tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            raise_on_error=False,
+        )
     return summarise(result, f"{start}..{end}")
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from pipelines.lib.consume import verify_version
+from pipelines.lib.locks import LockedError
 from pipelines.lib.release import ReleaseError, read_manifest, release, release_lock, versions
 
 
@@ -51,7 +52,7 @@ def test_a_second_release_at_the_same_time_is_refused_with_a_clear_message(tmp_p
     holder.start()
     try:
         assert ready.wait(10)
-        refused = pytest.raises(ReleaseError, match=r"another release of demo is in progress .*pid \d+ since")
+        refused = pytest.raises(LockedError, match=r"another release of demo is in progress .*pid \d+ since")
         with refused, release_lock(tmp_path, "demo"):
             pass
     finally:
@@ -63,5 +64,33 @@ def test_a_second_release_at_the_same_time_is_refused_with_a_clear_message(tmp_p
 
 def _hold_lock(root, ready, done):
     with release_lock(root, "demo"):
+        ready.set()
+        done.wait(10)
+
+
+def test_a_second_run_of_a_dataset_at_the_same_time_is_refused(tmp_path):
+    import multiprocessing
+
+    from conftest import land, small_spec
+
+    from pipelines.runner import materialize_dataset
+
+    land(tmp_path, rows=200)
+    ready, done = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.get_context("fork").Process(target=_hold_run_lock, args=(tmp_path, ready, done))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(LockedError, match=r"another run of ticket_triage is in progress"):
+            materialize_dataset(small_spec(), tmp_path)
+    finally:
+        done.set()
+        holder.join(10)
+
+
+def _hold_run_lock(root, ready, done):
+    from pipelines.lib.locks import exclusive
+
+    with exclusive(root, "ticket_triage.run", "run of ticket_triage"):
         ready.set()
         done.wait(10)

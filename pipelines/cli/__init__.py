@@ -18,6 +18,7 @@ from pipelines.lib.catalog import SpecError
 from pipelines.lib.consume import IntegrityError
 from pipelines.lib.erasure import ErasureError, WithdrawnError
 from pipelines.lib.gate_report import GateReportError
+from pipelines.lib.locks import LockedError
 from pipelines.lib.pseudonymize import MissingKeyError
 from pipelines.lib.redact_file import RedactFileError
 from pipelines.lib.release import ReleaseError
@@ -45,6 +46,7 @@ USER_ERRORS = (
     VcsError,
     IntegrityError,
     ReleaseError,
+    LockedError,
     FileExistsError,
     FileNotFoundError,
     ValueError,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +34,7 @@ def read_table(path: Path, kind: str) -> pa.Table:
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a frame as zstd parquet, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = _temporary(path)
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
     tmp.replace(path)
 
@@ -41,9 +42,14 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 def write_json(data: dict, path: Path) -> None:
     """Write JSON (sorted keys, indented), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = _temporary(path)
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
     tmp.replace(path)
+
+
+def _temporary(path: Path) -> Path:
+    """A sibling to write before the rename; per process, so two writers never share one."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def read_json(path: Path) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import os
 import re
@@ -17,7 +16,6 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +25,7 @@ import pyarrow.parquet as pq
 from pipelines.lib import killpoints, vcs
 from pipelines.lib.card import render_card
 from pipelines.lib.hashing import combined_sha256, file_sha256
+from pipelines.lib.locks import exclusive
 from pipelines.lib.residue import residue_counts
 from pipelines.lib.splits import SPLITS
 
@@ -62,29 +61,11 @@ def release_tag(dataset: str, version: int) -> str:
 @contextlib.contextmanager
 def release_lock(root: Path, dataset: str) -> Iterator[None]:
     """One release of a dataset at a time in a workspace; a second one is refused at once."""
-    path = root / "data" / "locks" / f"{dataset}.release.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise ReleaseError(
-                f"another release of {dataset} is in progress in {root} ({holder}); "
-                "wait for it to finish, then run again"
-            ) from None
+    with exclusive(root, f"{dataset}.release", f"release of {dataset}"):
         # A release killed mid-way may have left its staging folder; nobody else can be using it.
         for stale in (root / "data" / "staging").glob(f"{dataset}-*"):
             shutil.rmtree(stale, ignore_errors=True)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 def versions(releases: Path) -> list[int]:
