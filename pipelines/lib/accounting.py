@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
+
+from pipelines.lib.files import read_json, write_json
 
 
 class AccountingError(RuntimeError):
@@ -53,3 +56,15 @@ def sum_accounting(accountings: list[dict]) -> dict:
     """One accounting for several (e.g. the partitions of a run); checks that it balances."""
     total = Accounting(sum(a["rows_in"] for a in accountings), sum_counts([a["removed"] for a in accountings]))
     return total.close(sum(a["rows_out"] for a in accountings)).as_dict()
+
+
+def record_deletion(stats: Path, reason: str, rows: int) -> None:
+    """Rows deleted later from a stored zone (retention, erasure) leave its accounting balanced:
+    fewer rows out, the same number more removed for `reason`."""
+    if not rows or not stats.is_file():
+        return
+    data = read_json(stats)
+    accounting = data["accounting"]
+    accounting["rows_out"] -= rows
+    accounting["removed"][reason] = accounting["removed"].get(reason, 0) + rows
+    write_json(data, stats)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib import killpoints, vcs
+from pipelines.lib.accounting import record_deletion
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.pseudonymize import key_id, pseudonymize
 from pipelines.lib.release import versions
@@ -212,4 +213,7 @@ def purge_stored_rows(root: Path, dataset: str, user_column: str, user_id: str, 
         if hit.any():
             write_parquet(frame.loc[~hit.to_numpy()], path)
             deleted += int(hit.sum())
+            # Day zones (raw_*/, redacted/) keep stats per day; eligible and training_set one each.
+            name = f"{path.parent.name}.{path.stem}" if path.parent != warehouse else path.stem
+            record_deletion(warehouse / "stats" / f"{name}.json", "erasure_request", int(hit.sum()))
     return deleted

@@ -42,12 +42,13 @@ class Reconciliation:
             )
         if stored_out != accounting["rows_out"]:
             self.problems.append(f"{where}: {accounting['rows_out']} rows out counted, {stored_out} stored")
-        if stored_removed is not None and stored_removed != removed:
-            self.problems.append(f"{where}: {removed} rows removed counted, {stored_removed} in quarantine")
+        quarantined = sum(n for reason, n in accounting["removed"].items() if reason.startswith("quarantined:"))
+        if stored_removed is not None and stored_removed != quarantined:
+            self.problems.append(f"{where}: {quarantined} rows quarantined counted, {stored_removed} in quarantine")
 
-    def expect_in(self, where: str, rows_in: int, upstream: int, upstream_name: str) -> None:
-        if rows_in != upstream:
-            self.problems.append(f"{where}: {rows_in} rows in, but {upstream_name} holds {upstream}")
+    def expect_in(self, where: str, rows: int, upstream: int, upstream_name: str) -> None:
+        if rows != upstream:
+            self.problems.append(f"{where}: {rows} rows, but {upstream_name} holds {upstream}")
 
     def description(self) -> str:
         if self.problems:
@@ -71,19 +72,20 @@ def reconcile_raw(paths: DatasetPaths, source: str, partitions: list[str]) -> Re
 
 
 def reconcile_redacted(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str]) -> Reconciliation:
-    """Each day: every raw row of every source is in the redacted zone (redaction removes none)."""
+    """Each day: the redacted zone holds exactly the raw rows of every source (redaction removes none)."""
     result = Reconciliation()
     for partition in partitions:
         accounting = read_json(paths.stats("redacted", partition))["accounting"]
         where = f"redacted {partition}"
         result.add(where, accounting, stored_rows(paths.redacted(partition)))
+        # Later deletions (retention, erasure) remove the same rows from both zones.
         raw = sum(stored_rows(paths.raw(s.name, partition)) for s in spec.sources)
-        result.expect_in(where, accounting["rows_in"], raw, "the raw zone")
+        result.expect_in(where, stored_rows(paths.redacted(partition)), raw, "the raw zone")
     return result
 
 
 def reconcile_eligible(paths: DatasetPaths) -> Reconciliation:
-    """Eligible: the redacted days still stored, minus rows removed for a reason."""
+    """Eligible: every row the redacted days' stats say is stored, minus rows removed for a reason."""
     result = Reconciliation()
     accounting = read_json(paths.stats("eligible"))["accounting"]
     result.add("eligible", accounting, stored_rows(paths.eligible))

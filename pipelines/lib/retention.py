@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipelines.lib.accounting import record_deletion
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet
 from pipelines.lib.spec import DatasetSpec
@@ -77,6 +78,8 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date, warehouse
             expired = frame[spec.labels.column].isin(sensitive.categories) & (frame[spec.columns.timestamp] < limit)
             if expired.any():
                 write_parquet(frame.loc[~expired.to_numpy()], path)
+                stats = warehouse / "stats" / f"{folder.name}.{path.stem}.json"
+                record_deletion(stats, "retention_expired_sensitive", int(expired.sum()))
                 records.append(
                     {
                         "zone": str(folder.relative_to(root)),
