@@ -15,7 +15,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo test lint ui check-defs clean bench-pipeline bench-redaction eval-redaction
+.PHONY: setup demo test lint ui check-defs clean bench-pipeline bench-redaction eval-redaction chaos
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,3 +77,8 @@ $(BIN)/.bench-installed: pyproject.toml | $(BIN)/.installed
 ## bench-redaction: MB/s, texts/s and recall of trainset vs Presidio vs a Python re loop
 bench-redaction: setup $(BIN)/.bench-installed
 	$(BIN)/python benchmarks/bench_redaction.py
+
+## chaos: the pipeline under every fault (bad rows, bad files, SIGKILL during the release, two
+## runs at once); prints fault, outcome and rows lost; exits 1 if a row is lost or a fault is mishandled
+chaos: setup
+	$(BIN)/python tools/chaos.py $(if $(ROWS),--rows $(ROWS))

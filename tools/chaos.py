@@ -20,6 +20,7 @@ import csv
 import io
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def _pipeline(root: Path, spec_json: str, kill_at: str | None, results) -> None:
             as_of=AS_OF,
             instance=dg.DagsterInstance.ephemeral(),
             defs=build_dataset_defs(spec, spec_file),
+            log_level="CRITICAL",  # failures are reported in the table, from the run summary
         )
         results.put((summary.success, summary.failure or summary.release or ""))
     except Exception as error:  # noqa: BLE001 - reported as the scenario's outcome
@@ -301,7 +303,8 @@ def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, ba
     final = released(root)
     same = final is not None and final["content_sha256"] == baseline["content_sha256"]
     ok = refused and success and same and not problems and lost == 0
-    said = message.split(": ", 2)[-1][:70] if refused else f"NOT REFUSED CLEARLY: {message[:70]}"
+    reason = re.sub(r"^.*?(?:\.csv: |partition \S+: )", "", message).split(". ")[0]
+    said = reason[:80] if refused else f"NOT REFUSED CLEARLY: {message[:80]}"
     return Outcome(name, f"refused ({said}); re-landed: {'same release' if same else 'DIFFERENT'}", lost, ok)
 
 
@@ -336,7 +339,8 @@ def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: 
     final = released(root)
     same = final is not None and final["content_sha256"] == baseline["content_sha256"]
     ok = len(succeeded) >= 1 and len(succeeded) + len(refused) == 2 and same and not problems
-    outcome = f"{len(succeeded)} ran, {len(refused)} refused ({refused[0][:60] if refused else '-'}); one v1"
+    said = refused[0].split(" in /")[0] if refused else "-"
+    outcome = f"{len(succeeded)} ran, {len(refused)} refused ({said}); one v1, same as the baseline"
     return Outcome("two runs at once", outcome, lost, ok)
 
 
@@ -345,7 +349,8 @@ def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
     [(code, success, message)] = run_pipeline(root, spec)
     same_bytes = (DatasetPaths(root, DATASET).training_set).read_bytes() == training
     ok = success and "no change; latest is v1" in message and same_bytes
-    return Outcome("same inputs run again", f"{message[:60]}; training set byte-identical: {same_bytes}", 0, ok)
+    said = message.split(" at /")[0]
+    return Outcome("same inputs run again", f"{said}; training set byte-identical: {same_bytes}", 0, ok)
 
 
 def main() -> None:
@@ -359,6 +364,7 @@ def main() -> None:
     import dagster  # noqa: F401
 
     import pipelines.lib.expectations  # noqa: F401
+
     scratch = Path(tempfile.mkdtemp(prefix="trainset-chaos-"))
     spec = scaled_spec(args.rows)
     outcomes: list[Outcome] = []

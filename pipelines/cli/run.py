@@ -36,7 +36,8 @@ from pipelines.lib.catalog import get_spec
     default=None,
     help="Reference day for retention and freshness (default: yesterday, UTC).",
 )
-def run(dataset: str, workspace: Path, start, end, as_of) -> None:
+@click.option("--verbose", is_flag=True, help="Show Dagster's own log (steps, events, tracebacks) as the run goes.")
+def run(dataset: str, workspace: Path, start, end, as_of, verbose: bool) -> None:
     """Land, redact, filter, gate and release DATASET; exit 1 if a gate blocks the release."""
     from pipelines.runner import materialize_dataset  # Dagster loads only for the verbs that run it
 
@@ -52,6 +53,8 @@ def run(dataset: str, workspace: Path, start, end, as_of) -> None:
         start=start.date() if start else None,
         end=end.date() if end else None,
         as_of=as_of.date() if as_of else None,
+        # The summary below names each failure's root cause; Dagster's log repeats it with tracebacks.
+        log_level="INFO" if verbose else "CRITICAL",
     )
     _report(summary)
     sys.exit(0 if summary.success else 1)
