@@ -109,6 +109,8 @@ def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
         meta = {k: v.value for k, v in mat.metadata.items()}
         name = mat.asset_key.path[-1]
         counts = f"{meta['rows_in']} in -> {meta['rows_out']} out" if "rows_in" in meta else ""
+        if meta.get("retention/sensitive_rows_deleted"):  # booked against the redacted days, before eligible
+            counts += f" (retention first deleted {meta['retention/sensitive_rows_deleted']} stored sensitive rows)"
         if name == "release":
             summary.release_metadata = meta
             verb = "released" if meta["created"] else "no change; latest is"

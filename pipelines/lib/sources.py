@@ -117,9 +117,7 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
             frame["line"] = frame["row"]
             return Records(frame, no_malformed())
         return read_records(path, source.format, spec.columns.id)
-    except UnreadableFile as error:
-        raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
-    except (pa.ArrowInvalid, OSError) as error:
+    except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
         raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
 
 
