@@ -37,7 +37,16 @@ def released(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
         root = make_workspace(tmp_path_factory.mktemp("e2e") / "workspace")
-        land(root, rows=ROWS)
+        folder = land(root, rows=ROWS)
+        # Two broken records in the export: they must end in quarantine, not fail the run.
+        days = sorted(p for p in folder.glob("*.csv") if p.stat().st_size > 500)
+        for path, broken in (
+            (days[10], lambda line: line + b',"extra field"'),
+            (days[20], lambda line: line.replace(b"e", b"\xe9", 1)),
+        ):
+            lines = path.read_bytes().split(b"\n")
+            lines[2] = broken(lines[2])
+            path.write_bytes(b"\n".join(lines))
         yield root, run(root, small_spec())
 
 
@@ -53,6 +62,17 @@ def test_first_run_releases_v1_with_a_tag_and_a_commit_of_the_pointer(released):
     committed = git(root, "show", "--name-only", "--format=", "ticket_triage@v1").split()
     assert "datasets.dvc" in committed and ".dvc/config" in committed
     assert "reports/ticket_triage/gates.json" in committed
+
+
+def test_broken_records_are_quarantined_with_their_line_and_every_asset_reconciles(released):
+    root, summary = released
+    quarantine = pd.read_parquet(root / "data/warehouse/ticket_triage/quarantine.parquet")
+    broken = quarantine[quarantine["reason"].isin(["malformed_record", "bad_encoding"])]
+    assert sorted(broken["reason"]) == ["bad_encoding", "malformed_record"]
+    assert broken["line"].tolist() == [3, 3] and broken["file"].str.endswith(".csv").all()
+    assert not [c for c in summary.failed_checks if c.startswith("row_accounting")]
+    by_reason = read_manifest(root / "datasets" / "ticket_triage" / "v1")["quarantine"]["by_reason"]
+    assert by_reason["malformed_record"] == 1 and by_reason["bad_encoding"] == 1
 
 
 def test_manifest_is_the_lineage(released):
