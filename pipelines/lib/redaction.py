@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 from stdnum import get_cc_module, luhn, numdb
 from stdnum import iban as stdnum_iban
 
+from pipelines.lib import checksums
+
 # Phone numbers whose punctuation makes them unambiguous; bare digit runs are validated instead.
 _PHONE_SHAPES = [
     r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]?\d{2,5}){1,4}",  # +CC, optional (area)
@@ -35,6 +37,7 @@ _SSN_AREA = r"(?:00[1-9]|0[1-9]\d|[1-578]\d\d|6[0-57-9]\d|66[0-57-9])"
 _SSN_GROUP = r"(?:0[1-9]|[1-9]\d)"
 _SSN_SERIAL = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_CARD_ISSUER = r"4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|2)"  # Visa, Mastercard, Amex, Diners, Discover...
 
 # Validation regions for bare digit runs: the markets the product serves.
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IN", "BR", "IT", "PT")
@@ -53,6 +56,9 @@ class Detector:
     right: str = r"\w"
     #: confirms a candidate string; None means the shape is proof enough
     validate: Callable[[str], bool] | None = None
+    #: the same check on many candidates at once (True only where `validate` is True); rows
+    #: with one candidate use it, any other row goes through `validate`
+    validate_many: Callable[[pa.Array], np.ndarray] | None = None
     #: seldom in tickets: consecutive rare detectors share one combined scan, then each scans
     #: only the rows it flagged (a full scan of the text costs as much as everything else)
     rare: bool = True
@@ -60,10 +66,19 @@ class Detector:
     @property
     def pattern(self) -> str:
         """RE2 pattern with three groups: (left context)(match)(right context)."""
+        return self._contextual(("", "", ""))
+
+    @property
+    def named_pattern(self) -> str:
+        """`pattern` with its groups named left, value and right (for `extract_regex`)."""
+        return self._contextual(("?P<left>", "?P<value>", "?P<right>"))
+
+    def _contextual(self, names: tuple[str, str, str]) -> str:
+        left, value, right = names
         if not self.left:
-            return rf"()({self.body})()"
+            return rf"({left})({value}{self.body})({right})"
         # A trailing '.' or '-' is sentence punctuation when no word character follows it.
-        return rf"(^|[^{self.left}])({self.body})($|[^{self.right}.-]|[.-](?:$|[^\w]))"
+        return rf"({left}^|[^{self.left}])({value}{self.body})({right}$|[^{self.right}.-]|[.-](?:$|[^\w]))"
 
     @property
     def python_pattern(self) -> re.Pattern[str]:
@@ -76,7 +91,7 @@ class Detector:
 def _valid_card(candidate: str) -> bool:
     digits = re.sub(r"\D", "", candidate)
     # Luhn alone passes one random number in ten: also require a known issuer prefix.
-    issuer = re.match(r"4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|2)", digits)
+    issuer = re.match(_CARD_ISSUER, digits)
     return 13 <= len(digits) <= 19 and issuer is not None and luhn.is_valid(digits)
 
 
@@ -104,6 +119,29 @@ def _valid_iban(candidate: str) -> bool:
     return stdnum_iban.is_valid(compact) if national_check else True
 
 
+def _valid_cards(candidates: pa.Array) -> np.ndarray:
+    """`_valid_card` of many candidates at once."""
+    digits = pc.replace_substring_regex(candidates, r"\D", "")
+    length = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
+    issuer = pc.match_substring_regex(digits, f"^(?:{_CARD_ISSUER})").to_numpy(zero_copy_only=False)
+    return (length >= 13) & (length <= 19) & issuer & checksums.luhn_valid(digits)
+
+
+def _valid_ibans(candidates: pa.Array) -> np.ndarray:
+    """`_valid_iban` of many candidates at once, for countries without a national check digit
+    (the others are left to `_valid_iban`)."""
+    compact = pc.replace_substring(candidates, " ", "")
+    shapes = []
+    for country in sorted(set(pc.utf8_slice_codeunits(compact, 0, 2).to_pylist())):
+        bban, national_check = _iban_country(country) if re.fullmatch("[A-Z]{2}", country) else (None, True)
+        if bban is not None and not national_check:
+            shapes.append(f"{country}[0-9]{{2}}{bban.pattern}")
+    if not shapes:
+        return np.zeros(len(candidates), dtype=bool)
+    shape = pc.match_substring_regex(compact, f"^(?:{'|'.join(shapes)})").to_numpy(zero_copy_only=False)
+    return shape & checksums.iban_valid(compact)
+
+
 def _valid_ipv6(candidate: str) -> bool:
     try:
         return isinstance(ipaddress.ip_address(candidate), ipaddress.IPv6Address) and candidate.count(":") >= 2
@@ -127,7 +165,13 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "email", "<EMAIL>", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", left="", rare=False
     ),
-    Detector("iban", "<IBAN>", r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?", validate=_valid_iban),
+    Detector(
+        "iban",
+        "<IBAN>",
+        r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
+        validate=_valid_iban,
+        validate_many=_valid_ibans,
+    ),
     Detector(
         "credit_card",
         "<CREDIT_CARD>",
@@ -135,6 +179,7 @@ DETECTORS: tuple[Detector, ...] = (
         left=r"\w.,/#+-",
         right=r"\w/",
         validate=_valid_card,
+        validate_many=_valid_cards,
     ),
     Detector(
         "us_ssn",
@@ -284,7 +329,34 @@ def _replace(subset: pa.Array, detector: Detector) -> tuple[pa.Array, np.ndarray
 
 
 def _validated_replace(subset: pa.Array, detector: Detector) -> tuple[pa.Array, np.ndarray]:
-    """Replace only candidates that validate. Runs in Python, but only on candidate rows."""
+    """Replace only candidates that validate: at once for rows holding a single candidate that
+    `validate_many` confirms, one by one in Python for the rest (only candidate rows reach here)."""
+    found = np.zeros(len(subset), dtype="int64")
+    slow = np.ones(len(subset), dtype=bool)
+    if detector.validate_many is not None:
+        single = pc.equal(pc.count_substring_regex(subset, detector.body), 1)
+        value = pc.fill_null(pc.struct_field(pc.extract_regex(subset, detector.named_pattern), "value"), "")
+        fast = pc.and_(pc.fill_null(single, False), pa.array(detector.validate_many(value)))
+        if pc.any(fast).as_py():
+            rows = pc.filter(subset, fast)
+            out = pc.replace_substring_regex(rows, detector.pattern, rf"\1{detector.placeholder}\3", max_replacements=1)
+            # Anything left that still looks like a candidate: that row is done one by one instead.
+            done = pc.invert(pc.match_substring_regex(out, detector.body)).to_numpy(zero_copy_only=False)
+            mask = fast.to_numpy(zero_copy_only=False)
+            mask[np.flatnonzero(mask)[~done]] = False
+            subset = pc.replace_with_mask(subset, pa.array(mask), pc.filter(out, pa.array(done)))
+            found[mask] = 1
+            slow = ~mask
+    if slow.any():
+        rows = np.flatnonzero(slow)
+        out, n = _validated_replace_each(pc.take(subset, pa.array(rows)), detector)
+        subset = pc.replace_with_mask(subset, pa.array(slow), out)
+        found[rows] += n
+    return subset, found
+
+
+def _validated_replace_each(subset: pa.Array, detector: Detector) -> tuple[pa.Array, np.ndarray]:
+    """Replace the candidates that `validate` confirms, row by row (rows of candidates only)."""
     pattern = detector.python_pattern
     found = np.zeros(len(subset), dtype="int64")
     out = []
