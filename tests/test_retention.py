@@ -39,7 +39,8 @@ def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_
 
     result = expire_stored(tmp_path, spec, AS_OF)
 
-    assert result == {"files_deleted": 3, "sensitive_rows_deleted": 4, "oldest_day_kept": "2025-11-01"}
+    # 2 Account rows of 2026-05-01, each deleted from raw and from redacted: 2 examples.
+    assert result == {"files_deleted": 3, "sensitive_rows_deleted": 2, "oldest_day_kept": "2025-11-01"}
     assert sorted(p.name for p in landing.iterdir()) == ["2025-11-01.csv"]
     for folder in ("raw_tickets", "redacted"):
         kept = tmp_path / warehouse / folder
