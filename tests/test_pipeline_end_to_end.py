@@ -163,14 +163,19 @@ def test_pull_fetches_through_dvc_and_detects_tampering(released, tmp_path):
         fetch_version(root, "ticket_triage", 1, out)
 
 
-def test_second_run_with_nothing_changed_creates_no_version(released):
+def test_second_run_with_nothing_changed_creates_no_version_and_identical_bytes(released):
     root, _ = released
     before = git(root, "rev-parse", "HEAD")
+    zones = root / "data" / "warehouse" / "ticket_triage"
+    written = {str(p.relative_to(zones)): file_sha256(p) for p in sorted(zones.rglob("*.parquet"))}
     summary = run(root, small_spec())
     assert summary.success, summary.failure
     assert summary.release_metadata["created"] is False and summary.release_metadata["version"] == 1
     assert versions(root / "datasets" / "ticket_triage") == [1]
     assert git(root, "rev-parse", "HEAD") == before
+    # Every zone (raw days, quarantine, redacted days, eligible, training set) is byte-identical.
+    assert {str(p.relative_to(zones)): file_sha256(p) for p in sorted(zones.rglob("*.parquet"))} == written
+    assert len(written) > 100
 
 
 def test_a_bar_above_the_data_blocks_the_release(released):
