@@ -180,3 +180,22 @@ def land_bytes(root, day, content: bytes):
     folder = root / "data" / "landing" / "tickets"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{day}.csv").write_bytes(content)
+
+
+def test_a_parquet_export_whose_column_types_changed_is_refused_by_name(tmp_path):
+    source = small_spec().sources[0].model_copy(update={"format": "parquet"})
+    spec = small_spec().model_copy(update={"sources": [source]})
+    folder = tmp_path / "data" / "landing" / "tickets"
+    folder.mkdir(parents=True)
+    row = {"ticket_id": "P1", "user_id": "u1", "customer_email": "x", "channel": "chat", "language": "en"}
+    row |= {"subject": "Hi", "body": "b", "category": "Billing"}
+    good = pd.DataFrame([row | {"created_at": pd.Timestamp("2026-10-01T10:00:00Z")}])
+    good.to_parquet(folder / "2026-10-01.parquet")
+    assert read_days(tmp_path, spec, source, ["2026-10-01"]).rows["ticket_id"].tolist() == ["P1"]
+
+    pd.DataFrame([row | {"created_at": 1790000000, "category": 3}]).to_parquet(folder / "2026-10-02.parquet")
+    with pytest.raises(
+        SourceError,
+        match=r"10-02.parquet: column types changed: created_at is int64, expected a timestamp .*category is int64",
+    ):
+        read_days(tmp_path, spec, source, ["2026-10-02"])

@@ -112,6 +112,7 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
     try:
         if source.format == "parquet":
             table = read_table(path, "parquet")
+            _check_parquet_types(table, spec, f"source {source.name!r}, file {relative}")
             frame = table.to_pandas().astype("str")
             frame["row"] = np.arange(1, len(frame) + 1)
             frame["line"] = frame["row"]
@@ -119,6 +120,26 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
         return read_records(path, source.format, spec.columns.id)
     except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
         raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
+
+
+def _check_parquet_types(table: pa.Table, spec: DatasetSpec, where: str) -> None:
+    """A typed export whose columns changed type (an epoch number for the timestamp, a code for
+    the label) is a source problem, not thousands of bad rows."""
+    c = spec.columns
+    expected = {c.timestamp: "a timestamp or ISO-8601 text", spec.labels.column: "text"}
+    expected |= {name: "text" for name in c.text + c.attributes}
+    changed = []
+    for name, wanted in expected.items():
+        if name not in table.column_names:
+            continue  # reported as a missing column
+        kind = table.schema.field(name).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        textual = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
+        if not (textual or (name == c.timestamp and pa.types.is_timestamp(kind))):
+            changed.append(f"{name} is {kind}, expected {wanted}")
+    if changed:
+        raise SourceError(f"{where}: column types changed: {'; '.join(changed)}. Fix the export, or re-land the file.")
 
 
 def _parse_timestamps(values: pd.Series) -> pd.Series:
