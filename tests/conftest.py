@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.generate import GeneratorConfig, generate, write_landing
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+# Property tests: the `ci` profile (default) draws the same 150 examples every run, so a run fails
+# only on a real regression; `HYPOTHESIS_PROFILE=explore make test` draws 3,000 new ones per
+# property to hunt for bugs.
+settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=3000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 AS_OF = date(2026, 10, 31)  # fixed, so tests do not depend on today's date
 TEST_KEY = "test-pseudonymisation-key"
 

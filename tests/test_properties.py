@@ -16,7 +16,7 @@ from pipelines.lib.pii_eval import pii_value
 from pipelines.lib.redaction import PII_TYPES, PLACEHOLDERS, redact
 from pipelines.lib.sources import SourceError, read_days
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Words of several scripts and short numbers, never two numbers in a row: text that holds no
 # PII by construction, yet has the digits, dots and dashes that look-alikes are made of.

@@ -19,6 +19,7 @@ PHONES = [
     "+33 6 95 70 39 69",
     "01 23 45 67 89",
     "+34 612 345 678",
+    "612 034 863",  # national, space-grouped: the trunk-0 shape must not take its tail
     "+91 98123 45678",
     "+55 11 91234-5678",
 ]

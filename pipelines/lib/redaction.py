@@ -54,6 +54,9 @@ class Detector:
     #: characters that may not touch a match on the left / right (regex class content)
     left: str = r"\w"
     right: str = r"\w"
+    #: nor may a match start after a digit and one space: it would be the tail of a longer
+    #: space-grouped number ("034 863" of "612 034 863"), which a later detector judges whole
+    not_after_digit_space: bool = False
     #: confirms a candidate string; None means the shape is proof enough
     validate: Callable[[str], bool] | None = None
     #: the same check on many candidates at once (True only where `validate` is True); rows
@@ -77,15 +80,17 @@ class Detector:
         left, value, right = names
         if not self.left:
             return rf"({left})({value}{self.body})({right})"
+        before = rf"^|[^\s{self.left}]|(?:^|\D)\s" if self.not_after_digit_space else rf"^|[^{self.left}]"
         # A trailing '.' or '-' is sentence punctuation when no word character follows it.
-        return rf"({left}^|[^{self.left}])({value}{self.body})({right}$|[^{self.right}.-]|[.-](?:$|[^\w]))"
+        return rf"({left}{before})({value}{self.body})({right}$|[^{self.right}.-]|[.-](?:$|[^\w]))"
 
     @property
     def python_pattern(self) -> re.Pattern[str]:
         """The same match for Python's `re`, with look-arounds instead of captured context."""
         if not self.left:
             return re.compile(f"({self.body})")
-        return re.compile(rf"(?<![{self.left}])({self.body})(?=$|[^{self.right}.-]|[.-](?:$|[^\w]))")
+        gap = r"(?<!\d\s)" if self.not_after_digit_space else ""
+        return re.compile(rf"(?<![{self.left}]){gap}({self.body})(?=$|[^{self.right}.-]|[.-](?:$|[^\w]))")
 
 
 def _valid_card(candidate: str) -> bool:
@@ -197,7 +202,15 @@ DETECTORS: tuple[Detector, ...] = (
         right=r"\w:",
         validate=_valid_ipv6,
     ),
-    Detector("phone", "<PHONE>", "|".join(_PHONE_SHAPES), left=r"\w.+/#-", right=r"\w/", rare=False),
+    Detector(
+        "phone",
+        "<PHONE>",
+        "|".join(_PHONE_SHAPES),
+        left=r"\w.+/#-",
+        right=r"\w/",
+        rare=False,
+        not_after_digit_space=True,
+    ),
     Detector("phone", "<PHONE>", r"\+?\d{10,14}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone),
     # digit groups with spaces only (415 612 2778, 612 180 250): valid numbers somewhere, or not
     Detector("phone", "<PHONE>", r"\d{2,4}(?: \d{2,4}){2,4}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone),
