@@ -97,7 +97,8 @@ def test_malformed_csv_records_are_quarantined_with_their_line_and_the_rest_is_r
         + b"T6,u6,x,2026-10-01T10:00:00Z,email,en\n"
         + b'T7,u7,x,2026-10-01T10:00:00Z,email,en,Hi,"two\nlines",Billing\n'
         + b"T8,u8,x,"
-        + GOOD.encode(),
+        + GOOD.encode()
+        + b'"anna.smith@example.com, call me",x\n',  # a shifted record: its "id" is PII, not an id
     )
     landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
     assert landed.rows["ticket_id"].tolist() == ["T1", "T5", "T7", "T8"]
@@ -107,8 +108,9 @@ def test_malformed_csv_records_are_quarantined_with_their_line_and_the_rest_is_r
         {"ticket_id": "T3", "reason": "bad_encoding", "row": 3, "line": 4},
         {"ticket_id": "T4", "reason": "malformed_record", "row": 4, "line": 5},
         {"ticket_id": "T6", "reason": "malformed_record", "row": 6, "line": 7},
+        {"ticket_id": "", "reason": "malformed_record", "row": 9, "line": 11},
     ]
-    assert landed.files["2026-10-01"][2] == 8  # every record counted: 4 read + 4 quarantined
+    assert landed.files["2026-10-01"][2] == 9  # every record counted: 4 read + 5 quarantined
 
 
 def test_malformed_jsonl_lines_are_quarantined_and_the_rest_is_read(tmp_path):

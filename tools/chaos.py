@@ -276,7 +276,7 @@ def fresh(template: Path, scratch: Path, name: str) -> Path:
     return root
 
 
-def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, baseline: dict) -> Outcome:
+def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Outcome:
     inject, reason = ROW_FAULTS[name]
     root = fresh(template, scratch, name)
     inject(root)
@@ -383,7 +383,7 @@ def main() -> None:
         scenarios: list[Callable[[], Outcome]] = [
             lambda: Outcome("none (baseline)", f"released v1: {baseline['rows']:,} rows", lost, not problems),
             lambda: rerun_unchanged(clean, spec, baseline),
-            *[lambda n=name: row_fault(template, scratch, spec, n, baseline) for name in ROW_FAULTS],
+            *[lambda n=name: row_fault(template, scratch, spec, n) for name in ROW_FAULTS],
             *[lambda n=name: source_fault(template, scratch, spec, n, baseline) for name in SOURCE_FAULTS],
             *[lambda p=point: kill_fault(template, scratch, spec, p, baseline) for point in POINTS],
             lambda: concurrent_runs(template, scratch, spec, baseline),

@@ -25,10 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
+import pyarrow.parquet as pq
 
 POSITION = ["row", "line"]
 # Undecodable bytes survive decoding as lone surrogates (errors="surrogateescape").
 SURROGATE = re.compile("[\udc80-\udcff]")
+# What an id recovered from a malformed record may look like: a field shifted by the damage could
+# hold an email or free text, which must not reach the quarantine table.
+ID_SHAPE = "[A-Za-z0-9_.:-]{1,64}"
 
 
 class UnreadableFile(RuntimeError):
@@ -49,8 +53,13 @@ class Records:
 
 
 def read_records(path: Path, kind: str, id_column: str) -> Records:
-    """Records of a landed csv or jsonl file. Raises UnreadableFile or OSError for the file as a
-    whole; a bad record never raises."""
+    """Records of a landed csv, jsonl or parquet file. Raises UnreadableFile, OSError or
+    ArrowInvalid for the file as a whole; a bad record never raises."""
+    if kind == "parquet":  # typed and framed by its writer: no record can be malformed
+        frame = _as_text(pq.read_table(path))
+        frame["row"] = np.arange(1, len(frame) + 1)
+        frame["line"] = frame["row"]
+        return Records(frame, no_malformed())
     data = path.read_bytes()
     if kind == "csv":
         return _csv_records(data, id_column)
@@ -183,8 +192,9 @@ def _fields_of_line(line: str) -> list[str]:
 
 
 def _clean(value: str) -> str:
-    """An id as text, unless it holds undecodable bytes (then it cannot name the row)."""
-    return "" if SURROGATE.search(value) else value.strip().strip('"')
+    """An id as text, unless it does not look like one (undecodable bytes, spaces, an @...)."""
+    value = value.strip().strip('"')
+    return value if re.fullmatch(ID_SHAPE, value) else ""
 
 
 # -- JSONL ---------------------------------------------------------------------------------------
@@ -251,7 +261,7 @@ def _text(value: object) -> str | None:
 
 
 def _id_of_line(raw: bytes, id_column: str) -> str:
-    found = re.search(rb'"' + re.escape(id_column.encode()) + rb'"\s*:\s*"?([A-Za-z0-9_.:-]{1,64})', raw)
+    found = re.search(rb'"' + re.escape(id_column.encode()) + rb'"\s*:\s*"?(' + ID_SHAPE.encode() + rb")", raw)
     return found[1].decode() if found else ""
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from pipelines.lib.files import read_table
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.records import POSITION, Records, UnreadableFile, no_malformed, read_records
+from pipelines.lib.records import POSITION, Records, UnreadableFile, read_records
 from pipelines.lib.spec import DatasetSpec, SourceSpec
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "line", "ticket_id", "reason"]
@@ -111,18 +111,13 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
     what = f"source {source.name!r}, file {relative}: cannot be read as {source.format}"
     try:
         if source.format == "parquet":
-            table = read_table(path, "parquet")
-            _check_parquet_types(table, spec, f"source {source.name!r}, file {relative}")
-            frame = table.to_pandas().astype("str")
-            frame["row"] = np.arange(1, len(frame) + 1)
-            frame["line"] = frame["row"]
-            return Records(frame, no_malformed())
+            _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}")
         return read_records(path, source.format, spec.columns.id)
     except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
         raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
 
 
-def _check_parquet_types(table: pa.Table, spec: DatasetSpec, where: str) -> None:
+def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str) -> None:
     """A typed export whose columns changed type (an epoch number for the timestamp, a code for
     the label) is a source problem, not thousands of bad rows."""
     c = spec.columns
@@ -130,9 +125,9 @@ def _check_parquet_types(table: pa.Table, spec: DatasetSpec, where: str) -> None
     expected |= {name: "text" for name in c.text + c.attributes}
     changed = []
     for name, wanted in expected.items():
-        if name not in table.column_names:
+        if name not in schema.names:
             continue  # reported as a missing column
-        kind = table.schema.field(name).type
+        kind = schema.field(name).type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
         textual = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
