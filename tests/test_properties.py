@@ -3,6 +3,7 @@ bytes crash a reader, and every record of a bad file ends in quarantine."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.lib.pii_eval import pii_value
-from pipelines.lib.redaction import PII_TYPES, PLACEHOLDERS, redact
+from pipelines.lib.redaction import DETECTORS, PII_TYPES, PLACEHOLDERS, redact
 from pipelines.lib.sources import SourceError, read_days
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -102,3 +103,13 @@ def test_a_random_file_is_quarantined_or_refused_with_a_message_never_a_crash(tm
         assert f"source 'tickets', file data/landing/tickets/2026-10-01.{kind}" in str(error)
         return
     assert_all_quarantined(landed)
+
+
+@pytest.mark.parametrize("detector", DETECTORS, ids=lambda d: f"{d.pii_type}:{d.body[:24]}")
+@PROPERTY
+@given(data=st.data())
+def test_hints_are_necessary(detector, data):
+    """Every value a detector's full shape matches holds its hint: a row the hint-based scans
+    skip cannot hold a value of that kind (a hint that is too tight would leak PII)."""
+    value = data.draw(st.from_regex(re.compile(detector.body, re.ASCII), fullmatch=True))
+    assert re.search(detector.row_filter, value, re.ASCII), f"{value!r} lacks the hint {detector.row_filter!r}"

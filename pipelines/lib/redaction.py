@@ -65,6 +65,16 @@ class Detector:
     #: seldom in tickets: consecutive rare detectors share one combined scan, then each scans
     #: only the rows it flagged (a full scan of the text costs as much as everything else)
     rare: bool = True
+    #: a cheap shape that every value contains (checked by `test_hints_are_necessary`): scans
+    #: that only pick rows use it, at twice the speed of the full shapes with their many DFA
+    #: states; a common kind whose hint is a plain string rewrites only the rows holding it (RE2
+    #: finds a literal with memchr; a pattern scan would cost about what it saves)
+    hint: str = ""
+
+    @property
+    def row_filter(self) -> str:
+        """Capture-free pattern found in every row that holds a value of this kind."""
+        return self.hint or self.body
 
     @property
     def pattern(self) -> str:
@@ -168,7 +178,12 @@ def _valid_phone(candidate: str) -> bool:
 # Applied in this order: each placeholder holds no digits, so later detectors never re-match it.
 DETECTORS: tuple[Detector, ...] = (
     Detector(
-        "email", "<EMAIL>", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", left="", rare=False
+        "email",
+        "<EMAIL>",
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        left="",
+        rare=False,
+        hint="@",
     ),
     Detector(
         "iban",
@@ -176,6 +191,7 @@ DETECTORS: tuple[Detector, ...] = (
         r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
         validate=_valid_iban,
         validate_many=_valid_ibans,
+        hint=r"[A-Z]{2}\d\d ?[A-Z0-9]{4}",
     ),
     Detector(
         "credit_card",
@@ -185,6 +201,7 @@ DETECTORS: tuple[Detector, ...] = (
         right=r"\w/",
         validate=_valid_card,
         validate_many=_valid_cards,
+        hint=r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d|\d{4}[ -]?\d{6}[ -]?\d{4}",
     ),
     Detector(
         "us_ssn",
@@ -192,8 +209,16 @@ DETECTORS: tuple[Detector, ...] = (
         rf"{_SSN_AREA}-{_SSN_GROUP}-{_SSN_SERIAL}|{_SSN_AREA} {_SSN_GROUP} {_SSN_SERIAL}",
         left=r"\w.+/#-",
         right=r"\w/",
+        hint=r"\d{3}[- ]\d\d[- ]\d{4}",
     ),
-    Detector("ip_address", "<IP_ADDRESS>", rf"{_OCTET}(?:\.{_OCTET}){{3}}", left=r"\w.", right=r"\w"),
+    Detector(
+        "ip_address",
+        "<IP_ADDRESS>",
+        rf"{_OCTET}(?:\.{_OCTET}){{3}}",
+        left=r"\w.",
+        right=r"\w",
+        hint=r"\d\.\d{1,3}\.\d{1,3}\.\d",
+    ),
     Detector(
         "ip_address",
         "<IP_ADDRESS>",
@@ -201,6 +226,7 @@ DETECTORS: tuple[Detector, ...] = (
         left=r"\w:",
         right=r"\w:",
         validate=_valid_ipv6,
+        hint=r":[0-9A-Fa-f]{0,4}:",
     ),
     Detector(
         "phone",
@@ -210,10 +236,19 @@ DETECTORS: tuple[Detector, ...] = (
         right=r"\w/",
         rare=False,
         not_after_digit_space=True,
+        hint=r"\+\d|\d\)[ .-]?\d{3}|0\d{1,5}[ .-]\d\d|\d{3}[.-]\d{3}[.-]\d",
     ),
-    Detector("phone", "<PHONE>", r"\+?\d{10,14}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone),
+    Detector("phone", "<PHONE>", r"\+?\d{10,14}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone, hint=r"\d{10}"),
     # digit groups with spaces only (415 612 2778, 612 180 250): valid numbers somewhere, or not
-    Detector("phone", "<PHONE>", r"\d{2,4}(?: \d{2,4}){2,4}", left=r"\w.+/#-", right=r"\w/", validate=_valid_phone),
+    Detector(
+        "phone",
+        "<PHONE>",
+        r"\d{2,4}(?: \d{2,4}){2,4}",
+        left=r"\w.+/#-",
+        right=r"\w/",
+        validate=_valid_phone,
+        hint=r"\d\d \d{2,4} \d\d",
+    ),
 )
 PII_TYPES = tuple(dict.fromkeys(d.pii_type for d in DETECTORS))
 PLACEHOLDERS = {d.pii_type: d.placeholder for d in DETECTORS}
@@ -263,7 +298,7 @@ def _redact_array(array: pa.Array, detectors: list[Detector]) -> tuple[pa.Array,
     array = pc.fill_null(array, "")
     # One capture-free scan for every kind at once finds the rows that may hold PII; the others
     # (most rows of real traffic) are never touched again.
-    flagged = pc.match_substring_regex(array, "|".join(f"(?:{d.body})" for d in detectors))
+    flagged = pc.match_substring_regex(array, "|".join(f"(?:{d.row_filter})" for d in detectors))
     rows = np.flatnonzero(flagged.to_numpy(zero_copy_only=False))
     if not len(rows):
         return array, counts
@@ -281,7 +316,7 @@ def _redact_candidates(array: pa.Array, detectors: list[Detector]) -> tuple[pa.A
             array = _replace_everywhere(array, group[0], counts[group[0].pii_type])
             continue
         # Consecutive rare detectors share one combined scan, then work on the rows it flagged.
-        flagged = pc.match_substring_regex(array, "|".join(f"(?:{d.body})" for d in group))
+        flagged = pc.match_substring_regex(array, "|".join(f"(?:{d.row_filter})" for d in group))
         rows = np.flatnonzero(flagged.to_numpy(zero_copy_only=False))
         if not len(rows):
             continue
@@ -298,8 +333,22 @@ def _redact_candidates(array: pa.Array, detectors: list[Detector]) -> tuple[pa.A
 
 
 def _replace_everywhere(array: pa.Array, detector: Detector, counts: np.ndarray) -> pa.Array:
-    """A common kind: replace over the whole array at once (cheaper than scan + filter + scatter
-    when many rows hold one), then count and fix up only the rows that changed."""
+    """A common kind: replace over all rows at once (cheaper than scan + filter + scatter when
+    many rows hold one) or over those holding its literal hint, then count and fix up only the
+    rows that changed."""
+    if detector.hint and re.escape(detector.hint) == detector.hint:
+        holds = pc.match_substring_regex(array, detector.hint)
+        rows = np.flatnonzero(holds.to_numpy(zero_copy_only=False))
+        if not len(rows):
+            return array
+        found = np.zeros(len(rows), dtype="int64")
+        subset = _replace_and_count(pc.filter(array, holds), detector, found)
+        counts[rows] += found
+        return pc.replace_with_mask(array, holds, subset)
+    return _replace_and_count(array, detector, counts)
+
+
+def _replace_and_count(array: pa.Array, detector: Detector, counts: np.ndarray) -> pa.Array:
     replaced = _replace_pass(array, detector)
     changed = pc.not_equal(replaced, array)
     if not pc.any(changed).as_py():
@@ -307,12 +356,15 @@ def _replace_everywhere(array: pa.Array, detector: Detector, counts: np.ndarray)
     before, after = pc.filter(array, changed), pc.filter(replaced, changed)
     if detector.left:  # adjacent values share the separator the first pass consumed
         after = _replace_pass(after, detector)
-    found = pc.subtract(
-        pc.count_substring(after, detector.placeholder), pc.count_substring(before, detector.placeholder)
-    )
+    found = pc.subtract(_count(after, detector.placeholder), _count(before, detector.placeholder))
     counts[np.flatnonzero(changed.to_numpy(zero_copy_only=False))] += found.to_numpy()
     # Without left context nothing was consumed around a match: the first pass is the result.
     return pc.replace_with_mask(replaced, changed, after) if detector.left else replaced
+
+
+def _count(array: pa.Array, placeholder: str) -> pa.Array:
+    """Placeholders per row (RE2 finds a literal with memchr: ~3x faster than `count_substring`)."""
+    return pc.count_substring_regex(array, re.escape(placeholder))
 
 
 def _replace_pass(array: pa.Array, detector: Detector) -> pa.Array:
@@ -336,9 +388,9 @@ def _replace(subset: pa.Array, detector: Detector) -> tuple[pa.Array, np.ndarray
     """Replace a rare detector's values in its candidate rows; return them and counts per row."""
     if detector.validate is not None:
         return _validated_replace(subset, detector)
-    before = pc.count_substring(subset, detector.placeholder)
+    before = _count(subset, detector.placeholder)
     subset = _replace_pass(_replace_pass(subset, detector), detector)
-    return subset, pc.subtract(pc.count_substring(subset, detector.placeholder), before).to_numpy()
+    return subset, pc.subtract(_count(subset, detector.placeholder), before).to_numpy()
 
 
 def _validated_replace(subset: pa.Array, detector: Detector) -> tuple[pa.Array, np.ndarray]:
