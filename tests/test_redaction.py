@@ -63,6 +63,14 @@ def test_several_values_in_one_text_and_per_row_counts():
     assert result.counts["phone"].tolist() == [2, 0, 0] and result.counts["email"].tolist() == [1, 0, 0]
 
 
+@pytest.mark.parametrize("separator", [", ", ";", " - ", ". ", ".\n ", " / "])
+def test_adjacent_values_sharing_a_separator_are_all_replaced(separator):
+    # the first match consumes the separator as its right context; the second needs it on its left
+    result = redacted([f"Call 212-664-5425{separator}312.664.5425 now"])
+    assert result.text.to_pylist() == [f"Call <PHONE>{separator}<PHONE> now"]
+    assert result.counts["phone"].tolist() == [2]
+
+
 def test_only_the_declared_types_are_redacted():
     assert redacted(["x@y.example.com +44 7911 466473"], ["email"]).text.to_pylist() == ["<EMAIL> +44 7911 466473"]
     with pytest.raises(ValueError, match="unknown PII types"):

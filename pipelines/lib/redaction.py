@@ -354,8 +354,13 @@ def _replace_and_count(array: pa.Array, detector: Detector, counts: np.ndarray) 
     if not pc.any(changed).as_py():
         return array
     before, after = pc.filter(array, changed), pc.filter(replaced, changed)
-    if detector.left:  # adjacent values share the separator the first pass consumed
-        after = _replace_pass(after, detector)
+    if detector.left:
+        # Adjacent values share the separator the first pass consumed, so a second pass is needed
+        # where a value starts at most three characters after a placeholder: two of context the
+        # first match consumed on its right, one the next one needs on its left.
+        adjacent = pc.match_substring_regex(after, rf"(?s){re.escape(detector.placeholder)}.{{1,3}}(?:{detector.body})")
+        if pc.any(adjacent).as_py():
+            after = pc.replace_with_mask(after, adjacent, _replace_pass(pc.filter(after, adjacent), detector))
     found = pc.subtract(_count(after, detector.placeholder), _count(before, detector.placeholder))
     counts[np.flatnonzero(changed.to_numpy(zero_copy_only=False))] += found.to_numpy()
     # Without left context nothing was consumed around a match: the first pass is the result.
