@@ -66,6 +66,27 @@ def test_pii_planted_anywhere_is_replaced_and_nothing_else_changes(before, after
     assert result.replaced[pii_type] == 1
 
 
+@given(
+    kinds=st.lists(st.sampled_from(PII_TYPES), min_size=2, max_size=4),
+    separators=st.lists(st.sampled_from([", ", "; ", ". ", ".\n ", " / ", " | "]), min_size=3, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+)
+@PROPERTY
+def test_values_in_a_row_sharing_separators_are_all_replaced(kinds, separators, seed):
+    """A list of values: the rewrite of one consumes the separator the next one needs on its left."""
+    rng = np.random.default_rng(seed)
+    values = [pii_value(rng, kind) for kind in kinds]
+    result = redact(pa.array([listed(values, separators)]), list(PII_TYPES))
+    assert result.text.to_pylist() == [listed([PLACEHOLDERS[k] for k in kinds], separators)], values
+    assert sum(result.replaced.values()) == len(kinds)
+
+
+def listed(items: list[str], separators: list[str]) -> str:
+    """'Contacts: a, b; c thanks': the items joined by the separators in turn."""
+    pieces = [item + separator for item, separator in zip(items[:-1], separators, strict=False)]
+    return "Contacts: " + "".join(pieces) + items[-1] + " thanks"
+
+
 HEADER = b"ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category\n"
 
 
