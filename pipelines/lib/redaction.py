@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import phonenumbers
@@ -38,6 +39,8 @@ _SSN_GROUP = r"(?:0[1-9]|[1-9]\d)"
 _SSN_SERIAL = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _CARD_ISSUER = r"4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|2)"  # Visa, Mastercard, Amex, Diners, Discover...
+
+T = TypeVar("T")
 
 # Validation regions for bare digit runs: the markets the product serves.
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IN", "BR", "IT", "PT")
@@ -270,42 +273,54 @@ class RedactionResult:
 def redact(text: pa.Array | pa.ChunkedArray, pii_types: Sequence[str], threads: int = 2) -> RedactionResult:
     """Replace every value of the given PII types in `text` with its typed placeholder.
 
-    Large inputs are cut in `threads` slices of equal bytes, redacted concurrently (pyarrow
-    releases the GIL).
+    Large inputs are cut in `threads` slices redacted concurrently (pyarrow releases the GIL).
     """
     unknown = set(pii_types) - set(PII_TYPES)
     if unknown:
         raise ValueError(f"unknown PII types {sorted(unknown)}; known: {list(PII_TYPES)}")
     array = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     array = array.cast(pa.large_string()) if array.type != pa.large_string() else array
-    detectors = [d for d in DETECTORS if d.pii_type in pii_types]
-    if threads <= 1 or len(array) < 8_192:
-        out, counts = _redact_array(array, detectors)
-        return RedactionResult(pa.chunked_array([out]), counts)
-    # Slices of equal bytes, not rows: the work follows the text (short subjects, long bodies).
-    ends = pc.cumulative_sum(pc.fill_null(pc.binary_length(array), 0)).to_numpy()
-    bounds = np.searchsorted(ends, np.linspace(0, ends[-1], threads + 1)[1:-1])
-    bounds = np.concatenate([[0], bounds, [len(array)]]).astype(int)
-    slices = [array.slice(start, stop - start) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
-    with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(lambda part: _redact_array(part, detectors), slices))
-    counts = {t: np.concatenate([c[t] for _, c in parts]) for t in parts[0][1]}
-    return RedactionResult(pa.chunked_array([p for p, _ in parts]), counts)
-
-
-def _redact_array(array: pa.Array, detectors: list[Detector]) -> tuple[pa.Array, dict[str, np.ndarray]]:
-    counts = {d.pii_type: np.zeros(len(array), dtype="int64") for d in detectors}
     array = pc.fill_null(array, "")
+    detectors = [d for d in DETECTORS if d.pii_type in pii_types]
+    threads = threads if len(array) >= 8_192 else 1
+    sizes = pc.binary_length(array).to_numpy()
     # One capture-free scan for every kind at once finds the rows that may hold PII; the others
-    # (most rows of real traffic) are never touched again.
-    flagged = pc.match_substring_regex(array, "|".join(f"(?:{d.row_filter})" for d in detectors))
-    rows = np.flatnonzero(flagged.to_numpy(zero_copy_only=False))
+    # (most rows of real traffic) are never touched again. A scan costs what its bytes cost...
+    prefilter = "|".join(f"(?:{d.row_filter})" for d in detectors)
+    flagged = np.concatenate(
+        _in_slices(sizes, threads, lambda rows: pc.match_substring_regex(array[rows], prefilter).to_numpy(False))
+    )
+    # ...but rewriting costs what the flagged rows' bytes cost, and those are not spread like the
+    # text (bodies hold more PII per byte than subjects): slice again by them.
+    parts = _in_slices(sizes * flagged, threads, lambda rows: _redact_flagged(array[rows], flagged[rows], detectors))
+    counts = {pii_type: np.concatenate([found[pii_type] for _, found in parts]) for pii_type in parts[0][1]}
+    return RedactionResult(pa.chunked_array([part for part, _ in parts]), counts)
+
+
+def _in_slices(weights: np.ndarray, threads: int, work: Callable[[slice], T]) -> list[T]:
+    """`work` on `threads` consecutive slices of rows of equal total weight, concurrently."""
+    if threads <= 1:
+        return [work(slice(0, len(weights)))]
+    ends = np.cumsum(weights)
+    cuts = np.searchsorted(ends, np.linspace(0, ends[-1], threads + 1)[1:-1]).tolist()
+    bounds = [0, *cuts, len(weights)]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(work, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]))
+
+
+def _redact_flagged(
+    array: pa.Array, flagged: np.ndarray, detectors: list[Detector]
+) -> tuple[pa.Array, dict[str, np.ndarray]]:
+    """Redact the flagged rows of `array`; the others are returned as they are."""
+    counts = {d.pii_type: np.zeros(len(array), dtype="int64") for d in detectors}
+    rows = np.flatnonzero(flagged)
     if not len(rows):
         return array, counts
-    view, found = _redact_candidates(pc.filter(array, flagged), detectors)
+    mask = pa.array(flagged)
+    view, found = _redact_candidates(pc.filter(array, mask), detectors)
     for pii_type, n in found.items():
         counts[pii_type][rows] += n
-    return pc.replace_with_mask(array, flagged, view), counts
+    return pc.replace_with_mask(array, mask, view), counts
 
 
 def _redact_candidates(array: pa.Array, detectors: list[Detector]) -> tuple[pa.Array, dict[str, np.ndarray]]:
