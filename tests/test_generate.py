@@ -58,3 +58,17 @@ def test_a_quiet_day_still_lands_a_header_only_file(tmp_path):
     written = write_landing(generate(GeneratorConfig(rows=30, months=3, as_of=AS_OF)), tmp_path)
     sizes = [len(pd.read_csv(p)) for p in written["tickets"].glob("*.csv")]
     assert 0 in sizes and sum(sizes) == 30
+
+
+def test_every_planted_value_is_recorded_where_it_was_planted():
+    export = generate(GeneratorConfig(rows=5000, seed=11, as_of=AS_OF))
+    planted, tickets = export.planted, export.tickets.set_index("ticket_id")
+    texts = [tickets.at[ticket, field] for ticket, field in zip(planted["ticket_id"], planted["field"], strict=True)]
+    assert all(value in text for value, text in zip(planted["value"], texts, strict=True))
+    assert set(planted["pii_type"]) == {"email", "phone", "credit_card", "iban", "ip_address", "us_ssn"}
+    # The customer's email, when it is the contact given, is the one planted.
+    emails = planted[planted["pii_type"] == "email"].merge(tickets["customer_email"], on="ticket_id")
+    assert (emails["value"] == emails["customer_email"]).all()
+    # Every '@' of a body belongs to a recorded email: none goes unrecorded.
+    at_signs = tickets["body"].str.count("@").sum()
+    assert at_signs == ((planted["pii_type"] == "email") & (planted["field"] == "body")).sum()

@@ -75,6 +75,9 @@ class RawExport:
     tickets: pd.DataFrame
     annotations: pd.DataFrame
     opt_outs: pd.DataFrame
+    #: every PII value planted in a subject or body (ticket_id, field, pii_type, value): what a
+    #: redaction benchmark scores recall against; kept in memory, never landed
+    planted: pd.DataFrame
 
 
 def generate(config: GeneratorConfig) -> RawExport:
@@ -124,7 +127,7 @@ def generate(config: GeneratorConfig) -> RawExport:
     negative_text = _splice(pd.Series(negatives), "{n}", negative_numbers)
     has_negative = rng.random(n) < 0.5
 
-    other_text = _other_pii(rng, languages, lang_idx, config.other_pii_share)
+    other_text, other_rows, other_kinds, other_values = _other_pii(rng, languages, lang_idx, config.other_pii_share)
     negative_text = (" " + negative_text).where(has_negative, "")
     body = greeting + " " + problem + contact_text + other_text + negative_text + " " + closing
     subject_pii = rng.random(n) < 0.05
@@ -134,9 +137,25 @@ def generate(config: GeneratorConfig) -> RawExport:
     mislabelled = rng.random(n) < config.language_label_noise
     language = np.where(mislabelled, np.array(languages)[rng.integers(0, len(languages), size=n)], language)
 
+    ticket_id = "T" + _zero_padded(np.arange(1, n + 1), 8)
+    contact_type = np.where(use_phone, "phone", "email")
+    planted = pd.concat(
+        [
+            pd.DataFrame(
+                {"ticket_id": ticket_id[where], "field": field, "pii_type": contact_type[where], "value": pii[where]}
+            )
+            for where, field in ((has_contact, "body"), (subject_pii, "subject"))
+        ]
+        + [
+            pd.DataFrame(
+                {"ticket_id": ticket_id[other_rows], "field": "body", "pii_type": other_kinds, "value": other_values}
+            )
+        ],
+        ignore_index=True,
+    )
     tickets = pd.DataFrame(
         {
-            "ticket_id": "T" + _zero_padded(np.arange(1, n + 1), 8),
+            "ticket_id": ticket_id,
             "user_id": user_id,
             "customer_name": pd.Series(first).str.capitalize() + " " + pd.Series(last).str.capitalize(),
             "customer_email": email,
@@ -150,7 +169,7 @@ def generate(config: GeneratorConfig) -> RawExport:
     )
     annotations = _annotations(rng, tickets, classes, config)
     opt_outs = _opt_outs(rng, tickets, config)
-    return RawExport(tickets=tickets, annotations=annotations, opt_outs=opt_outs)
+    return RawExport(tickets=tickets, annotations=annotations, opt_outs=opt_outs, planted=planted)
 
 
 def write_landing(export: RawExport, root: Path) -> dict[str, Path]:
@@ -233,21 +252,24 @@ def _splice_pii(contact: pd.Series, pii: pd.Series) -> pd.Series:
     return " " + _splice(contact, "{pii}", pii)
 
 
-def _other_pii(rng: np.random.Generator, languages: list[str], lang_idx: np.ndarray, share: float) -> pd.Series:
-    """A sentence with a card number, IBAN, IP address or SSN for `share` of the tickets."""
+def _other_pii(
+    rng: np.random.Generator, languages: list[str], lang_idx: np.ndarray, share: float
+) -> tuple[pd.Series, np.ndarray, list[str], list[str]]:
+    """A sentence with a card number, IBAN, IP address or SSN for `share` of the tickets; also
+    the rows, kinds and values planted."""
     n = len(lang_idx)
     out = pd.Series([""] * n, dtype="str")
     chosen = np.flatnonzero(rng.random(n) < share)
     kinds = list(pii_values.GENERATORS)
     kind = rng.choice(len(kinds), size=len(chosen), p=[0.3, 0.3, 0.3, 0.1])
     # Python per chosen row only (a few percent): values need checksums, not worth vectorising.
+    values = [pii_values.GENERATORS[kinds[k]](rng) for k in kind]
     sentences = [
-        " "
-        + tf.PII_SENTENCES[kinds[k]][languages[lang_idx[row]]].replace("{pii}", pii_values.GENERATORS[kinds[k]](rng))
-        for row, k in zip(chosen, kind, strict=True)
+        " " + tf.PII_SENTENCES[kinds[k]][languages[lang_idx[row]]].replace("{pii}", value)
+        for row, k, value in zip(chosen, kind, values, strict=True)
     ]
     out.iloc[chosen] = sentences
-    return out
+    return out, chosen, [kinds[k] for k in kind], values
 
 
 def _annotations(rng, tickets: pd.DataFrame, classes: list[str], config: GeneratorConfig) -> pd.DataFrame:
