@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DVC_ENV := .tools/dvc
+S3_ENV := .tools/s3
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 # Cache compiled modules: Dagster and GX take seconds to import from source every time.
 unexport PYTHONDONTWRITEBYTECODE
 export TRAINSET_DVC := $(CURDIR)/$(DVC_ENV)/bin/dvc
+export TRAINSET_TEST_S3_SERVER := $(CURDIR)/$(S3_ENV)/bin/moto_server
 KEY_FILE := $(HOME)/.config/trainset/pseudonym.key
 # The demo's pseudonymisation key lives outside the repository; a key already in the
 # environment wins.
@@ -29,6 +31,11 @@ $(DVC_ENV)/.installed: tools/requirements-dvc.txt | $(BIN)/.installed
 	ln -sf $(CURDIR)/$(DVC_ENV)/bin/dvc $(BIN)/dvc
 	touch $@
 
+$(S3_ENV)/.installed: tools/requirements-s3.txt | $(BIN)/.installed
+	$(PYTHON) -m venv $(S3_ENV)
+	$(BIN)/uv pip install -q --python $(S3_ENV)/bin/python -r tools/requirements-s3.txt
+	touch $@
+
 setup: $(BIN)/.installed $(DVC_ENV)/.installed
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
@@ -45,7 +52,7 @@ demo: setup
 	@echo "Open the Dagster UI:  make ui   (then http://127.0.0.1:3000)"
 
 ## test: the whole suite
-test: setup
+test: setup $(S3_ENV)/.installed
 	$(BIN)/pytest
 
 lint: setup

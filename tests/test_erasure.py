@@ -1,10 +1,17 @@
-"""forget -> release -> pull against a real git + DVC repository and local remote."""
+"""forget -> release -> pull against a real git + DVC repository, with a local-folder remote and
+with an S3 remote (moto's S3-compatible server on loopback)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import subprocess
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -44,18 +51,24 @@ def stored(root, digest):
     return cache.exists(), remote.exists()
 
 
-def test_forget_release_pull(tmp_path):
-    root = make_workspace(tmp_path / "workspace")
-    land(root, rows=ROWS)
-    assert run(root).success
-    v1 = root / "datasets" / "ticket_triage" / "v1"
-    released_users = pd.concat(pd.read_parquet(v1 / f"{s}.parquet") for s in ("train", "validation", "test"))["user_id"]
+def released_user(version):
+    """A user id (as the source system has it) whose tickets are in a released version, and its pseudonym."""
+    splits = ("train", "validation", "test")
+    released_users = pd.concat(pd.read_parquet(version / f"{s}.parquet") for s in splits)["user_id"]
     raw_users = (
         generate(GeneratorConfig(rows=ROWS, seed=11, as_of=AS_OF, months=8)).tickets["user_id"].drop_duplicates()
     )
     pseudonyms = pseudonymize(raw_users, TEST_KEY.encode())
     user_id = raw_users[pseudonyms.isin(released_users)].iloc[0]
-    pseudonym = pseudonyms[raw_users == user_id].iloc[0]
+    return user_id, pseudonyms[raw_users == user_id].iloc[0]
+
+
+def test_forget_release_pull(tmp_path):
+    root = make_workspace(tmp_path / "workspace")
+    land(root, rows=ROWS)
+    assert run(root).success
+    v1 = root / "datasets" / "ticket_triage" / "v1"
+    user_id, pseudonym = released_user(v1)
     v1_objects = {name: md5(v1 / name) for name in ("train.parquet", "validation.parquet", "test.parquet")}
     assert all(stored(root, d) == (True, True) for d in v1_objects.values())
 
@@ -119,3 +132,69 @@ def test_forget_release_pull(tmp_path):
     )
     assert dvc_get.returncode != 0
     assert json.loads((root / ERASURE_LOG).read_text().splitlines()[0])["reason"] == "GDPR art. 17"
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch):
+    """An S3-compatible server (moto) on a free loopback port, holding an empty bucket `trainset`."""
+    server = os.environ.get("TRAINSET_TEST_S3_SERVER", "")
+    if not Path(server).is_file():
+        pytest.skip("TRAINSET_TEST_S3_SERVER must name moto_server (`make test` installs and sets it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/trainset", method="PUT"), timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise
+            time.sleep(0.2)
+    # moto checks no signature; DVC's S3 client still wants credentials to sign with
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "trainset-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "trainset-test")
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def bucket_keys(endpoint):
+    with urllib.request.urlopen(f"{endpoint}/trainset?list-type=2", timeout=10) as response:
+        listing = ET.fromstring(response.read())
+    return {element.text for element in listing.iter() if element.tag.endswith("}Key")}
+
+
+def test_forget_purges_withdrawn_objects_from_an_s3_remote(tmp_path, s3_endpoint):
+    root = make_workspace(tmp_path / "workspace")
+    dvc = dvc_executable()
+    subprocess.run([dvc, "init", "-q"], cwd=root, check=True)
+    subprocess.run([dvc, "remote", "add", "-d", "store", "s3://trainset/releases"], cwd=root, check=True)
+    subprocess.run([dvc, "remote", "modify", "store", "endpointurl", s3_endpoint], cwd=root, check=True)
+    land(root, rows=ROWS)
+    assert run(root).success
+    v1 = root / "datasets" / "ticket_triage" / "v1"
+    v1_objects = {md5(p) for p in v1.glob("*.parquet")}
+    key = "releases/files/md5/{}/{}".format
+    assert {key(d[:2], d[2:]) for d in v1_objects} <= bucket_keys(s3_endpoint)
+    assert not (root / ".dvc-remote").exists()  # the configured remote was used, no default added
+
+    user_id, _ = released_user(v1)
+    forgotten = CliRunner().invoke(cli, ["forget", user_id, "--reason", "GDPR art. 17", "--workspace", str(root)])
+    assert forgotten.exit_code == 0, forgotten.output
+    summary = run(root)
+    assert summary.success, summary.failure
+    v2_objects = {md5(p) for p in (root / "datasets" / "ticket_triage" / "v2").glob("*.parquet")}
+    keys = bucket_keys(s3_endpoint)
+    assert not {key(d[:2], d[2:]) for d in v1_objects - v2_objects} & keys
+    assert {key(d[:2], d[2:]) for d in v2_objects} <= keys
+    assert not any(stored(root, d)[0] for d in v1_objects - v2_objects)
+    # v2 comes back from the bucket alone: drop the local cache first
+    subprocess.run(["rm", "-rf", str(root / ".dvc" / "cache")], check=True)
+    assert len(fetch_version(root, "ticket_triage", 2, tmp_path / "v2")) == 4

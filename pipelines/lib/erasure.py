@@ -162,40 +162,13 @@ def _md5(path: Path) -> str:
 
 
 def purge_objects(root: Path, md5s: list[str]) -> int:
-    """Delete DVC objects from the cache and the default remote, unless a file still in the
-    workspace has the same content (another version shares the object). Returns objects deleted.
-
-    Only a local-folder remote can be purged here; for object storage, delete the same keys
-    (`files/md5/<2>/<30>`) with that store's tools.
-    """
+    """Delete DVC objects from the cache and the default remote, whatever its kind, unless a file
+    still in the workspace has the same content (another version shares the object). Returns
+    objects deleted."""
     remaining = {
         hashlib.md5(p.read_bytes(), usedforsecurity=False).hexdigest() for p in (root / "datasets").rglob("*.parquet")
     }
-    doomed = [m for m in set(md5s) if m not in remaining]
-    remote = _default_remote(root)
-    if remote is not None and "://" in remote:
-        raise ErasureError(
-            f"the DVC remote {remote} is not a local folder: delete these objects there "
-            f"(files/md5/<first 2>/<rest>): {sorted(doomed)}"
-        )
-    stores = [root / ".dvc" / "cache"] + ([Path(remote)] if remote else [])
-    deleted = 0
-    for md5 in doomed:
-        for store in stores:
-            path = store / "files" / "md5" / md5[:2] / md5[2:]
-            if path.exists():
-                path.chmod(0o644)
-                path.unlink()
-                deleted += 1
-    return deleted
-
-
-def _default_remote(root: Path) -> str | None:
-    try:
-        name = vcs.dvc(root, "config", "core.remote", what="reading the default DVC remote").strip()
-    except vcs.VcsError:
-        return None  # no default remote configured
-    return vcs.dvc(root, "config", f"remote.{name}.url", what="reading the DVC remote's url").strip() or None
+    return vcs.delete_dvc_objects(root, sorted(set(md5s) - remaining))
 
 
 def purge_stored_rows(root: Path, dataset: str, user_column: str, user_id: str, key: bytes) -> int:

@@ -1,11 +1,13 @@
 """git and DVC driven through their command lines.
 
 DVC is never imported: dvc 3.x and Dagster need incompatible antlr4 runtimes, so DVC lives in its
-own tool environment and is found as an executable (see `dvc_executable`).
+own tool environment and is found as an executable (see `dvc_executable`); the one thing its CLI
+cannot do, deleting chosen objects, runs in that environment's interpreter (`delete_dvc_objects`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,6 +31,50 @@ def dvc_executable() -> str:
         "DVC not found: install it in its own environment (`make .tools/dvc` does) and set "
         "TRAINSET_DVC to its `dvc`, or put `dvc` on PATH. It cannot share Dagster's environment."
     )
+
+
+def dvc_python() -> str:
+    """The interpreter of DVC's environment: beside its launcher, or the launcher's `#!` line."""
+    launcher = Path(dvc_executable()).resolve()
+    beside = launcher.parent / "python"
+    if beside.is_file():
+        return str(beside)
+    first_line = launcher.read_bytes()[:512].split(b"\n", 1)[0].decode(errors="replace")
+    interpreter = first_line[2:].strip() if first_line.startswith("#!") else ""
+    if interpreter and Path(interpreter).is_file():
+        return interpreter
+    raise VcsError(
+        f"cannot find the Python environment of {launcher}: deleting DVC objects needs DVC installed "
+        "as a Python package (`make .tools/dvc/.installed` does), not as a standalone binary"
+    )
+
+
+# `dvc gc` keeps or drops objects by what the workspace references; erasure must delete exactly
+# the objects of withdrawn versions, on whatever remote DVC is configured with (a folder, S3,
+# GCS, Azure, SSH ... as far as the installed DVC supports it), so DVC's Python API does it.
+_DELETE_OBJECTS = """
+import json, sys
+from dvc.repo import Repo
+repo = Repo(sys.argv[1])
+stores = [repo.cache.local]
+if repo.config["core"].get("remote"):
+    stores.append(repo.cloud.get_remote_odb(command="trainset forget"))
+deleted = 0
+for store in stores:
+    for oid in json.loads(sys.argv[2]):
+        if store.exists(oid):
+            store.delete(oid)
+            deleted += 1
+print(deleted)
+"""
+
+
+def delete_dvc_objects(root: Path, md5s: list[str]) -> int:
+    """Delete objects from the DVC cache and the default remote; returns how many were deleted."""
+    if not md5s:
+        return 0
+    args = [dvc_python(), "-c", _DELETE_OBJECTS, str(root), json.dumps(sorted(md5s))]
+    return int(run(args, root, "deleting withdrawn objects from the DVC cache and remote").strip())
 
 
 def run(args: list[str], cwd: Path, what: str) -> str:
