@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pandas as pd
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
@@ -39,6 +40,8 @@ def detect_languages(texts: pd.Series, candidates: list[str]) -> pd.Series:
     known = sorted({c for c in candidates if c})
     if len(known) < 2:
         return pd.Series(known * len(texts) or [pd.NA] * len(texts), index=texts.index, dtype="str")
-    found = _detector(tuple(known)).detect_languages_in_parallel_of(texts.fillna("").tolist())
-    codes = [language.iso_code_639_1.name.lower() if language else None for language in found]
-    return pd.Series(codes, index=texts.index, dtype="str")
+    # Tickets repeat (templates, copies, forwards): each distinct text is detected once.
+    positions, distinct = pd.factorize(texts.fillna(""))
+    found = _detector(tuple(known)).detect_languages_in_parallel_of(list(distinct))
+    codes = np.array([language.iso_code_639_1.name.lower() if language else None for language in found], dtype=object)
+    return pd.Series(codes[positions] if len(codes) else [None] * len(texts), index=texts.index, dtype="str")
