@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipelines.lib import schemas
@@ -66,15 +67,17 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
     raw = pd.concat(parts, ignore_index=True)
     frame, replaced = minimise_and_redact(raw, spec, key)
     dropped = dropped_columns(list(raw.columns), spec)
-    day = raw["partition"].to_numpy()
+    # Row positions of each day, found once (a mask per day is a pass over the batch per day).
+    rows_of_day = raw.groupby("partition", sort=False).indices
+    no_rows = np.array([], dtype=int)
     for partition in partitions:
-        in_day = day == partition
-        part = frame.loc[in_day]
+        rows = rows_of_day.get(partition, no_rows)
+        part = frame.iloc[rows]
         write_parquet(part, paths.redacted(partition))
         stats = {
             "partition": partition,
             "accounting": Accounting(len(part)).close(len(part)).as_dict(),
-            "replaced": {t: int(n) for t, n in replaced.loc[in_day].sum().items()},
+            "replaced": {t: int(n) for t, n in replaced.iloc[rows].sum().items()},
             "dropped_columns": dropped,
         }
         write_json(stats, paths.stats("redacted", partition))
