@@ -63,21 +63,23 @@ def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str,
 def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> dict:
     """Minimise, redact and pseudonymise days of every source into the redacted zone (one file
     per day), in one vectorised batch. Returns the batch's contract and PII-residue counts."""
-    parts = [pd.read_parquet(paths.raw(s.name, p)).assign(partition=p) for p in partitions for s in spec.sources]
+    parts, day_rows = [], []
+    for partition in partitions:
+        day = [pd.read_parquet(paths.raw(source.name, partition)) for source in spec.sources]
+        parts += day
+        day_rows.append(sum(map(len, day)))
     raw = pd.concat(parts, ignore_index=True)
     frame, replaced = minimise_and_redact(raw, spec, key)
     dropped = dropped_columns(list(raw.columns), spec)
-    # Row positions of each day, found once (a mask per day is a pass over the batch per day).
-    rows_of_day = raw.groupby("partition", sort=False).indices
-    no_rows = np.array([], dtype=int)
-    for partition in partitions:
-        rows = rows_of_day.get(partition, no_rows)
-        part = frame.iloc[rows]
+    # The batch is the days in order: each day is one slice of it (no pass over the batch per day).
+    ends = np.cumsum(day_rows, dtype=int)
+    for partition, start, end in zip(partitions, ends - day_rows, ends, strict=True):
+        part = frame.iloc[start:end]
         write_parquet(part, paths.redacted(partition))
         stats = {
             "partition": partition,
             "accounting": Accounting(len(part)).close(len(part)).as_dict(),
-            "replaced": {t: int(n) for t, n in replaced.iloc[rows].sum().items()},
+            "replaced": {t: int(n) for t, n in replaced.iloc[start:end].sum().items()},
             "dropped_columns": dropped,
         }
         write_json(stats, paths.stats("redacted", partition))
