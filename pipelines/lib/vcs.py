@@ -34,18 +34,17 @@ def dvc_executable() -> str:
 
 
 def dvc_python() -> str:
-    """The interpreter of DVC's environment: beside its launcher, or the launcher's `#!` line."""
+    """The interpreter DVC runs in: the one its launcher's `#!` line names, or (for a launcher
+    that starts through /bin/sh, as pip writes for long paths) the `python` beside it."""
     launcher = Path(dvc_executable()).resolve()
-    beside = launcher.parent / "python"
-    if beside.is_file():
-        return str(beside)
     first_line = launcher.read_bytes()[:512].split(b"\n", 1)[0].decode(errors="replace")
-    interpreter = first_line[2:].strip() if first_line.startswith("#!") else ""
-    if interpreter and Path(interpreter).is_file():
-        return interpreter
+    named = first_line[2:].strip().split(" ")[0] if first_line.startswith("#!") else ""
+    for candidate in (named, str(launcher.parent / "python")):
+        if "python" in Path(candidate).name and Path(candidate).is_file():
+            return candidate
     raise VcsError(
         f"cannot find the Python environment of {launcher}: deleting DVC objects needs DVC installed "
-        "as a Python package (`make .tools/dvc/.installed` does), not as a standalone binary"
+        "as a Python package (`make setup` installs it in .tools/dvc), not as a standalone binary"
     )
 
 
