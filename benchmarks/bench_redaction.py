@@ -107,7 +107,7 @@ def planted_recall(texts: list[str], output: list[str], planted: list[list[tuple
             found[pii_type] += (
                 before[max(0, start - 3) : start] + PLACEHOLDERS[pii_type] + before[end : end + 3] in after
             )
-    return {t: found[t] / total[t] for t in total}
+    return {t: found[t] / total[t] if total[t] else float("nan") for t in PII_TYPES}  # nan: none planted
 
 
 def engine_speeds(column: pa.Array, threads: int, repeat: int) -> list[float]:

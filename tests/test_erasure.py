@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -196,5 +197,5 @@ def test_forget_purges_withdrawn_objects_from_an_s3_remote(tmp_path, s3_endpoint
     assert {key(d[:2], d[2:]) for d in v2_objects} <= keys
     assert not any(stored(root, d)[0] for d in v1_objects - v2_objects)
     # v2 comes back from the bucket alone: drop the local cache first
-    subprocess.run(["rm", "-rf", str(root / ".dvc" / "cache")], check=True)
+    shutil.rmtree(root / ".dvc" / "cache")
     assert len(fetch_version(root, "ticket_triage", 2, tmp_path / "v2")) == 4

@@ -44,4 +44,4 @@ def detect_languages(texts: pd.Series, candidates: list[str]) -> pd.Series:
     positions, distinct = pd.factorize(texts.fillna(""))
     found = _detector(tuple(known)).detect_languages_in_parallel_of(list(distinct))
     codes = np.array([language.iso_code_639_1.name.lower() if language else None for language in found], dtype=object)
-    return pd.Series(codes[positions] if len(codes) else [None] * len(texts), index=texts.index, dtype="str")
+    return pd.Series(codes[positions], index=texts.index, dtype="str")
