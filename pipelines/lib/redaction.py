@@ -10,6 +10,7 @@ letters, digits or id punctuation, which keeps order ids, versions and dates int
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
@@ -167,9 +168,9 @@ def _valid_ipv6(candidate: str) -> bool:
         return False
 
 
-def _valid_phone(candidate: str) -> bool:
-    regions: Sequence[str | None] = (None,) if candidate.startswith("+") else PHONE_REGIONS
-    for region in regions:
+def _valid_phone(candidate: str, regions: Sequence[str] = PHONE_REGIONS) -> bool:
+    tried: Sequence[str | None] = (None,) if candidate.startswith("+") else regions
+    for region in tried:
         try:
             if phonenumbers.is_valid_number(phonenumbers.parse(candidate, region)):
                 return True
@@ -270,10 +271,17 @@ class RedactionResult:
         return {pii_type: int(n.sum()) for pii_type, n in self.counts.items()}
 
 
-def redact(text: pa.Array | pa.ChunkedArray, pii_types: Sequence[str], threads: int = 2) -> RedactionResult:
+def redact(
+    text: pa.Array | pa.ChunkedArray,
+    pii_types: Sequence[str],
+    threads: int = 2,
+    regions: Sequence[str] | None = None,
+) -> RedactionResult:
     """Replace every value of the given PII types in `text` with its typed placeholder.
 
-    Large inputs are cut in `threads` slices redacted concurrently (pyarrow releases the GIL).
+    `regions` (ISO 3166 codes) are where national phone numbers are validated; international
+    forms are validated in every region. Large inputs are cut in `threads` slices redacted
+    concurrently (pyarrow releases the GIL).
     """
     unknown = set(pii_types) - set(PII_TYPES)
     if unknown:
@@ -282,6 +290,9 @@ def redact(text: pa.Array | pa.ChunkedArray, pii_types: Sequence[str], threads: 
     array = array.cast(pa.large_string()) if array.type != pa.large_string() else array
     array = pc.fill_null(array, "")
     detectors = [d for d in DETECTORS if d.pii_type in pii_types]
+    if regions:
+        phone = functools.partial(_valid_phone, regions=tuple(r.upper() for r in regions))
+        detectors = [dataclasses.replace(d, validate=phone) if d.validate is _valid_phone else d for d in detectors]
     threads = threads if len(array) >= 8_192 else 1
     sizes = pc.binary_length(array).to_numpy()
     # One capture-free scan for every kind at once finds the rows that may hold PII; the others
