@@ -21,10 +21,22 @@ from pipelines.lib.redact_file import redact_file
 @click.option(
     "--field", "fields", multiple=True, help="Field to redact (repeatable; default: the dataset's text columns)."
 )
-def redact(dataset: str, source: Path, target: Path, fields: tuple[str, ...]) -> None:
+@click.option(
+    "--regions",
+    help="Regions (ISO 3166, comma-separated, e.g. US,GB,DE) where national phone numbers are read; "
+    "default: the dataset's privacy.regions, else the engine's default.",
+)
+@click.option("--delimiter", help="CSV delimiter (default: sniffed from the header line; '\\t' for tab).")
+def redact(
+    dataset: str, source: Path, target: Path, fields: tuple[str, ...], regions: str | None, delimiter: str | None
+) -> None:
     """Write a redacted copy of an export; prints how many values of each PII type were replaced."""
     spec, _ = get_spec(dataset)
     chosen = list(fields) or spec.columns.text
-    counts = redact_file(source, target, chosen, list(spec.privacy.redact))
-    summary = ", ".join(f"{pii_type} {n}" for pii_type, n in counts.items())
-    click.echo(f"redacted {', '.join(chosen)} of {source} into {target}: {summary}")
+    # Not every spec declares regions: the engine then uses its own default.
+    declared = getattr(spec.privacy, "regions", None)
+    chosen_regions = [r.strip().upper() for r in regions.split(",") if r.strip()] if regions else declared
+    if delimiter == "\\t":
+        delimiter = "\t"
+    summary = redact_file(source, target, chosen, list(spec.privacy.redact), chosen_regions or None, delimiter)
+    click.echo(f"redacted {', '.join(chosen)} of {source} into {target}: {summary.line()}")
