@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
+import pyarrow as pa
 
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.redact_file import redact_file
@@ -38,5 +40,14 @@ def redact(
     chosen_regions = [r.strip().upper() for r in regions.split(",") if r.strip()] if regions else declared
     if delimiter == "\\t":
         delimiter = "\t"
+    _keep_freed_memory()
     summary = redact_file(source, target, chosen, list(spec.privacy.redact), chosen_regions or None, delimiter)
     click.echo(f"redacted {', '.join(chosen)} of {source} into {target}: {summary.line()}")
+
+
+def _keep_freed_memory() -> None:
+    """Arrow's jemalloc pool for this process, where the build has it: batch after batch allocates
+    and frees the same sizes, and the default pool (mimalloc) gave the pages back to the system
+    each time: 0.4-0.7 s of page faults per 80 MB export (jemalloc: about 0.2 s)."""
+    with contextlib.suppress(NotImplementedError):  # a build without jemalloc keeps the default
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
