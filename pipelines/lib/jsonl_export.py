@@ -128,7 +128,10 @@ def _redact_chunk(chunk: pa.Buffer, fields: list[str], policy: RedactionPolicy) 
     for i, found in enumerate(spans.values()):
         before, after = values.slice(i * len(lines), len(lines)), redacted.slice(i * len(lines), len(lines))
         text = pc.if_else(pa.array(changed(before, after)), after, pa.scalar(None, after.type))
-        edits.append((found.start, found.end, pc.binary_join_element_wise(_QUOTE, json_escape(text), _QUOTE, _EMPTY)))
+        # A value redacted from a string written without escapes needs none: the placeholders
+        # are plain ASCII.
+        escaped = json_escape(text, lines.holds_backslash(found.start, found.end))
+        edits.append((found.start, found.end, pc.binary_join_element_wise(_QUOTE, escaped, _QUOTE, _EMPTY)))
     seen = {name for name, found in spans.items() if (found.start >= 0).any()}
     return _Redacted(splice(lines, edits), len(lines), summary, seen)
 

@@ -16,6 +16,7 @@ that key is not at the top level, the line's next one is tried.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,6 +30,7 @@ _STRING = r'"(?:[^"\\]|\\.)*"'
 _PLAIN = r'[^"{}\[\]]'  # anything outside strings and brackets: numbers, literals, , : and spaces
 _SPACE = np.frombuffer(b" \t\r", np.uint8)  # JSON whitespace within a line
 _NUMBER_START = np.frombuffer(b"-0123456789", np.uint8)
+_local = threading.local()
 
 
 def _balanced(depth: int, deepest: str) -> str:
@@ -103,6 +105,16 @@ class Lines:
         unique_rows, where = np.unique(rows, return_index=True)
         first[unique_rows] = brackets[where]
         return first
+
+    def holds_backslash(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Per line, whether its bytes start..end (one span per line; start -1: none) hold a
+        backslash, that is whether the string written there has an escape."""
+        backslashes = _positions(self.bytes, b"\\")
+        rows = self.line_of(backslashes)
+        inside = (start[rows] >= 0) & (backslashes > start[rows]) & (backslashes < end[rows])
+        found = np.zeros(len(self), bool)
+        found[rows[inside]] = True
+        return found
 
     def line_of(self, offsets: np.ndarray) -> np.ndarray:
         """The line holding each offset."""
@@ -181,29 +193,44 @@ def refuse_repeated(lines: Lines, field: str, spans: Spans) -> None:
 
 def _positions(data: np.ndarray, chars: bytes) -> np.ndarray:
     """Ascending offsets (int64) of the bytes of `data` equal to any of `chars`."""
-    mask = data == chars[0]
+    mask, extra = _scratch(len(data), 0), _scratch(len(data), 1)
+    np.equal(data, chars[0], out=mask)
     for char in chars[1:]:
-        mask |= data == char
+        mask |= np.equal(data, char, out=extra)
     return np.flatnonzero(mask)
+
+
+def _scratch(size: int, slot: int) -> np.ndarray:
+    """A boolean array of `size` kept by this thread for compares: a fresh one per compare cost
+    more in page faults (an 8 MB chunk: 2,048 pages) than the compare itself."""
+    masks = _local.__dict__.setdefault("masks", {})
+    if slot not in masks or len(masks[slot]) < size:
+        masks[slot] = np.empty(size, bool)
+    return masks[slot][:size]
 
 
 def _keys(lines: Lines, key: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Offsets of every occurrence of `key` (a JSON string, quotes included) followed by a colon,
     and of the first byte of the value after each."""
     data = lines.bytes
-    # The first three bytes by shifted compares over the whole chunk (no index per quote), the
-    # rest on the few offsets left.
-    mask = data[: len(data) - 2] == key[0]
-    mask &= data[1 : len(data) - 1] == key[1]
-    mask &= data[2:] == key[2]
-    at = np.flatnonzero(mask)
-    for i in range(3, len(key)):
+    at = _occurrences(lines.buffer, key[:3])  # a key is at least `"x"`
+    for i in range(3, len(key)):  # the rest of the key on the few offsets left
         at = at[at + i < len(data)]
         at = at[data[at + i] == key[i]]
     colon = _skip_space(data, at + len(key))
     is_key = colon < len(data)
     is_key[is_key] = data[colon[is_key]] == ord(":")
     return at[is_key], _skip_space(data, colon[is_key] + 1)
+
+
+def _occurrences(buffer: pa.Buffer, word: bytes) -> np.ndarray:
+    """Ascending offsets where the three bytes of `word` start."""
+    data = np.frombuffer(buffer, np.uint8)
+    mask, extra = _scratch(len(data) - 2, 0), _scratch(len(data) - 2, 1)
+    np.equal(data[:-2], word[0], out=mask)
+    mask &= np.equal(data[1:-1], word[1], out=extra)
+    mask &= np.equal(data[2:], word[2], out=extra)
+    return np.flatnonzero(mask)
 
 
 def _skip_space(data: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -23,10 +23,19 @@ _OTHER_CONTROLS = [chr(c) for c in range(32) if chr(c) not in "\n\r\t"]
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 
 
-def json_escape(values: pa.Array) -> pa.Array:
+def json_escape(values: pa.Array, may_need: np.ndarray | None = None) -> pa.Array:
     """The JSON string body (without quotes) of each value: `"` `\\` and control characters escaped
-    (`\\n`, `\\u0001`...), every other character as it is, non-ASCII as UTF-8. Same length, nulls kept."""
-    needs = pc.fill_null(pc.match_substring_regex(values, _NEEDS_ESCAPE), False)
+    (`\\n`, `\\u0001`...), every other character as it is, non-ASCII as UTF-8. Same length, nulls kept.
+
+    `may_need` (optional) marks the only values that can hold such characters, sparing the scan
+    of the others (a redacted value can only if the text it came from was written with escapes)."""
+    if may_need is None:
+        needs = pc.fill_null(pc.match_substring_regex(values, _NEEDS_ESCAPE), False)
+    else:
+        scan = pc.match_substring_regex(values.filter(pa.array(may_need)), _NEEDS_ESCAPE)
+        found = np.zeros(len(values), bool)
+        found[np.flatnonzero(may_need)] = pc.fill_null(scan, False).to_numpy(False)
+        needs = pa.array(found)
     if not pc.any(needs).as_py():
         return values
     # Only the few values that hold such characters go through the replace passes.
