@@ -191,6 +191,14 @@ BAD_INPUTS = {
         b'{"body": "a"}\n\n{"body": "b", "body": "ana@example.com"}\n',
         "line 3: field 'body': the field is given twice",
     ),
+    "twice_mixed.jsonl": (
+        b'{"body": 5}\n{"body": "b", "body": "ana@example.com"}\n',
+        "line 2: field 'body': the field is given twice",
+    ),
+    "escaped_key.jsonl": (
+        b'{"b\\u006fdy": "ana@example.com"}\n',
+        "line 1: field 'body' is written in a way that cannot",
+    ),
     "list.jsonl": (b'{"body": "a"}\n[1, 2]\n', "line 2: a JSON list, not an object"),
     "latin1.jsonl": (b'{"body": "caf\xe9"}\n', "line 1: not UTF-8"),
     "deep.jsonl": (b'{"a": [[[[[[[[[[1]]]]]]]]]], "body": "x"}\n', "line 1: field 'body': objects nested more than"),

@@ -186,6 +186,11 @@ def _values(lines: Lines, spans: dict[str, Spans], objects: np.ndarray) -> pa.Ar
             raise _ChunkError(None, "text that is not UTF-8") from None
         if not objects.all():  # blank lines have no row
             column = pc.replace_with_mask(pa.nulls(len(lines), pa.large_string()), pa.array(objects), column)
+        found = spans[name]
+        located = (found.start >= 0) & ((found.kind == ord('"')) | np.isin(found.kind, _NUMBER_START))
+        astray = np.flatnonzero(column.is_valid().to_numpy(False) != located)
+        if len(astray):  # say a key written with escapes (`"b\u006fdy"`): never leave it unredacted
+            raise _ChunkError(int(astray[0]), f"field {name!r} is written in a way that cannot be located")
         columns.append(column)
     return pa.concat_arrays(columns)
 

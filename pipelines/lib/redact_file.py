@@ -26,7 +26,7 @@ from pipelines.lib.export_redaction import (
 )
 from pipelines.lib.jsonl_export import redact_jsonl
 
-#: rows redacted at once (each slice on one thread, two at a time); each is written as a row group
+#: rows redacted at once (each batch on one thread, two at a time); each is written as a row group
 SLICE_ROWS = 65_536
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 __all__ = ["FORMATS", "FileSummary", "RedactFileError", "file_format", "redact_file"]
@@ -87,7 +87,7 @@ def _redact(
 
 
 def _redact_parquet(source: Path, out: BinaryIO, fields: list[str], policy: RedactionPolicy) -> FileSummary:
-    """Row group by row group, into a file with the same schema (and metadata) and codec."""
+    """Batch by batch, into a file with the same schema (and metadata) and codec."""
     try:
         parquet = pq.ParquetFile(source)
     except (pa.ArrowInvalid, OSError) as error:
@@ -102,20 +102,23 @@ def _redact_parquet(source: Path, out: BinaryIO, fields: list[str], policy: Reda
     if not_text:
         text = [f.name for f in schema if _is_text(f.type)]
         raise RedactFileError(f"{source}: field(s) {not_text} do not hold text; text fields are {text}")
-    metadata = parquet.metadata
-    codec = metadata.row_group(0).column(0).compression.lower() if metadata.num_row_groups else "snappy"
-    with pq.ParquetWriter(out, schema, compression=codec) as writer:
-        slices = (
-            table.slice(at, SLICE_ROWS)
-            for group in range(metadata.num_row_groups)
-            for table in [parquet.read_row_group(group)]
-            for at in range(0, table.num_rows, SLICE_ROWS)
-        )
+    with pq.ParquetWriter(out, schema, compression=_codec(parquet.metadata)) as writer:
+        # Batches of SLICE_ROWS, whatever the row groups: memory stays bounded by the batch.
+        batches = (pa.Table.from_batches([batch]) for batch in parquet.iter_batches(batch_size=SLICE_ROWS))
         summary = FileSummary()
-        for table, counts in in_order(lambda t: _redact_table(t, fields, policy), slices):
+        for table, counts in in_order(lambda t: _redact_table(t, fields, policy), batches):
             writer.write_table(table, row_group_size=max(table.num_rows, 1))
             summary.add(counts)
     return summary
+
+
+def _codec(metadata: pq.FileMetaData) -> str:
+    """The compression of the file's first column chunk, as the writer names it (LZO, which it
+    cannot write: snappy)."""
+    if not metadata.num_row_groups or not metadata.num_columns:
+        return "snappy"
+    codec = metadata.row_group(0).column(0).compression
+    return {"UNCOMPRESSED": "none", "LZO": "snappy"}.get(codec, codec).lower()
 
 
 def _redact_table(table: pa.Table, fields: list[str], policy: RedactionPolicy) -> tuple[pa.Table, FileSummary]:
