@@ -28,7 +28,8 @@ from pipelines.lib.export_redaction import (
     in_order,
     redact_values,
 )
-from pipelines.lib.jsonl_spans import JsonLayoutError, Lines, Spans, locate, refuse_repeated
+from pipelines.lib.jsonl_lines import Lines
+from pipelines.lib.jsonl_spans import JsonLayoutError, Spans, locate, refuse_repeated
 from pipelines.lib.jsonl_splice import json_escape, splice
 
 #: bytes per chunk: a few per worker even for a 20 MB file, and memory bounded by a few chunks
@@ -138,7 +139,7 @@ def _redact_chunk(chunk: pa.Buffer, fields: list[str], policy: RedactionPolicy) 
 
 def _non_blank(lines: Lines) -> np.ndarray:
     """Which lines hold something (blank lines hold no record, and Arrow's reader skips them)."""
-    data, starts = lines.bytes, lines.starts
+    data, starts = lines.data, lines.starts
     full = np.zeros(len(lines), bool)
     nonempty = np.flatnonzero(lines.ends > starts)
     full[nonempty] = data[starts[nonempty]] == ord("{")

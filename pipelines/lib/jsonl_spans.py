@@ -2,10 +2,10 @@
 
 A JSONL export is rewritten by splicing new values into its lines, so every byte of what is not
 rewritten (ids as written, big integers, key order, escapes) stays as it was. Positions come
-from numpy over the chunk's bytes: the offsets of its quotes are found once, and a key is a quote
-followed by the key's bytes, a quote and a colon (inside a string its quotes would be escaped);
-a string value ends at the next quote not escaped by an odd run of backslashes. This costs a
-few passes over the bytes per chunk, where an RE2 scan per line and field cost a few hundred
+from numpy over the chunk's bytes (jsonl_lines): a key is its quoted name followed by a colon
+(inside a string its quotes would be escaped), found by byte compares over the whole chunk; a
+string value ends at the next quote not escaped by an odd run of backslashes. This costs a few
+passes over the bytes per chunk, where an RE2 scan per line and field cost a few hundred
 nanoseconds per line before reading a byte.
 
 A key may belong to a nested object. Lines holding a `{` or `[` before the key are checked with
@@ -16,13 +16,11 @@ that key is not at the top level, the line's next one is tried.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+
+from pipelines.lib.jsonl_lines import Lines
 
 #: levels of objects and arrays the top-level check follows (deeper lines are refused, never guessed)
 NESTING = 8
@@ -30,7 +28,6 @@ _STRING = r'"(?:[^"\\]|\\.)*"'
 _PLAIN = r'[^"{}\[\]]'  # anything outside strings and brackets: numbers, literals, , : and spaces
 _SPACE = np.frombuffer(b" \t\r", np.uint8)  # JSON whitespace within a line
 _NUMBER_START = np.frombuffer(b"-0123456789", np.uint8)
-_local = threading.local()
 
 
 def _balanced(depth: int, deepest: str) -> str:
@@ -62,83 +59,6 @@ class JsonLayoutError(ValueError):
 
 
 @dataclass(frozen=True)
-class Lines:
-    """A chunk of a JSONL file: its bytes and where each line starts and ends (terminator included).
-
-    `starts` and `ends` are int64 byte offsets into `buffer`, one per line; `bytes` views it."""
-
-    buffer: pa.Buffer
-    starts: np.ndarray
-    ends: np.ndarray
-
-    @property
-    def bytes(self) -> np.ndarray:
-        return np.frombuffer(self.buffer, np.uint8)
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    @classmethod
-    def split(cls, buffer: pa.Buffer) -> Lines:
-        """Cut `buffer` after every newline (a last line without one is a line too)."""
-        data = np.frombuffer(buffer, np.uint8)
-        ends = _positions(data, b"\n")
-        ends += 1
-        if len(data) and (not len(ends) or ends[-1] != len(data)):
-            ends = np.append(ends, len(data))
-        starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-        return cls(buffer, starts, ends)
-
-    @cached_property
-    def quotes(self) -> np.ndarray:
-        """Offsets of every `"` byte, ascending."""
-        return _positions(self.bytes, b'"')
-
-    @cached_property
-    def inner_bracket(self) -> np.ndarray:
-        """Per line, the offset of its first `{` or `[` other than its first byte (its end if none)."""
-        brackets = _positions(self.bytes, b"{[")
-        rows = self.line_of(brackets)
-        inner = brackets != self.starts[rows]
-        rows, brackets = rows[inner], brackets[inner]
-        first = self.ends.copy()
-        unique_rows, where = np.unique(rows, return_index=True)
-        first[unique_rows] = brackets[where]
-        return first
-
-    def holds_backslash(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Per line, whether its bytes start..end (one span per line; start -1: none) hold a
-        backslash, that is whether the string written there has an escape."""
-        backslashes = _positions(self.bytes, b"\\")
-        rows = self.line_of(backslashes)
-        inside = (start[rows] >= 0) & (backslashes > start[rows]) & (backslashes < end[rows])
-        found = np.zeros(len(self), bool)
-        found[rows[inside]] = True
-        return found
-
-    def line_of(self, offsets: np.ndarray) -> np.ndarray:
-        """The line holding each offset."""
-        return np.searchsorted(self.starts, offsets, side="right") - 1
-
-    def windows(self, starts: np.ndarray, ends: np.ndarray) -> pa.LargeStringArray:
-        """Windows buffer[starts[i]:ends[i]] at the even positions of a string array laid over the
-        buffer (ordered, not overlapping; the odd ones are the bytes between). No copy."""
-        if not len(starts):
-            return pa.array([], pa.large_string())
-        offsets = np.empty(2 * len(starts), np.int64)
-        offsets[0::2], offsets[1::2] = starts, ends
-        return pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), self.buffer)
-
-    def find(self, starts: np.ndarray, ends: np.ndarray, pattern: str) -> np.ndarray:
-        """Offset of the first match of RE2 `pattern` in each window, from its start; -1: none."""
-        return pc.find_substring_regex(self.windows(starts, ends), pattern).to_numpy()[0::2]
-
-    def matches(self, starts: np.ndarray, ends: np.ndarray, pattern: str) -> np.ndarray:
-        """Whether each window matches RE2 `pattern`."""
-        return pc.match_substring_regex(self.windows(starts, ends), pattern).to_numpy(False)[0::2]
-
-
-@dataclass(frozen=True)
 class Spans:
     """Where one field's value is in each line: byte offsets into the chunk's buffer.
 
@@ -160,7 +80,7 @@ def locate(lines: Lines, field: str) -> Spans:
     start = np.full(len(lines), -1, np.int64)
     start[present] = values[chosen[present]]
     kind = np.zeros(len(lines), np.uint8)
-    kind[present] = lines.bytes[np.minimum(start[present], len(lines.bytes) - 1)]
+    kind[present] = lines.data[np.minimum(start[present], len(lines.data) - 1)]
     end = start.copy()
     strings = present[kind[present] == ord('"')]
     end[strings] = _string_ends(lines, strings, start[strings])
@@ -191,29 +111,11 @@ def refuse_repeated(lines: Lines, field: str, spans: Spans) -> None:
             raise JsonLayoutError(int(rows[pick][top][0]), "the field is given twice")
 
 
-def _positions(data: np.ndarray, chars: bytes) -> np.ndarray:
-    """Ascending offsets (int64) of the bytes of `data` equal to any of `chars`."""
-    mask, extra = _scratch(len(data), 0), _scratch(len(data), 1)
-    np.equal(data, chars[0], out=mask)
-    for char in chars[1:]:
-        mask |= np.equal(data, char, out=extra)
-    return np.flatnonzero(mask)
-
-
-def _scratch(size: int, slot: int) -> np.ndarray:
-    """A boolean array of `size` kept by this thread for compares: a fresh one per compare cost
-    more in page faults (an 8 MB chunk: 2,048 pages) than the compare itself."""
-    masks = _local.__dict__.setdefault("masks", {})
-    if slot not in masks or len(masks[slot]) < size:
-        masks[slot] = np.empty(size, bool)
-    return masks[slot][:size]
-
-
 def _keys(lines: Lines, key: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Offsets of every occurrence of `key` (a JSON string, quotes included) followed by a colon,
     and of the first byte of the value after each."""
-    data = lines.bytes
-    at = _occurrences(lines.buffer, key[:3])  # a key is at least `"x"`
+    data = lines.data
+    at = lines.occurrences(key[:3])  # a key is at least `"x"`
     for i in range(3, len(key)):  # the rest of the key on the few offsets left
         at = at[at + i < len(data)]
         at = at[data[at + i] == key[i]]
@@ -221,16 +123,6 @@ def _keys(lines: Lines, key: bytes) -> tuple[np.ndarray, np.ndarray]:
     is_key = colon < len(data)
     is_key[is_key] = data[colon[is_key]] == ord(":")
     return at[is_key], _skip_space(data, colon[is_key] + 1)
-
-
-def _occurrences(buffer: pa.Buffer, word: bytes) -> np.ndarray:
-    """Ascending offsets where the three bytes of `word` start."""
-    data = np.frombuffer(buffer, np.uint8)
-    mask, extra = _scratch(len(data) - 2, 0), _scratch(len(data) - 2, 1)
-    np.equal(data[:-2], word[0], out=mask)
-    mask &= np.equal(data[1:-1], word[1], out=extra)
-    mask &= np.equal(data[2:], word[2], out=extra)
-    return np.flatnonzero(mask)
 
 
 def _skip_space(data: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -252,7 +144,7 @@ def _top_level(lines: Lines, keys: np.ndarray) -> np.ndarray:
     chosen[unique_rows] = first
     present = np.flatnonzero(chosen >= 0)
     at = keys[chosen[present]]
-    after_backslash = lines.bytes[np.maximum(at - 1, 0)] == ord("\\")
+    after_backslash = lines.data[np.maximum(at - 1, 0)] == ord("\\")
     doubtful = present[(lines.inner_bracket[present] < at) | after_backslash]
     while len(doubtful):
         at = keys[chosen[doubtful]]
@@ -273,7 +165,7 @@ def _top_level(lines: Lines, keys: np.ndarray) -> np.ndarray:
 
 def _string_ends(lines: Lines, rows: np.ndarray, opening: np.ndarray) -> np.ndarray:
     """One past the closing quote of the strings that open at `opening` (one per row of `rows`)."""
-    quotes, data = lines.quotes, lines.bytes
+    quotes, data = lines.quotes, lines.data
     following = np.searchsorted(quotes, opening, side="right")
     ends = np.empty(len(rows), np.int64)
     todo = np.arange(len(rows))
