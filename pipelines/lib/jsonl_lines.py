@@ -69,15 +69,6 @@ class Lines:
         found[rows[inside]] = True
         return found
 
-    def occurrences(self, word: bytes) -> np.ndarray:
-        """Ascending offsets where the three bytes of `word` start."""
-        data = self.data
-        mask, extra = _scratch(len(data) - 2, 0), _scratch(len(data) - 2, 1)
-        np.equal(data[:-2], word[0], out=mask)
-        mask &= np.equal(data[1:-1], word[1], out=extra)
-        mask &= np.equal(data[2:], word[2], out=extra)
-        return np.flatnonzero(mask)
-
     def line_of(self, offsets: np.ndarray) -> np.ndarray:
         """The line holding each offset."""
         return np.searchsorted(self.starts, offsets, side="right") - 1
