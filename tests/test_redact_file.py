@@ -87,16 +87,19 @@ JSONL_LINES = [
     ("eol", "bom", "last_eol"), [("\n", False, True), ("\r\n", True, True), ("\n", False, False)], ids=str
 )
 def test_jsonl_changes_only_the_redacted_values(tmp_path, monkeypatch, eol, bom, last_eol):
-    monkeypatch.setattr(jsonl_export, "CHUNK_BYTES", 256)  # several chunks even for a small file
     written = [line for line, _ in JSONL_LINES] * 3 + [""]  # and a blank line
     expected = [line for _, line in JSONL_LINES] * 3 + [""]
-    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source = tmp_path / "in.jsonl"
     prefix = BOM if bom else b""
     source.write_bytes(prefix + (eol.join(written) + (eol if last_eol else "")).encode())
-    result = run("--in", source, "--out", target, "--field", "body")
-    assert result.exit_code == 0, result.output
-    assert target.read_bytes() == prefix + (eol.join(expected) + (eol if last_eol else "")).encode()
-    assert "15 records" in result.output and "email 9" in result.output and "phone 3" in result.output
+    # Several chunks even for a small file; at 64 bytes every line is longer than a chunk.
+    for chunk_bytes in (256, 64):
+        monkeypatch.setattr(jsonl_export, "CHUNK_BYTES", chunk_bytes)
+        target = tmp_path / f"out{chunk_bytes}.jsonl"
+        result = run("--in", source, "--out", target, "--field", "body")
+        assert result.exit_code == 0, result.output
+        assert target.read_bytes() == prefix + (eol.join(expected) + (eol if last_eol else "")).encode()
+        assert "15 records" in result.output and "email 9" in result.output and "phone 3" in result.output
 
 
 def test_jsonl_values_that_are_not_text(tmp_path):

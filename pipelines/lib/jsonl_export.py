@@ -97,13 +97,22 @@ def _chunks(data: pa.Buffer) -> Iterator[pa.Buffer]:
     while at < len(view):
         end = min(at + CHUNK_BYTES, len(view))
         while end < len(view):
-            newlines = np.flatnonzero(view[at:end] == 10)
-            if len(newlines):
-                end = at + int(newlines[-1]) + 1
+            newline = _last_newline(view, at, end)
+            if newline >= 0:
+                end = newline + 1
                 break
             end = min(end + CHUNK_BYTES, len(view))
         yield data.slice(at, end - at)
         at = end
+
+
+def _last_newline(view: np.ndarray, start: int, end: int, step: int = 1 << 16) -> int:
+    """Offset of the last newline in view[start:end], or -1; read backwards a little at a time."""
+    for stop in range(end, start, -step):
+        found = np.flatnonzero(view[max(start, stop - step) : stop] == 10)
+        if len(found):
+            return max(start, stop - step) + int(found[-1])
+    return -1
 
 
 def _redact_chunk(chunk: pa.Buffer, fields: list[str], policy: RedactionPolicy) -> _Redacted:

@@ -2,10 +2,11 @@
 
 The output of a chunk is built as one string array whose data buffer is the new file content:
 the chunk's bytes cut into "keep" segments around the replaced values, interleaved with the new
-values by a single `take`. Measured on 78 MB of generated tickets (200,000 lines, subject and
-body rewritten): locating both values about 0.1 s, escaping and splicing about 0.05 s, against
-about 0.3 s for the redaction itself; rebuilding every line from parsed columns could not keep
-numbers, escapes and key order as written, and a Python loop over the lines ran at 16 MB/s.
+values by a single `take`. Measured on 78 MB of generated tickets (200,000 lines, subject and body
+redacted), CPU seconds on one thread: finding the lines and values 0.20, Arrow's parse (every
+line checked, the two fields decoded) 0.19, escaping and splicing 0.09, the engine 0.48.
+Rebuilding lines from parsed columns could not keep numbers, escapes and key order as written;
+the Python loop over records this replaced ran at 16 MB/s.
 """
 
 from __future__ import annotations
