@@ -225,6 +225,16 @@ def test_bad_input_is_named_with_its_line(tmp_path, name):
     assert not target.exists() and list(tmp_path.iterdir()) == [source]  # nothing half-written
 
 
+def test_a_bad_line_is_numbered_in_the_whole_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonl_export, "CHUNK_BYTES", 64)  # the bad line is in a later chunk
+    source = tmp_path / "in.jsonl"
+    good = '{"id": 1, "body": "write to ana@example.com"}\n'
+    source.write_text(good * 7 + '{"id": 8, "body": "no closing brace"\n' + good)
+    result = run("--in", source, "--out", tmp_path / "out.jsonl", "--field", "body")
+    assert isinstance(result.exception, RedactFileError)
+    assert f"{source}, line 8: not valid JSON" in str(result.exception)
+
+
 def test_errors_reach_the_user_without_a_traceback(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_bytes(BAD_INPUTS["malformed.jsonl"][0])
