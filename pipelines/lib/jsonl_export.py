@@ -168,6 +168,7 @@ def _values(lines: Lines, spans: dict[str, Spans], objects: np.ndarray) -> pa.Ar
     try:
         table = pajson.read_json(
             pa.BufferReader(lines.buffer),
+            read_options=_ONE_THREAD,
             parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
     except pa.ArrowInvalid as error:
@@ -233,6 +234,8 @@ def _text(value: str) -> pa.Scalar:
 
 
 _QUOTE, _EMPTY = _text('"'), _text("")
+#: chunks are already parsed side by side: a reader's own threads would only contend with them
+_ONE_THREAD = pajson.ReadOptions(use_threads=False)
 
 
 def _data(array: pa.Array) -> pa.Buffer:
