@@ -209,6 +209,7 @@ BAD_INPUTS = {
     "columns.csv": (b"id,body\n1,a\n2,b,c\n", "line 3: 3 fields where the header has 2"),
     "unclosed.csv": (b'id,body\n1,"ok"\n2,"never closed\n3,x\n', "line 3: unexpected end of data"),
     "latin1.csv": (b"id,body\n1,a\n2,caf\xe9\n", "line 3: not UTF-8"),
+    "twice.csv": (b"id,body,body\n1,a,b\n", "the header names ['body'] more than once"),
     "nofield.csv": (b"id;text\n1;a\n", "no field(s) ['body']; its fields are ['id', 'text']"),
     "notparquet.parquet": (b"id,body\n", "cannot be read as Parquet"),
 }

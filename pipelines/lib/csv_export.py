@@ -75,6 +75,9 @@ def redact_csv(
             f"{source}: no field(s) {missing}; its fields are {dialect.header} "
             f"(delimiter {dialect.delimiter!r}: if that is wrong, give --delimiter). Name them with --field."
         )
+    twice = sorted({f for f in fields if dialect.header.count(f) > 1})
+    if twice:
+        raise RedactFileError(f"{source}: the header names {twice} more than once; rename the columns apart")
     unclosed = _unclosed_quote(source, dialect)
     if unclosed:
         raise unclosed

@@ -98,6 +98,9 @@ def _redact_parquet(source: Path, out: BinaryIO, fields: list[str], policy: Reda
         raise RedactFileError(
             f"{source}: no field(s) {missing}; its fields are {schema.names}. Name them with --field."
         )
+    twice = sorted({f for f in fields if len(schema.get_all_field_indices(f)) > 1})
+    if twice:
+        raise RedactFileError(f"{source}: the schema names {twice} more than once; rename the columns apart")
     not_text = {f: str(schema.field(f).type) for f in fields if not _is_text(schema.field(f).type)}
     if not_text:
         text = [f.name for f in schema if _is_text(f.type)]
