@@ -48,6 +48,6 @@ def redact(
 def _keep_freed_memory() -> None:
     """Arrow's jemalloc pool for this process, where the build has it: batch after batch allocates
     and frees the same sizes, and the default pool (mimalloc) gave the pages back to the system
-    each time: 0.4-0.7 s of page faults per 80 MB export (jemalloc: about 0.2 s)."""
+    each time: 0.4-0.7 s of system time per 80 MB export (jemalloc: about 0.2 s)."""
     with contextlib.suppress(NotImplementedError):  # a build without jemalloc keeps the default
         pa.set_memory_pool(pa.jemalloc_memory_pool())
