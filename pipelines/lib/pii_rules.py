@@ -1,0 +1,315 @@
+"""Deciding what each candidate span is: a rule table read top to bottom, first match wins.
+
+A candidate is a span the scan (`pii_shapes.CANDIDATE`) found, with up to 32 characters of text
+before it and 12 after. Each rule names a verdict (`keep` for a look-alike, or a PII type), the
+shape the whole span must have, what the text around it must (not) say, a digit count, and an
+optional confirmation (a checksum, a parse, phonenumbers' metadata). Rules run over all
+candidates at once (RE2 through `pyarrow.compute`); confirmations that need Python run only on
+the spans of their shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from stdnum import get_cc_module, isbn, numdb
+from stdnum import iban as stdnum_iban
+
+from pipelines.lib import checksums
+from pipelines.lib.pii_shapes import (
+    CARD_BRANDS,
+    CURRENCY,
+    EXTENSION,
+    PHONE_WORDS,
+    SECTION_WORDS,
+    SEPARATOR,
+    VERSION_WORDS,
+    country_calling_codes,
+    national_lengths,
+    national_pattern,
+    words_before,
+)
+
+KEEP = "keep"
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Candidate spans and what surrounds them (all arrays of one length), plus the regions whose
+    national phone numbers count."""
+
+    text: pa.Array
+    left: pa.Array
+    right: pa.Array
+    regions: tuple[str, ...]
+
+    @functools.cached_property
+    def lower_left(self) -> pa.Array:
+        return pc.utf8_lower(self.left)
+
+    @functools.cached_property
+    def digit_count(self) -> np.ndarray:
+        """ASCII digits per span, counted over the Arrow buffers at once."""
+        text = self.text.cast(pa.large_string())
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+        data = text.buffers()[2]
+        if data is None:
+            return np.zeros(len(text), dtype=np.int64)
+        is_digit = np.frombuffer(data, dtype=np.uint8)
+        running = np.concatenate([[0], np.cumsum((is_digit >= 48) & (is_digit <= 57))])
+        return running[offsets[1:]] - running[offsets[:-1]]
+
+    def digits(self, rows: np.ndarray) -> pa.Array:
+        """The digits of the spans at `rows`, nothing else."""
+        return pc.replace_substring_regex(pc.take(self.text, rows), r"\D", "")
+
+    @functools.cached_property
+    def length(self) -> np.ndarray:
+        return pc.utf8_length(self.text).to_numpy(zero_copy_only=False)
+
+
+# A confirmation gets the spans and the indices of those of the rule's shape and context; it
+# returns, for each, how many leading characters are the value (0: not one).
+Confirm = Callable[[Spans, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the table: which spans it decides, and as what."""
+
+    name: str
+    verdict: str
+    #: RE2 pattern the whole span matches
+    shape: str
+    #: RE2 patterns the text before / after the span must match, or must not
+    left: str = ""  # (read lower-cased)
+    not_left: str = ""
+    right: str = ""
+    not_right: str = ""
+    #: inclusive range of the span's digit count
+    digits: tuple[int, int] = (0, 99)
+    confirm: Confirm | None = None
+
+
+def _whole(check: Callable[[Spans, np.ndarray], np.ndarray]) -> Confirm:
+    """A confirmation of whole spans from a boolean check."""
+    return lambda spans, rows: np.where(check(spans, rows), spans.length[rows], 0)
+
+
+def _each(check: Callable[[str], int]) -> Confirm:
+    """A confirmation run in Python on each span of the rule's shape (those are few)."""
+    return lambda spans, rows: np.array([check(s) for s in pc.take(spans.text, rows).to_pylist()], dtype=np.int64)
+
+
+def _luhn_brand(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    digits = spans.digits(rows)
+    count = spans.digit_count[rows]
+    brand = np.zeros(len(rows), dtype=bool)
+    for prefix, (low, high) in CARD_BRANDS.values():
+        starts = pc.match_substring_regex(digits, f"^(?:{prefix})").to_numpy(zero_copy_only=False)
+        brand |= starts & (count >= low) & (count <= high)
+    return brand & checksums.luhn_valid(digits)
+
+
+@functools.cache
+def _iban_country(country: str) -> tuple[re.Pattern[str] | None, bool]:
+    """A country's BBAN shape (python-stdnum's IBAN registry) and whether it adds a national check."""
+    info = numdb.get("iban").info(country + "00")[0][1]
+    if "bban" not in info:
+        return None, False
+    classes = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Z0-9]"}
+    shape = "".join(f"{classes[kind]}{{{n}}}" for n, kind in re.findall(r"(\d+)!([nac])", info["bban"]))
+    return re.compile(shape), get_cc_module(country.lower(), "iban") is not None
+
+
+@functools.cache
+def _iban_shapes() -> tuple[str, str]:
+    """RE2 patterns of whole IBANs of every country in the registry: (all, those whose country
+    adds national check digits)."""
+    shapes, national = [], []
+    for country in sorted({entry[1] for entry in numdb.get("iban").prefixes}):
+        bban, has_check = _iban_country(country) if re.fullmatch("[A-Z]{2}", country) else (None, False)
+        if bban is not None:
+            shapes.append(f"{country}[0-9]{{2}}{bban.pattern}")
+            national += [country] if has_check else []
+    return f"^(?:{'|'.join(shapes)})$", f"^(?:{'|'.join(national)})"
+
+
+def _ibans(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    """Whole IBANs checked at once (BBAN shape, ISO 7064 mod 97-10), the country's own check
+    digits by python-stdnum; a span that is more than an IBAN is cut one by one."""
+    text = pc.take(spans.text, rows)
+    compact = pc.utf8_upper(pc.replace_substring_regex(text, r"[ \r\n-]", ""))
+    every, with_check = _iban_shapes()
+    exact = pc.match_substring_regex(compact, every).to_numpy(zero_copy_only=False)
+    exact &= checksums.iban_valid(compact)
+    national = np.flatnonzero(exact & pc.match_substring_regex(compact, with_check).to_numpy(zero_copy_only=False))
+    for i, value in zip(national, pc.take(compact, national).to_pylist(), strict=True):
+        exact[i] = stdnum_iban.is_valid(value)
+    out = np.where(exact, spans.length[rows], 0)
+    rest = np.flatnonzero(~exact)
+    out[rest] = [_iban_prefix(s) for s in pc.take(text, rest).to_pylist()]
+    return out
+
+
+def _iban_prefix(span: str) -> int:
+    """Characters of the longest prefix of `span`, ending at a group, that is a valid IBAN."""
+    compact_at, compact = [], []
+    for i, char in enumerate(span):
+        if char.isalnum():
+            compact.append(char.upper())
+            compact_at.append(i + 1)
+    value = "".join(compact)
+    bban, national = _iban_country(value[:2]) if re.fullmatch("[A-Z]{2}", value[:2]) else (None, False)
+    if bban is None or not value[2:4].isdigit():
+        return 0
+    match = bban.match(value, 4)
+    if match is None:
+        return 0
+    end = match.end()
+    if end < len(value) and span[compact_at[end - 1]].isalnum():
+        return 0  # the BBAN would end inside a group: not an IBAN followed by something else
+    candidate = value[:end]
+    if int("".join(str(int(c, 36)) for c in candidate[4:] + candidate[:4])) % 97 != 1:  # ISO 7064 mod 97-10
+        return 0
+    if national and not stdnum_iban.is_valid(candidate):  # the country's own check digits too
+        return 0
+    return compact_at[end - 1]
+
+
+def _ipv6(span: str) -> int:
+    try:
+        ok = isinstance(ipaddress.ip_address(span), ipaddress.IPv6Address) and bool(re.search(r"\d", span))
+    except ValueError:
+        ok = False
+    return len(span) if ok else 0
+
+
+def _consecutive(span: str) -> int:
+    numbers = [int(n) for n in span.split()]
+    return len(span) if all(b - a == 1 for a, b in zip(numbers, numbers[1:], strict=False)) else 0
+
+
+def _isbn(span: str) -> int:
+    return len(span) if isbn.is_valid(re.sub(r"\D", "", span)) else 0
+
+
+def _international(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    """A known country calling code after the prefix, and a national number of 4..14 digits
+    (E.164: 15 digits in all)."""
+    digits = pc.replace_substring_regex(spans.digits(rows), r"^(?:00|011)", "")
+    count = pc.utf8_length(digits).to_numpy(zero_copy_only=False) - _extension_digits(spans, rows)
+    code = pc.utf8_length(
+        pc.fill_null(pc.struct_field(pc.extract_regex(digits, f"^(?P<cc>{country_calling_codes()})"), "cc"), "")
+    ).to_numpy(zero_copy_only=False)
+    national = count - code
+    return (code > 0) & (national >= 4) & (national <= 14) & (count <= 15)
+
+
+def _possible_national(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    lengths = np.array(sorted(national_lengths(spans.regions)), dtype=np.int64)
+    count = spans.digit_count[rows] - _extension_digits(spans, rows)
+    # Trunk prefix included, a national number has at most 13 digits; a longer grouped span is
+    # two numbers (or a number and something else), which step 4 of redaction takes apart.
+    return np.isin(count, lengths) & (count <= 13)
+
+
+def _extension_digits(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    """Digits of each span's extension (x204, ext. 12, ;ext=33): not part of the number's length."""
+    extension = pc.replace_substring_regex(pc.take(spans.text, rows), f"(?s)^.*?({EXTENSION})?$", r"\1")
+    return pc.utf8_length(pc.replace_substring_regex(extension, r"\D", "")).to_numpy(zero_copy_only=False)
+
+
+def _valid_national(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    return pc.match_substring_regex(spans.digits(rows), national_pattern(spans.regions)).to_numpy(zero_copy_only=False)
+
+
+def _phone_words(reach: int = 24) -> str:
+    return words_before(PHONE_WORDS, reach)
+
+
+# Cheap character classes for contexts (RE2's Unicode classes cost a DFA blow-up on every span):
+# any character but ASCII punctuation, spaces and controls counts as a letter.
+_LETTER = r"[^\x00-\x40\x5b-\x60\x7b-\x7f]"
+_WORD = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"  # letters, digits, _
+_WORD_OR_COLON = r"[^\x00-\x2f\x3b-\x40\x5b-\x5e\x60\x7b-\x7f]"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_MONTH, _DAY, _YEAR = r"(?:0?[1-9]|1[0-2])", r"(?:0?[1-9]|[12]\d|3[01])", r"(?:1[89]|2[01])\d\d"
+_DATES = "|".join(
+    f"{a}{sep}{b}{sep}{c}"
+    for sep in (r"-", r"\.", r"/", r" ")
+    for a, b, c in ((_YEAR, _MONTH, _DAY), (_DAY, _MONTH, _YEAR), (_MONTH, _DAY, _YEAR))
+)
+_SSN = r"(?:00[1-9]|0[1-9]\d|[1-578]\d\d|6[0-57-9]\d|66[0-57-9])[- ]?(?:0[1-9]|[1-9]\d)[- ]?(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
+_GROUPS = rf"\d+(?:{SEPARATOR}\d+)*"
+_EXT = f"{EXTENSION}?"
+
+# Top to bottom, first match wins; a span no rule takes is looked at group by group (redaction).
+RULES: tuple[Rule, ...] = (
+    Rule("email", "email", r"(?s).*(?:@|[\[({<] ?(?i:at) ?[\])}>]).*"),
+    Rule("iban", "iban", r"(?i)[a-z]{2}\d\d[a-z0-9 \r\n-]+", confirm=_ibans),
+    Rule("ipv6", "ip_address", r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", not_left=f"{_WORD_OR_COLON}$", not_right=f"^{_WORD_OR_COLON}", confirm=_each(_ipv6)),
+    # order and ticket ids, hex codes, tracking numbers: digits glued to letters (not to a phone word)
+    Rule("id glued to letters", KEEP, r"[^+(].*", left=rf"(?:{_LETTER}|_)[-_/#.]?$", not_left=_phone_words(1)),
+    Rule("time", KEEP, r".*", left=r"\d[:h]$"),  # 10:32.585292, 14h30
+    Rule("reference number", KEEP, r"[^+(].*", left=r"(?:#|№|(?i:\bn[or°º]|\bref|\bid)\.?) ?$"),
+    Rule("date", KEEP, rf"(?:{_DATES})(?:[ T]\d{{1,2}})?"),
+    Rule("year-led id", KEEP, r"(?:19|20)\d\d[/-]\d{3,}"),
+    Rule("number run", KEEP, r"\d{1,4}(?: \d{1,4}){3,}", confirm=_each(_consecutive)),
+    Rule("ZIP+4", KEEP, r"\d{5}-\d{4}", not_left=_phone_words()),
+    Rule("amount", KEEP, r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", left=rf"(?:{CURRENCY}) ?$"),
+    Rule("amount", KEEP, r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", right=rf"^ ?(?:{CURRENCY})"),
+    Rule("ISBN", KEEP, r"97[89](?:[- ]?\d){10}", confirm=_each(_isbn)),
+    Rule("version or section", KEEP, r"\d+(?:\.\d+)+", left=words_before(VERSION_WORDS + SECTION_WORDS)),
+    Rule("ipv4", "ip_address", rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,3}})?", not_right=r"^\.\d"),
+    Rule("us_ssn", "us_ssn", _SSN, digits=(9, 9)),
+    Rule("card", "credit_card", r"\d(?:(?:[ .-]|\r?\n)?\d)+", digits=(12, 19), confirm=_whole(_luhn_brand)),
+    Rule("international phone", "phone", rf"(?:\+ ?|\( ?\+ ?|00 ?|011 ?)\d[\d ./()\r\n-]*{_EXT}", confirm=_whole(_international)),
+    Rule("North American phone", "phone", rf"(?:\+?1[ .-]?)?(?:\(\d{{3}}\)[ .-]?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_EXT}"),
+    Rule("trunk-prefixed phone", "phone", rf"(?:\(0\d{{1,5}}\)|0\d{{1,5}}){SEPARATOR}{_GROUPS}{_EXT}", digits=(7, 16), confirm=_whole(_possible_national)),
+    Rule("dotted version", KEEP, r"\d+(?:\.\d+){2,}"),
+    Rule("grouped phone", "phone", rf"\(?\d{{1,5}}\)?{SEPARATOR}{_GROUPS}{_EXT}", digits=(8, 16), confirm=_whole(_possible_national)),
+    Rule("phone after a phone word", "phone", rf"\(?{_GROUPS}{_EXT}", digits=(6, 16), left=_phone_words()),
+    Rule("bare phone", "phone", r"\d{7,15}", confirm=_whole(_valid_national)),
+)  # fmt: skip
+
+
+def _fullmatch(pattern: str) -> str:
+    return f"^(?:{pattern})$"
+
+
+def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the rule that decided each span, -1 for none; characters of the span that are
+    the value), rules tried top to bottom on the spans no earlier rule took."""
+    n = len(spans.text)
+    decided = np.full(n, -1, dtype=np.int64)
+    cut = np.zeros(n, dtype=np.int64)
+    pending = np.arange(n)
+    for index, rule in enumerate(rules):
+        if not len(pending):
+            break
+        rows = pending[(spans.digit_count[pending] >= rule.digits[0]) & (spans.digit_count[pending] <= rule.digits[1])]
+        for field, pattern, wanted in (
+            (spans.text, _fullmatch(rule.shape), True),
+            (spans.lower_left, rule.left, True),
+            (spans.lower_left, rule.not_left, False),
+            (spans.right, rule.right, True),
+            (spans.right, rule.not_right, False),
+        ):
+            if pattern and len(rows):
+                hits = pc.match_substring_regex(pc.take(field, rows), pattern).to_numpy(zero_copy_only=False)
+                rows = rows[hits == wanted]
+        if not len(rows):
+            continue
+        length = rule.confirm(spans, rows) if rule.confirm else spans.length[rows]
+        rows, length = rows[length > 0], length[length > 0]
+        decided[rows], cut[rows] = index, length
+        pending = np.setdiff1d(pending, rows, assume_unique=True)
+    return decided, cut

@@ -1,0 +1,136 @@
+"""What PII and its look-alikes look like: the candidate scan, context words and reference tables.
+
+All patterns are RE2 (run by `pyarrow.compute`) over the ASCII shadow of the text
+(`pii_fold`), so `\\d`, spaces and dashes of any script already read as ASCII here.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import phonenumbers
+
+# Characters of an address: anything but spaces, controls and the ASCII punctuation that sits
+# around addresses in text. Spelled as negated ASCII classes, not Unicode letter classes: those
+# multiply RE2's automaton in the combined scan until it gives up its DFA (40x slower).
+_NOT_ADDRESS = r"\x00-\x20\x7f@<>()\[\]{}\\\",;:/|"
+_LOCAL = rf"[^{_NOT_ADDRESS}.'’][^{_NOT_ADDRESS}]*"
+_LABEL = rf"[^{_NOT_ADDRESS}.\-_](?:[^{_NOT_ADDRESS}.]*[^{_NOT_ADDRESS}.\-_])?"
+_DOMAIN = rf"(?:{_LABEL}\.)+(?:[A-Za-z]{{2,}}|xn--[A-Za-z0-9-]+|[^\x00-\x7f]{{2,}})"
+_IP_LITERAL = r"\[(?:IPv6:)?[0-9A-Fa-f:.]+\]"
+_OPEN, _CLOSE = r"[\[({<]", r"[\])}>]"
+EMAIL = rf'(?:"[^"\r\n@]{{1,64}}"|{_LOCAL})@(?:{_DOMAIN}|{_IP_LITERAL})'
+# name [at] example [dot] com, name(at)example(dot)com, name {@} example [.] com
+EMAIL_OBFUSCATED = rf"{_LOCAL} ?{_OPEN} ?(?i:at|@) ?{_CLOSE} ?{_LABEL}(?: ?{_OPEN} ?(?i:dot|\.) ?{_CLOSE} ?{_LABEL})+"
+_WRAP = r"(?:[ -]|\r?\n)"
+# Groups of four after the country and check digits: the first two may be letters only (a bank
+# code), the others hold a digit, so the word after an IBAN does not pass for its next group.
+_WITH_DIGIT = r"(?:\d[A-Za-z0-9]{3}|[A-Za-z]\d[A-Za-z0-9]{2}|[A-Za-z]{2}\d[A-Za-z0-9]|[A-Za-z]{3}\d)"
+IBAN = (
+    rf"\b[A-Za-z]{{2}}\d\d(?:{_WRAP}?[A-Za-z0-9]{{4}}){{0,2}}(?:{_WRAP}?{_WITH_DIGIT}){{0,7}}"
+    rf"(?:{_WRAP}?\d{{1,3}}|{_WRAP}?[A-Za-z0-9]{{0,2}}\d)?"
+)
+IPV6 = r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}"
+# Between the digit groups of one number: a space, a dot, a dash or slash (maybe spaced: a spaced
+# dot ends a sentence), brackets
+# around an area code or a trunk `(0)`, or one line break.
+SEPARATOR = r"(?:\.|[ ]?[/-][ ]?|[ ]?\([ ]?|[ ]?\)[ ]?|[ ]|\r?\n)"
+EXTENSION = r"(?:[ ]?(?:[xX#]|[eE][xX][tT][nN]?\.?|;ext=|[eE]xtension)[ ]?\d{1,6})"
+# Seven digits or more: every phone, card or SSN has them. An opening bracket belongs to the
+# number only around its area code: `(415) 623-1234`, not `(0151 30015397)`.
+NUMBER = rf"(?:\+ ?|\( ?\+? ?\d{{1,5}} ?\) ?)?\d(?:{SEPARATOR}?\d){{6,}}{EXTENSION}?"
+IPV4 = r"\d{1,3}(?:\.\d{1,3}){3}"
+# Leftmost match wins; at one position the first alternative that matches does.
+CANDIDATE = "|".join(f"(?:{p})" for p in (EMAIL, EMAIL_OBFUSCATED, IBAN, IPV6, NUMBER, IPV4))
+
+# Words that introduce a phone number in the languages trainset sees (lower case, any inflection
+# that starts with them). "number" alone is not one: order and invoice numbers follow it too.
+PHONE_WORDS = (
+    "tel", "tél", "phone", "ph", "call", "ring", "dial", "mobile", "mob", "cell", "fax", "hotline",
+    "whatsapp", "sms", "text me", "reach me", "contact me",
+    "telefon", "rückruf", "ruf", "anruf", "erreichbar", "durchwahl", "zentrale", "festnetz", "handy", "mobil",
+    "téléphone", "appel", "rappel", "portable", "joindre",
+    "teléfono", "telefono", "llam", "móvil", "movil", "celular", "contacto",
+    "telefone", "ligar", "ligue", "contato", "telemóvel",
+    "telefoon", "bellen", "numer komórkowy", "komórk", "zadzwo", "chiamare", "cellulare", "gsm", "tlf",
+)  # fmt: skip
+VERSION_WORDS = (
+    "v", "ver", "version", "versión", "versão", "release", "rel", "build", "firmware", "fw", "update",
+    "upgrad", "aktualisier", "patch", "kernel", "driver", "treiber", "sdk", "api", "app",
+)  # fmt: skip
+SECTION_WORDS = (
+    "section", "sect", "sec", "§", "chapter", "chap", "clause", "article", "art", "para", "paragraph",
+    "abschnitt", "kapitel", "absatz", "ziffer", "sección", "capítulo", "apartado", "artículo", "seção",
+    "chapitre", "partie", "item", "step", "rule", "figure", "fig", "table",
+)  # fmt: skip
+CURRENCY = r"[$€£¥₹₽₩]|(?i:usd|eur|gbp|chf|brl|mxn|inr|jpy|euros?|dollars?|cents?|reais|pesos?|francs?)\b"
+
+
+_NOT_LETTER = r"\x00-\x40\x5b-\x60\x7b-\x7f"  # ASCII but for letters: any other character is one
+
+
+def words_before(words: tuple[str, ...], reach: int = 24) -> str:
+    """RE2 pattern for the end of a lower-cased left context: one of `words` (at a word start,
+    any inflection), then at most `reach` more characters of the same clause. Plain classes, no
+    case folding or Unicode letter classes: it runs on every candidate's context."""
+    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return rf"(?:^|[{_NOT_LETTER}])(?:{alternation})[^{_NOT_LETTER}]*\.?[^.;!?\n]{{0,{reach}}}$"
+
+
+# Issuer identification numbers, from the table of card brands in ISO/IEC 7812 as published in
+# the "Payment card number" reference (brand: prefixes, lengths). Luhn passes one random number
+# in ten: a brand's prefix and length must hold too.
+CARD_BRANDS: dict[str, tuple[str, tuple[int, int]]] = {
+    "Visa": (r"4", (13, 19)),
+    "Mastercard": (r"5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)", (16, 16)),
+    "American Express": (r"3[47]", (15, 15)),
+    "Diners Club": (r"30[0-5]|3095|36|3[89]", (14, 19)),
+    "Discover": (r"6011|64[4-9]|65|622(?:12[6-9]|1[3-9]\d|[2-8]\d\d|9[01]\d|92[0-5])", (16, 19)),
+    "JCB": (r"35(?:2[89]|[3-8]\d)", (16, 19)),
+    "JCB (15 digits)": (r"2131|1800", (15, 15)),
+    "UATP": (r"1", (15, 15)),
+    "UnionPay": (r"62|81", (16, 19)),
+    "Maestro": (r"5[06-9]|6\d", (12, 19)),
+    "Mir": (r"220[0-4]", (16, 19)),
+    "RuPay": (r"60|65|8[12]|508|35[36]", (16, 16)),
+    "Verve": (r"50(?:6[01]|78|79)|6500", (16, 19)),
+    "Troy": (r"9792", (16, 16)),
+    "UzCard / Humo": (r"8600|9860", (16, 16)),
+    "Dankort": (r"5019|4571", (16, 16)),
+}
+
+
+@functools.cache
+def country_calling_codes() -> str:
+    """RE2 alternation of every country calling code phonenumbers knows (a prefix-free set)."""
+    return "|".join(str(cc) for cc in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE))
+
+
+@functools.cache
+def national_lengths(regions: tuple[str, ...]) -> frozenset[int]:
+    """Digit counts of a national number in any of `regions`, written with or without its trunk
+    prefix (phonenumbers' metadata: possible lengths and national prefix)."""
+    lengths: set[int] = set()
+    for region in regions:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is None:
+            continue
+        possible = set(metadata.general_desc.possible_length or ())
+        lengths |= possible | {n + len(metadata.national_prefix or "") for n in possible}
+    return frozenset(lengths)
+
+
+@functools.cache
+def national_pattern(regions: tuple[str, ...]) -> str:
+    """RE2 pattern fully matching the digits of a valid national number of any of `regions`, with
+    or without its trunk prefix (phonenumbers' metadata: each region's national number pattern)."""
+    alternatives = []
+    for region in regions:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is None or not metadata.general_desc.national_number_pattern:
+            continue
+        prefix = re.escape(metadata.national_prefix or "")
+        alternatives.append(f"{prefix}?(?:{metadata.general_desc.national_number_pattern})" if prefix else
+                            f"(?:{metadata.general_desc.national_number_pattern})")  # fmt: skip
+    return "^(?:" + "|".join(alternatives) + ")$" if alternatives else "^$."
