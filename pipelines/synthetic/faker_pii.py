@@ -44,7 +44,7 @@ def place_values(values: Sequence[PiiValue], seed: int) -> list[EvalText]:
     others = [v for v in values if v.pii_type != "phone"]
     rng.shuffle(phones)
     rng.shuffle(others)
-    regions = sorted({v.region for v in phones if v.region}) or [None]
+    regions: list[str | None] = [*sorted({v.region for v in phones if v.region})] or [None]
     groups: list[list[PiiValue]] = []
     for phone in phones:
         # Half the phone texts also hold another value, so kinds meet in one text.
