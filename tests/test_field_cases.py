@@ -1,8 +1,8 @@
 """Field cases (`tests/fixtures/field_cases/redaction.jsonl`): inputs rebuilt from public bug
 reports of PII tools and public ticket exports, every value made up. Each case must pass the field
 rule (`pii_scoring.field_rule_failures`): every `remove` value gone whole, no fragment of 4 or
-more word characters of it left, every `keep` look-alike verbatim. In memory per case, and through
-`trainset redact` as a user runs it."""
+more word characters of it left, every `keep` look-alike verbatim. In memory per case (ticket_triage's
+declared PII types, the engine's default regions), and through `trainset redact` as a user runs it."""
 
 from __future__ import annotations
 
