@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable
 
 import pandas as pd
@@ -24,6 +23,7 @@ import pyarrow as pa
 from pipelines.lib.generate import GeneratorConfig, generate
 from pipelines.lib.pii_eval import build_eval_set, evaluate
 from pipelines.lib.redaction import DETECTORS, PII_TYPES, PLACEHOLDERS, redact
+from pipelines.synthetic.pii_scoring import EvalText, GoldSpan, score
 
 FIELDS = ("subject", "body")
 PRESIDIO_ENTITIES = {
@@ -96,18 +96,16 @@ def timed(
 
 def planted_recall(texts: list[str], output: list[str], planted: list[list[tuple[str, str]]]) -> dict[str, float]:
     """Share of the values the generator planted that are replaced whole by their own placeholder,
-    the characters around them untouched."""
-    found: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for before, after, values in zip(texts, output, planted, strict=True):
+    the characters around them untouched (scored as every evaluation set is: `pii_scoring`)."""
+    labelled = []
+    for text, values in zip(texts, planted, strict=True):
+        spans = []
         for pii_type, value in values:
-            start = before.index(value)
-            end = start + len(value)
-            total[pii_type] += 1
-            found[pii_type] += (
-                before[max(0, start - 3) : start] + PLACEHOLDERS[pii_type] + before[end : end + 3] in after
-            )
-    return {t: found[t] / total[t] if total[t] else float("nan") for t in PII_TYPES}  # nan: none planted
+            start = text.index(value)
+            spans.append(GoldSpan(start, start + len(value), pii_type))
+        labelled.append(EvalText(text, tuple(spans)))
+    scores = score(labelled, output).types
+    return {t: scores[t].recall if scores[t].gold else float("nan") for t in PII_TYPES}  # nan: none planted
 
 
 def engine_speeds(column: pa.Array, threads: int, repeat: int) -> list[float]:
