@@ -27,6 +27,7 @@ from pipelines.lib.pii_shapes import (
     CARD_BRANDS,
     CURRENCY,
     EXTENSION,
+    ID_WORDS,
     PHONE_WORDS,
     SECTION_WORDS,
     SEPARATOR,
@@ -184,6 +185,12 @@ def _iban_prefix(span: str) -> int:
     return compact_at[end - 1]
 
 
+def _before_prefix_length(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    """An address with a CIDR prefix length (10.0.0.0/24): the address is the value."""
+    slash = pc.find_substring(pc.take(spans.text, rows), "/").to_numpy(zero_copy_only=False)
+    return np.where(slash >= 0, slash, spans.length[rows])
+
+
 def _ipv6(span: str) -> int:
     try:
         ok = isinstance(ipaddress.ip_address(span), ipaddress.IPv6Address) and bool(re.search(r"\d", span))
@@ -238,6 +245,8 @@ def _phone_words(reach: int = 24) -> str:
 # Cheap character classes for contexts (RE2's Unicode classes cost a DFA blow-up on every span):
 # any character but ASCII punctuation, spaces and controls counts as a letter.
 _LETTER = r"[^\x00-\x40\x5b-\x60\x7b-\x7f]"
+# Latin letters only: an id glues digits to them; CJK text glues phone numbers to its words.
+_LATIN = r"[A-Za-z\x{C0}-\x{24F}_]"
 _WORD = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"  # letters, digits, _
 _WORD_OR_COLON = r"[^\x00-\x2f\x3b-\x40\x5b-\x5e\x60\x7b-\x7f]"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -247,7 +256,9 @@ _DATES = "|".join(
     for sep in (r"-", r"\.", r"/", r" ")
     for a, b, c in ((_YEAR, _MONTH, _DAY), (_DAY, _MONTH, _YEAR), (_MONTH, _DAY, _YEAR))
 )
-_SSN = r"(?:00[1-9]|0[1-9]\d|[1-578]\d\d|6[0-57-9]\d|66[0-57-9])[- ]?(?:0[1-9]|[1-9]\d)[- ]?(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
+# Assignable areas, groups and serials, written with dashes or spaces (bare nine digits are as
+# likely any other number).
+_SSN = r"(?:00[1-9]|0[1-9]\d|[1-578]\d\d|6[0-57-9]\d|66[0-57-9])[- ](?:0[1-9]|[1-9]\d)[- ](?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
 _GROUPS = rf"\d+(?:{SEPARATOR}\d+)*"
 _EXT = f"{EXTENSION}?"
 
@@ -257,21 +268,23 @@ RULES: tuple[Rule, ...] = (
     Rule("iban", "iban", r"(?i)[a-z]{2}\d\d[a-z0-9 \r\n-]+", confirm=_ibans),
     Rule("ipv6", "ip_address", r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", not_left=f"{_WORD_OR_COLON}$", not_right=f"^{_WORD_OR_COLON}", confirm=_each(_ipv6)),
     # order and ticket ids, hex codes, tracking numbers: digits glued to letters (not to a phone word)
-    Rule("id glued to letters", KEEP, r"[^+(].*", left=rf"(?:{_LETTER}|_)[-_/#.]?$", not_left=_phone_words(1)),
+    Rule("id glued to letters", KEEP, r"[^+(].*", left=rf"{_LATIN}[-_/#.]?$", not_left=_phone_words(1)),
+    Rule("id glued to letters", KEEP, r".*", right=rf"^-?{_LATIN}"),  # 31473b9821d1, 70655158-b8e2
     Rule("time", KEEP, r".*", left=r"\d[:h]$"),  # 10:32.585292, 14h30
     Rule("reference number", KEEP, r"[^+(].*", left=r"(?:#|№|(?i:\bn[or°º]|\bref|\bid)\.?) ?$"),
-    Rule("date", KEEP, rf"(?:{_DATES})(?:[ T]\d{{1,2}})?"),
-    Rule("year-led id", KEEP, r"(?:19|20)\d\d[/-]\d{3,}"),
+    Rule("date", KEEP, rf"(?:{_DATES})(?:[ T]\d{{1,2}})?|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"),
+    Rule("year-led id", KEEP, r"(?:19|20)\d\d(?:[/-]\d+)+|(?:19|20)\d\d[01]\d[0-3]\d(?:\.\d+)+"),  # 2024/00815, 2026-11-27-0042, build 20240327.8
     Rule("number run", KEEP, r"\d{1,4}(?: \d{1,4}){3,}", confirm=_each(_consecutive)),
-    Rule("ZIP+4", KEEP, r"\d{5}-\d{4}", not_left=_phone_words()),
+    Rule("ZIP+4", KEEP, r"\d{5}-\d{4}", not_left=_phone_words(3)),
     Rule("amount", KEEP, r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", left=rf"(?:{CURRENCY}) ?$"),
     Rule("amount", KEEP, r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", right=rf"^ ?(?:{CURRENCY})"),
     Rule("ISBN", KEEP, r"97[89](?:[- ]?\d){10}", confirm=_each(_isbn)),
     Rule("version or section", KEEP, r"\d+(?:\.\d+)+", left=words_before(VERSION_WORDS + SECTION_WORDS)),
-    Rule("ipv4", "ip_address", rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,3}})?", not_right=r"^\.\d"),
+    Rule("ipv4", "ip_address", rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,3}})?", not_right=r"^\.\d", confirm=_before_prefix_length),
     Rule("us_ssn", "us_ssn", _SSN, digits=(9, 9)),
     Rule("card", "credit_card", r"\d(?:(?:[ .-]|\r?\n)?\d)+", digits=(12, 19), confirm=_whole(_luhn_brand)),
-    Rule("international phone", "phone", rf"(?:\+ ?|\( ?\+ ?|00 ?|011 ?)\d[\d ./()\r\n-]*{_EXT}", confirm=_whole(_international)),
+    Rule("identifier after an id word", KEEP, r"[^+].*", left=words_before(ID_WORDS, 12), not_left=_phone_words()),
+    Rule("international phone", "phone", rf"(?:\+ ?\(? ?|\( ?\+ ?|00 ?|011 ?)\d[\d ./()\r\n-]*{_EXT}", confirm=_whole(_international)),
     Rule("North American phone", "phone", rf"(?:\+?1[ .-]?)?(?:\(\d{{3}}\)[ .-]?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_EXT}"),
     Rule("trunk-prefixed phone", "phone", rf"(?:\(0\d{{1,5}}\)|0\d{{1,5}}){SEPARATOR}{_GROUPS}{_EXT}", digits=(7, 16), confirm=_whole(_possible_national)),
     Rule("dotted version", KEEP, r"\d+(?:\.\d+){2,}"),

@@ -24,22 +24,19 @@ EMAIL = rf'(?:"[^"\r\n@]{{1,64}}"|{_LOCAL})@(?:{_DOMAIN}|{_IP_LITERAL})'
 # name [at] example [dot] com, name(at)example(dot)com, name {@} example [.] com
 EMAIL_OBFUSCATED = rf"{_LOCAL} ?{_OPEN} ?(?i:at|@) ?{_CLOSE} ?{_LABEL}(?: ?{_OPEN} ?(?i:dot|\.) ?{_CLOSE} ?{_LABEL})+"
 _WRAP = r"(?:[ -]|\r?\n)"
-# Groups of four after the country and check digits: the first two may be letters only (a bank
-# code), the others hold a digit, so the word after an IBAN does not pass for its next group.
-_WITH_DIGIT = r"(?:\d[A-Za-z0-9]{3}|[A-Za-z]\d[A-Za-z0-9]{2}|[A-Za-z]{2}\d[A-Za-z0-9]|[A-Za-z]{3}\d)"
-IBAN = (
-    rf"\b[A-Za-z]{{2}}\d\d(?:{_WRAP}?[A-Za-z0-9]{{4}}){{0,2}}(?:{_WRAP}?{_WITH_DIGIT}){{0,7}}"
-    rf"(?:{_WRAP}?\d{{1,3}}|{_WRAP}?[A-Za-z0-9]{{0,2}}\d)?"
-)
+# Groups of four (any case, spaced, dashed or wrapped) after the country and check digits. A word
+# after an IBAN may pass for a group: the rules keep the longest valid prefix and the rest of
+# the span is looked at again.
+IBAN = rf"\b[A-Za-z]{{2}}\d\d(?:{_WRAP}?[A-Za-z0-9]{{4}}){{2,7}}(?:{_WRAP}?[A-Za-z0-9]{{1,4}})?"
 IPV6 = r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}"
-# Between the digit groups of one number: a space, a dot, a dash or slash (maybe spaced: a spaced
-# dot ends a sentence), brackets
-# around an area code or a trunk `(0)`, or one line break.
-SEPARATOR = r"(?:\.|[ ]?[/-][ ]?|[ ]?\([ ]?|[ ]?\)[ ]?|[ ]|\r?\n)"
+# Between the digit groups of one number: a dot, a dash or slash (maybe spaced: a spaced dot
+# ends a sentence), a space, brackets around an area code or a trunk `(0)` with what may follow
+# them (`1-(212) 555`, `(0387)-894360`), or one line break.
+SEPARATOR = r"(?:\.|[ ]?[/-][ ]?\(?|[ ]?\([ ]?|[ ]?\)[ ]?[./-]?[ ]?|[ ]\(?|\r?\n)"
 EXTENSION = r"(?:[ ]?(?:[xX#]|[eE][xX][tT][nN]?\.?|;ext=|[eE]xtension)[ ]?\d{1,6})"
-# Seven digits or more: every phone, card or SSN has them. An opening bracket belongs to the
-# number only around its area code: `(415) 623-1234`, not `(0151 30015397)`.
-NUMBER = rf"(?:\+ ?|\( ?\+? ?\d{{1,5}} ?\) ?)?\d(?:{SEPARATOR}?\d){{6,}}{EXTENSION}?"
+# Seven digits or more: every phone, card or SSN has them. An opening bracket without its closing
+# one is not part of the value (`(0151 30015397)`): redaction leaves it in the text.
+NUMBER = rf"(?:\+ ?\(? ?|\( ?\+? ?)?\d(?:{SEPARATOR}?\d){{6,}}{EXTENSION}?"
 IPV4 = r"\d{1,3}(?:\.\d{1,3}){3}"
 # Leftmost match wins; at one position the first alternative that matches does.
 CANDIDATE = "|".join(f"(?:{p})" for p in (EMAIL, EMAIL_OBFUSCATED, IBAN, IPV6, NUMBER, IPV4))
@@ -48,7 +45,8 @@ CANDIDATE = "|".join(f"(?:{p})" for p in (EMAIL, EMAIL_OBFUSCATED, IBAN, IPV6, N
 # that starts with them). "number" alone is not one: order and invoice numbers follow it too.
 PHONE_WORDS = (
     "tel", "tél", "phone", "ph", "call", "ring", "dial", "mobile", "mob", "cell", "fax", "hotline",
-    "whatsapp", "sms", "text me", "reach me", "contact me",
+    "whatsapp", "sms", "text me", "reach me", "contact me", "my number", "mi número", "meine nummer",
+    "mon numéro", "meu número", "il mio numero", "mijn nummer", "rufen", "rufnummer",
     "telefon", "rückruf", "ruf", "anruf", "erreichbar", "durchwahl", "zentrale", "festnetz", "handy", "mobil",
     "téléphone", "appel", "rappel", "portable", "joindre",
     "teléfono", "telefono", "llam", "móvil", "movil", "celular", "contacto",
@@ -57,12 +55,23 @@ PHONE_WORDS = (
 )  # fmt: skip
 VERSION_WORDS = (
     "v", "ver", "version", "versión", "versão", "release", "rel", "build", "firmware", "fw", "update",
-    "upgrad", "aktualisier", "patch", "kernel", "driver", "treiber", "sdk", "api", "app",
+    "upgrad", "aktualisier", "patch", "kernel", "driver", "treiber", "sdk", "api", "app", "versione",
+    "versie", "wersj", "verzió", "sürüm", "верси", "сборк", "kompilac", "compilación", "compilação",
+    "compilazione", "kompilier",
 )  # fmt: skip
 SECTION_WORDS = (
-    "section", "sect", "sec", "§", "chapter", "chap", "clause", "article", "art", "para", "paragraph",
+    "section", "sect", "sec", "§", "chapter", "chap", "clause", "article", "art", "paragraph",
     "abschnitt", "kapitel", "absatz", "ziffer", "sección", "capítulo", "apartado", "artículo", "seção",
-    "chapitre", "partie", "item", "step", "rule", "figure", "fig", "table",
+    "chapitre", "partie", "item", "step", "rule", "figure", "fig", "table", "sezione", "capitolo",
+    "articolo", "sektion", "artikel", "hoofdstuk", "punkt", "rozdział", "paragraf", "artykuł", "раздел",
+    "пункт", "статья", "статьи", "глава", "bölüm", "madde",
+)  # fmt: skip
+# Words after which a number is an identifier of the business, not a person's phone.
+ID_WORDS = (
+    "order", "invoice", "customer", "account", "ticket", "case", "reference", "ref", "id", "batch",
+    "tracking", "sku", "serial", "contract", "policy", "member", "booking", "bestell", "rechnung",
+    "kunden", "auftrag", "vertrag", "sendung", "pedido", "factura", "cliente", "commande", "facture",
+    "dossier", "référence", "encomenda", "fatura",
 )  # fmt: skip
 CURRENCY = r"[$€£¥₹₽₩]|(?i:usd|eur|gbp|chf|brl|mxn|inr|jpy|euros?|dollars?|cents?|reais|pesos?|francs?)\b"
 
@@ -71,11 +80,19 @@ _NOT_LETTER = r"\x00-\x40\x5b-\x60\x7b-\x7f"  # ASCII but for letters: any other
 
 
 def words_before(words: tuple[str, ...], reach: int = 24) -> str:
-    """RE2 pattern for the end of a lower-cased left context: one of `words` (at a word start,
-    any inflection), then at most `reach` more characters of the same clause. Plain classes, no
-    case folding or Unicode letter classes: it runs on every candidate's context."""
-    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return rf"(?:^|[{_NOT_LETTER}])(?:{alternation})[^{_NOT_LETTER}]*\.?[^.;!?\n]{{0,{reach}}}$"
+    """RE2 pattern for the end of a lower-cased left context: one of `words` at a word start,
+    then at most `reach` more characters of the same clause. A word of four letters or more may
+    be inflected (upgrading, Telefonnummer); a shorter one stands alone ("v", not "von"). Plain
+    classes, no case folding or Unicode letter classes: it runs on every candidate's context."""
+    ordered = sorted(words, key=len, reverse=True)
+    stems = "|".join(re.escape(w) for w in ordered if len(w) >= 4)
+    short = "|".join(re.escape(w) for w in ordered if len(w) < 4)
+    alternatives = [f"(?:{stems})[^{_NOT_LETTER}]*"] if stems else []
+    alternatives += [f"(?:{short})"] if short else []
+    word = "|".join(alternatives)
+    # after the word: its abbreviation dot, then the rest of the clause
+    rest = rf"\.?[\x00-\x20\x22-\x2d\x2f-\x3a\x3c-\x3e\x40\x5b-\x60\x7b-\x7f][^.;!?\n]{{0,{reach}}}"
+    return rf"(?:^|[{_NOT_LETTER}])(?:{word})(?:{rest}|\.)?$"
 
 
 # Issuer identification numbers, from the table of card brands in ISO/IEC 7812 as published in
@@ -87,11 +104,11 @@ CARD_BRANDS: dict[str, tuple[str, tuple[int, int]]] = {
     "American Express": (r"3[47]", (15, 15)),
     "Diners Club": (r"30[0-5]|3095|36|3[89]", (14, 19)),
     "Discover": (r"6011|64[4-9]|65|622(?:12[6-9]|1[3-9]\d|[2-8]\d\d|9[01]\d|92[0-5])", (16, 19)),
-    "JCB": (r"35(?:2[89]|[3-8]\d)", (16, 19)),
+    "JCB": (r"35", (16, 19)),  # 3528-3589 assigned; Faker's table (and issuers' test cards) use all of 35
     "JCB (15 digits)": (r"2131|1800", (15, 15)),
     "UATP": (r"1", (15, 15)),
     "UnionPay": (r"62|81", (16, 19)),
-    "Maestro": (r"5[06-9]|6\d", (12, 19)),
+    "Maestro": (r"5[06-9]|6\d|0604", (12, 19)),
     "Mir": (r"220[0-4]", (16, 19)),
     "RuPay": (r"60|65|8[12]|508|35[36]", (16, 16)),
     "Verve": (r"50(?:6[01]|78|79)|6500", (16, 19)),

@@ -135,6 +135,7 @@ def _redact_pass(
     offsets = pieces.offsets.to_numpy()
     parent = pc.list_parent_indices(pieces).to_numpy()
     at = np.flatnonzero((np.arange(len(flat)) - offsets[parent]) % 2 == 1)  # spans sit between gaps
+    flat = _unbracket(flat, at)
     spans = Spans(
         text=pc.take(flat, at),
         left=pc.utf8_slice_codeunits(pc.take(flat, at - 1), -_LEFT),
@@ -163,6 +164,22 @@ def _redact_pass(
     if folded.any():  # rows read through the shadow: their values are cut from the original
         out = _restore_originals(out, folded, pc.filter(array, flagged), pieces, at, whole, edits)
     return pc.replace_with_mask(array, flagged, out), counts, np.unique(rows[parent[at[partial]]])
+
+
+def _unbracket(flat: pa.Array, at: np.ndarray) -> pa.Array:
+    """An opening bracket whose span holds no closing one, `(0151 30015397)`, moves back to the
+    text before the span: it is not part of the value."""
+    opening = at[pc.match_substring_regex(pc.take(flat, at), r"^\( *[^ )][^)]*$").to_numpy(zero_copy_only=False)]
+    if not len(opening):
+        return flat
+    spans = pc.take(flat, opening)
+    bracket = pc.replace_substring_regex(spans, r"(?s)^(\( *).*$", r"\1")
+    gaps = pc.binary_join_element_wise(pc.take(flat, opening - 1), bracket, pa.scalar("", pa.large_string()))
+    mask = np.zeros(len(flat), dtype=bool)
+    mask[opening - 1] = True
+    flat = pc.replace_with_mask(flat, pa.array(mask), gaps)
+    mask = np.roll(mask, 1)
+    return pc.replace_with_mask(flat, pa.array(mask), pc.replace_substring_regex(spans, r"^\( *", ""))
 
 
 def _decide(
