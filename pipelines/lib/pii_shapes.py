@@ -95,6 +95,15 @@ def words_before(words: tuple[str, ...], reach: int = 24) -> str:
     return rf"(?:^|[{_NOT_LETTER}])(?:{word})(?:{rest}|\.)?$"
 
 
+def id_words_before(words: tuple[str, ...]) -> str:
+    """RE2 pattern for a lower-cased left context ending in an identifier's name: one of `words`
+    (any inflection), maybe "number"/"no."/"#", a colon, then the span (`order no. 123456789`,
+    `Kundennummer: 12345678`). Nothing else may come between: `invoice (0151 2345678)` is a phone."""
+    stems = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    number = r"(?: ?(?:number|nummer|num|no|nr|n°|nº|número|numéro|numero|id|#)\.?)?"
+    return rf"(?:^|[{_NOT_LETTER}])(?:{stems})[^{_NOT_LETTER}]*\.?{number} ?[:#]? ?$"
+
+
 # Issuer identification numbers, from the table of card brands in ISO/IEC 7812 as published in
 # the "Payment card number" reference (brand: prefixes, lengths). Luhn passes one random number
 # in ten: a brand's prefix and length must hold too.
