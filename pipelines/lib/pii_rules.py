@@ -32,7 +32,7 @@ from pipelines.lib.pii_shapes import (
     SECTION_WORDS,
     SEPARATOR,
     VERSION_WORDS,
-    country_calling_codes,
+    country_codes_by_length,
     id_words_before,
     national_lengths,
     national_pattern,
@@ -57,16 +57,45 @@ class Spans:
         return pc.utf8_lower(self.left)
 
     @functools.cached_property
+    def _bytes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(UTF-8 bytes, offsets) of the spans."""
+        return buffers(self.text)
+
+    @functools.cached_property
     def digit_count(self) -> np.ndarray:
         """ASCII digits per span, counted over the Arrow buffers at once."""
-        text = self.text.cast(pa.large_string())
-        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
-        data = text.buffers()[2]
-        if data is None:
-            return np.zeros(len(text), dtype=np.int64)
-        is_digit = np.frombuffer(data, dtype=np.uint8)
-        running = np.concatenate([[0], np.cumsum((is_digit >= 48) & (is_digit <= 57))])
-        return running[offsets[1:]] - running[offsets[:-1]]
+        data, offsets = self._bytes
+        if not len(data):
+            return np.zeros(len(offsets) - 1, dtype=np.int64)
+        digit = ((data >= 48) & (data <= 57)).astype(np.int32)
+        return np.add.reduceat(digit, np.minimum(offsets[:-1], len(data) - 1)) * (offsets[1:] > offsets[:-1])
+
+    @functools.cached_property
+    def _held(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def holds(self, char: str) -> np.ndarray:
+        """Whether each span holds the ASCII character `char` (worked out once per character)."""
+        if char not in self._held:
+            data, offsets = self._bytes
+            found = np.zeros(len(offsets) - 1, dtype=bool)
+            if len(data):
+                hits = np.add.reduceat((data == ord(char)).astype(np.int32), np.minimum(offsets[:-1], len(data) - 1))
+                found = (hits * (offsets[1:] > offsets[:-1])) > 0
+            self._held[char] = found
+        return self._held[char]
+
+    @functools.cached_property
+    def first_byte(self) -> np.ndarray:
+        data, offsets = self._bytes
+        return np.where(offsets[1:] > offsets[:-1], data[np.minimum(offsets[:-1], max(len(data) - 1, 0))], 0)
+
+    def head(self, rows: np.ndarray, n: int = 8) -> np.ndarray:
+        """The first `n` digits of the spans at `rows` as numbers, -1 past the last: (rows, n)."""
+        data, offsets = buffers(self.digits(rows))
+        at = offsets[:-1, None] + np.arange(n)
+        inside = at < offsets[1:, None]
+        return np.where(inside, data[np.minimum(at, max(len(data) - 1, 0))].astype(np.int64) - 48, -1)
 
     def digits(self, rows: np.ndarray) -> pa.Array:
         """The digits of the spans at `rows`, nothing else."""
@@ -88,8 +117,10 @@ class Rule:
 
     name: str
     verdict: str
-    #: RE2 pattern the whole span matches
-    shape: str
+    #: RE2 pattern the whole span matches ("": any span)
+    shape: str = ""
+    #: RE2 pattern found somewhere in the span
+    contains: str = ""
     #: RE2 patterns the text before / after the span must match, or must not
     left: str = ""  # (read lower-cased)
     not_left: str = ""
@@ -97,7 +128,19 @@ class Rule:
     not_right: str = ""
     #: inclusive range of the span's digit count
     digits: tuple[int, int] = (0, 99)
+    #: cheap tests before any pattern: the span's first character is one of `starts`, and it
+    #: holds at least one of `any_of` (ASCII characters; "" for no test)
+    starts: str = ""
+    any_of: str = ""
     confirm: Confirm | None = None
+
+
+def buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(UTF-8 bytes, offsets) of a string array, without copying."""
+    text = text.cast(pa.large_string())
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    data = text.buffers()[2]
+    return (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets
 
 
 def _whole(check: Callable[[Spans, np.ndarray], np.ndarray]) -> Confirm:
@@ -111,13 +154,16 @@ def _each(check: Callable[[str], int]) -> Confirm:
 
 
 def _luhn_brand(spans: Spans, rows: np.ndarray) -> np.ndarray:
-    digits = spans.digits(rows)
+    head = spans.head(rows, 6)
     count = spans.digit_count[rows]
+    prefixes = {n: (head[:, :n] * 10 ** np.arange(n - 1, -1, -1)).sum(axis=1) for n in range(1, 7)}
     brand = np.zeros(len(rows), dtype=bool)
-    for prefix, (low, high) in CARD_BRANDS.values():
-        starts = pc.match_substring_regex(digits, f"^(?:{prefix})").to_numpy(zero_copy_only=False)
-        brand |= starts & (count >= low) & (count <= high)
-    return brand & checksums.luhn_valid(digits)
+    for ranges, (low, high) in CARD_BRANDS.values():
+        length_ok = (count >= low) & (count <= high)
+        for first, last in ranges:
+            prefix = prefixes[len(first)]
+            brand |= length_ok & (prefix >= int(first)) & (prefix <= int(last))
+    return brand & checksums.luhn_valid(spans.digits(rows))
 
 
 @functools.cache
@@ -200,9 +246,16 @@ def _ipv6(span: str) -> int:
     return len(span) if ok else 0
 
 
-def _consecutive(span: str) -> int:
-    numbers = [int(n) for n in span.split()]
-    return len(span) if all(b - a == 1 for a, b in zip(numbers, numbers[1:], strict=False)) else 0
+def _consecutive(spans: Spans, rows: np.ndarray) -> np.ndarray:
+    """Numbers counting up by one: `10 11 12 13`."""
+    groups = pc.split_pattern(pc.take(spans.text, rows), " ")
+    numbers = pc.cast(pc.list_flatten(groups), pa.int64()).to_numpy()
+    offsets = groups.offsets.to_numpy()
+    steps = np.diff(numbers) == 1
+    # a list counts up when every step inside it does: count its breaks
+    breaks = np.concatenate([[0], np.cumsum(~steps)])
+    inside = breaks[offsets[1:] - 1] - breaks[offsets[:-1]]
+    return inside == 0
 
 
 def _isbn(span: str) -> int:
@@ -210,13 +263,18 @@ def _isbn(span: str) -> int:
 
 
 def _international(spans: Spans, rows: np.ndarray) -> np.ndarray:
-    """A known country calling code after the prefix, and a national number of 4..14 digits
-    (E.164: 15 digits in all)."""
-    digits = pc.replace_substring_regex(spans.digits(rows), r"^(?:00|011)", "")
-    count = pc.utf8_length(digits).to_numpy(zero_copy_only=False) - _extension_digits(spans, rows)
-    code = pc.utf8_length(
-        pc.fill_null(pc.struct_field(pc.extract_regex(digits, f"^(?P<cc>{country_calling_codes()})"), "cc"), "")
-    ).to_numpy(zero_copy_only=False)
+    """A known country calling code after the prefix (+, 00 or 011), and a national number of
+    4..14 digits (E.164: 15 digits in all)."""
+    head = spans.head(rows, 6)
+    plus = np.isin(spans.first_byte[rows], (ord("+"), ord("(")))
+    skip = np.where(plus, 0, np.where((head[:, 1] == 1) & (head[:, 2] == 1), 3, 2))  # 011 or 00
+    code = np.zeros(len(rows), dtype=np.int64)
+    value = np.zeros(len(rows), dtype=np.int64)
+    for n, codes in country_codes_by_length().items():
+        digit = head[np.arange(len(rows)), np.minimum(skip + n - 1, 5)]
+        value = value * 10 + digit
+        code = np.where((code == 0) & (digit >= 0) & np.isin(value, list(codes)), n, code)
+    count = spans.digit_count[rows] - _extension_digits(spans, rows) - skip
     national = count - code
     return (code > 0) & (national >= 4) & (national <= 14) & (count <= 15)
 
@@ -231,8 +289,13 @@ def _possible_national(spans: Spans, rows: np.ndarray) -> np.ndarray:
 
 def _extension_digits(spans: Spans, rows: np.ndarray) -> np.ndarray:
     """Digits of each span's extension (x204, ext. 12, ;ext=33): not part of the number's length."""
-    extension = pc.replace_substring_regex(pc.take(spans.text, rows), f"(?s)^.*?({EXTENSION})?$", r"\1")
-    return pc.utf8_length(pc.replace_substring_regex(extension, r"\D", "")).to_numpy(zero_copy_only=False)
+    text = pc.take(spans.text, rows)
+    found = np.zeros(len(rows), dtype=np.int64)
+    has = np.flatnonzero(pc.match_substring_regex(text, f"{EXTENSION}$").to_numpy(zero_copy_only=False))
+    if len(has):
+        extension = pc.replace_substring_regex(pc.take(text, has), f"(?s)^.*?({EXTENSION})$", r"\1")
+        found[has] = pc.utf8_length(pc.replace_substring_regex(extension, r"\D", "")).to_numpy(zero_copy_only=False)
+    return found
 
 
 def _valid_national(spans: Spans, rows: np.ndarray) -> np.ndarray:
@@ -250,6 +313,8 @@ _LETTER = r"[^\x00-\x40\x5b-\x60\x7b-\x7f]"
 _LATIN = r"[A-Za-z\x{C0}-\x{24F}_]"
 _WORD = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"  # letters, digits, _
 _WORD_OR_COLON = r"[^\x00-\x2f\x3b-\x40\x5b-\x5e\x60\x7b-\x7f]"
+_DIGITS = "0123456789"
+_ASCII_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _MONTH, _DAY, _YEAR = r"(?:0?[1-9]|1[0-2])", r"(?:0?[1-9]|[12]\d|3[01])", r"(?:1[89]|2[01])\d\d"
 _DATES = "|".join(
@@ -265,33 +330,33 @@ _EXT = f"{EXTENSION}?"
 
 # Top to bottom, first match wins; a span no rule takes is looked at group by group (redaction).
 RULES: tuple[Rule, ...] = (
-    Rule("email", "email", r"(?s).*(?:@|[\[({<] ?(?i:at) ?[\])}>]).*"),
-    Rule("iban", "iban", r"(?i)[a-z]{2}\d\d[a-z0-9 \r\n-]+", confirm=_ibans),
-    Rule("ipv6", "ip_address", r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", not_left=f"{_WORD_OR_COLON}$", not_right=f"^{_WORD_OR_COLON}", confirm=_each(_ipv6)),
+    Rule("email", "email", "", any_of="@[({<", contains=r"@|[\[({<] ?(?i:at) ?[\])}>]"),
+    Rule("iban", "iban", starts=_ASCII_LETTERS, shape=r"(?i)[a-z]{2}\d\d[a-z0-9 \r\n-]+", confirm=_ibans),
+    Rule("ipv6", "ip_address", any_of=":", shape=r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", not_left=f"{_WORD_OR_COLON}$", not_right=f"^{_WORD_OR_COLON}", confirm=_each(_ipv6)),
     # order and ticket ids, hex codes, tracking numbers: digits glued to letters (not to a phone word)
-    Rule("id glued to letters", KEEP, r"[^+(].*", left=rf"{_LATIN}[-_/#.]?$", not_left=_phone_words(1)),
-    Rule("id glued to letters", KEEP, r".*", right=rf"^-?{_LATIN}"),  # 31473b9821d1, 70655158-b8e2
-    Rule("time", KEEP, r".*", left=r"\d[:h]$"),  # 10:32.585292, 14h30
-    Rule("reference number", KEEP, r"[^+(].*", left=r"(?:#|№|(?i:\bn[or°º]|\bref|\bid)\.?) ?$"),
-    Rule("date", KEEP, rf"(?:{_DATES})(?:[ T]\d{{1,2}})?|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"),
-    Rule("year-led id", KEEP, r"(?:19|20)\d\d(?:[/-]\d+)+|(?:19|20)\d\d[01]\d[0-3]\d(?:\.\d+)+"),  # 2024/00815, 2026-11-27-0042, build 20240327.8
-    Rule("number run", KEEP, r"\d{1,4}(?: \d{1,4}){3,}", confirm=_each(_consecutive)),
-    Rule("ZIP+4", KEEP, r"\d{5}-\d{4}", not_left=_phone_words(3)),
-    Rule("amount", KEEP, r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", left=rf"(?:{CURRENCY}) ?$"),
-    Rule("amount", KEEP, r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", right=rf"^ ?(?:{CURRENCY})"),
-    Rule("ISBN", KEEP, r"97[89](?:[- ]?\d){10}", confirm=_each(_isbn)),
-    Rule("version or section", KEEP, r"\d+(?:\.\d+)+", left=words_before(VERSION_WORDS + SECTION_WORDS)),
-    Rule("ipv4", "ip_address", rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,3}})?", not_right=r"^\.\d", confirm=_before_prefix_length),
-    Rule("us_ssn", "us_ssn", _SSN, digits=(9, 9)),
+    Rule("id glued to letters", KEEP, starts=_DIGITS, left=rf"{_LATIN}[-_/#.]?$", not_left=_phone_words(1)),
+    Rule("id glued to letters", KEEP, "", right=rf"^-?{_LATIN}"),  # 31473b9821d1, 70655158-b8e2
+    Rule("time", KEEP, "", left=r"\d[:h]$"),  # 10:32.585292, 14h30
+    Rule("reference number", KEEP, starts=_DIGITS, left=r"(?:#|№|(?i:\bn[or°º]|\bref|\bid)\.?) ?$"),
+    Rule("date", KEEP, digits=(6, 10), shape=rf"(?:{_DATES})(?:[ T]\d{{1,2}})?|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"),
+    Rule("year-led id", KEEP, starts="12", any_of="/-.", shape=r"(?:19|20)\d\d(?:[/-]\d+)+|(?:19|20)\d\d[01]\d[0-3]\d(?:\.\d+)+"),  # 2024/00815, 2026-11-27-0042, build 20240327.8
+    Rule("number run", KEEP, any_of=" ", shape=r"\d{1,4}(?: \d{1,4}){3,}", confirm=_whole(_consecutive)),
+    Rule("ZIP+4", KEEP, digits=(9, 9), shape=r"\d{5}-\d{4}", not_left=_phone_words(3)),
+    Rule("amount", KEEP, any_of=" .,'", shape=r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", left=rf"(?:{CURRENCY}) ?$"),
+    Rule("amount", KEEP, any_of=" .,'", shape=r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", right=rf"^ ?(?:{CURRENCY})"),
+    Rule("ISBN", KEEP, digits=(13, 13), shape=r"97[89](?:[- ]?\d){10}", confirm=_each(_isbn)),
+    Rule("version or section", KEEP, any_of=".", shape=r"\d+(?:\.\d+)+", left=words_before(VERSION_WORDS + SECTION_WORDS)),
+    Rule("ipv4", "ip_address", any_of=".", shape=rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,3}})?", not_right=r"^\.\d", confirm=_before_prefix_length),
+    Rule("us_ssn", "us_ssn", _SSN, digits=(9, 9), any_of=" -"),
     Rule("card", "credit_card", r"\d(?:(?:[ .-]|\r?\n)?\d)+", digits=(12, 19), confirm=_whole(_luhn_brand)),
-    Rule("identifier after an id word", KEEP, r"[^+].*", left=id_words_before(ID_WORDS)),
-    Rule("international phone", "phone", rf"(?:\+ ?\(? ?|\( ?\+ ?|00 ?|011 ?)\d[\d ./()\r\n-]*{_EXT}", confirm=_whole(_international)),
-    Rule("North American phone", "phone", rf"(?:\+?1[ .-]?)?(?:\(\d{{3}}\)[ .-]?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_EXT}"),
-    Rule("trunk-prefixed phone", "phone", rf"(?:\(0\d{{1,5}}\)|0\d{{1,5}}){SEPARATOR}{_GROUPS}{_EXT}", digits=(7, 16), confirm=_whole(_possible_national)),
-    Rule("dotted version", KEEP, r"\d+(?:\.\d+){2,}"),
+    Rule("identifier after an id word", KEEP, starts=_DIGITS + "(", left=id_words_before(ID_WORDS)),
+    Rule("international phone", "phone", starts="+(0", shape=rf"(?:\+ ?\(? ?|\( ?\+ ?|00 ?|011 ?)\d[\d ./()\r\n-]*{_EXT}", confirm=_whole(_international)),
+    Rule("North American phone", "phone", digits=(10, 17), shape=rf"(?:\+?1[ .-]?)?(?:\(\d{{3}}\)[ .-]?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_EXT}"),
+    Rule("trunk-prefixed phone", "phone", starts="(0", shape=rf"(?:\(0\d{{1,5}}\)|0\d{{1,5}}){SEPARATOR}{_GROUPS}{_EXT}", digits=(7, 16), confirm=_whole(_possible_national)),
+    Rule("dotted version", KEEP, any_of=".", shape=r"\d+(?:\.\d+){2,}"),
     Rule("grouped phone", "phone", rf"\(?\d{{1,5}}\)?{SEPARATOR}{_GROUPS}{_EXT}", digits=(8, 16), confirm=_whole(_possible_national)),
     Rule("phone after a phone word", "phone", rf"\(?{_GROUPS}{_EXT}", digits=(6, 16), left=_phone_words()),
-    Rule("bare phone", "phone", r"\d{7,15}", confirm=_whole(_valid_national)),
+    Rule("bare phone", "phone", r"\d{7,15}", starts=_DIGITS, confirm=_whole(_valid_national)),
 )  # fmt: skip
 
 
@@ -305,13 +370,18 @@ def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, n
     n = len(spans.text)
     decided = np.full(n, -1, dtype=np.int64)
     cut = np.zeros(n, dtype=np.int64)
-    pending = np.arange(n)
+    open_ = np.ones(n, dtype=bool)
     for index, rule in enumerate(rules):
-        if not len(pending):
-            break
-        rows = pending[(spans.digit_count[pending] >= rule.digits[0]) & (spans.digit_count[pending] <= rule.digits[1])]
-        for field, pattern, wanted in (
-            (spans.text, _fullmatch(rule.shape), True),
+        low, high = rule.digits
+        wanted = open_ & (spans.digit_count >= low) & (spans.digit_count <= high)
+        if rule.starts:
+            wanted &= np.isin(spans.first_byte, [ord(c) for c in rule.starts])
+        if rule.any_of:
+            wanted &= np.logical_or.reduce([spans.holds(c) for c in rule.any_of])
+        rows = np.flatnonzero(wanted)
+        for field, pattern, expected in (
+            (spans.text, _fullmatch(rule.shape) if rule.shape else "", True),
+            (spans.text, rule.contains, True),
             (spans.lower_left, rule.left, True),
             (spans.lower_left, rule.not_left, False),
             (spans.right, rule.right, True),
@@ -319,11 +389,11 @@ def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, n
         ):
             if pattern and len(rows):
                 hits = pc.match_substring_regex(pc.take(field, rows), pattern).to_numpy(zero_copy_only=False)
-                rows = rows[hits == wanted]
+                rows = rows[hits == expected]
         if not len(rows):
             continue
         length = rule.confirm(spans, rows) if rule.confirm else spans.length[rows]
         rows, length = rows[length > 0], length[length > 0]
         decided[rows], cut[rows] = index, length
-        pending = np.setdiff1d(pending, rows, assume_unique=True)
+        open_[rows] = False
     return decided, cut

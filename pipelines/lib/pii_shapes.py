@@ -105,26 +105,35 @@ def id_words_before(words: tuple[str, ...]) -> str:
 
 
 # Issuer identification numbers, from the table of card brands in ISO/IEC 7812 as published in
-# the "Payment card number" reference (brand: prefixes, lengths). Luhn passes one random number
-# in ten: a brand's prefix and length must hold too.
-CARD_BRANDS: dict[str, tuple[str, tuple[int, int]]] = {
-    "Visa": (r"4", (13, 19)),
-    "Mastercard": (r"5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)", (16, 16)),
-    "American Express": (r"3[47]", (15, 15)),
-    "Diners Club": (r"30[0-5]|3095|36|3[89]", (14, 19)),
-    "Discover": (r"6011|64[4-9]|65|622(?:12[6-9]|1[3-9]\d|[2-8]\d\d|9[01]\d|92[0-5])", (16, 19)),
-    "JCB": (r"35", (16, 19)),  # 3528-3589 assigned; Faker's table (and issuers' test cards) use all of 35
-    "JCB (15 digits)": (r"2131|1800", (15, 15)),
-    "UATP": (r"1", (15, 15)),
-    "UnionPay": (r"62|81", (16, 19)),
-    "Maestro": (r"5[06-9]|6\d|0604", (12, 19)),
-    "Mir": (r"220[0-4]", (16, 19)),
-    "RuPay": (r"60|65|8[12]|508|35[36]", (16, 16)),
-    "Verve": (r"50(?:6[01]|78|79)|6500", (16, 19)),
-    "Troy": (r"9792", (16, 16)),
-    "UzCard / Humo": (r"8600|9860", (16, 16)),
-    "Dankort": (r"5019|4571", (16, 16)),
+# the "Payment card number" reference: brand, IIN ranges (inclusive, compared on as many leading
+# digits as they have), lengths. Luhn passes one random number in ten: a brand's range and length
+# must hold too. JCB is assigned 3528-3589; issuers' test numbers (and Faker's table) use all of 35.
+CARD_BRANDS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[int, int]]] = {
+    "Visa": ((("4", "4"),), (13, 19)),
+    "Mastercard": ((("51", "55"), ("2221", "2720")), (16, 16)),
+    "American Express": ((("34", "34"), ("37", "37")), (15, 15)),
+    "Diners Club": ((("300", "305"), ("3095", "3095"), ("36", "36"), ("38", "39")), (14, 19)),
+    "Discover": ((("6011", "6011"), ("644", "649"), ("65", "65"), ("622126", "622925")), (16, 19)),
+    "JCB": ((("35", "35"),), (16, 19)),
+    "JCB (15 digits)": ((("2131", "2131"), ("1800", "1800")), (15, 15)),
+    "UATP": ((("1", "1"),), (15, 15)),
+    "UnionPay": ((("62", "62"), ("81", "81")), (16, 19)),
+    "Maestro": ((("50", "50"), ("56", "69"), ("0604", "0604")), (12, 19)),
+    "Mir": ((("2200", "2204"),), (16, 19)),
+    "RuPay": ((("60", "60"), ("65", "65"), ("81", "82"), ("508", "508"), ("353", "353"), ("356", "356")), (16, 16)),
+    "Verve": ((("506099", "506198"), ("507865", "507964"), ("650002", "650027")), (16, 19)),
+    "Troy": ((("9792", "9792"),), (16, 16)),
+    "UzCard / Humo": ((("8600", "8600"), ("9860", "9860")), (16, 16)),
+    "Dankort": ((("5019", "5019"), ("4571", "4571")), (16, 16)),
 }
+
+
+@functools.cache
+def country_codes_by_length() -> dict[int, frozenset[int]]:
+    """Every country calling code phonenumbers knows, by its number of digits (1 to 3; the set
+    is prefix-free, so the first digits of an international number name one code at most)."""
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    return {n: frozenset(c for c in codes if len(str(c)) == n) for n in (1, 2, 3)}
 
 
 @functools.cache

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.lib import pii_fold
-from pipelines.lib.pii_rules import KEEP, RULES, Spans, classify
+from pipelines.lib.pii_rules import KEEP, RULES, Spans, buffers, classify
 from pipelines.lib.pii_shapes import CANDIDATE
 
 PLACEHOLDERS = {
@@ -135,9 +135,9 @@ def _redact_pass(
     offsets = pieces.offsets.to_numpy()
     parent = pc.list_parent_indices(pieces).to_numpy()
     at = np.flatnonzero((np.arange(len(flat)) - offsets[parent]) % 2 == 1)  # spans sit between gaps
-    flat = _unbracket(flat, at)
+    flat, text = _unbracket(flat, at)
     spans = Spans(
-        text=pc.take(flat, at),
+        text=text,
         left=pc.utf8_slice_codeunits(pc.take(flat, at - 1), -_LEFT),
         right=pc.utf8_slice_codeunits(pc.take(flat, at + 1), 0, _RIGHT),
         regions=regions,
@@ -166,20 +166,28 @@ def _redact_pass(
     return pc.replace_with_mask(array, flagged, out), counts, np.unique(rows[parent[at[partial]]])
 
 
-def _unbracket(flat: pa.Array, at: np.ndarray) -> pa.Array:
-    """An opening bracket whose span holds no closing one, `(0151 30015397)`, moves back to the
-    text before the span: it is not part of the value."""
-    opening = at[pc.match_substring_regex(pc.take(flat, at), r"^\( *[^ )][^)]*$").to_numpy(zero_copy_only=False)]
+def _unbracket(flat: pa.Array, at: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """(pieces, span texts) with an opening bracket whose span holds no closing one,
+    `(0151 30015397)`, moved back to the text before the span: it is not part of the value."""
+    text = pc.take(flat, at)
+    data, offsets = buffers(text)
+    starts = np.flatnonzero(data[np.minimum(offsets[:-1], max(len(data) - 1, 0))] == ord("("))
+    if len(data) == 0 or not len(starts):
+        return flat, text
+    opening = starts[
+        pc.match_substring_regex(pc.take(text, starts), r"^\( *[^ )][^)]*$").to_numpy(zero_copy_only=False)
+    ]
     if not len(opening):
-        return flat
-    spans = pc.take(flat, opening)
+        return flat, text
+    spans = pc.take(text, opening)
     bracket = pc.replace_substring_regex(spans, r"(?s)^(\( *).*$", r"\1")
-    gaps = pc.binary_join_element_wise(pc.take(flat, opening - 1), bracket, pa.scalar("", pa.large_string()))
-    mask = np.zeros(len(flat), dtype=bool)
-    mask[opening - 1] = True
-    flat = pc.replace_with_mask(flat, pa.array(mask), gaps)
-    mask = np.roll(mask, 1)
-    return pc.replace_with_mask(flat, pa.array(mask), pc.replace_substring_regex(spans, r"^\( *", ""))
+    gaps = pc.binary_join_element_wise(pc.take(flat, at[opening] - 1), bracket, pa.scalar("", pa.large_string()))
+    rest = pc.replace_substring_regex(spans, r"^\( *", "")
+    before, within = np.zeros(len(flat), dtype=bool), np.zeros(len(text), dtype=bool)
+    before[at[opening] - 1], within[opening] = True, True
+    flat = pc.replace_with_mask(flat, pa.array(before), gaps)
+    flat = pc.replace_with_mask(flat, pa.array(np.roll(before, 1)), rest)
+    return flat, pc.replace_with_mask(text, pa.array(within), rest)
 
 
 def _decide(
