@@ -345,6 +345,8 @@ RULES: tuple[Rule, ...] = (
     Rule("amount", KEEP, any_of=" .,'", shape=r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", left=rf"(?:{CURRENCY}) ?$"),
     Rule("amount", KEEP, any_of=" .,'", shape=r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", right=rf"^ ?(?:{CURRENCY})"),
     Rule("ISBN", KEEP, digits=(13, 13), shape=r"97[89](?:[- ]?\d){10}", confirm=_each(_isbn)),
+    # a dotted North American or French number is a phone whatever words come before it
+    Rule("dotted phone", "phone", any_of=".", shape=rf"(?:(?:\+?1\.)?\d{{3}}\.\d{{3}}\.\d{{4}}|0\d(?:\.\d\d){{4}}){_EXT}"),
     Rule("version or section", KEEP, any_of=".", shape=r"\d+(?:\.\d+)+", left=words_before(VERSION_WORDS + SECTION_WORDS)),
     Rule("ipv4", "ip_address", any_of=".", shape=rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,3}})?", not_right=r"^\.\d", confirm=_before_prefix_length),
     Rule("us_ssn", "us_ssn", _SSN, digits=(9, 9), any_of=" -"),
