@@ -40,6 +40,11 @@ from pipelines.lib.pii_shapes import (
 )
 
 KEEP = "keep"
+# Characters the rules' cheap tests ask about (`Rule.any_of`), one bit each.
+_TRACKED = "@[({<:./- ,'"
+_TRACKED_BITS = np.zeros(256, dtype=np.uint32)
+for _bit, _char in enumerate(_TRACKED):
+    _TRACKED_BITS[ord(_char)] = 1 << _bit
 
 
 @dataclass(frozen=True)
@@ -71,19 +76,18 @@ class Spans:
         return np.add.reduceat(digit, np.minimum(offsets[:-1], len(data) - 1)) * (offsets[1:] > offsets[:-1])
 
     @functools.cached_property
-    def _held(self) -> dict[str, np.ndarray]:
-        return {}
+    def _held(self) -> np.ndarray:
+        """Per span, a bit per character of `_TRACKED` that it holds (one pass over the bytes)."""
+        data, offsets = self._bytes
+        if not len(data):
+            return np.zeros(len(offsets) - 1, dtype=np.uint32)
+        bits = _TRACKED_BITS[data]
+        return np.bitwise_or.reduceat(bits, np.minimum(offsets[:-1], len(data) - 1)) * (offsets[1:] > offsets[:-1])
 
-    def holds(self, char: str) -> np.ndarray:
-        """Whether each span holds the ASCII character `char` (worked out once per character)."""
-        if char not in self._held:
-            data, offsets = self._bytes
-            found = np.zeros(len(offsets) - 1, dtype=bool)
-            if len(data):
-                hits = np.add.reduceat((data == ord(char)).astype(np.int32), np.minimum(offsets[:-1], len(data) - 1))
-                found = (hits * (offsets[1:] > offsets[:-1])) > 0
-            self._held[char] = found
-        return self._held[char]
+    def holds(self, chars: str) -> np.ndarray:
+        """Whether each span holds any of the ASCII characters `chars` (each in `_TRACKED`)."""
+        mask = sum(1 << _TRACKED.index(c) for c in chars)
+        return (self._held & mask) > 0
 
     @functools.cached_property
     def first_byte(self) -> np.ndarray:
@@ -379,7 +383,7 @@ def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, n
         if rule.starts:
             wanted &= np.isin(spans.first_byte, [ord(c) for c in rule.starts])
         if rule.any_of:
-            wanted &= np.logical_or.reduce([spans.holds(c) for c in rule.any_of])
+            wanted &= spans.holds(rule.any_of)
         rows = np.flatnonzero(wanted)
         for field, pattern, expected in (
             (spans.text, _fullmatch(rule.shape) if rule.shape else "", True),

@@ -124,17 +124,14 @@ def _redact_pass(
 ) -> tuple[pa.Array, dict[str, np.ndarray], np.ndarray]:
     counts = {t: np.zeros(len(array), dtype=np.int64) for t in PII_TYPES if t in wanted}
     shadow, exotic = pii_fold.shadow(array)
-    flagged = pc.match_substring_regex(shadow, CANDIDATE)
-    rows = np.flatnonzero(flagged.to_numpy(zero_copy_only=False))
-    if not len(rows):
-        return array, counts, rows
-    pieces = pc.split_pattern(
-        pc.replace_substring_regex(pc.filter(shadow, flagged), CANDIDATE, rf"{_MARK}\0{_MARK}"), _MARK
-    )
+    # Marking every row costs less than finding the rows with a span first and marking those.
+    pieces = pc.split_pattern(pc.replace_substring_regex(shadow, CANDIDATE, rf"{_MARK}\0{_MARK}"), _MARK)
     flat = pc.list_flatten(pieces)
     offsets = pieces.offsets.to_numpy()
     parent = pc.list_parent_indices(pieces).to_numpy()
     at = np.flatnonzero((np.arange(len(flat)) - offsets[parent]) % 2 == 1)  # spans sit between gaps
+    if not len(at):
+        return array, counts, at
     flat, text = _unbracket(flat, at)
     spans = Spans(
         text=text,
@@ -144,26 +141,26 @@ def _redact_pass(
     )
     verdicts, whole, edits, partial = _decide(spans, wanted)
     for pii_type, n in counts.items():
-        np.add.at(n, rows[parent[at]], verdicts[pii_type])
+        np.add.at(n, parent[at], verdicts[pii_type])
     # Spans replaced whole take their placeholder; partly replaced ones are rebuilt in Python.
-    replacement = pc.take(pa.array([*PLACEHOLDERS.values(), ""], pa.large_string()), pa.array(whole))
+    placeholders = np.array([*PLACEHOLDERS.values(), ""], dtype=object)
     changed = whole < len(PLACEHOLDERS)
+    changed[list(edits)] = True
+    replaced = np.flatnonzero(changed)
+    values = placeholders[whole[replaced]]
     if edits:
-        edited = np.array(sorted(edits))
-        texts = pc.take(spans.text, edited).to_pylist()
-        rebuilt = [_apply(t, edits[i]) for i, t in zip(edited.tolist(), texts, strict=True)]
-        changed[edited] = True
-        replacement = pc.replace_with_mask(
-            replacement, pa.array(np.isin(np.arange(len(replacement)), edited)), pa.array(rebuilt, pa.large_string())
-        )
+        position = {int(k): n for n, k in enumerate(replaced.tolist())}
+        for i, text_of in zip(sorted(edits), pc.take(spans.text, np.array(sorted(edits))).to_pylist(), strict=True):
+            values[position[i]] = _apply(text_of, edits[i])
+    folded = exotic.to_numpy(zero_copy_only=False)
+    lengths = pc.utf8_length(flat).to_numpy(zero_copy_only=False) if folded.any() else None
     mask = np.zeros(len(flat), dtype=bool)
-    mask[at[changed]] = True
-    flat = pc.replace_with_mask(flat, pa.array(mask), pc.filter(replacement, pa.array(changed)))
+    mask[at[replaced]] = True
+    flat = pc.replace_with_mask(flat, pa.array(mask), pa.array(values.tolist(), pa.large_string()))
     out = pc.binary_join(pa.ListArray.from_arrays(pieces.offsets, flat), pa.scalar("", pa.large_string()))
-    folded = pc.filter(exotic, flagged).to_numpy(zero_copy_only=False)
-    if folded.any():  # rows read through the shadow: their values are cut from the original
-        out = _restore_originals(out, folded, pc.filter(array, flagged), pieces, at, whole, edits)
-    return pc.replace_with_mask(array, flagged, out), counts, np.unique(rows[parent[at[partial]]])
+    if lengths is not None:  # rows read through the shadow: their values are cut from the original
+        out = _restore_originals(out, folded, array, offsets, lengths, at, whole, edits)
+    return out, counts, np.unique(parent[at[partial]])
 
 
 def _unbracket(flat: pa.Array, at: np.ndarray) -> tuple[pa.Array, pa.Array]:
@@ -171,8 +168,10 @@ def _unbracket(flat: pa.Array, at: np.ndarray) -> tuple[pa.Array, pa.Array]:
     `(0151 30015397)`, moved back to the text before the span: it is not part of the value."""
     text = pc.take(flat, at)
     data, offsets = buffers(text)
-    starts = np.flatnonzero(data[np.minimum(offsets[:-1], max(len(data) - 1, 0))] == ord("("))
-    if len(data) == 0 or not len(starts):
+    if not len(data):
+        return flat, text
+    starts = np.flatnonzero(data[np.minimum(offsets[:-1], len(data) - 1)] == ord("("))
+    if not len(starts):
         return flat, text
     opening = starts[
         pc.match_substring_regex(pc.take(text, starts), r"^\( *[^ )][^)]*$").to_numpy(zero_copy_only=False)
@@ -183,11 +182,16 @@ def _unbracket(flat: pa.Array, at: np.ndarray) -> tuple[pa.Array, pa.Array]:
     bracket = pc.replace_substring_regex(spans, r"(?s)^(\( *).*$", r"\1")
     gaps = pc.binary_join_element_wise(pc.take(flat, at[opening] - 1), bracket, pa.scalar("", pa.large_string()))
     rest = pc.replace_substring_regex(spans, r"^\( *", "")
-    before, within = np.zeros(len(flat), dtype=bool), np.zeros(len(text), dtype=bool)
-    before[at[opening] - 1], within[opening] = True, True
-    flat = pc.replace_with_mask(flat, pa.array(before), gaps)
-    flat = pc.replace_with_mask(flat, pa.array(np.roll(before, 1)), rest)
-    return flat, pc.replace_with_mask(text, pa.array(within), rest)
+    # each gap and the span after it, in the order of the pieces: one pass over them
+    interleaved = pc.take(
+        pa.concat_arrays([gaps, rest]),
+        np.ravel(np.column_stack([np.arange(len(opening)), np.arange(len(opening)) + len(opening)])),
+    )
+    mask = np.zeros(len(flat), dtype=bool)
+    mask[at[opening] - 1] = mask[at[opening]] = True
+    within = np.zeros(len(text), dtype=bool)
+    within[opening] = True
+    return pc.replace_with_mask(flat, pa.array(mask), interleaved), pc.replace_with_mask(text, pa.array(within), rest)
 
 
 def _decide(
@@ -291,18 +295,17 @@ def _restore_originals(
     out: pa.Array,
     folded: np.ndarray,
     originals: pa.Array,
-    pieces: pa.ListArray,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
     at: np.ndarray,
     whole: np.ndarray,
     edits: dict[int, Edits],
 ) -> pa.Array:
-    """Rows read through the shadow, rebuilt from their original text: the same code-point
-    offsets, with each replaced span's placeholders."""
+    """Rows read through the shadow, rebuilt from their original text: each piece (`lengths`
+    code points, row by row as `offsets` say) cut from it, each replaced span's placeholders put in."""
     placeholders = [*PLACEHOLDERS.values()]
     span_of = {int(flat_index): k for k, flat_index in enumerate(at.tolist())}
-    offsets = pieces.offsets.to_numpy()
     rows = np.flatnonzero(folded)
-    lengths = pc.utf8_length(pc.list_flatten(pieces)).to_numpy(zero_copy_only=False)
     rebuilt = []
     for row, original in zip(rows.tolist(), pc.take(originals, rows).to_pylist(), strict=True):
         parts, position = [], 0
