@@ -143,6 +143,24 @@ def country_calling_codes() -> str:
 
 
 @functools.cache
+def regions_of_languages(languages: tuple[str, ...]) -> tuple[str, ...]:
+    """ISO 3166 regions where one of `languages` (ISO 639-1) is an official language spoken by
+    most people (CLDR's territory data, through Babel), and phonenumbers knows the region."""
+    from babel.core import get_global  # only a spec without declared regions needs it
+
+    known = phonenumbers.SUPPORTED_REGIONS
+    regions = {
+        territory
+        for territory, spoken in get_global("territory_languages").items()
+        for language in languages
+        if territory in known
+        and spoken.get(language, {}).get("official_status") in ("official", "de_facto_official")
+        and spoken.get(language, {}).get("population_percent", 0) >= 50
+    }
+    return tuple(sorted(regions))
+
+
+@functools.cache
 def national_lengths(regions: tuple[str, ...]) -> frozenset[int]:
     """Digit counts of a national number in any of `regions`, written with or without its trunk
     prefix (phonenumbers' metadata: possible lengths and national prefix)."""
