@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -79,8 +80,18 @@ def fold(values: list[str]) -> list[str]:
 def shadow(array: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(shadow of `array`, mask of the rows it changed); rows without a folded character are the
     same array values, untouched."""
-    exotic = pc.match_substring_regex(array, exotic_pattern())
-    if not pc.any(exotic).as_py():
+    # Only a row with a byte outside ASCII, or a NUL, can hold a folded character: the pattern,
+    # with its long Unicode classes, runs on those rows alone (an ASCII check is 4x faster).
+    maybe = ~pc.string_is_ascii(array).to_numpy(zero_copy_only=False)
+    data = array.buffers()[2]
+    if data is not None and np.any(np.frombuffer(data, dtype=np.uint8) == 0):
+        maybe |= pc.match_substring(array, "\x00").to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(maybe)
+    found = np.zeros(len(array), dtype=bool)
+    if len(rows):
+        found[rows] = pc.match_substring_regex(pc.take(array, rows), exotic_pattern()).to_numpy(zero_copy_only=False)
+    exotic = pa.array(found)
+    if not found.any():
         return array, exotic
     folded = pa.array(fold(pc.filter(array, exotic).to_pylist()), type=array.type)
     return pc.replace_with_mask(array, exotic, folded), exotic

@@ -370,6 +370,14 @@ def _fullmatch(pattern: str) -> str:
     return f"^(?:{pattern})$"
 
 
+@functools.cache
+def _byte_table(chars: str) -> np.ndarray:
+    """A lookup of 256 bytes: True at the ASCII characters `chars`."""
+    table = np.zeros(256, dtype=bool)
+    table[[ord(c) for c in chars]] = True
+    return table
+
+
 def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, np.ndarray]:
     """(index of the rule that decided each span, -1 for none; characters of the span that are
     the value), rules tried top to bottom on the spans no earlier rule took."""
@@ -381,7 +389,7 @@ def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, n
         low, high = rule.digits
         wanted = open_ & (spans.digit_count >= low) & (spans.digit_count <= high)
         if rule.starts:
-            wanted &= np.isin(spans.first_byte, [ord(c) for c in rule.starts])
+            wanted &= _byte_table(rule.starts)[spans.first_byte]
         if rule.any_of:
             wanted &= spans.holds(rule.any_of)
         rows = np.flatnonzero(wanted)
