@@ -111,7 +111,7 @@ def load_waivers(root: Path, dataset: str, gates: Collection[str] | None = None)
     for waiver in waivers:
         if gates is not None and waiver.gate not in gates:
             raise WaiverError(
-                f"{waiver.where}: gate {waiver.gate!r} is not a gate of {dataset} (its gates: "
+                f"{path.parent / waiver.where}: gate {waiver.gate!r} is not a gate of {dataset} (its gates: "
                 f"{', '.join(sorted(gates))}); correct the name, or remove the entry"
             )
     return waivers
@@ -140,11 +140,11 @@ def _load(root: Path) -> tuple[Path, _WaiversFile]:
             index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
             field = loc[2:] if index is not None else loc[1:]
             line = lines.get((section, index)) if index is not None else None
-            place = f"{WAIVERS_FILE}:{line} {section}[{index}]" if index is not None else f"{WAIVERS_FILE}: {section}"
+            place = f"{path}:{line} {section}[{index}]" if index is not None else f"{path}: {section}"
             name = ".".join(str(p) for p in field) or "entry"
             hint = " (sections: waivers, residue_allow)" if e["type"] == "extra_forbidden" and index is None else ""
             problems.append(f"{place}: {name}: {e['msg']}{hint}")
-        raise WaiverError(f"{path}: " + "; ".join(problems)) from None
+        raise WaiverError("; ".join(problems)) from None
     for section in ("waivers", "residue_allow"):
         for index, entry in enumerate(getattr(document, section)):
             entry._where = f"{WAIVERS_FILE}:{lines.get((section, index), '?')} {section}[{index}]"
