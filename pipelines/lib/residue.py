@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.lib.residue_rules import FILTERS, ROW_FILTER, ResidueKind, scan_text
+from pipelines.lib.residue_rules import FILTERS, LOOK_ALIKES, ROW_FILTER, ResidueKind, scan_text
 
 
 class ResidueFinding(BaseModel):
@@ -57,7 +57,7 @@ def find_residue(
     as a string). Cost: one RE2 scan per column, plus Python on the rows it picks."""
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
     ids = table.column(id_column) if id_column else None
-    found: list[tuple[int, int, ResidueKind, int]] = []
+    found: list[tuple[int, int, int, ResidueKind]] = []  # row, column, offset, kind
     for position, column in enumerate(text_columns):
         values = pc.cast(table.column(column), pa.large_string())
         hits = pc.fill_null(pc.match_substring_regex(values, ROW_FILTER), False)
@@ -65,18 +65,25 @@ def find_residue(
         if not len(rows):
             continue
         candidates = pc.take(values, rows)
-        # Which families flagged each candidate: Python then runs only their rules.
-        flags = [pc.match_substring_regex(candidates, pattern).to_pylist() for pattern in FILTERS.values()]
+        # Which families flagged each candidate: Python then runs only their rules. Numbers are
+        # judged once the commonest look-alikes (dates, versions) are out of the way.
+        numbers = candidates
+        for pattern, replacement in LOOK_ALIKES:
+            numbers = pc.replace_substring_regex(numbers, pattern=pattern, replacement=replacement)
+        flags = [
+            pc.match_substring_regex(numbers if family == "numbers" else candidates, pattern).to_pylist()
+            for family, pattern in FILTERS.items()
+        ]
         for row, text, *flagged in zip(rows.to_pylist(), candidates.to_pylist(), *flags, strict=True):
             families = [family for family, hit in zip(FILTERS, flagged, strict=True) if hit]
-            found += [(row, position, kind, offset) for kind, offset in scan_text(text, families)]
+            found += [(row, position, offset, kind) for kind, offset in scan_text(text, families)]
     found.sort()
     row_ids = _row_ids(ids, sorted({row for row, *_ in found}))
     return [
         ResidueFinding(
             dataset=dataset, row_id=row_ids[row], column=text_columns[c], kind=kind, offset=offset, file=file
         )
-        for row, c, kind, offset in found
+        for row, c, offset, kind in found
     ]
 
 

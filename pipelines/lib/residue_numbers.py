@@ -27,7 +27,7 @@ _DATE = re.compile(
 )
 _TIME = re.compile(r"(?<![0-9:])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?![0-9:])")
 # Words after which a dotted number is a version or a section, not an address or a phone.
-_NUMBERING_WORDS = frozenset(
+NUMBERING_WORDS = frozenset(
     ("v", "version", "versión", "versão", "versione", "ver", "build", "release", "firmware", "update")
     + ("patch", "rev", "revision", "section", "sección", "seção", "sezione", "abschnitt", "kapitel")
     + ("chapter", "step", "schritt", "article", "artikel", "art", "clause", "§")
@@ -74,11 +74,13 @@ def _look_alike(text: str, run: str, start: int) -> bool:
     match = _DATE.fullmatch(run)
     if match is not None and _valid_date(match):
         return True
+    dotted = "." in run and set(run) <= set("0123456789.")
+    if dotted and _numbering_before(text, start):
+        return True  # version 2.14.3.118, section 1.3.2.1
     digits = "".join(groups)
     if 12 <= len(digits) <= 19 and luhn(digits):
         return False  # 4111.1111.1111.1111: a card however it is grouped
-    dotted = "." in run and set(run) <= set("0123456789.")
-    return dotted and (_numbering_before(text, start) or _dotted_version(groups))
+    return dotted and _dotted_version(groups)  # 10.0.19045.2965
 
 
 def _mask(text: str, pattern: re.Pattern[str], keep=None) -> str:
@@ -116,7 +118,7 @@ def _numbering_before(text: str, start: int) -> bool:
     end = start
     while end > 0 and start - end < 4 and text[end - 1] in " :#=.":
         end -= 1
-    return _word_before(text, end) in _NUMBERING_WORDS
+    return _word_before(text, end) in NUMBERING_WORDS
 
 
 def _glued_id(text: str, start: int) -> bool:

@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Collection
 from typing import Literal, cast
 
-from pipelines.lib.residue_numbers import PHONE_WORDS, find_numbers
+from pipelines.lib.residue_numbers import NUMBERING_WORDS, PHONE_WORDS, find_numbers
 
 ResidueKind = Literal["email", "iban", "ip_address", "credit_card", "us_ssn", "digit_run"]
 Family = Literal["email", "iban", "ipv6", "numbers"]
@@ -38,8 +38,10 @@ _LATIN = r"A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}"
 _HEX = r"0-9A-Fa-f\x{FF10}-\x{FF19}\x{FF21}-\x{FF26}\x{FF41}-\x{FF46}"
 _AT_WORD = r"(?i:at|ät|arroba|@)"
 _DOT_WORD = r"(?i:dot|punkt|punto|point|ponto)"
-# A digit run may start anywhere but glued to letters (an id), unless the letters say phone.
-_RUN_START = rf"(?:^|[^\p{{L}}\p{{N}}{_GLUE}]|(?:^|[^\p{{L}}])[{_GLUE}]|(?i:{'|'.join(PHONE_WORDS)})[{_GLUE}]?)"
+# A digit run may start anywhere but glued to letters (an id), unless the letters say phone
+# (also in full-width letters, which the rules fold to ASCII).
+_PHONE_WORDS = [*PHONE_WORDS, *("".join(chr(ord(c) + 0xFEE0) if c.isascii() else c for c in w) for w in PHONE_WORDS)]
+_RUN_START = rf"(?:^|[^\p{{L}}\p{{Nd}}{_GLUE}]|(?:^|[^\p{{L}}])[{_GLUE}]|(?i:{'|'.join(_PHONE_WORDS)})[{_GLUE}]?)"
 FILTERS: dict[Family, str] = {
     "email": "|".join(
         [
@@ -55,6 +57,29 @@ FILTERS: dict[Family, str] = {
 }
 #: every row any family may flag: the one scan over a whole column
 ROW_FILTER = "|".join(f"(?:{pattern})" for pattern in FILTERS.values())
+# The commonest look-alikes, in forms `residue_numbers` always leaves alone (ASCII, a clear
+# boundary on each side): removed from candidate rows before the `numbers` filter decides which
+# rows need Python. `(pattern, replacement)` pairs for `pyarrow.compute.replace_substring_regex`.
+_WORD_END = r"(?:$|[.,;:!?]?(?:$|[ \t]+[\p{L}<]))"
+LOOK_ALIKES: list[tuple[str, str]] = [
+    # 2026-03-14 (a valid day in every month)
+    (
+        r"(^|[ \t\n,;:(\[\"'])(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+        r"($|[ \t\n,;:)\]\"'!?]|[.](?:$|[ \t\n]))",
+        r"\1!\2",
+    ),
+    # 10:32, 09:30:15 (not where a date could begin at the minutes: 30:14.03.2026)
+    (
+        r"(^|[^\p{Nd}:\x{FF1A}])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
+        rf"($|[^\p{{Nd}}:\x{{FF1A}}./{_DASH}\x{{FF0E}}\x{{FF0F}}]|[./{_DASH}\x{{FF0E}}\x{{FF0F}}](?:$|\P{{Nd}}|\p{{Nd}}{{3}}))",
+        r"\1!\2",
+    ),
+    # version 2.14.3, build: 10.0.19045.2965 (then a word, or the end)
+    (
+        rf"(^|[^\p{{L}}])((?i:{'|'.join(sorted(NUMBERING_WORDS))})[ :#=.]{{1,3}})[0-9]+(?:\.[0-9]+)+({_WORD_END})",
+        r"\1\2!\3",
+    ),
+]
 
 
 # -- stage 2: folding ------------------------------------------------------------------------
@@ -105,7 +130,7 @@ _IPV6 = re.compile(r"(?<![\w:.])\[?((?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4
 
 
 def scan_text(text: str, families: Collection[Family] = tuple(FILTERS)) -> list[tuple[ResidueKind, int]]:
-    """Residue in one text value: (kind, character offset) pairs in offset order. `families`
+    """Residue in one text value: (kind, character offset) pairs in offset (then kind) order. `families`
     are those whose RE2 filter flagged the row (default: all)."""
     folded = fold(text)
     found: list[tuple[str, int]] = []
@@ -117,7 +142,7 @@ def scan_text(text: str, families: Collection[Family] = tuple(FILTERS)) -> list[
         folded = _ipv6(folded, found)
     if "numbers" in families:
         find_numbers(folded, found)
-    return sorted(cast(list[tuple[ResidueKind, int]], found), key=lambda item: item[1])
+    return sorted(cast(list[tuple[ResidueKind, int]], found), key=lambda item: (item[1], item[0]))
 
 
 def _blank(text: str, start: int, end: int) -> str:
