@@ -153,7 +153,9 @@ def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     assert {"row_id": row_id, "column": "body", "offset": 16, "kind": "digit_run"}.items() <= (
         residue["residue"]["unreviewed"][0].items()
     )
-    shown = "\n".join(blocked.failed_checks) + report + json.dumps(as_json)
+    by_run = gates(root, "--run", blocked.run_id[:8])  # a run stopped before any gate: its checks
+    assert f"run {blocked.run_id}" in by_run and "0 gates" in by_run and f"unreviewed {where}" in by_run
+    shown = "\n".join(blocked.failed_checks) + report + by_run + json.dumps(as_json)
     assert STATUS_ID not in shown and FULL_WIDTH_PHONE not in shown
 
     # The steward reviews the finding, finds a forum post id, and allows that one finding.

@@ -45,8 +45,13 @@ def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: s
         click.echo(json.dumps(run, indent=2, default=str))
         return
     failed = [g for g in run["gates"] if not g["passed"]]
-    click.echo(f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: ", nl=False)
-    click.echo(f"{len(run['gates'])} gates, {len(failed)} not passed")
+    if run["gates"]:
+        click.echo(f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: ", nl=False)
+        click.echo(f"{len(run['gates'])} gates, {len(failed)} not passed")
+    else:
+        click.echo(
+            f"{dataset}: run {run.get('run_id') or '(latest)'}: 0 gates (a check stopped it before the training set)"
+        )
     for gate in run["gates"]:
         head = f"  {gate_status(gate):<6} {gate['severity']:<5} {gate['name']:<28}"
         click.echo(f"{head} measured {gate['measured']!s:<10} required {gate['required']}")
