@@ -75,8 +75,9 @@ def find_residue(
             for family, pattern in FILTERS.items()
         ]
         for row, text, *flagged in zip(rows.to_pylist(), candidates.to_pylist(), *flags, strict=True):
-            families = [family for family, hit in zip(FILTERS, flagged, strict=True) if hit]
-            found += [(row, position, offset, kind) for kind, offset in scan_text(text, families)]
+            if any(flagged):
+                families = [family for family, hit in zip(FILTERS, flagged, strict=True) if hit]
+                found += [(row, position, offset, kind) for kind, offset in scan_text(text, families)]
     found.sort()
     row_ids = _row_ids(ids, sorted({row for row, *_ in found}))
     return [

@@ -35,20 +35,29 @@ _SEP = rf"{_SPACE}{_DASH}./()\x{{FF0E}}\x{{FF0F}}\x{{FF08}}\x{{FF09}}"
 _GLUE = rf"#/_\x{{FF03}}\x{{FF0F}}{_DASH}"
 _AT = r"@\x{FF20}\x{FE6B}"
 _LATIN = r"A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}"
-_HEX = r"0-9A-Fa-f\x{FF10}-\x{FF19}\x{FF21}-\x{FF26}\x{FF41}-\x{FF46}"
-_AT_WORD = r"(?i:at|ät|arroba|@)"
-_DOT_WORD = r"(?i:dot|punkt|punto|point|ponto)"
-# A digit run may start anywhere but glued to letters (an id), unless the letters say phone
-# (also in full-width letters, which the rules fold to ASCII).
-_PHONE_WORDS = [*PHONE_WORDS, *("".join(chr(ord(c) + 0xFEE0) if c.isascii() else c for c in w) for w in PHONE_WORDS)]
-_RUN_START = rf"(?:^|[^\p{{L}}\p{{Nd}}{_GLUE}]|(?:^|[^\p{{L}}])[{_GLUE}]|(?i:{'|'.join(_PHONE_WORDS)})[{_GLUE}]?)"
+_HEX = r"\p{Nd}A-Fa-f\x{FF21}-\x{FF26}\x{FF41}-\x{FF46}"
+_OPEN = r"\[({<\x{FF3B}\x{FF08}\x{FF5B}\x{FF1C}"
+_CLOSE = r"\])}>\x{FF3D}\x{FF09}\x{FF5D}\x{FF1E}"
+
+
+def _full_width(words: list[str]) -> list[str]:
+    """The words, and the same in full-width letters (which the rules fold to ASCII)."""
+    return [*words, *("".join(chr(ord(c) + 0xFEE0) if c.isascii() else c for c in w) for w in words)]
+
+
+_AT_WORD = rf"(?i:{'|'.join(_full_width(['at', 'ät', 'arroba']))}|[@\x{{FF20}}\x{{FE6B}}])"
+_DOT_WORD = rf"(?i:{'|'.join(_full_width(['dot', 'punkt', 'punto', 'point', 'ponto']))})"
+# A digit run may start anywhere but glued to letters (an id), unless the letters say phone.
+_PHONE_WORD = f"(?i:{'|'.join(_full_width(list(PHONE_WORDS)))})"
+_RUN_START = rf"(?:^|[^\p{{L}}\p{{Nd}}{_GLUE}]|(?:^|[^\p{{L}}])[{_GLUE}]|{_PHONE_WORD}[{_GLUE}]?)"
 FILTERS: dict[Family, str] = {
     "email": "|".join(
         [
             rf"[^{_SPACE}<>{_AT}][{_AT}][^{_SPACE}<>{_AT}]",  # an @ between two non-spaces
-            r"[\p{L}\p{N}._%+'\x{2019}-]<EMAIL>",  # a local part left glued to the placeholder
-            rf"[\[({{<]\s*{_AT_WORD}\s*[\])}}>]",  # name [at] example
-            rf"\s(?i:at)\s+[\p{{L}}\p{{N}}_-]+\s*(?:[\[({{<]\s*{_DOT_WORD}\s*[\])}}>]|\s{_DOT_WORD}\s)",
+            rf"[^{_SPACE}<>]<EMAIL>",  # a local part left glued to the placeholder
+            rf"[{_OPEN}][{_SPACE}]*{_AT_WORD}[{_SPACE}]*[{_CLOSE}]",  # name [at] example
+            rf"[{_SPACE}]{_AT_WORD}[{_SPACE}]+[\p{{L}}\p{{N}}_{_DASH}]+"  # name at example dot com
+            rf"(?:[{_SPACE}]*[{_OPEN}][{_SPACE}]*{_DOT_WORD}[{_SPACE}]*[{_CLOSE}]|[{_SPACE}]+{_DOT_WORD}[{_SPACE}])",
         ]
     ),
     "iban": rf"[{_LATIN}]{{2}}{_D}{{2}}",  # country and check digits
@@ -68,9 +77,11 @@ LOOK_ALIKES: list[tuple[str, str]] = [
         r"($|[ \t\n,;:)\]\"'!?]|[.](?:$|[ \t\n]))",
         r"\1!\2",
     ),
-    # 10:32, 09:30:15 (not where a date could begin at the minutes: 30:14.03.2026)
+    # 10:32, 09:30:15 (not where a date could end at the hour, 2026-03-10:32, or begin at the
+    # minutes, 30:14.03.2026: the rules take the date first)
     (
-        r"(^|[^\p{Nd}:\x{FF1A}])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
+        rf"(^|[^\p{{Nd}}:\x{{FF1A}}./{_DASH}\x{{FF0E}}\x{{FF0F}}]|[^\p{{Nd}}][./{_DASH}\x{{FF0E}}\x{{FF0F}}])"
+        r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
         rf"($|[^\p{{Nd}}:\x{{FF1A}}./{_DASH}\x{{FF0E}}\x{{FF0F}}]|[./{_DASH}\x{{FF0E}}\x{{FF0F}}](?:$|\P{{Nd}}|\p{{Nd}}{{3}}))",
         r"\1!\2",
     ),
@@ -125,6 +136,11 @@ _OBFUSCATED = re.compile(
     rf"(?:(?P<bdot>{_DOT_BRACKETED})|(?P<wdot>\s+(?:dot|punkt|punto|point|ponto)\s+)|\.)[A-Za-z]{{2,}}",
     re.IGNORECASE,
 )
+# Every address `_OBFUSCATED` accepts holds one of these: a cheap test before the costly pattern.
+_OBFUSCATION_HINT = re.compile(
+    r"[\[({<]\s*(?:at|ät|arroba|@|dot|punkt|punto|point|ponto)\s*[\])}>]|\s(?:dot|punkt|punto|point|ponto)\s",
+    re.IGNORECASE,
+)
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]){11,40}")
 _IPV6 = re.compile(r"(?<![\w:.])\[?((?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})?)")
 
@@ -151,7 +167,7 @@ def _blank(text: str, start: int, end: int) -> str:
 
 
 def _emails(text: str, found: list) -> str:
-    for match in _OBFUSCATED.finditer(text):
+    for match in _OBFUSCATED.finditer(text) if _OBFUSCATION_HINT.search(text) else ():
         # A plain " at " is English; only with a bracket or a spelled-out "dot" is it an address.
         if match["bat"] is not None or match["bdot"] is not None or match["wdot"] is not None:
             found.append(("email", match.start()))
