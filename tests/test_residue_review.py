@@ -88,6 +88,10 @@ def test_an_expired_allowance_no_longer_applies_and_is_reported():
     [expired] = result.expired
     assert "expired on 2026-10-31; it no longer applies" in expired.problem
     assert "waivers.yaml:3 residue_allow[0]: row T1 body offset 16 (digit_run): expired on" in result.description()
+    nothing_left = review([], [allowance(expires=TODAY - timedelta(days=1))])
+    assert nothing_left.passed and "residue_allow[0]: row T1 body offset 16 (digit_run): expired on" in (
+        nothing_left.description()
+    )
 
 
 # -- end to end -----------------------------------------------------------------------------------

@@ -67,7 +67,8 @@ class ResidueReview(BaseModel):
         """One paragraph for a check result or an error: counts, then where (never the text)."""
         if self.passed:
             allowed = f", {len(self.allowed)} allowed by a steward" if self.allowed else ""
-            return f"no unreviewed PII residue in {self.scope} ({self.rows} rows{allowed})"
+            expired = "".join(f" | {p.entry}: {p.names}: {p.problem}" for p in self.expired[:SHOWN])
+            return f"no unreviewed PII residue in {self.scope} ({self.rows} rows{allowed}){expired}"
         parts = []
         if self.unreviewed:
             shown = "; ".join(f.where() for f in self.unreviewed[:SHOWN])
