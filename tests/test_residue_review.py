@@ -96,11 +96,12 @@ def test_an_expired_allowance_no_longer_applies_and_is_reported():
 
 # -- end to end -----------------------------------------------------------------------------------
 
-# A long forum post id: the redactor must leave it alone (a status id that fails Luhn is a
-# look-alike it keeps), while the residue check, broad on purpose, reports every run of 7+
-# digits. So it is a finding whatever the redactor becomes: a steward looks at it and allows it.
-STATUS_ID = "1193847561234567891"
-BODY = f"Hello, see post {STATUS_ID} on the forum. Thanks."
+# A serial number: the redactor keeps a number its name introduces, while the residue check,
+# broad on purpose and written apart, does not know that name and reports the 7+ digits. A
+# steward looks at it and allows it.
+SERIAL = "48213377"
+BODY = f"Hello, the serial number {SERIAL} is on the label. Thanks."
+OFFSET = BODY.index(SERIAL)
 # Written in full-width digits: a redactor that does not fold them leaves it, and then the
 # residue check must report it; one that does replaces it. Either way it is never released.
 FULL_WIDTH_PHONE = "０１７１ ２３４５６７８"
@@ -121,7 +122,7 @@ def run(root, start=None):
 
 
 def plant(folder, day: str, phone: bool) -> tuple[str, str]:
-    """Plant the status id (and the phone) in a recent Billing ticket of a user who did not opt out."""
+    """Plant the serial number (and the phone) in a recent Billing ticket of a user who did not opt out."""
     path = folder / f"{day}.csv"
     frame = pd.read_csv(path, dtype="str", keep_default_na=False)
     frame.loc[0, ["body", "category", "language", "user_id"]] = [BODY, "Billing", "en", "u9999999"]
@@ -140,7 +141,7 @@ def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     day = (AS_OF - timedelta(days=10)).isoformat()
     original = (folder / f"{day}.csv").read_text()
     row_id, phone_row = plant(folder, day, phone=True)
-    where = f"row {row_id} body offset {BODY.index(STATUS_ID)} (digit_run)"
+    where = f"row {row_id} body offset {OFFSET} (digit_run)"
 
     blocked = run(root)
     assert not blocked.success and versions(root / "datasets" / "ticket_triage") == []
@@ -154,19 +155,19 @@ def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     assert "pass   error row_accounting       redacted" in report
     as_json = json.loads(gates(root, "--format", "json"))
     residue = next(c for c in as_json["checks"] if c["name"] == "pii_residue")
-    assert {"row_id": row_id, "column": "body", "offset": 16, "kind": "digit_run"}.items() <= (
+    assert {"row_id": row_id, "column": "body", "offset": OFFSET, "kind": "digit_run"}.items() <= (
         residue["residue"]["unreviewed"][0].items()
     )
     by_run = gates(root, "--run", blocked.run_id[:8])  # a run stopped before any gate: its checks
     assert f"run {blocked.run_id}" in by_run and "0 gates" in by_run and f"unreviewed {where}" in by_run
     shown = "\n".join(blocked.failed_checks) + report + by_run + json.dumps(as_json)
-    assert STATUS_ID not in shown and FULL_WIDTH_PHONE not in shown
+    assert SERIAL not in shown and FULL_WIDTH_PHONE not in shown
 
-    # The steward reviews the finding, finds a forum post id, and allows that one finding.
+    # The steward reviews the finding, finds a serial number, and allows that one finding.
     (folder / f"{day}.csv").write_text(original)
     plant(folder, day, phone=False)
-    entry = {"dataset": "ticket_triage", "row_id": row_id, "column": "body", "offset": 16, "kind": "digit_run"}
-    entry |= {"reason": "a forum post id the customer quoted", "approver": "data-governance/alice"}
+    entry = {"dataset": "ticket_triage", "row_id": row_id, "column": "body", "offset": OFFSET, "kind": "digit_run"}
+    entry |= {"reason": "a device serial number, not a person's", "approver": "data-governance/alice"}
     (root / "waivers.yaml").write_text(yaml.safe_dump({"residue_allow": [entry | {"expires": "2999-12-31"}]}))
     released = run(root, start=date.fromisoformat(day))
     assert released.success, released.failure
@@ -177,17 +178,17 @@ def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     assert allowed["finding"]["row_id"] == row_id and allowed["finding"]["file"].endswith(".parquet")
     assert allowed["approver"] == "data-governance/alice" and allowed["entry"] == "waivers.yaml:2 residue_allow[0]"
     card = (version / "DATASET_CARD.md").read_text()
-    assert f"| {row_id} | body | 16 | digit_run | data-governance/alice | 2999-12-31 |" in card
+    assert f"| {row_id} | body | {OFFSET} | digit_run | data-governance/alice | 2999-12-31 |" in card
     html = (root / "reports/ticket_triage/gate_report.html").read_text()
-    assert f"<td>allowed</td><td>redacted</td><td></td><td>{row_id}</td><td>body</td><td>16</td>" in html
+    assert f"<td>allowed</td><td>redacted</td><td></td><td>{row_id}</td><td>body</td><td>{OFFSET}</td>" in html
     assert f"allowed    {where} by data-governance/alice" in gates(root)
 
     # An allowance that names no finding (a wrong offset) is an error, never ignored.
     (root / "waivers.yaml").write_text(
-        yaml.safe_dump({"residue_allow": [entry | {"offset": 17, "expires": "2999-12-31"}]})
+        yaml.safe_dump({"residue_allow": [entry | {"offset": OFFSET + 1, "expires": "2999-12-31"}]})
     )
     stale = run(root, start=date.fromisoformat(day))
     assert not stale.success and versions(root / "datasets" / "ticket_triage") == [1]
     [check] = [c for c in stale.failed_checks if c.startswith("pii_residue")]
-    assert f"waivers.yaml:2 residue_allow[0]: row {row_id} body offset 17 (digit_run): matches no finding" in check
-    assert "(findings in that row: body offset 16 (digit_run))" in check
+    assert f"waivers.yaml:2 residue_allow[0]: row {row_id} body offset {OFFSET + 1} (digit_run): matches no finding" in check
+    assert f"(findings in that row: body offset {OFFSET} (digit_run))" in check

@@ -30,8 +30,17 @@ _TIME = re.compile(r"(?<![0-9:])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?![0-9:])")
 NUMBERING_WORDS = frozenset(
     ("v", "version", "versión", "versão", "versione", "ver", "build", "release", "firmware", "update")
     + ("patch", "rev", "revision", "section", "sección", "seção", "sezione", "abschnitt", "kapitel")
-    + ("chapter", "step", "schritt", "article", "artikel", "art", "clause", "§")
+    + ("chapter", "step", "schritt", "article", "artikel", "art", "clause", "§", "punkt", "wersja")
+    + ("версия", "пункт", "раздел")
 )
+# Stems that name a numbering a few words before it: "upgrading to WordPress 5.2.2.5".
+NUMBERING_STEMS = ("upgrad", "updat", "aktualisier", "install", "firmware", "version", "release")
+# Stems of the names of a business's own identifiers: "customer number 12345678", "Bestellnr.".
+IDENTIFIER_STEMS = (
+    "order", "invoice", "customer", "account", "ticket", "case", "reference", "ref", "batch", "tracking",
+    "contract", "policy", "booking", "bestell", "rechnung", "kunden", "auftrag", "sendung", "pedido",
+    "factura", "commande", "facture", "encomenda", "fatura", "post", "thread", "issue",
+)  # fmt: skip
 # A run glued to letters is an id (ORD-2024-118273, x80070005, 1Z999AA1012...), unless the
 # letters say phone (tel0171..., whatsapp-0151...).
 PHONE_WORDS: tuple[str, ...] = ("tel", "tél", "phone", "fon", "telefono", "teléfono", "telefone", "mobil")
@@ -67,7 +76,13 @@ def _long(run: str) -> bool:
 def _look_alike(text: str, run: str, start: int) -> bool:
     """A run that is not PII by itself: an id, a date, a version or section, an ISBN, a count."""
     groups = _DIGIT_GROUPS.findall(run)
-    if _glued_id(text, start) or _isbn13("".join(groups)):
+    if _glued_id(text, start) or _isbn13("".join(groups)) or _glued_after(text, start + len(run)):
+        return True
+    if _named_identifier(text, start) or _dated(run):
+        return True
+    if run.isdigit() and len(run) > 15 and not (len(run) <= 19 and luhn(run)):
+        return True  # longer than any E.164 number and not a card (cards stand whole): a post id
+    if _ZIP4.fullmatch(run) and not _word_before(text, max(start - 1, 0)).endswith(PHONE_WORDS):
         return True
     if set(run) <= set("0123456789 ") and _counting(groups):
         return True
@@ -81,6 +96,36 @@ def _look_alike(text: str, run: str, start: int) -> bool:
     if 12 <= len(digits) <= 19 and luhn(digits):
         return False  # 4111.1111.1111.1111: a card however it is grouped
     return dotted and _dotted_version(groups)  # 10.0.19045.2965
+
+
+_ZIP4 = re.compile(r"[0-9]{5}-[0-9]{4}")
+_YEAR_LED = re.compile(r"(?:19|20)[0-9]{2}/[0-9]{3,}")  # Nr. 2024/00815
+
+
+def _dated(run: str) -> bool:
+    """A date that leads an id (2026-11-27-0042, 20240327.8, 2024/00815) or stands as 20170710."""
+    if _YEAR_LED.fullmatch(run):
+        return True
+    head = re.match(r"([0-9]{4})-([0-9]{2})-([0-9]{2})-[0-9]+$|([0-9]{4})([0-9]{2})([0-9]{2})(?:\.[0-9]+)?$", run)
+    if head is None:
+        return False
+    year, month, day = (int(g) for g in (head.groups()[:3] if head.group(1) else head.groups()[3:]))
+    return _is_date(year, month, day)
+
+
+def _glued_after(text: str, end: int) -> bool:
+    """A run a Latin letter follows at once (31473b9821d1, 70655158-b8e2): hex or an id; not an
+    extension (206.269.0743x9150, ...0150ext12)."""
+    return bool(re.match(r"-?(?![xX][0-9]|[eE][xX][tT])[A-Za-z]", text[end : end + 5]))
+
+
+def _named_identifier(text: str, start: int) -> bool:
+    """`customer number 12345678`, `order no. 1234567`, `Kundennummer: 1234567`: the name of one of
+    the business's identifiers among the two words before the run, and no phone word."""
+    words = re.findall(r"[^\W\d_]+", text[max(0, start - 32) : start].lower())[-2:]
+    if any(w.startswith(PHONE_WORDS) for w in words):
+        return False
+    return any(w.startswith(IDENTIFIER_STEMS) for w in words)
 
 
 def _mask(text: str, pattern: re.Pattern[str], keep=None) -> str:
@@ -114,11 +159,16 @@ def _word_before(text: str, end: int) -> str:
 
 
 def _numbering_before(text: str, start: int) -> bool:
-    """`version 2.14.3`, `section: 1.3.2.1`, `v.1.2.3.4`: a numbering word, then spaces or : # = ."""
+    """`version 2.14.3`, `section: 1.3.2.1`, `v.1.2.3.4`: a numbering word, then spaces or : # = .;
+    or a word of upgrading or installing among the three before (`upgrading to WordPress 5.2.2.5`)."""
     end = start
     while end > 0 and start - end < 4 and text[end - 1] in " :#=.":
         end -= 1
-    return _word_before(text, end) in NUMBERING_WORDS
+    if _word_before(text, end) in NUMBERING_WORDS:
+        return True
+    clause = re.split(r"[.;!?\n]", text[max(0, start - 40) : start])[-1].lower()
+    words = re.findall(r"[^\W\d_]+", clause)[-3:]
+    return any(w.startswith(NUMBERING_STEMS) or w in NUMBERING_WORDS for w in words)
 
 
 def _glued_id(text: str, start: int) -> bool:
