@@ -34,9 +34,10 @@ IPV6 = r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}"
 # them (`1-(212) 555`, `(0387)-894360`), or one line break.
 SEPARATOR = r"(?:\.|[ ]?[/-][ ]?\(?|[ ]?\([ ]?|[ ]?\)[ ]?[./-]?[ ]?|[ ]\(?|\r?\n)"
 EXTENSION = r"(?:[ ]?(?:[xX#]|[eE][xX][tT][nN]?\.?|;ext=|[eE]xtension)[ ]?\d{1,6})"
-# Seven digits or more: every phone, card or SSN has them. An opening bracket without its closing
-# one is not part of the value (`(0151 30015397)`): redaction leaves it in the text.
-NUMBER = rf"(?:\+ ?\(? ?|\( ?\+? ?)?\d(?:{SEPARATOR}?\d){{6,}}{EXTENSION}?"
+# Six digits or more: every phone (Luxembourg's shortest, after a phone word), card or SSN has
+# them. An opening bracket without its closing one is not part of the value (`(0151 30015397)`):
+# redaction leaves it in the text.
+NUMBER = rf"(?:\+ ?\(? ?|\( ?\+? ?)?\d(?:{SEPARATOR}?\d){{5,}}{EXTENSION}?"
 IPV4 = r"\d{1,3}(?:\.\d{1,3}){3}"
 # Leftmost match wins; at one position the first alternative that matches does.
 CANDIDATE = "|".join(f"(?:{p})" for p in (EMAIL, EMAIL_OBFUSCATED, IBAN, IPV6, NUMBER, IPV4))
