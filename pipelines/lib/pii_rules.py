@@ -95,11 +95,34 @@ class Spans:
         return np.where(offsets[1:] > offsets[:-1], data[np.minimum(offsets[:-1], max(len(data) - 1, 0))], 0)
 
     def head(self, rows: np.ndarray, n: int = 8) -> np.ndarray:
-        """The first `n` digits of the spans at `rows` as numbers, -1 past the last: (rows, n)."""
-        data, offsets = buffers(self.digits(rows))
-        at = offsets[:-1, None] + np.arange(n)
-        inside = at < offsets[1:, None]
-        return np.where(inside, data[np.minimum(at, max(len(data) - 1, 0))].astype(np.int64) - 48, -1)
+        """The first `n` digits of the spans at `rows` as numbers, -1 past the last: (rows, n),
+        gathered from the Arrow buffers (no string is built)."""
+        data, offsets = self._bytes
+        starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        before = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        chars = data[np.arange(int(lengths.sum())) - before[owner] + starts[owner]] if len(owner) else data[:0]
+        digit = (chars >= 48) & (chars <= 57)
+        running = np.cumsum(digit)
+        rank = running - np.concatenate([[0], running])[before[owner]] - 1  # 0 for a span's first digit
+        keep = digit & (rank < n)
+        head = np.full((len(rows), n), -1, dtype=np.int64)
+        head[owner[keep], rank[keep]] = chars[keep].astype(np.int64) - 48
+        return head
+
+    @functools.cached_property
+    def left_last(self) -> np.ndarray:
+        """The last byte of each left context (0 for none): a cheap test before a pattern."""
+        data, offsets = buffers(self.left)
+        return np.where(offsets[1:] > offsets[:-1], data[np.maximum(offsets[1:] - 1, 0)] if len(data) else 0, 0)
+
+    @functools.cached_property
+    def right_first(self) -> np.ndarray:
+        """The first byte of each right context (0 for none)."""
+        data, offsets = buffers(self.right)
+        return np.where(
+            offsets[1:] > offsets[:-1], data[np.minimum(offsets[:-1], max(len(data) - 1, 0))] if len(data) else 0, 0
+        )
 
     def digits(self, rows: np.ndarray) -> pa.Array:
         """The digits of the spans at `rows`, nothing else."""
@@ -136,6 +159,10 @@ class Rule:
     #: holds at least one of `any_of` (ASCII characters; "" for no test)
     starts: str = ""
     any_of: str = ""
+    #: the last character of the left context / first of the right one is among these ASCII
+    #: characters, or is not ASCII when "\x80" is among them
+    left_ends: str = ""
+    right_starts: str = ""
     confirm: Confirm | None = None
 
 
@@ -158,16 +185,19 @@ def _each(check: Callable[[str], int]) -> Confirm:
 
 
 def _luhn_brand(spans: Spans, rows: np.ndarray) -> np.ndarray:
-    head = spans.head(rows, 6)
+    digits = spans.head(rows, 19)
     count = spans.digit_count[rows]
-    prefixes = {n: (head[:, :n] * 10 ** np.arange(n - 1, -1, -1)).sum(axis=1) for n in range(1, 7)}
+    prefixes = {n: (digits[:, :n] * 10 ** np.arange(n - 1, -1, -1)).sum(axis=1) for n in range(1, 7)}
     brand = np.zeros(len(rows), dtype=bool)
     for ranges, (low, high) in CARD_BRANDS.values():
         length_ok = (count >= low) & (count <= high)
         for first, last in ranges:
             prefix = prefixes[len(first)]
             brand |= length_ok & (prefix >= int(first)) & (prefix <= int(last))
-    return brand & checksums.luhn_valid(spans.digits(rows))
+    # Luhn (ISO/IEC 7812): every second digit from the right doubled, the sum a multiple of ten
+    from_right = count[:, None] - 1 - np.arange(19)
+    doubled = np.where(from_right % 2 == 1, digits * 2 - 9 * (digits >= 5), digits)
+    return brand & (np.where(from_right >= 0, doubled, 0).sum(axis=1) % 10 == 0)
 
 
 @functools.cache
@@ -303,7 +333,10 @@ def _extension_digits(spans: Spans, rows: np.ndarray) -> np.ndarray:
 
 
 def _valid_national(spans: Spans, rows: np.ndarray) -> np.ndarray:
-    return pc.match_substring_regex(spans.digits(rows), national_pattern(spans.regions)).to_numpy(zero_copy_only=False)
+    # the bare shape holds digits only: the span is its digits
+    return pc.match_substring_regex(pc.take(spans.text, rows), national_pattern(spans.regions)).to_numpy(
+        zero_copy_only=False
+    )
 
 
 def _phone_words(reach: int = 24) -> str:
@@ -338,9 +371,9 @@ RULES: tuple[Rule, ...] = (
     Rule("iban", "iban", starts=_ASCII_LETTERS, shape=r"(?i)[a-z]{2}\d\d[a-z0-9 \r\n-]+", confirm=_ibans),
     Rule("ipv6", "ip_address", any_of=":", shape=r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", not_left=f"{_WORD_OR_COLON}$", not_right=f"^{_WORD_OR_COLON}", confirm=_each(_ipv6)),
     # order and ticket ids, hex codes, tracking numbers: digits glued to letters (not to a phone word)
-    Rule("id glued to letters", KEEP, starts=_DIGITS, left=rf"{_LATIN}[-_/#.]?$", not_left=_phone_words(1)),
-    Rule("id glued to letters", KEEP, "", right=rf"^-?{_LATIN}"),  # 31473b9821d1, 70655158-b8e2
-    Rule("time", KEEP, "", left=r"\d[:h]$"),  # 10:32.585292, 14h30
+    Rule("id glued to letters", KEEP, starts=_DIGITS, left_ends=_ASCII_LETTERS + "_-/#.\x80", left=rf"{_LATIN}[-_/#.]?$", not_left=_phone_words(1)),
+    Rule("id glued to letters", KEEP, "", right_starts=_ASCII_LETTERS + "_-\x80", right=rf"^-?{_LATIN}"),  # 31473b9821d1, 70655158-b8e2
+    Rule("time", KEEP, "", left_ends=":h", left=r"\d[:h]$"),  # 10:32.585292, 14h30
     Rule("reference number", KEEP, starts=_DIGITS, left=r"(?:#|№|(?i:\bn[or°º]|\bref|\bid)\.?) ?$"),
     Rule("date", KEEP, digits=(6, 10), shape=rf"(?:{_DATES})(?:[ T]\d{{1,2}})?|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"),
     Rule("year-led id", KEEP, starts="12", any_of="/-.", shape=r"(?:19|20)\d\d(?:[/-]\d+)+|(?:19|20)\d\d[01]\d[0-3]\d(?:\.\d+)+"),  # 2024/00815, 2026-11-27-0042, build 20240327.8
@@ -374,7 +407,8 @@ def _fullmatch(pattern: str) -> str:
 def _byte_table(chars: str) -> np.ndarray:
     """A lookup of 256 bytes: True at the ASCII characters `chars`."""
     table = np.zeros(256, dtype=bool)
-    table[[ord(c) for c in chars]] = True
+    table[[ord(c) for c in chars if c != "\x80"]] = True
+    table[0x80:] = "\x80" in chars  # any byte of a character outside ASCII
     return table
 
 
@@ -392,6 +426,10 @@ def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, n
             wanted &= _byte_table(rule.starts)[spans.first_byte]
         if rule.any_of:
             wanted &= spans.holds(rule.any_of)
+        if rule.left_ends:
+            wanted &= _byte_table(rule.left_ends)[spans.left_last]
+        if rule.right_starts:
+            wanted &= _byte_table(rule.right_starts)[spans.right_first]
         rows = np.flatnonzero(wanted)
         for field, pattern, expected in (
             (spans.text, _fullmatch(rule.shape) if rule.shape else "", True),

@@ -132,26 +132,35 @@ def _redact_pass(
     at = np.flatnonzero((np.arange(len(flat)) - offsets[parent]) % 2 == 1)  # spans sit between gaps
     if not len(at):
         return array, counts, at
-    flat, text = _unbracket(flat, at)
+    whole_spans = pc.take(flat, at)
+    text, lead = _unbracket(whole_spans)
+    gaps = pc.take(flat, at - 1)
+    opening = np.flatnonzero(lead)
+    if len(opening):  # the bracket a span opened with is text before it, as the rules see it
+        bracket = pc.utf8_slice_codeunits(pc.take(whole_spans, opening), 0, 1)
+        joined = pc.binary_join_element_wise(pc.take(gaps, opening), bracket, pa.scalar("", pa.large_string()))
+        gaps = pc.replace_with_mask(gaps, pa.array(np.isin(np.arange(len(gaps)), opening)), joined)
     spans = Spans(
         text=text,
-        left=pc.utf8_slice_codeunits(pc.take(flat, at - 1), -_LEFT),
+        left=pc.utf8_slice_codeunits(gaps, -_LEFT),
         right=pc.utf8_slice_codeunits(pc.take(flat, at + 1), 0, _RIGHT),
         regions=regions,
     )
     verdicts, whole, edits, partial = _decide(spans, wanted)
     for pii_type, n in counts.items():
         np.add.at(n, parent[at], verdicts[pii_type])
-    # Spans replaced whole take their placeholder; partly replaced ones are rebuilt in Python.
+    # Spans replaced whole take their placeholder; partly replaced ones, and those that keep the
+    # bracket they opened with, are rebuilt in Python.
     placeholders = np.array([*PLACEHOLDERS.values(), ""], dtype=object)
     changed = whole < len(PLACEHOLDERS)
     changed[list(edits)] = True
     replaced = np.flatnonzero(changed)
     values = placeholders[whole[replaced]]
-    if edits:
-        position = {int(k): n for n, k in enumerate(replaced.tolist())}
-        for i, text_of in zip(sorted(edits), pc.take(spans.text, np.array(sorted(edits))).to_pylist(), strict=True):
-            values[position[i]] = _apply(text_of, edits[i])
+    rebuild = np.flatnonzero((lead[replaced] > 0) | np.isin(replaced, list(edits)))
+    if len(rebuild):
+        originals = pc.take(flat, at[replaced[rebuild]]).to_pylist()
+        for n, original in zip(rebuild.tolist(), originals, strict=True):
+            values[n] = _rebuilt(original, int(replaced[n]), lead, whole, edits)
     folded = exotic.to_numpy(zero_copy_only=False)
     lengths = pc.utf8_length(flat).to_numpy(zero_copy_only=False) if folded.any() else None
     mask = np.zeros(len(flat), dtype=bool)
@@ -159,39 +168,42 @@ def _redact_pass(
     flat = pc.replace_with_mask(flat, pa.array(mask), pa.array(values.tolist(), pa.large_string()))
     out = pc.binary_join(pa.ListArray.from_arrays(pieces.offsets, flat), pa.scalar("", pa.large_string()))
     if lengths is not None:  # rows read through the shadow: their values are cut from the original
-        out = _restore_originals(out, folded, array, offsets, lengths, at, whole, edits)
+        out = _restore_originals(out, folded, array, offsets, lengths, at, lead, whole, edits)
     return out, counts, np.unique(parent[at[partial]])
 
 
-def _unbracket(flat: pa.Array, at: np.ndarray) -> tuple[pa.Array, pa.Array]:
-    """(pieces, span texts) with an opening bracket whose span holds no closing one,
-    `(0151 30015397)`, moved back to the text before the span: it is not part of the value."""
-    text = pc.take(flat, at)
+def _unbracket(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(spans, characters cut from their start): an opening bracket whose span holds no closing
+    one, `(0151 30015397)`, is not part of the value; it stays in the text, before the placeholder."""
+    lead = np.zeros(len(text), dtype=np.int64)
     data, offsets = buffers(text)
     if not len(data):
-        return flat, text
+        return text, lead
     starts = np.flatnonzero(data[np.minimum(offsets[:-1], len(data) - 1)] == ord("("))
     if not len(starts):
-        return flat, text
+        return text, lead
     opening = starts[
         pc.match_substring_regex(pc.take(text, starts), r"^\( *[^ )][^)]*$").to_numpy(zero_copy_only=False)
     ]
     if not len(opening):
-        return flat, text
+        return text, lead
     spans = pc.take(text, opening)
-    bracket = pc.replace_substring_regex(spans, r"(?s)^(\( *).*$", r"\1")
-    gaps = pc.binary_join_element_wise(pc.take(flat, at[opening] - 1), bracket, pa.scalar("", pa.large_string()))
     rest = pc.replace_substring_regex(spans, r"^\( *", "")
-    # each gap and the span after it, in the order of the pieces: one pass over them
-    interleaved = pc.take(
-        pa.concat_arrays([gaps, rest]),
-        np.ravel(np.column_stack([np.arange(len(opening)), np.arange(len(opening)) + len(opening)])),
+    lead[opening] = pc.utf8_length(spans).to_numpy(zero_copy_only=False) - pc.utf8_length(rest).to_numpy(
+        zero_copy_only=False
     )
-    mask = np.zeros(len(flat), dtype=bool)
-    mask[at[opening] - 1] = mask[at[opening]] = True
     within = np.zeros(len(text), dtype=bool)
     within[opening] = True
-    return pc.replace_with_mask(flat, pa.array(mask), interleaved), pc.replace_with_mask(text, pa.array(within), rest)
+    return pc.replace_with_mask(text, pa.array(within), rest), lead
+
+
+def _rebuilt(original: str, span: int, lead: np.ndarray, whole: np.ndarray, edits: dict[int, Edits]) -> str:
+    """A span's text with its values replaced: `original` is the span as the text has it, the
+    bracket it may open with included."""
+    cut = int(lead[span])
+    if whole[span] < len(PLACEHOLDERS):
+        return original[:cut] + [*PLACEHOLDERS.values()][whole[span]]
+    return original[:cut] + _apply(original[cut:], edits[span])
 
 
 def _decide(
@@ -298,12 +310,12 @@ def _restore_originals(
     offsets: np.ndarray,
     lengths: np.ndarray,
     at: np.ndarray,
+    lead: np.ndarray,
     whole: np.ndarray,
     edits: dict[int, Edits],
 ) -> pa.Array:
     """Rows read through the shadow, rebuilt from their original text: each piece (`lengths`
     code points, row by row as `offsets` say) cut from it, each replaced span's placeholders put in."""
-    placeholders = [*PLACEHOLDERS.values()]
     span_of = {int(flat_index): k for k, flat_index in enumerate(at.tolist())}
     rows = np.flatnonzero(folded)
     rebuilt = []
@@ -313,10 +325,8 @@ def _restore_originals(
             piece = original[position : position + lengths[flat_index]]
             position += lengths[flat_index]
             k = span_of.get(flat_index)
-            if k is not None and whole[k] < len(placeholders):
-                piece = placeholders[whole[k]]
-            elif k is not None and k in edits:
-                piece = _apply(piece, edits[k])
+            if k is not None and (whole[k] < len(PLACEHOLDERS) or k in edits):
+                piece = _rebuilt(piece, k, lead, whole, edits)
             parts.append(piece)
         rebuilt.append("".join(parts))
     mask = np.zeros(len(out), dtype=bool)
