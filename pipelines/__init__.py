@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas takes 2 s to import: not for every `trainset` command
+    import pandas as pd
 
 
 def load(dataset: str, version: int | None = None, workspace: str | Path | None = None) -> dict[str, pd.DataFrame]:

@@ -1,22 +1,35 @@
-"""Redacting an export file (CSV, JSONL or Parquet) with a dataset's redaction policy."""
+"""Redacting an export file (CSV, JSONL or Parquet) with a dataset's redaction policy.
+
+Each format is read and written through Arrow, column by column, and written back in the same
+format: CSV and Parquet in record batches, JSONL in chunks of lines spliced in place. The output
+is written beside the target and renamed into place, so it never exists half-written.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipelines.lib.accounting import sum_counts
-from pipelines.lib.files import read_table
-from pipelines.lib.redaction import redact
+from pipelines.lib.csv_export import redact_csv
+from pipelines.lib.export_redaction import (
+    FileSummary,
+    RedactFileError,
+    RedactionPolicy,
+    changed,
+    in_order,
+    redact_values,
+)
+from pipelines.lib.jsonl_export import redact_jsonl
 
+#: rows redacted at once (each batch on one thread, two at a time); each is written as a row group
+SLICE_ROWS = 65_536
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-
-
-class RedactFileError(ValueError):
-    """The file cannot be redacted as asked."""
+__all__ = ["FORMATS", "FileSummary", "RedactFileError", "file_format", "redact_file"]
 
 
 def file_format(path: Path) -> str:
@@ -27,49 +40,102 @@ def file_format(path: Path) -> str:
         raise RedactFileError(f"{path}: unknown format {path.suffix!r}; use one of {sorted(FORMATS)}") from None
 
 
-def redact_file(source: Path, target: Path, fields: list[str], pii_types: list[str]) -> dict[str, int]:
-    """Write `source` to `target` with PII in `fields` replaced; returns replacements per type."""
+def redact_file(
+    source: Path,
+    target: Path,
+    fields: Sequence[str],
+    pii_types: Sequence[str],
+    regions: Sequence[str] | None = None,
+    delimiter: str | None = None,
+) -> FileSummary:
+    """Write `source` to `target` (same format) with PII in `fields` replaced by placeholders.
+
+    `regions` (ISO 3166 codes) are where national phone numbers are read; `delimiter` is the CSV
+    delimiter (default: sniffed from the header). Returns counts per PII type and of the values
+    that were not text."""
+    kind = file_format(source)
+    if file_format(target) != kind:
+        raise RedactFileError(f"{target}: write a {kind} file, as {source} is ({source.suffix} for both)")
+    if not source.is_file():
+        raise RedactFileError(f"{source}: no such file")
     if source.resolve() == target.resolve():
         raise RedactFileError(f"{source}: write the redacted copy to another file; the original is left as it is")
     if target.exists():
         raise RedactFileError(f"{target} exists; choose a new output file")
-    table = _read(source)
-    missing = [f for f in fields if f not in table.column_names]
-    if missing:
-        raise RedactFileError(f"{source}: no field(s) {missing}; fields are {table.column_names}")
-    totals = []
-    for field in fields:
-        column = table[field]
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-            column = column.cast(pa.string())
-        result = redact(column, pii_types)
-        totals.append(result.replaced)
-        table = table.set_column(table.column_names.index(field), field, result.text.cast(pa.string()))
-    _write(table, target, file_format(target))
-    return sum_counts(totals)
-
-
-def _read(path: Path) -> pa.Table:
-    kind = file_format(path)
-    if not path.is_file():
-        raise RedactFileError(f"{path}: no such file")
+    if not fields:
+        raise RedactFileError(f"{source}: no field to redact; name one with --field")
+    policy = RedactionPolicy(tuple(pii_types), tuple(regions) if regions else None)
+    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        return read_table(path, kind)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise RedactFileError(f"{path}: cannot be read as {kind}: {error}") from None
+        with tmp.open("wb") as out:
+            summary = _redact(kind, source, out, list(dict.fromkeys(fields)), policy, delimiter)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    summary.replaced = Counter({pii_type: summary.replaced[pii_type] for pii_type in pii_types})
+    return summary
 
 
-def _write(table: pa.Table, path: Path, kind: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+def _redact(
+    kind: str, source: Path, out: BinaryIO, fields: list[str], policy: RedactionPolicy, delimiter: str | None
+) -> FileSummary:
+    if kind == "jsonl":
+        return redact_jsonl(source, out, fields, policy)
     if kind == "csv":
-        pacsv.write_csv(table, tmp)
-    elif kind == "jsonl":
-        import json
+        return redact_csv(source, out, fields, policy, delimiter)
+    return _redact_parquet(source, out, fields, policy)
 
-        with tmp.open("w", encoding="utf-8") as handle:
-            for batch in table.to_batches(65_536):
-                for row in batch.to_pylist():
-                    handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    else:
-        pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+
+def _redact_parquet(source: Path, out: BinaryIO, fields: list[str], policy: RedactionPolicy) -> FileSummary:
+    """Batch by batch, into a file with the same schema (and metadata) and codec."""
+    try:
+        parquet = pq.ParquetFile(source)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise RedactFileError(f"{source}: cannot be read as Parquet ({error}); is it a Parquet file?") from None
+    schema = parquet.schema_arrow
+    missing = [f for f in fields if f not in schema.names]
+    if missing:
+        raise RedactFileError(
+            f"{source}: no field(s) {missing}; its fields are {schema.names}. Name them with --field."
+        )
+    not_text = {f: str(schema.field(f).type) for f in fields if not _is_text(schema.field(f).type)}
+    if not_text:
+        text = [f.name for f in schema if _is_text(f.type)]
+        raise RedactFileError(f"{source}: field(s) {not_text} do not hold text; text fields are {text}")
+    with pq.ParquetWriter(out, schema, compression=_codec(parquet.metadata)) as writer:
+        # Batches of SLICE_ROWS, whatever the row groups: memory stays bounded by the batch.
+        batches = (pa.Table.from_batches([batch]) for batch in parquet.iter_batches(batch_size=SLICE_ROWS))
+        summary = FileSummary()
+        for table, counts in in_order(lambda t: _redact_table(t, fields, policy), batches):
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            summary.add(counts)
+    return summary
+
+
+def _codec(metadata: pq.FileMetaData) -> str:
+    """The compression of the file's first column chunk, as the writer names it (LZO, which it
+    cannot write: snappy)."""
+    if not metadata.num_row_groups or not metadata.num_columns:
+        return "snappy"
+    codec = metadata.row_group(0).column(0).compression
+    return {"UNCOMPRESSED": "none", "LZO": "snappy"}.get(codec, codec).lower()
+
+
+def _redact_table(table: pa.Table, fields: list[str], policy: RedactionPolicy) -> tuple[pa.Table, FileSummary]:
+    summary = FileSummary(records=table.num_rows)
+    values = pa.concat_arrays([table[f].combine_chunks().cast(pa.large_string()) for f in fields])
+    redacted = redact_values(values, policy, summary)
+    for n, name in enumerate(fields):
+        before = values.slice(n * table.num_rows, table.num_rows)
+        after = redacted.slice(n * table.num_rows, table.num_rows)
+        summary.not_text["null (kept)"] += before.null_count
+        if changed(before, after).any():
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, table.schema.field(i), after.cast(table.schema.field(i).type))
+    return table, summary
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
