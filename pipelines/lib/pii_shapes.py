@@ -168,7 +168,7 @@ def national_lengths(regions: tuple[str, ...]) -> frozenset[int]:
     lengths: set[int] = set()
     for region in regions:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        if metadata is None:
+        if metadata is None or metadata.general_desc is None:
             continue
         possible = set(metadata.general_desc.possible_length or ())
         lengths |= possible | {n + len(metadata.national_prefix or "") for n in possible}
@@ -182,9 +182,9 @@ def national_pattern(regions: tuple[str, ...]) -> str:
     alternatives = []
     for region in regions:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        if metadata is None or not metadata.general_desc.national_number_pattern:
+        pattern = metadata.general_desc.national_number_pattern if metadata and metadata.general_desc else None
+        if metadata is None or not pattern:
             continue
         prefix = re.escape(metadata.national_prefix or "")
-        alternatives.append(f"{prefix}?(?:{metadata.general_desc.national_number_pattern})" if prefix else
-                            f"(?:{metadata.general_desc.national_number_pattern})")  # fmt: skip
+        alternatives.append(f"{prefix}?(?:{pattern})" if prefix else f"(?:{pattern})")
     return "^(?:" + "|".join(alternatives) + ")$" if alternatives else "^$."

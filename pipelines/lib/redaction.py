@@ -159,8 +159,8 @@ def _redact_pass(
     rebuild = np.flatnonzero((lead[replaced] > 0) | np.isin(replaced, list(edits)))
     if len(rebuild):
         originals = pc.take(flat, at[replaced[rebuild]]).to_pylist()
-        for n, original in zip(rebuild.tolist(), originals, strict=True):
-            values[n] = _rebuilt(original, int(replaced[n]), lead, whole, edits)
+        for position, original in zip(rebuild.tolist(), originals, strict=True):
+            values[position] = _rebuilt(original, int(replaced[position]), lead, whole, edits)
     folded = exotic.to_numpy(zero_copy_only=False)
     lengths = pc.utf8_length(flat).to_numpy(zero_copy_only=False) if folded.any() else None
     mask = np.zeros(len(flat), dtype=bool)
@@ -221,9 +221,9 @@ def _decide(
     found = {t: (kind == i).astype(np.int64) for i, t in enumerate(types) if t in wanted}
     whole = np.where(taken & (cut == spans.length), kind, len(types))
     edits: dict[int, Edits] = {}
-    partial = list(np.flatnonzero(taken & (cut < spans.length)))
+    partial = [int(i) for i in np.flatnonzero(taken & (cut < spans.length))]
     for i in partial:
-        edits[int(i)] = [(0, int(cut[i]), PLACEHOLDERS[types[kind[i]]])]
+        edits[i] = [(0, int(cut[i]), PLACEHOLDERS[types[kind[i]]])]
     undecided = np.flatnonzero(rule < 0)
     if len(undecided):
         for i, span_edits in _by_groups(spans, undecided).items():
