@@ -8,6 +8,7 @@ from conftest import AS_OF, land, small_spec
 from pipelines.components.assets import build_dataset_defs
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.catalog import get_spec
+from pipelines.lib.generate import GeneratorConfig, generate
 from pipelines.lib.spec import PrivacySpec
 
 DAY = "2026-10-30"
@@ -54,9 +55,16 @@ def test_pii_residue_check_blocks_downstream_when_a_pii_type_is_not_redacted(wor
     )
     assert not result.success
     residue = checks(result)["pii_residue"]
-    assert not residue.passed and "still look like PII" in residue.description
-    assert residue.metadata["body/phone"].value > 0
-    assert all("@" not in str(v.value) for v in residue.metadata.values())
+    assert not residue.passed and "unreviewed PII residue finding(s) in redacted 2026-10-30:" in residue.description
+    assert residue.metadata["unreviewed"].value == residue.metadata["findings"].value > 0
+    table = residue.metadata["findings_table"].value.records
+    assert {r.data["kind"] for r in table} >= {"digit_run"} and all(r.data["column"] == "body" for r in table)
+    first = table[0].data
+    assert f"row {first['row_id']} body offset {first['offset']} ({first['kind']})" in residue.description
+    # Where and what kind, never the value.
+    shown = residue.description + str([r.data for r in table])
+    planted = generate(GeneratorConfig(rows=3000, seed=11, as_of=AS_OF, months=8)).planted["value"]
+    assert "@" not in shown and not [value for value in planted if value in shown]
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert "eligible" not in materialized
 

@@ -83,3 +83,22 @@ def test_every_planted_value_in_generated_tickets_is_removed():
     leaked = [email for email, text in zip(tickets["customer_email"], body, strict=True) if email in text]
     assert leaked == []
     assert not body.str.contains(r"\+\d{1,3} \d", regex=True).any()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an identifier's name counts only right before its number; a bracket stays in the text
+        ("Close my account (0151 51656459)", "Close my account (<PHONE>)"),
+        ("customer number 12345678, invoice (020 7946 0123)", "customer number 12345678, invoice (<PHONE>)"),
+        ("( +34 612 203 421) is my number", "( <PHONE>) is my number"),
+        # digits, dashes and spaces of any script; the value replaced in the original text
+        ("Tel. ٠١٧١ ٢٣٤٥٦٧٨ — bitte", "Tel. <PHONE> — bitte"),
+        ("card ４１１１ １１１１ １１１１ １１１１ – thanks", "card <CREDIT_CARD> – thanks"),
+        # two numbers the scan joined are taken apart group by group
+        ("call 0151 1234567 / 0171 2345678", "call <PHONE> / <PHONE>"),
+        ("pay DE89 3704 0044 0532 0130 00 DE89 3704 0044 0532 0130 00 now", "pay <IBAN> <IBAN> now"),
+    ],
+)
+def test_spans_in_context(text, expected):
+    assert redact(pa.array([text]), ["phone", "credit_card", "iban"]).text.to_pylist() == [expected]

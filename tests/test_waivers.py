@@ -18,7 +18,7 @@ from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.gates import GateResult, apply_waivers
 from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.waivers import WaiverError, load_waivers
+from pipelines.lib.waivers import WaiverError, load_allowances, load_waivers
 from pipelines.runner import materialize_dataset
 
 WAIVER = {
@@ -131,3 +131,53 @@ def assert_report_renders_in_chromium(report, tmp_path):
         [chromium, *flags, f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120, check=True
     )
     assert shot.stat().st_size > 20_000  # a rendered page with plots, not a blank one
+
+
+ALLOW = {
+    "dataset": "ticket_triage",
+    "row_id": "T00000042",
+    "column": "body",
+    "offset": 16,
+    "kind": "digit_run",
+    "reason": "a forum post id the customer quoted, not a phone or an account",
+    "approver": "data-governance/alice",
+    "expires": "2999-12-31",
+}
+
+
+def write_decisions(root, waivers=(), allow=()):
+    document = {"waivers": list(waivers), "residue_allow": list(allow)}
+    (root / "waivers.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def test_a_waiver_naming_a_check_or_an_unknown_gate_is_an_error_that_names_the_line(tmp_path):
+    gates = ["min_examples_per_class", "min_share_per_class"]
+    for check in ("row_accounting", "pii_residue_in_files", "expectation_suite"):
+        write_decisions(tmp_path, [WAIVER | {"gate": check, "expires": "2026-12-31"}])
+        with pytest.raises(WaiverError, match=rf"waivers.yaml:2 waivers\[0\]: gate: .*{check} cannot be waived"):
+            load_waivers(tmp_path, "ticket_triage", gates)
+    write_decisions(
+        tmp_path, [WAIVER | {"expires": "2026-12-31"}, WAIVER | {"gate": "min_exampels", "expires": "2026-12-31"}]
+    )
+    with pytest.raises(WaiverError) as error:
+        load_waivers(tmp_path, "ticket_triage", gates)
+    assert "/waivers.yaml:8 waivers[1]: gate 'min_exampels' is not a gate of ticket_triage" in str(error.value)
+    assert "its gates: min_examples_per_class, min_share_per_class" in str(error.value)
+    assert "correct the name, or remove the entry" in str(error.value)
+
+
+def test_residue_allowances_are_validated_and_an_unknown_section_is_an_error(tmp_path):
+    write_decisions(tmp_path, allow=[ALLOW, ALLOW | {"dataset": "other"}, ALLOW | {"row_id": 1001}])
+    allowances = load_allowances(tmp_path, "ticket_triage")
+    assert [(a.row_id, a.where) for a in allowances] == [
+        ("T00000042", "waivers.yaml:3 residue_allow[0]"),
+        ("1001", "waivers.yaml:19 residue_allow[2]"),  # an unquoted numeric id reads as its text
+    ]
+    write_decisions(tmp_path, allow=[ALLOW, ALLOW | {"kind": "phone", "offset": -1}])
+    with pytest.raises(WaiverError) as error:
+        load_allowances(tmp_path, "ticket_triage")
+    assert "waivers.yaml:11 residue_allow[1]: kind: Input should be 'email'" in str(error.value)
+    assert "waivers.yaml:11 residue_allow[1]: offset: Input should be greater than or equal to 0" in str(error.value)
+    (tmp_path / "waivers.yaml").write_text(yaml.safe_dump({"residue_allows": [ALLOW]}))
+    with pytest.raises(WaiverError, match=r"residue_allows: .*Extra inputs .*sections: waivers, residue_allow"):
+        load_allowances(tmp_path, "ticket_triage")

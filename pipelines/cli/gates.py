@@ -45,8 +45,13 @@ def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: s
         click.echo(json.dumps(run, indent=2, default=str))
         return
     failed = [g for g in run["gates"] if not g["passed"]]
-    click.echo(f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: ", nl=False)
-    click.echo(f"{len(run['gates'])} gates, {len(failed)} not passed")
+    if run["gates"]:
+        click.echo(f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: ", nl=False)
+        click.echo(f"{len(run['gates'])} gates, {len(failed)} not passed")
+    else:
+        click.echo(
+            f"{dataset}: run {run.get('run_id') or '(latest)'}: 0 gates (a check stopped it before the training set)"
+        )
     for gate in run["gates"]:
         head = f"  {gate_status(gate):<6} {gate['severity']:<5} {gate['name']:<28}"
         click.echo(f"{head} measured {gate['measured']!s:<10} required {gate['required']}")
@@ -58,8 +63,41 @@ def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: s
             for example in gate["examples"].get(segment, []):
                 click.echo(f"           e.g. {example!r}")
     contract, expectations = run["contract"], run["expectations"]
-    click.echo(f"  contract {contract['schema']}: {'passed' if contract['passed'] else contract['failures']}")
-    broken = [e for e in expectations if not e["success"]]
-    click.echo(f"  expectations: {len(expectations) - len(broken)}/{len(expectations)} met")
-    for e in broken:
-        click.echo(f"    {e['type']}({e['column']}): {e['observed']}")
+    if contract is not None:
+        click.echo(f"  contract {contract['schema']}: {'passed' if contract['passed'] else contract['failures']}")
+        broken = [e for e in expectations if not e["success"]]
+        click.echo(f"  expectations: {len(expectations) - len(broken)}/{len(expectations)} met")
+        for e in broken:
+            click.echo(f"    {e['type']}({e['column']}): {e['observed']}")
+    _echo_checks(run)
+
+
+def _echo_checks(run: dict) -> None:
+    """pii_residue and row_accounting beside the gates: every residue finding by row, column,
+    offset and kind, and every allowance that is wrong or expired."""
+    if not run["checks"]:
+        return
+    click.echo("  checks beside the gates:")
+    for check in run["checks"]:
+        other_run = f" (run {check['run_id'][:8]})" if check["run_id"] and check["run_id"] != run.get("run_id") else ""
+        status = "pass" if check["passed"] else "FAIL"
+        click.echo(f"  {status:<6} error {check['name']:<20} {check['asset']:<14}{other_run}")
+        review = check.get("residue")
+        if review is None:
+            click.echo(f"         {check['description']}")
+            continue
+        click.echo(f"         {review['findings']} finding(s) in {review['rows']} rows of {review['scope']}")
+        for finding in review["unreviewed"]:
+            click.echo(f"         unreviewed {_where(finding)}")
+        for allowed in review["allowed"]:
+            click.echo(
+                f"         allowed    {_where(allowed['finding'])} by {allowed['approver']} "
+                f"until {allowed['expires']} ({allowed['entry']}): {allowed['reason']}"
+            )
+        for problem in review["unmatched"] + review["expired"]:
+            click.echo(f"         {problem['entry']}: {problem['names']}: {problem['problem']}")
+
+
+def _where(finding: dict) -> str:
+    place = f"{finding['file']}: " if finding.get("file") else ""
+    return f"{place}row {finding['row_id']} {finding['column']} offset {finding['offset']} ({finding['kind']})"

@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.components.checks import accounting_result, contract_result, residue_result
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib import reconcile, steps
 from pipelines.lib.spec import DatasetSpec
@@ -50,19 +51,11 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {f"replaced/{t}": n for t, n in stats["replaced"].items()}
             | {"dropped_columns": ", ".join(stats["dropped_columns"])}
         )
-        yield _contract_result(key("redacted"), "redacted_contract", stats["contract"])
+        yield contract_result(key("redacted"), "redacted_contract", stats["contract"])
         paths = workspace.paths(spec.name)
-        yield _accounting_result(key("redacted"), reconcile.reconcile_redacted(paths, spec, context.partition_keys))
-        residue = stats["pii_residue"]
-        found = sum(residue.values())
-        yield dg.AssetCheckResult(
-            asset_key=key("redacted"),
-            check_name="pii_residue",
-            passed=found == 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"{found} text value(s) still look like PII after redaction" if found else "no PII residue",
-            metadata={where: n for where, n in residue.items()},
-        )
+        reconciled = reconcile.reconcile_redacted(paths, spec, context.partition_keys)
+        yield accounting_result(key("redacted"), reconciled, paths, context.run_id)
+        yield residue_result(key("redacted"), stats["pii_residue"], paths, context.run_id)
 
     @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common, **follow)
     def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
@@ -80,7 +73,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         **common,
         **follow,
     )
-    def eligible(workspace: TrainsetWorkspace):
+    def eligible(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Retention enforced on storage; retention, erasure requests and consent opt-outs applied:
         only rows the dataset may still use."""
         stats = steps.build_eligible(workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec))
@@ -90,8 +83,9 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"as_of": stats["as_of"], "erasure_requests": stats["erasure_requests"]}
             | {f"retention/{name}": value for name, value in storage.items()}
         )
-        yield _contract_result(key("eligible"), "eligible_contract", stats["contract"])
-        yield _accounting_result(key("eligible"), reconcile.reconcile_eligible(workspace.paths(spec.name)))
+        yield contract_result(key("eligible"), "eligible_contract", stats["contract"])
+        paths = workspace.paths(spec.name)
+        yield accounting_result(key("eligible"), reconcile.reconcile_eligible(paths), paths, context.run_id)
 
     gate_names = [name for name, bar in spec.gates if bar is not None]
     training_checks = [
@@ -124,8 +118,8 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"gate_report": dg.MetadataValue.path(str(paths.warehouse / "gate_runs" / f"{context.run_id}.html"))}
             | {"gx_data_docs": dg.MetadataValue.path(str(paths.data_docs))}
         )
-        yield _contract_result(key("training_set"), "training_set_contract", evaluation.contract.__dict__)
-        yield _accounting_result(key("training_set"), reconcile.reconcile_training_set(paths))
+        yield contract_result(key("training_set"), "training_set_contract", evaluation.contract.__dict__)
+        yield accounting_result(key("training_set"), reconcile.reconcile_training_set(paths), paths, context.run_id)
         failed = [e for e in evaluation.expectations if not e.success]
         yield dg.AssetCheckResult(
             asset_key=key("training_set"),
@@ -194,8 +188,9 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)}
         )
-        yield _contract_result(asset_key, "raw_contract", stats["contract"])
-        yield _accounting_result(asset_key, reconcile.reconcile_raw(paths, source_name, context.partition_keys))
+        yield contract_result(asset_key, "raw_contract", stats["contract"])
+        reconciled = reconcile.reconcile_raw(paths, source_name, context.partition_keys)
+        yield accounting_result(asset_key, reconciled, paths, context.run_id)
 
     return raw
 
@@ -211,29 +206,6 @@ def _owners(spec: DatasetSpec) -> list[str]:
 def _accounting_metadata(accounting: dict) -> dict:
     removed = {f"removed/{reason}": n for reason, n in accounting["removed"].items()}
     return {"rows_in": accounting["rows_in"], "rows_out": accounting["rows_out"], **removed}
-
-
-def _accounting_result(asset_key: dg.AssetKey, result: reconcile.Reconciliation) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name="row_accounting",
-        passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=result.description(),
-        metadata={"rows_in": result.rows_in, "rows_out": result.rows_out, "rows_removed": result.removed},
-    )
-
-
-def _contract_result(asset_key: dg.AssetKey, name: str, contract: dict) -> dg.AssetCheckResult:
-    failures = contract["failures"]
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name=name,
-        passed=not failures,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="pandera contract holds" if not failures else f"{sum(failures.values())} contract failure(s)",
-        metadata=failures,
-    )
 
 
 def _daily_schedule(spec: DatasetSpec, job) -> dg.ScheduleDefinition:

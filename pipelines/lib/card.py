@@ -58,6 +58,7 @@ def render_card(manifest: dict) -> str:
     lines += ["", "## Privacy treatment", ""]
     for policy in manifest.get("policies", []):
         lines.append(f"- **{policy['name']}**: {policy['summary']}")
+    lines += ["", "## PII residue in the released files", "", *_residue(manifest.get("pii_residue_in_files"))]
     lines += ["", "## Row accounting", "", "| step | in | out | removed |", "| --- | ---: | ---: | --- |"]
     for step, counts in manifest.get("accounting", {}).items():
         removed = ", ".join(f"{k}: {v}" for k, v in counts["removed"].items() if v) or "—"
@@ -74,6 +75,25 @@ def render_card(manifest: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _residue(review: dict | None) -> list[str]:
+    """The independent residue check on the files: counts, and each finding a steward allowed."""
+    if not review:
+        return ["_Not checked._"]
+    allowed = review.get("allowed", [])
+    head = f"{review['findings']} finding(s) in {review['rows']} rows, {len(allowed)} allowed after review."
+    if not allowed:
+        return [head]
+    lines = [head, "", "| file | row id | column | offset | kind | allowed by | until | reason |"]
+    lines.append("| --- | --- | --- | ---: | --- | --- | --- | --- |")
+    for entry in allowed:
+        f = entry["finding"]
+        lines.append(
+            f"| {f['file']} | {f['row_id']} | {f['column']} | {f['offset']} | {f['kind']} | "
+            f"{entry['approver']} | {entry['expires']} | {entry['reason']} |"
+        )
+    return lines
 
 
 def _verdict(gate: dict) -> str:

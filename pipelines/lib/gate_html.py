@@ -10,14 +10,23 @@ import html
 
 import pandas as pd
 
+from pipelines.lib.check_records import CheckRecord
 from pipelines.lib.gates import gate_status
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 STATUS_COLOURS = {"pass": "#2e7d32", "WARN": "#b26a00", "FAIL": "#c62828", "WAIVED": "#6a1b9a"}
 
 
-def render_gate_report(dataset: str, run: dict, counts: list[dict], weekly: dict[str, int], label: str) -> str:
-    """HTML page for one run's gates; `counts` are the class x language x channel x split counts."""
+def render_gate_report(
+    dataset: str,
+    run: dict,
+    counts: list[dict],
+    weekly: dict[str, int],
+    label: str,
+    checks: list[CheckRecord] | None = None,
+) -> str:
+    """HTML page for one run's gates; `counts` are the class x language x channel x split counts;
+    `checks` the run's pii_residue and row_accounting verdicts, with every residue finding."""
     frame = pd.DataFrame(counts) if counts else pd.DataFrame(columns=[label, "language", "channel", "split", "n"])
     gates = run.get("gates", [])
     rows = "".join(_gate_row(g) for g in gates)
@@ -38,6 +47,7 @@ figure {{ margin: 1.5rem 0; }} figcaption {{ font-weight: bold; margin-bottom: .
 evaluated {_e(str(run.get("evaluated_at")))}: {len(gates)} gates, {failed} not passed.</p>
 <table id="gates"><tr><th>status</th><th>gate</th><th>severity</th><th>measured</th><th>required</th><th>below the bar</th></tr>
 {rows}</table>
+{_checks_section(checks or [])}
 <figure id="coverage-language"><figcaption>Examples per class and language</figcaption>{_grouped_bars(by_language)}</figure>
 <figure id="coverage-channel"><figcaption>Examples per class and channel</figcaption>{_grouped_bars(by_channel)}</figure>
 <figure id="freshness"><figcaption>Examples per week (freshness)</figcaption>{_weekly_bars(weekly)}</figure>
@@ -59,6 +69,38 @@ def _gate_row(gate: dict) -> str:
         f'<tr><td><span class="status" style="background:{STATUS_COLOURS[status]}">{status}</span></td>'
         f"<td>{_e(gate['name'])}</td><td>{_e(gate['severity'])}</td><td>{_e(str(gate['measured']))}</td>"
         f"<td>{_e(str(gate['required']))}</td><td>{segments}</td></tr>\n"
+    )
+
+
+def _checks_section(checks: list[CheckRecord]) -> str:
+    """The checks beside the gates, and each residue finding by row, column, offset and kind."""
+    if not checks:
+        return ""
+    rows = "".join(
+        f'<tr><td><span class="status" style="background:{STATUS_COLOURS[c.status]}">{c.status}</span></td>'
+        f"<td>{_e(c.name)}</td><td>{_e(c.asset)}</td><td>{_e(c.description)}</td></tr>\n"
+        for c in checks
+    )
+    findings = ""
+    for check in (c for c in checks if c.residue is not None):
+        review = check.residue
+        assert review is not None
+        lines = [("unreviewed", f, "") for f in review.unreviewed]
+        lines += [("allowed", a.finding, f"{a.approver} until {a.expires}: {a.reason}") for a in review.allowed]
+        findings += "".join(
+            f"<tr><td>{status}</td><td>{_e(check.asset)}</td><td>{_e(f.file or '')}</td><td>{_e(f.row_id)}</td>"
+            f"<td>{_e(f.column)}</td><td>{f.offset}</td><td>{_e(f.kind)}</td><td>{_e(note)}</td></tr>\n"
+            for status, f, note in lines
+        )
+    table = (
+        '<table id="residue-findings"><tr><th>finding</th><th>asset</th><th>file</th><th>row id</th>'
+        f"<th>column</th><th>offset</th><th>kind</th><th>allowance</th></tr>\n{findings}</table>"
+        if findings
+        else "<p>No PII residue findings.</p>"
+    )
+    return (
+        '<h2>Checks beside the gates</h2><table id="checks"><tr><th>status</th><th>check</th><th>asset</th>'
+        f"<th>result</th></tr>\n{rows}</table>\n<h2>PII residue findings</h2>{table}"
     )
 
 

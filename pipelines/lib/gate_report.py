@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.lib.check_records import check_run_ids, load_checks
 from pipelines.lib.gates import gate_status
 from pipelines.lib.release import read_manifest
 from pipelines.lib.spec import DatasetSpec
@@ -28,20 +29,30 @@ class GateReportError(LookupError):
 
 
 def load_run(paths: DatasetPaths, run_id: str | None = None) -> dict:
-    """Gate results of one run (default: the latest training_set materialization)."""
+    """Gate results of one run and the checks beside them (pii_residue, row_accounting): by
+    default the latest training_set evaluation and the latest verdict of each check. A run that
+    a check stopped before the training set was built has checks and no gates."""
     if run_id is None:
-        path = paths.stats("gates")
+        path: Path | None = paths.stats("gates")
+        check_run = None
     else:
-        matches = sorted((paths.warehouse / "gate_runs").glob(f"{run_id}*.json"))
+        runs = {p.stem: p for p in (paths.warehouse / "gate_runs").glob("*.json")}
+        known = sorted(set(runs) | set(check_run_ids(paths)))
+        matches = [r for r in known if r.startswith(run_id)]
         if len(matches) != 1:
-            known = sorted(p.stem[:8] for p in (paths.warehouse / "gate_runs").glob("*.json"))
-            raise GateReportError(f"run {run_id!r} matches {len(matches)} gate runs of {paths.dataset}; known: {known}")
-        path = matches[0]
-    if not path.is_file():
+            raise GateReportError(
+                f"run {run_id!r} matches {len(matches)} runs of {paths.dataset}; known: {[r[:8] for r in known]}"
+            )
+        check_run = matches[0]
+        path = runs.get(check_run)
+    empty: dict = {"run_id": check_run, "as_of": None, "gates": [], "contract": None, "expectations": []}
+    run = json.loads(path.read_text()) if path is not None and path.is_file() else empty
+    run["checks"] = [c.model_dump(mode="json") for c in load_checks(paths, check_run)]
+    if not run["gates"] and not run["checks"]:
         raise GateReportError(
-            f"no gate results for {paths.dataset} in {path.parent}; run `trainset run {paths.dataset}`"
+            f"no gate results for {paths.dataset} in {paths.warehouse}; run `trainset run {paths.dataset}`"
         )
-    return json.loads(path.read_text())
+    return run
 
 
 def with_examples(run: dict, paths: DatasetPaths, spec: DatasetSpec, per_segment: int = 2) -> dict:

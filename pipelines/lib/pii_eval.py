@@ -2,20 +2,21 @@
 
 Texts in six languages carry PII in many formats at known gold spans, mixed with hard negatives
 (versions, order and invoice ids, dates, times, GUIDs, error codes, MAC addresses, tracking
-numbers) that must survive. A redactor is scored per PII type on its output alone: a gold value
-counts as found when the value is gone and a placeholder of its type stands in the text; any
-other placeholder is a false positive.
+numbers) that must survive. A redactor is scored by `pipelines.synthetic.pii_scoring`, as on
+every other evaluation set: a gold value counts as found when its own placeholder replaced it
+whole, the characters around it untouched; any other placeholder is a false positive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from pipelines.lib import pii_values
-from pipelines.lib.redaction import PLACEHOLDERS
+from pipelines.synthetic import pii_scoring
+from pipelines.synthetic.pii_scoring import EvalText, GoldSpan, TypeScore
 
 LANGUAGES = ["en", "es", "de", "fr", "pt", "it"]
 LEADS = {
@@ -138,14 +139,20 @@ LAST = ["smith", "garcia", "muller", "martin", "silva", "rossi", "dubois", "schm
 
 @dataclass(frozen=True)
 class LabelledText:
-    """A text and its gold PII spans (start, end, type)."""
+    """A text, its gold PII spans (start, end, type) and the look-alikes placed in it."""
 
     text: str
     spans: tuple[tuple[int, int, str], ...]
     language: str
+    keep: tuple[str, ...] = ()
 
     def values(self) -> list[tuple[str, str]]:
         return [(self.text[start:end], pii_type) for start, end, pii_type in self.spans]
+
+    def to_eval(self) -> EvalText:
+        """The text as the scorer takes it (every value counted; the engine's default regions)."""
+        gold = tuple(GoldSpan(start, end, pii_type, pii_type) for start, end, pii_type in self.spans)
+        return EvalText(self.text, gold, self.keep)
 
 
 def build_eval_set(size: int = 3000, seed: int = 2026) -> list[LabelledText]:
@@ -164,7 +171,7 @@ def build_eval_set(size: int = 3000, seed: int = 2026) -> list[LabelledText]:
         for pii_type in chosen:
             segments += [(LEADS[pii_type][language] + " ", None), (pii_value(rng, pii_type), pii_type), (", ", None)]
         for _ in range(int(rng.integers(1, 3))):
-            segments += [(HARD_NEGATIVES[rng.integers(len(HARD_NEGATIVES))] + ", ", None)]
+            segments += [(HARD_NEGATIVES[rng.integers(len(HARD_NEGATIVES))], "keep"), (", ", None)]
         segments.append((TAILS[language], None))
         texts.append(_assemble(segments, language))
     return texts
@@ -194,50 +201,20 @@ def pii_value(rng: np.random.Generator, pii_type: str) -> str:
 
 
 def _assemble(segments: list[tuple[str, str | None]], language: str) -> LabelledText:
-    text, spans = "", []
-    for piece, pii_type in segments:
-        if pii_type:
-            spans.append((len(text), len(text) + len(piece), pii_type))
+    """Join segments: (text, PII type), (look-alike, "keep") or (text, None)."""
+    text, spans, keep = "", [], []
+    for piece, label in segments:
+        if label == "keep":
+            keep.append(piece)
+        elif label:
+            spans.append((len(text), len(text) + len(piece), label))
         text += piece
-    return LabelledText(text, tuple(spans), language)
+    return LabelledText(text, tuple(spans), language, tuple(keep))
 
 
-@dataclass
-class TypeScore:
-    """Counts and rates for one PII type."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    missed_examples: list[str] = field(default_factory=list)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-
-def score(
-    texts: Sequence[LabelledText], outputs: Sequence[str], placeholders: dict[str, str] = PLACEHOLDERS
-) -> dict[str, TypeScore]:
+def score(texts: Sequence[LabelledText], outputs: Sequence[str]) -> dict[str, TypeScore]:
     """Precision and recall per PII type of a redactor's outputs for `texts`."""
-    scores = {pii_type: TypeScore() for pii_type in placeholders}
-    for labelled, output in zip(texts, outputs, strict=True):
-        gold = dict((pii_type, value) for value, pii_type in labelled.values())
-        for pii_type, placeholder in placeholders.items():
-            predicted = output.count(placeholder)
-            found = pii_type in gold and predicted > 0 and gold[pii_type] not in output
-            if found:
-                scores[pii_type].tp += 1
-            elif pii_type in gold:
-                scores[pii_type].fn += 1
-                if len(scores[pii_type].missed_examples) < 5:
-                    scores[pii_type].missed_examples.append(gold[pii_type])
-            scores[pii_type].fp += predicted - (1 if found else 0)
-    return scores
+    return pii_scoring.score([t.to_eval() for t in texts], outputs).types
 
 
 def evaluate(redactor: Callable[[list[str]], list[str]], texts: Sequence[LabelledText]) -> dict[str, TypeScore]:

@@ -27,7 +27,9 @@ def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tup
     frame = raw[spec.kept_columns].copy()
     replaced = pd.DataFrame(0, index=frame.index, columns=list(spec.privacy.redact), dtype="int64")
     for column in spec.columns.text:
-        result = redact(pa.array(frame[column].fillna(""), type=pa.large_string()), spec.privacy.redact)
+        result = redact(
+            pa.array(frame[column].fillna(""), type=pa.large_string()), spec.privacy.redact, regions=spec.phone_regions
+        )
         frame[column] = result.text.to_pandas().set_axis(frame.index)
         for pii_type, counts in result.counts.items():
             replaced[pii_type] += counts

@@ -14,8 +14,9 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -26,8 +27,10 @@ from pipelines.lib import killpoints, vcs
 from pipelines.lib.card import render_card
 from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.locks import exclusive
-from pipelines.lib.residue import residue_counts
+from pipelines.lib.residue import ResidueFinding, find_residue
+from pipelines.lib.residue_review import ResidueReview, review_residue
 from pipelines.lib.splits import SPLITS
+from pipelines.lib.waivers import ResidueAllowance
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
 MANIFEST = "manifest.json"
@@ -51,6 +54,20 @@ class ReleaseOutcome:
     @property
     def ref(self) -> str:
         return f"{self.dataset}@v{self.version}"
+
+
+@dataclass(frozen=True)
+class ReleaseResidue:
+    """How the files about to be released are checked for PII residue, and reviewed."""
+
+    text_columns: list[str]
+    id_column: str | None = None
+    allowances: list[ResidueAllowance] = field(default_factory=list)
+    #: every row id the dataset stores (an allowance for a row outside the release is judged there)
+    stored_ids: Callable[[], Collection[str]] | None = None
+    today: date | None = None
+    #: keeps the verdict, passed or not (for `trainset gates`)
+    record: Callable[[ResidueReview], None] | None = None
 
 
 def release_tag(dataset: str, version: int) -> str:
@@ -86,18 +103,19 @@ def release(
     frame: pd.DataFrame,
     manifest_body: dict,
     *,
-    text_columns: list[str] | None = None,
+    residue: ReleaseResidue | None = None,
 ) -> ReleaseOutcome:
     """Write the frame's splits as the next version unless the latest version has the same content.
 
-    Every text column of every written file is scanned for PII residue first; any finding stops
-    the release (nothing can waive it). `publish` then tracks, pushes, commits and tags it."""
+    Every text column of every written file is scanned for PII residue first; a finding no
+    steward allowed, or an allowance that names no finding, stops the release. Allowed findings
+    are listed in the manifest and the card. `publish` then tracks, pushes, commits and tags it."""
     releases = root / "datasets" / dataset
     staging = root / "data" / "staging" / f"{dataset}-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
         files = _write_splits(frame, staging)
-        residue = _released_residue(staging, files, text_columns or [])
+        review = _released_residue(dataset, staging, files, residue or ReleaseResidue(text_columns=[]))
         fingerprint = combined_sha256([f"{name}:{meta['sha256']}" for name, meta in sorted(files.items())])
         existing = versions(releases)
         if existing and read_manifest(releases / f"v{existing[-1]}").get("content_sha256") == fingerprint:
@@ -108,7 +126,7 @@ def release(
         if target.exists():
             raise ReleaseError(f"{target} exists already; versions are immutable and never rewritten")
         manifest = {"dataset": dataset, "version": version, "content_sha256": fingerprint, **manifest_body}
-        manifest["pii_residue_in_files"] = residue
+        manifest["pii_residue_in_files"] = review.model_dump(mode="json")
         manifest["files"] = files
         card = render_card(manifest)
         (staging / CARD).write_text(card)
@@ -133,15 +151,29 @@ def _write_splits(frame: pd.DataFrame, folder: Path) -> dict[str, dict]:
     return files
 
 
-def _released_residue(folder: Path, files: dict[str, dict], text_columns: list[str]) -> dict[str, int]:
-    counts = {}
+def _released_residue(dataset: str, folder: Path, files: dict[str, dict], residue: ReleaseResidue) -> ResidueReview:
+    findings: list[ResidueFinding] = []
+    ids: set[str] = set()
+    columns = residue.text_columns + ([residue.id_column] if residue.id_column else [])
     for name in sorted(files):
-        for where, n in residue_counts(pd.read_parquet(folder / name, columns=text_columns), text_columns).items():
-            counts[f"{name}/{where}"] = n
-    found = {where: n for where, n in counts.items() if n}
-    if found:
-        raise ReleaseError(f"PII residue in the files to release, nothing was released: {found} (row counts)")
-    return counts
+        table = pq.read_table(folder / name, columns=columns)
+        findings += find_residue(table, residue.text_columns, dataset=dataset, id_column=residue.id_column, file=name)
+        if residue.id_column and residue.allowances:
+            ids.update(str(v) for v in table.column(residue.id_column).to_pylist())
+    review = review_residue(
+        findings,
+        residue.allowances,
+        residue.today or datetime.now(UTC).date(),
+        scope="the files to release",
+        rows=sum(meta["rows"] for meta in files.values()),
+        scanned_ids=ids,
+        stored_ids=residue.stored_ids,
+    )
+    if residue.record is not None:
+        residue.record(review)
+    if not review.passed:
+        raise ReleaseError(f"nothing was released: {review.description()}")
+    return review
 
 
 def _tag_if_git(root: Path, dataset: str, version: int) -> str | None:

@@ -1,101 +1,100 @@
 """PII residue: a second opinion on redacted text, independent of the redactor.
 
-Different patterns, and its own checksum code (Luhn, ISO 7064, octet ranges) instead of the
-libraries the redactor validates with, so that one detector's blind spot is unlikely to be the
-other's. It reports counts per column and type, never the values it found.
+Every text column is scanned whole by RE2 (`pyarrow.compute`) for rows that may hold residue;
+only those rows are looked at in Python (`residue_rules.scan_text`). What comes out is a list of
+findings: where (dataset, file, row id, column, character offset) and what kind, never the text
+or the value, so findings may go into check metadata, logs, errors and manifests.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import unicodedata
-from collections.abc import Callable
+from collections import Counter
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field
 
-# RE2 patterns (scanned as `pyarrow.compute` kernels, a whole column at a time) with Python's
-# Unicode classes spelled out: RE2's own \d, \s and \w are ASCII, and a phone number written in
-# another script's digits must not slip through both the redactor and this check.
-_DIGIT = r"\p{Nd}"
-_NOT_DIGIT = r"\P{Nd}"
-_SPACE = r"\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Z}"  # inside [...]
-_WORD = r"\p{L}\p{N}_"  # inside [...]
-CANDIDATES: dict[str, str] = {
-    "email": rf"[^{_SPACE}@<>]+@[^{_SPACE}@<>]+\.[A-Za-z]{{2,}}",
-    "phone": "|".join(
-        [
-            rf"\+(?:{_DIGIT}[{_SPACE}().-]?){{7,14}}{_DIGIT}",
-            rf"(?:^|[{_SPACE}(:])0(?:{_DIGIT}[{_SPACE}.-]?){{8,11}}{_DIGIT}(?:$|{_NOT_DIGIT})",
-            rf"\({_DIGIT}{{2,4}}\)[{_SPACE}]?{_DIGIT}{{3,5}}[{_SPACE}.-]?{_DIGIT}{{3,4}}",
-            rf"(?:^|[^{_WORD}-]){_DIGIT}{{3}}[.-]{_DIGIT}{{3}}[.-]{_DIGIT}{{4}}(?:$|[^{_WORD}-])",
-        ]
-    ),
-    "credit_card": rf"(?:^|[^{_WORD}-]){_DIGIT}(?:[ -]?{_DIGIT}){{12,18}}(?:$|[^{_WORD}-])",
-    "iban": rf"[A-Z]{{2}}{_DIGIT}{{2}} ?(?:[A-Z0-9]{{4}} ?){{2,7}}[A-Z0-9]{{1,4}}",
-    "ip_address": (
-        rf"(?:^|[^{_WORD}.]){_DIGIT}{{1,3}}(?:\.{_DIGIT}{{1,3}}){{3}}(?:$|[^{_WORD}.]|\.(?:[{_SPACE}]|$))"
-        r"|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
-    ),
-    "us_ssn": rf"(?:^|[^{_WORD}-]){_DIGIT}{{3}}-{_DIGIT}{{2}}-{_DIGIT}{{4}}(?:$|[^{_WORD}-])",
-}
-# The confirmations below run in Python's `re`, whose \d is already Unicode.
-_IBAN = r"[A-Z]{2}\d{2} ?(?:[A-Z0-9]{4} ?){2,7}[A-Z0-9]{1,4}"
+from pipelines.lib.residue_rules import FILTERS, LOOK_ALIKES, ROW_FILTER, ResidueKind, scan_text
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
+class ResidueFinding(BaseModel):
+    """Something that still looks like PII after redaction: where it is and what kind it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str = Field(description="Dataset name.")
+    row_id: str = Field(description="Value of the dataset's id column in that row (an id, not PII).")
+    column: str = Field(description="Text column holding it.")
+    kind: ResidueKind = Field(
+        description="What it looks like: email, iban, ip_address, credit_card, us_ssn, digit_run."
+    )
+    offset: int = Field(ge=0, description="Character offset (Unicode code points, from 0) where it starts.")
+    file: str | None = Field(default=None, description="Released file it was found in; None in the redacted zone.")
+
+    @property
+    def key(self) -> tuple[str, str, str, int, str]:
+        """What a steward's allowance names: the same finding in the redacted zone and in a release."""
+        return (self.dataset, self.row_id, self.column, self.offset, self.kind)
+
+    def where(self) -> str:
+        """`row T00012345 body offset 57 (digit_run)`, after the file if any: ids, offsets, kinds only."""
+        place = f"{self.file}: " if self.file else ""
+        return f"{place}row {self.row_id} {self.column} offset {self.offset} ({self.kind})"
 
 
-def _any_card(text: str) -> bool:
-    for match in re.finditer(r"\d(?:[ -]?\d){12,18}", text):
-        digits = "".join(str(unicodedata.decimal(c)) for c in re.sub(r"\D", "", match.group()))  # any script
-        # every 13..19-digit window, since a greedy run may include a neighbouring number
-        for size in range(19, 12, -1):
-            if any(digits[i] in "23456" and _luhn(digits[i : i + size]) for i in range(len(digits) - size + 1)):
-                return True
-    return False
+def find_residue(
+    data: pd.DataFrame | pa.Table,
+    text_columns: list[str],
+    *,
+    dataset: str,
+    id_column: str | None = None,
+    file: str | None = None,
+) -> list[ResidueFinding]:
+    """Findings in the text columns of a frame or table, in row then column then offset order.
 
-
-def _any_iban(text: str) -> bool:
-    for match in re.finditer(_IBAN, text):
-        compact = match.group().replace(" ", "")
-        for end in range(len(compact), 14, -1):
-            candidate = compact[4:end] + compact[:4]
-            if int("".join(str(int(c, 36)) for c in candidate)) % 97 == 1:
-                return True
-    return False
-
-
-def _any_ip(text: str) -> bool:
-    for match in re.finditer(r"\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}", text):
-        try:
-            ipaddress.ip_address(match.group())
-            return True
-        except ValueError:
+    `id_column` names the column whose value identifies a row (default: the row's position,
+    as a string). Cost: one RE2 scan per column, plus Python on the rows it picks."""
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    ids = table.column(id_column) if id_column else None
+    found: list[tuple[int, int, int, ResidueKind]] = []  # row, column, offset, kind
+    for position, column in enumerate(text_columns):
+        values = pc.cast(table.column(column), pa.large_string())
+        hits = pc.fill_null(pc.match_substring_regex(values, ROW_FILTER), False)
+        rows = pc.indices_nonzero(hits)
+        if not len(rows):
             continue
-    return False
+        candidates = pc.take(values, rows)
+        # Which families flagged each candidate: Python then runs only their rules. Numbers are
+        # judged once the commonest look-alikes (dates, versions) are out of the way.
+        numbers = candidates
+        for pattern, replacement in LOOK_ALIKES:
+            numbers = pc.replace_substring_regex(numbers, pattern=pattern, replacement=replacement)
+        flags = [
+            pc.match_substring_regex(numbers if family == "numbers" else candidates, pattern).to_pylist()
+            for family, pattern in FILTERS.items()
+        ]
+        for row, text, *flagged in zip(rows.to_pylist(), candidates.to_pylist(), *flags, strict=True):
+            if any(flagged):
+                families = [family for family, hit in zip(FILTERS, flagged, strict=True) if hit]
+                found += [(row, position, offset, kind) for kind, offset in scan_text(text, families)]
+    found.sort()
+    row_ids = _row_ids(ids, sorted({row for row, *_ in found}))
+    return [
+        ResidueFinding(
+            dataset=dataset, row_id=row_ids[row], column=text_columns[c], kind=kind, offset=offset, file=file
+        )
+        for row, c, offset, kind in found
+    ]
 
 
-# Kinds whose shape alone is too weak: candidates are confirmed in Python (candidate rows only).
-CONFIRM: dict[str, Callable[[str], bool]] = {"credit_card": _any_card, "iban": _any_iban, "ip_address": _any_ip}
+def _row_ids(ids: pa.ChunkedArray | None, rows: list[int]) -> dict[int, str]:
+    if ids is None:
+        return {row: str(row) for row in rows}
+    return dict(zip(rows, (str(v) for v in pc.take(ids, pa.array(rows, pa.int64())).to_pylist()), strict=True))
 
 
 def residue_counts(frame: pd.DataFrame, text_columns: list[str]) -> dict[str, int]:
-    """Rows per `column/type` that still hold something that looks like PII."""
-    counts: dict[str, int] = {}
-    for column in text_columns:
-        values = pc.fill_null(pa.array(frame[column], type=pa.large_string(), from_pandas=True), "")
-        for pii_type, pattern in CANDIDATES.items():
-            hits = pc.match_substring_regex(values, pattern)
-            found = pc.sum(hits).as_py() or 0
-            if pii_type in CONFIRM and found:
-                found = sum(map(CONFIRM[pii_type], pc.filter(values, hits).to_pylist()))
-            counts[f"{column}/{pii_type}"] = int(found)
-    return counts
+    """Findings per `column/kind` (a summary of `find_residue`, for tests and benchmarks)."""
+    findings = find_residue(frame, text_columns, dataset="")
+    return dict(Counter(f"{f.column}/{f.kind}" for f in findings))

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.lib.durations import parse_duration
+from pipelines.lib.pii_shapes import regions_of_languages
 
 
 def _valid_duration(value: str) -> str:
@@ -104,6 +105,14 @@ class PrivacySpec(StrictModel):
     key_env: str = Field(
         default="TRAINSET_PSEUDONYM_KEY",
         description="Environment variable holding the pseudonymisation key (never in the repository).",
+    )
+    regions: list[str] | None = Field(
+        default=None,
+        description=(
+            "ISO 3166 regions whose national phone numbers are recognised (international forms are, "
+            "everywhere). Default: the regions where a declared language is official and spoken by most "
+            "people (CLDR)."
+        ),
     )
     consent: ConsentSpec | None = Field(default=None, description="Opt-out table; opted-out users are excluded.")
     retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Retention periods.")
@@ -268,6 +277,14 @@ class DatasetSpec(StrictModel):
     def first_date(self) -> date:
         """The earliest start date over all sources: the first daily partition."""
         return min(source.start_date for source in self.sources)
+
+    @property
+    def phone_regions(self) -> list[str]:
+        """Regions whose national phone numbers redaction recognises: `privacy.regions`, or those of
+        the declared languages."""
+        if self.privacy.regions:
+            return [r.upper() for r in self.privacy.regions]
+        return list(regions_of_languages(tuple(self.languages)))
 
     @property
     def kept_columns(self) -> list[str]:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting
+from pipelines.lib.check_records import load_checks
 from pipelines.lib.durations import cutoff
 from pipelines.lib.erasure import (
     erased_pseudonyms,
@@ -130,7 +131,9 @@ def build_training_set(
         previous=_latest_counts(paths),
         language_mismatch=mismatch,
     )
-    gates = apply_waivers(measured, load_waivers(paths.root, spec.name), today or datetime.now(UTC).date())
+    declared = [name for name, bar in spec.gates if bar is not None]
+    waivers = load_waivers(paths.root, spec.name, gates=declared)
+    gates = apply_waivers(measured, waivers, today or datetime.now(UTC).date())
     counts = (
         frame.groupby([spec.labels.column, "language", "channel", "split"], observed=True)
         .size()
@@ -159,8 +162,9 @@ def build_training_set(
     }
     write_json(evaluation, paths.stats("gates"))
     week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time.dt.strftime("%Y-%m-%d")
+    checks = load_checks(paths, run_id) if run_id else []  # the run's checks so far: residue, accounting
     report = render_gate_report(
-        spec.name, evaluation, stats["counts"], week.value_counts().to_dict(), spec.labels.column
+        spec.name, evaluation, stats["counts"], week.value_counts().to_dict(), spec.labels.column, checks
     )
     paths.reports.mkdir(parents=True, exist_ok=True)
     (paths.reports / "gate_report.html").write_text(report)

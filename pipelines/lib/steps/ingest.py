@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
 
@@ -12,9 +14,11 @@ from pipelines.lib.policies import (
     dropped_columns,
     minimise_and_redact,
 )
-from pipelines.lib.residue import residue_counts
+from pipelines.lib.residue import find_residue
+from pipelines.lib.residue_review import ResidueReview, review_residue
 from pipelines.lib.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.waivers import load_allowances
 from pipelines.lib.workspace import DatasetPaths
 
 # -- raw ---------------------------------------------------------------------------------------
@@ -62,7 +66,8 @@ def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str,
 
 def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> dict:
     """Minimise, redact and pseudonymise days of every source into the redacted zone (one file
-    per day), in one vectorised batch. Returns the batch's contract and PII-residue counts."""
+    per day), in one vectorised batch. Returns the batch's accounting, contract and PII-residue
+    review (`pii_residue`: a `ResidueReview`)."""
     parts, day_rows = [], []
     for partition in partitions:
         day = [pd.read_parquet(paths.raw(source.name, partition)) for source in spec.sources]
@@ -88,8 +93,33 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
         "replaced": {t: int(n) for t, n in replaced.sum().items()},
         "dropped_columns": dropped,
         "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
-        "pii_residue": residue_counts(frame, spec.columns.text),
+        "pii_residue": check_residue(paths, spec, frame, f"redacted {_day_range(partitions)}"),
     }
+
+
+def _day_range(partitions: list[str]) -> str:
+    return partitions[0] if len(partitions) == 1 else f"{partitions[0]}..{partitions[-1]}"
+
+
+def check_residue(paths: DatasetPaths, spec: DatasetSpec, frame: pd.DataFrame, scope: str) -> ResidueReview:
+    """Residue findings in the redacted rows, reviewed against the steward's allowances."""
+    findings = find_residue(frame, spec.columns.text, dataset=spec.name, id_column=spec.columns.id)
+    allowances = load_allowances(paths.root, spec.name)
+    return review_residue(
+        findings,
+        allowances,
+        datetime.now(UTC).date(),
+        scope=scope,
+        rows=len(frame),
+        scanned_ids=set(frame[spec.columns.id].astype("str")) if allowances else set(),
+        stored_ids=lambda: stored_row_ids(paths, spec),
+    )
+
+
+def stored_row_ids(paths: DatasetPaths, spec: DatasetSpec) -> set[str]:
+    """Ids of every row in the redacted zone (every stored day)."""
+    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
+    return {str(v) for f in files for v in pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id]}
 
 
 # -- quarantine --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipelines.lib import vcs
 from pipelines.lib.accounting import sum_accounting, sum_counts
+from pipelines.lib.check_records import CheckRecord, record_check
 from pipelines.lib.erasure import (
     ERASURE_LOG,
     erased_pseudonyms,
@@ -20,12 +21,13 @@ from pipelines.lib.erasure import (
 from pipelines.lib.files import read_json
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.pseudonymize import key_id
-from pipelines.lib.release import ReleaseOutcome, release, release_lock
+from pipelines.lib.release import ReleaseOutcome, ReleaseResidue, release, release_lock
 from pipelines.lib.release import publish as publish_release
 from pipelines.lib.retention import RETENTION_LOG
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.steps.ingest import partition_stats
+from pipelines.lib.steps.ingest import partition_stats, stored_row_ids
 from pipelines.lib.vcs import git_head
+from pipelines.lib.waivers import load_allowances
 from pipelines.lib.workspace import DatasetPaths
 
 # -- release -----------------------------------------------------------------------------------
@@ -69,7 +71,24 @@ def release_training_set(
         "language": training.get("language"),
     }
     with release_lock(paths.root, spec.name):
-        outcome = release(paths.root, spec.name, frame, body, text_columns=spec.columns.text)
+        residue = ReleaseResidue(
+            text_columns=spec.columns.text,
+            id_column=spec.columns.id,
+            allowances=load_allowances(paths.root, spec.name),
+            stored_ids=lambda: stored_row_ids(paths, spec),
+            record=lambda review: record_check(
+                paths,
+                CheckRecord(
+                    name="pii_residue_in_files",
+                    asset="release",
+                    run_id=run_id,
+                    passed=review.passed,
+                    description=review.description(),
+                    residue=review,
+                ),
+            ),
+        )
+        outcome = release(paths.root, spec.name, frame, body, residue=residue)
         erased = erased_pseudonyms(paths.root, key)
         withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)
         # An unchanged version without its tag was cut short before publishing: finish it.

@@ -1,0 +1,99 @@
+"""Asset-check results built from the steps' typed outcomes: contracts, row accounting and PII
+residue. Row accounting and residue verdicts are also kept per run (`check_records`), so that
+`trainset gates` lists them beside the gates. Metadata holds counts, ids, offsets and kinds only."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.lib import reconcile
+from pipelines.lib.check_records import CheckRecord, record_check
+from pipelines.lib.residue_review import ResidueReview
+from pipelines.lib.workspace import DatasetPaths
+
+#: findings listed in one check's metadata table (all of them are counted, and kept in the record)
+METADATA_ROWS = 200
+_FINDING_COLUMNS = [("status", "string"), ("row_id", "string"), ("column", "string")]
+_FINDING_COLUMNS += [("offset", "int"), ("kind", "string"), ("allowance", "string")]
+
+
+def accounting_result(
+    asset_key: dg.AssetKey, result: reconcile.Reconciliation, paths: DatasetPaths, run_id: str | None
+) -> dg.AssetCheckResult:
+    """The blocking row_accounting check of an asset, kept for `trainset gates`."""
+    record_check(
+        paths,
+        CheckRecord(
+            name="row_accounting",
+            asset=asset_key.path[-1],
+            run_id=run_id,
+            passed=result.passed,
+            description=result.description(),
+            rows_in=result.rows_in,
+            rows_out=result.rows_out,
+            rows_removed=result.removed,
+        ),
+    )
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name="row_accounting",
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=result.description(),
+        metadata={"rows_in": result.rows_in, "rows_out": result.rows_out, "rows_removed": result.removed},
+    )
+
+
+def residue_result(
+    asset_key: dg.AssetKey, review: ResidueReview, paths: DatasetPaths, run_id: str | None
+) -> dg.AssetCheckResult:
+    """The blocking pii_residue check: every finding with its row, column, offset and kind."""
+    record_check(
+        paths,
+        CheckRecord(
+            name="pii_residue",
+            asset=asset_key.path[-1],
+            run_id=run_id,
+            passed=review.passed,
+            description=review.description(),
+            residue=review,
+        ),
+    )
+    rows = [{"status": "unreviewed", **_place(f), "allowance": ""} for f in review.unreviewed]
+    rows += [{"status": "allowed", **_place(a.finding), "allowance": a.entry} for a in review.allowed]
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name="pii_residue",
+        passed=review.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=review.description(),
+        metadata={
+            "rows_scanned": review.rows,
+            "findings": review.findings,
+            "unreviewed": len(review.unreviewed),
+            "allowed": len(review.allowed),
+            "allowances_matching_nothing": len(review.unmatched),
+            "allowances_expired": len(review.expired),
+            "findings_table": dg.MetadataValue.table(
+                records=[dg.TableRecord(row) for row in rows[:METADATA_ROWS]],
+                schema=dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in _FINDING_COLUMNS]),
+            ),
+        },
+    )
+
+
+def _place(finding) -> dict:
+    return {"row_id": finding.row_id, "column": finding.column, "offset": finding.offset, "kind": finding.kind}
+
+
+def contract_result(asset_key: dg.AssetKey, name: str, contract: dict) -> dg.AssetCheckResult:
+    """A pandera contract check: failure counts per column and check, never the failing values."""
+    failures = contract["failures"]
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=name,
+        passed=not failures,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="pandera contract holds" if not failures else f"{sum(failures.values())} contract failure(s)",
+        metadata=failures,
+    )

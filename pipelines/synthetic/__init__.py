@@ -1,0 +1,1 @@
+"""Demo data generators and evaluation sets, not product logic."""
