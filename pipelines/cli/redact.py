@@ -26,7 +26,7 @@ from pipelines.lib.redact_file import redact_file
 @click.option(
     "--regions",
     help="Regions (ISO 3166, comma-separated, e.g. US,GB,DE) where national phone numbers are read; "
-    "default: the dataset's privacy.regions, else the engine's default.",
+    "default: the dataset's privacy.regions, else the regions of its languages (as the pipeline).",
 )
 @click.option("--delimiter", help="CSV delimiter (default: sniffed from the header line; '\\t' for tab).")
 def redact(
@@ -35,9 +35,8 @@ def redact(
     """Write a redacted copy of an export; prints how many values of each PII type were replaced."""
     spec, _ = get_spec(dataset)
     chosen = list(fields) or spec.columns.text
-    # Not every spec declares regions: the engine then uses its own default.
-    declared = getattr(spec.privacy, "regions", None)
-    chosen_regions = [r.strip().upper() for r in regions.split(",") if r.strip()] if regions else declared
+    # The pipeline's regions: privacy.regions, else those of the dataset's languages.
+    chosen_regions = [r.strip().upper() for r in regions.split(",") if r.strip()] if regions else spec.phone_regions
     if delimiter == "\\t":
         delimiter = "\t"
     _keep_freed_memory()
