@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.redaction import redact
+from pipelines.lib.redaction import PII_TYPES, redact
 
 PHONES = [
     "(415) 623-1234",
@@ -102,3 +102,42 @@ def test_every_planted_value_in_generated_tickets_is_removed():
 )
 def test_spans_in_context(text, expected):
     assert redact(pa.array([text]), ["phone", "credit_card", "iban"]).text.to_pylist() == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "look at example.com now",
+        "CEP 01310-100 São Paulo",
+        "protocolo de atendimento 20251103001234",
+        "for i in range(1000000)",
+        "WHERE id = 20250001234;",
+        "heap size 2147483648",
+        "Our PO is 4500123987",
+        "EAN 4006381333931",
+        "GPS 52.520008, 13.404954",
+        "reference RF18 5390 0754 7034",
+        "we paid 240575 cents",
+    ],
+)
+def test_numbers_of_other_kinds_survive(text):
+    assert redact(pa.array([text]), list(PII_TYPES)).text.to_pylist() == [text]
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ana.souza[at]exemplo.com.br",
+        "paul.martin(at)exemple.fr",
+        "john.smith AT example DOT com",
+        "jean dot dupont at exemple dot fr",
+        "anna.kowalska @ przyklad.pl",
+    ],
+)
+def test_obfuscated_addresses_are_replaced_whole(email):
+    assert redact(pa.array([f"write to {email} please"]), ["email"]).text.to_pylist() == ["write to <EMAIL> please"]
+
+
+def test_unknown_regions_are_refused():
+    with pytest.raises(ValueError, match="unknown regions"):
+        redact(pa.array(["x"]), ["phone"], regions=["XX"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pyarrow as pa
+from phonenumbers import SUPPORTED_REGIONS
 
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.redact_file import redact_file
@@ -25,8 +26,9 @@ from pipelines.lib.redact_file import redact_file
 )
 @click.option(
     "--regions",
-    help="Regions (ISO 3166, comma-separated, e.g. US,GB,DE) where national phone numbers are read; "
-    "default: the dataset's privacy.regions, else the regions of its languages (as the pipeline).",
+    help="Regions (ISO 3166, comma-separated, e.g. US,GB,DE) where national phone numbers are read, "
+    "instead of the default: the dataset's privacy.regions, else the regions of its languages (as the "
+    "pipeline). International numbers (+, 00) are read whatever the regions.",
 )
 @click.option("--delimiter", help="CSV delimiter (default: sniffed from the header line; '\\t' for tab).")
 def redact(
@@ -37,6 +39,14 @@ def redact(
     chosen = list(fields) or spec.columns.text
     # The pipeline's regions: privacy.regions, else those of the dataset's languages.
     chosen_regions = [r.strip().upper() for r in regions.split(",") if r.strip()] if regions else spec.phone_regions
+    unknown = sorted(set(chosen_regions) - SUPPORTED_REGIONS)
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: not a region phonenumbers knows; use ISO 3166 alpha-2 codes such as US,GB,DE",
+            param_hint="--regions",
+        )
+    if not target.parent.is_dir():
+        raise click.BadParameter(f"{target.parent} is not a folder; create it or write elsewhere", param_hint="--out")
     if delimiter == "\\t":
         delimiter = "\t"
     _keep_freed_memory()

@@ -368,19 +368,24 @@ _EXT = f"{EXTENSION}?"
 # Top to bottom, first match wins; a span no rule takes is looked at group by group (redaction).
 RULES: tuple[Rule, ...] = (
     Rule("email", "email", "", any_of="@[({<", contains=r"@|[\[({<] ?(?i:at) ?[\])}>]"),
+    Rule("spelled-out email", "email", "", any_of=" ", contains=r" (?i:at) .* (?i:dot) "),
     Rule("iban", "iban", starts=_ASCII_LETTERS, shape=r"(?i)[a-z]{2}\d\d[a-z0-9 \r\n-]+", confirm=_ibans),
+    Rule("creditor reference", KEEP, starts="Rr", shape=r"(?i)rf\d\d[a-z0-9 -]+"),  # ISO 11649: RF18 5390 0754 7034
     Rule("ipv6", "ip_address", any_of=":", shape=r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", not_left=f"{_WORD_OR_COLON}$", not_right=f"^{_WORD_OR_COLON}", confirm=_each(_ipv6)),
     # order and ticket ids, hex codes, tracking numbers: digits glued to letters (not to a phone word)
     Rule("id glued to letters", KEEP, starts=_DIGITS, left_ends=_ASCII_LETTERS + "_-/#.\x80", left=rf"{_LATIN}[-_/#.]?$", not_left=_phone_words(1)),
     Rule("id glued to letters", KEEP, "", right_starts=_ASCII_LETTERS + "_-\x80", right=rf"^-?{_LATIN}"),  # 31473b9821d1, 70655158-b8e2
+    Rule("code literal", KEEP, starts=_DIGITS, left_ends="=(", left=r"(?:[a-z_]\(|=) ?$"),  # range(1000000), id = 2025...
     Rule("time", KEEP, "", left_ends=":h", left=r"\d[:h]$"),  # 10:32.585292, 14h30
     Rule("reference number", KEEP, starts=_DIGITS, left=r"(?:#|№|(?i:\bn[or°º]|\bref|\bid)\.?) ?$"),
     Rule("date", KEEP, digits=(6, 10), shape=rf"(?:{_DATES})(?:[ T]\d{{1,2}})?|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"),
+    Rule("decimal", KEEP, any_of=".", shape=r"[1-9]\d{0,2}\.\d{4,}", not_left=_phone_words()),  # GPS 52.520008, measurements
     Rule("year-led id", KEEP, starts="12", any_of="/-.", shape=r"(?:19|20)\d\d(?:[/-]\d+)+|(?:19|20)\d\d[01]\d[0-3]\d(?:\.\d+)+"),  # 2024/00815, 2026-11-27-0042, build 20240327.8
     Rule("number run", KEEP, any_of=" ", shape=r"\d{1,4}(?: \d{1,4}){3,}", confirm=_whole(_consecutive)),
     Rule("ZIP+4", KEEP, digits=(9, 9), shape=r"\d{5}-\d{4}", not_left=_phone_words(3)),
     Rule("amount", KEEP, any_of=" .,'", shape=r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", left=rf"(?:{CURRENCY}) ?$"),
     Rule("amount", KEEP, any_of=" .,'", shape=r"\d{1,3}(?:[ .,']\d{3})+(?:[.,]\d{1,2})?", right=rf"^ ?(?:{CURRENCY})"),
+    Rule("amount", KEEP, shape=r"\d{1,9}(?:[.,]\d{1,2})?", right=rf"^ ?(?:{CURRENCY})"),  # 240575 cents
     Rule("ISBN", KEEP, digits=(13, 13), shape=r"97[89](?:[- ]?\d){10}", confirm=_each(_isbn)),
     # a dotted North American or French number is a phone whatever words come before it
     Rule("dotted phone", "phone", any_of=".", shape=rf"(?:(?:\+?1\.)?\d{{3}}\.\d{{3}}\.\d{{4}}|0\d(?:\.\d\d){{4}}){_EXT}"),
@@ -388,6 +393,7 @@ RULES: tuple[Rule, ...] = (
     Rule("ipv4", "ip_address", any_of=".", shape=rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,3}})?", not_right=r"^\.\d", confirm=_before_prefix_length),
     Rule("us_ssn", "us_ssn", _SSN, digits=(9, 9), any_of=" -"),
     Rule("card", "credit_card", r"\d(?:(?:[ .-]|\r?\n)?\d)+", digits=(12, 19), confirm=_whole(_luhn_brand)),
+    Rule("dated id", KEEP, starts="12", digits=(10, 19), shape=r"(?:199\d|20[0-3]\d)(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d+", not_left=_phone_words()),
     Rule("identifier after an id word", KEEP, starts=_DIGITS + "(", left=id_words_before(ID_WORDS)),
     Rule("international phone", "phone", starts="+(0", shape=rf"(?:\+ ?\(? ?|\( ?\+ ?|00 ?|011 ?)\d[\d ./()\r\n-]*{_EXT}", confirm=_whole(_international)),
     Rule("North American phone", "phone", digits=(10, 17), shape=rf"(?:\+?1[ .-]?)?(?:\(\d{{3}}\)[ .-]?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_EXT}"),

@@ -20,9 +20,20 @@ _LABEL = rf"[^{_NOT_ADDRESS}.\-_](?:[^{_NOT_ADDRESS}.]*[^{_NOT_ADDRESS}.\-_])?"
 _DOMAIN = rf"(?:{_LABEL}\.)+(?:[A-Za-z]{{2,}}|xn--[A-Za-z0-9-]+|[^\x00-\x7f]{{2,}})"
 _IP_LITERAL = r"\[(?:IPv6:)?[0-9A-Fa-f:.]+\]"
 _OPEN, _CLOSE = r"[\[({<]", r"[\])}>]"
-EMAIL = rf'(?:"[^"\r\n@]{{1,64}}"|{_LOCAL})@(?:{_DOMAIN}|{_IP_LITERAL})'
-# name [at] example [dot] com, name(at)example(dot)com, name {@} example [.] com
-EMAIL_OBFUSCATED = rf"{_LOCAL} ?{_OPEN} ?(?i:at|@) ?{_CLOSE} ?{_LABEL}(?: ?{_OPEN} ?(?i:dot|\.) ?{_CLOSE} ?{_LABEL})+"
+# an @ with a space on each side too: `anna.kowalska @ przyklad.pl`
+EMAIL = rf'(?:"[^"\r\n@]{{1,64}}"|{_LOCAL})(?:@| @ )(?:{_DOMAIN}|{_IP_LITERAL})'
+# name [at] example [dot] com, name(at)example.com, name {@} example [.] com; spelled out with
+# spaces, the last dot spelled too (so `look at example.com` stays): john.smith AT example DOT com,
+# jean dot dupont at exemple dot fr
+_BRACKETED_AT = rf" ?{_OPEN} ?(?i:at|@) ?{_CLOSE} ?"
+_ANY_DOT = rf"(?: ?{_OPEN} ?(?i:dot|\.) ?{_CLOSE} ?| (?i:dot) |\.)"
+_TLD = r"(?:[A-Za-z]{2,}|xn--[A-Za-z0-9-]+)\b"
+EMAIL_OBFUSCATED = "|".join(
+    [
+        rf"{_LOCAL}{_BRACKETED_AT}{_LABEL}(?:{_ANY_DOT}{_LABEL})*{_ANY_DOT}{_TLD}",
+        rf"{_LOCAL}(?: (?i:dot) {_LABEL})* (?i:at) {_LABEL}(?:{_ANY_DOT}{_LABEL})* (?i:dot) {_TLD}",
+    ]
+)
 _WRAP = r"(?:[ -]|\r?\n)"
 # Groups of four (any case, spaced, dashed or wrapped) after the country and check digits. A word
 # after an IBAN may pass for a group: the rules keep the longest valid prefix and the rest of
@@ -72,7 +83,8 @@ ID_WORDS = (
     "order", "invoice", "customer", "account", "ticket", "case", "reference", "ref", "id", "batch",
     "tracking", "sku", "serial", "contract", "policy", "member", "booking", "bestell", "rechnung",
     "kunden", "auftrag", "vertrag", "sendung", "pedido", "factura", "cliente", "commande", "facture",
-    "dossier", "référence", "encomenda", "fatura",
+    "dossier", "référence", "encomenda", "fatura", "protocolo", "po", "ean", "gtin", "upc", "sn", "serien",
+    "cep", "zip", "plz", "postcode", "postal", "size", "ts", "timestamp", "epoch", "usps", "ups", "dhl",
 )  # fmt: skip
 CURRENCY = r"[$€£¥₹₽₩]|(?i:usd|eur|gbp|chf|brl|mxn|inr|jpy|euros?|dollars?|cents?|reais|pesos?|francs?)\b"
 
@@ -100,9 +112,15 @@ def id_words_before(words: tuple[str, ...]) -> str:
     """RE2 pattern for a lower-cased left context ending in an identifier's name: one of `words`
     (any inflection), maybe "number"/"no."/"#", a colon, then the span (`order no. 123456789`,
     `Kundennummer: 12345678`). Nothing else may come between: `invoice (0151 2345678)` is a phone."""
-    stems = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    ordered = sorted(words, key=len, reverse=True)
+    # a stem of four letters or more may be inflected (Kundennummer); a shorter word stands alone
+    stems = "|".join(
+        [rf"{re.escape(w)}[^{_NOT_LETTER}]*" for w in ordered if len(w) >= 4]
+        + [re.escape(w) for w in ordered if len(w) < 4]
+    )
     number = r"(?: ?(?:number|nummer|num|no|nr|n°|nº|número|numéro|numero|id|#)\.?)?"
-    return rf"(?:^|[{_NOT_LETTER}])(?:{stems})[^{_NOT_LETTER}]*\.?{number} ?[:#]? ?$"
+    verb = r"(?: (?:is|ist|es|est|é|was|war))?"  # `Our PO is 4500123987`
+    return rf"(?:^|[{_NOT_LETTER}])(?:{stems})\.?{number}{verb} ?[:#=]? ?$"
 
 
 # Issuer identification numbers, from the table of card brands in ISO/IEC 7812 as published in

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -75,7 +76,7 @@ def redact(
     large strings. `regions` (ISO 3166 alpha-2) are where national phone numbers are validated
     (default `DEFAULT_REGIONS`); international forms are validated for every country code.
     Large inputs are cut in `threads` slices of equal bytes redacted concurrently (pyarrow
-    releases the GIL). Raises ValueError for an unknown PII type.
+    releases the GIL). Raises ValueError for an unknown PII type or region.
     """
     unknown = set(pii_types) - set(PII_TYPES)
     if unknown:
@@ -85,6 +86,9 @@ def redact(
     array = pc.fill_null(array, "")
     wanted = frozenset(pii_types)
     chosen = tuple(sorted({r.upper() for r in regions})) if regions else DEFAULT_REGIONS
+    unknown_regions = sorted(set(chosen) - phonenumbers.SUPPORTED_REGIONS)
+    if unknown_regions:
+        raise ValueError(f"unknown regions {unknown_regions}: use ISO 3166 alpha-2 codes phonenumbers knows")
     threads = threads if len(array) >= 8_192 else 1
     sizes = pc.binary_length(array).to_numpy()
     parts = _in_slices(sizes, threads, lambda rows: _redact_slice(array[rows], wanted, chosen))

@@ -12,6 +12,7 @@ import json
 from datetime import date
 from typing import Annotated, Literal
 
+import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.lib.durations import parse_duration
@@ -106,7 +107,7 @@ class PrivacySpec(StrictModel):
         default="TRAINSET_PSEUDONYM_KEY",
         description="Environment variable holding the pseudonymisation key (never in the repository).",
     )
-    regions: list[str] | None = Field(
+    regions: Annotated[list[str] | None, AfterValidator(_known_regions)] = Field(
         default=None,
         description=(
             "ISO 3166 regions whose national phone numbers are recognised (international forms are, "
@@ -116,6 +117,13 @@ class PrivacySpec(StrictModel):
     )
     consent: ConsentSpec | None = Field(default=None, description="Opt-out table; opted-out users are excluded.")
     retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Retention periods.")
+
+
+def _known_regions(regions: list[str] | None) -> list[str] | None:
+    unknown = sorted({r.upper() for r in regions or []} - phonenumbers.SUPPORTED_REGIONS)
+    if unknown:
+        raise ValueError(f"{unknown}: not regions phonenumbers knows; use ISO 3166 alpha-2 codes such as US, GB, DE")
+    return regions
 
 
 class AnnotationsSpec(StrictModel):
