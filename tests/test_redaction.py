@@ -141,3 +141,10 @@ def test_obfuscated_addresses_are_replaced_whole(email):
 def test_unknown_regions_are_refused():
     with pytest.raises(ValueError, match="unknown regions"):
         redact(pa.array(["x"]), ["phone"], regions=["XX"])
+
+
+@pytest.mark.parametrize(
+    "phone", ["04.91.23.45.67 poste 12", "0761 47810 Durchwahl 900", "11 3456-7890 ramal 22", "(212) 555-0150 ext. 12"]
+)
+def test_extensions_in_any_language_go_with_the_number(phone):
+    assert redact(pa.array([f"Tel. {phone} bitte"]), ["phone"]).text.to_pylist() == ["Tel. <PHONE> bitte"]

@@ -44,7 +44,9 @@ IPV6 = r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}"
 # ends a sentence), a space, brackets around an area code or a trunk `(0)` with what may follow
 # them (`1-(212) 555`, `(0387)-894360`), or one line break.
 SEPARATOR = r"(?:\.|[ ]?[/-][ ]?\(?|[ ]?\([ ]?|[ ]?\)[ ]?[./-]?[ ]?|[ ]\(?|\r?\n)"
-EXTENSION = r"(?:[ ]?(?:[xX#]|[eE][xX][tT][nN]?\.?|;ext=|[eE]xtension)[ ]?\d{1,6})"
+# x204, ext. 12, ;ext=33, and the words of other languages: poste (fr), Durchwahl/DW (de),
+# interno (es, it), ramal (pt)
+EXTENSION = r"(?:[ ]?(?:[xX#]|[eE][xX][tT][nN]?\.?|;ext=|[eE]xtension|poste|[dD]urchwahl|DW|interno|ramal)[ ]?\d{1,6})"
 # Six digits or more: every phone (Luxembourg's shortest, after a phone word), card or SSN has
 # them. An opening bracket without its closing one is not part of the value (`(0151 30015397)`):
 # redaction leaves it in the text.
