@@ -1,34 +1,14 @@
-"""Reading and writing the files trainset works with: exports as text, zones as parquet, stats
-as JSON. Writes go to a temporary file renamed into place, so a reader never sees half a file."""
+"""Writing and reading the files trainset keeps: zones as parquet, stats as JSON. Writes go to a temporary file renamed into place, so a reader never sees half a file."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
-
-
-def read_table(path: Path, kind: str) -> pa.Table:
-    """A csv, jsonl or parquet file as an Arrow table; CSV columns all as text, since typing
-    (and quarantining what does not type) is the caller's job. Raises pa.ArrowInvalid/OSError."""
-    if kind == "csv":
-        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-            header = next(csv.reader(handle), [])
-        return pacsv.read_csv(
-            path,
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}),
-        )
-    if kind == "jsonl":
-        return pajson.read_json(path)
-    return pq.read_table(path)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

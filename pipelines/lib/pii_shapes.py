@@ -158,12 +158,6 @@ def country_codes_by_length() -> dict[int, frozenset[int]]:
 
 
 @functools.cache
-def country_calling_codes() -> str:
-    """RE2 alternation of every country calling code phonenumbers knows (a prefix-free set)."""
-    return "|".join(str(cc) for cc in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE))
-
-
-@functools.cache
 def regions_of_languages(languages: tuple[str, ...]) -> tuple[str, ...]:
     """ISO 3166 regions where one of `languages` (ISO 639-1) is an official language spoken by
     most people (CLDR's territory data, through Babel), and phonenumbers knows the region."""
