@@ -1,4 +1,5 @@
-"""Writing and reading the files trainset keeps: zones as parquet, stats as JSON. Writes go to a temporary file renamed into place, so a reader never sees half a file."""
+"""Writing and reading the files trainset keeps: zones as parquet, stats as JSON. Writes go to a
+temporary file renamed into place, so a reader never sees half a file."""
 
 from __future__ import annotations
 
