@@ -98,7 +98,7 @@ QUIET: list[bool] = []
 
 def wait_for_quiet(busy_share: float = 0.1, patience: float = 60) -> bool:
     """Wait until the machine's cores were busy less than `busy_share` of one second (other
-    sessions share this machine: a run next to another benchmark measures that one too); False if
+    work may share this machine: a run next to another benchmark measures that one too); False if
     it never was within `patience` seconds (the run goes ahead). Linux /proc/stat; elsewhere True."""
     stat = Path("/proc/stat")
     if not stat.exists():
