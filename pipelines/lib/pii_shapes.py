@@ -94,17 +94,20 @@ CURRENCY = r"[$€£¥₹₽₩]|(?i:usd|eur|gbp|chf|brl|mxn|inr|jpy|euros?|doll
 _NOT_LETTER = r"\x00-\x40\x5b-\x60\x7b-\x7f"  # ASCII but for letters: any other character is one
 
 
+def _word_alternation(words: tuple[str, ...]) -> str:
+    """RE2 alternation of `words`, longest first: a word of four letters or more may be inflected
+    (upgrading, Kundennummer); a shorter one stands alone ("v", not "von"; "po", not "pod")."""
+    ordered = sorted(words, key=len, reverse=True)
+    inflected = [rf"{re.escape(w)}[^{_NOT_LETTER}]*" for w in ordered if len(w) >= 4]
+    return "|".join(inflected + [re.escape(w) for w in ordered if len(w) < 4])
+
+
 def words_before(words: tuple[str, ...], reach: int = 24) -> str:
     """RE2 pattern for the end of a lower-cased left context: one of `words` at a word start,
     then at most `reach` more characters of the same clause. A word of four letters or more may
     be inflected (upgrading, Telefonnummer); a shorter one stands alone ("v", not "von"). Plain
     classes, no case folding or Unicode letter classes: it runs on every candidate's context."""
-    ordered = sorted(words, key=len, reverse=True)
-    stems = "|".join(re.escape(w) for w in ordered if len(w) >= 4)
-    short = "|".join(re.escape(w) for w in ordered if len(w) < 4)
-    alternatives = [f"(?:{stems})[^{_NOT_LETTER}]*"] if stems else []
-    alternatives += [f"(?:{short})"] if short else []
-    word = "|".join(alternatives)
+    word = _word_alternation(words)
     # after the word: its abbreviation dot, then the rest of the clause
     rest = rf"\.?[\x00-\x20\x22-\x2d\x2f-\x3a\x3c-\x3e\x40\x5b-\x60\x7b-\x7f][^.;!?\n]{{0,{reach}}}"
     return rf"(?:^|[{_NOT_LETTER}])(?:{word})(?:{rest}|\.)?$"
@@ -114,12 +117,7 @@ def id_words_before(words: tuple[str, ...]) -> str:
     """RE2 pattern for a lower-cased left context ending in an identifier's name: one of `words`
     (any inflection), maybe "number"/"no."/"#", a colon, then the span (`order no. 123456789`,
     `Kundennummer: 12345678`). Nothing else may come between: `invoice (0151 2345678)` is a phone."""
-    ordered = sorted(words, key=len, reverse=True)
-    # a stem of four letters or more may be inflected (Kundennummer); a shorter word stands alone
-    stems = "|".join(
-        [rf"{re.escape(w)}[^{_NOT_LETTER}]*" for w in ordered if len(w) >= 4]
-        + [re.escape(w) for w in ordered if len(w) < 4]
-    )
+    stems = _word_alternation(words)
     number = r"(?: ?(?:number|nummer|num|no|nr|n°|nº|número|numéro|numero|id|#)\.?)?"
     verb = r"(?: (?:is|ist|es|est|é|was|war))?"  # `Our PO is 4500123987`
     return rf"(?:^|[{_NOT_LETTER}])(?:{stems})\.?{number}{verb} ?[:#=]? ?$"
