@@ -364,7 +364,8 @@ _EXT = f"{EXTENSION}?"
 
 # Top to bottom, first match wins; a span no rule takes is looked at group by group (redaction).
 RULES: tuple[Rule, ...] = (
-    Rule("email", "email", "", any_of="@[({<", contains=r"@|[\[({<] ?(?i:at) ?[\])}>]"),
+    Rule("email", "email", any_of="@"),  # only an address of the scan holds an @
+    Rule("bracketed email", "email", any_of="[({<", contains=r"[\[({<] ?(?i:at) ?[\])}>]"),
     Rule("spelled-out email", "email", "", any_of=" ", contains=r" (?i:at) .* (?i:dot) "),
     Rule("iban", "iban", starts=_ASCII_LETTERS, shape=r"(?i)[a-z]{2}\d\d[a-z0-9 \r\n-]+", confirm=_ibans),
     Rule("creditor reference", KEEP, starts="Rr", shape=r"(?i)rf\d\d[a-z0-9 -]+"),  # ISO 11649: RF18 5390 0754 7034
@@ -434,12 +435,13 @@ def classify(spans: Spans, rules: Sequence[Rule] = RULES) -> tuple[np.ndarray, n
         if rule.right_starts:
             wanted &= _byte_table(rule.right_starts)[spans.right_first]
         rows = np.flatnonzero(wanted)
+        # A context a rule asks for is rarer than its shape: it is tested first.
         for field, pattern, expected in (
+            (spans.lower_left, rule.left, True),
+            (spans.right, rule.right, True),
             (spans.text, _fullmatch(rule.shape) if rule.shape else "", True),
             (spans.text, rule.contains, True),
-            (spans.lower_left, rule.left, True),
             (spans.lower_left, rule.not_left, False),
-            (spans.right, rule.right, True),
             (spans.right, rule.not_right, False),
         ):
             if pattern and len(rows):

@@ -138,18 +138,16 @@ def _redact_pass(
         return array, counts, at
     whole_spans = pc.take(flat, at)
     text, lead = _unbracket(whole_spans)
-    gaps = pc.take(flat, at - 1)
+    left = _context(flat, at - 1, -_LEFT)
     opening = np.flatnonzero(lead)
     if len(opening):  # the bracket a span opened with is text before it, as the rules see it
         bracket = pc.utf8_slice_codeunits(pc.take(whole_spans, opening), 0, 1)
-        joined = pc.binary_join_element_wise(pc.take(gaps, opening), bracket, pa.scalar("", pa.large_string()))
-        gaps = pc.replace_with_mask(gaps, pa.array(np.isin(np.arange(len(gaps)), opening)), joined)
-    spans = Spans(
-        text=text,
-        left=pc.utf8_slice_codeunits(gaps, -_LEFT),
-        right=pc.utf8_slice_codeunits(pc.take(flat, at + 1), 0, _RIGHT),
-        regions=regions,
-    )
+        gaps = pc.take(flat, at[opening] - 1)
+        joined = pc.binary_join_element_wise(gaps, bracket, pa.scalar("", pa.large_string()))
+        within = np.zeros(len(at), dtype=bool)
+        within[opening] = True
+        left = pc.replace_with_mask(left, pa.array(within), pc.utf8_slice_codeunits(joined, -_LEFT))
+    spans = Spans(text=text, left=left, right=_context(flat, at + 1, _RIGHT), regions=regions)
     verdicts, whole, edits, partial = _decide(spans, wanted)
     for pii_type, n in counts.items():
         np.add.at(n, parent[at], verdicts[pii_type])
@@ -174,6 +172,32 @@ def _redact_pass(
     if lengths is not None:  # rows read through the shadow: their values are cut from the original
         out = _restore_originals(out, folded, array, offsets, lengths, at, lead, whole, edits)
     return out, counts, np.unique(parent[at[partial]])
+
+
+def _context(pieces: pa.Array, at: np.ndarray, chars: int) -> pa.Array:
+    """The first `chars` characters of each piece at `at` (its last -`chars` for a negative
+    count). Byte windows over the pieces' buffer where they hold ASCII only (most text): slicing
+    by characters reads every byte of a long piece, a window reads the ones it keeps."""
+    data, offsets = buffers(pieces)
+    starts, ends = offsets[at], offsets[at + 1]
+    if chars < 0:
+        starts = np.maximum(starts, ends + chars)
+    else:
+        ends = np.minimum(ends, starts + chars)
+    bounds = np.empty(2 * len(at), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = starts, ends
+    # Every even element is a window; the odd ones are the bytes between two (never read). A
+    # window that starts inside a character is not UTF-8: only ASCII ones are kept as they are.
+    laid = pa.LargeStringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), pieces.buffers()[2])
+    windows = pc.take(laid, pa.array(np.arange(0, len(bounds), 2)))
+    other = np.flatnonzero(~pc.string_is_ascii(windows).to_numpy(zero_copy_only=False))
+    if not len(other):
+        return windows
+    whole = pc.take(pieces, at[other])
+    sliced = pc.utf8_slice_codeunits(whole, chars) if chars < 0 else pc.utf8_slice_codeunits(whole, 0, chars)
+    mask = np.zeros(len(at), dtype=bool)
+    mask[other] = True
+    return pc.replace_with_mask(windows, pa.array(mask), sliced)
 
 
 def _unbracket(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
