@@ -95,6 +95,7 @@ def test_jsonl_changes_only_the_redacted_values(tmp_path, monkeypatch, eol, bom,
     # Several chunks even for a small file; at 64 bytes every line is longer than a chunk.
     for chunk_bytes in (256, 64):
         monkeypatch.setattr(jsonl_export, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(jsonl_export, "MAX_CHUNK_BYTES", chunk_bytes)
         target = tmp_path / f"out{chunk_bytes}.jsonl"
         result = run("--in", source, "--out", target, "--field", "body")
         assert result.exit_code == 0, result.output
@@ -228,6 +229,7 @@ def test_bad_input_is_named_with_its_line(tmp_path, name):
 
 def test_a_bad_line_is_numbered_in_the_whole_file(tmp_path, monkeypatch):
     monkeypatch.setattr(jsonl_export, "CHUNK_BYTES", 64)  # the bad line is in a later chunk
+    monkeypatch.setattr(jsonl_export, "MAX_CHUNK_BYTES", 64)
     source = tmp_path / "in.jsonl"
     good = '{"id": 1, "body": "write to ana@example.com"}\n'
     source.write_text(good * 7 + '{"id": 8, "body": "no closing brace"\n' + good)

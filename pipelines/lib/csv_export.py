@@ -22,6 +22,7 @@ from pipelines.lib.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
+    batch_size,
     changed,
     in_order,
     redact_values,
@@ -30,8 +31,9 @@ from pipelines.lib.export_redaction import (
 BOM = b"\xef\xbb\xbf"
 #: the delimiters a sniffed header may use, the first winning a tie
 DELIMITERS = ",;\t|"
-#: bytes per block the reader parses and hands on as one batch
-BLOCK_BYTES = 8 << 20
+#: bytes per block the reader parses and hands on as one batch, at least and at most
+#: (export_redaction.batch_size)
+BLOCK_BYTES, MAX_BLOCK_BYTES = 8 << 20, 32 << 20
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def _open(source: Path, dialect: CsvDialect) -> pacsv.CSVStreamingReader:
     try:
         return pacsv.open_csv(
             source,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(block_size=batch_size(source.stat().st_size, BLOCK_BYTES, MAX_BLOCK_BYTES)),
             parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
             # Text as it is: empty stays empty (not null), "007" stays "007".
             convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in dialect.header}),

@@ -22,6 +22,15 @@ R = TypeVar("R")
 WORKERS = 2
 
 
+def batch_size(total: int, least: int, most: int, workers: int = WORKERS) -> int:
+    """Bytes (or rows) per batch for a file of `total` bytes (rows): two batches per worker, so
+    every worker stays busy to the end, within `least`..`most`. Large batches pay the engine's
+    fixed cost per call (its patterns compiled, about 8 ms) fewer times; `most` bounds memory,
+    which holds `workers` + 1 batches."""
+    share = -(-total // (2 * workers))  # rounded up
+    return int(min(most, max(least, share + share // 64)))  # a little over: no sliver of a last batch
+
+
 class RedactFileError(ValueError):
     """The file cannot be redacted as asked; the message says where and what to do."""
 

@@ -24,6 +24,7 @@ from pipelines.lib.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
+    batch_size,
     changed,
     in_order,
     redact_values,
@@ -32,8 +33,8 @@ from pipelines.lib.jsonl_lines import Lines
 from pipelines.lib.jsonl_spans import JsonLayoutError, Spans, locate, refuse_repeated
 from pipelines.lib.jsonl_splice import json_escape, splice
 
-#: bytes per chunk: a few per worker even for a 20 MB file, and memory bounded by a few chunks
-CHUNK_BYTES = 8 << 20
+#: bytes per chunk, at least and at most (export_redaction.batch_size)
+CHUNK_BYTES, MAX_CHUNK_BYTES = 8 << 20, 32 << 20
 BOM = b"\xef\xbb\xbf"
 _NUMBER_START = np.frombuffer(b"-0123456789", np.uint8)
 _KINDS = {ord("n"): "null (kept)", ord("t"): "true/false (kept)", ord("f"): "true/false (kept)"}
@@ -67,7 +68,7 @@ def redact_jsonl(source: Path, target: BinaryIO, fields: list[str], policy: Reda
         if data.slice(0, min(3, data.size)).to_pybytes() == BOM:
             target.write(BOM)
             data = data.slice(3)
-        chunks = list(_chunks(data))
+        chunks = list(_chunks(data, batch_size(data.size, CHUNK_BYTES, MAX_CHUNK_BYTES)))
         summary, seen, first_line = FileSummary(), set(), 1
         results = in_order(lambda chunk: _redact_chunk(chunk, fields, policy), chunks)
         for chunk in chunks:
@@ -89,19 +90,19 @@ def redact_jsonl(source: Path, target: BinaryIO, fields: list[str], policy: Reda
     return summary
 
 
-def _chunks(data: pa.Buffer) -> Iterator[pa.Buffer]:
-    """Slices of `data` of about CHUNK_BYTES, each ending after a newline (the last one may not);
+def _chunks(data: pa.Buffer, size: int) -> Iterator[pa.Buffer]:
+    """Slices of `data` of about `size` bytes, each ending after a newline (the last one may not);
     a line longer than a chunk makes its chunk longer. No copy."""
     view = np.frombuffer(data, np.uint8)
     at = 0
     while at < len(view):
-        end = min(at + CHUNK_BYTES, len(view))
+        end = min(at + size, len(view))
         while end < len(view):
             newline = _last_newline(view, at, end)
             if newline >= 0:
                 end = newline + 1
                 break
-            end = min(end + CHUNK_BYTES, len(view))
+            end = min(end + size, len(view))
         yield data.slice(at, end - at)
         at = end
 

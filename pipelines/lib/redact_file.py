@@ -20,14 +20,16 @@ from pipelines.lib.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
+    batch_size,
     changed,
     in_order,
     redact_values,
 )
 from pipelines.lib.jsonl_export import redact_jsonl
 
-#: rows redacted at once (each batch on one thread, two at a time); each is written as a row group
-SLICE_ROWS = 65_536
+#: rows redacted at once, at least and at most (export_redaction.batch_size); each batch is
+#: written as a row group
+SLICE_ROWS, MAX_SLICE_ROWS = 65_536, 262_144
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 __all__ = ["FORMATS", "FileSummary", "RedactFileError", "file_format", "redact_file"]
 
@@ -106,11 +108,10 @@ def _redact_parquet(source: Path, out: BinaryIO, fields: list[str], policy: Reda
         text = [f.name for f in schema if _is_text(f.type)]
         raise RedactFileError(f"{source}: field(s) {not_text} do not hold text; text fields are {text}")
     with pq.ParquetWriter(out, schema, compression=_codec(parquet.metadata)) as writer:
-        # Batches of SLICE_ROWS, whatever the row groups: memory stays bounded by the batch. Read
-        # on one thread: the two workers redacting batches already keep both cores busy.
-        batches = (
-            pa.Table.from_batches([batch]) for batch in parquet.iter_batches(batch_size=SLICE_ROWS, use_threads=False)
-        )
+        # Batches of rows whatever the row groups: memory stays bounded by the batch. Read on one
+        # thread: the two workers redacting batches already keep both cores busy.
+        rows = batch_size(parquet.metadata.num_rows, SLICE_ROWS, MAX_SLICE_ROWS)
+        batches = (pa.Table.from_batches([b]) for b in parquet.iter_batches(batch_size=rows, use_threads=False))
         summary = FileSummary()
         for table, counts in in_order(lambda t: _redact_table(t, fields, policy), batches):
             writer.write_table(table, row_group_size=max(table.num_rows, 1))
