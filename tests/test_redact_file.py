@@ -119,12 +119,41 @@ def test_jsonl_values_that_are_not_text(tmp_path):
     assert result.exit_code == 0, result.output
     out = target.read_text().splitlines()
     assert out[0] == '{"id": 1, "phone": "<PHONE>"}' and out[6] == '{"id": 7, "phone": "<PHONE>"}'
-    assert out[1:6] == lines[1:6]
+    assert out[3] == '{"id": 4, "phone": {"home": "<EMAIL>"}}'
+    assert out[1:3] == lines[1:3] and out[4:6] == lines[4:6]
     summary = result.output.strip()
-    assert "\n" not in summary and "phone 2" in summary
-    for said in ("2 number (read as text)", "1 null (kept)", "1 object or array (kept)", "1 true/false (kept)"):
+    assert "\n" not in summary and "phone 2" in summary and "email 1" in summary
+    for said in ("2 number (read as text)", "1 null (kept)", "1 object or array", "1 true/false (kept)"):
         assert said in summary
     assert "1 missing (kept)" in summary
+
+
+def test_jsonl_objects_and_arrays_in_a_redacted_field(tmp_path):
+    """Strings and numbers inside are redacted; the rest of the value is kept as written, and a
+    value where nothing was replaced is not touched at all."""
+    lines = [
+        '{"id": 1, "contact": {"home": "ana@example.com", "n": [4155550134, 12, 1.10, true, null]}, "x": 2}',
+        '{"id": 2, "contact": ["+44 7911 123456", {"note": "caf\\u00e9 \\"Jos\u00e9\\" 0151 2345678"}]}',
+        '{"id": 3, "contact":{"home":"nothing here"}}',
+        '{"id": 4, "contact": "call 0151 2345678"}',
+    ]
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("--in", source, "--out", target, "--field", "contact")
+    assert result.exit_code == 0, result.output
+    out = target.read_text(encoding="utf-8").splitlines()
+    assert out[0] == '{"id": 1, "contact": {"home": "<EMAIL>", "n": ["<PHONE>", 12, 1.10, true, null]}, "x": 2}'
+    assert out[1] == '{"id": 2, "contact": ["<PHONE>", {"note": "café \\"José\\" <PHONE>"}]}'
+    assert out[2:] == [lines[2], '{"id": 4, "contact": "call <PHONE>"}']
+    assert "email 1" in result.output and "phone 4" in result.output
+
+
+def test_jsonl_nested_value_that_is_not_json_is_refused(tmp_path):
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text('{"id": 1, "contact": "ok"}\n{"id": 2, "contact": {"a": "b",}}\n')
+    result = run("--in", source, "--out", target, "--field", "contact")
+    assert isinstance(result.exception, RedactFileError), result.output
+    assert f"{source}, line 2" in str(result.exception) and not target.exists()
 
 
 def test_csv_keeps_every_column_as_text(tmp_path):

@@ -30,6 +30,7 @@ from pipelines.lib.export_redaction import (
     redact_values,
 )
 from pipelines.lib.jsonl_lines import Lines
+from pipelines.lib.jsonl_nested import NestedValueError, redact_nested
 from pipelines.lib.jsonl_spans import JsonLayoutError, Spans, locate, refuse_repeated
 from pipelines.lib.jsonl_splice import json_escape, splice
 
@@ -38,7 +39,8 @@ CHUNK_BYTES, MAX_CHUNK_BYTES = 8 << 20, 32 << 20
 BOM = b"\xef\xbb\xbf"
 _NUMBER_START = np.frombuffer(b"-0123456789", np.uint8)
 _KINDS = {ord("n"): "null (kept)", ord("t"): "true/false (kept)", ord("f"): "true/false (kept)"}
-_KINDS |= {ord("{"): "object or array (kept)", ord("["): "object or array (kept)"}
+_NESTED = "object or array (the strings and numbers inside read as text)"
+_KINDS |= {ord("{"): _NESTED, ord("["): _NESTED}
 
 
 class _ChunkError(Exception):
@@ -142,7 +144,14 @@ def _redact_chunk(chunk: pa.Buffer, fields: list[str], policy: RedactionPolicy) 
         # A value redacted from a string written without escapes needs none: the placeholders
         # are plain ASCII.
         escaped = json_escape(text, lines.holds_backslash(found.start, found.end))
-        edits.append((found.start, found.end, pc.binary_join_element_wise(_QUOTE, escaped, _QUOTE, _EMPTY)))
+        new, end = pc.binary_join_element_wise(_QUOTE, escaped, _QUOTE, _EMPTY), found.end
+        try:
+            nested = redact_nested(lines, found.start, found.end, found.kind, policy, summary)
+        except NestedValueError as error:
+            raise _ChunkError(error.line, f"field {list(spans)[i]!r}: {error.problem}") from None
+        if nested is not None:  # objects and arrays: their strings and numbers redacted
+            new, end = pc.coalesce(new, nested.text), nested.end
+        edits.append((found.start, end, new))
     seen = {name for name, found in spans.items() if (found.start >= 0).any()}
     return _Redacted(splice(lines, edits), len(lines), summary, seen)
 
