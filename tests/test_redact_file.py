@@ -183,6 +183,19 @@ def test_csv_keeps_every_column_as_text(tmp_path):
             "",
             "ünïcödé 😀, no PII",
         ]
+        # Quoted only where it must be, as Python's csv module writes: the same bytes but the values
+        # replaced.
+        expected = text.getvalue().replace("+44 7911 123456", "<PHONE>").replace("ana@example.com", "<EMAIL>")
+        assert data.decode("utf-8-sig") == expected
+
+
+def test_csv_of_one_column_keeps_its_empty_records(tmp_path):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text('body\nmail ana@example.com\n""\nno PII\n')
+    result = run("--in", source, "--out", target, "--field", "body")
+    assert result.exit_code == 0, result.output
+    assert target.read_text() == 'body\nmail <EMAIL>\n""\nno PII\n'
+    assert "3 records" in result.output
 
 
 def test_parquet_keeps_the_schema(tmp_path):

@@ -1,14 +1,16 @@
 """Redacting a CSV export through Arrow: every column read as text (nothing re-typed), the chosen
 ones redacted, the file written back with the same delimiter, line ending and byte-order mark.
 
-Arrow's writer quotes every text value ("needed" style): the text of each field is the same, read
-by any CSV reader, though the quoting may differ from the input's. Streamed in record batches.
+Values are quoted only where they must be (Python's QUOTE_MINIMAL: a value holding the
+delimiter, a quote or a line break), as most exports are written; Arrow's own writer quotes every
+text value, empty ones too. Streamed in record batches, written with Arrow kernels.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import BinaryIO, NoReturn
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipelines.lib.export_redaction import (
@@ -23,7 +26,6 @@ from pipelines.lib.export_redaction import (
     RedactFileError,
     RedactionPolicy,
     batch_size,
-    changed,
     in_order,
     redact_values,
 )
@@ -87,12 +89,37 @@ def redact_csv(
     reader = _open(source, dialect)
     if dialect.bom:
         target.write(BOM)
-    options = pacsv.WriteOptions(delimiter=dialect.delimiter, eol=dialect.eol)
-    with pacsv.CSVWriter(target, reader.schema, write_options=options) as writer:
-        for batch, counts in in_order(lambda b: _redact_batch(b, fields, policy), _batches(source, dialect, reader)):
-            writer.write_batch(batch)
-            summary.add(counts)
+    target.write(_records([pa.array([name], pa.large_string()) for name in dialect.header], dialect))
+    batches = _batches(source, dialect, reader)
+    for data, counts in in_order(lambda b: _redact_batch(b, fields, policy, dialect), batches):
+        target.write(data)
+        summary.add(counts)
     return summary
+
+
+def _records(columns: list[pa.Array], dialect: CsvDialect) -> pa.Buffer:
+    """The CSV text of the records whose fields are `columns` (strings, nulls written empty),
+    each ended by the dialect's line ending."""
+    special = f'[{re.escape(dialect.delimiter)}"\r\n]'
+    fields = []
+    for column in columns:
+        column = pc.fill_null(column.cast(pa.large_string()), "")
+        quote = pc.match_substring_regex(column, special)
+        if len(columns) == 1:  # an empty line would read as no record at all
+            quote = pc.or_(quote, pc.equal(column, ""))
+        if pc.any(quote).as_py():  # only values that must be quoted go through the replace
+            needing = pc.replace_substring(column.filter(quote), '"', '""')
+            quoted = pc.binary_join_element_wise(_QUOTE, needing, _QUOTE, _EMPTY)
+            column = pc.replace_with_mask(column, quote, quoted)
+        fields.append(column)
+    end = pa.scalar(dialect.eol, pa.large_string())
+    lines = pc.binary_join_element_wise(*fields, pa.scalar(dialect.delimiter, pa.large_string()))
+    lines = pc.binary_join_element_wise(lines, end, _EMPTY)
+    offsets = np.frombuffer(lines.buffers()[1], np.int64, len(lines) + 1, lines.offset * 8)
+    return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+
+
+_QUOTE, _EMPTY = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
 
 
 def _batches(source: Path, dialect: CsvDialect, reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
@@ -119,18 +146,16 @@ def _open(source: Path, dialect: CsvDialect) -> pacsv.CSVStreamingReader:
 
 
 def _redact_batch(
-    batch: pa.RecordBatch, fields: list[str], policy: RedactionPolicy
-) -> tuple[pa.RecordBatch, FileSummary]:
+    batch: pa.RecordBatch, fields: list[str], policy: RedactionPolicy, dialect: CsvDialect
+) -> tuple[pa.Buffer, FileSummary]:
     summary = FileSummary(records=batch.num_rows)
     columns = [batch.schema.get_field_index(name) for name in fields]
     values = pa.concat_arrays([batch.column(i).cast(pa.large_string()) for i in columns])
     redacted = redact_values(values, policy, summary)
     arrays = list(batch.columns)
     for n, i in enumerate(columns):
-        after = redacted.slice(n * batch.num_rows, batch.num_rows)
-        if changed(arrays[i], after).any():
-            arrays[i] = after.cast(arrays[i].type)
-    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema), summary
+        arrays[i] = redacted.slice(n * batch.num_rows, batch.num_rows)
+    return _records(arrays, dialect), summary
 
 
 def _decoded(source: Path, data: bytes, partial: bool = False) -> str:
