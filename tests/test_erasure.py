@@ -24,11 +24,12 @@ from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.consume import fetch_version
-from pipelines.lib.erasure import ERASURE_LOG, WithdrawnError, read_registry
+from pipelines.lib.erasure import ERASURE_LOG
 from pipelines.lib.generate import GeneratorConfig, generate
 from pipelines.lib.pseudonymize import pseudonymize
 from pipelines.lib.release import read_manifest
 from pipelines.lib.vcs import dvc_executable
+from pipelines.lib.withdrawal import WithdrawnError, read_registry
 from pipelines.runner import materialize_dataset
 
 ROWS = 4000

@@ -24,7 +24,8 @@ VERBS = {
 # module is loaded.
 USER_ERRORS = {
     "pipelines.lib.gate_report": ["GateReportError"],
-    "pipelines.lib.erasure": ["WithdrawnError", "ErasureError"],
+    "pipelines.lib.erasure": ["ErasureError"],
+    "pipelines.lib.withdrawal": ["WithdrawnError"],
     "pipelines.lib.export_redaction": ["RedactFileError"],
     "pipelines.lib.catalog": ["SpecError"],
     "pipelines.lib.sources": ["SourceError"],

@@ -12,9 +12,7 @@ from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting
 from pipelines.lib.check_records import load_checks
 from pipelines.lib.durations import cutoff
-from pipelines.lib.erasure import (
-    erased_pseudonyms,
-)
+from pipelines.lib.erasure import erased_pseudonyms
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.gate_html import render_gate_report
 from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates

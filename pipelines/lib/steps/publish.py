@@ -10,14 +10,7 @@ import pandas as pd
 from pipelines.lib import vcs
 from pipelines.lib.accounting import sum_accounting, sum_counts
 from pipelines.lib.check_records import CheckRecord, record_check
-from pipelines.lib.erasure import (
-    ERASURE_LOG,
-    erased_pseudonyms,
-    purge_objects,
-    registry_path,
-    versions_to_withdraw,
-    withdraw,
-)
+from pipelines.lib.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.files import read_json
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.pseudonymize import key_id
@@ -28,6 +21,7 @@ from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.steps.ingest import partition_stats, stored_row_ids
 from pipelines.lib.vcs import git_head
 from pipelines.lib.waivers import load_allowances
+from pipelines.lib.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
 from pipelines.lib.workspace import DatasetPaths
 
 # -- release -----------------------------------------------------------------------------------
