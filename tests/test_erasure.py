@@ -25,12 +25,12 @@ from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.consume import fetch_version
 from pipelines.lib.erasure import ERASURE_LOG
-from pipelines.lib.generate import GeneratorConfig, generate
 from pipelines.lib.pseudonymize import pseudonymize
 from pipelines.lib.release import read_manifest
 from pipelines.lib.vcs import dvc_executable
 from pipelines.lib.withdrawal import WithdrawnError, read_registry
 from pipelines.runner import materialize_dataset
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 ROWS = 4000
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.lib import pii_values
-from pipelines.synthetic import pii_scoring
+from pipelines.synthetic import pii_scoring, pii_values
 from pipelines.synthetic.pii_scoring import EvalText, GoldSpan, TypeScore
 
 LANGUAGES = ["en", "es", "de", "fr", "pt", "it"]

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from dateutil.relativedelta import relativedelta
 
-from pipelines.lib import pii_values
-from pipelines.lib import text_fragments as tf
+from pipelines.synthetic import pii_values
+from pipelines.synthetic import text_fragments as tf
 
 # Phone numbers in national and international formats; {a:b} takes digits a..b of a random
 # 8-digit string, the rest is literal.
