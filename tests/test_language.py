@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.lib.language import UnknownLanguageError, detect_languages
+from pipelines.lib.ingest.language import UnknownLanguageError, detect_languages
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
 

@@ -28,7 +28,7 @@ USER_ERRORS = {
     "pipelines.lib.withdrawal": ["WithdrawnError"],
     "pipelines.lib.export_redaction": ["RedactFileError"],
     "pipelines.lib.catalog": ["SpecError"],
-    "pipelines.lib.sources": ["SourceError"],
+    "pipelines.lib.ingest.sources": ["SourceError"],
     "pipelines.lib.pseudonymize": ["MissingKeyError"],
     "pipelines.lib.vcs": ["VcsError"],
     "pipelines.lib.consume": ["IntegrityError"],

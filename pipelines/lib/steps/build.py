@@ -16,7 +16,7 @@ from pipelines.lib.erasure import erased_pseudonyms
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.gate_html import render_gate_report
 from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
-from pipelines.lib.language import detect_languages
+from pipelines.lib.ingest.language import detect_languages
 from pipelines.lib.policies import (
     apply_consent,
     apply_erasure,

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.records import POSITION, Records, UnreadableFile, read_records
+from pipelines.lib.ingest.records import POSITION, Records, UnreadableFile, read_records
 from pipelines.lib.spec import DatasetSpec, SourceSpec
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "line", "ticket_id", "reason"]
