@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.redaction import PII_TYPES
+from pipelines.lib.privacy.redaction import PII_TYPES
 from pipelines.synthetic.faker_pii import SEED, build_faker_set
 from pipelines.synthetic.field_cases import load_field_cases
 from pipelines.synthetic.pii_eval import build_eval_set

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.redaction import redact
+from pipelines.lib.privacy.redaction import redact
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")

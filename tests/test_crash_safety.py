@@ -25,9 +25,9 @@ from pipelines.components.assets import build_dataset_defs
 from pipelines.lib import steps
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.consume import fetch_version
-from pipelines.lib.erasure import purge_stored_rows, record_request
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.killpoints import POINTS
+from pipelines.lib.privacy.erasure import purge_stored_rows, record_request
 from pipelines.lib.release import read_manifest, versions
 from pipelines.lib.vcs import dvc_executable
 from pipelines.lib.withdrawal import read_registry

@@ -24,8 +24,8 @@ from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.consume import fetch_version
-from pipelines.lib.erasure import ERASURE_LOG
-from pipelines.lib.pseudonymize import pseudonymize
+from pipelines.lib.privacy.erasure import ERASURE_LOG
+from pipelines.lib.privacy.pseudonymize import pseudonymize
 from pipelines.lib.release import read_manifest
 from pipelines.lib.vcs import dvc_executable
 from pipelines.lib.withdrawal import WithdrawnError, read_registry

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.lib.ingest.sources import SourceError, read_days
-from pipelines.lib.redaction import PII_TYPES, PLACEHOLDERS, redact
+from pipelines.lib.privacy.redaction import PII_TYPES, PLACEHOLDERS, redact
 from pipelines.synthetic.pii_eval import pii_value
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from pipelines.lib import jsonl_export
-from pipelines.lib.redact_file import RedactFileError, redact_file
-from pipelines.lib.residue import residue_counts
+from pipelines.lib.privacy.exports import jsonl_export
+from pipelines.lib.privacy.exports.redact_file import RedactFileError, redact_file
+from pipelines.lib.privacy.residue import residue_counts
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")

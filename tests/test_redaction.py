@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipelines.lib.redaction import PII_TYPES, redact
+from pipelines.lib.privacy.redaction import PII_TYPES, redact
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
 PHONES = [

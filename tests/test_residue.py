@@ -10,9 +10,9 @@ from conftest import AS_OF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.lib.policies import minimise_and_redact
-from pipelines.lib.residue import find_residue
-from pipelines.lib.residue_rules import fold, scan_text
+from pipelines.lib.privacy.policies import minimise_and_redact
+from pipelines.lib.privacy.residue import find_residue
+from pipelines.lib.privacy.residue_rules import fold, scan_text
 from pipelines.synthetic import text_fragments
 from pipelines.synthetic.generate import GeneratorConfig, generate
 

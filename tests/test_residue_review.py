@@ -16,9 +16,9 @@ from conftest import AS_OF, land, make_workspace, small_spec
 from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
+from pipelines.lib.privacy.residue import ResidueFinding
+from pipelines.lib.privacy.residue_review import review_residue
 from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.residue import ResidueFinding
-from pipelines.lib.residue_review import review_residue
 from pipelines.lib.waivers import ResidueAllowance
 from pipelines.runner import materialize_dataset
 

@@ -24,12 +24,12 @@ VERBS = {
 # module is loaded.
 USER_ERRORS = {
     "pipelines.lib.gate_report": ["GateReportError"],
-    "pipelines.lib.erasure": ["ErasureError"],
+    "pipelines.lib.privacy.erasure": ["ErasureError"],
     "pipelines.lib.withdrawal": ["WithdrawnError"],
-    "pipelines.lib.export_redaction": ["RedactFileError"],
+    "pipelines.lib.privacy.exports.export_redaction": ["RedactFileError"],
     "pipelines.lib.catalog": ["SpecError"],
     "pipelines.lib.ingest.sources": ["SourceError"],
-    "pipelines.lib.pseudonymize": ["MissingKeyError"],
+    "pipelines.lib.privacy.pseudonymize": ["MissingKeyError"],
     "pipelines.lib.vcs": ["VcsError"],
     "pipelines.lib.consume": ["IntegrityError"],
     "pipelines.lib.release": ["ReleaseError"],

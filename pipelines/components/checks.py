@@ -8,7 +8,7 @@ import dagster as dg
 
 from pipelines.lib import reconcile
 from pipelines.lib.check_records import CheckRecord, record_check
-from pipelines.lib.residue_review import ResidueReview
+from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.workspace import DatasetPaths
 
 #: findings listed in one check's metadata table (all of them are counted, and kept in the record)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from pipelines.lib.files import read_json, write_json
-from pipelines.lib.residue_review import ResidueReview
+from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.workspace import DatasetPaths
 
 LATEST = "latest"

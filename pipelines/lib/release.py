@@ -27,8 +27,8 @@ from pipelines.lib import killpoints, vcs
 from pipelines.lib.card import render_card
 from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.locks import exclusive
-from pipelines.lib.residue import ResidueFinding, find_residue
-from pipelines.lib.residue_review import ResidueReview, review_residue
+from pipelines.lib.privacy.residue import ResidueFinding, find_residue
+from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.splits import SPLITS
 from pipelines.lib.waivers import ResidueAllowance
 

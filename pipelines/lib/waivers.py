@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from pipelines.lib.residue_rules import ResidueKind
+from pipelines.lib.privacy.residue_rules import ResidueKind
 
 WAIVERS_FILE = "waivers.yaml"
 #: checks that are not gates: privacy and completeness guards, never waived

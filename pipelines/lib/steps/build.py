@@ -12,21 +12,21 @@ from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting
 from pipelines.lib.check_records import load_checks
 from pipelines.lib.durations import cutoff
-from pipelines.lib.erasure import erased_pseudonyms
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.gate_html import render_gate_report
 from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
 from pipelines.lib.ingest.language import detect_languages
-from pipelines.lib.policies import (
+from pipelines.lib.privacy.erasure import erased_pseudonyms
+from pipelines.lib.privacy.policies import (
     apply_consent,
     apply_erasure,
     apply_freshness,
     apply_retention,
     load_opt_outs,
 )
-from pipelines.lib.pseudonymize import pseudonymize
+from pipelines.lib.privacy.pseudonymize import pseudonymize
+from pipelines.lib.privacy.retention import expire_stored
 from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.retention import expire_stored
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.splits import assign_splits, joined_text
 from pipelines.lib.steps.ingest import partition_stats

@@ -11,12 +11,12 @@ from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting, sum_accounting
 from pipelines.lib.files import read_json, write_json, write_parquet
 from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
-from pipelines.lib.policies import (
+from pipelines.lib.privacy.policies import (
     dropped_columns,
     minimise_and_redact,
 )
-from pipelines.lib.residue import find_residue
-from pipelines.lib.residue_review import ResidueReview, review_residue
+from pipelines.lib.privacy.residue import find_residue
+from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.waivers import load_allowances
 from pipelines.lib.workspace import DatasetPaths

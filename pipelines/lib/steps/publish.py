@@ -10,13 +10,13 @@ import pandas as pd
 from pipelines.lib import vcs
 from pipelines.lib.accounting import sum_accounting, sum_counts
 from pipelines.lib.check_records import CheckRecord, record_check
-from pipelines.lib.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.files import read_json
 from pipelines.lib.hashing import combined_sha256
-from pipelines.lib.pseudonymize import key_id
+from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
+from pipelines.lib.privacy.pseudonymize import key_id
+from pipelines.lib.privacy.retention import RETENTION_LOG
 from pipelines.lib.release import ReleaseOutcome, ReleaseResidue, release, release_lock
 from pipelines.lib.release import publish as publish_release
-from pipelines.lib.retention import RETENTION_LOG
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.steps.ingest import partition_stats, stored_row_ids
 from pipelines.lib.vcs import git_head

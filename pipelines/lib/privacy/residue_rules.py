@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Collection
 from typing import Literal, cast
 
-from pipelines.lib.residue_numbers import NUMBERING_WORDS, PHONE_WORDS, find_numbers
+from pipelines.lib.privacy.residue_numbers import NUMBERING_WORDS, PHONE_WORDS, find_numbers
 
 ResidueKind = Literal["email", "iban", "ip_address", "credit_card", "us_ssn", "digit_run"]
 Family = Literal["email", "iban", "ipv6", "numbers"]

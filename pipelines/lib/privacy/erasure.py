@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipelines.lib.accounting import record_deletion
 from pipelines.lib.files import write_parquet
-from pipelines.lib.pseudonymize import key_id, pseudonymize
+from pipelines.lib.privacy.pseudonymize import key_id, pseudonymize
 
 ERASURE_LOG = Path("privacy") / "erasure_log.jsonl"
 

@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from pipelines.lib.accounting import Accounting
 from pipelines.lib.durations import cutoff
-from pipelines.lib.pseudonymize import pseudonymize
-from pipelines.lib.redaction import redact
+from pipelines.lib.privacy.pseudonymize import pseudonymize
+from pipelines.lib.privacy.redaction import redact
 from pipelines.lib.spec import DatasetSpec
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.lib.jsonl_lines import Lines
+from pipelines.lib.privacy.exports.jsonl_lines import Lines
 
 # RFC 8259: a string must escape the quote, the backslash and U+0000-U+001F. Backslash first, so
 # the backslashes that later escapes add are not doubled.

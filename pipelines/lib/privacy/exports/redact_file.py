@@ -15,8 +15,8 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.lib.csv_export import redact_csv
-from pipelines.lib.export_redaction import (
+from pipelines.lib.privacy.exports.csv_export import redact_csv
+from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
@@ -24,7 +24,7 @@ from pipelines.lib.export_redaction import (
     in_order,
     redact_values,
 )
-from pipelines.lib.jsonl_export import redact_jsonl
+from pipelines.lib.privacy.exports.jsonl_export import redact_jsonl
 
 #: rows redacted at once (each batch on one thread, two at a time); each is written as a row group
 SLICE_ROWS = 65_536

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.lib.jsonl_lines import Lines
+from pipelines.lib.privacy.exports.jsonl_lines import Lines
 
 #: levels of objects and arrays the top-level check follows (deeper lines are refused, never guessed)
 NESTING = 8

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from pipelines.lib.export_redaction import (
+from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from pipelines.lib.export_redaction import (
+from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
@@ -28,9 +28,9 @@ from pipelines.lib.export_redaction import (
     in_order,
     redact_values,
 )
-from pipelines.lib.jsonl_lines import Lines
-from pipelines.lib.jsonl_spans import JsonLayoutError, Spans, locate, refuse_repeated
-from pipelines.lib.jsonl_splice import json_escape, splice
+from pipelines.lib.privacy.exports.jsonl_lines import Lines
+from pipelines.lib.privacy.exports.jsonl_spans import JsonLayoutError, Spans, locate, refuse_repeated
+from pipelines.lib.privacy.exports.jsonl_splice import json_escape, splice
 
 #: bytes per chunk: a few per worker even for a 20 MB file, and memory bounded by a few chunks
 CHUNK_BYTES = 8 << 20

@@ -29,9 +29,9 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.lib import pii_fold
-from pipelines.lib.pii_rules import KEEP, RULES, Spans, buffers, classify
-from pipelines.lib.pii_shapes import CANDIDATE
+from pipelines.lib.privacy import pii_fold
+from pipelines.lib.privacy.pii_rules import KEEP, RULES, Spans, buffers, classify
+from pipelines.lib.privacy.pii_shapes import CANDIDATE
 
 PLACEHOLDERS = {
     "email": "<EMAIL>",

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.lib.redaction import redact
+from pipelines.lib.privacy.redaction import redact
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.lib.residue_rules import FILTERS, LOOK_ALIKES, ROW_FILTER, ResidueKind, scan_text
+from pipelines.lib.privacy.residue_rules import FILTERS, LOOK_ALIKES, ROW_FILTER, ResidueKind, scan_text
 
 
 class ResidueFinding(BaseModel):

@@ -22,8 +22,8 @@ import pyarrow.compute as pc
 from stdnum import get_cc_module, isbn, numdb
 from stdnum import iban as stdnum_iban
 
-from pipelines.lib import checksums
-from pipelines.lib.pii_shapes import (
+from pipelines.lib.privacy import checksums
+from pipelines.lib.privacy.pii_shapes import (
     CARD_BRANDS,
     CURRENCY,
     EXTENSION,
