@@ -23,7 +23,7 @@ VERBS = {
 # Named by module, so that listing them imports nothing: an error can only be raised once its
 # module is loaded.
 USER_ERRORS = {
-    "pipelines.lib.gate_report": ["GateReportError"],
+    "pipelines.lib.quality.gate_report": ["GateReportError"],
     "pipelines.lib.privacy.erasure": ["ErasureError"],
     "pipelines.lib.withdrawal": ["WithdrawnError"],
     "pipelines.lib.privacy.exports.export_redaction": ["RedactFileError"],

@@ -10,7 +10,8 @@ import dagster as dg
 
 from pipelines.components.checks import accounting_result, contract_result, residue_result
 from pipelines.components.resources import TrainsetWorkspace
-from pipelines.lib import reconcile, steps
+from pipelines.lib import steps
+from pipelines.lib.quality import reconcile
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
 

@@ -29,8 +29,8 @@ from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.locks import exclusive
 from pipelines.lib.privacy.residue import ResidueFinding, find_residue
 from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
-from pipelines.lib.splits import SPLITS
-from pipelines.lib.waivers import ResidueAllowance
+from pipelines.lib.quality.splits import SPLITS
+from pipelines.lib.quality.waivers import ResidueAllowance
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
 MANIFEST = "manifest.json"

@@ -17,7 +17,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.lib.privacy.residue import ResidueFinding
-from pipelines.lib.waivers import ResidueAllowance
+from pipelines.lib.quality.waivers import ResidueAllowance
 
 #: a review lists at most this many findings of each sort in messages (all are in the model)
 SHOWN = 10

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting
-from pipelines.lib.check_records import load_checks
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_json, write_parquet
-from pipelines.lib.gate_html import render_gate_report
-from pipelines.lib.gates import GateResult, apply_waivers, evaluate_gates
 from pipelines.lib.ingest.language import detect_languages
 from pipelines.lib.privacy.erasure import erased_pseudonyms
 from pipelines.lib.privacy.policies import (
@@ -26,11 +22,15 @@ from pipelines.lib.privacy.policies import (
 )
 from pipelines.lib.privacy.pseudonymize import pseudonymize
 from pipelines.lib.privacy.retention import expire_stored
+from pipelines.lib.quality import schemas
+from pipelines.lib.quality.check_records import load_checks
+from pipelines.lib.quality.gate_html import render_gate_report
+from pipelines.lib.quality.gates import GateResult, apply_waivers, evaluate_gates
+from pipelines.lib.quality.splits import assign_splits, joined_text
+from pipelines.lib.quality.waivers import load_waivers
 from pipelines.lib.release import read_manifest, versions
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.splits import assign_splits, joined_text
 from pipelines.lib.steps.ingest import partition_stats
-from pipelines.lib.waivers import load_waivers
 from pipelines.lib.workspace import DatasetPaths
 
 # -- eligible ----------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ class TrainingSetEvaluation:
 
     stats: dict
     contract: schemas.ContractResult
-    expectations: list  # of pipelines.lib.expectations.ExpectationOutcome
+    expectations: list  # of pipelines.lib.quality.expectations.ExpectationOutcome
     gates: list[GateResult]
 
 
@@ -100,7 +100,7 @@ def build_training_set(
     write_parquet(frame, paths.training_set)
 
     # GX takes seconds to import: only the step that runs the suite pays for it.
-    from pipelines.lib.expectations import load_suite, run_suite
+    from pipelines.lib.quality.expectations import load_suite, run_suite
 
     contract = schemas.validate(schemas.training_set_schema(spec), frame)
     newest_min = pd.Timestamp(cutoff(as_of, spec.freshness.max_staleness))

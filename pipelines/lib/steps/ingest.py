@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from pipelines.lib import schemas
 from pipelines.lib.accounting import Accounting, sum_accounting
 from pipelines.lib.files import read_json, write_json, write_parquet
 from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
@@ -17,8 +16,9 @@ from pipelines.lib.privacy.policies import (
 )
 from pipelines.lib.privacy.residue import find_residue
 from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
+from pipelines.lib.quality import schemas
+from pipelines.lib.quality.waivers import load_allowances
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.waivers import load_allowances
 from pipelines.lib.workspace import DatasetPaths
 
 # -- raw ---------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import html
 
 import pandas as pd
 
-from pipelines.lib.check_records import CheckRecord
-from pipelines.lib.gates import gate_status
+from pipelines.lib.quality.check_records import CheckRecord
+from pipelines.lib.quality.gates import gate_status
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 STATUS_COLOURS = {"pass": "#2e7d32", "WARN": "#b26a00", "FAIL": "#c62828", "WAIVED": "#6a1b9a"}

@@ -15,6 +15,8 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from pipelines.lib.durations import cutoff
+from pipelines.lib.quality.splits import fold_numbers, normalised_text
+from pipelines.lib.quality.waivers import Waiver, waiver_for
 from pipelines.lib.spec import (
     DatasetSpec,
     KappaGate,
@@ -25,8 +27,6 @@ from pipelines.lib.spec import (
     RequiredValuesGate,
     TopLanguagesGate,
 )
-from pipelines.lib.splits import fold_numbers, normalised_text
-from pipelines.lib.waivers import Waiver, waiver_for
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
+from pipelines.lib.quality.splits import SPLITS
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.splits import SPLITS
 
 PSEUDONYM = r"^[0-9a-f]{20}$"
 

@@ -1,0 +1,1 @@
+"""Quality: contracts (pandera), expectations (GX), gates and their reports, waivers, splits and row reconciliation."""
