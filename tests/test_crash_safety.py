@@ -24,13 +24,13 @@ from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib import steps
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.consume import fetch_version
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.killpoints import POINTS
 from pipelines.lib.privacy.erasure import purge_stored_rows, record_request
-from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.vcs import dvc_executable
-from pipelines.lib.withdrawal import read_registry
+from pipelines.lib.release.consume import fetch_version
+from pipelines.lib.release.killpoints import POINTS
+from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.versions import read_manifest, versions
+from pipelines.lib.release.withdrawal import read_registry
 from pipelines.lib.workspace import DatasetPaths
 from pipelines.runner import materialize_dataset
 

@@ -19,7 +19,7 @@ from pipelines.lib.catalog import get_spec
 from pipelines.lib.privacy.residue import ResidueFinding
 from pipelines.lib.privacy.residue_review import review_residue
 from pipelines.lib.quality.waivers import ResidueAllowance
-from pipelines.lib.release import read_manifest, versions
+from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.runner import materialize_dataset
 
 TODAY = date(2026, 11, 1)

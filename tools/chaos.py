@@ -35,14 +35,14 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.killpoints import POINTS
 from pipelines.lib.quality.reconcile import (
     reconcile_eligible,
     reconcile_raw,
     reconcile_redacted,
     reconcile_training_set,
 )
-from pipelines.lib.release import read_manifest, versions
+from pipelines.lib.release.killpoints import POINTS
+from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.lib.workspace import DatasetPaths
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing

@@ -25,14 +25,14 @@ VERBS = {
 USER_ERRORS = {
     "pipelines.lib.quality.gate_report": ["GateReportError"],
     "pipelines.lib.privacy.erasure": ["ErasureError"],
-    "pipelines.lib.withdrawal": ["WithdrawnError"],
+    "pipelines.lib.release.withdrawal": ["WithdrawnError"],
     "pipelines.lib.privacy.exports.export_redaction": ["RedactFileError"],
     "pipelines.lib.catalog": ["SpecError"],
     "pipelines.lib.ingest.sources": ["SourceError"],
     "pipelines.lib.privacy.pseudonymize": ["MissingKeyError"],
-    "pipelines.lib.vcs": ["VcsError"],
-    "pipelines.lib.consume": ["IntegrityError"],
-    "pipelines.lib.release": ["ReleaseError"],
+    "pipelines.lib.release.vcs": ["VcsError"],
+    "pipelines.lib.release.consume": ["IntegrityError"],
+    "pipelines.lib.release.versions": ["ReleaseError"],
     "pipelines.lib.locks": ["LockedError"],
 }
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipelines.lib.quality.check_records import check_run_ids, load_checks
 from pipelines.lib.quality.gates import gate_status
-from pipelines.lib.release import read_manifest
+from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 

@@ -28,7 +28,7 @@ from pipelines.lib.quality.gate_html import render_gate_report
 from pipelines.lib.quality.gates import GateResult, apply_waivers, evaluate_gates
 from pipelines.lib.quality.splits import assign_splits, joined_text
 from pipelines.lib.quality.waivers import load_waivers
-from pipelines.lib.release import read_manifest, versions
+from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.steps.ingest import partition_stats
 from pipelines.lib.workspace import DatasetPaths

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib import vcs
 from pipelines.lib.accounting import sum_accounting, sum_counts
 from pipelines.lib.files import read_json
 from pipelines.lib.hashing import combined_sha256
@@ -16,12 +15,13 @@ from pipelines.lib.privacy.pseudonymize import key_id
 from pipelines.lib.privacy.retention import RETENTION_LOG
 from pipelines.lib.quality.check_records import CheckRecord, record_check
 from pipelines.lib.quality.waivers import load_allowances
-from pipelines.lib.release import ReleaseOutcome, ReleaseResidue, release, release_lock
-from pipelines.lib.release import publish as publish_release
+from pipelines.lib.release import vcs
+from pipelines.lib.release.vcs import git_head
+from pipelines.lib.release.versions import ReleaseOutcome, ReleaseResidue, release, release_lock
+from pipelines.lib.release.versions import publish as publish_release
+from pipelines.lib.release.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.steps.ingest import partition_stats, stored_row_ids
-from pipelines.lib.vcs import git_head
-from pipelines.lib.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
 from pipelines.lib.workspace import DatasetPaths
 
 # -- release -----------------------------------------------------------------------------------

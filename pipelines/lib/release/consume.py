@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib import vcs
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.release import MANIFEST, read_manifest, release_tag, versions
-from pipelines.lib.withdrawal import check_not_withdrawn
+from pipelines.lib.release import vcs
+from pipelines.lib.release.versions import MANIFEST, read_manifest, release_tag, versions
+from pipelines.lib.release.withdrawal import check_not_withdrawn
 
 REF = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)@v(?P<version>\d+)$")
 

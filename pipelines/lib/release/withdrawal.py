@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib import killpoints, vcs
 from pipelines.lib.files import write_json
-from pipelines.lib.release import versions
+from pipelines.lib.release import killpoints, vcs
+from pipelines.lib.release.versions import versions
 
 DATA_FILES = ("train.parquet", "validation.parquet", "test.parquet")
 

@@ -23,14 +23,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.lib import killpoints, vcs
-from pipelines.lib.card import render_card
 from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.locks import exclusive
 from pipelines.lib.privacy.residue import ResidueFinding, find_residue
 from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.quality.splits import SPLITS
 from pipelines.lib.quality.waivers import ResidueAllowance
+from pipelines.lib.release import killpoints, vcs
+from pipelines.lib.release.card import render_card
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
 MANIFEST = "manifest.json"
