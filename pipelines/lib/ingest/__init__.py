@@ -1,1 +1,1 @@
-"""Ingest: landed source files read as they come, record by record if need be, and language as measured."""
+"""Ingest: landed files read as they come, record by record if need be; language detection; raw and quarantine steps."""

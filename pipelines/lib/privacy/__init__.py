@@ -1,1 +1,1 @@
-"""Privacy: PII redaction and its independent residue check, pseudonymisation, consent, retention and erasure."""
+"""Privacy: redaction, residue check, pseudonymisation, consent, retention, erasure; the redacted and eligible steps."""

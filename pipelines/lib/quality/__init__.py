@@ -1,1 +1,1 @@
-"""Quality: contracts (pandera), expectations (GX), gates and their reports, waivers, splits and row reconciliation."""
+"""Quality: pandera contracts, GX expectations, gates, reports, waivers, splits, reconciliation; training_set step."""

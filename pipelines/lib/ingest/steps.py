@@ -1,23 +1,13 @@
-"""Steps of the ingest assets: raw (typed landed days), redacted, quarantine."""
+"""Steps of the ingest assets: raw (typed landed days) and quarantine."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import numpy as np
 import pandas as pd
 
 from pipelines.lib.accounting import Accounting, sum_accounting
 from pipelines.lib.files import read_json, write_json, write_parquet
 from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
-from pipelines.lib.privacy.policies import (
-    dropped_columns,
-    minimise_and_redact,
-)
-from pipelines.lib.privacy.residue import find_residue
-from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.quality import schemas
-from pipelines.lib.quality.waivers import load_allowances
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -62,64 +52,6 @@ def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str,
     files = [f for s in spec.sources for f in sorted(paths.raw(s.name, "x").parent.glob("*.parquet")) if f not in batch]
     ids = [pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id] for f in files]
     return pd.concat(ids, ignore_index=True) if ids else pd.Series([], dtype="str")
-
-
-def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> dict:
-    """Minimise, redact and pseudonymise days of every source into the redacted zone (one file
-    per day), in one vectorised batch. Returns the batch's accounting, contract and PII-residue
-    review (`pii_residue`: a `ResidueReview`)."""
-    parts, day_rows = [], []
-    for partition in partitions:
-        day = [pd.read_parquet(paths.raw(source.name, partition)) for source in spec.sources]
-        parts += day
-        day_rows.append(sum(map(len, day)))
-    raw = pd.concat(parts, ignore_index=True)
-    frame, replaced = minimise_and_redact(raw, spec, key)
-    dropped = dropped_columns(list(raw.columns), spec)
-    # The batch is the days in order: each day is one slice of it (no pass over the batch per day).
-    ends = np.cumsum(day_rows, dtype=int)
-    for partition, start, end in zip(partitions, ends - day_rows, ends, strict=True):
-        part = frame.iloc[start:end]
-        write_parquet(part, paths.redacted(partition))
-        stats = {
-            "partition": partition,
-            "accounting": Accounting(len(part)).close(len(part)).as_dict(),
-            "replaced": {t: int(n) for t, n in replaced.iloc[start:end].sum().items()},
-            "dropped_columns": dropped,
-        }
-        write_json(stats, paths.stats("redacted", partition))
-    return {
-        "accounting": Accounting(len(raw)).close(len(frame)).as_dict(),
-        "replaced": {t: int(n) for t, n in replaced.sum().items()},
-        "dropped_columns": dropped,
-        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
-        "pii_residue": check_residue(paths, spec, frame, f"redacted {_day_range(partitions)}"),
-    }
-
-
-def _day_range(partitions: list[str]) -> str:
-    return partitions[0] if len(partitions) == 1 else f"{partitions[0]}..{partitions[-1]}"
-
-
-def check_residue(paths: DatasetPaths, spec: DatasetSpec, frame: pd.DataFrame, scope: str) -> ResidueReview:
-    """Residue findings in the redacted rows, reviewed against the steward's allowances."""
-    findings = find_residue(frame, spec.columns.text, dataset=spec.name, id_column=spec.columns.id)
-    allowances = load_allowances(paths.root, spec.name)
-    return review_residue(
-        findings,
-        allowances,
-        datetime.now(UTC).date(),
-        scope=scope,
-        rows=len(frame),
-        scanned_ids=set(frame[spec.columns.id].astype("str")) if allowances else set(),
-        stored_ids=lambda: stored_row_ids(paths, spec),
-    )
-
-
-def stored_row_ids(paths: DatasetPaths, spec: DatasetSpec) -> set[str]:
-    """Ids of every row in the redacted zone (every stored day)."""
-    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
-    return {str(v) for f in files for v in pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id]}
 
 
 # -- quarantine --------------------------------------------------------------------------------

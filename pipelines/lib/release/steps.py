@@ -10,9 +10,11 @@ import pandas as pd
 from pipelines.lib.accounting import sum_accounting, sum_counts
 from pipelines.lib.files import read_json
 from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.ingest.steps import partition_stats
 from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.privacy.pseudonymize import key_id
 from pipelines.lib.privacy.retention import RETENTION_LOG
+from pipelines.lib.privacy.steps import stored_row_ids
 from pipelines.lib.quality.check_records import CheckRecord, record_check
 from pipelines.lib.quality.waivers import load_allowances
 from pipelines.lib.release import vcs
@@ -21,7 +23,6 @@ from pipelines.lib.release.versions import ReleaseOutcome, ReleaseResidue, relea
 from pipelines.lib.release.versions import publish as publish_release
 from pipelines.lib.release.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.steps.ingest import partition_stats, stored_row_ids
 from pipelines.lib.workspace import DatasetPaths
 
 # -- release -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Steps of the build assets: eligible (retention, erasure, consent) and training_set (split, gates)."""
+"""Step of the training_set asset: freshness window and stratified split, then every gate measured."""
 
 from __future__ import annotations
 
@@ -12,16 +12,8 @@ from pipelines.lib.accounting import Accounting
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.ingest.language import detect_languages
-from pipelines.lib.privacy.erasure import erased_pseudonyms
-from pipelines.lib.privacy.policies import (
-    apply_consent,
-    apply_erasure,
-    apply_freshness,
-    apply_retention,
-    load_opt_outs,
-)
-from pipelines.lib.privacy.pseudonymize import pseudonymize
-from pipelines.lib.privacy.retention import expire_stored
+from pipelines.lib.ingest.steps import partition_stats
+from pipelines.lib.privacy.policies import apply_freshness
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.check_records import load_checks
 from pipelines.lib.quality.gate_html import render_gate_report
@@ -30,46 +22,7 @@ from pipelines.lib.quality.splits import assign_splits, joined_text
 from pipelines.lib.quality.waivers import load_waivers
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.steps.ingest import partition_stats
 from pipelines.lib.workspace import DatasetPaths
-
-# -- eligible ----------------------------------------------------------------------------------
-
-
-def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> dict:
-    """Enforce retention on storage, then apply retention, erasure and consent to the redacted days."""
-    expired = expire_stored(paths.root, spec, as_of)
-    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
-    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else _empty(spec)
-    accounting = Accounting(len(frame))  # the row_accounting check compares it with the redacted days' stats
-    frame = apply_retention(frame, spec, as_of, accounting)
-    erased = erased_pseudonyms(paths.root, key)
-    frame = apply_erasure(frame, erased, spec, accounting)
-    opted_out = 0
-    if spec.privacy.consent:
-        opt_outs = load_opt_outs(paths.landing(spec.privacy.consent.path))
-        opted_out = len(opt_outs)
-        frame = apply_consent(frame, pseudonymize(opt_outs["user_id"].astype("str"), key), spec, accounting)
-    frame = frame.sort_values([spec.columns.timestamp, spec.columns.id], kind="stable").reset_index(drop=True)
-    write_parquet(frame, paths.eligible)
-    stats = {
-        "as_of": as_of.isoformat(),
-        "partitions": len(files),
-        "opted_out_users": opted_out,
-        "erasure_requests": len(erased),
-        "retention_storage": expired,
-        "accounting": accounting.close(len(frame)).as_dict(),
-        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
-    }
-    write_json(stats, paths.stats("eligible"))
-    return stats
-
-
-def _empty(spec: DatasetSpec) -> pd.DataFrame:
-    columns = {name: pd.Series(dtype="str") for name in spec.kept_columns}
-    columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
-    return pd.DataFrame(columns)
-
 
 # -- training_set ------------------------------------------------------------------------------
 
