@@ -3,7 +3,7 @@
 `record_request` appends to `privacy/erasure_log.jsonl` (in git): a request id, when, why, and
 the user's pseudonym under each dataset key — never the user id itself. Every later build drops
 those users (`eligible`), `purge_stored_rows` deletes their rows from the stored zones, and every
-earlier version that holds one of them is withdrawn (`withdrawal`).
+earlier version that holds one of them is withdrawn (`release.withdrawal`).
 """
 
 from __future__ import annotations

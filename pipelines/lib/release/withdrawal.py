@@ -1,9 +1,9 @@
 """Withdrawing released versions that hold erased users, and naming what replaces them.
 
-Every earlier version that holds a user with an erasure request (`erasure`) is *withdrawn*: its
-data files are deleted from the workspace, the DVC cache and the DVC remote (objects that another
-version shares are kept), its manifest and card stay as a tombstone, and `registry/<dataset>.json`
-names the version that replaces it.
+Every earlier version that holds a user with an erasure request (`privacy.erasure`) is
+*withdrawn*: its data files are deleted from the workspace, the DVC cache and the DVC remote
+(objects that another version shares are kept), its manifest and card stay as a tombstone, and
+`registry/<dataset>.json` names the version that replaces it.
 """
 
 from __future__ import annotations
