@@ -22,8 +22,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.generate import GeneratorConfig, generate, write_landing
 from pipelines.runner import materialize_dataset
+from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 PROJECT = Path(__file__).resolve().parents[1]
 

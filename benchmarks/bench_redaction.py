@@ -24,10 +24,10 @@ from collections.abc import Callable
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.pii_eval import build_eval_set, evaluate
-from pipelines.lib.redaction import PII_TYPES, PLACEHOLDERS, redact
+from pipelines.lib.privacy.redaction import PII_TYPES, PLACEHOLDERS, redact
 from pipelines.synthetic.faker_pii import build_faker_set
+from pipelines.synthetic.generate import GeneratorConfig, generate
+from pipelines.synthetic.pii_eval import build_eval_set, evaluate
 from pipelines.synthetic.pii_scoring import EvalText, GoldSpan, score
 from pipelines.synthetic.redaction_targets import redact_texts
 

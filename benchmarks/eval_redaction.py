@@ -2,7 +2,7 @@
 
     python benchmarks/eval_redaction.py [--own-size 3000] [--per-kind 10] [--show-misses]
 
-Three sets: the project's own labelled set (`pipelines/lib/pii_eval.py`), a set whose values Faker
+Three sets: the project's own labelled set (`pipelines/synthetic/pii_eval.py`), a set whose values Faker
 wrote (`pipelines/synthetic/faker_pii.py`, seed 2026), and the field cases
 (`tests/fixtures/field_cases/redaction.jsonl`, redacted with ticket_triage's declared PII types).
 Targets (`pipelines/synthetic/redaction_targets.py`): recall 1.00 on email, >= 0.99 on cards, IBAN,
@@ -18,10 +18,10 @@ import time
 from collections.abc import Sequence
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.pii_eval import build_eval_set
-from pipelines.lib.redaction import PII_TYPES
+from pipelines.lib.privacy.redaction import PII_TYPES
 from pipelines.synthetic.faker_pii import SEED, build_faker_set
 from pipelines.synthetic.field_cases import load_field_cases
+from pipelines.synthetic.pii_eval import build_eval_set
 from pipelines.synthetic.pii_scoring import EvalText, SetScore, field_rule_failures, score
 from pipelines.synthetic.redaction_targets import redact_texts, verdicts
 

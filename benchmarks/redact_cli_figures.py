@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.redaction import redact
+from pipelines.lib.privacy.redaction import redact
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
 DATASET = "ticket_triage"

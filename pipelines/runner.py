@@ -14,8 +14,8 @@ import dagster as dg
 
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.durations import cutoff
+from pipelines.lib.ingest.sources import landing_file
 from pipelines.lib.locks import exclusive
-from pipelines.lib.sources import landing_file
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
 

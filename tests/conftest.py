@@ -12,8 +12,8 @@ import pytest
 from hypothesis import settings
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.generate import GeneratorConfig, generate, write_landing
 from pipelines.lib.spec import DatasetSpec, GatesSpec
+from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 PROJECT = Path(__file__).resolve().parents[1]
 

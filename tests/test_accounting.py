@@ -6,8 +6,9 @@ import pandas as pd
 from conftest import AS_OF, land, small_spec
 
 from pipelines.lib.files import write_parquet
-from pipelines.lib.reconcile import reconcile_raw, reconcile_redacted
-from pipelines.lib.steps import land_raw, redact_partitions
+from pipelines.lib.ingest.steps import land_raw
+from pipelines.lib.privacy.steps import redact_partitions
+from pipelines.lib.quality.reconcile import reconcile_raw, reconcile_redacted
 from pipelines.lib.workspace import DatasetPaths
 
 

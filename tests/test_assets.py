@@ -8,8 +8,8 @@ from conftest import AS_OF, land, small_spec
 from pipelines.components.assets import build_dataset_defs
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.generate import GeneratorConfig, generate
 from pipelines.lib.spec import PrivacySpec
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 DAY = "2026-10-30"
 

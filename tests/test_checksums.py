@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
-from pipelines.lib import pii_values
-from pipelines.lib.checksums import iban_valid, luhn_valid
+from pipelines.lib.privacy.checksums import iban_valid, luhn_valid
+from pipelines.synthetic import pii_values
 
 DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=19)
 

@@ -22,14 +22,16 @@ import pytest
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
 from pipelines.components.assets import build_dataset_defs
-from pipelines.lib import steps
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.consume import fetch_version
-from pipelines.lib.erasure import purge_stored_rows, read_registry, record_request
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.killpoints import POINTS
-from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.vcs import dvc_executable
+from pipelines.lib.privacy.erasure import purge_stored_rows, record_request
+from pipelines.lib.privacy.steps import build_eligible
+from pipelines.lib.quality.steps import build_training_set
+from pipelines.lib.release.consume import fetch_version
+from pipelines.lib.release.killpoints import POINTS
+from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.versions import read_manifest, versions
+from pipelines.lib.release.withdrawal import read_registry
 from pipelines.lib.workspace import DatasetPaths
 from pipelines.runner import materialize_dataset
 
@@ -39,7 +41,7 @@ RELEASE_STEP = """
 import sys
 from pathlib import Path
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.steps import release_training_set
+from pipelines.lib.release.steps import release_training_set
 from pipelines.lib.workspace import DatasetPaths
 root, spec_json, spec_file = Path(sys.argv[1]), Path(sys.argv[2]).read_text(), Path(sys.argv[3])
 spec = DatasetSpec.model_validate_json(spec_json)
@@ -67,8 +69,8 @@ def erased_and_rebuilt(tmp_path_factory) -> Path:
         record_request(root, user, {DATASET: key}, "crash test")
         purge_stored_rows(root, DATASET, spec.columns.user, user, key)
         paths = DatasetPaths(root, DATASET)
-        steps.build_eligible(paths, spec, AS_OF, key)
-        steps.build_training_set(paths, spec, AS_OF, root / "expectations" / f"{DATASET}.json")
+        build_eligible(paths, spec, AS_OF, key)
+        build_training_set(paths, spec, AS_OF, root / "expectations" / f"{DATASET}.json")
     (root.parent / "spec.json").write_text(spec.model_dump_json())
     return root
 

@@ -23,13 +23,14 @@ from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.consume import fetch_version
-from pipelines.lib.erasure import ERASURE_LOG, WithdrawnError, read_registry
-from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.pseudonymize import pseudonymize
-from pipelines.lib.release import read_manifest
-from pipelines.lib.vcs import dvc_executable
+from pipelines.lib.privacy.erasure import ERASURE_LOG
+from pipelines.lib.privacy.pseudonymize import pseudonymize
+from pipelines.lib.release.consume import fetch_version
+from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.versions import read_manifest
+from pipelines.lib.release.withdrawal import WithdrawnError, read_registry
 from pipelines.runner import materialize_dataset
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 ROWS = 4000
 

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from pipelines.lib.generate import GeneratorConfig, generate, write_landing
+from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 AS_OF = date(2026, 10, 31)
 

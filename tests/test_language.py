@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.language import UnknownLanguageError, detect_languages
+from pipelines.lib.ingest.language import UnknownLanguageError, detect_languages
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 
 def test_detects_the_language_of_short_tickets():

@@ -14,13 +14,13 @@ from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.consume import fetch_version, verify_version
-from pipelines.lib.generate import GeneratorConfig, generate
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.residue import find_residue
-from pipelines.lib.vcs import dvc_executable
+from pipelines.lib.privacy.residue import find_residue
+from pipelines.lib.release.consume import fetch_version, verify_version
+from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.runner import materialize_dataset
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 ROWS = 5000
 

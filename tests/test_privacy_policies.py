@@ -9,8 +9,8 @@ import pytest
 from conftest import small_spec
 
 from pipelines.lib.accounting import Accounting, AccountingError
-from pipelines.lib.policies import apply_consent, apply_freshness, apply_retention, minimise_and_redact
-from pipelines.lib.pseudonymize import MissingKeyError, key_id, load_key, pseudonymize
+from pipelines.lib.privacy.policies import apply_consent, apply_freshness, apply_retention, minimise_and_redact
+from pipelines.lib.privacy.pseudonymize import MissingKeyError, key_id, load_key, pseudonymize
 
 AS_OF = date(2026, 10, 31)
 

@@ -12,9 +12,9 @@ from conftest import small_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.lib.pii_eval import pii_value
-from pipelines.lib.redaction import PII_TYPES, PLACEHOLDERS, redact
-from pipelines.lib.sources import SourceError, read_days
+from pipelines.lib.ingest.sources import SourceError, read_days
+from pipelines.lib.privacy.redaction import PII_TYPES, PLACEHOLDERS, redact
+from pipelines.synthetic.pii_eval import pii_value
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

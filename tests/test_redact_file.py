@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
-from pipelines.lib import jsonl_export
-from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.redact_file import RedactFileError, redact_file
-from pipelines.lib.residue import residue_counts
+from pipelines.lib.privacy.exports import jsonl_export
+from pipelines.lib.privacy.exports.redact_file import RedactFileError, redact_file
+from pipelines.lib.privacy.residue import residue_counts
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
 BOM = b"\xef\xbb\xbf"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.redaction import PII_TYPES, redact
+from pipelines.lib.privacy.redaction import PII_TYPES, redact
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 PHONES = [
     "(415) 623-1234",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.lib.consume import verify_version
 from pipelines.lib.locks import LockedError
-from pipelines.lib.release import ReleaseError, read_manifest, release, release_lock, versions
+from pipelines.lib.release.consume import verify_version
+from pipelines.lib.release.versions import ReleaseError, read_manifest, release, release_lock, versions
 
 
 def frame(n=30, offset=0):

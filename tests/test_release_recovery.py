@@ -9,8 +9,8 @@ from conftest import AS_OF, land, make_workspace, small_spec
 
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.release import versions
-from pipelines.lib.vcs import dvc_executable
+from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.versions import versions
 from pipelines.runner import materialize_dataset
 
 

@@ -10,11 +10,11 @@ from conftest import AS_OF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.lib import text_fragments
-from pipelines.lib.generate import GeneratorConfig, generate
-from pipelines.lib.policies import minimise_and_redact
-from pipelines.lib.residue import find_residue
-from pipelines.lib.residue_rules import fold, scan_text
+from pipelines.lib.privacy.policies import minimise_and_redact
+from pipelines.lib.privacy.residue import find_residue
+from pipelines.lib.privacy.residue_rules import fold, scan_text
+from pipelines.synthetic import text_fragments
+from pipelines.synthetic.generate import GeneratorConfig, generate
 
 # Values written the ways the redactor does not expect, each planted after a little text so the
 # offset is not trivially 0: (text before, value, kind).

@@ -16,10 +16,10 @@ from conftest import AS_OF, land, make_workspace, small_spec
 from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.residue import ResidueFinding
-from pipelines.lib.residue_review import review_residue
-from pipelines.lib.waivers import ResidueAllowance
+from pipelines.lib.privacy.residue import ResidueFinding
+from pipelines.lib.privacy.residue_review import review_residue
+from pipelines.lib.quality.waivers import ResidueAllowance
+from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.runner import materialize_dataset
 
 TODAY = date(2026, 11, 1)

@@ -9,7 +9,7 @@ import pandas as pd
 from conftest import small_spec
 
 from pipelines.lib.files import write_parquet
-from pipelines.lib.retention import RETENTION_LOG, expire_stored
+from pipelines.lib.privacy.retention import RETENTION_LOG, expire_stored
 
 AS_OF = date(2026, 10, 31)  # default P12M keeps 2025-11-01 on; Account (P3M) keeps 2026-08-01 on
 

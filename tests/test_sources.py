@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import small_spec
 
-from pipelines.lib.sources import SourceError, read_days
+from pipelines.lib.ingest.sources import SourceError, read_days
 
 HEADER = "ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category\n"
 

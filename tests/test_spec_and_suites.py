@@ -12,7 +12,7 @@ from conftest import PROJECT
 
 from pipelines.lib.catalog import SpecError, dataset_specs, load_spec_file
 from pipelines.lib.durations import parse_duration
-from pipelines.lib.expectations import SuiteError, load_suite, run_suite
+from pipelines.lib.quality.expectations import SuiteError, load_suite, run_suite
 
 
 def write_spec(tmp_path: Path, edit) -> Path:

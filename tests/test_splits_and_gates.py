@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from conftest import small_spec
 
-from pipelines.lib.gates import evaluate_gates, label_agreement
+from pipelines.lib.quality.gates import evaluate_gates, label_agreement
+from pipelines.lib.quality.splits import assign_splits
 from pipelines.lib.spec import SplitSpec
-from pipelines.lib.splits import assign_splits
 
 AS_OF = date(2026, 10, 31)
 

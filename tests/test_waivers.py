@@ -16,9 +16,9 @@ from conftest import AS_OF, land, make_workspace, small_spec
 from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.gates import GateResult, apply_waivers
-from pipelines.lib.release import read_manifest, versions
-from pipelines.lib.waivers import WaiverError, load_allowances, load_waivers
+from pipelines.lib.quality.gates import GateResult, apply_waivers
+from pipelines.lib.quality.waivers import WaiverError, load_allowances, load_waivers
+from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.runner import materialize_dataset
 
 WAIVER = {

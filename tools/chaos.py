@@ -35,12 +35,17 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.generate import GeneratorConfig, generate, write_landing
-from pipelines.lib.killpoints import POINTS
-from pipelines.lib.reconcile import reconcile_eligible, reconcile_raw, reconcile_redacted, reconcile_training_set
-from pipelines.lib.release import read_manifest, versions
+from pipelines.lib.quality.reconcile import (
+    reconcile_eligible,
+    reconcile_raw,
+    reconcile_redacted,
+    reconcile_training_set,
+)
+from pipelines.lib.release.killpoints import POINTS
+from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.lib.workspace import DatasetPaths
+from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 PROJECT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 10, 31)
@@ -363,7 +368,7 @@ def main() -> None:
     # Imported once here, so every forked child starts with Dagster and GX loaded (seconds each).
     import dagster  # noqa: F401
 
-    import pipelines.lib.expectations  # noqa: F401
+    import pipelines.lib.quality.expectations  # noqa: F401
 
     scratch = Path(tempfile.mkdtemp(prefix="trainset-chaos-"))
     spec = scaled_spec(args.rows)

@@ -23,15 +23,16 @@ VERBS = {
 # Named by module, so that listing them imports nothing: an error can only be raised once its
 # module is loaded.
 USER_ERRORS = {
-    "pipelines.lib.gate_report": ["GateReportError"],
-    "pipelines.lib.erasure": ["WithdrawnError", "ErasureError"],
-    "pipelines.lib.export_redaction": ["RedactFileError"],
+    "pipelines.lib.quality.gate_report": ["GateReportError"],
+    "pipelines.lib.privacy.erasure": ["ErasureError"],
+    "pipelines.lib.release.withdrawal": ["WithdrawnError"],
+    "pipelines.lib.privacy.exports.export_redaction": ["RedactFileError"],
     "pipelines.lib.catalog": ["SpecError"],
-    "pipelines.lib.sources": ["SourceError"],
-    "pipelines.lib.pseudonymize": ["MissingKeyError"],
-    "pipelines.lib.vcs": ["VcsError"],
-    "pipelines.lib.consume": ["IntegrityError"],
-    "pipelines.lib.release": ["ReleaseError"],
+    "pipelines.lib.ingest.sources": ["SourceError"],
+    "pipelines.lib.privacy.pseudonymize": ["MissingKeyError"],
+    "pipelines.lib.release.vcs": ["VcsError"],
+    "pipelines.lib.release.consume": ["IntegrityError"],
+    "pipelines.lib.release.versions": ["ReleaseError"],
     "pipelines.lib.locks": ["LockedError"],
 }
 

@@ -8,8 +8,8 @@ import click
 
 from pipelines.cli.common import workspace_option
 from pipelines.lib.catalog import dataset_specs
-from pipelines.lib.erasure import ERASURE_LOG, purge_stored_rows, record_request
-from pipelines.lib.pseudonymize import load_key
+from pipelines.lib.privacy.erasure import ERASURE_LOG, purge_stored_rows, record_request
+from pipelines.lib.privacy.pseudonymize import load_key
 
 
 @click.command()

@@ -9,8 +9,8 @@ import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.gate_report import compare, load_run, with_examples
-from pipelines.lib.gates import gate_status
+from pipelines.lib.quality.gate_report import compare, load_run, with_examples
+from pipelines.lib.quality.gates import gate_status
 from pipelines.lib.workspace import DatasetPaths
 
 

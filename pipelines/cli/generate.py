@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from pipelines.lib.generate import GeneratorConfig, write_landing
-from pipelines.lib.generate import generate as generate_export
 from pipelines.lib.workspace import default_workspace, last_complete_day
+from pipelines.synthetic.generate import GeneratorConfig, write_landing
+from pipelines.synthetic.generate import generate as generate_export
 
 
 @click.command()

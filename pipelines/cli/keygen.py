@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.lib.pseudonymize import DEFAULT_KEY_PATH, generate_key
+from pipelines.lib.privacy.pseudonymize import DEFAULT_KEY_PATH, generate_key
 
 
 @click.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import workspace_option
-from pipelines.lib.consume import fetch_version, parse_ref
+from pipelines.lib.release.consume import fetch_version, parse_ref
 
 
 @click.command()

@@ -10,7 +10,7 @@ import pyarrow as pa
 from phonenumbers import SUPPORTED_REGIONS
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.redact_file import redact_file
+from pipelines.lib.privacy.exports.redact_file import redact_file
 
 
 @click.command()

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
-from pipelines.lib.erasure import read_registry
-from pipelines.lib.release import read_manifest
-from pipelines.lib.release import versions as list_versions
+from pipelines.lib.release.versions import read_manifest
+from pipelines.lib.release.versions import versions as list_versions
+from pipelines.lib.release.withdrawal import read_registry
 
 
 @click.command()

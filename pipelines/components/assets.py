@@ -1,5 +1,6 @@
-"""The asset graph of one dataset, built from its spec. Assets are thin: each calls one step in
-`pipelines.lib.steps` and turns its counts into Dagster metadata and asset-check results."""
+"""The asset graph of one dataset, built from its spec. Assets are thin: each calls one step (the
+`steps` module of its stage in `pipelines.lib`) and turns its counts into Dagster metadata and
+asset-check results."""
 
 import json
 from datetime import datetime, timedelta
@@ -10,7 +11,11 @@ import dagster as dg
 
 from pipelines.components.checks import accounting_result, contract_result, residue_result
 from pipelines.components.resources import TrainsetWorkspace
-from pipelines.lib import reconcile, steps
+from pipelines.lib.ingest.steps import collect_quarantine, land_raw
+from pipelines.lib.privacy.steps import build_eligible, redact_partitions
+from pipelines.lib.quality import reconcile
+from pipelines.lib.quality.steps import build_training_set
+from pipelines.lib.release.steps import release_training_set
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
 
@@ -45,7 +50,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     )
     def redacted(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """PII replaced by typed placeholders, ids pseudonymised, columns outside the spec dropped."""
-        stats = steps.redact_partitions(workspace.paths(spec.name), spec, context.partition_keys, workspace.key(spec))
+        stats = redact_partitions(workspace.paths(spec.name), spec, context.partition_keys, workspace.key(spec))
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(stats["accounting"])
             | {f"replaced/{t}": n for t, n in stats["replaced"].items()}
@@ -60,7 +65,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common, **follow)
     def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """Every row that could not be processed, with its reason and location (no text)."""
-        stats = steps.collect_quarantine(workspace.paths(spec.name), spec)
+        stats = collect_quarantine(workspace.paths(spec.name), spec)
         return dg.MaterializeResult(
             metadata={"rows": stats["rows"], **{f"reason/{r}": n for r, n in stats["by_reason"].items()}}
         )
@@ -76,7 +81,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     def eligible(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Retention enforced on storage; retention, erasure requests and consent opt-outs applied:
         only rows the dataset may still use."""
-        stats = steps.build_eligible(workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec))
+        stats = build_eligible(workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec))
         storage = stats["retention_storage"]
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(stats["accounting"])
@@ -110,7 +115,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         """Freshness window and stratified split; every quality gate measured on the result."""
         paths = workspace.paths(spec.name)
         suite = paths.root / "expectations" / f"{spec.name}.json"
-        evaluation = steps.build_training_set(paths, spec, workspace.as_of_date(), suite, run_id=context.run_id)
+        evaluation = build_training_set(paths, spec, workspace.as_of_date(), suite, run_id=context.run_id)
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(evaluation.stats["accounting"])
             | {"as_of": evaluation.stats["as_of"], "gates_failed": sum(not g.passed for g in evaluation.gates)}
@@ -150,9 +155,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common, **follow)
     def release(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """An immutable version under datasets/, with manifest and card, pushed to DVC and tagged."""
-        outcome = steps.release_training_set(
-            workspace.paths(spec.name), spec, spec_file, workspace.key(spec), context.run_id
-        )
+        outcome = release_training_set(workspace.paths(spec.name), spec, spec_file, workspace.key(spec), context.run_id)
         verb = "released" if outcome.created else "unchanged since"
         context.log.info(f"{spec.name}: {verb} v{outcome.version} at {outcome.path}")
         return dg.MaterializeResult(
@@ -184,7 +187,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
     )
     def raw(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         paths = workspace.paths(spec.name)
-        stats = steps.land_raw(paths, spec, source_name, context.partition_keys)
+        stats = land_raw(paths, spec, source_name, context.partition_keys)
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)}
         )

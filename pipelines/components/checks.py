@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.lib import reconcile
-from pipelines.lib.check_records import CheckRecord, record_check
-from pipelines.lib.residue_review import ResidueReview
+from pipelines.lib.privacy.residue_review import ResidueReview
+from pipelines.lib.quality import reconcile
+from pipelines.lib.quality.check_records import CheckRecord, record_check
 from pipelines.lib.workspace import DatasetPaths
 
 #: findings listed in one check's metadata table (all of them are counted, and kept in the record)

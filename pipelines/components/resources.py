@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from pipelines.lib.pseudonymize import load_key
+from pipelines.lib.privacy.pseudonymize import load_key
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths, default_workspace, last_complete_day
 

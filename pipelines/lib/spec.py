@@ -16,7 +16,7 @@ import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.lib.durations import parse_duration
-from pipelines.lib.pii_shapes import regions_of_languages
+from pipelines.lib.privacy.pii_shapes import regions_of_languages
 
 
 def _valid_duration(value: str) -> str:

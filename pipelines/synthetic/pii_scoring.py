@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pipelines.lib.redaction import PLACEHOLDERS
+from pipelines.lib.privacy.redaction import PLACEHOLDERS
 
 #: how many examples of each kind of error a score keeps for reports
 EXAMPLES = 5

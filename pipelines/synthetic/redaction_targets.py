@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipelines.lib.redaction import PII_TYPES, redact
+from pipelines.lib.privacy.redaction import PII_TYPES, redact
 from pipelines.synthetic.pii_scoring import EvalText, SetScore, score
 
 #: share of gold values replaced whole by their own placeholder, per type

@@ -1,0 +1,73 @@
+"""Steps of the ingest assets: raw (typed landed days) and quarantine."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.lib.accounting import Accounting, sum_accounting
+from pipelines.lib.files import read_json, write_json, write_parquet
+from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
+from pipelines.lib.quality import schemas
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import DatasetPaths
+
+# -- raw ---------------------------------------------------------------------------------------
+
+
+def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> dict:
+    """Parse landed days of a source into the raw zone (one file per day); unusable rows go to
+    quarantine. Returns the batch's accounting and contract, and writes per-day stats."""
+    source = next(s for s in spec.sources if s.name == source_name)
+    landed = read_days(
+        paths.root, spec, source, partitions, known_ids=_ids_landed_before(paths, spec, source_name, partitions)
+    )
+    rows_by_day: dict = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
+    bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
+    per_day: list[dict] = []
+    for partition in partitions:
+        rows = rows_by_day.get(partition, landed.rows.iloc[0:0]).drop(columns="partition")
+        bad = bad_by_day.get(partition, landed.quarantine.iloc[0:0]).drop(columns="partition")
+        write_parquet(rows, paths.raw(source.name, partition))
+        write_parquet(bad, paths.quarantine_part(source.name, partition))
+        file, sha256, rows_read = landed.files[partition]
+        accounting = Accounting(
+            rows_read, {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()}
+        )
+        stats = {
+            "partition": partition,
+            "file": file,
+            "sha256": sha256,
+            "accounting": accounting.close(len(rows)).as_dict(),
+        }
+        write_json(stats, paths.stats(f"raw_{source.name}", partition))
+        per_day.append(stats)
+    contract = schemas.validate(schemas.raw_schema(spec), landed.rows.drop(columns="partition", errors="ignore"))
+    return {"accounting": sum_accounting([s["accounting"] for s in per_day]), "contract": contract.__dict__}
+
+
+def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> pd.Series:
+    """Ids already in the raw zone outside this batch: a second copy of one is a duplicate. The
+    copy landed first is kept; a batch of days in one run keeps the earliest day's copy."""
+    batch = {paths.raw(source_name, p) for p in partitions}
+    files = [f for s in spec.sources for f in sorted(paths.raw(s.name, "x").parent.glob("*.parquet")) if f not in batch]
+    ids = [pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id] for f in files]
+    return pd.concat(ids, ignore_index=True) if ids else pd.Series([], dtype="str")
+
+
+# -- quarantine --------------------------------------------------------------------------------
+
+
+def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> dict:
+    """Gather every quarantined row of every source and day into one table (locations, no text)."""
+    parts = sorted((paths.warehouse / "quarantine").glob("*/*.parquet"))
+    frames = [pd.read_parquet(p) for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    write_parquet(frame, paths.quarantine)
+    stats = {"rows": len(frame), "by_reason": frame["reason"].value_counts().to_dict() if len(frame) else {}}
+    write_json(stats, paths.stats("quarantine"))
+    return stats
+
+
+def partition_stats(paths: DatasetPaths, asset: str) -> list[dict]:
+    """Per-partition stats of one asset, in partition order."""
+    return [read_json(p) for p in sorted((paths.warehouse / "stats").glob(f"{asset}.*.json"))]

@@ -1,0 +1,1 @@
+"""`trainset redact` on export files: CSV, JSONL and Parquet redacted and written back in their own format."""

@@ -1,0 +1,87 @@
+"""The privacy and data policies between raw and the training set, as pure frame functions.
+
+Each takes a frame and an `Accounting`, returns the rows it keeps, and counts what it removed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.lib.accounting import Accounting
+from pipelines.lib.durations import cutoff
+from pipelines.lib.privacy.pseudonymize import pseudonymize
+from pipelines.lib.privacy.redaction import redact
+from pipelines.lib.spec import DatasetSpec
+
+
+def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep only the spec's columns, redact PII in text, pseudonymise ids.
+
+    Returns the redacted frame and, aligned with it, how many values of each PII type were
+    replaced in each row (counts, never values).
+    """
+    frame = raw[spec.kept_columns].copy()
+    replaced = pd.DataFrame(0, index=frame.index, columns=list(spec.privacy.redact), dtype="int64")
+    for column in spec.columns.text:
+        result = redact(
+            pa.array(frame[column].fillna(""), type=pa.large_string()), spec.privacy.redact, regions=spec.phone_regions
+        )
+        frame[column] = result.text.to_pandas().set_axis(frame.index)
+        for pii_type, counts in result.counts.items():
+            replaced[pii_type] += counts
+    for column in spec.privacy.pseudonymize:
+        frame[column] = pseudonymize(frame[column], key)
+    return frame, replaced
+
+
+def dropped_columns(raw_columns: list[str], spec: DatasetSpec) -> list[str]:
+    """Columns minimisation removes: everything the spec does not name."""
+    return [name for name in raw_columns if name not in spec.kept_columns and name != "partition"]
+
+
+def load_opt_outs(path: Path) -> pd.DataFrame:
+    """The consent opt-out table (user_id, opted_out_at), raw ids."""
+    table = pd.read_csv(path, dtype="str")
+    missing = {"user_id", "opted_out_at"} - set(table.columns)
+    if missing:
+        raise ValueError(f"opt-out table {path}: missing column(s) {sorted(missing)}; expected user_id, opted_out_at")
+    return table
+
+
+def apply_consent(
+    frame: pd.DataFrame, opted_out_pseudonyms: pd.Series, spec: DatasetSpec, accounting: Accounting
+) -> pd.DataFrame:
+    """Exclude every row of a user who opted out (any time: opting out covers past data too)."""
+    drop = frame[spec.columns.user].isin(opted_out_pseudonyms)
+    return accounting.remove(frame, drop, "consent_opt_out")
+
+
+def apply_erasure(
+    frame: pd.DataFrame, erased: dict[str, str], spec: DatasetSpec, accounting: Accounting
+) -> pd.DataFrame:
+    """Exclude every row of a user who asked to be erased (`erased` keys are pseudonyms)."""
+    drop = frame[spec.columns.user].isin(list(erased))
+    return accounting.remove(frame, drop, "erasure_request")
+
+
+def apply_retention(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, accounting: Accounting) -> pd.DataFrame:
+    """Exclude rows older than the retention period (shorter for sensitive categories)."""
+    retention = spec.privacy.retention
+    ts = frame[spec.columns.timestamp]
+    frame = accounting.remove(frame, ts < pd.Timestamp(cutoff(as_of, retention.default)), "retention_expired")
+    if retention.sensitive:
+        ts = frame[spec.columns.timestamp]
+        sensitive = frame[spec.labels.column].isin(retention.sensitive.categories)
+        expired = sensitive & (ts < pd.Timestamp(cutoff(as_of, retention.sensitive.keep)))
+        frame = accounting.remove(frame, expired, "retention_expired_sensitive")
+    return frame
+
+
+def apply_freshness(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, accounting: Accounting) -> pd.DataFrame:
+    """Keep only examples inside the freshness window."""
+    too_old = frame[spec.columns.timestamp] < pd.Timestamp(cutoff(as_of, spec.freshness.window))
+    return accounting.remove(frame, too_old, "outside_freshness_window")

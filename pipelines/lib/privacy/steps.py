@@ -1,0 +1,127 @@
+"""Steps of the privacy assets: redacted (minimised, redacted, pseudonymised, checked for PII
+residue) and eligible (retention, erasure, consent)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+
+from pipelines.lib.accounting import Accounting
+from pipelines.lib.files import write_json, write_parquet
+from pipelines.lib.privacy.erasure import erased_pseudonyms
+from pipelines.lib.privacy.policies import (
+    apply_consent,
+    apply_erasure,
+    apply_retention,
+    dropped_columns,
+    load_opt_outs,
+    minimise_and_redact,
+)
+from pipelines.lib.privacy.pseudonymize import pseudonymize
+from pipelines.lib.privacy.residue import find_residue
+from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
+from pipelines.lib.privacy.retention import expire_stored
+from pipelines.lib.quality import schemas
+from pipelines.lib.quality.waivers import load_allowances
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import DatasetPaths
+
+# -- redacted ----------------------------------------------------------------------------------
+
+
+def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> dict:
+    """Minimise, redact and pseudonymise days of every source into the redacted zone (one file
+    per day), in one vectorised batch. Returns the batch's accounting, contract and PII-residue
+    review (`pii_residue`: a `ResidueReview`)."""
+    parts, day_rows = [], []
+    for partition in partitions:
+        day = [pd.read_parquet(paths.raw(source.name, partition)) for source in spec.sources]
+        parts += day
+        day_rows.append(sum(map(len, day)))
+    raw = pd.concat(parts, ignore_index=True)
+    frame, replaced = minimise_and_redact(raw, spec, key)
+    dropped = dropped_columns(list(raw.columns), spec)
+    # The batch is the days in order: each day is one slice of it (no pass over the batch per day).
+    ends = np.cumsum(day_rows, dtype=int)
+    for partition, start, end in zip(partitions, ends - day_rows, ends, strict=True):
+        part = frame.iloc[start:end]
+        write_parquet(part, paths.redacted(partition))
+        stats = {
+            "partition": partition,
+            "accounting": Accounting(len(part)).close(len(part)).as_dict(),
+            "replaced": {t: int(n) for t, n in replaced.iloc[start:end].sum().items()},
+            "dropped_columns": dropped,
+        }
+        write_json(stats, paths.stats("redacted", partition))
+    return {
+        "accounting": Accounting(len(raw)).close(len(frame)).as_dict(),
+        "replaced": {t: int(n) for t, n in replaced.sum().items()},
+        "dropped_columns": dropped,
+        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
+        "pii_residue": check_residue(paths, spec, frame, f"redacted {_day_range(partitions)}"),
+    }
+
+
+def _day_range(partitions: list[str]) -> str:
+    return partitions[0] if len(partitions) == 1 else f"{partitions[0]}..{partitions[-1]}"
+
+
+def check_residue(paths: DatasetPaths, spec: DatasetSpec, frame: pd.DataFrame, scope: str) -> ResidueReview:
+    """Residue findings in the redacted rows, reviewed against the steward's allowances."""
+    findings = find_residue(frame, spec.columns.text, dataset=spec.name, id_column=spec.columns.id)
+    allowances = load_allowances(paths.root, spec.name)
+    return review_residue(
+        findings,
+        allowances,
+        datetime.now(UTC).date(),
+        scope=scope,
+        rows=len(frame),
+        scanned_ids=set(frame[spec.columns.id].astype("str")) if allowances else set(),
+        stored_ids=lambda: stored_row_ids(paths, spec),
+    )
+
+
+def stored_row_ids(paths: DatasetPaths, spec: DatasetSpec) -> set[str]:
+    """Ids of every row in the redacted zone (every stored day)."""
+    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
+    return {str(v) for f in files for v in pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id]}
+
+
+# -- eligible ----------------------------------------------------------------------------------
+
+
+def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> dict:
+    """Enforce retention on storage, then apply retention, erasure and consent to the redacted days."""
+    expired = expire_stored(paths.root, spec, as_of)
+    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else _empty(spec)
+    accounting = Accounting(len(frame))  # the row_accounting check compares it with the redacted days' stats
+    frame = apply_retention(frame, spec, as_of, accounting)
+    erased = erased_pseudonyms(paths.root, key)
+    frame = apply_erasure(frame, erased, spec, accounting)
+    opted_out = 0
+    if spec.privacy.consent:
+        opt_outs = load_opt_outs(paths.landing(spec.privacy.consent.path))
+        opted_out = len(opt_outs)
+        frame = apply_consent(frame, pseudonymize(opt_outs["user_id"].astype("str"), key), spec, accounting)
+    frame = frame.sort_values([spec.columns.timestamp, spec.columns.id], kind="stable").reset_index(drop=True)
+    write_parquet(frame, paths.eligible)
+    stats = {
+        "as_of": as_of.isoformat(),
+        "partitions": len(files),
+        "opted_out_users": opted_out,
+        "erasure_requests": len(erased),
+        "retention_storage": expired,
+        "accounting": accounting.close(len(frame)).as_dict(),
+        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
+    }
+    write_json(stats, paths.stats("eligible"))
+    return stats
+
+
+def _empty(spec: DatasetSpec) -> pd.DataFrame:
+    columns = {name: pd.Series(dtype="str") for name in spec.kept_columns}
+    columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
+    return pd.DataFrame(columns)

@@ -1,0 +1,1 @@
+"""Release: immutable versions on DVC and git, manifest and card, consumption, withdrawal; the release step."""

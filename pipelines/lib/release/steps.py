@@ -1,0 +1,169 @@
+"""Step of the release asset: the manifest from every step's stats, the version, DVC and git."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.lib.accounting import sum_accounting, sum_counts
+from pipelines.lib.files import read_json
+from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.ingest.steps import partition_stats
+from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
+from pipelines.lib.privacy.pseudonymize import key_id
+from pipelines.lib.privacy.retention import RETENTION_LOG
+from pipelines.lib.privacy.steps import stored_row_ids
+from pipelines.lib.quality.check_records import CheckRecord, record_check
+from pipelines.lib.quality.waivers import load_allowances
+from pipelines.lib.release import vcs
+from pipelines.lib.release.vcs import git_head
+from pipelines.lib.release.versions import ReleaseOutcome, ReleaseResidue, release, release_lock
+from pipelines.lib.release.versions import publish as publish_release
+from pipelines.lib.release.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import DatasetPaths
+
+# -- release -----------------------------------------------------------------------------------
+
+
+def release_training_set(
+    paths: DatasetPaths, spec: DatasetSpec, spec_file: Path, key: bytes, run_id: str, publish: bool = True
+) -> ReleaseOutcome:
+    """Assemble the manifest from every step's stats and release the training set."""
+    frame = pd.read_parquet(paths.training_set)
+    training = read_json(paths.stats("training_set"))
+    gates = read_json(paths.stats("gates"))
+    eligible = read_json(paths.stats("eligible"))
+    quarantine = read_json(paths.stats("quarantine"))
+    raw_stats = {s.name: partition_stats(paths, f"raw_{s.name}") for s in spec.sources}
+    redacted = partition_stats(paths, "redacted")
+    body = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "as_of": training["as_of"],
+        "code_version": git_head(paths.root),
+        "dagster_run_id": run_id,
+        "spec": {
+            "path": str(spec_file.relative_to(paths.root)) if spec_file.is_relative_to(paths.root) else str(spec_file),
+            "sha256": spec.fingerprint(),
+            "content": spec.model_dump(mode="json"),
+        },
+        "pseudonymisation_key_id": key_id(key),
+        "inputs": [_input_summary(spec, s.name, raw_stats[s.name]) for s in spec.sources],
+        "policies": _policies(spec, redacted, eligible),
+        "accounting": {
+            **{f"raw_{name}": sum_accounting([s["accounting"] for s in stats]) for name, stats in raw_stats.items()},
+            "redacted": sum_accounting([s["accounting"] for s in redacted]),
+            "eligible": eligible["accounting"],
+            "training_set": training["accounting"],
+        },
+        "quarantine": quarantine,
+        "contract": gates["contract"],
+        "expectations": gates["expectations"],
+        "gates": gates["gates"],
+        "counts": training["counts"],
+        "language": training.get("language"),
+    }
+    with release_lock(paths.root, spec.name):
+        residue = ReleaseResidue(
+            text_columns=spec.columns.text,
+            id_column=spec.columns.id,
+            allowances=load_allowances(paths.root, spec.name),
+            stored_ids=lambda: stored_row_ids(paths, spec),
+            record=lambda review: record_check(
+                paths,
+                CheckRecord(
+                    name="pii_residue_in_files",
+                    asset="release",
+                    run_id=run_id,
+                    passed=review.passed,
+                    description=review.description(),
+                    residue=review,
+                ),
+            ),
+        )
+        outcome = release(paths.root, spec.name, frame, body, residue=residue)
+        erased = erased_pseudonyms(paths.root, key)
+        withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)
+        # An unchanged version without its tag was cut short before publishing: finish it.
+        unpublished = vcs.is_git_repo(paths.root) and outcome.tag is None
+        if not publish or not (outcome.created or withdrawals or unpublished):
+            return outcome
+        # Also finishes withdrawals a crash cut short: their files go, their objects are purged.
+        deleted = withdraw(paths.root, spec.name, withdrawals)
+        extra = [
+            str(registry_path(paths.root, spec.name).relative_to(paths.root)),
+            str(ERASURE_LOG),
+            str(RETENTION_LOG),
+        ]
+        return publish_release(paths.root, outcome, extra, purge=lambda: purge_objects(paths.root, deleted))
+
+
+def _input_summary(spec: DatasetSpec, source_name: str, stats: list[dict]) -> dict:
+    source = next(s for s in spec.sources if s.name == source_name)
+    partitions = [s["partition"] for s in stats]
+    return {
+        "source": source.name,
+        "owner": source.owner,
+        "steward": source.steward,
+        "legal_basis": source.legal_basis,
+        "licence": source.licence,
+        "path": source.path,
+        "partitions": f"{partitions[0]}..{partitions[-1]} ({len(partitions)} days)" if partitions else "none",
+        "sha256": combined_sha256([s["sha256"] for s in stats]),
+        "rows": sum(s["accounting"]["rows_in"] for s in stats),
+    }
+
+
+def _policies(spec: DatasetSpec, redacted: list[dict], eligible: dict) -> list[dict]:
+    replaced = sum_counts([s["replaced"] for s in redacted])
+    dropped = sorted({c for s in redacted for c in s["dropped_columns"]})
+    removed = eligible["accounting"]["removed"]
+    storage = eligible.get("retention_storage", {})
+    retention = spec.privacy.retention
+    sensitive = f", {retention.sensitive.keep} for {retention.sensitive.categories}" if retention.sensitive else ""
+    return [
+        {
+            "name": "minimisation",
+            "dropped_columns": dropped,
+            "summary": f"columns dropped before storage: {dropped or 'none'}",
+        },
+        {
+            "name": "redaction",
+            "replaced": replaced,
+            "summary": "replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items()),
+        },
+        {
+            "name": "pseudonymisation",
+            "columns": spec.privacy.pseudonymize,
+            "summary": f"keyed HMAC-SHA256 of {spec.privacy.pseudonymize}",
+        },
+        {
+            "name": "consent",
+            "rows_removed": removed.get("consent_opt_out", 0),
+            "opted_out_users": eligible.get("opted_out_users", 0),
+            "summary": f"{removed.get('consent_opt_out', 0)} rows of "
+            f"{eligible.get('opted_out_users', 0)} opted-out users excluded",
+        },
+        {
+            "name": "erasure",
+            "requests": eligible.get("erasure_requests", 0),
+            "rows_removed": removed.get("erasure_request", 0),
+            "summary": f"{eligible.get('erasure_requests', 0)} erasure request(s) on record; "
+            f"{removed.get('erasure_request', 0)} rows excluded",
+        },
+        {
+            "name": "retention_on_storage",
+            **storage,
+            "summary": f"days before {storage.get('oldest_day_kept')} deleted from every zone "
+            f"({storage.get('files_deleted', 0)} files this run); "
+            f"{storage.get('sensitive_rows_deleted', 0)} sensitive rows deleted from storage",
+        },
+        {
+            "name": "retention",
+            "rows_removed": removed.get("retention_expired", 0) + removed.get("retention_expired_sensitive", 0),
+            "summary": f"kept {retention.default}{sensitive}; {removed.get('retention_expired', 0)} + "
+            f"{removed.get('retention_expired_sensitive', 0)} (sensitive) rows expired",
+        },
+    ]
