@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.lib.files import read_json, write_json
 
@@ -68,3 +70,44 @@ def record_deletion(stats: Path, reason: str, rows: int) -> None:
     accounting["rows_out"] -= rows
     accounting["removed"][reason] = accounting["removed"].get(reason, 0) + rows
     write_json(data, stats)
+
+
+class RowAccounting(BaseModel):
+    """One step's rows (or one day of it) as recorded: rows in = rows out + rows removed, per reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rows_in: int = Field(ge=0, description="Rows the step read.")
+    rows_out: int = Field(ge=0, description="Rows the step wrote (or that are still stored).")
+    removed: dict[str, int] = Field(
+        default_factory=dict, description="Rows removed, by reason (`quarantined:<reason>`, `consent_opt_out`...)."
+    )
+
+    @property
+    def removed_total(self) -> int:
+        """Rows removed for any reason."""
+        return sum(self.removed.values())
+
+    @property
+    def balanced(self) -> bool:
+        """True when rows in = rows out + rows removed."""
+        return self.rows_in == self.rows_out + self.removed_total
+
+    def removed_for(self, prefix: str) -> int:
+        """Rows removed for the reasons starting with `prefix` (`quarantined:`)."""
+        return sum(n for reason, n in self.removed.items() if reason.startswith(prefix))
+
+    def after_deletion(self, reason: str, rows: int) -> RowAccounting:
+        """The same accounting after `rows` stored rows were deleted later for `reason`."""
+        removed = dict(self.removed) | {reason: self.removed.get(reason, 0) + rows}
+        return RowAccounting(rows_in=self.rows_in, rows_out=self.rows_out - rows, removed=removed)
+
+    @classmethod
+    def total(cls, parts: Iterable[RowAccounting]) -> RowAccounting:
+        """One accounting for several (the days of a batch); reasons added up."""
+        parts = list(parts)
+        removed: dict[str, int] = {}
+        for part in parts:
+            for reason, n in part.removed.items():
+                removed[reason] = removed.get(reason, 0) + n
+        return cls(rows_in=sum(p.rows_in for p in parts), rows_out=sum(p.rows_out for p in parts), removed=removed)

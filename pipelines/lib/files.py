@@ -22,9 +22,14 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def write_json(data: dict, path: Path) -> None:
     """Write JSON (sorted keys, indented), atomically."""
+    write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", path)
+
+
+def write_text(text: str, path: Path) -> None:
+    """Write a text file (UTF-8), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(path)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 
