@@ -172,11 +172,12 @@ def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     released = run(root, start=date.fromisoformat(day))
     assert released.success, released.failure
     version = root / "datasets" / "ticket_triage" / "v1"
-    listed = read_manifest(version)["pii_residue_in_files"]
-    [allowed] = listed["allowed"]
-    assert listed["findings"] == 1 and not listed["unreviewed"]
-    assert allowed["finding"]["row_id"] == row_id and allowed["finding"]["file"].endswith(".parquet")
-    assert allowed["approver"] == "data-governance/alice" and allowed["entry"] == "waivers.yaml:2 residue_allow[0]"
+    listed = read_manifest(version).pii_residue_in_files
+    assert listed is not None
+    [allowed] = listed.allowed
+    assert listed.findings == 1 and not listed.unreviewed
+    assert allowed.finding.row_id == row_id and (allowed.finding.file or "").endswith(".parquet")
+    assert allowed.approver == "data-governance/alice" and allowed.entry == "waivers.yaml:2 residue_allow[0]"
     card = (version / "DATASET_CARD.md").read_text()
     assert f"| {row_id} | body | {OFFSET} | digit_run | data-governance/alice | 2999-12-31 |" in card
     html = (root / "reports/ticket_triage/gate_report.html").read_text()

@@ -16,7 +16,8 @@ from conftest import AS_OF, land, make_workspace, small_spec
 from pipelines.cli import cli
 from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.quality.gates import GateResult, apply_waivers
+from pipelines.lib.quality.gate_results import GateResult, Shortfall
+from pipelines.lib.quality.gates import apply_waivers
 from pipelines.lib.quality.waivers import WaiverError, load_allowances, load_waivers
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.runner import materialize_dataset
@@ -47,11 +48,19 @@ def test_waivers_are_validated_and_pii_residue_cannot_be_waived(tmp_path):
 def test_an_active_waiver_unblocks_and_an_expired_one_does_not(tmp_path):
     write_waivers(tmp_path, WAIVER | {"expires": "2026-11-30"})
     waivers = load_waivers(tmp_path, "ticket_triage")
-    failed = GateResult("min_examples_per_class", "error", False, 812, 1000, ["Account: 812 < 1000"])
+    failed = GateResult(
+        name="min_examples_per_class",
+        severity="error",
+        passed=False,
+        measured=812,
+        required=1000,
+        failing=[Shortfall(segment="Account", text="Account: 812 < 1000")],
+    )
     [before_expiry] = apply_waivers([failed], waivers, date(2026, 11, 30))
     [after_expiry] = apply_waivers([failed], waivers, date(2026, 12, 1))
     assert not before_expiry.blocking and "WAIVED by data-governance/alice until 2026-11-30" in before_expiry.message()
-    assert after_expiry.blocking and after_expiry.waiver is None
+    assert before_expiry.status == "waived" and not before_expiry.enforced
+    assert after_expiry.blocking and after_expiry.waiver is None and after_expiry.status == "failed"
     assert "expired on 2026-11-30" in after_expiry.message()
 
 
@@ -83,8 +92,9 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
     assert waived.success, waived.failure
     assert any(c.startswith("min_examples_per_class [WARN]") and "WAIVED" in c for c in waived.failed_checks)
     version = root / "datasets" / "ticket_triage" / "v1"
-    gate = next(g for g in read_manifest(version)["gates"] if g["name"] == "min_examples_per_class")
-    assert gate["passed"] is False and gate["waiver"]["approver"] == "data-governance/alice"
+    gate = next(g for g in read_manifest(version).gates if g.name == "min_examples_per_class")
+    assert gate.passed is False and gate.waiver is not None and gate.waiver.approver == "data-governance/alice"
+    assert gate.status == "waived" and '"status": "waived"' in (version / "manifest.json").read_text()
     card = (version / "DATASET_CARD.md").read_text()
     assert "**waived** (data-governance/alice, until 2999-12-31)" in card and "targeted labelling batch" in card
 

@@ -43,6 +43,7 @@ from pipelines.lib.quality.reconcile import (
 )
 from pipelines.lib.release.killpoints import POINTS
 from pipelines.lib.release.versions import read_manifest, versions
+from pipelines.lib.reports import Manifest
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.lib.workspace import DatasetPaths
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
@@ -162,7 +163,7 @@ def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[s
     return expected - raw.rows_out - raw.removed, problems
 
 
-def released(root: Path) -> dict | None:
+def released(root: Path) -> Manifest | None:
     found = versions(root / "datasets" / DATASET)
     return read_manifest(root / "datasets" / DATASET / f"v{found[-1]}") if found else None
 
@@ -293,7 +294,7 @@ def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Ou
     return Outcome(name, f"{'released' if success else 'FAILED: ' + message[:80]}; quarantined {held}", lost, ok)
 
 
-def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, baseline: dict) -> Outcome:
+def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, baseline: Manifest) -> Outcome:
     inject, message_part = SOURCE_FAULTS[name]
     root = fresh(template, scratch, name)
     broken = _middle(root)
@@ -306,14 +307,14 @@ def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, ba
     [(code, success, _)] = run_pipeline(root, spec)
     lost, problems = rows_lost(root, spec, expected)
     final = released(root)
-    same = final is not None and final["content_sha256"] == baseline["content_sha256"]
+    same = final is not None and final.content_sha256 == baseline.content_sha256
     ok = refused and success and same and not problems and lost == 0
     reason = re.sub(r"^.*?(?:\.csv: |partition \S+: )", "", message).split(". ")[0]
     said = reason[:80] if refused else f"NOT REFUSED CLEARLY: {message[:80]}"
     return Outcome(name, f"refused ({said}); re-landed: {'same release' if same else 'DIFFERENT'}", lost, ok)
 
 
-def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, baseline: dict) -> Outcome:
+def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, baseline: Manifest) -> Outcome:
     root = fresh(template, scratch, f"kill {point}")
     expected = landed_records(root)
     [(code, _, _)] = run_pipeline(root, spec, kill_at=point)
@@ -324,17 +325,16 @@ def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, bas
     final = released(root)
     tags_after = subprocess.run(["git", "tag"], cwd=root, capture_output=True, text=True).stdout.split()
     lost, problems = rows_lost(root, spec, expected)
-    released_rows = sum(m["rows"] for n, m in final["files"].items() if n.endswith(".parquet")) if final else 0
-    lost += baseline["rows"] - released_rows
-    same = final is not None and final["content_sha256"] == baseline["content_sha256"]
+    lost += baseline.rows - (final.rows if final else 0)
+    same = final is not None and final.content_sha256 == baseline.content_sha256
     ok = code == -9 and not partial and not tags and success and same and tags_after == [f"{DATASET}@v1"]
     outcome = f"killed (exit {code}), {len(folders)} complete version(s), no tag; rerun: " + (
-        "v1 completed and tagged" if ok else f"{final and final['version']} tags {tags_after}"
+        "v1 completed and tagged" if ok else f"{final and final.version} tags {tags_after}"
     )
     return Outcome(f"SIGKILL at {point}", outcome, lost, ok and not problems)
 
 
-def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
+def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: Manifest) -> Outcome:
     root = fresh(template, scratch, "concurrent")
     expected = landed_records(root)
     results = run_pipeline(root, spec, together=2)
@@ -342,14 +342,14 @@ def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: 
     succeeded = [m for _, success, m in results if success]
     lost, problems = rows_lost(root, spec, expected)
     final = released(root)
-    same = final is not None and final["content_sha256"] == baseline["content_sha256"]
+    same = final is not None and final.content_sha256 == baseline.content_sha256
     ok = len(succeeded) >= 1 and len(succeeded) + len(refused) == 2 and same and not problems
     said = refused[0].split(" in /")[0] if refused else "-"
     outcome = f"{len(succeeded)} ran, {len(refused)} refused ({said}); one v1, same as the baseline"
     return Outcome("two runs at once", outcome, lost, ok)
 
 
-def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
+def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: Manifest) -> Outcome:
     training = (DatasetPaths(root, DATASET).training_set).read_bytes()
     [(code, success, message)] = run_pipeline(root, spec)
     same_bytes = (DatasetPaths(root, DATASET).training_set).read_bytes() == training
@@ -383,10 +383,9 @@ def main() -> None:
         baseline = released(clean)
         if not success or baseline is None:
             sys.exit(f"the clean baseline did not release: {message} {problems}")
-        baseline["rows"] = sum(m["rows"] for n, m in baseline["files"].items() if n.endswith(".parquet"))
         print(f"{'':5}{'fault':<29} {'rows lost':>9}  outcome")
         scenarios: list[Callable[[], Outcome]] = [
-            lambda: Outcome("none (baseline)", f"released v1: {baseline['rows']:,} rows", lost, not problems),
+            lambda: Outcome("none (baseline)", f"released v1: {baseline.rows:,} rows", lost, not problems),
             lambda: rerun_unchanged(clean, spec, baseline),
             *[lambda n=name: row_fault(template, scratch, spec, n) for name in ROW_FAULTS],
             *[lambda n=name: source_fault(template, scratch, spec, n, baseline) for name in SOURCE_FAULTS],

@@ -1,6 +1,7 @@
-"""Asset-check results built from the steps' typed outcomes: contracts, row accounting and PII
-residue. Row accounting and residue verdicts are also kept per run (`check_records`), so that
-`trainset gates` lists them beside the gates. Metadata holds counts, ids, offsets and kinds only."""
+"""Asset-check results built from the steps' typed reports: contracts, row accounting, PII
+residue, the expectation suite and every gate. Checks that are not gates are also kept per run
+(`check_records`), so that `trainset gates` lists them beside the gates. Metadata holds counts,
+ids, offsets and kinds only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import dagster as dg
 from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.quality import reconcile
 from pipelines.lib.quality.check_records import CheckRecord, record_check
+from pipelines.lib.quality.gate_results import GateResult
+from pipelines.lib.reports import ContractResult, ExpectationOutcome
 from pipelines.lib.workspace import DatasetPaths
 
 #: findings listed in one check's metadata table (all of them are counted, and kept in the record)
@@ -86,14 +89,47 @@ def _place(finding) -> dict:
     return {"row_id": finding.row_id, "column": finding.column, "offset": finding.offset, "kind": finding.kind}
 
 
-def contract_result(asset_key: dg.AssetKey, name: str, contract: dict) -> dg.AssetCheckResult:
+def contract_result(asset_key: dg.AssetKey, name: str, contract: ContractResult) -> dg.AssetCheckResult:
     """A pandera contract check: failure counts per column and check, never the failing values."""
-    failures = contract["failures"]
+    failures = contract.failures
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=name,
-        passed=not failures,
+        passed=contract.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="pandera contract holds" if not failures else f"{sum(failures.values())} contract failure(s)",
-        metadata=failures,
+        description="pandera contract holds" if contract.passed else f"{sum(failures.values())} contract failure(s)",
+        metadata=dict(failures),
+    )
+
+
+def expectations_result(asset_key: dg.AssetKey, expectations: list[ExpectationOutcome]) -> dg.AssetCheckResult:
+    """The GX expectation suite as one blocking check: each unmet expectation and what was observed."""
+    failed = [e for e in expectations if not e.success]
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name="expectation_suite",
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(f"{e.type}({e.column}): {e.observed or 'failed'}" for e in failed)
+        or f"all {len(expectations)} expectations met",
+        metadata={"expectations": len(expectations), "failed": len(failed)},
+    )
+
+
+def gate_check_result(asset_key: dg.AssetKey, gate: GateResult) -> dg.AssetCheckResult:
+    """One gate as a check: ERROR (blocking) when a failure would stop the release, as the one
+    rule decides; a waived or `warn` gate fails as a WARN, visible but not blocking."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=gate.name,
+        passed=gate.passed,
+        severity=dg.AssetCheckSeverity.ERROR if gate.enforced else dg.AssetCheckSeverity.WARN,
+        description=gate.message(),
+        metadata={
+            "status": gate.status.value,
+            "measured": str(gate.measured),
+            "required": str(gate.required),
+            "failing": ", ".join(s.text for s in gate.failing),
+            "waiver": f"{gate.waiver.approver} until {gate.waiver.expires}" if gate.waiver else "",
+        },
     )

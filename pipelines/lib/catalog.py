@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -26,8 +27,13 @@ def load_spec_file(path: Path) -> DatasetSpec:
     try:
         return DatasetSpec.model_validate(document.get("attributes") or {})
     except ValidationError as error:
-        problems = "; ".join(f"attributes.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(f"attributes.{'.'.join(str(p) for p in e['loc'])}: {_message(e)}" for e in error.errors())
         raise SpecError(f"{path}: {problems}") from None
+
+
+def _message(error: Any) -> str:
+    # A validator's own message already says what is wrong and where; drop pydantic's prefix.
+    return str(error["ctx"]["error"]) if error["type"] == "value_error" and "ctx" in error else error["msg"]
 
 
 def dataset_specs(defs_root: Path = DEFS_ROOT) -> dict[str, tuple[DatasetSpec, Path]]:

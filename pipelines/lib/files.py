@@ -1,4 +1,4 @@
-"""Writing and reading the files trainset keeps: zones as parquet, stats as JSON. Writes go to a
+"""Writing and reading the files trainset keeps: zones as parquet, reports as JSON. Writes go to a
 temporary file renamed into place, so a reader never sees half a file."""
 
 from __future__ import annotations
@@ -36,7 +36,3 @@ def write_text(text: str, path: Path) -> None:
 def _temporary(path: Path) -> Path:
     """A sibling to write before the rename; per process, so two writers never share one."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())

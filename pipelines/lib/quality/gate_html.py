@@ -11,30 +11,29 @@ import html
 import pandas as pd
 
 from pipelines.lib.quality.check_records import CheckRecord
-from pipelines.lib.quality.gates import gate_status
+from pipelines.lib.quality.gate_results import GateResult
+from pipelines.lib.reports import GateRun, TrainingSetReport
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 STATUS_COLOURS = {"pass": "#2e7d32", "WARN": "#b26a00", "FAIL": "#c62828", "WAIVED": "#6a1b9a"}
 
 
 def render_gate_report(
-    dataset: str,
-    run: dict,
-    counts: list[dict],
-    weekly: dict[str, int],
-    label: str,
-    checks: list[CheckRecord] | None = None,
+    dataset: str, run: GateRun, training: TrainingSetReport | None, checks: list[CheckRecord] | None = None
 ) -> str:
-    """HTML page for one run's gates; `counts` are the class x language x channel x split counts;
-    `checks` the run's pii_residue and row_accounting verdicts, with every residue finding."""
-    frame = pd.DataFrame(counts) if counts else pd.DataFrame(columns=[label, "language", "channel", "split", "n"])
-    gates = run.get("gates", [])
+    """HTML page for one run: its gates, its checks (`pii_residue`, `row_accounting`, contracts)
+    with every residue finding, and plots of the training set's coverage and freshness. A run
+    that a check stopped before the training set has checks and no gates or plots."""
+    counts = [c.model_dump() for c in training.counts] if training else []
+    frame = pd.DataFrame(counts) if counts else pd.DataFrame(columns=["label", "language", "channel", "split", "n"])
+    gates = run.gates
     rows = "".join(_gate_row(g) for g in gates)
-    by_language = frame.pivot_table(index=label, columns="language", values="n", aggfunc="sum", fill_value=0)
-    by_channel = frame.pivot_table(index=label, columns="channel", values="n", aggfunc="sum", fill_value=0)
-    failed = sum(not g["passed"] for g in gates)
+    by_language = frame.pivot_table(index="label", columns="language", values="n", aggfunc="sum", fill_value=0)
+    by_channel = frame.pivot_table(index="label", columns="channel", values="n", aggfunc="sum", fill_value=0)
+    failed = sum(not g.passed for g in gates)
+    weekly = training.weekly if training else {}
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(dataset)} gates — run {_e(str(run.get("run_id")))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{_e(dataset)} gates — run {_e(str(run.run_id))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }}
@@ -43,9 +42,9 @@ td, th {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertic
 figure {{ margin: 1.5rem 0; }} figcaption {{ font-weight: bold; margin-bottom: .5rem; }}
 </style></head><body>
 <h1>{_e(dataset)}: quality gates</h1>
-<p>Run <code>{_e(str(run.get("run_id")))}</code>, as of {_e(str(run.get("as_of")))},
-evaluated {_e(str(run.get("evaluated_at")))}: {len(gates)} gates, {failed} not passed.</p>
-<table id="gates"><tr><th>status</th><th>gate</th><th>severity</th><th>measured</th><th>required</th><th>below the bar</th></tr>
+<p>Run <code>{_e(str(run.run_id))}</code>, as of {_e(str(run.as_of))},
+evaluated {_e(str(run.evaluated_at))}: {len(gates)} gates, {failed} not passed.</p>
+<table id="gates"><tr><th>status</th><th>gate</th><th>severity</th><th>measured</th><th>required</th><th>result</th></tr>
 {rows}</table>
 {_checks_section(checks or [])}
 <figure id="coverage-language"><figcaption>Examples per class and language</figcaption>{_grouped_bars(by_language)}</figure>
@@ -59,16 +58,18 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _gate_row(gate: dict) -> str:
-    status = gate_status(gate)
-    segments = "<br>".join(_e(s) for s in gate.get("failing", []))
-    if gate.get("waiver"):
-        w = gate["waiver"]
-        segments += f"<br><em>waived by {_e(w['approver'])} until {_e(str(w['expires']))}: {_e(w['reason'])}</em>"
+def _gate_row(gate: GateResult) -> str:
+    status = gate.status.label
+    segments = "<br>".join(_e(s.text) for s in gate.failing)
+    if gate.explanation:
+        segments = f"{_e(gate.explanation)}" + (f"<br>{segments}" if segments and not gate.passed else "")
+    if gate.waiver:
+        w = gate.waiver
+        segments += f"<br><em>waived by {_e(w.approver)} until {_e(str(w.expires))}: {_e(w.reason)}</em>"
     return (
         f'<tr><td><span class="status" style="background:{STATUS_COLOURS[status]}">{status}</span></td>'
-        f"<td>{_e(gate['name'])}</td><td>{_e(gate['severity'])}</td><td>{_e(str(gate['measured']))}</td>"
-        f"<td>{_e(str(gate['required']))}</td><td>{segments}</td></tr>\n"
+        f"<td>{_e(gate.name)}</td><td>{_e(gate.severity)}</td><td>{_e(str(gate.measured))}</td>"
+        f"<td>{_e(str(gate.required))}</td><td>{segments}</td></tr>\n"
     )
 
 
@@ -77,7 +78,7 @@ def _checks_section(checks: list[CheckRecord]) -> str:
     if not checks:
         return ""
     rows = "".join(
-        f'<tr><td><span class="status" style="background:{STATUS_COLOURS[c.status]}">{c.status}</span></td>'
+        f'<tr><td><span class="status" style="background:{STATUS_COLOURS[c.status.label]}">{c.status.label}</span></td>'
         f"<td>{_e(c.name)}</td><td>{_e(c.asset)}</td><td>{_e(c.description)}</td></tr>\n"
         for c in checks
     )

@@ -3,34 +3,39 @@ Google's Data Cards): purpose, sources, coverage, label quality, privacy treatme
 
 from __future__ import annotations
 
+from pipelines.lib.privacy.residue_review import ResidueReview
+from pipelines.lib.quality.gate_results import GateResult, GateStatus
+from pipelines.lib.reports import CoverageCount, Manifest
+from pipelines.lib.spec import DatasetSpec
 
-def render_card(manifest: dict) -> str:
-    """Markdown card for one version; every figure comes from the manifest."""
-    spec = manifest.get("spec", {}).get("content", {})
-    ref = f"{manifest['dataset']}@v{manifest['version']}"
+
+def render_card(manifest: Manifest) -> str:
+    """Markdown card for one version; every figure comes from the manifest (the spec it names
+    is the one being released, so it is read back as a `DatasetSpec`)."""
+    spec = DatasetSpec.model_validate(manifest.spec.content)
     lines = [
-        f"# {manifest['dataset']} v{manifest['version']}",
+        f"# {manifest.dataset} v{manifest.version}",
         "",
-        spec.get("description", "").strip() or "_No description declared._",
+        spec.description.strip() or "_No description declared._",
         "",
         "| | |",
         "| --- | --- |",
-        f"| owner | {spec.get('owner', '?')} |",
-        f"| steward | {spec.get('steward', '?')} |",
-        f"| as of | {manifest.get('as_of')} |",
-        f"| built | {manifest.get('created_at')} |",
-        f"| code version | `{manifest.get('code_version')}` |",
-        f"| spec sha256 | `{manifest.get('spec', {}).get('sha256', '')[:16]}…` |",
-        f"| content sha256 | `{manifest.get('content_sha256', '')[:16]}…` |",
-        f"| Dagster run | `{manifest.get('dagster_run_id')}` |",
+        f"| owner | {spec.owner} |",
+        f"| steward | {spec.steward} |",
+        f"| as of | {manifest.as_of} |",
+        f"| built | {manifest.created_at.isoformat()} |",
+        f"| code version | `{manifest.code_version}` |",
+        f"| spec sha256 | `{manifest.spec.sha256[:16]}…` |",
+        f"| content sha256 | `{manifest.content_sha256[:16]}…` |",
+        f"| Dagster run | `{manifest.dagster_run_id}` |",
         "",
         "## Files",
         "",
         "| file | rows | sha256 |",
         "| --- | ---: | --- |",
     ]
-    for name, meta in sorted(manifest.get("files", {}).items()):
-        lines.append(f"| {name} | {meta.get('rows', '')} | `{meta['sha256'][:16]}…` |")
+    for name, meta in sorted(manifest.files.items()):
+        lines.append(f"| {name} | {'' if meta.rows is None else meta.rows} | `{meta.sha256[:16]}…` |")
     lines += [
         "",
         "## Sources",
@@ -38,12 +43,12 @@ def render_card(manifest: dict) -> str:
         "| source | owner | steward | legal basis | licence | partitions | rows |",
         "| --- | --- | --- | --- | --- | --- | ---: |",
     ]
-    for source in manifest.get("inputs", []):
+    for source in manifest.inputs:
         lines.append(
-            f"| {source['source']} | {source.get('owner')} | {source.get('steward')} | {source.get('legal_basis')} | "
-            f"{source.get('licence')} | {source.get('partitions')} | {source.get('rows')} |"
+            f"| {source.source} | {source.owner} | {source.steward} | {source.legal_basis} | "
+            f"{source.licence} | {source.partitions} | {source.rows} |"
         )
-    lines += ["", "## Coverage", "", _coverage_table(manifest.get("counts", []), spec)]
+    lines += ["", "## Coverage", "", _coverage_table(manifest.counts)]
     lines += [
         "",
         "## Quality gates",
@@ -51,74 +56,69 @@ def render_card(manifest: dict) -> str:
         "| gate | severity | measured | required | result |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for gate in manifest.get("gates", []):
-        lines.append(
-            f"| {gate['name']} | {gate['severity']} | {gate['measured']} | {gate['required']} | {_verdict(gate)} |"
-        )
+    for gate in manifest.gates:
+        lines.append(f"| {gate.name} | {gate.severity} | {gate.measured} | {gate.required} | {_verdict(gate)} |")
     lines += ["", "## Privacy treatment", ""]
-    for policy in manifest.get("policies", []):
-        lines.append(f"- **{policy['name']}**: {policy['summary']}")
-    lines += ["", "## PII residue in the released files", "", *_residue(manifest.get("pii_residue_in_files"))]
+    for policy in manifest.policies:
+        lines.append(f"- **{policy.name}**: {policy.summary}")
+    lines += ["", "## PII residue in the released files", "", *_residue(manifest.pii_residue_in_files)]
     lines += ["", "## Row accounting", "", "| step | in | out | removed |", "| --- | ---: | ---: | --- |"]
-    for step, counts in manifest.get("accounting", {}).items():
-        removed = ", ".join(f"{k}: {v}" for k, v in counts["removed"].items() if v) or "—"
-        lines.append(f"| {step} | {counts['rows_in']} | {counts['rows_out']} | {removed} |")
+    for step, counts in manifest.accounting.items():
+        removed = ", ".join(f"{k}: {v}" for k, v in counts.removed.items() if v) or "—"
+        lines.append(f"| {step} | {counts.rows_in} | {counts.rows_out} | {removed} |")
     lines += ["", "## Known gaps", ""]
-    gaps = [_gap(g) for g in manifest.get("gates", []) if not g["passed"]]
+    gaps = [_gap(g) for g in manifest.gates if not g.passed]
     lines += gaps or ["- None found by the declared gates."]
     lines += [
         "",
         "## How to get it",
         "",
-        f"`trainset pull {ref} -o DIR`, or "
-        f"`dvc get <repo> datasets/{manifest['dataset']}/v{manifest['version']} --rev {ref}`.",
+        f"`trainset pull {manifest.ref} -o DIR`, or "
+        f"`dvc get <repo> datasets/{manifest.dataset}/v{manifest.version} --rev {manifest.ref}`.",
         "",
     ]
     return "\n".join(lines)
 
 
-def _residue(review: dict | None) -> list[str]:
+def _residue(review: ResidueReview | None) -> list[str]:
     """The independent residue check on the files: counts, and each finding a steward allowed."""
-    if not review:
+    if review is None:
         return ["_Not checked._"]
-    allowed = review.get("allowed", [])
-    head = f"{review['findings']} finding(s) in {review['rows']} rows, {len(allowed)} allowed after review."
-    if not allowed:
+    head = f"{review.findings} finding(s) in {review.rows} rows, {len(review.allowed)} allowed after review."
+    if not review.allowed:
         return [head]
     lines = [head, "", "| file | row id | column | offset | kind | allowed by | until | reason |"]
     lines.append("| --- | --- | --- | ---: | --- | --- | --- | --- |")
-    for entry in allowed:
-        f = entry["finding"]
+    for entry in review.allowed:
+        f = entry.finding
         lines.append(
-            f"| {f['file']} | {f['row_id']} | {f['column']} | {f['offset']} | {f['kind']} | "
-            f"{entry['approver']} | {entry['expires']} | {entry['reason']} |"
+            f"| {f.file} | {f.row_id} | {f.column} | {f.offset} | {f.kind} | "
+            f"{entry.approver} | {entry.expires} | {entry.reason} |"
         )
     return lines
 
 
-def _verdict(gate: dict) -> str:
-    waiver = gate.get("waiver")
-    if gate["passed"]:
-        return "pass"
-    return f"**waived** ({waiver['approver']}, until {waiver['expires']})" if waiver else "**fail**"
+def _verdict(gate: GateResult) -> str:
+    """The gate's status as the one rule decides it (a release holds no blocking failure)."""
+    if gate.status is GateStatus.WAIVED and gate.waiver is not None:
+        return f"**waived** ({gate.waiver.approver}, until {gate.waiver.expires})"
+    return {GateStatus.PASSED: "pass", GateStatus.WARNED: "**warn**"}.get(gate.status, "**fail**")
 
 
-def _gap(gate: dict) -> str:
-    text = f"- {gate['name']}: {', '.join(gate['failing']) or 'below the bar'}"
-    if gate.get("waiver"):
-        waiver = gate["waiver"]
-        text += f" — waived by {waiver['approver']} until {waiver['expires']}: {waiver['reason']}"
+def _gap(gate: GateResult) -> str:
+    text = f"- {gate.name}: {gate.explanation or ', '.join(s.text for s in gate.failing) or 'below the bar'}"
+    if gate.waiver:
+        text += f" — waived by {gate.waiver.approver} until {gate.waiver.expires}: {gate.waiver.reason}"
     return text
 
 
-def _coverage_table(counts: list[dict], spec: dict) -> str:
+def _coverage_table(counts: list[CoverageCount]) -> str:
     if not counts:
         return "_No rows._"
-    label = spec.get("labels", {}).get("column", "category")
     by_class: dict[str, dict[str, int]] = {}
     for row in counts:
-        by_class.setdefault(row[label], {}).setdefault(row["split"], 0)
-        by_class[row[label]][row["split"]] += row["n"]
+        per_split = by_class.setdefault(row.label, {})
+        per_split[row.split] = per_split.get(row.split, 0) + row.n
     splits = ["train", "validation", "test"]
     out = ["| class | " + " | ".join(splits) + " | total |", "| --- |" + " ---: |" * (len(splits) + 1)]
     for name, per_split in sorted(by_class.items()):
