@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo test lint ui check-defs clean bench-pipeline bench-redaction eval-redaction chaos
+.PHONY: setup demo test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ lint: setup
 
 check-defs: setup
 	cd $(CURDIR) && $(BIN)/dg check defs
+
+## schemas: regenerate the committed JSON Schema of manifest.json from its model (a test fails when it is stale)
+schemas: setup
+	$(BIN)/python -m pipelines.lib.reports > schemas/manifest.schema.json
 
 ui: setup
 	$(BIN)/dg dev --host 127.0.0.1 --port 3000

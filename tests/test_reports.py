@@ -1,11 +1,12 @@
 """Typed stage reports: written and read through `report_files`, balanced after later deletions,
-and one rule for what a result means."""
+one rule for what a result means, and the manifest's committed JSON Schema."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
+import jsonschema
 import pytest
 from conftest import AS_OF, PROJECT, land, small_spec
 
@@ -23,10 +24,16 @@ from pipelines.lib.report_files import (
     record_deletion,
     redaction_days,
 )
-from pipelines.lib.reports import IngestReport, Manifest
+from pipelines.lib.reports import MANIFEST_SCHEMA, IngestReport, Manifest, manifest_json_schema
 from pipelines.lib.workspace import DatasetPaths
 
 FIXTURES = PROJECT / "tests" / "fixtures" / "manifests"
+
+
+def test_the_committed_manifest_schema_is_generated_from_the_model():
+    committed = json.loads((PROJECT / MANIFEST_SCHEMA).read_text())
+    assert committed == manifest_json_schema(), f"{MANIFEST_SCHEMA} is stale: run `make schemas` and commit it"
+    jsonschema.Draft202012Validator.check_schema(committed)
 
 
 def test_a_manifest_written_before_typed_reports_still_reads():
@@ -38,7 +45,8 @@ def test_a_manifest_written_before_typed_reports_still_reads():
     [warned] = [g for g in manifest.gates if not g.passed]
     assert warned.status is GateStatus.WARNED and warned.failing[0].text.startswith("Account: 9.7% < 10%")
     assert {p.name for p in manifest.policies} >= {"redaction", "consent", "retention_on_storage"}
-    written = json.loads(manifest.model_dump_json())  # as written now
+    written = json.loads(manifest.model_dump_json())  # as written now: matches the committed schema
+    jsonschema.validate(written, json.loads((PROJECT / MANIFEST_SCHEMA).read_text()))
     assert written["counts"][0]["label"] == "Account" and written["contract"]["schema"] == manifest.contract.schema_name
 
 

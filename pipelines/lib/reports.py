@@ -10,7 +10,9 @@ that decides what a gate's result means (`pipelines.lib.quality.gate_results`).
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -283,3 +285,18 @@ class Manifest(ManifestBody):
     def rows(self) -> int:
         """Rows in the version's data files."""
         return sum(f.rows or 0 for f in self.files.values())
+
+
+#: where the manifest's JSON Schema is committed, relative to the project (`make schemas` writes it)
+MANIFEST_SCHEMA = Path("schemas") / "manifest.schema.json"
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of `manifest.json` as written, generated from `Manifest`
+    (serialization mode: a gate's `status` and `blocking` are in the file)."""
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    return schema | Manifest.model_json_schema(mode="serialization")
+
+
+if __name__ == "__main__":  # `make schemas`
+    print(json.dumps(manifest_json_schema(), indent=2))
