@@ -18,6 +18,7 @@ from pipelines.lib.durations import cutoff
 from pipelines.lib.ingest.sources import landing_file
 from pipelines.lib.locks import exclusive
 from pipelines.lib.report_files import (
+    gate_run_path,
     ingest_days,
     read_eligibility,
     read_quarantine,
@@ -42,6 +43,8 @@ class RunSummary:
     release: str | None = None
     release_metadata: dict = field(default_factory=dict)
     failure: str | None = None
+    #: the run's HTML gate report (written by a blocked run too)
+    gate_report: Path | None = None
 
 
 def landed_days(root: Path, spec: DatasetSpec) -> list[date]:
@@ -109,7 +112,7 @@ def materialize_dataset(
 
 def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: DatasetSpec, days: list[str]) -> RunSummary:
     """The run in words, from the stage reports of the assets it materialized (rows in, out and
-    removed per reason), its failed checks and its release."""
+    removed per reason), its failed checks, its release and its gate report."""
     summary = RunSummary(run_id=result.run_id, success=result.success, partitions=f"{days[0]}..{days[-1]}")
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():
@@ -136,6 +139,8 @@ def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: Data
         summary.failure = "; ".join(messages) or "the run failed"
         if summary.release is None:
             summary.release = "no new version: the release did not run"
+    report = gate_run_path(paths, result.run_id, ".html")
+    summary.gate_report = report if report.is_file() else None
     return summary
 
 

@@ -108,6 +108,9 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
     assert not any("@" in example for examples in gate["examples"].values() for example in examples)
     by_run = CliRunner().invoke(cli, ["gates", "--workspace", str(root), "--run", expired.run_id[:8]]).output
     assert "FAIL   error min_examples_per_class" in by_run
+    assert "BLOCKED by min_examples_per_class: no version released" in by_run.splitlines()[0]
+    assert expired.gate_report is not None and expired.gate_report.name == f"{expired.run_id}.html"
+    assert "Blocked by min_examples_per_class" in expired.gate_report.read_text()
 
     report = root / "data/warehouse/ticket_triage/gate_runs" / f"{waived.run_id}.html"
     assert report.read_text() == (root / "reports/ticket_triage/gate_report.html").read_text()

@@ -8,6 +8,7 @@ import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import get_spec
+from pipelines.lib.quality.check_records import CheckRecord
 from pipelines.lib.quality.gate_report import RunReview, compare, load_run, with_examples
 from pipelines.lib.workspace import DatasetPaths
 
@@ -19,9 +20,9 @@ from pipelines.lib.workspace import DatasetPaths
 @click.option("--compare", "versions", nargs=2, default=None, metavar="vA vB", help="Compare two released versions.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: str) -> None:
-    """List every gate of DATASET: status, severity, measured and required, the result in words,
-    failing segments with a few redacted examples, and the checks beside the gates; or compare
-    the gates and shares of two versions."""
+    """List every gate of DATASET's latest run (blocked or not): status, severity, measured and
+    required, the result in words, failing segments with a few redacted examples, and the checks
+    beside the gates; or compare the gates and shares of two versions."""
     spec, _ = get_spec(dataset)
     paths = DatasetPaths(workspace.resolve(), dataset)
     if versions:
@@ -62,25 +63,34 @@ def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: s
         for e in broken:
             click.echo(f"    {e.type}({e.column}): {e.observed}")
     _echo_checks(review)
+    if review.report:
+        click.echo(f"  gate report: {review.report}")
 
 
 def _echo_headline(review: RunReview) -> None:
+    """The run, what stopped it if anything did, and where to look next."""
+    run = review.run_id or "(latest)"
+    blocked = review.blocked_by
+    verdict = f"; BLOCKED by {', '.join(blocked)}: no version released" if blocked else ""
     if review.gates:
         failed = sum(not g.passed for g in review.gates)
-        click.echo(f"{review.dataset}: run {review.run_id} as of {review.as_of}: ", nl=False)
-        click.echo(f"{len(review.gates)} gates, {failed} not passed")
+        click.echo(
+            f"{review.dataset}: run {run} as of {review.as_of}: {len(review.gates)} gates, {failed} not passed{verdict}"
+        )
         return
-    run = review.run_id or "(latest)"
-    click.echo(f"{review.dataset}: run {run}: 0 gates (a check stopped it before the training set)")
+    click.echo(f"{review.dataset}: run {run}: 0 gates (a check stopped it before the training set){verdict}")
+    if review.latest_gated_run and review.latest_gated_run != review.run_id:
+        earlier = review.latest_gated_run
+        click.echo(f"  the gates were last measured by run {earlier} (trainset gates --run {earlier[:8]})")
 
 
 def _echo_checks(review: RunReview) -> None:
-    """pii_residue and row_accounting beside the gates: every residue finding by row, column,
-    offset and kind, and every allowance that is wrong or expired."""
+    """pii_residue, row_accounting and the contracts beside the gates: every residue finding by
+    row, column, offset and kind, and every allowance that is wrong or expired."""
     if not review.checks:
         return
     click.echo("  checks beside the gates:")
-    for check in review.checks:
+    for check in _blocking_first(review.checks):
         other_run = f" (run {check.run_id[:8]})" if check.run_id and check.run_id != review.run_id else ""
         click.echo(f"  {check.status.label:<6} error {check.name:<20} {check.asset:<14}{other_run}")
         residue = check.residue
@@ -97,3 +107,7 @@ def _echo_checks(review: RunReview) -> None:
             )
         for problem in residue.unmatched + residue.expired:
             click.echo(f"         {problem.entry}: {problem.names}: {problem.problem}")
+
+
+def _blocking_first(checks: list[CheckRecord]) -> list[CheckRecord]:
+    return sorted(checks, key=lambda c: not c.status.blocks)  # stable: asset order otherwise

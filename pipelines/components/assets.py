@@ -69,7 +69,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {f"replaced/{t}": n for t, n in batch.replaced.items()}
             | {"dropped_columns": ", ".join(batch.dropped_columns)}
         )
-        yield contract_result(key("redacted"), "redacted_contract", batch.contract)
+        yield contract_result(key("redacted"), "redacted_contract", batch.contract, paths, context.run_id)
         reconciled = reconcile.reconcile_redacted(paths, spec, context.partition_keys)
         yield accounting_result(key("redacted"), reconciled, paths, context.run_id)
         yield residue_result(key("redacted"), batch.pii_residue, paths, context.run_id)
@@ -106,7 +106,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
                 "retention/oldest_day_kept": str(storage.oldest_day_kept),
             }
         )
-        yield contract_result(key("eligible"), "eligible_contract", report.contract)
+        yield contract_result(key("eligible"), "eligible_contract", report.contract, paths, context.run_id)
         yield accounting_result(key("eligible"), reconcile.reconcile_eligible(paths), paths, context.run_id)
 
     training_checks = [
@@ -144,7 +144,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {"gx_data_docs": dg.MetadataValue.path(str(paths.data_docs))}
         )
         assert run.contract is not None  # the step validates the contract on every run
-        yield contract_result(key("training_set"), "training_set_contract", run.contract)
+        yield contract_result(key("training_set"), "training_set_contract", run.contract, paths, context.run_id)
         yield accounting_result(key("training_set"), reconcile.reconcile_training_set(paths), paths, context.run_id)
         yield expectations_result(key("training_set"), run.expectations)
         for gate in run.gates:
@@ -191,7 +191,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
             metadata=_accounting_metadata(batch.accounting)
             | {"files": len(batch.days), "quarantined": batch.accounting.removed_for("quarantined:")}
         )
-        yield contract_result(asset_key, "raw_contract", batch.contract)
+        yield contract_result(asset_key, "raw_contract", batch.contract, paths, context.run_id)
         reconciled = reconcile.reconcile_raw(paths, source_name, context.partition_keys)
         yield accounting_result(asset_key, reconciled, paths, context.run_id)
 

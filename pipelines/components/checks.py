@@ -1,7 +1,8 @@
 """Asset-check results built from the steps' typed reports: contracts, row accounting, PII
 residue, the expectation suite and every gate. Checks that are not gates are also kept per run
-(`check_records`), so that `trainset gates` lists them beside the gates. Metadata holds counts,
-ids, offsets and kinds only."""
+(`check_records`), so that `trainset gates` lists them beside the gates; a check that blocks
+writes the run's HTML gate report at once, and links it. Metadata holds counts, ids, offsets and
+kinds only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dagster as dg
 from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.quality import reconcile
 from pipelines.lib.quality.check_records import CheckRecord, record_check
+from pipelines.lib.quality.gate_report import write_gate_report
 from pipelines.lib.quality.gate_results import GateResult
 from pipelines.lib.reports import ContractResult, ExpectationOutcome
 from pipelines.lib.workspace import DatasetPaths
@@ -24,7 +26,7 @@ def accounting_result(
     asset_key: dg.AssetKey, result: reconcile.Reconciliation, paths: DatasetPaths, run_id: str | None
 ) -> dg.AssetCheckResult:
     """The blocking row_accounting check of an asset, kept for `trainset gates`."""
-    record_check(
+    record = record_and_report(
         paths,
         CheckRecord(
             name="row_accounting",
@@ -43,7 +45,7 @@ def accounting_result(
         passed=result.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=result.description(),
-        metadata={"rows_in": result.rows_in, "rows_out": result.rows_out, "rows_removed": result.removed},
+        metadata={"rows_in": result.rows_in, "rows_out": result.rows_out, "rows_removed": result.removed} | record,
     )
 
 
@@ -51,7 +53,7 @@ def residue_result(
     asset_key: dg.AssetKey, review: ResidueReview, paths: DatasetPaths, run_id: str | None
 ) -> dg.AssetCheckResult:
     """The blocking pii_residue check: every finding with its row, column, offset and kind."""
-    record_check(
+    record = record_and_report(
         paths,
         CheckRecord(
             name="pii_residue",
@@ -81,7 +83,8 @@ def residue_result(
                 records=[dg.TableRecord(row) for row in rows[:METADATA_ROWS]],
                 schema=dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in _FINDING_COLUMNS]),
             ),
-        },
+        }
+        | record,
     )
 
 
@@ -89,16 +92,30 @@ def _place(finding) -> dict:
     return {"row_id": finding.row_id, "column": finding.column, "offset": finding.offset, "kind": finding.kind}
 
 
-def contract_result(asset_key: dg.AssetKey, name: str, contract: ContractResult) -> dg.AssetCheckResult:
+def contract_result(
+    asset_key: dg.AssetKey, name: str, contract: ContractResult, paths: DatasetPaths, run_id: str | None
+) -> dg.AssetCheckResult:
     """A pandera contract check: failure counts per column and check, never the failing values."""
     failures = contract.failures
+    description = "pandera contract holds" if contract.passed else f"{sum(failures.values())} contract failure(s)"
+    record = record_and_report(
+        paths,
+        CheckRecord(
+            name=name,
+            asset=asset_key.path[-1],
+            run_id=run_id,
+            passed=contract.passed,
+            description=description,
+            contract=contract,
+        ),
+    )
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=name,
         passed=contract.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="pandera contract holds" if contract.passed else f"{sum(failures.values())} contract failure(s)",
-        metadata=dict(failures),
+        description=description,
+        metadata=dict(failures) | record,
     )
 
 
@@ -133,3 +150,12 @@ def gate_check_result(asset_key: dg.AssetKey, gate: GateResult) -> dg.AssetCheck
             "waiver": f"{gate.waiver.approver} until {gate.waiver.expires}" if gate.waiver else "",
         },
     )
+
+
+def record_and_report(paths: DatasetPaths, record: CheckRecord) -> dict:
+    """Keep a check's verdict for `trainset gates`; when it blocks, write the run's HTML gate
+    report now (the run stops here) and return its link for the check's metadata, else {}."""
+    record_check(paths, record)
+    if not record.status.blocks:
+        return {}
+    return {"gate_report": dg.MetadataValue.path(str(write_gate_report(paths, record.run_id)))}

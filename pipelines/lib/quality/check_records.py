@@ -8,6 +8,7 @@ and the latest of each under `checks/latest/`. Counts, ids, offsets and kinds on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.quality.gate_results import GateStatus, gate_verdict
 from pipelines.lib.report_files import read_report, write_report
+from pipelines.lib.reports import ContractResult
 from pipelines.lib.workspace import DatasetPaths
 
 LATEST = "latest"
@@ -25,7 +27,7 @@ class CheckRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(description="Check name: pii_residue, pii_residue_in_files or row_accounting.")
+    name: str = Field(description="Check name: pii_residue, pii_residue_in_files, row_accounting or a contract.")
     asset: str = Field(description="Asset (or `release`) the check ran on.")
     run_id: str | None = Field(default=None, description="Dagster run id.")
     passed: bool
@@ -34,6 +36,8 @@ class CheckRecord(BaseModel):
     rows_in: int | None = Field(default=None, description="For row_accounting: rows in.")
     rows_out: int | None = Field(default=None, description="For row_accounting: rows out.")
     rows_removed: int | None = Field(default=None, description="For row_accounting: rows removed for a reason.")
+    contract: ContractResult | None = Field(default=None, description="For a contract: failures per column.")
+    recorded_at: datetime | None = Field(default=None, description="When the verdict was kept (UTC).")
 
     @property
     def status(self) -> GateStatus:
@@ -48,6 +52,8 @@ def _folder(paths: DatasetPaths) -> Path:
 def record_check(paths: DatasetPaths, record: CheckRecord) -> None:
     """Keep a check's verdict for its run, and as the latest of that check on that asset."""
     name = f"{record.asset}.{record.name}.json"
+    if record.recorded_at is None:
+        record = record.model_copy(update={"recorded_at": datetime.now(UTC)})
     if record.run_id:
         write_report(record, _folder(paths) / record.run_id / name)
     write_report(record, _folder(paths) / LATEST / name)

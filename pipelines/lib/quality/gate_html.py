@@ -43,7 +43,7 @@ figure {{ margin: 1.5rem 0; }} figcaption {{ font-weight: bold; margin-bottom: .
 </style></head><body>
 <h1>{_e(dataset)}: quality gates</h1>
 <p>Run <code>{_e(str(run.run_id))}</code>, as of {_e(str(run.as_of))},
-evaluated {_e(str(run.evaluated_at))}: {len(gates)} gates, {failed} not passed.</p>
+evaluated {_e(str(run.evaluated_at))}: {len(gates)} gates, {failed} not passed.{_blocked(run, checks or [])}</p>
 <table id="gates"><tr><th>status</th><th>gate</th><th>severity</th><th>measured</th><th>required</th><th>result</th></tr>
 {rows}</table>
 {_checks_section(checks or [])}
@@ -56,6 +56,13 @@ evaluated {_e(str(run.evaluated_at))}: {len(gates)} gates, {failed} not passed.<
 
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def _blocked(run: GateRun, checks: list[CheckRecord]) -> str:
+    names = [g.name for g in run.gates if g.blocking] + [f"{c.name} ({c.asset})" for c in checks if c.status.blocks]
+    if not names:
+        return ""
+    return f" <strong>Blocked by {_e(', '.join(names))}: no version was released.</strong>"
 
 
 def _gate_row(gate: GateResult) -> str:

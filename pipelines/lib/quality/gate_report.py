@@ -42,7 +42,7 @@ class ReviewedGate(GateResult):
 
 
 class RunReview(BaseModel):
-    """One run for a steward: its gates (if it got that far) and the checks beside them."""
+    """One run for a steward: its gates (if it got that far) and every check beside them."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -54,13 +54,36 @@ class RunReview(BaseModel):
     expectations: list[ExpectationOutcome] = Field(default_factory=list)
     gates: list[ReviewedGate] = Field(default_factory=list)
     checks: list[CheckRecord] = Field(default_factory=list)
+    latest_gated_run: str | None = Field(
+        default=None, description="When this run measured no gate: the latest run that did."
+    )
+    report: str | None = Field(default=None, description="The run's HTML gate report.")
+
+    @property
+    def blocked_by(self) -> list[str]:
+        """What stopped the release: blocking gates, failed checks and contracts, unmet expectations."""
+        names = [g.name for g in self.gates if g.status.blocks]
+        names += [f"{c.name} ({c.asset})" for c in self.checks if c.status.blocks]
+        if self.contract is not None and not self.contract.passed:
+            names.append(f"contract {self.contract.schema_name}")
+        return names + (["expectation_suite"] if any(not e.success for e in self.expectations) else [])
+
+
+def latest_run_id(paths: DatasetPaths) -> str | None:
+    """The run that left the newest gate results or check verdict (a blocked run counts); None
+    when no run kept an id (steps run outside Dagster)."""
+    stamped: list[tuple[datetime, str | None]] = [
+        (c.recorded_at, c.run_id) for c in load_checks(paths) if c.recorded_at is not None
+    ]
+    gated = read_gate_run(paths)
+    if gated is not None and gated.evaluated_at is not None:
+        stamped.append((gated.evaluated_at, gated.run_id))
+    return max(stamped, key=lambda s: s[0])[1] if stamped else None
 
 
 def load_run(paths: DatasetPaths, run_id: str | None = None) -> RunReview:
-    """Gate results of one run and the checks beside them (pii_residue, row_accounting): a run
-    id (or its first characters), by default the latest training_set evaluation and the latest
-    verdict of each check. A run that a check stopped before the training set was built has
-    checks and no gates. Raises GateReportError when nothing matches or nothing ran."""
+    """One run's gates and checks: a run id (or its first characters), by default the latest
+    run, blocked or not. Raises GateReportError when nothing matches or nothing ran."""
     if run_id is not None:
         known = sorted(set(gate_run_ids(paths)) | set(check_run_ids(paths)))
         matches = [r for r in known if r.startswith(run_id)]
@@ -69,12 +92,16 @@ def load_run(paths: DatasetPaths, run_id: str | None = None) -> RunReview:
                 f"run {run_id!r} matches {len(matches)} runs of {paths.dataset}; known: {[r[:8] for r in known]}"
             )
         run_id = matches[0]
+    else:
+        run_id = latest_run_id(paths)
     gate_run = read_gate_run(paths, run_id)
     checks = load_checks(paths, run_id)
     if gate_run is None and not checks:
         raise GateReportError(
             f"no gate results for {paths.dataset} in {paths.warehouse}; run `trainset run {paths.dataset}`"
         )
+    latest = read_gate_run(paths) if gate_run is None else None
+    report = gate_run_path(paths, run_id, ".html") if run_id else paths.reports / "gate_report.html"
     run = gate_run or GateRun(run_id=run_id)
     return RunReview(
         dataset=paths.dataset,
@@ -85,6 +112,8 @@ def load_run(paths: DatasetPaths, run_id: str | None = None) -> RunReview:
         expectations=run.expectations,
         gates=[ReviewedGate.model_validate(dict(g)) for g in run.gates],
         checks=checks,
+        latest_gated_run=latest.run_id if latest is not None else None,
+        report=str(report) if report.is_file() else None,
     )
 
 

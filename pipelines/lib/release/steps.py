@@ -15,6 +15,7 @@ from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.privacy.retention import RETENTION_LOG
 from pipelines.lib.privacy.steps import stored_row_ids
 from pipelines.lib.quality.check_records import CheckRecord, record_check
+from pipelines.lib.quality.gate_report import write_gate_report
 from pipelines.lib.quality.waivers import load_allowances
 from pipelines.lib.release import vcs
 from pipelines.lib.release.vcs import git_head
@@ -129,6 +130,8 @@ def _record_residue(paths: DatasetPaths, run_id: str, review: ResidueReview) -> 
             residue=review,
         ),
     )
+    if not review.passed:  # the release stops here: the run's gate report says why
+        write_gate_report(paths, run_id)
 
 
 def _input_summary(spec: DatasetSpec, source_name: str, days: list[IngestReport]) -> InputSummary:
