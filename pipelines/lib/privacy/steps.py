@@ -42,6 +42,7 @@ class RedactionBatch:
 
     @property
     def accounting(self) -> RowAccounting:
+        """The batch's rows: redaction removes none."""
         return RowAccounting.total(d.accounting for d in self.days)
 
     @property
@@ -55,6 +56,7 @@ class RedactionBatch:
 
     @property
     def dropped_columns(self) -> list[str]:
+        """Columns minimisation dropped, sorted."""
         return sorted({c for d in self.days for c in d.dropped_columns})
 
 

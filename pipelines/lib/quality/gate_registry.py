@@ -44,6 +44,7 @@ class GateInputs:
 
     @property
     def labels(self) -> pd.Series:
+        """The label column of every example."""
         return self.frame[self.spec.labels.column]
 
 

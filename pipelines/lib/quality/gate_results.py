@@ -82,11 +82,13 @@ class GateResult(BaseModel):
     @computed_field(description="passed, failed (blocking), waived or warned.")  # type: ignore[prop-decorator]
     @property
     def status(self) -> GateStatus:
+        """What this result means for the release, by `gate_verdict`."""
         return gate_verdict(self.severity, self.passed, self.waiver is not None)
 
     @computed_field(description="Whether this result stops the release.")  # type: ignore[prop-decorator]
     @property
     def blocking(self) -> bool:
+        """True when this result stops the release (status failed)."""
         return self.status.blocks
 
     @property
