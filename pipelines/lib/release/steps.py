@@ -155,6 +155,7 @@ def _policies(spec: DatasetSpec, redacted: list[RedactionReport], eligible: Elig
     for day in redacted:
         for kind, n in day.replaced.items():
             replaced[kind] = replaced.get(kind, 0) + n
+    replaced = dict(sorted(replaced.items()))  # by type, as manifests and cards have listed them
     dropped = sorted({c for d in redacted for c in d.dropped_columns})
     removed = eligible.accounting.removed
     storage = eligible.retention_storage
