@@ -158,16 +158,16 @@ def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal]) -> list[st
 
 
 def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+    """DVC's object id of a file: the md5 of its bytes (read in blocks), in hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def purge_objects(root: Path, md5s: list[str]) -> int:
     """Delete DVC objects from the cache and the default remote, whatever its kind, unless a file
-    still in the workspace has the same content (another version shares the object). Returns
-    objects deleted."""
-    remaining = {
-        hashlib.md5(p.read_bytes(), usedforsecurity=False).hexdigest() for p in (root / "datasets").rglob("*.parquet")
-    }
+    still in the workspace has the same content (another version shares the object). Returns how
+    many objects were deleted. Raises VcsError, with DVC's output, if the cache or remote refuses."""
+    remaining = {_md5(p) for p in (root / "datasets").rglob("*.parquet")}
     return vcs.delete_dvc_objects(root, sorted(set(md5s) - remaining))
 
 
