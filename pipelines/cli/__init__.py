@@ -78,7 +78,19 @@ def main() -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except Exception as error:
-        if not isinstance(error, user_errors()):
+        shown = _user_error(error)
+        if shown is None:
             raise
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown}", err=True)
         sys.exit(2)
+
+
+def _user_error(error: BaseException) -> BaseException | None:
+    """The error to show without a traceback, or None: a user error, or a spec error that Dagster
+    wrapped while loading the definitions (a spec's schedule is checked where Dagster builds it)."""
+    if isinstance(error, user_errors()):
+        return error
+    spec_error = getattr(sys.modules.get("pipelines.lib.catalog"), "SpecError", None)
+    if spec_error is not None and isinstance(error.__cause__, spec_error):
+        return error.__cause__
+    return None
