@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from pipelines.lib.durations import cutoff
 from pipelines.lib.spec import (
@@ -244,7 +243,10 @@ def _agreement(frame: pd.DataFrame, spec: DatasetSpec, annotations: pd.DataFrame
 
 
 def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classes: list[str]) -> dict[str, float]:
-    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?")."""
+    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?"): class
+    name -> kappa in [-1, 1], for the classes either annotator used; {} without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return {}
@@ -265,7 +267,10 @@ def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.Dat
 
 
 def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[float | None, int]:
-    """Cohen's kappa between the first two annotators on items in the training set."""
+    """Cohen's kappa (in [-1, 1]) between the first two annotators on items in the training set,
+    and how many items both labelled; (None, 0) without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return None, 0
