@@ -155,7 +155,7 @@ def main() -> None:
     cli_speeds = print_cli_figures(repeat=3)
 
     labelled = build_eval_set()
-    engines = {"trainset (RE2, vectorised)": trainset_engine}
+    engines: dict[str, Callable[[list[str]], list[str]]] = {"trainset (RE2, vectorised)": trainset_engine}
     engines["Presidio (patterns only)"] = presidio_redactor()
     header = f"{'engine':<28} {'MB/s':>8} {'texts/s':>11} " + " ".join(f"{t[:7]:>7}" for t in PII_TYPES)
     print(

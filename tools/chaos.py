@@ -219,7 +219,16 @@ def _random_bytes(root: Path) -> None:
         path.write_bytes(path.read_bytes().rstrip(b"\n") + b"\n" + junk + b"\n")
 
 
-ROW_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+def _empty_text(root: Path) -> None:
+    _edit_lines(root, 3, _edit_field("subject", ""))
+    _edit_lines(root, 3, _edit_field("body", " "))
+
+
+#: A fault: edits the landed files under a workspace root. What it returns is ignored (a
+#: `Path.write_bytes` in a lambda returns the bytes written).
+Fault = Callable[[Path], object]
+
+ROW_FAULTS: dict[str, tuple[Fault, str]] = {
     "extra field on a line": (lambda r: _edit_lines(r, 3, lambda line: line + b',"extra"'), "malformed_record"),
     "line cut short": (lambda r: _edit_lines(r, 3, lambda line: line[: len(line) // 2]), "malformed_record"),
     "quote never closed": (lambda r: _edit_lines(r, 3, lambda line: line[:-1]), "malformed_record"),
@@ -238,10 +247,7 @@ ROW_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
         "future_timestamp",
     ),
     "unknown label": (lambda r: _edit_lines(r, 3, _edit_field("category", "Refunds")), "unknown_label"),
-    "empty text": (
-        lambda r: (_edit_lines(r, 3, _edit_field("subject", "")), _edit_lines(r, 3, _edit_field("body", " "))),
-        "empty_text",
-    ),
+    "empty text": (_empty_text, "empty_text"),
     "oversize text": (lambda r: _edit_lines(r, 3, _edit_field("body", "log line " * 4000)), "oversize_text"),
     "duplicate id in a file": (_duplicate_within, "duplicate_id"),
     "duplicate id across files": (_duplicate_across, "duplicate_id"),
@@ -253,7 +259,7 @@ def _middle(root: Path) -> Path:
     return files[len(files) // 2]
 
 
-SOURCE_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+SOURCE_FAULTS: dict[str, tuple[Fault, str]] = {
     "missing file": (lambda r: _middle(r).unlink(), "does not exist"),
     "renamed column": (
         lambda r: _middle(r).write_bytes(_middle(r).read_bytes().replace(b'"category"', b'"label"', 1)),
