@@ -71,6 +71,8 @@ def scaled_spec(rows: int) -> DatasetSpec:
 
 
 def make_template(root: Path, rows: int) -> None:
+    """A git workspace at `root` (which must not exist) with the expectation suites and `rows`
+    generated tickets landed over 8 months; every scenario starts from a copy of it."""
     root.mkdir(parents=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
     (root / ".gitignore").write_text("data/\n.dvc-remote/\n")
@@ -145,7 +147,8 @@ def landed_records(root: Path) -> int:
 
 
 def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[str]]:
-    """Records neither in the raw zone nor in quarantine, and every later step's mismatches."""
+    """Records neither in the raw zone nor in quarantine (a count), and every later step's
+    mismatches (in words)."""
     paths = DatasetPaths(root, DATASET)
     days = sorted(p.stem for p in (paths.warehouse / "raw_tickets").glob("*.parquet"))
     raw = reconcile_raw(paths, "tickets", days)
@@ -158,11 +161,13 @@ def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[s
 
 
 def released(root: Path) -> dict | None:
+    """The manifest of the latest released version, or None if nothing was released."""
     found = versions(root / "datasets" / DATASET)
     return read_manifest(root / "datasets" / DATASET / f"v{found[-1]}") if found else None
 
 
 def quarantined(root: Path) -> str:
+    """What quarantine holds, as `<rows> <reason>` by reason, or "nothing quarantined"."""
     path = DatasetPaths(root, DATASET).quarantine
     if not path.is_file():
         return "nothing quarantined"
@@ -277,12 +282,14 @@ SOURCE_FAULTS: dict[str, tuple[Fault, str]] = {
 
 
 def fresh(template: Path, scratch: Path, name: str) -> Path:
+    """A copy of the template workspace under `scratch`, in a folder named after the scenario."""
     root = scratch / name.replace(" ", "_").replace(":", "_")
     shutil.copytree(template, root, symlinks=True)
     return root
 
 
 def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Outcome:
+    """Bad records in a few files: the run must release, with each bad row quarantined for its reason."""
     inject, reason = ROW_FAULTS[name]
     root = fresh(template, scratch, name)
     inject(root)
@@ -295,6 +302,7 @@ def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Ou
 
 
 def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, baseline: dict) -> Outcome:
+    """A broken file: the run must refuse it by name, and once it is re-landed release the baseline."""
     inject, message_part = SOURCE_FAULTS[name]
     root = fresh(template, scratch, name)
     broken = _middle(root)
@@ -315,6 +323,7 @@ def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, ba
 
 
 def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, baseline: dict) -> Outcome:
+    """SIGKILL at a kill point: no partial version, no tag; the next run completes v1 as the baseline."""
     root = fresh(template, scratch, f"kill {point}")
     expected = landed_records(root)
     [(code, _, _)] = run_pipeline(root, spec, kill_at=point)
@@ -336,6 +345,7 @@ def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, bas
 
 
 def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
+    """Two runs at once: one runs (or both, one after the other), any other is refused; one v1."""
     root = fresh(template, scratch, "concurrent")
     expected = landed_records(root)
     results = run_pipeline(root, spec, together=2)
@@ -351,6 +361,7 @@ def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: 
 
 
 def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
+    """The clean workspace run again: no new version, and a byte-identical training set."""
     training = (DatasetPaths(root, DATASET).training_set).read_bytes()
     [(code, success, message)] = run_pipeline(root, spec)
     same_bytes = (DatasetPaths(root, DATASET).training_set).read_bytes() == training
@@ -360,6 +371,7 @@ def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
 
 
 def main() -> None:
+    """Every scenario, one line each; exits 1 if a row was lost or a fault not handled, else 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=6000)
     parser.add_argument("--keep", action="store_true", help="keep the scenario workspaces for inspection")

@@ -56,7 +56,8 @@ def cli() -> None:
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The user-error classes of the modules loaded so far, and the built-in ones."""
+    """The user-error classes (a tuple, for `isinstance`) of the modules loaded so far, and the
+    built-in ones: errors whose message already says what, where and what to do."""
     loaded = [
         getattr(sys.modules[module], name)
         for module, names in USER_ERRORS.items()
@@ -67,7 +68,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main() -> None:
-    """Entry point of the `trainset` console script."""
+    """Entry point of the `trainset` console script. Exits with the verb's own code, click's for a
+    usage error (2), 2 for a user error (one line, no traceback), 130 when interrupted; any other
+    exception propagates with its traceback."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:

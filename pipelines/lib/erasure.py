@@ -65,7 +65,8 @@ def record_request(root: Path, user_id: str, keys: dict[str, bytes], reason: str
 
 
 def erased_pseudonyms(root: Path, key: bytes) -> dict[str, str]:
-    """Pseudonym -> request id of every recorded request, under this key."""
+    """Pseudonym -> request id of every recorded request, under this key; {} without a log. Raises
+    ErasureError, naming the log line, if a request was recorded under other keys only."""
     path = root / ERASURE_LOG
     if not path.is_file():
         return {}
@@ -85,10 +86,12 @@ def erased_pseudonyms(root: Path, key: bytes) -> dict[str, str]:
 
 
 def registry_path(root: Path, dataset: str) -> Path:
+    """`registry/<dataset>.json` under the workspace root: the dataset's withdrawn versions."""
     return root / "registry" / f"{dataset}.json"
 
 
 def read_registry(root: Path, dataset: str) -> dict:
+    """The dataset's registry: `{"withdrawn": {version (str): entry}}`, empty if none was written."""
     path = registry_path(root, dataset)
     return json.loads(path.read_text()) if path.is_file() else {"withdrawn": {}}
 
@@ -104,7 +107,8 @@ def check_not_withdrawn(root: Path, dataset: str, version: int) -> None:
 
 
 def versions_to_withdraw(root: Path, dataset: str, erased: dict[str, str], latest: int) -> list[Withdrawal]:
-    """Earlier, not yet withdrawn versions that hold any erased user."""
+    """Earlier versions (before `latest`), not yet withdrawn and with their data files, that hold
+    any erased user; each with the ids of the requests it holds."""
     if not erased:
         return []
     releases, withdrawn = root / "datasets" / dataset, read_registry(root, dataset)["withdrawn"]

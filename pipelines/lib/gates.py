@@ -48,6 +48,8 @@ class GateResult:
         return not self.passed and self.severity == "error" and self.waiver is None
 
     def message(self) -> str:
+        """One line for logs and check descriptions: verdict, measured and required, the segments
+        below the bar, and the waiver (active or expired) if the gate failed."""
         verdict = "passed" if self.passed else f"FAILED ({self.severity})"
         segments = f"; below the bar: {', '.join(self.failing)}" if self.failing else ""
         text = f"gate {self.name} {verdict}: measured {self.measured}, required {self.required}{segments}"
@@ -59,11 +61,13 @@ class GateResult:
         return text
 
     def as_dict(self) -> dict:
+        """The result as stored in gates.json and the manifest: every field, and `blocking`."""
         return asdict(self) | {"blocking": self.blocking}
 
 
 def gate_status(gate: dict) -> str:
-    """pass, WARN, FAIL or WAIVED, for a gate as stored (`GateResult.as_dict`)."""
+    """The gate's status, one of pass, WARN, FAIL or WAIVED, for a gate as stored
+    (`GateResult.as_dict`). Raises KeyError if it lacks `passed`, or `severity` when failed unwaived."""
     if gate["passed"]:
         return "pass"
     if gate.get("waiver"):
@@ -72,7 +76,8 @@ def gate_status(gate: dict) -> str:
 
 
 def apply_waivers(results: list[GateResult], waivers: list[Waiver], today: date) -> list[GateResult]:
-    """Attach the active (and any expired) waiver to each failed gate."""
+    """The results, in the same order, with the waiver active on `today` (and an expired one when
+    none is active) attached to each failed gate, as a dict; passed gates are returned as they are."""
     out = []
     for result in results:
         active, expired = waiver_for(waivers, result.name, today)
@@ -102,7 +107,10 @@ def evaluate_gates(
 
     `landed` is (rows landed, rows quarantined) for the quarantine-rate gate; `previous` the
     coverage counts of the latest released version for the share-drop gate. Language gates count
-    the `language` column as given: pass detected languages to count by those."""
+    the `language` column as given: pass detected languages to count by those.
+
+    Returns one GateResult per declared gate, in the order of the report; shares are fractions in
+    [0, 1], counts are rows. Raises KeyError if a column a gate reads is missing from `frame`."""
     gates = spec.gates
 
     @functools.cache

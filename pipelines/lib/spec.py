@@ -297,6 +297,7 @@ class DatasetSpec(StrictModel):
         return [c.id, c.user, c.timestamp, *c.attributes, *c.text, self.labels.column]
 
     def fingerprint(self) -> str:
-        """sha256 of the spec's canonical JSON: identifies exactly which declaration built a version."""
+        """sha256 (64 hex digits) of the spec's canonical JSON: identifies exactly which declaration
+        built a version."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
