@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from pipelines.lib.durations import cutoff
 from pipelines.lib.quality.splits import fold_numbers, normalised_text
@@ -49,6 +48,8 @@ class GateResult:
         return not self.passed and self.severity == "error" and self.waiver is None
 
     def message(self) -> str:
+        """One line for logs and check descriptions: verdict, measured and required, the segments
+        below the bar, and the waiver (active or expired) if the gate failed."""
         verdict = "passed" if self.passed else f"FAILED ({self.severity})"
         segments = f"; below the bar: {', '.join(self.failing)}" if self.failing else ""
         text = f"gate {self.name} {verdict}: measured {self.measured}, required {self.required}{segments}"
@@ -60,11 +61,13 @@ class GateResult:
         return text
 
     def as_dict(self) -> dict:
+        """The result as stored in gates.json and the manifest: every field, and `blocking`."""
         return asdict(self) | {"blocking": self.blocking}
 
 
 def gate_status(gate: dict) -> str:
-    """pass, WARN, FAIL or WAIVED, for a gate as stored (`GateResult.as_dict`)."""
+    """The gate's status, one of pass, WARN, FAIL or WAIVED, for a gate as stored
+    (`GateResult.as_dict`). Raises KeyError if it lacks `passed`, or `severity` when failed unwaived."""
     if gate["passed"]:
         return "pass"
     if gate.get("waiver"):
@@ -73,7 +76,8 @@ def gate_status(gate: dict) -> str:
 
 
 def apply_waivers(results: list[GateResult], waivers: list[Waiver], today: date) -> list[GateResult]:
-    """Attach the active (and any expired) waiver to each failed gate."""
+    """The results, in the same order, with the waiver active on `today` (and an expired one when
+    none is active) attached to each failed gate, as a dict; passed gates are returned as they are."""
     out = []
     for result in results:
         active, expired = waiver_for(waivers, result.name, today)
@@ -103,7 +107,10 @@ def evaluate_gates(
 
     `landed` is (rows landed, rows quarantined) for the quarantine-rate gate; `previous` the
     coverage counts of the latest released version for the share-drop gate. Language gates count
-    the `language` column as given: pass detected languages to count by those."""
+    the `language` column as given: pass detected languages to count by those.
+
+    Returns one GateResult per declared gate, in the order of the report; shares are fractions in
+    [0, 1], counts are rows. Raises KeyError if a column a gate reads is missing from `frame`."""
     gates = spec.gates
 
     @functools.cache
@@ -244,7 +251,10 @@ def _agreement(frame: pd.DataFrame, spec: DatasetSpec, annotations: pd.DataFrame
 
 
 def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classes: list[str]) -> dict[str, float]:
-    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?")."""
+    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?"): class
+    name -> kappa in [-1, 1], for the classes either annotator used; {} without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return {}
@@ -265,7 +275,10 @@ def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.Dat
 
 
 def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[float | None, int]:
-    """Cohen's kappa between the first two annotators on items in the training set."""
+    """Cohen's kappa (in [-1, 1]) between the first two annotators on items in the training set,
+    and how many items both labelled; (None, 0) without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return None, 0
