@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import jinja2
 import pandas as pd
 
+from pipelines.lib import templates
 from pipelines.lib.privacy.residue import ResidueFinding
 from pipelines.lib.quality.check_records import CheckRecord
 from pipelines.lib.quality.gates import gate_status
@@ -22,15 +22,8 @@ from pipelines.lib.quality.gates import gate_status
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 STATUS_COLOURS = {"pass": "#2e7d32", "WARN": "#b26a00", "FAIL": "#c62828", "WAIVED": "#6a1b9a"}
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("pipelines", "templates"),
-    # Dataset, class, segment and finding names come from the data: every value is escaped.
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+# Dataset, class, segment and finding names come from the data: every value is escaped.
+_TEMPLATES = templates.environment(autoescape=True)
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jinja2
+from pipelines.lib import templates
 
 SPLITS = ["train", "validation", "test"]
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("pipelines", "templates"),
-    # The card is Markdown, not HTML: HTML entities would show as typed in a Markdown viewer
-    # (`&lt;` instead of `<`), and Markdown has no escaping that autoescape could apply. Nothing in
-    # the card is raw text of the data: names, counts, ids and the spec's own declarations.
-    autoescape=False,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+# The card is Markdown, not HTML: HTML entities would show as typed in a Markdown viewer
+# (`&lt;` instead of `<`), and Markdown has no escaping that autoescape could apply. Nothing in
+# the card is raw text of the data: names, counts, ids and the spec's own declarations.
+_TEMPLATES = templates.environment(autoescape=False)
 
 
 @dataclass(frozen=True)
