@@ -48,6 +48,15 @@ class Lines:
         return byte_positions(self.data, b'"')
 
     @cached_property
+    def after_quotes(self) -> np.ndarray:
+        """The byte after each of `quotes` (0 after a last byte): gathered once for every field."""
+        data, quotes = self.data, self.quotes
+        after = np.zeros(len(quotes), np.uint8)
+        inside = quotes + 1 < len(data)
+        after[inside] = data[quotes[inside] + 1]
+        return after
+
+    @cached_property
     def inner_bracket(self) -> np.ndarray:
         """Per line, the offset of its first `{` or `[` other than its first byte (its end if none)."""
         brackets = byte_positions(self.data, b"{[")
