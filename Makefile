@@ -56,9 +56,9 @@ test: setup $(S3_ENV)/.installed
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check pipelines tests
-	$(BIN)/ruff format --check pipelines tests
-	$(BIN)/mypy pipelines
+	$(BIN)/ruff check pipelines tests tools benchmarks
+	$(BIN)/ruff format --check pipelines tests tools benchmarks
+	$(BIN)/mypy pipelines tools benchmarks
 
 check-defs: setup
 	cd $(CURDIR) && $(BIN)/dg check defs

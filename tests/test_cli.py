@@ -61,3 +61,18 @@ def test_pull_refuses_a_malformed_ref_and_an_unknown_version(tmp_path):
 def test_unknown_dataset_lists_the_declared_ones(tmp_path):
     result = trainset("run", "no_such", "--workspace", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "declared: ['ticket_triage']" in result.stderr
+
+
+def test_help_lists_every_verb_without_loading_scikit_learn_or_dagster():
+    """`trainset --help` imports each verb's module for its one-line help: none may import the heavy
+    libraries at module level (scikit-learn alone takes about 2 s)."""
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from pipelines.cli import VERBS, cli\n"
+        "result = CliRunner().invoke(cli, ['--help'])\n"
+        "assert result.exit_code == 0 and all(verb in result.output for verb in VERBS), result.output\n"
+        "print(' '.join(m for m in ('sklearn', 'scipy', 'dagster', 'great_expectations') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""

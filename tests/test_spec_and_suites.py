@@ -40,7 +40,6 @@ def test_the_declared_dataset_is_valid():
         (lambda a: a["gates"].update(min_examples_per_klass={"min": 1}), "gates.min_examples_per_klass: not a gate"),
         (lambda a: a["gates"]["min_examples_per_class"].update(mn=1), "gates.min_examples_per_class.mn: not a param"),
         (lambda a: a["gates"]["min_non_english_share"].update(min=1.5), "gates.min_non_english_share.min"),
-        (lambda a: a.update(schedule="daily"), "5-field cron"),
     ],
 )
 def test_invalid_specs_name_the_file_and_the_field(tmp_path, edit, message):

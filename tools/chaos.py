@@ -77,6 +77,8 @@ def scaled_spec(rows: int) -> DatasetSpec:
 
 
 def make_template(root: Path, rows: int) -> None:
+    """A git workspace at `root` (which must not exist) with the expectation suites and `rows`
+    generated tickets landed over 8 months; every scenario starts from a copy of it."""
     root.mkdir(parents=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
     (root / ".gitignore").write_text("data/\n.dvc-remote/\n")
@@ -151,7 +153,8 @@ def landed_records(root: Path) -> int:
 
 
 def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[str]]:
-    """Records neither in the raw zone nor in quarantine, and every later step's mismatches."""
+    """Records neither in the raw zone nor in quarantine (a count), and every later step's
+    mismatches (in words)."""
     paths = DatasetPaths(root, DATASET)
     days = sorted(p.stem for p in (paths.warehouse / "raw_tickets").glob("*.parquet"))
     raw = reconcile_raw(paths, "tickets", days)
@@ -164,11 +167,13 @@ def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[s
 
 
 def released(root: Path) -> Manifest | None:
+    """The manifest of the latest released version, or None if nothing was released."""
     found = versions(root / "datasets" / DATASET)
     return read_manifest(root / "datasets" / DATASET / f"v{found[-1]}") if found else None
 
 
 def quarantined(root: Path) -> str:
+    """What quarantine holds, as `<rows> <reason>` by reason, or "nothing quarantined"."""
     path = DatasetPaths(root, DATASET).quarantine
     if not path.is_file():
         return "nothing quarantined"
@@ -225,7 +230,16 @@ def _random_bytes(root: Path) -> None:
         path.write_bytes(path.read_bytes().rstrip(b"\n") + b"\n" + junk + b"\n")
 
 
-ROW_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+def _empty_text(root: Path) -> None:
+    _edit_lines(root, 3, _edit_field("subject", ""))
+    _edit_lines(root, 3, _edit_field("body", " "))
+
+
+#: A fault: edits the landed files under a workspace root. What it returns is ignored (a
+#: `Path.write_bytes` in a lambda returns the bytes written).
+Fault = Callable[[Path], object]
+
+ROW_FAULTS: dict[str, tuple[Fault, str]] = {
     "extra field on a line": (lambda r: _edit_lines(r, 3, lambda line: line + b',"extra"'), "malformed_record"),
     "line cut short": (lambda r: _edit_lines(r, 3, lambda line: line[: len(line) // 2]), "malformed_record"),
     "quote never closed": (lambda r: _edit_lines(r, 3, lambda line: line[:-1]), "malformed_record"),
@@ -244,10 +258,7 @@ ROW_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
         "future_timestamp",
     ),
     "unknown label": (lambda r: _edit_lines(r, 3, _edit_field("category", "Refunds")), "unknown_label"),
-    "empty text": (
-        lambda r: (_edit_lines(r, 3, _edit_field("subject", "")), _edit_lines(r, 3, _edit_field("body", " "))),
-        "empty_text",
-    ),
+    "empty text": (_empty_text, "empty_text"),
     "oversize text": (lambda r: _edit_lines(r, 3, _edit_field("body", "log line " * 4000)), "oversize_text"),
     "duplicate id in a file": (_duplicate_within, "duplicate_id"),
     "duplicate id across files": (_duplicate_across, "duplicate_id"),
@@ -259,7 +270,7 @@ def _middle(root: Path) -> Path:
     return files[len(files) // 2]
 
 
-SOURCE_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+SOURCE_FAULTS: dict[str, tuple[Fault, str]] = {
     "missing file": (lambda r: _middle(r).unlink(), "does not exist"),
     "renamed column": (
         lambda r: _middle(r).write_bytes(_middle(r).read_bytes().replace(b'"category"', b'"label"', 1)),
@@ -277,12 +288,14 @@ SOURCE_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
 
 
 def fresh(template: Path, scratch: Path, name: str) -> Path:
+    """A copy of the template workspace under `scratch`, in a folder named after the scenario."""
     root = scratch / name.replace(" ", "_").replace(":", "_")
     shutil.copytree(template, root, symlinks=True)
     return root
 
 
 def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Outcome:
+    """Bad records in a few files: the run must release, with each bad row quarantined for its reason."""
     inject, reason = ROW_FAULTS[name]
     root = fresh(template, scratch, name)
     inject(root)
@@ -295,6 +308,7 @@ def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Ou
 
 
 def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, baseline: Manifest) -> Outcome:
+    """A broken file: the run must refuse it by name, and once it is re-landed release the baseline."""
     inject, message_part = SOURCE_FAULTS[name]
     root = fresh(template, scratch, name)
     broken = _middle(root)
@@ -315,6 +329,7 @@ def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, ba
 
 
 def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, baseline: Manifest) -> Outcome:
+    """SIGKILL at a kill point: no partial version, no tag; the next run completes v1 as the baseline."""
     root = fresh(template, scratch, f"kill {point}")
     expected = landed_records(root)
     [(code, _, _)] = run_pipeline(root, spec, kill_at=point)
@@ -335,6 +350,7 @@ def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, bas
 
 
 def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: Manifest) -> Outcome:
+    """Two runs at once: one runs (or both, one after the other), any other is refused; one v1."""
     root = fresh(template, scratch, "concurrent")
     expected = landed_records(root)
     results = run_pipeline(root, spec, together=2)
@@ -350,6 +366,7 @@ def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: 
 
 
 def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: Manifest) -> Outcome:
+    """The clean workspace run again: no new version, and a byte-identical training set."""
     training = (DatasetPaths(root, DATASET).training_set).read_bytes()
     [(code, success, message)] = run_pipeline(root, spec)
     same_bytes = (DatasetPaths(root, DATASET).training_set).read_bytes() == training
@@ -359,6 +376,7 @@ def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: Manifest) -> Outcom
 
 
 def main() -> None:
+    """Every scenario, one line each; exits 1 if a row was lost or a fault not handled, else 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=6000)
     parser.add_argument("--keep", action="store_true", help="keep the scenario workspaces for inspection")

@@ -18,6 +18,7 @@ from pipelines.components.checks import (
 )
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.catalog import SpecError
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.privacy.steps import build_eligible, redact_partitions
 from pipelines.lib.quality import reconcile
@@ -33,7 +34,9 @@ ROW_COUNT = "dagster/row_count"
 
 
 def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
-    """Assets, checks, job, schedule and landing sensor of one declared dataset, in its own group."""
+    """Assets, checks, job, schedule and landing sensor of one declared dataset, in its own group.
+
+    Raises SpecError naming `spec_file` if Dagster cannot run the spec's schedule."""
     daily = dg.DailyPartitionsDefinition(start_date=spec.first_date.isoformat(), timezone="UTC")
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
@@ -168,7 +171,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
 
     assets += [redacted, quarantine, eligible, training_set, release]
     job = dg.define_asset_job(f"{spec.name}_job", selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
-    schedules = [_daily_schedule(spec, job)] if spec.schedule else []
+    schedules = [_daily_schedule(spec, spec_file, job)] if spec.schedule is not None else []
     return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)])
 
 
@@ -213,16 +216,27 @@ def _accounting_metadata(accounting: RowAccounting) -> dict:
     return {ROW_COUNT: accounting.rows_out, "rows_in": accounting.rows_in, "rows_out": accounting.rows_out, **removed}
 
 
-def _daily_schedule(spec: DatasetSpec, job) -> dg.ScheduleDefinition:
+def _daily_schedule(spec: DatasetSpec, spec_file: Path, job) -> dg.ScheduleDefinition:
+    """The spec's schedule, in UTC. Raises SpecError, naming the file and the field, if Dagster
+    refuses the cron string: the schedule is checked by Dagster's own rules, where it is built, so
+    that the verbs that never load Dagster (`redact`, `gates`) do not pay for importing it."""
     assert spec.schedule is not None
 
-    @dg.schedule(name=f"{spec.name}_schedule", cron_schedule=spec.schedule, job=job, execution_timezone="UTC")
     def schedule(context: dg.ScheduleEvaluationContext):
         """At each tick, process the last complete day and rebuild the training set."""
         when: datetime = context.scheduled_execution_time
         yield dg.RunRequest(partition_key=(when.date() - timedelta(days=1)).isoformat())
 
-    return schedule
+    try:
+        return dg.schedule(
+            name=f"{spec.name}_schedule", cron_schedule=spec.schedule, job=job, execution_timezone="UTC"
+        )(schedule)
+    except dg.DagsterInvalidDefinitionError as error:
+        raise SpecError(
+            f"{spec_file}: attributes.schedule: {spec.schedule!r} is not a cron schedule Dagster can run. "
+            "Write five fields, minute hour day-of-month month day-of-week (UTC), each in its range: "
+            "e.g. `0 3 * * *` for 03:00 every day, or remove `schedule` to run by hand only."
+        ) from error
 
 
 def _landing_sensor(spec: DatasetSpec, job) -> dg.SensorDefinition:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from pipelines.lib.durations import cutoff
 from pipelines.lib.quality.gate_declarations import (
@@ -241,7 +240,10 @@ def _leakage(bar: MaxRate, data: GateInputs) -> Measured:
 
 
 def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classes: list[str]) -> dict[str, float]:
-    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?")."""
+    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?"): class
+    name -> kappa in [-1, 1], for the classes either annotator used; {} without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return {}
@@ -262,8 +264,10 @@ def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.Dat
 
 
 def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[float | None, int]:
-    """Cohen's kappa between the first two annotators on items in the training set, and the
-    number of doubly-labelled items; (None, 0) when there are none."""
+    """Cohen's kappa (in [-1, 1]) between the first two annotators on items in the training set,
+    and how many items both labelled; (None, 0) without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return None, 0

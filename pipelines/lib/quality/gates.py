@@ -36,8 +36,14 @@ def evaluate_gates(
     language_mismatch: float | None = None,
 ) -> list[GateResult]:
     """Measure every gate the spec declares on the training set (all splits together), in
-    declaration order. Language gates count the `language` column as given: pass detected
-    languages to count by those."""
+    declaration order.
+
+    `landed` is (rows landed, rows quarantined) for the quarantine-rate gate; `previous` the
+    coverage counts of the latest released version for the share-drop gate. Language gates count
+    the `language` column as given: pass detected languages to count by those.
+
+    Returns one GateResult per declared gate; shares are fractions in [0, 1], counts are rows.
+    Raises KeyError if a column a gate reads is missing from `frame`."""
     inputs = GateInputs(frame, spec, as_of, annotations, landed, previous, language_mismatch)
     results = []
     for name, params in spec.gates.declared():
@@ -57,7 +63,8 @@ def evaluate_gates(
 
 
 def apply_waivers(results: list[GateResult], waivers: list[Waiver], today: date) -> list[GateResult]:
-    """Attach the active (and any expired) waiver to each failed gate."""
+    """The results, in the same order, with the waiver active on `today` (and an expired one when
+    none is active) attached to each failed gate; passed gates are returned as they are."""
     out = []
     for result in results:
         active, expired = waiver_for(waivers, result.name, today)
