@@ -67,9 +67,11 @@ def materialize_dataset(
     as_of: date | None = None,
     instance: dg.DagsterInstance | None = None,
     defs: dg.Definitions | None = None,
+    kill_at: str | None = None,
     log_level: str = "WARNING",
 ) -> RunSummary:
-    """Run the dataset's job over a range of days (default: every landed day) and summarise it."""
+    """Run the dataset's job over a range of days (default: every landed day) and summarise it;
+    `kill_at` names a release kill point (crash tests only)."""
     days = landed_days(root, spec)
     if not days and (start is None or end is None):
         folders = ", ".join(str(landing_file(root, s, "x").parent) for s in spec.sources)
@@ -84,7 +86,7 @@ def materialize_dataset(
     start = start or max(spec.first_date, days[0], oldest_kept)
     if start > end:
         raise ValueError(f"nothing to process for {spec.name}: first day {start} is after last day {end}")
-    workspace = TrainsetWorkspace(root=str(root), as_of=reference.isoformat())
+    workspace = TrainsetWorkspace(root=str(root), as_of=reference.isoformat(), kill_at=kill_at)
     defs = dg.Definitions.merge(defs or project_definitions(), dg.Definitions(resources={"workspace": workspace}))
     job = defs.resolve_job_def(f"{spec.name}_job")
     # Two runs of one dataset would write the same zones: the second is refused, not interleaved.

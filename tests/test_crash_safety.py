@@ -2,7 +2,8 @@
 
 The scenario is the hardest release there is: a user was erased, so the release writes v2 and
 withdraws v1 (registry, tombstone, purge of v1's bytes from the DVC cache and remote). The
-release step runs in a child process that kills itself at a named point (TRAINSET_KILL_AT); the
+release step runs in a child process that kills itself at a named point (a KillSwitch passed to
+the release, as the workspace resource's `kill_at` passes it in a Dagster run); the
 workspace is checked as a crash left it, then the release runs again and must finish the job.
 """
 
@@ -41,11 +42,13 @@ RELEASE_STEP = """
 import sys
 from pathlib import Path
 from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.release.killpoints import KillSwitch
 from pipelines.lib.release.steps import release_training_set
 from pipelines.lib.workspace import DatasetPaths
 root, spec_json, spec_file = Path(sys.argv[1]), Path(sys.argv[2]).read_text(), Path(sys.argv[3])
 spec = DatasetSpec.model_validate_json(spec_json)
-release_training_set(DatasetPaths(root, spec.name), spec, spec_file, sys.argv[4].encode(), "crash-test")
+kill = KillSwitch(sys.argv[5] or None)
+release_training_set(DatasetPaths(root, spec.name), spec, spec_file, sys.argv[4].encode(), "crash-test", kill=kill)
 """
 
 
@@ -77,8 +80,9 @@ def erased_and_rebuilt(tmp_path_factory) -> Path:
 
 def release_in_child(root: Path, kill_at: str | None) -> subprocess.CompletedProcess:
     _, spec_file = get_spec(DATASET)
-    env = os.environ | {"TRAINSET_KILL_AT": kill_at or "", "TRAINSET_DVC": dvc_executable()}
+    env = os.environ | {"TRAINSET_DVC": dvc_executable()}
     args = [sys.executable, "-c", RELEASE_STEP, str(root), str(root.parent / "spec.json"), str(spec_file), TEST_KEY]
+    args.append(kill_at or "")
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -100,8 +100,6 @@ def _pipeline(root: Path, spec_json: str, kill_at: str | None, results) -> None:
     from pipelines.runner import materialize_dataset
 
     os.environ.update(GIT_IDENTITY)
-    if kill_at:
-        os.environ["TRAINSET_KILL_AT"] = kill_at
     spec = DatasetSpec.model_validate_json(spec_json)
     _, spec_file = get_spec(DATASET)
     try:
@@ -111,6 +109,7 @@ def _pipeline(root: Path, spec_json: str, kill_at: str | None, results) -> None:
             as_of=AS_OF,
             instance=dg.DagsterInstance.ephemeral(),
             defs=build_dataset_defs(spec, spec_file),
+            kill_at=kill_at,
             log_level="CRITICAL",  # failures are reported in the table, from the run summary
         )
         results.put((summary.success, summary.failure or summary.release or ""))

@@ -155,7 +155,14 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common, **follow)
     def release(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """An immutable version under datasets/, with manifest and card, pushed to DVC and tagged."""
-        outcome = release_training_set(workspace.paths(spec.name), spec, spec_file, workspace.key(spec), context.run_id)
+        outcome = release_training_set(
+            workspace.paths(spec.name),
+            spec,
+            spec_file,
+            workspace.key(spec),
+            context.run_id,
+            kill=workspace.kill_switch(),
+        )
         verb = "released" if outcome.created else "unchanged since"
         context.log.info(f"{spec.name}: {verb} v{outcome.version} at {outcome.path}")
         return dg.MaterializeResult(

@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from pipelines.lib.privacy.pseudonymize import load_key
+from pipelines.lib.release.killpoints import KillSwitch
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths, default_workspace, last_complete_day
 
@@ -21,6 +22,11 @@ class TrainsetWorkspace(dg.ConfigurableResource):
         default=None,
         description="Reference day (YYYY-MM-DD) for retention and freshness; default: yesterday, UTC.",
     )
+    kill_at: str | None = Field(
+        default=None,
+        description="Crash tests only: the release point (pipelines.lib.release.killpoints.POINTS) at which "
+        "the run kills itself with SIGKILL. Leave unset.",
+    )
 
     def paths(self, dataset: str) -> DatasetPaths:
         return DatasetPaths(Path(self.root).resolve(), dataset)
@@ -30,3 +36,7 @@ class TrainsetWorkspace(dg.ConfigurableResource):
 
     def key(self, spec: DatasetSpec) -> bytes:
         return load_key(spec.privacy.key_env)
+
+    def kill_switch(self) -> KillSwitch:
+        """Where the release kills itself (crash tests), or nowhere."""
+        return KillSwitch(self.kill_at)

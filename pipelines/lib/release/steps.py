@@ -18,6 +18,7 @@ from pipelines.lib.privacy.steps import stored_row_ids
 from pipelines.lib.quality.check_records import CheckRecord, record_check
 from pipelines.lib.quality.waivers import load_allowances
 from pipelines.lib.release import vcs
+from pipelines.lib.release.killpoints import NEVER, KillSwitch
 from pipelines.lib.release.vcs import git_head
 from pipelines.lib.release.versions import ReleaseOutcome, ReleaseResidue, release, release_lock
 from pipelines.lib.release.versions import publish as publish_release
@@ -29,9 +30,16 @@ from pipelines.lib.workspace import DatasetPaths
 
 
 def release_training_set(
-    paths: DatasetPaths, spec: DatasetSpec, spec_file: Path, key: bytes, run_id: str, publish: bool = True
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    spec_file: Path,
+    key: bytes,
+    run_id: str,
+    publish: bool = True,
+    kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
-    """Assemble the manifest from every step's stats and release the training set."""
+    """Assemble the manifest from every step's stats and release the training set; `kill` names
+    where the process kills itself (crash tests only)."""
     frame = pd.read_parquet(paths.training_set)
     training = read_json(paths.stats("training_set"))
     gates = read_json(paths.stats("gates"))
@@ -83,7 +91,7 @@ def release_training_set(
                 ),
             ),
         )
-        outcome = release(paths.root, spec.name, frame, body, residue=residue)
+        outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
         erased = erased_pseudonyms(paths.root, key)
         withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)
         # An unchanged version without its tag was cut short before publishing: finish it.
@@ -91,13 +99,14 @@ def release_training_set(
         if not publish or not (outcome.created or withdrawals or unpublished):
             return outcome
         # Also finishes withdrawals a crash cut short: their files go, their objects are purged.
-        deleted = withdraw(paths.root, spec.name, withdrawals)
+        deleted = withdraw(paths.root, spec.name, withdrawals, kill=kill)
         extra = [
             str(registry_path(paths.root, spec.name).relative_to(paths.root)),
             str(ERASURE_LOG),
             str(RETENTION_LOG),
         ]
-        return publish_release(paths.root, outcome, extra, purge=lambda: purge_objects(paths.root, deleted))
+        purge = lambda: purge_objects(paths.root, deleted)  # noqa: E731
+        return publish_release(paths.root, outcome, extra, purge=purge, kill=kill)
 
 
 def _input_summary(spec: DatasetSpec, source_name: str, stats: list[dict]) -> dict:

@@ -29,8 +29,9 @@ from pipelines.lib.privacy.residue import ResidueFinding, find_residue
 from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.quality.splits import SPLITS
 from pipelines.lib.quality.waivers import ResidueAllowance
-from pipelines.lib.release import killpoints, vcs
+from pipelines.lib.release import vcs
 from pipelines.lib.release.card import render_card
+from pipelines.lib.release.killpoints import NEVER, KillSwitch
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
 MANIFEST = "manifest.json"
@@ -104,6 +105,7 @@ def release(
     manifest_body: dict,
     *,
     residue: ReleaseResidue | None = None,
+    kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
     """Write the frame's splits as the next version unless the latest version has the same content.
 
@@ -133,9 +135,9 @@ def release(
         manifest["files"][CARD] = {"sha256": file_sha256(staging / CARD), "bytes": (staging / CARD).stat().st_size}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
         releases.mkdir(parents=True, exist_ok=True)
-        killpoints.reach("release:staged")
+        kill.reach("release:staged")
         os.rename(staging, target)  # atomic on one filesystem; fails if target appeared meanwhile
-        killpoints.reach("release:renamed")
+        kill.reach("release:renamed")
         return ReleaseOutcome(dataset, version, target, True, None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -182,7 +184,11 @@ def _tag_if_git(root: Path, dataset: str, version: int) -> str | None:
 
 
 def publish(
-    root: Path, outcome: ReleaseOutcome, extra_paths: list[str], purge: Callable[[], int] | None = None
+    root: Path,
+    outcome: ReleaseOutcome,
+    extra_paths: list[str],
+    purge: Callable[[], int] | None = None,
+    kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
     """Track datasets/ with DVC, push the bytes, run `purge` (withdrawn objects), commit the
     pointer with `extra_paths` (registry, erasure log) and tag the version if it has no tag yet.
@@ -191,11 +197,11 @@ def publish(
     into place is completed by the next run."""
     vcs.ensure_dvc_repo(root)
     vcs.dvc(root, "add", "-q", "datasets", what="tracking datasets/ with DVC")
-    killpoints.reach("publish:tracked")
+    kill.reach("publish:tracked")
     vcs.dvc(root, "push", "-q", what="pushing the release to the DVC remote")
     if purge is not None:
         purge()
-    killpoints.reach("publish:pushed")
+    kill.reach("publish:pushed")
     if not vcs.is_git_repo(root):
         return outcome
     dataset, version = outcome.dataset, outcome.version
@@ -210,7 +216,7 @@ def publish(
     if vcs.git(root, "diff", "--cached", "--name-only", "--", *pointer, what="checking staged files").strip():
         message = f"Release {tag}" if untagged else f"Withdraw versions of {dataset}"
         vcs.git(root, "commit", "-q", "-m", message, "--", *pointer, what="committing the release pointer")
-    killpoints.reach("publish:committed")
+    kill.reach("publish:committed")
     if untagged:
         vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")
     return dataclasses.replace(outcome, tag=tag)
