@@ -46,10 +46,10 @@ def main() -> None:
         text_mb = (export.tickets["subject"].str.len().sum() + export.tickets["body"].str.len().sum()) / 1e6
         del export
 
-        spec, _ = get_spec("ticket_triage")
+        spec, spec_file = get_spec("ticket_triage")
         started = time.perf_counter()
         instance = dg.DagsterInstance.ephemeral()
-        summary = materialize_dataset(spec, root, instance=instance)
+        summary = materialize_dataset(spec, root, spec_file=spec_file, instance=instance)
         ran = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -1,7 +1,7 @@
 """Materialize one dataset's asset graph in process, on the local Dagster instance.
 
-`trainset run`, the demo and the end-to-end tests use this; the Dagster UI (`dg dev`) and the
-schedule run the same job.
+`trainset run`, the demo and the end-to-end tests use this; the Dagster UI (`dg dev`), the
+schedule and the sensor run the same job, from the same `build_definitions`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.components.resources import TrainsetWorkspace
+from pipelines.definitions import build_definitions
+from pipelines.lib.catalog import get_spec
 from pipelines.lib.durations import cutoff
 from pipelines.lib.ingest.sources import landing_file
 from pipelines.lib.locks import exclusive
@@ -53,25 +54,25 @@ def _is_day(text: str) -> bool:
     return True
 
 
-def project_definitions() -> dg.Definitions:
-    """Every dataset declared under the project's `pipelines/defs/` (without resources)."""
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-
-
 def materialize_dataset(
     spec: DatasetSpec,
     root: Path,
     *,
+    spec_file: Path | None = None,
     start: date | None = None,
     end: date | None = None,
     as_of: date | None = None,
     instance: dg.DagsterInstance | None = None,
-    defs: dg.Definitions | None = None,
     kill_at: str | None = None,
     log_level: str = "WARNING",
 ) -> RunSummary:
-    """Run the dataset's job over a range of days (default: every landed day) and summarise it;
-    `kill_at` names a release kill point (crash tests only)."""
+    """Run the dataset's job over a range of days (default: every landed day inside retention).
+
+    `spec_file` is the defs.yaml the spec comes from (default: the one the workspace declares
+    under the spec's name); `kill_at` names a release kill point (crash tests only). Returns the
+    run's summary. Raises SpecError, LockedError (another run of the dataset is in progress) or
+    ValueError (no landed days in range)."""
+    spec_file = spec_file or get_spec(spec.name, root)[1]
     days = landed_days(root, spec)
     if not days and (start is None or end is None):
         folders = ", ".join(str(landing_file(root, s, "x").parent) for s in spec.sources)
@@ -86,8 +87,7 @@ def materialize_dataset(
     start = start or max(spec.first_date, days[0], oldest_kept)
     if start > end:
         raise ValueError(f"nothing to process for {spec.name}: first day {start} is after last day {end}")
-    workspace = TrainsetWorkspace(root=str(root), as_of=reference.isoformat(), kill_at=kill_at)
-    defs = dg.Definitions.merge(defs or project_definitions(), dg.Definitions(resources={"workspace": workspace}))
+    defs = build_definitions(root, datasets=[(spec, spec_file)], as_of=reference, kill_at=kill_at)
     job = defs.resolve_job_def(f"{spec.name}_job")
     # Two runs of one dataset would write the same zones: the second is refused, not interleaved.
     with exclusive(root, f"{spec.name}.run", f"run of {spec.name}"):
@@ -101,6 +101,8 @@ def materialize_dataset(
 
 
 def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
+    """What the run did, per asset (rows in and out), its failed checks, its release, and the root
+    cause of its failure if it failed."""
     summary = RunSummary(run_id=result.run_id, success=result.success, partitions=partitions)
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():

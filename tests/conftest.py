@@ -1,4 +1,5 @@
-"""Shared fixtures: a real workspace (git + DVC repository with a local remote) and small data."""
+"""Shared fixtures: a real workspace (git + DVC repository with a local remote) declaring
+ticket_triage with bars scaled to small data, and that data."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import settings
 
-from pipelines.lib.catalog import get_spec
+from pipelines.lib.catalog import COMPONENT_TYPE, get_spec
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 PROJECT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # Property tests: the `ci` profile (default) draws the same 150 examples every run, so a run fails
 # only on a real regression; `HYPOTHESIS_PROFILE=explore make test` draws 3,000 new ones per
@@ -40,10 +43,25 @@ def _environment(monkeypatch):
         monkeypatch.setenv(var, value)
 
 
-def make_workspace(root: Path) -> Path:
-    """A git repository with the project's expectation suites and one initial commit."""
+def declare(root: Path, spec: DatasetSpec) -> Path:
+    """Write `spec` as the workspace's `pipelines/defs/<name>/defs.yaml`; returns the file."""
+    path = root / "pipelines" / "defs" / spec.name / "defs.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "type": COMPONENT_TYPE,
+        "requirements": {"env": [spec.privacy.key_env]},
+        "attributes": spec.model_dump(mode="json", exclude_none=True),
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def make_workspace(root: Path, spec: DatasetSpec | None = None) -> Path:
+    """A git repository declaring `spec` (default: `small_spec()`), with the project's expectation
+    suites and one initial commit."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
+    declare(root, spec or small_spec())
     (root / ".gitignore").write_text("data/\n.dvc-remote/\n.dagster_home/\n")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 from click.testing import CliRunner
+from conftest import FIXTURES, declare, small_spec
 
 from pipelines.cli import cli
 
@@ -35,6 +38,7 @@ def test_bad_class_weights_are_a_usage_error(tmp_path):
 
 
 def test_run_without_landed_data_says_what_to_do(tmp_path):
+    declare(tmp_path, small_spec())
     result = trainset("run", "ticket_triage", "--workspace", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
     assert "no landed files for ticket_triage" in result.stderr and "trainset generate" in result.stderr
@@ -42,8 +46,9 @@ def test_run_without_landed_data_says_what_to_do(tmp_path):
 
 
 def test_run_without_a_key_names_the_variable(tmp_path):
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
-    CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--out", str(tmp_path / "data" / "landing")])
+    declare(tmp_path, small_spec())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
+    CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--workspace", str(tmp_path)])
     result = trainset("run", "--workspace", str(tmp_path), cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "TRAINSET_PSEUDONYM_KEY" in result.stdout + result.stderr
@@ -59,5 +64,26 @@ def test_pull_refuses_a_malformed_ref_and_an_unknown_version(tmp_path):
 
 
 def test_unknown_dataset_lists_the_declared_ones(tmp_path):
+    declare(tmp_path, small_spec())
     result = trainset("run", "no_such", "--workspace", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "declared: ['ticket_triage']" in result.stderr
+
+
+def test_the_dataset_may_be_left_out_only_when_the_workspace_declares_one(tmp_path):
+    declare(tmp_path, small_spec())
+    alone = CliRunner().invoke(cli, ["versions", "--workspace", str(tmp_path)])
+    assert alone.exit_code == 0 and alone.output.startswith("ticket_triage: no versions")
+    shutil.copytree(FIXTURES / "second_dataset", tmp_path / "pipelines" / "defs" / "chat_intent")
+    export = tmp_path / "export.csv"
+    export.write_text("body\nmail me at a@example.com\n")
+    for args in (
+        ["versions"],
+        ["gates"],
+        ["run"],
+        ["redact", "--in", str(export), "--out", str(tmp_path / "out.csv")],
+    ):
+        result = trainset(*args, "--workspace", str(tmp_path), cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "name a dataset" in result.stderr and "declares 2 (chat_intent, ticket_triage)" in result.stderr
+    named = trainset("versions", "chat_intent", "--workspace", str(tmp_path), cwd=tmp_path)
+    assert named.returncode == 0 and "chat_intent: no versions" in named.stdout

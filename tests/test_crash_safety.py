@@ -22,7 +22,6 @@ import pandas as pd
 import pytest
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
-from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.privacy.erasure import purge_stored_rows, record_request
@@ -57,14 +56,12 @@ def erased_and_rebuilt(tmp_path_factory) -> Path:
     """A workspace with v1 released, then one of its users erased and the training set rebuilt."""
     root = make_workspace(tmp_path_factory.mktemp("template") / "workspace")
     spec = small_spec()
-    _, spec_file = get_spec(DATASET)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
         for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
             env.setenv(var, "test")
         land(root, rows=3000)
-        defs = build_dataset_defs(spec, spec_file)
-        summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=defs)
+        summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
         assert summary.success, summary.failure
         raw = pd.concat(pd.read_parquet(p) for p in (root / "data/warehouse/ticket_triage/raw_tickets").glob("*"))
         user = raw["user_id"].value_counts().index[0]
@@ -79,7 +76,7 @@ def erased_and_rebuilt(tmp_path_factory) -> Path:
 
 
 def release_in_child(root: Path, kill_at: str | None) -> subprocess.CompletedProcess:
-    _, spec_file = get_spec(DATASET)
+    _, spec_file = get_spec(DATASET, root)
     env = os.environ | {"TRAINSET_DVC": dvc_executable()}
     args = [sys.executable, "-c", RELEASE_STEP, str(root), str(root.parent / "spec.json"), str(spec_file), TEST_KEY]
     args.append(kill_at or "")

@@ -1,25 +1,25 @@
-"""The code location loads, `dg check defs` passes, and a dataset added by YAML alone becomes its
-own asset group."""
+"""The code location loads from the workspace's specs, `dg check defs` passes, and a dataset added
+by YAML alone becomes its own asset group."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-import dagster as dg
-from conftest import PROJECT
+from conftest import PROJECT, make_workspace
 
-from pipelines.components.resources import TrainsetWorkspace
+from pipelines.definitions import build_definitions
+from pipelines.lib.catalog import dataset_specs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_project_definitions_load_with_every_asset_check_and_schedule():
-    from pipelines.definitions import defs
+    from pipelines.definitions import defs as load
 
+    defs = load()
     repo = defs.get_repository_def()
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
     stages = ["raw_tickets", "redacted", "quarantine", "eligible", "training_set", "release"]
@@ -37,31 +37,10 @@ def test_dg_check_defs_passes():
     assert "All definitions loaded successfully" in result.stdout + result.stderr
 
 
-def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path, monkeypatch):
-    project = tmp_path / "fixture_project"
-    package = project / "fixture_project"
-    (package / "defs").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "defs" / "__init__.py").write_text("")
-    shutil.copytree(PROJECT / "pipelines" / "defs" / "ticket_triage", package / "defs" / "ticket_triage")
-    shutil.copytree(FIXTURES / "second_dataset", package / "defs" / "chat_intent")
-    (project / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """
-            [project]
-            name = "fixture-project"
-            version = "0"
-            [tool.dg]
-            directory_type = "project"
-            [tool.dg.project]
-            root_module = "fixture_project"
-            """
-        )
-    )
-    monkeypatch.syspath_prepend(str(project))
-    defs = dg.Definitions.merge(
-        dg.load_from_defs_folder(project_root=project), dg.Definitions(resources={"workspace": TrainsetWorkspace()})
-    )
+def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path):
+    root = make_workspace(tmp_path / "workspace")
+    shutil.copytree(FIXTURES / "second_dataset", root / "pipelines" / "defs" / "chat_intent")
+    defs = build_definitions(root)
     graph = defs.get_repository_def().asset_graph
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups["chat_intent/raw_chats"] == "chat_intent"
@@ -71,3 +50,13 @@ def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path
         f"chat_intent/{stage}"
         for stage in ["raw_chats", "redacted", "quarantine", "eligible", "training_set", "release"]
     }
+    assert defs.resolve_job_def("chat_intent_job") and defs.resolve_sensor_def("chat_intent_landing_sensor")
+
+
+def test_the_workspace_not_the_project_declares_the_datasets(tmp_path):
+    root = make_workspace(tmp_path / "workspace")
+    shutil.rmtree(root / "pipelines" / "defs" / "ticket_triage")
+    shutil.copytree(FIXTURES / "second_dataset", root / "pipelines" / "defs" / "chat_intent")
+    assert sorted(dataset_specs(root)) == ["chat_intent"]
+    keys = {k.path[0] for k in build_definitions(root).get_repository_def().asset_graph.get_all_asset_keys()}
+    assert keys == {"chat_intent"}

@@ -21,8 +21,6 @@ from click.testing import CliRunner
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
 from pipelines.cli import cli
-from pipelines.components.assets import build_dataset_defs
-from pipelines.lib.catalog import get_spec
 from pipelines.lib.privacy.erasure import ERASURE_LOG
 from pipelines.lib.privacy.pseudonymize import pseudonymize
 from pipelines.lib.release.consume import fetch_version
@@ -37,10 +35,7 @@ ROWS = 4000
 
 def run(root):
     spec = small_spec()
-    _, spec_file = get_spec("ticket_triage")
-    return materialize_dataset(
-        spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
-    )
+    return materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
 
 
 def md5(path):

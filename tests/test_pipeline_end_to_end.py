@@ -12,8 +12,6 @@ import pandas as pd
 import pytest
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
-from pipelines.components.assets import build_dataset_defs
-from pipelines.lib.catalog import get_spec
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.privacy.residue import find_residue
 from pipelines.lib.release.consume import fetch_version, verify_version
@@ -26,10 +24,7 @@ ROWS = 5000
 
 
 def run(root, spec):
-    _, spec_file = get_spec("ticket_triage")
-    return materialize_dataset(
-        spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
-    )
+    return materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
 
 
 @pytest.fixture(scope="module")

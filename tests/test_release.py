@@ -71,10 +71,11 @@ def _hold_lock(root, ready, done):
 def test_a_second_run_of_a_dataset_at_the_same_time_is_refused(tmp_path):
     import multiprocessing
 
-    from conftest import land, small_spec
+    from conftest import declare, land, small_spec
 
     from pipelines.runner import materialize_dataset
 
+    declare(tmp_path, small_spec())
     land(tmp_path, rows=200)
     ready, done = multiprocessing.Event(), multiprocessing.Event()
     holder = multiprocessing.get_context("fork").Process(target=_hold_run_lock, args=(tmp_path, ready, done))

@@ -33,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from pipelines.lib.catalog import get_spec
+from pipelines.lib.catalog import COMPONENT_TYPE, get_spec
 from pipelines.lib.quality.reconcile import (
     reconcile_eligible,
     reconcile_raw,
@@ -75,9 +76,15 @@ def scaled_spec(rows: int) -> DatasetSpec:
     return spec.model_copy(update={"gates": GatesSpec.model_validate(gates)})
 
 
-def make_template(root: Path, rows: int) -> None:
+def make_template(root: Path, rows: int, spec: DatasetSpec) -> None:
+    """A git workspace declaring `spec`, with the project's suites and a generated landing zone."""
     root.mkdir(parents=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
+    declared = root / "pipelines" / "defs" / DATASET / "defs.yaml"
+    declared.parent.mkdir(parents=True)
+    attributes = spec.model_dump(mode="json", exclude_none=True)
+    document = {"type": COMPONENT_TYPE, "requirements": {"env": [spec.privacy.key_env]}, "attributes": attributes}
+    declared.write_text(yaml.safe_dump(document, sort_keys=False))
     (root / ".gitignore").write_text("data/\n.dvc-remote/\n")
     write_landing(generate(GeneratorConfig(rows=rows, seed=7, as_of=AS_OF, months=8)), root / "data" / "landing")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "workspace"]):
@@ -96,19 +103,16 @@ def _pipeline(root: Path, spec_json: str, kill_at: str | None, results) -> None:
     """Child process: the whole pipeline, in process, on an in-memory Dagster instance."""
     import dagster as dg
 
-    from pipelines.components.assets import build_dataset_defs
     from pipelines.runner import materialize_dataset
 
     os.environ.update(GIT_IDENTITY)
     spec = DatasetSpec.model_validate_json(spec_json)
-    _, spec_file = get_spec(DATASET)
     try:
         summary = materialize_dataset(
             spec,
             root,
             as_of=AS_OF,
             instance=dg.DagsterInstance.ephemeral(),
-            defs=build_dataset_defs(spec, spec_file),
             kill_at=kill_at,
             log_level="CRITICAL",  # failures are reported in the table, from the run summary
         )
@@ -374,7 +378,7 @@ def main() -> None:
     outcomes: list[Outcome] = []
     try:
         template = scratch / "template"
-        make_template(template, args.rows)
+        make_template(template, args.rows, spec)
         clean = fresh(template, scratch, "clean")
         expected = landed_records(clean)
         [(_, success, message)] = run_pipeline(clean, spec)

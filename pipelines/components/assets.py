@@ -114,8 +114,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     def training_set(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Freshness window and stratified split; every quality gate measured on the result."""
         paths = workspace.paths(spec.name)
-        suite = paths.root / "expectations" / f"{spec.name}.json"
-        evaluation = build_training_set(paths, spec, workspace.as_of_date(), suite, run_id=context.run_id)
+        evaluation = build_training_set(paths, spec, workspace.as_of_date(), paths.suite, run_id=context.run_id)
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(evaluation.stats["accounting"])
             | {"as_of": evaluation.stats["as_of"], "gates_failed": sum(not g.passed for g in evaluation.gates)}

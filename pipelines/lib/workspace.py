@@ -1,4 +1,10 @@
-"""Where things live in a trainset workspace (a folder that is a git and DVC repository)."""
+"""Where things live in a trainset workspace (a folder that is a git and DVC repository).
+
+One root holds everything a run reads and writes: the dataset specs (`pipelines/defs/<name>/
+defs.yaml`), the GX suites (`expectations/<name>.json`), the steward's `waivers.yaml`, the landed
+files, the intermediate zones, the releases and their git history. `--workspace` on the CLI and
+`TrainsetWorkspace.root` in Dagster name that root; nothing is looked up anywhere else.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,20 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+#: where a workspace declares its datasets, one `<name>/defs.yaml` per dataset
+DEFS_FOLDER = Path("pipelines") / "defs"
+#: where a workspace keeps the GX suites, one `<name>.json` per dataset
+SUITES_FOLDER = Path("expectations")
+
+
 def default_workspace() -> str:
     """`$TRAINSET_WORKSPACE`, else the project folder (a git + DVC repository)."""
     return os.environ.get("TRAINSET_WORKSPACE", str(PROJECT_ROOT))
+
+
+def defs_folder(root: Path) -> Path:
+    """The folder under which a workspace's `defs.yaml` files declare its datasets."""
+    return root / DEFS_FOLDER
 
 
 def last_complete_day() -> date:
@@ -62,6 +79,11 @@ class DatasetPaths:
     def data_docs(self) -> Path:
         """GX Data Docs site of the training-set validations (a file-backed GX project)."""
         return self.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+    @property
+    def suite(self) -> Path:
+        """The dataset's GX expectation suite (steward-owned, committed with each release)."""
+        return self.root / SUITES_FOLDER / f"{self.dataset}.json"
 
     @property
     def reports(self) -> Path:
