@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "benchmark-key")
+    os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "benchmark-pseudonymisation-key")
     root = Path(tempfile.mkdtemp(prefix="trainset-bench-"))
     try:
         shutil.copytree(PROJECT / "expectations", root / "expectations")

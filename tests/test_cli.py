@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, declare, small_spec
 
@@ -45,13 +46,39 @@ def test_run_without_landed_data_says_what_to_do(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_run_without_a_key_names_the_variable(tmp_path):
+def without_key() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
+
+
+def test_run_without_a_key_fails_before_any_run_naming_the_variable(tmp_path):
     declare(tmp_path, small_spec())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
     CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--workspace", str(tmp_path)])
+    result = trainset("run", "--workspace", str(tmp_path), cwd=tmp_path, env=without_key())
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "requirements.env names TRAINSET_PSEUDONYM_KEY, which is not set" in result.stderr
+    assert "trainset keygen" in result.stderr
+    assert not (tmp_path / "data" / "warehouse").exists()  # no asset ran
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (None, "does not exist"),  # the variable names a file that is not there
+        ("short-key\n", "9 characters, fewer than 16"),
+    ],
+)
+def test_an_unusable_key_fails_before_any_run_saying_what_to_do(tmp_path, key, message):
+    declare(tmp_path, small_spec())
+    CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--workspace", str(tmp_path)])
+    key_file = tmp_path / "elsewhere" / "pseudonym.key"
+    if key is not None:
+        key_file.parent.mkdir()
+        key_file.write_text(key)
+    env = without_key() | {"TRAINSET_PSEUDONYM_KEY_FILE": str(key_file)}
     result = trainset("run", "--workspace", str(tmp_path), cwd=tmp_path, env=env)
-    assert result.returncode == 1
-    assert "TRAINSET_PSEUDONYM_KEY" in result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr and str(key_file) in result.stderr and "trainset keygen" in result.stderr
+    assert not (tmp_path / "data" / "warehouse").exists()
 
 
 def test_pull_refuses_a_malformed_ref_and_an_unknown_version(tmp_path):

@@ -1,5 +1,5 @@
-"""The code location loads from the workspace's specs, `dg check defs` passes, and a dataset added
-by YAML alone becomes its own asset group."""
+"""The code location loads from the workspace's specs, `dg check defs` passes, a dataset added
+by YAML alone becomes its own asset group, and a variable a spec needs is checked at load."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
+import pytest
 from conftest import PROJECT, make_workspace
 
 from pipelines.definitions import build_definitions
-from pipelines.lib.catalog import dataset_specs
+from pipelines.lib.catalog import MissingEnvironmentError, SpecError, dataset_specs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -27,7 +29,10 @@ def test_project_definitions_load_with_every_asset_check_and_schedule():
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert {"pii_residue", "redacted_contract", "expectation_suite", "min_examples_per_class"} <= checks
     assert defs.resolve_schedule_def("ticket_triage_schedule").cron_schedule == "0 3 * * *"
-    assert defs.resolve_job_def("ticket_triage_job") is not None
+    job = defs.resolve_job_def("ticket_triage_job")
+    # One process per run: the workspace resource holds the dataset's run lock from first step to last.
+    assert job.executor_def.name == dg.in_process_executor.name
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == dg.in_process_executor.name
 
 
 def test_dg_check_defs_passes():
@@ -60,3 +65,35 @@ def test_the_workspace_not_the_project_declares_the_datasets(tmp_path):
     assert sorted(dataset_specs(root)) == ["chat_intent"]
     keys = {k.path[0] for k in build_definitions(root).get_repository_def().asset_graph.get_all_asset_keys()}
     assert keys == {"chat_intent"}
+
+
+def test_a_variable_a_spec_needs_is_checked_when_the_definitions_load(tmp_path, monkeypatch):
+    root = make_workspace(tmp_path / "workspace")
+    monkeypatch.delenv("TRAINSET_PSEUDONYM_KEY")
+    with pytest.raises(MissingEnvironmentError) as error:
+        build_definitions(root)
+    message = str(error.value)
+    assert "pipelines/defs/ticket_triage/defs.yaml: requirements.env names TRAINSET_PSEUDONYM_KEY" in message
+    assert "trainset keygen" in message
+    monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))  # a file holding it also counts
+    assert build_definitions(root).resolve_job_def("ticket_triage_job")
+
+
+def test_dg_check_defs_names_a_missing_variable(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
+    dg_cli = Path(sys.executable).parent / "dg"
+    result = subprocess.run([str(dg_cli), "check", "defs"], cwd=PROJECT, capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert "requirements.env names TRAINSET_PSEUDONYM_KEY, which is not set" in result.stdout + result.stderr
+
+
+def test_the_key_variable_must_be_declared_under_requirements(tmp_path):
+    text = (PROJECT / "pipelines/defs/ticket_triage/defs.yaml").read_text()
+    path = tmp_path / "defs.yaml"
+    path.write_text(text.replace("  env: [TRAINSET_PSEUDONYM_KEY]", "  env: []"))
+    from pipelines.lib.catalog import load_spec_file
+
+    with pytest.raises(
+        SpecError, match="privacy.key_env TRAINSET_PSEUDONYM_KEY is not declared under requirements.env"
+    ):
+        load_spec_file(path)

@@ -366,7 +366,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=6000)
     parser.add_argument("--keep", action="store_true", help="keep the scenario workspaces for inspection")
     args = parser.parse_args()
-    os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "chaos-key")
+    os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "chaos-pseudonymisation-key")
     warnings.filterwarnings("ignore")  # Dagster's beta notices, once per child
     # Imported once here, so every forked child starts with Dagster and GX loaded (seconds each).
     import dagster  # noqa: F401

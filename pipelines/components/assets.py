@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines.components.checks import accounting_result, contract_result, residue_result
-from pipelines.components.resources import TrainsetWorkspace
+from pipelines.components.resources import TrainsetWorkspace, job_name
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.privacy.steps import build_eligible, redact_partitions
 from pipelines.lib.quality import reconcile
@@ -174,7 +174,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         )
 
     assets += [redacted, quarantine, eligible, training_set, release]
-    job = dg.define_asset_job(f"{spec.name}_job", selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
+    job = dg.define_asset_job(job_name(spec.name), selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
     schedules = [_daily_schedule(spec, job)] if spec.schedule else []
     return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)])
 

@@ -1,9 +1,23 @@
 """Finding the declared datasets: every `defs.yaml` of type TrainingDataset under a workspace's
-`pipelines/defs/`.
+`pipelines/defs/`, with the environment variables each one declares it needs.
+
+A `defs.yaml` names the variables its dataset needs the way Dagster components do:
+
+    type: pipelines.components.TrainingDataset
+    requirements:
+      env: [TRAINSET_PSEUDONYM_KEY]
+    attributes: {...}
+
+`check_environment` is called when the Definitions are assembled, so a missing secret fails the
+load with the file and the variable named, not a run half-way through. A variable `NAME` is set
+when `NAME` is, or when `NAME_FILE` names a file holding the value (the convention of Docker
+secrets, which the pseudonymisation key follows).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -13,10 +27,15 @@ from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import default_workspace, defs_folder
 
 COMPONENT_TYPE = "pipelines.components.TrainingDataset"
+FILE_SUFFIX = "_FILE"
 
 
 class SpecError(ValueError):
     """A dataset spec is missing or invalid; the message names the file and the field."""
+
+
+class MissingEnvironmentError(SpecError):
+    """A variable a dataset declares under `requirements.env` is not set."""
 
 
 def _document(path: Path) -> dict:
@@ -32,14 +51,33 @@ def _document(path: Path) -> dict:
 def load_spec_file(path: Path) -> DatasetSpec:
     """Parse and validate one defs.yaml.
 
-    Returns the spec. Raises SpecError naming the file, the field and the problem."""
+    Returns the spec. Raises SpecError naming the file, the field and the problem, also when the
+    variable holding the pseudonymisation key (`privacy.key_env`) is not under `requirements.env`."""
     document = _document(path)
     try:
         spec = DatasetSpec.model_validate(document.get("attributes") or {})
     except ValidationError as error:
         problems = "; ".join(f"attributes.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         raise SpecError(f"{path}: {problems}") from None
+    required = required_env(path, document)
+    if spec.privacy.key_env not in required:
+        raise SpecError(
+            f"{path}: attributes.privacy.key_env {spec.privacy.key_env} is not declared under requirements.env "
+            f"(declared: {required or 'none'}); add `requirements: {{env: [{spec.privacy.key_env}]}}` beside `type:`"
+        )
     return spec
+
+
+def required_env(path: Path, document: dict | None = None) -> list[str]:
+    """The variables a defs.yaml declares under `requirements.env` (empty if none).
+
+    Raises SpecError if `requirements` is not a mapping whose `env` is a list of names."""
+    document = _document(path) if document is None else document
+    requirements = document.get("requirements") or {}
+    names = requirements.get("env", []) if isinstance(requirements, dict) else None
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise SpecError(f"{path}: requirements: expected `env: [VARIABLE, ...]`, got {requirements!r}")
+    return names
 
 
 def dataset_specs(root: Path | None = None) -> dict[str, tuple[DatasetSpec, Path]]:
@@ -79,6 +117,23 @@ def choose_dataset(name: str | None, root: Path | None = None) -> tuple[DatasetS
         f"name a dataset: {_where(root)} declares {len(specs)} ({', '.join(sorted(specs)) or 'none'}), "
         "so there is none to choose by default"
     )
+
+
+def check_environment(spec_files: Iterable[Path], environ: dict[str, str] | None = None) -> None:
+    """Check that every variable each defs.yaml declares under `requirements.env` is set.
+
+    Raises MissingEnvironmentError naming each file and variable and how to set it."""
+    environ = dict(os.environ) if environ is None else environ
+    problems = []
+    for path in spec_files:
+        missing = [n for n in required_env(path) if not environ.get(n) and not environ.get(n + FILE_SUFFIX)]
+        problems += [f"{path}: requirements.env names {name}, which is not set" for name in missing]
+    if problems:
+        raise MissingEnvironmentError(
+            "; ".join(problems) + ". Set each variable (or NAME_FILE to a file holding its value) in the environment "
+            "of `trainset run` or `dg dev`; the pseudonymisation key comes from `trainset keygen`, e.g. "
+            "export TRAINSET_PSEUDONYM_KEY_FILE=~/.config/trainset/pseudonym.key"
+        )
 
 
 def _where(root: Path | None) -> str:
