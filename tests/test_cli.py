@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
-from conftest import FIXTURES, declare, small_spec
+from conftest import FIXTURES, PROJECT, declare, small_spec
 
 from pipelines.cli import cli
 
@@ -114,3 +115,22 @@ def test_the_dataset_may_be_left_out_only_when_the_workspace_declares_one(tmp_pa
         assert "name a dataset" in result.stderr and "declares 2 (chat_intent, ticket_triage)" in result.stderr
     named = trainset("versions", "chat_intent", "--workspace", str(tmp_path), cwd=tmp_path)
     assert named.returncode == 0 and "chat_intent: no versions" in named.stdout
+
+
+def test_dvc_yaml_is_generated_from_the_specs_and_committed_up_to_date(tmp_path):
+    assert trainset("dvc-stages", "--check", "--workspace", str(PROJECT), cwd=PROJECT).returncode == 0
+    declare(tmp_path, small_spec())
+    assert trainset("dvc-stages", "--workspace", str(tmp_path), cwd=tmp_path).returncode == 0
+    shutil.copytree(FIXTURES / "second_dataset", tmp_path / "pipelines" / "defs" / "chat_intent")
+    stale = trainset("dvc-stages", "--check", "--workspace", str(tmp_path), cwd=tmp_path)
+    assert stale.returncode == 1 and "run `trainset dvc-stages`" in stale.stderr
+    assert trainset("dvc-stages", "--workspace", str(tmp_path), cwd=tmp_path).returncode == 0
+    stages = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]
+    chat = stages["chat_intent"]
+    assert "data/landing/chats" in chat["deps"] and "expectations/chat_intent.json" in chat["deps"]
+    # Only the policy blocks chat_intent declares are params (DVC refuses a missing key).
+    assert chat["params"] == [
+        {"pipelines/defs/chat_intent/defs.yaml": ["attributes.labels", "attributes.languages", "attributes.gates"]}
+    ]
+    assert list(chat["metrics"][0]) == ["reports/chat_intent/gates.json"]
+    assert stages["ticket_triage"]["plots"][0]["reports/ticket_triage/coverage.csv"]["y"] == "category"
