@@ -66,8 +66,9 @@ check-defs: setup
 ui: setup
 	$(BIN)/dg dev --host 127.0.0.1 --port 3000
 
+# reports/ holds the latest release's committed gate reports; a run's own are under data/
 clean:
-	rm -rf data .dagster_home reports
+	rm -rf data .dagster_home
 
 ## bench-pipeline: 1M generated tickets through the whole graph; prints time and peak memory
 bench-pipeline: setup

@@ -78,6 +78,11 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
     assert gate["passed"] is False and gate["waiver"]["approver"] == "data-governance/alice"
     card = (version / "DATASET_CARD.md").read_text()
     assert "**waived** (data-governance/alice, until 2999-12-31)" in card and "targeted labelling batch" in card
+    # The decision that let the version through is in the release commit, beside the spec.
+    tagged = subprocess.run(
+        ["git", "show", "ticket_triage@v1:waivers.yaml"], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert tagged.stdout == (root / "waivers.yaml").read_text()
 
     report = CliRunner().invoke(cli, ["gates", "--workspace", str(root)]).output
     assert f"run {waived.run_id}" in report

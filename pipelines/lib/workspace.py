@@ -87,8 +87,21 @@ class DatasetPaths:
 
     @property
     def reports(self) -> Path:
-        """Gate metrics and coverage plots that dvc.yaml reads; committed by the user if wanted."""
+        """The latest run's gate metrics, coverage and HTML gate report (git-ignored): a run that
+        releases nothing leaves the committed files alone."""
+        return self.warehouse / "reports"
+
+    @property
+    def released_reports(self) -> Path:
+        """The latest release's gate metrics, coverage and gate report: what dvc.yaml names as
+        metrics and plots, copied from `reports` and committed by each release."""
         return self.root / "reports" / self.dataset
+
+    @property
+    def pending_retention_log(self) -> Path:
+        """Retention deletions since the latest release (git-ignored); each release moves them into
+        the committed `privacy/retention_log.jsonl`."""
+        return self.warehouse / "retention_log.pending.jsonl"
 
     @property
     def releases(self) -> Path:

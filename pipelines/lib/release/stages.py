@@ -3,8 +3,9 @@
 Each stage names what builds the dataset (its landed sources, annotations and opt-outs, the code,
 its defs.yaml and GX suite), the policy part of its defs.yaml as DVC params, its gate metrics and
 its coverage plot. So `dvc params diff` and `dvc metrics diff` between two release tags show,
-per dataset, how the policy and the measured bars moved. `trainset dvc-stages` writes the file.
-The released bytes are owned by `datasets.dvc`, never by a stage.
+per dataset, how the policy and the measured bars moved. `trainset dvc-stages` writes the file;
+each release writes it too, so a dataset declared by YAML alone has its stage in the release
+commit. The released bytes are owned by `datasets.dvc`, never by a stage.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ DVC_YAML = "dvc.yaml"
 #: the blocks of a spec's `attributes:` that are policy: DVC params of the dataset's stage
 POLICY_BLOCKS = ("privacy", "labels", "languages", "freshness", "gates", "split")
 HEADER = """\
-# Generated from pipelines/defs/*/defs.yaml by `trainset dvc-stages`: edit the specs, not this
-# file. One stage per dataset: `dvc repro <name>` rebuilds it when its
+# Generated from pipelines/defs/*/defs.yaml by `trainset dvc-stages` (and by every release):
+# edit the specs, not this file. One stage per dataset: `dvc repro <name>` rebuilds it when its
 # landed data, code, spec or suite change; `dvc params diff <name>@v1 <name>@v2` shows how its
 # policy moved and `dvc metrics diff <name>@v1 <name>@v2` how its gates did. The released bytes
 # are owned by datasets.dvc, not by a stage.
@@ -36,7 +37,7 @@ def stage(root: Path, spec: DatasetSpec, spec_file: Path) -> dict:
     declared = (yaml.safe_load(spec_file.read_text()) or {}).get("attributes") or {}
     inputs = [source.path for source in spec.sources]
     inputs += [block.path for block in (spec.labels.annotations, spec.privacy.consent) if block is not None]
-    reports = paths.reports.relative_to(root).as_posix()
+    reports = paths.released_reports.relative_to(root).as_posix()
     return {
         "cmd": f".venv/bin/trainset run {spec.name} --workspace .",
         "deps": [
@@ -48,6 +49,7 @@ def stage(root: Path, spec: DatasetSpec, spec_file: Path) -> dict:
         ],
         # Only blocks the file declares: DVC refuses a params key that is missing from its file.
         "params": [{spec_path: [f"attributes.{block}" for block in POLICY_BLOCKS if block in declared]}],
+        # persist: a run that releases nothing leaves the latest release's metrics where they are.
         "metrics": [{f"{reports}/gates.json": {"cache": False, "persist": True}}],
         "plots": [
             {

@@ -1,7 +1,13 @@
-"""Step of the release asset: the manifest from every step's stats, the version, DVC and git."""
+"""Step of the release asset: the manifest from every step's stats, the version, DVC and git.
+
+The release commit carries what built the version (its defs.yaml, GX suite, waivers.yaml and
+dvc.yaml stage), the run's gate reports and the privacy logs, so checking out the tag gives the
+declaration to rebuild it. Nothing is written to tracked files unless a release is published.
+"""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,12 +19,13 @@ from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.ingest.steps import partition_stats
 from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.privacy.pseudonymize import key_id
-from pipelines.lib.privacy.retention import RETENTION_LOG
+from pipelines.lib.privacy.retention import commit_pending_log
 from pipelines.lib.privacy.steps import stored_row_ids
 from pipelines.lib.quality.check_records import CheckRecord, record_check
-from pipelines.lib.quality.waivers import load_allowances
+from pipelines.lib.quality.waivers import WAIVERS_FILE, load_allowances
 from pipelines.lib.release import vcs
 from pipelines.lib.release.killpoints import NEVER, KillSwitch
+from pipelines.lib.release.stages import DVC_YAML, write_stages
 from pipelines.lib.release.vcs import git_head
 from pipelines.lib.release.versions import ReleaseOutcome, ReleaseResidue, release, release_lock
 from pipelines.lib.release.versions import publish as publish_release
@@ -38,8 +45,12 @@ def release_training_set(
     publish: bool = True,
     kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
-    """Assemble the manifest from every step's stats and release the training set; `kill` names
-    where the process kills itself (crash tests only)."""
+    """Assemble the manifest from every step's stats and release the training set: a new version
+    unless the latest holds the same content; published (DVC, git commit and tag) when new, when
+    earlier versions must be withdrawn, or when an earlier release was cut short.
+
+    Returns the outcome. Raises ReleaseError (residue found, a version folder in the way),
+    VcsError (git or DVC failed), LockedError."""
     frame = pd.read_parquet(paths.training_set)
     training = read_json(paths.stats("training_set"))
     gates = read_json(paths.stats("gates"))
@@ -100,13 +111,30 @@ def release_training_set(
             return outcome
         # Also finishes withdrawals a crash cut short: their files go, their objects are purged.
         deleted = withdraw(paths.root, spec.name, withdrawals, kill=kill)
-        extra = [
-            str(registry_path(paths.root, spec.name).relative_to(paths.root)),
-            str(ERASURE_LOG),
-            str(RETENTION_LOG),
-        ]
+        extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG)]
+        extra += what_built_it(paths, spec_file)
         purge = lambda: purge_objects(paths.root, deleted)  # noqa: E731
         return publish_release(paths.root, outcome, extra, purge=purge, kill=kill)
+
+
+def what_built_it(paths: DatasetPaths, spec_file: Path) -> list[str]:
+    """Make the work tree hold what a release commits beside the pointer, and name it: the run's
+    gate reports (copied to `reports/<name>/`), the retention deletions since the last release
+    (moved into `privacy/retention_log.jsonl`), the spec, its GX suite, `waivers.yaml`, and the
+    dvc.yaml stages (rewritten from the workspace's specs). Returns paths relative to the
+    workspace; files outside it (a spec given from elsewhere) are left out."""
+    root = paths.root.resolve()
+    if paths.reports.is_dir():
+        paths.released_reports.mkdir(parents=True, exist_ok=True)
+        for report in sorted(paths.reports.iterdir()):
+            shutil.copy2(report, paths.released_reports / report.name)
+    committed = [str(commit_pending_log(paths))]
+    sources = [spec_file.resolve(), paths.suite.resolve(), root / WAIVERS_FILE]
+    committed += [str(p.relative_to(root)) for p in sources if p.is_relative_to(root) and p.is_file()]
+    if spec_file.resolve().is_relative_to(root):  # declared in this workspace: its stage is in dvc.yaml
+        write_stages(root)
+        committed.append(DVC_YAML)
+    return committed
 
 
 def _input_summary(spec: DatasetSpec, source_name: str, stats: list[dict]) -> dict:
