@@ -34,6 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "benchmark-pseudonymisation-key")
     root = Path(tempfile.mkdtemp(prefix="trainset-bench-"))
+    os.environ["XDG_DATA_HOME"] = str(root / "data-home")  # the release's DVC remote goes with the folder
     try:
         shutil.copytree(PROJECT / "expectations", root / "expectations")
         subprocess.run(["git", "init", "-q"], cwd=root, check=True)

@@ -1,5 +1,5 @@
-"""Shared fixtures: a real workspace (git + DVC repository with a local remote) declaring
-ticket_triage with bars scaled to small data, and that data."""
+"""Shared fixtures: a real workspace (git + DVC repository whose remote is under a temporary
+XDG_DATA_HOME) declaring ticket_triage with bars scaled to small data, and that data."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ settings.register_profile("explore", max_examples=3000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 AS_OF = date(2026, 10, 31)  # fixed, so tests do not depend on today's date
 TEST_KEY = "test-pseudonymisation-key"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_home(tmp_path_factory):
+    """Every default DVC remote a test creates ($XDG_DATA_HOME/trainset/dvc-remote/...) lands in tmp."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data-home")))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +70,7 @@ def make_workspace(root: Path, spec: DatasetSpec | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
     declare(root, spec or small_spec())
-    (root / ".gitignore").write_text("data/\n.dvc-remote/\n.dagster_home/\n")
+    (root / ".gitignore").write_text("data/\n.dagster_home/\n")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "workspace"], cwd=root, check=True)

@@ -29,7 +29,7 @@ from pipelines.lib.privacy.steps import build_eligible
 from pipelines.lib.quality.steps import build_training_set
 from pipelines.lib.release.consume import fetch_version
 from pipelines.lib.release.killpoints import POINTS
-from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.vcs import default_remote, dvc_executable
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.release.withdrawal import read_registry
 from pipelines.lib.workspace import DatasetPaths
@@ -109,8 +109,8 @@ def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
-def stored_objects(root: Path, md5s: list[str]) -> list[str]:
-    stores = [root / ".dvc" / "cache", root / ".dvc-remote"]
+def stored_objects(root: Path, remote: Path, md5s: list[str]) -> list[str]:
+    stores = [root / ".dvc" / "cache", remote]
     return [m for m in md5s for s in stores if (s / "files" / "md5" / m[:2] / m[2:]).exists()]
 
 
@@ -119,6 +119,9 @@ def test_a_release_killed_at_any_point_is_whole_or_absent_and_the_next_run_compl
     erased_and_rebuilt, tmp_path, kill_at
 ):
     root = shutil.copytree(erased_and_rebuilt, tmp_path / "workspace", symlinks=True)
+    # The copy gets a copy of the remote too: the template's is shared by every case.
+    remote = shutil.copytree(default_remote(erased_and_rebuilt), default_remote(root))
+    subprocess.run([dvc_executable(), "remote", "modify", "local", "url", str(remote)], cwd=root, check=True)
     shutil.copy(erased_and_rebuilt.parent / "spec.json", tmp_path / "spec.json")
     v1_md5s = [md5(root / "datasets" / DATASET / "v1" / n) for n in SPLITS]
 
@@ -135,7 +138,7 @@ def test_a_release_killed_at_any_point_is_whole_or_absent_and_the_next_run_compl
     registry = json.loads(git(root, "show", "HEAD:registry/ticket_triage.json"))
     assert registry["withdrawn"]["1"]["replaced_by"] == 2
     shared = {md5(root / "datasets" / DATASET / "v2" / n) for n in SPLITS}
-    assert not [m for m in stored_objects(root, v1_md5s) if m not in shared], "v1 bytes survived the erasure"
+    assert not [m for m in stored_objects(root, remote, v1_md5s) if m not in shared], "v1 bytes survived the erasure"
     status = subprocess.run([dvc_executable(), "status", "--cloud", "-q"], cwd=root, capture_output=True)
     assert status.returncode == 0  # everything tracked is on the remote
     assert not list((root / "data" / "staging").glob("*"))

@@ -85,7 +85,7 @@ def make_template(root: Path, rows: int, spec: DatasetSpec) -> None:
     attributes = spec.model_dump(mode="json", exclude_none=True)
     document = {"type": COMPONENT_TYPE, "requirements": {"env": [spec.privacy.key_env]}, "attributes": attributes}
     declared.write_text(yaml.safe_dump(document, sort_keys=False))
-    (root / ".gitignore").write_text("data/\n.dvc-remote/\n")
+    (root / ".gitignore").write_text("data/\n")
     write_landing(generate(GeneratorConfig(rows=rows, seed=7, as_of=AS_OF, months=8)), root / "data" / "landing")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "workspace"]):
         subprocess.run(["git", *args], cwd=root, check=True, env=os.environ | GIT_IDENTITY)
@@ -374,6 +374,8 @@ def main() -> None:
     import pipelines.lib.quality.expectations  # noqa: F401
 
     scratch = Path(tempfile.mkdtemp(prefix="trainset-chaos-"))
+    # Each scenario's workspace gets its own default DVC remote: in the scratch folder, not the user's.
+    os.environ["XDG_DATA_HOME"] = str(scratch / "data-home")
     spec = scaled_spec(args.rows)
     outcomes: list[Outcome] = []
     try:

@@ -27,7 +27,13 @@ from pipelines.lib.release import vcs
 from pipelines.lib.release.killpoints import NEVER, KillSwitch
 from pipelines.lib.release.stages import DVC_YAML, write_stages
 from pipelines.lib.release.vcs import git_head
-from pipelines.lib.release.versions import ReleaseOutcome, ReleaseResidue, release, release_lock
+from pipelines.lib.release.versions import (
+    ReleaseOutcome,
+    ReleaseResidue,
+    fetch_missing_versions,
+    release,
+    release_lock,
+)
 from pipelines.lib.release.versions import publish as publish_release
 from pipelines.lib.release.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
 from pipelines.lib.spec import DatasetSpec
@@ -49,8 +55,8 @@ def release_training_set(
     unless the latest holds the same content; published (DVC, git commit and tag) when new, when
     earlier versions must be withdrawn, or when an earlier release was cut short.
 
-    Returns the outcome. Raises ReleaseError (residue found, a version folder in the way),
-    VcsError (git or DVC failed), LockedError."""
+    Returns the outcome. Raises ReleaseError (residue found, a released version missing from the
+    workspace, a version folder in the way), VcsError (git or DVC failed), LockedError."""
     frame = pd.read_parquet(paths.training_set)
     training = read_json(paths.stats("training_set"))
     gates = read_json(paths.stats("gates"))
@@ -102,6 +108,8 @@ def release_training_set(
                 ),
             ),
         )
+        # A fresh clone holds datasets.dvc but not datasets/: fetch what is released before numbering.
+        fetch_missing_versions(paths.root, spec.name)
         outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
         erased = erased_pseudonyms(paths.root, key)
         withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)

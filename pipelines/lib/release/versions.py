@@ -94,6 +94,31 @@ def versions(releases: Path) -> list[int]:
     return sorted(found)
 
 
+def fetch_missing_versions(root: Path, dataset: str) -> list[int]:
+    """Bring into `datasets/` the released versions (git tags) the workspace does not hold, as in
+    a fresh clone, whose `datasets.dvc` points at them but whose `datasets/` is empty: without
+    them the next version would take a number that is already released.
+
+    Returns the versions that were missing (fetched with `dvc pull datasets.dvc`). Raises
+    ReleaseError naming them and what to do if they are still missing, VcsError if DVC fails."""
+    if not vcs.is_git_repo(root):
+        return []
+    releases = root / "datasets" / dataset
+    missing = sorted(set(vcs.released_versions(root, dataset)) - set(versions(releases)))
+    if not missing:
+        return []
+    if (root / "datasets.dvc").is_file():
+        vcs.dvc(root, "pull", "-q", "datasets.dvc", what=f"fetching the released versions of {dataset}")
+    still = sorted(set(missing) - set(versions(releases)))
+    if still:
+        raise ReleaseError(
+            f"{dataset}: version(s) {', '.join(f'v{v}' for v in still)} are released (git tags) but not in "
+            f"{releases}, and datasets.dvc does not bring them; check out the branch that released them "
+            "(`git pull`), run `dvc pull datasets.dvc`, then run again: nothing was released"
+        )
+    return missing
+
+
 def read_manifest(version_dir: Path) -> dict:
     return json.loads((version_dir / MANIFEST).read_text())
 
