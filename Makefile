@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo test lint ui check-defs clean bench-pipeline bench-redaction eval-redaction chaos
+.PHONY: setup demo test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +57,16 @@ test: setup $(S3_ENV)/.installed
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check pipelines tests
-	$(BIN)/ruff format --check pipelines tests
-	$(BIN)/mypy pipelines
+	$(BIN)/ruff check pipelines tests tools benchmarks
+	$(BIN)/ruff format --check pipelines tests tools benchmarks
+	$(BIN)/mypy pipelines tools benchmarks
 
 check-defs: setup
 	cd $(CURDIR) && $(BIN)/dg check defs
+
+## schemas: regenerate the committed JSON Schema of manifest.json from its model (a test fails when it is stale)
+schemas: setup
+	$(BIN)/python -m pipelines.lib.reports > schemas/manifest.schema.json
 
 ui: setup
 	$(BIN)/dg dev --host 127.0.0.1 --port 3000

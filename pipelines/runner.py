@@ -8,19 +8,28 @@ lock (taken by the workspace resource when the run starts).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.components.resources import job_name
 from pipelines.definitions import build_definitions
+from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import check_environment, get_spec
 from pipelines.lib.durations import cutoff
 from pipelines.lib.ingest.sources import landing_file
 from pipelines.lib.privacy.pseudonymize import load_key
+from pipelines.lib.report_files import (
+    gate_run_path,
+    ingest_days,
+    read_eligibility,
+    read_quarantine,
+    read_training_set,
+    redaction_days,
+)
 from pipelines.lib.spec import DatasetSpec
-from pipelines.lib.workspace import last_complete_day
+from pipelines.lib.workspace import DatasetPaths, last_complete_day
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -37,6 +46,8 @@ class RunSummary:
     release: str | None = None
     release_metadata: dict = field(default_factory=dict)
     failure: str | None = None
+    #: the run's HTML gate report (written by a blocked run too)
+    gate_report: Path | None = None
 
 
 def landed_days(root: Path, spec: DatasetSpec) -> list[date]:
@@ -100,30 +111,29 @@ def materialize_dataset(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
-    return summarise(result, f"{start}..{end}")
+    keys = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    return summarise(result, DatasetPaths(root, spec.name), spec, keys)
 
 
-def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
-    """What the run did, per asset (rows in and out), its failed checks, its release, and the root
-    cause of its failure if it failed."""
-    summary = RunSummary(run_id=result.run_id, success=result.success, partitions=partitions)
+def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: DatasetSpec, days: list[str]) -> RunSummary:
+    """The run in words, from the stage reports of the assets it materialized (rows in, out and
+    removed per reason), its failed checks, its release and its gate report, and the root cause
+    of its failure if it failed."""
+    summary = RunSummary(run_id=result.run_id, success=result.success, partitions=f"{days[0]}..{days[-1]}")
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
-        if mat.asset_key.to_user_string() in seen:
-            continue  # one event per partition; the metadata covers the whole run
-        seen.add(mat.asset_key.to_user_string())
-        meta = {k: v.value for k, v in mat.metadata.items()}
         name = mat.asset_key.path[-1]
-        counts = f"{meta['rows_in']} in -> {meta['rows_out']} out" if "rows_in" in meta else ""
-        if meta.get("retention/sensitive_rows_deleted"):  # booked against the redacted days, before eligible
-            counts += f" (retention first deleted {meta['retention/sensitive_rows_deleted']} stored sensitive rows)"
+        if name in seen:
+            continue  # one event per partition
+        seen.add(name)
         if name == "release":
+            meta = {k: v.value for k, v in mat.metadata.items()}
             summary.release_metadata = meta
             verb = "released" if meta["created"] else "no change; latest is"
             tag = f" (git tag {meta['tag']})" if meta.get("tag") else ""
             summary.release = f"{verb} v{meta['version']} at {meta['path']}{tag}"
-        summary.asset_lines.append(f"{name}: {counts}".rstrip(": "))
+        summary.asset_lines.append(_asset_line(name, paths, spec, days))
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             summary.failed_checks.append(
@@ -141,7 +151,37 @@ def summarise(result: dg.ExecuteInProcessResult, partitions: str) -> RunSummary:
         summary.failure = "; ".join(messages) or "the run failed"
         if summary.release is None:
             summary.release = "no new version: the release did not run"
+    report = gate_run_path(paths, result.run_id, ".html")
+    summary.gate_report = report if report.is_file() else None
     return summary
+
+
+def _asset_line(name: str, paths: DatasetPaths, spec: DatasetSpec, days: list[str]) -> str:
+    """`eligible: 34859 in -> 34141 out (718 consent_opt_out)`, from the asset's stage report(s)."""
+    note = ""
+    wanted = set(days)
+    if name.startswith("raw_"):
+        ingested = ingest_days(paths, name.removeprefix("raw_"))
+        accounting = RowAccounting.total(r.accounting for r in ingested if r.partition in wanted)
+    elif name == "redacted":
+        accounting = RowAccounting.total(r.accounting for r in redaction_days(paths) if r.partition in wanted)
+    elif name == "eligible":
+        eligible = read_eligibility(paths)
+        accounting = eligible.accounting
+        if deleted := eligible.retention_storage.sensitive_rows_deleted:  # booked against the days above
+            note = f" (retention first deleted {deleted} stored sensitive rows)"
+    elif name == "training_set":
+        training = read_training_set(paths)
+        accounting = training.accounting
+        note = " (" + ", ".join(f"{split} {n}" for split, n in training.splits.items()) + ")"
+    elif name == "quarantine":
+        quarantine = read_quarantine(paths)
+        reasons = ", ".join(f"{n} {reason}" for reason, n in quarantine.by_reason.items())
+        return f"quarantine: {quarantine.rows} rows" + (f" ({reasons})" if reasons else "")
+    else:
+        return name
+    removed = ", ".join(f"{n} {reason}" for reason, n in accounting.removed.items() if n)
+    return f"{name}: {accounting.rows_in} in -> {accounting.rows_out} out" + (f" ({removed})" if removed else "") + note
 
 
 def _root_cause(error) -> str:

@@ -3,17 +3,20 @@ XDG_DATA_HOME) declaring ticket_triage with bars scaled to small data, and that 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from hypothesis import settings
 
 from pipelines.lib.catalog import COMPONENT_TYPE, get_spec
+from pipelines.lib.reports import MANIFEST_SCHEMA
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
@@ -62,6 +65,28 @@ def declare(root: Path, spec: DatasetSpec) -> Path:
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
+
+
+_checked_manifests: set[Path] = set()
+
+
+@pytest.fixture(autouse=True)
+def _every_release_matches_the_manifest_schema(tmp_path_factory):
+    """After each test, every manifest.json a test of the suite has released so far is validated
+    against the committed JSON Schema (schemas/manifest.schema.json)."""
+    yield
+    base = tmp_path_factory.getbasetemp()
+    found = {p for depth in range(1, 5) for p in base.glob("*/" * depth + "datasets/*/v*/manifest.json")}
+    if not found - _checked_manifests:
+        return
+    validator = jsonschema.Draft202012Validator(json.loads((PROJECT / MANIFEST_SCHEMA).read_text()))
+    for manifest in sorted(found - _checked_manifests):
+        errors = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(json.loads(manifest.read_text()))
+        ]
+        assert not errors, f"{manifest} does not match {MANIFEST_SCHEMA}: {errors[:5]}"
+        _checked_manifests.add(manifest)
 
 
 def make_workspace(root: Path, spec: DatasetSpec | None = None) -> Path:

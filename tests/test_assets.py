@@ -37,9 +37,11 @@ def test_raw_and_redacted_on_one_partition_account_for_every_row(workspace):
     assert result.success
     meta = {m.asset_key.path[-1]: m.metadata for m in result.asset_materializations_for_node("ticket_triage__redacted")}
     redacted = meta["redacted"]
-    assert redacted["rows_in"].value == redacted["rows_out"].value > 0
+    assert redacted["rows_in"].value == redacted["rows_out"].value == redacted["dagster/row_count"].value > 0
     assert redacted["replaced/email"].value > 0 and "customer_email" in redacted["dropped_columns"].value
     assert all(e.passed for e in checks(result).values())
+    raw = result.asset_materializations_for_node("ticket_triage__raw_tickets")[0].metadata
+    assert raw["dagster/row_count"].value == raw["rows_out"].value == raw["rows_in"].value - raw["quarantined"].value
     assert (workspace / "data/warehouse/ticket_triage/redacted" / f"{DAY}.parquet").is_file()
     assert not (workspace / "data/warehouse/ticket_triage/redacted" / "2026-10-29.parquet").exists()
 

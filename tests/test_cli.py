@@ -134,3 +134,18 @@ def test_dvc_yaml_is_generated_from_the_specs_and_committed_up_to_date(tmp_path)
     ]
     assert list(chat["metrics"][0]) == ["reports/chat_intent/gates.json"]
     assert stages["ticket_triage"]["plots"][0]["reports/ticket_triage/coverage.csv"]["y"] == "category"
+
+
+def test_help_lists_every_verb_without_loading_scikit_learn_or_dagster():
+    """`trainset --help` imports each verb's module for its one-line help: none may import the heavy
+    libraries at module level (scikit-learn alone takes about 2 s)."""
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from pipelines.cli import VERBS, cli\n"
+        "result = CliRunner().invoke(cli, ['--help'])\n"
+        "assert result.exit_code == 0 and all(verb in result.output for verb in VERBS), result.output\n"
+        "print(' '.join(m for m in ('sklearn', 'scipy', 'dagster', 'great_expectations') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""

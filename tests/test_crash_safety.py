@@ -94,11 +94,11 @@ def assert_no_partial_version(root: Path) -> None:
     folders = sorted(p.name for p in releases.iterdir()) if releases.is_dir() else []
     assert folders == [f"v{v}" for v in versions(releases)], "a version folder without its manifest"
     for version in versions(releases):
-        files = read_manifest(releases / f"v{version}")["files"]
+        files = read_manifest(releases / f"v{version}").files
         for name, meta in files.items():
             if str(version) in withdrawn and name in SPLITS:
                 continue
-            assert file_sha256(releases / f"v{version}" / name) == meta["sha256"], (version, name)
+            assert file_sha256(releases / f"v{version}" / name) == meta.sha256, (version, name)
     for tag in git(root, "tag").split():
         version = int(tag.split("@v")[1])
         assert version in versions(releases), f"tag {tag} names no complete version"
@@ -143,5 +143,5 @@ def test_a_release_killed_at_any_point_is_whole_or_absent_and_the_next_run_compl
     assert status.returncode == 0  # everything tracked is on the remote
     assert not list((root / "data" / "staging").glob("*"))
     assert sorted(fetch_version(root, DATASET, 2, tmp_path / "pulled")) == sorted(
-        read_manifest(root / "datasets" / DATASET / "v2")["files"]
+        read_manifest(root / "datasets" / DATASET / "v2").files
     )

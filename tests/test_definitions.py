@@ -1,5 +1,6 @@
 """The code location loads from the workspace's specs, `dg check defs` passes, a dataset added
-by YAML alone becomes its own asset group, and a variable a spec needs is checked at load."""
+by YAML alone becomes its own asset group, a variable a spec needs is checked at load, and a
+schedule Dagster cannot run is refused with the file and field named."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import PROJECT, make_workspace
+from conftest import AS_OF, PROJECT, make_workspace
 
+from pipelines.cli import main
+from pipelines.components.assets import build_dataset_defs
 from pipelines.definitions import build_definitions
-from pipelines.lib.catalog import MissingEnvironmentError, SpecError, dataset_specs
+from pipelines.lib.catalog import MissingEnvironmentError, SpecError, dataset_specs, load_spec_file
+from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -91,9 +95,46 @@ def test_the_key_variable_must_be_declared_under_requirements(tmp_path):
     text = (PROJECT / "pipelines/defs/ticket_triage/defs.yaml").read_text()
     path = tmp_path / "defs.yaml"
     path.write_text(text.replace("  env: [TRAINSET_PSEUDONYM_KEY]", "  env: []"))
-    from pipelines.lib.catalog import load_spec_file
-
     with pytest.raises(
         SpecError, match="privacy.key_env TRAINSET_PSEUDONYM_KEY is not declared under requirements.env"
     ):
         load_spec_file(path)
+
+
+def spec_with_schedule(folder: Path, schedule: str) -> Path:
+    """ticket_triage's defs.yaml with another schedule, written under `folder`."""
+    import yaml
+
+    document = yaml.safe_load((PROJECT / "pipelines/defs/ticket_triage/defs.yaml").read_text())
+    document["attributes"]["schedule"] = schedule
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "defs.yaml").write_text(yaml.safe_dump(document))
+    return folder / "defs.yaml"
+
+
+@pytest.mark.parametrize("schedule", ["daily", "0 3 * *", "0 3 * * * *", "61 3 * * *", "0 0 30 2 *", ""])
+def test_a_schedule_dagster_cannot_run_is_refused_naming_the_file_and_what_to_write(tmp_path, schedule):
+    path = spec_with_schedule(tmp_path, schedule)
+    with pytest.raises(SpecError) as error:
+        build_dataset_defs(load_spec_file(path), path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: attributes.schedule: {schedule!r} is not a cron schedule Dagster can run")
+    assert "Write five fields, minute hour day-of-month month day-of-week (UTC)" in message
+
+
+@pytest.mark.parametrize("schedule", ["@daily", "0 3 * * 1-5", "*/30 6-18 * * mon-fri"])
+def test_a_schedule_dagster_accepts_is_built_as_written(tmp_path, schedule):
+    path = spec_with_schedule(tmp_path, schedule)
+    [built] = build_dataset_defs(load_spec_file(path), path).schedules or []
+    assert isinstance(built, dg.ScheduleDefinition) and built.cron_schedule == schedule
+
+
+def test_trainset_run_shows_an_invalid_schedule_as_an_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    workspace = tmp_path / "workspace"
+    path = spec_with_schedule(workspace / "pipelines" / "defs" / "ticket_triage", "0 25 * * *")
+    write_landing(generate(GeneratorConfig(rows=200, seed=3, as_of=AS_OF, months=1)), workspace / "data" / "landing")
+    monkeypatch.setattr(sys, "argv", ["trainset", "run", "ticket_triage", "--workspace", str(workspace)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {path}: attributes.schedule: '0 25 * * *' is not a cron")

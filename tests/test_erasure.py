@@ -27,6 +27,7 @@ from pipelines.lib.release.consume import fetch_version
 from pipelines.lib.release.vcs import default_remote, dvc_executable
 from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.release.withdrawal import WithdrawnError, read_registry
+from pipelines.lib.reports import ErasurePolicy
 from pipelines.runner import materialize_dataset
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
@@ -83,8 +84,8 @@ def test_forget_release_pull(tmp_path):
     v2 = root / "datasets" / "ticket_triage" / "v2"
     v2_users = pd.concat(pd.read_parquet(v2 / f"{s}.parquet") for s in ("train", "validation", "test"))["user_id"]
     assert pseudonym not in set(v2_users)
-    erasure = next(p for p in read_manifest(v2)["policies"] if p["name"] == "erasure")
-    assert erasure["requests"] == 1
+    erasure = next(p for p in read_manifest(v2).policies if isinstance(p, ErasurePolicy))
+    assert erasure.requests == 1
 
     withdrawn = read_registry(root, "ticket_triage")["withdrawn"]
     assert withdrawn["1"]["replaced_by"] == 2 and withdrawn["1"]["reason"] == "erasure"

@@ -77,11 +77,8 @@ def test_the_release_commit_carries_what_built_the_version(released):
         "reports/ticket_triage/gate_report.html",
     }
     manifest = read_manifest(root / "datasets" / "ticket_triage" / "v1")
-    tagged_spec = git(root, "show", f"ticket_triage@v1:{manifest['spec']['path']}")
-    assert (
-        DatasetSpec.model_validate(yaml.safe_load(tagged_spec)["attributes"]).fingerprint()
-        == manifest["spec"]["sha256"]
-    )
+    tagged_spec = git(root, "show", f"ticket_triage@v1:{manifest.spec.path}")
+    assert DatasetSpec.model_validate(yaml.safe_load(tagged_spec)["attributes"]).fingerprint() == manifest.spec.sha256
     assert (
         git(root, "show", "ticket_triage@v1:expectations/ticket_triage.json")
         == (PROJECT / "expectations" / "ticket_triage.json").read_text()
@@ -97,7 +94,7 @@ def test_broken_records_are_quarantined_with_their_line_and_every_asset_reconcil
     assert sorted(broken["reason"]) == ["bad_encoding", "malformed_record"]
     assert broken["line"].tolist() == [3, 3] and broken["file"].str.endswith(".csv").all()
     assert not [c for c in summary.failed_checks if c.startswith("row_accounting")]
-    by_reason = read_manifest(root / "datasets" / "ticket_triage" / "v1")["quarantine"]["by_reason"]
+    by_reason = read_manifest(root / "datasets" / "ticket_triage" / "v1").quarantine.by_reason
     assert by_reason["malformed_record"] == 1 and by_reason["bad_encoding"] == 1
 
 
@@ -105,29 +102,26 @@ def test_manifest_is_the_lineage(released):
     root, summary = released
     version = root / "datasets" / "ticket_triage" / "v1"
     manifest = read_manifest(version)
-    assert sorted(manifest["files"]) == ["DATASET_CARD.md", "test.parquet", "train.parquet", "validation.parquet"]
-    for name, meta in manifest["files"].items():
-        assert file_sha256(version / name) == meta["sha256"]
-    assert manifest["dagster_run_id"] == summary.run_id
-    assert manifest["spec"]["sha256"] == small_spec().fingerprint()
-    assert manifest["inputs"][0]["source"] == "tickets" and manifest["inputs"][0]["rows"] > 0
-    assert {p["name"] for p in manifest["policies"]} >= {"minimisation", "redaction", "consent", "retention"}
-    assert all(g["passed"] or g["severity"] == "warn" for g in manifest["gates"]) and len(manifest["gates"]) == 13
-    residue = manifest["pii_residue_in_files"]
-    assert residue["rows"] == rows_released(manifest) and residue["findings"] == 0 and residue["allowed"] == []
-    for step, counts in manifest["accounting"].items():
-        assert counts["rows_in"] == counts["rows_out"] + sum(counts["removed"].values()), step
-    rows = sum(manifest["files"][f"{s}.parquet"]["rows"] for s in ("train", "validation", "test"))
-    assert rows == manifest["accounting"]["training_set"]["rows_out"] == sum(c["n"] for c in manifest["counts"])
-    assert 0.005 < manifest["language"]["mismatch_rate"] < 0.06  # the generator mislabels 3%, 1 in 6 by chance right
+    assert sorted(manifest.files) == ["DATASET_CARD.md", "test.parquet", "train.parquet", "validation.parquet"]
+    for name, meta in manifest.files.items():
+        assert file_sha256(version / name) == meta.sha256
+    assert manifest.dagster_run_id == summary.run_id
+    assert manifest.spec.sha256 == small_spec().fingerprint()
+    assert manifest.inputs[0].source == "tickets" and manifest.inputs[0].rows > 0
+    assert {p.name for p in manifest.policies} >= {"minimisation", "redaction", "consent", "retention"}
+    assert all(not g.blocking for g in manifest.gates) and len(manifest.gates) == 13
+    residue = manifest.pii_residue_in_files
+    assert residue is not None and residue.rows == manifest.rows and residue.findings == 0 and residue.allowed == []
+    for step, counts in manifest.accounting.items():
+        assert counts.balanced, step
+    assert manifest.rows == manifest.accounting["training_set"].rows_out == sum(c.n for c in manifest.counts)
+    assert summary.release_metadata["dagster/row_count"] == manifest.rows
+    assert manifest.language is not None
+    assert 0.005 < manifest.language.mismatch_rate < 0.06  # the generator mislabels 3%, 1 in 6 by chance right
     docs = root / "data/warehouse/ticket_triage/gx/uncommitted/data_docs/local_site"
     assert (docs / "index.html").is_file() and list((docs / "validations").rglob("*.html"))
     card = (version / "DATASET_CARD.md").read_text()
     assert "# ticket_triage v1" in card and "min_examples_per_class" in card
-
-
-def rows_released(manifest: dict) -> int:
-    return sum(meta.get("rows", 0) for meta in manifest["files"].values())
 
 
 def test_splits_are_stratified_and_strictly_minimised(released):

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pandas as pd
 import pytest
 
+from pipelines.lib.catalog import get_spec
 from pipelines.lib.locks import LockedError
 from pipelines.lib.release.consume import verify_version
 from pipelines.lib.release.versions import ReleaseError, read_manifest, release, release_lock, versions
+from pipelines.lib.reports import ContractResult, ManifestBody, QuarantineReport, SpecRecord
+
+
+def body(as_of: str = "2026-10-31") -> ManifestBody:
+    """The least a manifest holds: no inputs, policies or gates."""
+    spec, _ = get_spec("ticket_triage")
+    return ManifestBody(
+        created_at=datetime.now(UTC),
+        as_of=date.fromisoformat(as_of),
+        spec=SpecRecord(path="defs.yaml", sha256=spec.fingerprint(), content=spec.model_dump(mode="json")),
+        pseudonymisation_key_id="k",
+        inputs=[],
+        policies=[],
+        accounting={},
+        quarantine=QuarantineReport(rows=0),
+        contract=ContractResult(schema="demo.training_set", passed=True),
+        expectations=[],
+        gates=[],
+        counts=[],
+    )
 
 
 def frame(n=30, offset=0):
@@ -21,25 +44,25 @@ def frame(n=30, offset=0):
 
 
 def test_versions_are_numbered_and_identical_content_is_not_released_twice(tmp_path):
-    first = release(tmp_path, "demo", frame(), {"as_of": "2026-10-31"})
-    again = release(tmp_path, "demo", frame(), {"as_of": "2026-11-01"})
-    changed = release(tmp_path, "demo", frame(offset=100), {"as_of": "2026-11-01"})
+    first = release(tmp_path, "demo", frame(), body("2026-10-31"))
+    again = release(tmp_path, "demo", frame(), body("2026-11-01"))
+    changed = release(tmp_path, "demo", frame(offset=100), body("2026-11-01"))
     assert (first.version, first.created) == (1, True)
     assert (again.version, again.created) == (1, False)
     assert (changed.version, changed.created) == (2, True)
     assert versions(tmp_path / "datasets" / "demo") == [1, 2]
-    assert read_manifest(first.path)["files"]["train.parquet"]["rows"] == 24
+    assert read_manifest(first.path).files["train.parquet"].rows == 24
     assert verify_version(first.path)
     assert not list((tmp_path / "data" / "staging").iterdir())  # nothing half-written left behind
 
 
 def test_an_existing_version_folder_is_never_written_again(tmp_path):
-    release(tmp_path, "demo", frame(), {})
+    release(tmp_path, "demo", frame(), body())
     squatter = tmp_path / "datasets" / "demo" / "v2"
     squatter.mkdir()
     (squatter / "note.txt").write_text("someone else's")
     with pytest.raises(ReleaseError, match="v2 exists already; versions are immutable"):
-        release(tmp_path, "demo", frame(offset=5), {})
+        release(tmp_path, "demo", frame(offset=5), body())
     assert (squatter / "note.txt").read_text() == "someone else's"
     assert versions(tmp_path / "datasets" / "demo") == [1]
 

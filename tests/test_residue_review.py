@@ -161,11 +161,12 @@ def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     released = run(root, start=date.fromisoformat(day))
     assert released.success, released.failure
     version = root / "datasets" / "ticket_triage" / "v1"
-    listed = read_manifest(version)["pii_residue_in_files"]
-    [allowed] = listed["allowed"]
-    assert listed["findings"] == 1 and not listed["unreviewed"]
-    assert allowed["finding"]["row_id"] == row_id and allowed["finding"]["file"].endswith(".parquet")
-    assert allowed["approver"] == "data-governance/alice" and allowed["entry"] == "waivers.yaml:2 residue_allow[0]"
+    listed = read_manifest(version).pii_residue_in_files
+    assert listed is not None
+    [allowed] = listed.allowed
+    assert listed.findings == 1 and not listed.unreviewed
+    assert allowed.finding.row_id == row_id and (allowed.finding.file or "").endswith(".parquet")
+    assert allowed.approver == "data-governance/alice" and allowed.entry == "waivers.yaml:2 residue_allow[0]"
     card = (version / "DATASET_CARD.md").read_text()
     assert f"| {row_id} | body | {OFFSET} | digit_run | data-governance/alice | 2999-12-31 |" in card
     html = (root / "reports/ticket_triage/gate_report.html").read_text()
@@ -182,3 +183,17 @@ def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     stale_entry = f"waivers.yaml:2 residue_allow[0]: row {row_id} body offset {OFFSET + 1} (digit_run)"
     assert f"{stale_entry}: matches no finding" in check
     assert f"(findings in that row: body offset {OFFSET} (digit_run))" in check
+
+    # `trainset gates` headlines the blocked run, not the release before it, and the blocked run
+    # wrote its own HTML gate report and said where it is.
+    report = gates(root)
+    headline = report.splitlines()[0]
+    assert f"run {stale.run_id}" in headline and "BLOCKED by pii_residue (redacted): no version released" in headline
+    assert f"the gates were last measured by run {released.run_id}" in report
+    assert f"{stale_entry}: matches no finding" in report
+    assert stale.gate_report == root / "data/warehouse/ticket_triage/gate_runs" / f"{stale.run_id}.html"
+    page = stale.gate_report.read_text()
+    assert "Blocked by pii_residue (redacted)" in page and "matches no finding" in page
+    assert f"gate report: {stale.gate_report}" in report
+    as_json = json.loads(gates(root, "--format", "json"))
+    assert as_json["run_id"] == stale.run_id and as_json["gates"] == [] and as_json["report"] == str(stale.gate_report)

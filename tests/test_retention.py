@@ -10,6 +10,7 @@ from conftest import small_spec
 
 from pipelines.lib.files import write_parquet
 from pipelines.lib.privacy.retention import RETENTION_LOG, commit_pending_log, expire_stored
+from pipelines.lib.reports import RetentionOnStorage
 from pipelines.lib.workspace import DatasetPaths
 
 AS_OF = date(2026, 10, 31)  # default P12M keeps 2025-11-01 on; Account (P3M) keeps 2026-08-01 on
@@ -41,7 +42,7 @@ def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_
     result = expire_stored(tmp_path, spec, AS_OF)
 
     # 2 Account rows of 2026-05-01, each deleted from raw and from redacted: 2 examples.
-    assert result == {"files_deleted": 3, "sensitive_rows_deleted": 2, "oldest_day_kept": "2025-11-01"}
+    assert result == RetentionOnStorage(files_deleted=3, sensitive_rows_deleted=2, oldest_day_kept=date(2025, 11, 1))
     assert sorted(p.name for p in landing.iterdir()) == ["2025-11-01.csv"]
     for folder in ("raw_tickets", "redacted"):
         kept = tmp_path / warehouse / folder
@@ -61,4 +62,4 @@ def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_
         (f"{warehouse}/redacted", "2026-05-01", "sensitive"),
     }
     assert all(set(r) == {"dataset", "deleted_at", "zone", "day", "rows", "rule"} for r in log)
-    assert expire_stored(tmp_path, spec, AS_OF)["files_deleted"] == 0  # idempotent
+    assert expire_stored(tmp_path, spec, AS_OF).files_deleted == 0  # idempotent

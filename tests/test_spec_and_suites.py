@@ -28,7 +28,8 @@ def write_spec(tmp_path: Path, edit) -> Path:
 def test_the_declared_dataset_is_valid():
     spec, path = dataset_specs()["ticket_triage"]
     assert spec.labels.classes == ["Billing", "Technical", "Account", "Other"]
-    assert spec.gates.min_examples_per_class.min == 1000 and path.name == "defs.yaml"
+    assert spec.gates["min_examples_per_class"].model_dump() == {"severity": "error", "min": 1000}
+    assert path.name == "defs.yaml"
 
 
 @pytest.mark.parametrize(
@@ -36,9 +37,9 @@ def test_the_declared_dataset_is_valid():
     [
         (lambda a: a["privacy"]["retention"].update(default="12 months"), "privacy.retention.default"),
         (lambda a: a["split"].update(train=0.9), "split shares must sum to 1"),
-        (lambda a: a["gates"].update(min_examples_per_klass={"min": 1}), "gates.min_examples_per_klass"),
+        (lambda a: a["gates"].update(min_examples_per_klass={"min": 1}), "gates.min_examples_per_klass: not a gate"),
+        (lambda a: a["gates"]["min_examples_per_class"].update(mn=1), "gates.min_examples_per_class.mn: not a param"),
         (lambda a: a["gates"]["min_non_english_share"].update(min=1.5), "gates.min_non_english_share.min"),
-        (lambda a: a.update(schedule="daily"), "5-field cron"),
     ],
 )
 def test_invalid_specs_name_the_file_and_the_field(tmp_path, edit, message):

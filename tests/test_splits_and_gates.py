@@ -73,9 +73,13 @@ def test_gates_pass_on_good_data_and_name_failing_segments():
     thin = tickets()
     thin = thin[~((thin["category"] == "Account") & (thin.index % 20 != 0))]
     failed = {g.name: g for g in evaluate_gates(thin, spec, AS_OF)}["min_examples_per_class"]
-    assert not failed.passed and failed.blocking
-    assert failed.failing[0].startswith("Account: ") and failed.failing[0].endswith("< 100")
+    assert not failed.passed and failed.blocking and failed.status == "failed"
+    assert failed.failing[0].segment == "Account" and failed.failing[0].text.endswith("< 100")
     assert "measured" in failed.message() and "required 100" in failed.message()
+    n = failed.measured
+    assert failed.explanation == f"class 'Account' has {n} examples, below the 100 required"
+    passed = results["min_examples_per_class"]
+    assert passed.explanation.startswith("every class has at least 100 examples (fewest: ")
 
 
 def test_missing_channel_non_english_share_and_recency_gates_fail():
@@ -84,10 +88,12 @@ def test_missing_channel_non_english_share_and_recency_gates_fail():
     df = df[df["channel"] != "web"].assign(language="en")
     df["created_at"] = pd.Timestamp("2026-06-01", tz="UTC")
     results = {g.name: g for g in evaluate_gates(df, spec, AS_OF)}
-    assert results["required_channels"].failing == ["web: absent"]
+    assert [s.text for s in results["required_channels"].failing] == ["web: absent"]
+    assert results["required_channels"].explanation == "channel 'web' is absent"
     assert not results["min_non_english_share"].passed and results["min_non_english_share"].measured == 0.0
+    assert results["min_non_english_share"].explanation.endswith("not in English, below the 10% required")
     assert not results["min_recent_share"].passed
-    assert "only 1 language(s) present" in results["min_examples_top_languages"].failing
+    assert "only 1 language(s) present" in [s.text for s in results["min_examples_top_languages"].failing]
 
 
 def test_label_agreement_is_cohens_kappa_on_items_in_the_set():
@@ -113,7 +119,8 @@ def test_duplicate_and_leakage_gates():
     leaky.loc[leaky["split"] != "train", "body"] = leaky.loc[leaky["split"] == "train", "body"].iloc[0]
     results = {g.name: g for g in evaluate_gates(leaky, spec, AS_OF)}
     assert not results["max_split_leakage"].passed and results["max_split_leakage"].measured == 1.0
-    assert results["max_split_leakage"].failing[0].startswith("validation: ")
+    assert results["max_split_leakage"].failing[0].text.startswith("validation: ")
+    assert "have a text also in train, above the 1% allowed" in results["max_split_leakage"].explanation
     assert results["max_duplicate_share"].measured > 0.19  # every held-out row repeats one text
     numbered = df.assign(body=[f"order {i} is late" for i in range(len(df))])
     results = {g.name: g for g in evaluate_gates(numbered, spec, AS_OF)}

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from conftest import AS_OF, land, make_workspace, small_spec
 
 from pipelines.cli import cli
-from pipelines.lib.quality.gates import GateResult, apply_waivers
+from pipelines.lib.quality.gate_results import GateResult, Shortfall
+from pipelines.lib.quality.gates import apply_waivers
 from pipelines.lib.quality.waivers import WaiverError, load_allowances, load_waivers
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.runner import materialize_dataset
@@ -45,11 +46,19 @@ def test_waivers_are_validated_and_pii_residue_cannot_be_waived(tmp_path):
 def test_an_active_waiver_unblocks_and_an_expired_one_does_not(tmp_path):
     write_waivers(tmp_path, WAIVER | {"expires": "2026-11-30"})
     waivers = load_waivers(tmp_path, "ticket_triage")
-    failed = GateResult("min_examples_per_class", "error", False, 812, 1000, ["Account: 812 < 1000"])
+    failed = GateResult(
+        name="min_examples_per_class",
+        severity="error",
+        passed=False,
+        measured=812,
+        required=1000,
+        failing=[Shortfall(segment="Account", text="Account: 812 < 1000")],
+    )
     [before_expiry] = apply_waivers([failed], waivers, date(2026, 11, 30))
     [after_expiry] = apply_waivers([failed], waivers, date(2026, 12, 1))
     assert not before_expiry.blocking and "WAIVED by data-governance/alice until 2026-11-30" in before_expiry.message()
-    assert after_expiry.blocking and after_expiry.waiver is None
+    assert before_expiry.status == "waived" and not before_expiry.enforced
+    assert after_expiry.blocking and after_expiry.waiver is None and after_expiry.status == "failed"
     assert "expired on 2026-11-30" in after_expiry.message()
 
 
@@ -74,8 +83,9 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
     assert waived.success, waived.failure
     assert any(c.startswith("min_examples_per_class [WARN]") and "WAIVED" in c for c in waived.failed_checks)
     version = root / "datasets" / "ticket_triage" / "v1"
-    gate = next(g for g in read_manifest(version)["gates"] if g["name"] == "min_examples_per_class")
-    assert gate["passed"] is False and gate["waiver"]["approver"] == "data-governance/alice"
+    gate = next(g for g in read_manifest(version).gates if g.name == "min_examples_per_class")
+    assert gate.passed is False and gate.waiver is not None and gate.waiver.approver == "data-governance/alice"
+    assert gate.status == "waived" and '"status": "waived"' in (version / "manifest.json").read_text()
     card = (version / "DATASET_CARD.md").read_text()
     assert "**waived** (data-governance/alice, until 2999-12-31)" in card and "targeted labelling batch" in card
     # The decision that let the version through is in the release commit, beside the spec.
@@ -94,6 +104,9 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
     assert not any("@" in example for examples in gate["examples"].values() for example in examples)
     by_run = CliRunner().invoke(cli, ["gates", "--workspace", str(root), "--run", expired.run_id[:8]]).output
     assert "FAIL   error min_examples_per_class" in by_run
+    assert "BLOCKED by min_examples_per_class: no version released" in by_run.splitlines()[0]
+    assert expired.gate_report is not None and expired.gate_report.name == f"{expired.run_id}.html"
+    assert "Blocked by min_examples_per_class" in expired.gate_report.read_text()
 
     report = root / "data/warehouse/ticket_triage/gate_runs" / f"{waived.run_id}.html"
     assert report.read_text() == (root / "reports/ticket_triage/gate_report.html").read_text()

@@ -44,6 +44,7 @@ from pipelines.lib.quality.reconcile import (
 )
 from pipelines.lib.release.killpoints import POINTS
 from pipelines.lib.release.versions import read_manifest, versions
+from pipelines.lib.reports import Manifest
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.lib.workspace import DatasetPaths
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
@@ -77,7 +78,8 @@ def scaled_spec(rows: int) -> DatasetSpec:
 
 
 def make_template(root: Path, rows: int, spec: DatasetSpec) -> None:
-    """A git workspace declaring `spec`, with the project's suites and a generated landing zone."""
+    """A git workspace at `root` (which must not exist) declaring `spec`, with the expectation
+    suites and `rows` generated tickets landed over 8 months; every scenario starts from a copy of it."""
     root.mkdir(parents=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
     declared = root / "pipelines" / "defs" / DATASET / "defs.yaml"
@@ -153,7 +155,8 @@ def landed_records(root: Path) -> int:
 
 
 def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[str]]:
-    """Records neither in the raw zone nor in quarantine, and every later step's mismatches."""
+    """Records neither in the raw zone nor in quarantine (a count), and every later step's
+    mismatches (in words)."""
     paths = DatasetPaths(root, DATASET)
     days = sorted(p.stem for p in (paths.warehouse / "raw_tickets").glob("*.parquet"))
     raw = reconcile_raw(paths, "tickets", days)
@@ -165,12 +168,14 @@ def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[s
     return expected - raw.rows_out - raw.removed, problems
 
 
-def released(root: Path) -> dict | None:
+def released(root: Path) -> Manifest | None:
+    """The manifest of the latest released version, or None if nothing was released."""
     found = versions(root / "datasets" / DATASET)
     return read_manifest(root / "datasets" / DATASET / f"v{found[-1]}") if found else None
 
 
 def quarantined(root: Path) -> str:
+    """What quarantine holds, as `<rows> <reason>` by reason, or "nothing quarantined"."""
     path = DatasetPaths(root, DATASET).quarantine
     if not path.is_file():
         return "nothing quarantined"
@@ -227,7 +232,16 @@ def _random_bytes(root: Path) -> None:
         path.write_bytes(path.read_bytes().rstrip(b"\n") + b"\n" + junk + b"\n")
 
 
-ROW_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+def _empty_text(root: Path) -> None:
+    _edit_lines(root, 3, _edit_field("subject", ""))
+    _edit_lines(root, 3, _edit_field("body", " "))
+
+
+#: A fault: edits the landed files under a workspace root. What it returns is ignored (a
+#: `Path.write_bytes` in a lambda returns the bytes written).
+Fault = Callable[[Path], object]
+
+ROW_FAULTS: dict[str, tuple[Fault, str]] = {
     "extra field on a line": (lambda r: _edit_lines(r, 3, lambda line: line + b',"extra"'), "malformed_record"),
     "line cut short": (lambda r: _edit_lines(r, 3, lambda line: line[: len(line) // 2]), "malformed_record"),
     "quote never closed": (lambda r: _edit_lines(r, 3, lambda line: line[:-1]), "malformed_record"),
@@ -246,10 +260,7 @@ ROW_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
         "future_timestamp",
     ),
     "unknown label": (lambda r: _edit_lines(r, 3, _edit_field("category", "Refunds")), "unknown_label"),
-    "empty text": (
-        lambda r: (_edit_lines(r, 3, _edit_field("subject", "")), _edit_lines(r, 3, _edit_field("body", " "))),
-        "empty_text",
-    ),
+    "empty text": (_empty_text, "empty_text"),
     "oversize text": (lambda r: _edit_lines(r, 3, _edit_field("body", "log line " * 4000)), "oversize_text"),
     "duplicate id in a file": (_duplicate_within, "duplicate_id"),
     "duplicate id across files": (_duplicate_across, "duplicate_id"),
@@ -261,7 +272,7 @@ def _middle(root: Path) -> Path:
     return files[len(files) // 2]
 
 
-SOURCE_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+SOURCE_FAULTS: dict[str, tuple[Fault, str]] = {
     "missing file": (lambda r: _middle(r).unlink(), "does not exist"),
     "renamed column": (
         lambda r: _middle(r).write_bytes(_middle(r).read_bytes().replace(b'"category"', b'"label"', 1)),
@@ -279,12 +290,14 @@ SOURCE_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
 
 
 def fresh(template: Path, scratch: Path, name: str) -> Path:
+    """A copy of the template workspace under `scratch`, in a folder named after the scenario."""
     root = scratch / name.replace(" ", "_").replace(":", "_")
     shutil.copytree(template, root, symlinks=True)
     return root
 
 
 def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Outcome:
+    """Bad records in a few files: the run must release, with each bad row quarantined for its reason."""
     inject, reason = ROW_FAULTS[name]
     root = fresh(template, scratch, name)
     inject(root)
@@ -296,7 +309,8 @@ def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Ou
     return Outcome(name, f"{'released' if success else 'FAILED: ' + message[:80]}; quarantined {held}", lost, ok)
 
 
-def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, baseline: dict) -> Outcome:
+def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, baseline: Manifest) -> Outcome:
+    """A broken file: the run must refuse it by name, and once it is re-landed release the baseline."""
     inject, message_part = SOURCE_FAULTS[name]
     root = fresh(template, scratch, name)
     broken = _middle(root)
@@ -309,14 +323,15 @@ def source_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str, ba
     [(code, success, _)] = run_pipeline(root, spec)
     lost, problems = rows_lost(root, spec, expected)
     final = released(root)
-    same = final is not None and final["content_sha256"] == baseline["content_sha256"]
+    same = final is not None and final.content_sha256 == baseline.content_sha256
     ok = refused and success and same and not problems and lost == 0
     reason = re.sub(r"^.*?(?:\.csv: |partition \S+: )", "", message).split(". ")[0]
     said = reason[:80] if refused else f"NOT REFUSED CLEARLY: {message[:80]}"
     return Outcome(name, f"refused ({said}); re-landed: {'same release' if same else 'DIFFERENT'}", lost, ok)
 
 
-def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, baseline: dict) -> Outcome:
+def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, baseline: Manifest) -> Outcome:
+    """SIGKILL at a kill point: no partial version, no tag; the next run completes v1 as the baseline."""
     root = fresh(template, scratch, f"kill {point}")
     expected = landed_records(root)
     [(code, _, _)] = run_pipeline(root, spec, kill_at=point)
@@ -327,17 +342,17 @@ def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, bas
     final = released(root)
     tags_after = subprocess.run(["git", "tag"], cwd=root, capture_output=True, text=True).stdout.split()
     lost, problems = rows_lost(root, spec, expected)
-    released_rows = sum(m["rows"] for n, m in final["files"].items() if n.endswith(".parquet")) if final else 0
-    lost += baseline["rows"] - released_rows
-    same = final is not None and final["content_sha256"] == baseline["content_sha256"]
+    lost += baseline.rows - (final.rows if final else 0)
+    same = final is not None and final.content_sha256 == baseline.content_sha256
     ok = code == -9 and not partial and not tags and success and same and tags_after == [f"{DATASET}@v1"]
     outcome = f"killed (exit {code}), {len(folders)} complete version(s), no tag; rerun: " + (
-        "v1 completed and tagged" if ok else f"{final and final['version']} tags {tags_after}"
+        "v1 completed and tagged" if ok else f"{final and final.version} tags {tags_after}"
     )
     return Outcome(f"SIGKILL at {point}", outcome, lost, ok and not problems)
 
 
-def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
+def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: Manifest) -> Outcome:
+    """Two runs at once: one runs (or both, one after the other), any other is refused; one v1."""
     root = fresh(template, scratch, "concurrent")
     expected = landed_records(root)
     results = run_pipeline(root, spec, together=2)
@@ -345,14 +360,15 @@ def concurrent_runs(template: Path, scratch: Path, spec: DatasetSpec, baseline: 
     succeeded = [m for _, success, m in results if success]
     lost, problems = rows_lost(root, spec, expected)
     final = released(root)
-    same = final is not None and final["content_sha256"] == baseline["content_sha256"]
+    same = final is not None and final.content_sha256 == baseline.content_sha256
     ok = len(succeeded) >= 1 and len(succeeded) + len(refused) == 2 and same and not problems
     said = refused[0].split(" in /")[0] if refused else "-"
     outcome = f"{len(succeeded)} ran, {len(refused)} refused ({said}); one v1, same as the baseline"
     return Outcome("two runs at once", outcome, lost, ok)
 
 
-def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
+def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: Manifest) -> Outcome:
+    """The clean workspace run again: no new version, and a byte-identical training set."""
     training = (DatasetPaths(root, DATASET).training_set).read_bytes()
     [(code, success, message)] = run_pipeline(root, spec)
     same_bytes = (DatasetPaths(root, DATASET).training_set).read_bytes() == training
@@ -362,6 +378,7 @@ def rerun_unchanged(root: Path, spec: DatasetSpec, baseline: dict) -> Outcome:
 
 
 def main() -> None:
+    """Every scenario, one line each; exits 1 if a row was lost or a fault not handled, else 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=6000)
     parser.add_argument("--keep", action="store_true", help="keep the scenario workspaces for inspection")
@@ -388,10 +405,9 @@ def main() -> None:
         baseline = released(clean)
         if not success or baseline is None:
             sys.exit(f"the clean baseline did not release: {message} {problems}")
-        baseline["rows"] = sum(m["rows"] for n, m in baseline["files"].items() if n.endswith(".parquet"))
         print(f"{'':5}{'fault':<29} {'rows lost':>9}  outcome")
         scenarios: list[Callable[[], Outcome]] = [
-            lambda: Outcome("none (baseline)", f"released v1: {baseline['rows']:,} rows", lost, not problems),
+            lambda: Outcome("none (baseline)", f"released v1: {baseline.rows:,} rows", lost, not problems),
             lambda: rerun_unchanged(clean, spec, baseline),
             *[lambda n=name: row_fault(template, scratch, spec, n) for name in ROW_FAULTS],
             *[lambda n=name: source_fault(template, scratch, spec, n, baseline) for name in SOURCE_FAULTS],

@@ -58,7 +58,8 @@ def cli() -> None:
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The user-error classes of the modules loaded so far, and the built-in ones."""
+    """The user-error classes (a tuple, for `isinstance`) of the modules loaded so far, and the
+    built-in ones: errors whose message already says what, where and what to do."""
     loaded = [
         getattr(sys.modules[module], name)
         for module, names in USER_ERRORS.items()
@@ -69,7 +70,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main() -> None:
-    """Entry point of the `trainset` console script."""
+    """Entry point of the `trainset` console script. Exits with the verb's own code, click's for a
+    usage error (2), 2 for a user error (one line, no traceback), 130 when interrupted; any other
+    exception propagates with its traceback."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -80,7 +83,19 @@ def main() -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except Exception as error:
-        if not isinstance(error, user_errors()):
+        shown = _user_error(error)
+        if shown is None:
             raise
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown}", err=True)
         sys.exit(2)
+
+
+def _user_error(error: BaseException) -> BaseException | None:
+    """The error to show without a traceback, or None: a user error, or a spec error that Dagster
+    wrapped while loading the definitions (a spec's schedule is checked where Dagster builds it)."""
+    if isinstance(error, user_errors()):
+        return error
+    spec_error = getattr(sys.modules.get("pipelines.lib.catalog"), "SpecError", None)
+    if spec_error is not None and isinstance(error.__cause__, spec_error):
+        return error.__cause__
+    return None

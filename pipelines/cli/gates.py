@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import choose_dataset
-from pipelines.lib.quality.gate_report import compare, load_run, with_examples
-from pipelines.lib.quality.gates import gate_status
+from pipelines.lib.quality.check_records import CheckRecord
+from pipelines.lib.quality.gate_report import RunReview, compare, load_run, with_examples
 from pipelines.lib.workspace import DatasetPaths
 
 
@@ -21,9 +20,10 @@ from pipelines.lib.workspace import DatasetPaths
 @click.option("--compare", "versions", nargs=2, default=None, metavar="vA vB", help="Compare two released versions.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def gates(dataset: str | None, workspace: Path, run_id: str | None, versions, output: str) -> None:
-    """List every gate of DATASET: status, severity, measured and required, failing segments,
-    and a few redacted examples of each; or compare the gates and shares of two versions.
-    DATASET may be left out when the workspace declares only one."""
+    """List every gate of DATASET's latest run (blocked or not): status, severity, measured and
+    required, the result in words, failing segments with a few redacted examples, and the checks
+    beside the gates; or compare the gates and shares of two versions. DATASET may be left out
+    when the workspace declares only one."""
     spec, _ = choose_dataset(dataset, workspace)
     dataset = spec.name
     paths = DatasetPaths(workspace.resolve(), dataset)
@@ -31,75 +31,85 @@ def gates(dataset: str | None, workspace: Path, run_id: str | None, versions, ou
         old, new = (int(v.lstrip("v")) for v in versions)
         result = compare(paths.releases, old, new, spec)
         if output == "json":
-            click.echo(json.dumps(result, indent=2, default=str))
+            click.echo(result.model_dump_json(indent=2))
             return
         click.echo(f"{dataset}: v{old} -> v{new}")
-        for row in result["gates"]:
-            click.echo(f"  {row['status']:<6} {row['gate']:<28} {row[f'v{old}']!s:>12} -> {row[f'v{new}']!s:<12}")
+        for change in result.gates:
+            click.echo(f"  {change.status.label:<6} {change.gate:<28} {change.before!s:>12} -> {change.after!s:<12}")
         click.echo("  shares:")
-        for row in result["shares"]:
-            click.echo(
-                f"    {row['segment']:<28} {row[f'v{old}']:>7.1%} -> {row[f'v{new}']:<7.1%} ({row['change']:+.1%})"
-            )
+        for share in result.shares:
+            click.echo(f"    {share.segment:<28} {share.before:>7.1%} -> {share.after:<7.1%} ({share.change:+.1%})")
         return
-    run = with_examples(load_run(paths, run_id), paths, spec)
+    review = with_examples(load_run(paths, run_id), paths, spec)
     if output == "json":
-        click.echo(json.dumps(run, indent=2, default=str))
+        click.echo(review.model_dump_json(indent=2))
         return
-    failed = [g for g in run["gates"] if not g["passed"]]
-    if run["gates"]:
-        click.echo(f"{dataset}: run {run.get('run_id')} as of {run.get('as_of')}: ", nl=False)
-        click.echo(f"{len(run['gates'])} gates, {len(failed)} not passed")
-    else:
-        click.echo(
-            f"{dataset}: run {run.get('run_id') or '(latest)'}: 0 gates (a check stopped it before the training set)"
-        )
-    for gate in run["gates"]:
-        head = f"  {gate_status(gate):<6} {gate['severity']:<5} {gate['name']:<28}"
-        click.echo(f"{head} measured {gate['measured']!s:<10} required {gate['required']}")
-        if gate.get("waiver"):
-            w = gate["waiver"]
-            click.echo(f"         waived by {w['approver']} until {w['expires']}: {w['reason']}")
-        for segment in gate["failing"]:
-            click.echo(f"         {segment}")
-            for example in gate["examples"].get(segment, []):
+    _echo_headline(review)
+    for gate in review.gates:
+        head = f"  {gate.status.label:<6} {gate.severity:<5} {gate.name:<28}"
+        click.echo(f"{head} measured {gate.measured!s:<10} required {gate.required}")
+        if not gate.passed:
+            click.echo(f"         {gate.explanation}")
+        if gate.waiver:
+            w = gate.waiver
+            click.echo(f"         waived by {w.approver} until {w.expires}: {w.reason}")
+        for shortfall in gate.failing:
+            click.echo(f"         {shortfall.text}")
+            for example in gate.examples.get(shortfall.segment or "", []):
                 click.echo(f"           e.g. {example!r}")
-    contract, expectations = run["contract"], run["expectations"]
-    if contract is not None:
-        click.echo(f"  contract {contract['schema']}: {'passed' if contract['passed'] else contract['failures']}")
-        broken = [e for e in expectations if not e["success"]]
-        click.echo(f"  expectations: {len(expectations) - len(broken)}/{len(expectations)} met")
+    if review.contract is not None:
+        contract = review.contract
+        click.echo(f"  contract {contract.schema_name}: {'passed' if contract.passed else contract.failures}")
+        broken = [e for e in review.expectations if not e.success]
+        click.echo(f"  expectations: {len(review.expectations) - len(broken)}/{len(review.expectations)} met")
         for e in broken:
-            click.echo(f"    {e['type']}({e['column']}): {e['observed']}")
-    _echo_checks(run)
+            click.echo(f"    {e.type}({e.column}): {e.observed}")
+    _echo_checks(review)
+    if review.report:
+        click.echo(f"  gate report: {review.report}")
 
 
-def _echo_checks(run: dict) -> None:
-    """pii_residue and row_accounting beside the gates: every residue finding by row, column,
-    offset and kind, and every allowance that is wrong or expired."""
-    if not run["checks"]:
+def _echo_headline(review: RunReview) -> None:
+    """The run, what stopped it if anything did, and where to look next."""
+    run = review.run_id or "(latest)"
+    blocked = review.blocked_by
+    verdict = f"; BLOCKED by {', '.join(blocked)}: no version released" if blocked else ""
+    if review.gates:
+        failed = sum(not g.passed for g in review.gates)
+        click.echo(
+            f"{review.dataset}: run {run} as of {review.as_of}: {len(review.gates)} gates, {failed} not passed{verdict}"
+        )
+        return
+    click.echo(f"{review.dataset}: run {run}: 0 gates (a check stopped it before the training set){verdict}")
+    if review.latest_gated_run and review.latest_gated_run != review.run_id:
+        earlier = review.latest_gated_run
+        click.echo(f"  the gates were last measured by run {earlier} (trainset gates --run {earlier[:8]})")
+
+
+def _echo_checks(review: RunReview) -> None:
+    """pii_residue, row_accounting and the contracts beside the gates: every residue finding by
+    row, column, offset and kind, and every allowance that is wrong or expired."""
+    if not review.checks:
         return
     click.echo("  checks beside the gates:")
-    for check in run["checks"]:
-        other_run = f" (run {check['run_id'][:8]})" if check["run_id"] and check["run_id"] != run.get("run_id") else ""
-        status = "pass" if check["passed"] else "FAIL"
-        click.echo(f"  {status:<6} error {check['name']:<20} {check['asset']:<14}{other_run}")
-        review = check.get("residue")
-        if review is None:
-            click.echo(f"         {check['description']}")
+    for check in _blocking_first(review.checks):
+        other_run = f" (run {check.run_id[:8]})" if check.run_id and check.run_id != review.run_id else ""
+        click.echo(f"  {check.status.label:<6} error {check.name:<20} {check.asset:<14}{other_run}")
+        residue = check.residue
+        if residue is None:
+            click.echo(f"         {check.description}")
             continue
-        click.echo(f"         {review['findings']} finding(s) in {review['rows']} rows of {review['scope']}")
-        for finding in review["unreviewed"]:
-            click.echo(f"         unreviewed {_where(finding)}")
-        for allowed in review["allowed"]:
+        click.echo(f"         {residue.findings} finding(s) in {residue.rows} rows of {residue.scope}")
+        for finding in residue.unreviewed:
+            click.echo(f"         unreviewed {finding.where()}")
+        for allowed in residue.allowed:
             click.echo(
-                f"         allowed    {_where(allowed['finding'])} by {allowed['approver']} "
-                f"until {allowed['expires']} ({allowed['entry']}): {allowed['reason']}"
+                f"         allowed    {allowed.finding.where()} by {allowed.approver} "
+                f"until {allowed.expires} ({allowed.entry}): {allowed.reason}"
             )
-        for problem in review["unmatched"] + review["expired"]:
-            click.echo(f"         {problem['entry']}: {problem['names']}: {problem['problem']}")
+        for problem in residue.unmatched + residue.expired:
+            click.echo(f"         {problem.entry}: {problem.names}: {problem.problem}")
 
 
-def _where(finding: dict) -> str:
-    place = f"{finding['file']}: " if finding.get("file") else ""
-    return f"{place}row {finding['row_id']} {finding['column']} offset {finding['offset']} ({finding['kind']})"
+def _blocking_first(checks: list[CheckRecord]) -> list[CheckRecord]:
+    return sorted(checks, key=lambda c: not c.status.blocks)  # stable: asset order otherwise

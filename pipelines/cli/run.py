@@ -70,5 +70,7 @@ def _report(summary) -> None:
         click.echo(f"  check {check}", err=not summary.success)
     if summary.release:
         click.echo(summary.release)
+    if summary.gate_report:
+        click.echo(f"gate report: {summary.gate_report}", err=not summary.success)
     if not summary.success:
         click.echo(f"FAILED: {summary.failure}", err=True)

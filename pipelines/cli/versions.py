@@ -33,9 +33,9 @@ def versions(dataset: str | None, workspace: Path) -> None:
             click.echo(f"{dataset}@v{version}  WITHDRAWN {when} ({why}); use v{replacement}")
             continue
         manifest = read_manifest(releases / f"v{version}")
-        rows = sum(f.get("rows", 0) for f in manifest["files"].values())
-        failed = [g["name"] for g in manifest.get("gates", []) if not g["passed"]]
+        not_passed = [f"{g.name} ({g.status.value})" for g in manifest.gates if not g.passed]
         click.echo(
-            f"{dataset}@v{version}  {rows} rows  as of {manifest['as_of']}  created {manifest['created_at']}  "
-            f"gates: {'all passed' if not failed else 'failed ' + ', '.join(failed)}"
+            f"{dataset}@v{version}  {manifest.rows} rows  as of {manifest.as_of}  "
+            f"created {manifest.created_at.isoformat()}  "
+            f"gates: {'all passed' if not not_passed else 'not passed: ' + ', '.join(not_passed)}"
         )

@@ -9,19 +9,34 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.components.checks import accounting_result, contract_result, residue_result
+from pipelines.components.checks import (
+    accounting_result,
+    contract_result,
+    expectations_result,
+    gate_check_result,
+    residue_result,
+)
 from pipelines.components.resources import TrainsetWorkspace, job_name
+from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.catalog import SpecError
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.privacy.steps import build_eligible, redact_partitions
 from pipelines.lib.quality import reconcile
+from pipelines.lib.quality.gate_results import gate_verdict
 from pipelines.lib.quality.steps import build_training_set
 from pipelines.lib.release.steps import release_training_set
+from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
 
+#: Dagster's standard metadata key for the rows an asset holds, shown in the UI and its asset health
+ROW_COUNT = "dagster/row_count"
+
 
 def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
-    """Assets, checks, job, schedule and landing sensor of one declared dataset, in its own group."""
+    """Assets, checks, job, schedule and landing sensor of one declared dataset, in its own group.
+
+    Raises SpecError naming `spec_file` if Dagster cannot run the spec's schedule."""
     daily = dg.DailyPartitionsDefinition(start_date=spec.first_date.isoformat(), timezone="UTC")
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
@@ -50,24 +65,25 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     )
     def redacted(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """PII replaced by typed placeholders, ids pseudonymised, columns outside the spec dropped."""
-        stats = redact_partitions(workspace.paths(spec.name), spec, context.partition_keys, workspace.key(spec))
-        yield dg.MaterializeResult(
-            metadata=_accounting_metadata(stats["accounting"])
-            | {f"replaced/{t}": n for t, n in stats["replaced"].items()}
-            | {"dropped_columns": ", ".join(stats["dropped_columns"])}
-        )
-        yield contract_result(key("redacted"), "redacted_contract", stats["contract"])
         paths = workspace.paths(spec.name)
+        batch = redact_partitions(paths, spec, context.partition_keys, workspace.key(spec))
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(batch.accounting)
+            | {f"replaced/{t}": n for t, n in batch.replaced.items()}
+            | {"dropped_columns": ", ".join(batch.dropped_columns)}
+        )
+        yield contract_result(key("redacted"), "redacted_contract", batch.contract, paths, context.run_id)
         reconciled = reconcile.reconcile_redacted(paths, spec, context.partition_keys)
         yield accounting_result(key("redacted"), reconciled, paths, context.run_id)
-        yield residue_result(key("redacted"), stats["pii_residue"], paths, context.run_id)
+        yield residue_result(key("redacted"), batch.pii_residue, paths, context.run_id)
 
     @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common, **follow)
     def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """Every row that could not be processed, with its reason and location (no text)."""
-        stats = collect_quarantine(workspace.paths(spec.name), spec)
+        report = collect_quarantine(workspace.paths(spec.name), spec)
         return dg.MaterializeResult(
-            metadata={"rows": stats["rows"], **{f"reason/{r}": n for r, n in stats["by_reason"].items()}}
+            metadata={ROW_COUNT: report.rows, "rows": report.rows}
+            | {f"reason/{r}": n for r, n in report.by_reason.items()}
         )
 
     @dg.asset(
@@ -81,25 +97,29 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     def eligible(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Retention enforced on storage; retention, erasure requests and consent opt-outs applied:
         only rows the dataset may still use."""
-        stats = build_eligible(workspace.paths(spec.name), spec, workspace.as_of_date(), workspace.key(spec))
-        storage = stats["retention_storage"]
-        yield dg.MaterializeResult(
-            metadata=_accounting_metadata(stats["accounting"])
-            | {"as_of": stats["as_of"], "erasure_requests": stats["erasure_requests"]}
-            | {f"retention/{name}": value for name, value in storage.items()}
-        )
-        yield contract_result(key("eligible"), "eligible_contract", stats["contract"])
         paths = workspace.paths(spec.name)
+        report = build_eligible(paths, spec, workspace.as_of_date(), workspace.key(spec))
+        storage = report.retention_storage
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(report.accounting)
+            | {"as_of": report.as_of.isoformat(), "erasure_requests": report.erasure_requests}
+            | {
+                "retention/files_deleted": storage.files_deleted,
+                "retention/sensitive_rows_deleted": storage.sensitive_rows_deleted,
+                "retention/oldest_day_kept": str(storage.oldest_day_kept),
+            }
+        )
+        yield contract_result(key("eligible"), "eligible_contract", report.contract, paths, context.run_id)
         yield accounting_result(key("eligible"), reconcile.reconcile_eligible(paths), paths, context.run_id)
 
-    gate_names = [name for name, bar in spec.gates if bar is not None]
     training_checks = [
         _check(key("training_set"), "training_set_contract"),
         _check(key("training_set"), "row_accounting"),
         _check(key("training_set"), "expectation_suite"),
+        # A gate's check blocks if its failure would (the one rule, before any waiver).
         *[
-            _check(key("training_set"), name, blocking=getattr(spec.gates, name).severity == "error")
-            for name in gate_names
+            _check(key("training_set"), name, blocking=gate_verdict(params.severity, passed=False).blocks)
+            for name, params in spec.gates.declared()
         ],
     ]
 
@@ -115,41 +135,22 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         """Freshness window and stratified split; every quality gate measured on the result."""
         paths = workspace.paths(spec.name)
         evaluation = build_training_set(paths, spec, workspace.as_of_date(), paths.suite, run_id=context.run_id)
+        report, run = evaluation.report, evaluation.run
         yield dg.MaterializeResult(
-            metadata=_accounting_metadata(evaluation.stats["accounting"])
-            | {"as_of": evaluation.stats["as_of"], "gates_failed": sum(not g.passed for g in evaluation.gates)}
-            | {"language_mismatch_rate": evaluation.stats["language"]["mismatch_rate"]}
-            | {"gate_report": dg.MetadataValue.path(str(paths.warehouse / "gate_runs" / f"{context.run_id}.html"))}
+            metadata=_accounting_metadata(report.accounting)
+            | {f"split/{name}": n for name, n in report.splits.items()}
+            | {"as_of": report.as_of.isoformat(), "gates_failed": sum(not g.passed for g in run.gates)}
+            | {"gates_blocking": ", ".join(g.name for g in run.blocking)}
+            | {"language_mismatch_rate": report.language.mismatch_rate if report.language else 0.0}
+            | {"gate_report": dg.MetadataValue.path(str(evaluation.gate_report))}
             | {"gx_data_docs": dg.MetadataValue.path(str(paths.data_docs))}
         )
-        yield contract_result(key("training_set"), "training_set_contract", evaluation.contract.__dict__)
+        assert run.contract is not None  # the step validates the contract on every run
+        yield contract_result(key("training_set"), "training_set_contract", run.contract, paths, context.run_id)
         yield accounting_result(key("training_set"), reconcile.reconcile_training_set(paths), paths, context.run_id)
-        failed = [e for e in evaluation.expectations if not e.success]
-        yield dg.AssetCheckResult(
-            asset_key=key("training_set"),
-            check_name="expectation_suite",
-            passed=not failed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="; ".join(f"{e.type}({e.column}): {e.observed or 'failed'}" for e in failed)
-            or f"all {len(evaluation.expectations)} expectations met",
-            metadata={"expectations": len(evaluation.expectations), "failed": len(failed)},
-        )
-        for gate in evaluation.gates:
-            # A waived gate still fails, as a warning: visible, but no longer blocking.
-            blocking = gate.severity == "error" and gate.waiver is None
-            yield dg.AssetCheckResult(
-                asset_key=key("training_set"),
-                check_name=gate.name,
-                passed=gate.passed,
-                severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-                description=gate.message(),
-                metadata={
-                    "measured": str(gate.measured),
-                    "required": str(gate.required),
-                    "failing": ", ".join(gate.failing),
-                    "waiver": f"{gate.waiver['approver']} until {gate.waiver['expires']}" if gate.waiver else "",
-                },
-            )
+        yield expectations_result(key("training_set"), run.expectations)
+        for gate in run.gates:
+            yield gate_check_result(key("training_set"), gate)
 
     @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common, **follow)
     def release(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace) -> dg.MaterializeResult:
@@ -166,6 +167,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         context.log.info(f"{spec.name}: {verb} v{outcome.version} at {outcome.path}")
         return dg.MaterializeResult(
             metadata={
+                ROW_COUNT: read_manifest(outcome.path).rows,
                 "version": outcome.version,
                 "created": outcome.created,
                 "path": dg.MetadataValue.path(str(outcome.path)),
@@ -175,7 +177,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
 
     assets += [redacted, quarantine, eligible, training_set, release]
     job = dg.define_asset_job(job_name(spec.name), selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
-    schedules = [_daily_schedule(spec, job)] if spec.schedule else []
+    schedules = [_daily_schedule(spec, spec_file, job)] if spec.schedule is not None else []
     return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)])
 
 
@@ -193,11 +195,12 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
     )
     def raw(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         paths = workspace.paths(spec.name)
-        stats = land_raw(paths, spec, source_name, context.partition_keys)
+        batch = land_raw(paths, spec, source_name, context.partition_keys)
         yield dg.MaterializeResult(
-            metadata=_accounting_metadata(stats["accounting"]) | {"files": len(context.partition_keys)}
+            metadata=_accounting_metadata(batch.accounting)
+            | {"files": len(batch.days), "quarantined": batch.accounting.removed_for("quarantined:")}
         )
-        yield contract_result(asset_key, "raw_contract", stats["contract"])
+        yield contract_result(asset_key, "raw_contract", batch.contract, paths, context.run_id)
         reconciled = reconcile.reconcile_raw(paths, source_name, context.partition_keys)
         yield accounting_result(asset_key, reconciled, paths, context.run_id)
 
@@ -212,21 +215,34 @@ def _owners(spec: DatasetSpec) -> list[str]:
     return [f"team:{spec.owner}"]
 
 
-def _accounting_metadata(accounting: dict) -> dict:
-    removed = {f"removed/{reason}": n for reason, n in accounting["removed"].items()}
-    return {"rows_in": accounting["rows_in"], "rows_out": accounting["rows_out"], **removed}
+def _accounting_metadata(accounting: RowAccounting) -> dict:
+    """Row accounting as metadata: rows in and out, removed per reason, and Dagster's row count
+    (the rows the materialization stored: for a range of days, all of them)."""
+    removed = {f"removed/{reason}": n for reason, n in accounting.removed.items()}
+    return {ROW_COUNT: accounting.rows_out, "rows_in": accounting.rows_in, "rows_out": accounting.rows_out, **removed}
 
 
-def _daily_schedule(spec: DatasetSpec, job) -> dg.ScheduleDefinition:
+def _daily_schedule(spec: DatasetSpec, spec_file: Path, job) -> dg.ScheduleDefinition:
+    """The spec's schedule, in UTC. Raises SpecError, naming the file and the field, if Dagster
+    refuses the cron string: the schedule is checked by Dagster's own rules, where it is built, so
+    that the verbs that never load Dagster (`redact`, `gates`) do not pay for importing it."""
     assert spec.schedule is not None
 
-    @dg.schedule(name=f"{spec.name}_schedule", cron_schedule=spec.schedule, job=job, execution_timezone="UTC")
     def schedule(context: dg.ScheduleEvaluationContext):
         """At each tick, process the last complete day and rebuild the training set."""
         when: datetime = context.scheduled_execution_time
         yield dg.RunRequest(partition_key=(when.date() - timedelta(days=1)).isoformat())
 
-    return schedule
+    try:
+        return dg.schedule(
+            name=f"{spec.name}_schedule", cron_schedule=spec.schedule, job=job, execution_timezone="UTC"
+        )(schedule)
+    except dg.DagsterInvalidDefinitionError as error:
+        raise SpecError(
+            f"{spec_file}: attributes.schedule: {spec.schedule!r} is not a cron schedule Dagster can run. "
+            "Write five fields, minute hour day-of-month month day-of-week (UTC), each in its range: "
+            "e.g. `0 3 * * *` for 03:00 every day, or remove `schedule` to run by hand only."
+        ) from error
 
 
 def _landing_sensor(spec: DatasetSpec, job) -> dg.SensorDefinition:

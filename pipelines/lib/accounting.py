@@ -1,13 +1,15 @@
-"""Row accounting: every row that enters a step leaves it, or is removed for a named reason."""
+"""Row accounting: every row that enters a step leaves it, or is removed for a named reason.
+
+`Accounting` counts while a step runs; `RowAccounting` is what the step's report records.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
-
-from pipelines.lib.files import read_json, write_json
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AccountingError(RuntimeError):
@@ -16,11 +18,10 @@ class AccountingError(RuntimeError):
 
 @dataclass
 class Accounting:
-    """Counts of one step: rows in, rows out, rows removed per reason."""
+    """Counts of one step while it runs: rows in, rows removed per reason."""
 
     rows_in: int
     removed: dict[str, int] = field(default_factory=dict)
-    rows_out: int | None = None
 
     def remove(self, frame: pd.DataFrame, drop: pd.Series, reason: str) -> pd.DataFrame:
         """Drop the rows where `drop` is true, counting them under `reason`."""
@@ -28,43 +29,53 @@ class Accounting:
         self.removed[reason] = self.removed.get(reason, 0) + count
         return frame.loc[~drop.to_numpy()]
 
-    def close(self, rows_out: int) -> Accounting:
-        """Record the output size and check that nothing went missing."""
-        self.rows_out = rows_out
+    def close(self, rows_out: int) -> RowAccounting:
+        """The step's record, given its output size; raises AccountingError if rows went missing."""
         removed = sum(self.removed.values())
         if self.rows_in != rows_out + removed:
             raise AccountingError(
                 f"accounting does not balance: {self.rows_in} rows in, {rows_out} out, "
                 f"{removed} removed ({self.removed})"
             )
-        return self
-
-    def as_dict(self) -> dict:
-        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "removed": dict(self.removed)}
+        return RowAccounting(rows_in=self.rows_in, rows_out=rows_out, removed=dict(self.removed))
 
 
-def sum_counts(counts: list[dict[str, int]]) -> dict[str, int]:
-    """Add up count dictionaries key by key (e.g. replaced PII per type over partitions)."""
-    total: dict[str, int] = {}
-    for item in counts:
-        for key, n in item.items():
-            total[key] = total.get(key, 0) + n
-    return total
+class RowAccounting(BaseModel):
+    """One step's rows (or one day of it) as recorded: rows in = rows out + rows removed, per reason."""
 
+    model_config = ConfigDict(frozen=True)
 
-def sum_accounting(accountings: list[dict]) -> dict:
-    """One accounting for several (e.g. the partitions of a run); checks that it balances."""
-    total = Accounting(sum(a["rows_in"] for a in accountings), sum_counts([a["removed"] for a in accountings]))
-    return total.close(sum(a["rows_out"] for a in accountings)).as_dict()
+    rows_in: int = Field(ge=0, description="Rows the step read.")
+    rows_out: int = Field(ge=0, description="Rows the step wrote (or that are still stored).")
+    removed: dict[str, int] = Field(
+        default_factory=dict, description="Rows removed, by reason (`quarantined:<reason>`, `consent_opt_out`...)."
+    )
 
+    @property
+    def removed_total(self) -> int:
+        """Rows removed for any reason."""
+        return sum(self.removed.values())
 
-def record_deletion(stats: Path, reason: str, rows: int) -> None:
-    """Rows deleted later from a stored zone (retention, erasure) leave its accounting balanced:
-    fewer rows out, the same number more removed for `reason`."""
-    if not rows or not stats.is_file():
-        return
-    data = read_json(stats)
-    accounting = data["accounting"]
-    accounting["rows_out"] -= rows
-    accounting["removed"][reason] = accounting["removed"].get(reason, 0) + rows
-    write_json(data, stats)
+    @property
+    def balanced(self) -> bool:
+        """True when rows in = rows out + rows removed."""
+        return self.rows_in == self.rows_out + self.removed_total
+
+    def removed_for(self, prefix: str) -> int:
+        """Rows removed for the reasons starting with `prefix` (`quarantined:`)."""
+        return sum(n for reason, n in self.removed.items() if reason.startswith(prefix))
+
+    def after_deletion(self, reason: str, rows: int) -> RowAccounting:
+        """The same accounting after `rows` stored rows were deleted later for `reason`."""
+        removed = dict(self.removed) | {reason: self.removed.get(reason, 0) + rows}
+        return RowAccounting(rows_in=self.rows_in, rows_out=self.rows_out - rows, removed=removed)
+
+    @classmethod
+    def total(cls, parts: Iterable[RowAccounting]) -> RowAccounting:
+        """One accounting for several (the days of a batch); reasons added up."""
+        parts = list(parts)
+        removed: dict[str, int] = {}
+        for part in parts:
+            for reason, n in part.removed.items():
+                removed[reason] = removed.get(reason, 0) + n
+        return cls(rows_in=sum(p.rows_in for p in parts), rows_out=sum(p.rows_out for p in parts), removed=removed)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -57,7 +58,7 @@ def load_spec_file(path: Path) -> DatasetSpec:
     try:
         spec = DatasetSpec.model_validate(document.get("attributes") or {})
     except ValidationError as error:
-        problems = "; ".join(f"attributes.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(f"attributes.{'.'.join(str(p) for p in e['loc'])}: {_message(e)}" for e in error.errors())
         raise SpecError(f"{path}: {problems}") from None
     required = required_env(path, document)
     if spec.privacy.key_env not in required:
@@ -66,6 +67,11 @@ def load_spec_file(path: Path) -> DatasetSpec:
             f"(declared: {required or 'none'}); add `requirements: {{env: [{spec.privacy.key_env}]}}` beside `type:`"
         )
     return spec
+
+
+def _message(error: Any) -> str:
+    # A validator's own message already says what is wrong and where; drop pydantic's prefix.
+    return str(error["ctx"]["error"]) if error["type"] == "value_error" and "ctx" in error else error["msg"]
 
 
 def required_env(path: Path, document: dict | None = None) -> list[str]:

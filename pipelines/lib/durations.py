@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 
 from dateutil.relativedelta import relativedelta
+from pydantic import AfterValidator
 
 _DURATION = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$")
 
@@ -17,6 +19,15 @@ def parse_duration(text: str) -> relativedelta:
         raise ValueError(f"{text!r} is not an ISO-8601 date duration; write it like P12M (12 months), P3M or P30D")
     parts = {key: int(value) for key, value in match.groupdict().items() if value}
     return relativedelta(**parts)
+
+
+def _valid_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+#: An ISO-8601 date duration such as P12M, P3M or P30D, checked where a model is validated.
+IsoDuration = Annotated[str, AfterValidator(_valid_duration)]
 
 
 def cutoff(as_of: date, duration: str) -> datetime:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
+    """sha256 of a file's bytes, as 64 lowercase hex digits; read in blocks, never whole.
+
+    Raises FileNotFoundError (or another OSError) if the file cannot be read."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def combined_sha256(hashes: list[str]) -> str:
-    """One hash for an ordered list of hashes (e.g. every file of a partition range)."""
+    """One hash (64 lowercase hex digits) for an ordered list of hashes, e.g. every file of a
+    partition range: the sha256 of the hashes joined by newlines, so order matters."""
     return hashlib.sha256("\n".join(hashes).encode()).hexdigest()

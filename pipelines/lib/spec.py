@@ -10,23 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    SerializeAsAny,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from pipelines.lib.durations import parse_duration
+from pipelines.lib.durations import IsoDuration
 from pipelines.lib.privacy.pii_shapes import regions_of_languages
+from pipelines.lib.quality.gate_declarations import GateParams, gates_json_schema, parse_gates
 
-
-def _valid_duration(value: str) -> str:
-    parse_duration(value)
-    return value
-
-
-#: An ISO-8601 date duration such as P12M, P3M or P30D.
-IsoDuration = Annotated[str, AfterValidator(_valid_duration)]
-Severity = Literal["error", "warn"]
 FileFormat = Literal["csv", "jsonl", "parquet"]
 PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn"]
 
@@ -140,83 +142,32 @@ class LabelsSpec(StrictModel):
     annotations: AnnotationsSpec | None = Field(default=None, description="Doubly-labelled items for agreement.")
 
 
-class Gate(StrictModel):
-    """Common fields of every aggregate gate."""
+class GatesSpec(RootModel[dict[str, SerializeAsAny[GateParams]]]):
+    """Aggregate quality bars on the training set, by gate name (`pipelines.lib.quality.gate_declarations`
+    declares every gate and its parameters). Each threshold lives here and nowhere else."""
 
-    severity: Severity = Field(default="error", description="`error` blocks the release; `warn` is reported only.")
+    model_config = ConfigDict(frozen=True, json_schema_extra=gates_json_schema)
 
+    root: dict[str, SerializeAsAny[GateParams]] = Field(default_factory=dict)
 
-class MinCountGate(Gate):
-    min: int = Field(ge=0, description="Required minimum count.")
+    @model_validator(mode="before")
+    @classmethod
+    def _declared(cls, value: Any) -> Any:
+        return parse_gates(value)
 
+    def declared(self) -> list[tuple[str, GateParams]]:
+        """(name, parameters) of every gate the dataset declares, in the order gates are measured."""
+        return list(self.root.items())
 
-class MinShareGate(Gate):
-    min: float = Field(ge=0, le=1, description="Required minimum share, 0..1.")
+    def names(self) -> list[str]:
+        """Names of the declared gates."""
+        return list(self.root)
 
+    def __getitem__(self, name: str) -> GateParams:
+        return self.root[name]
 
-class TopLanguagesGate(Gate):
-    top: int = Field(default=3, ge=1, description="How many of the most frequent languages are checked.")
-    min: int = Field(ge=0, description="Required minimum examples for each of them.")
-
-
-class RequiredValuesGate(Gate):
-    values: list[str] = Field(description="Values that must each be present.")
-    min_share: float = Field(default=0.0, ge=0, le=1, description="Share each value must reach (0: present at all).")
-
-
-class MaxRateGate(Gate):
-    max: float = Field(ge=0, le=1, description="Highest acceptable rate, 0..1.")
-
-
-class RecentShareGate(Gate):
-    within: IsoDuration = Field(description="ISO-8601 duration counted back from the as-of date (e.g. P30D).")
-    min: float = Field(ge=0, le=1, description="Required minimum share of examples that recent.")
-
-
-class KappaGate(Gate):
-    min: float = Field(ge=-1, le=1, description="Required minimum Cohen's kappa on doubly-labelled items.")
-
-
-class GatesSpec(StrictModel):
-    """Aggregate quality bars on the training set. Each threshold lives here and nowhere else."""
-
-    min_examples_per_class: MinCountGate | None = Field(default=None, description="Minimum examples of every class.")
-    min_share_per_class: MinShareGate | None = Field(
-        default=None, description="Minimum share of every class; a shortfall names how many examples to add."
-    )
-    min_non_english_share: MinShareGate | None = Field(
-        default=None, description="Minimum share of examples not in English."
-    )
-    min_examples_top_languages: TopLanguagesGate | None = Field(
-        default=None, description="Minimum examples for each of the top-N languages."
-    )
-    required_channels: RequiredValuesGate | None = Field(
-        default=None, description="Channels that must all be present, each above `min_share`."
-    )
-    min_recent_share: RecentShareGate | None = Field(default=None, description="Minimum share of recent examples.")
-    min_label_agreement: KappaGate | None = Field(
-        default=None,
-        description="Minimum Cohen's kappa overall; classes whose one-vs-rest kappa is below it are named.",
-    )
-    max_share_drop: MaxRateGate | None = Field(
-        default=None,
-        description="Largest drop of a class's or language's share since the latest release (0.05 = 5 points).",
-    )
-    max_language_mismatch: MaxRateGate | None = Field(
-        default=None, description="Highest share of examples whose detected language differs from the claimed one."
-    )
-    max_duplicate_share: MaxRateGate | None = Field(
-        default=None, description="Highest share of examples whose normalised text repeats another's."
-    )
-    max_near_duplicate_share: MaxRateGate | None = Field(
-        default=None, description="Highest share of examples that repeat another's text up to numbers and punctuation."
-    )
-    max_split_leakage: MaxRateGate | None = Field(
-        default=None, description="Highest share of validation and test examples whose text is also in train."
-    )
-    max_quarantine_rate: MaxRateGate | None = Field(
-        default=None, description="Highest share of landed rows that may be quarantined."
-    )
+    def __contains__(self, name: object) -> bool:
+        return name in self.root
 
 
 class FreshnessSpec(StrictModel):
@@ -268,18 +219,20 @@ class DatasetSpec(StrictModel):
         description="Declared languages (ISO 639-1); each must be present in the training set."
     )
     freshness: FreshnessSpec = Field(default_factory=FreshnessSpec, description="Freshness window of the training set.")
-    gates: GatesSpec = Field(default_factory=GatesSpec, description="Aggregate quality bars.")
+    gates: GatesSpec = Field(default_factory=GatesSpec, description="Aggregate quality bars, by gate name.")
     split: SplitSpec = Field(default_factory=SplitSpec, description="Train/validation/test split.")
+    # Checked by Dagster's own rules where the schedule is built (components/assets.py), not here:
+    # importing Dagster would slow every verb that reads a spec, `trainset redact` among them.
     schedule: str | None = Field(
-        default=None, description="Cron schedule of the materialization (UTC), e.g. `0 3 * * *`."
+        default=None,
+        description="Cron schedule of the materialization (UTC), five fields as Dagster reads them, e.g. `0 3 * * *`.",
     )
 
-    @field_validator("schedule")
+    @field_validator("gates", mode="before")
     @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) != 5:
-            raise ValueError(f"schedule must be a 5-field cron expression, got {value!r}")
-        return value
+    def _gates_of_dataset(cls, value: Any, info: ValidationInfo) -> Any:
+        # Validated here too, so that an error names the dataset as well as the gate and parameter.
+        return value if isinstance(value, GatesSpec) else GatesSpec(parse_gates(value, dataset=info.data.get("name")))
 
     @property
     def first_date(self) -> date:
@@ -301,6 +254,7 @@ class DatasetSpec(StrictModel):
         return [c.id, c.user, c.timestamp, *c.attributes, *c.text, self.labels.column]
 
     def fingerprint(self) -> str:
-        """sha256 of the spec's canonical JSON: identifies exactly which declaration built a version."""
+        """sha256 (64 hex digits) of the spec's canonical JSON: identifies exactly which declaration
+        built a version."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()

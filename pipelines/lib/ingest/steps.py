@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-from pipelines.lib.accounting import Accounting, sum_accounting
-from pipelines.lib.files import read_json, write_json, write_parquet
+from pipelines.lib.accounting import Accounting, RowAccounting
+from pipelines.lib.files import write_parquet
 from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.quality import schemas
+from pipelines.lib.report_files import write_ingest, write_quarantine
+from pipelines.lib.reports import ContractResult, IngestReport, QuarantineReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
+
+
+@dataclass(frozen=True)
+class IngestBatch:
+    """What one raw materialization landed: each day's report, and the batch's contract."""
+
+    days: list[IngestReport]
+    contract: ContractResult
+
+    @property
+    def accounting(self) -> RowAccounting:
+        """The batch's rows: read, stored, quarantined by reason."""
+        return RowAccounting.total(d.accounting for d in self.days)
+
 
 # -- raw ---------------------------------------------------------------------------------------
 
 
-def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> dict:
+def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> IngestBatch:
     """Parse landed days of a source into the raw zone (one file per day); unusable rows go to
-    quarantine. Returns the batch's accounting and contract, and writes per-day stats."""
+    quarantine. Writes an `IngestReport` per day; returns them with the batch's contract.
+    Raises SourceError when a source file as a whole cannot be read."""
     source = next(s for s in spec.sources if s.name == source_name)
     landed = read_days(
         paths.root, spec, source, partitions, known_ids=_ids_landed_before(paths, spec, source_name, partitions)
     )
     rows_by_day: dict = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
     bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
-    per_day: list[dict] = []
+    per_day: list[IngestReport] = []
     for partition in partitions:
         rows = rows_by_day.get(partition, landed.rows.iloc[0:0]).drop(columns="partition")
         bad = bad_by_day.get(partition, landed.quarantine.iloc[0:0]).drop(columns="partition")
@@ -33,16 +52,11 @@ def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partition
         accounting = Accounting(
             rows_read, {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()}
         )
-        stats = {
-            "partition": partition,
-            "file": file,
-            "sha256": sha256,
-            "accounting": accounting.close(len(rows)).as_dict(),
-        }
-        write_json(stats, paths.stats(f"raw_{source.name}", partition))
-        per_day.append(stats)
+        report = IngestReport(partition=partition, file=file, sha256=sha256, accounting=accounting.close(len(rows)))
+        write_ingest(paths, source.name, report)
+        per_day.append(report)
     contract = schemas.validate(schemas.raw_schema(spec), landed.rows.drop(columns="partition", errors="ignore"))
-    return {"accounting": sum_accounting([s["accounting"] for s in per_day]), "contract": contract.__dict__}
+    return IngestBatch(per_day, contract)
 
 
 def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> pd.Series:
@@ -57,17 +71,14 @@ def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str,
 # -- quarantine --------------------------------------------------------------------------------
 
 
-def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> dict:
-    """Gather every quarantined row of every source and day into one table (locations, no text)."""
+def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> QuarantineReport:
+    """Gather every quarantined row of every source and day into one table (locations, no text);
+    returns (and writes) its rows counted by reason."""
     parts = sorted((paths.warehouse / "quarantine").glob("*/*.parquet"))
     frames = [pd.read_parquet(p) for p in parts]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     write_parquet(frame, paths.quarantine)
-    stats = {"rows": len(frame), "by_reason": frame["reason"].value_counts().to_dict() if len(frame) else {}}
-    write_json(stats, paths.stats("quarantine"))
-    return stats
-
-
-def partition_stats(paths: DatasetPaths, asset: str) -> list[dict]:
-    """Per-partition stats of one asset, in partition order."""
-    return [read_json(p) for p in sorted((paths.warehouse / "stats").glob(f"{asset}.*.json"))]
+    by_reason = {str(r): int(n) for r, n in frame["reason"].value_counts().items()} if len(frame) else {}
+    report = QuarantineReport(rows=len(frame), by_reason=by_reason)
+    write_quarantine(paths, report)
+    return report

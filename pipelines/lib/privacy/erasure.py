@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib.accounting import record_deletion
 from pipelines.lib.files import write_parquet
 from pipelines.lib.privacy.pseudonymize import key_id, pseudonymize
+from pipelines.lib.report_files import record_deletion
+from pipelines.lib.workspace import DatasetPaths
 
 ERASURE_LOG = Path("privacy") / "erasure_log.jsonl"
 
@@ -67,7 +68,8 @@ def erased_pseudonyms(root: Path, key: bytes) -> dict[str, str]:
 def purge_stored_rows(root: Path, dataset: str, user_column: str, user_id: str, key: bytes) -> int:
     """Delete the user's rows from the dataset's stored zones (raw: by id; later zones: by
     pseudonym), so no copy waits for the next build. Returns rows deleted."""
-    warehouse = root / "data" / "warehouse" / dataset
+    paths = DatasetPaths(root, dataset)
+    warehouse = paths.warehouse
     pseudonym = pseudonymize(pd.Series([user_id], dtype="str"), key).iloc[0]
     deleted = 0
     for path in sorted(warehouse.glob("**/*.parquet")):
@@ -79,7 +81,7 @@ def purge_stored_rows(root: Path, dataset: str, user_column: str, user_id: str, 
         if hit.any():
             write_parquet(frame.loc[~hit.to_numpy()], path)
             deleted += int(hit.sum())
-            # Day zones (raw_*/, redacted/) keep stats per day; eligible and training_set one each.
-            name = f"{path.parent.name}.{path.stem}" if path.parent != warehouse else path.stem
-            record_deletion(warehouse / "stats" / f"{name}.json", "erasure_request", int(hit.sum()))
+            # Day zones (raw_*/, redacted/) keep a report per day; eligible and training_set one each.
+            zone, day = (path.parent.name, path.stem) if path.parent != warehouse else (path.stem, None)
+            record_deletion(paths, zone, day, "erasure_request", int(hit.sum()))
     return deleted

@@ -79,14 +79,18 @@ def fold(values: list[str]) -> list[str]:
 
 def shadow(array: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(shadow of `array`, mask of the rows it changed); rows without a folded character are the
-    same array values, untouched."""
-    # Only a row with a byte outside ASCII, or a NUL, can hold a folded character: the pattern,
-    # with its long Unicode classes, runs on those rows alone (an ASCII check is 4x faster).
-    maybe = ~pc.string_is_ascii(array).to_numpy(zero_copy_only=False)
-    data = array.buffers()[2]
-    if data is not None and np.any(np.frombuffer(data, dtype=np.uint8) == 0):
-        maybe |= pc.match_substring(array, "\x00").to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(maybe)
+    same array values, untouched. `array` is a large string array without nulls."""
+    # Only a row holding the first two bytes of a folded character (or a NUL) can hold one: the
+    # pattern, with its long Unicode classes, runs on those rows alone. Most text outside ASCII
+    # is letters (é is C3 A9; no folded character starts with C3), so most such rows skip it.
+    data, offsets = _buffers(array)
+    data = data[offsets[0] : offsets[-1]]
+    starts = np.flatnonzero(data >= 0xC2) if len(data) else np.zeros(0, np.int64)
+    second = data[np.minimum(starts + 1, len(data) - 1)]
+    at = starts[_folded_prefixes()[data[starts], second]]
+    if len(data) and data.min() == 0:
+        at = np.concatenate([at, np.flatnonzero(data == 0)])
+    rows = np.unique(np.searchsorted(offsets, at + offsets[0], side="right") - 1)
     found = np.zeros(len(array), dtype=bool)
     if len(rows):
         found[rows] = pc.match_substring_regex(pc.take(array, rows), exotic_pattern()).to_numpy(zero_copy_only=False)
@@ -95,3 +99,21 @@ def shadow(array: pa.Array) -> tuple[pa.Array, pa.Array]:
         return array, exotic
     folded = pa.array(fold(pc.filter(array, exotic).to_pylist()), type=array.type)
     return pc.replace_with_mask(array, exotic, folded), exotic
+
+
+@functools.cache
+def _folded_prefixes() -> np.ndarray:
+    """(256, 256) booleans: True at the first two UTF-8 bytes of every character `fold_table` folds."""
+    table = np.zeros((256, 256), dtype=bool)
+    for code in fold_table():
+        encoded = chr(code).encode()
+        if len(encoded) > 1:
+            table[encoded[0], encoded[1]] = True
+    return table
+
+
+def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(UTF-8 bytes, offsets) of a large string array, without copying."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    data = array.buffers()[2]
+    return (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets

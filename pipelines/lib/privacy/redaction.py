@@ -18,7 +18,6 @@ Only the spans (and rows with characters to fold) ever reach Python, never every
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,25 +29,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.lib.privacy import pii_fold
-from pipelines.lib.privacy.pii_rules import KEEP, RULES, Spans, buffers, classify
+from pipelines.lib.privacy.pii_rules import PLACEHOLDERS, RULES, classify
 from pipelines.lib.privacy.pii_shapes import CANDIDATE
+from pipelines.lib.privacy.pii_spans import LEFT_CHARS, RIGHT_CHARS, Spans, buffers
+from pipelines.lib.privacy.redaction_runs import Edits, apply_edits, decide_runs
 
-PLACEHOLDERS = {
-    "email": "<EMAIL>",
-    "phone": "<PHONE>",
-    "credit_card": "<CREDIT_CARD>",
-    "iban": "<IBAN>",
-    "ip_address": "<IP_ADDRESS>",
-    "us_ssn": "<US_SSN>",
-}
 PII_TYPES = tuple(PLACEHOLDERS)
 # National phone numbers are judged in these regions when a caller names none.
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "ES", "IN", "BR", "IT", "PT")
 _MARK = "\x00"  # never in the shadow: folding turns NUL into a space
-_LEFT, _RIGHT = 32, 12  # characters of context the rules see on each side of a span
-_MAX_RUN = 8  # digit groups in one run looked at in step 4
 T = TypeVar("T")
-Edits = list[tuple[int, int, str]]  # (start, end, placeholder) within a span
 
 
 @dataclass(frozen=True)
@@ -138,7 +128,7 @@ def _redact_pass(
         return array, counts, at
     whole_spans = pc.take(flat, at)
     text, lead = _unbracket(whole_spans)
-    left = _context(flat, at - 1, -_LEFT)
+    left = _context(flat, at - 1, -LEFT_CHARS)
     opening = np.flatnonzero(lead)
     if len(opening):  # the bracket a span opened with is text before it, as the rules see it
         bracket = pc.utf8_slice_codeunits(pc.take(whole_spans, opening), 0, 1)
@@ -146,8 +136,8 @@ def _redact_pass(
         joined = pc.binary_join_element_wise(gaps, bracket, pa.scalar("", pa.large_string()))
         within = np.zeros(len(at), dtype=bool)
         within[opening] = True
-        left = pc.replace_with_mask(left, pa.array(within), pc.utf8_slice_codeunits(joined, -_LEFT))
-    spans = Spans(text=text, left=left, right=_context(flat, at + 1, _RIGHT), regions=regions)
+        left = pc.replace_with_mask(left, pa.array(within), pc.utf8_slice_codeunits(joined, -LEFT_CHARS))
+    spans = Spans(text=text, left=left, right=_context(flat, at + 1, RIGHT_CHARS), regions=regions)
     verdicts, whole, edits, partial = _decide(spans, wanted)
     for pii_type, n in counts.items():
         np.add.at(n, parent[at], verdicts[pii_type])
@@ -231,7 +221,7 @@ def _rebuilt(original: str, span: int, lead: np.ndarray, whole: np.ndarray, edit
     cut = int(lead[span])
     if whole[span] < len(PLACEHOLDERS):
         return original[:cut] + [*PLACEHOLDERS.values()][whole[span]]
-    return original[:cut] + _apply(original[cut:], edits[span])
+    return original[:cut] + apply_edits(original[cut:], edits[span])
 
 
 def _decide(
@@ -254,7 +244,7 @@ def _decide(
         edits[i] = [(0, int(cut[i]), PLACEHOLDERS[types[kind[i]]])]
     undecided = np.flatnonzero(rule < 0)
     if len(undecided):
-        for i, span_edits in _by_groups(spans, undecided).items():
+        for i, span_edits in decide_runs(spans, undecided).items():
             kept = [e for e in span_edits if _type_of(e[2]) in wanted]
             if kept:
                 edits[i] = kept
@@ -266,69 +256,6 @@ def _decide(
 
 def _type_of(placeholder: str) -> str:
     return next(t for t, p in PLACEHOLDERS.items() if p == placeholder)
-
-
-def _by_groups(spans: Spans, undecided: np.ndarray) -> dict[int, Edits]:
-    """Step 4: each run of consecutive digit groups of an undecided span, decided by the rules."""
-    runs: list[tuple[int, int, int, int, int]] = []  # (span, first group, last group, start, end)
-    texts, lefts, rights = [], [], []
-    groups_of: dict[int, list[tuple[int, int]]] = {}
-    for i, text, left, right in zip(
-        undecided.tolist(),
-        pc.take(spans.text, undecided).to_pylist(),
-        pc.take(spans.left, undecided).to_pylist(),
-        pc.take(spans.right, undecided).to_pylist(),
-        strict=True,
-    ):
-        groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", text)]
-        if len(groups) < 2:
-            continue
-        groups_of[i] = groups
-        for first in range(len(groups)):
-            lead = re.search(r"(?:\+ ?|\( ?\+? ?)$", text[: groups[first][0]])
-            start = lead.start() if lead else groups[first][0]
-            for last in range(first, min(len(groups), first + _MAX_RUN)):
-                end = groups[last][1]
-                if "(" in text[start:end] and text[end : end + 1] == ")":
-                    end += 1
-                runs.append((i, first, last, start, end))
-                texts.append(text[start:end])
-                lefts.append((left + text[:start])[-_LEFT:])
-                rights.append((text[end:] + right)[:_RIGHT])
-    if not runs:
-        return {}
-    sub = Spans(pa.array(texts, pa.large_string()), pa.array(lefts, pa.large_string()),
-                pa.array(rights, pa.large_string()), spans.regions)  # fmt: skip
-    rule, cut = classify(sub)
-    options: dict[int, dict[int, list[tuple[int, int, int, int]]]] = {}
-    for (i, first, last, start, _), r, c in zip(runs, rule.tolist(), cut.tolist(), strict=True):
-        if r >= 0:
-            options.setdefault(i, {}).setdefault(first, []).append((r, last, start, start + c))
-    edits: dict[int, Edits] = {}
-    for i, by_first in options.items():
-        first, groups = 0, groups_of[i]
-        while first < len(groups):
-            choices = by_first.get(first)
-            if not choices:
-                first += 1
-                continue
-            best = min(r for r, *_ in choices)
-            verdict = RULES[best].verdict
-            picked = [c for c in choices if c[0] == best]
-            _, last, start, end = (min if verdict == KEEP else max)(picked, key=lambda c: c[1])
-            if verdict != KEEP:
-                edits.setdefault(i, []).append((start, end, PLACEHOLDERS[verdict]))
-                last = max(last, next((g for g, (s, _) in enumerate(groups) if s >= end), len(groups)) - 1)
-            first = last + 1
-    return edits
-
-
-def _apply(text: str, edits: Edits) -> str:
-    out, last = [], 0
-    for start, end, placeholder in sorted(edits):
-        out += [text[last:start], placeholder]
-        last = end
-    return "".join(out) + text[last:]
 
 
 def _restore_originals(

@@ -17,9 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipelines.lib.accounting import record_deletion
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet
+from pipelines.lib.report_files import record_deletion
+from pipelines.lib.reports import RetentionOnStorage
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -33,9 +34,10 @@ def _day(path: Path) -> date | None:
         return None
 
 
-def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> dict:
-    """Delete what retention no longer allows to be kept; returns counts for metadata and manifest."""
-    warehouse = root / "data" / "warehouse" / spec.name
+def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> RetentionOnStorage:
+    """Delete what retention no longer allows to be kept; returns what was deleted (files, and
+    sensitive rows counted once) and the oldest day kept, for the eligibility report."""
+    warehouse = DatasetPaths(root, spec.name).warehouse
     oldest_kept = cutoff(as_of, spec.privacy.retention.default).date()
     folders = [root / s.path for s in spec.sources] + [warehouse / "redacted", warehouse / "stats"]
     folders += [warehouse / f"raw_{s.name}" for s in spec.sources] + list((warehouse / "quarantine").glob("*"))
@@ -50,7 +52,7 @@ def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> dict:
             records.append(
                 {"zone": str(folder.relative_to(root)), "day": day.isoformat(), "rows": rows, "rule": "default"}
             )
-    records += _expire_sensitive_rows(root, spec, as_of, warehouse)
+    records += _expire_sensitive_rows(root, spec, as_of)
     if records:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         log = DatasetPaths(root, spec.name).pending_retention_log
@@ -58,22 +60,23 @@ def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> dict:
         with log.open("a", encoding="utf-8") as handle:
             for record in records:
                 handle.write(json.dumps({"dataset": spec.name, "deleted_at": stamp, **record}, sort_keys=True) + "\n")
-    return {
-        "files_deleted": sum(r["rule"] == "default" for r in records),
+    return RetentionOnStorage(
+        files_deleted=sum(r["rule"] == "default" for r in records),
         # An example is one row in raw and one in redacted: count it once, from the redacted zone.
-        "sensitive_rows_deleted": sum(
+        sensitive_rows_deleted=sum(
             r["rows"] or 0 for r in records if r["rule"] == "sensitive" and r["zone"].endswith("/redacted")
         ),
-        "oldest_day_kept": oldest_kept.isoformat(),
-    }
+        oldest_day_kept=oldest_kept,
+    )
 
 
-def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date, warehouse: Path) -> list[dict]:
+def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[dict]:
+    paths = DatasetPaths(root, spec.name)
     sensitive = spec.privacy.retention.sensitive
     if sensitive is None:
         return []
     limit = pd.Timestamp(cutoff(as_of, sensitive.keep))
-    folders = [warehouse / "redacted"] + [warehouse / f"raw_{s.name}" for s in spec.sources]
+    folders = [paths.warehouse / "redacted"] + [paths.warehouse / f"raw_{s.name}" for s in spec.sources]
     records = []
     for folder in folders:
         for path in sorted(folder.glob("*.parquet")):
@@ -84,8 +87,7 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date, warehouse
             expired = frame[spec.labels.column].isin(sensitive.categories) & (frame[spec.columns.timestamp] < limit)
             if expired.any():
                 write_parquet(frame.loc[~expired.to_numpy()], path)
-                stats = warehouse / "stats" / f"{folder.name}.{path.stem}.json"
-                record_deletion(stats, "retention_expired_sensitive", int(expired.sum()))
+                record_deletion(paths, folder.name, path.stem, "retention_expired_sensitive", int(expired.sum()))
                 records.append(
                     {
                         "zone": str(folder.relative_to(root)),

@@ -3,13 +3,14 @@ residue) and eligible (retention, erasure, consent)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 
-from pipelines.lib.accounting import Accounting
-from pipelines.lib.files import write_json, write_parquet
+from pipelines.lib.accounting import Accounting, RowAccounting
+from pipelines.lib.files import write_parquet
 from pipelines.lib.privacy.erasure import erased_pseudonyms
 from pipelines.lib.privacy.policies import (
     apply_consent,
@@ -25,16 +26,47 @@ from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.privacy.retention import expire_stored
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.waivers import load_allowances
+from pipelines.lib.report_files import write_eligibility, write_redaction
+from pipelines.lib.reports import ContractResult, EligibilityReport, RedactionReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
+
+
+@dataclass(frozen=True)
+class RedactionBatch:
+    """What one redacted materialization wrote: each day's report, the contract and the residue review."""
+
+    days: list[RedactionReport]
+    contract: ContractResult
+    pii_residue: ResidueReview
+
+    @property
+    def accounting(self) -> RowAccounting:
+        """The batch's rows: redaction removes none."""
+        return RowAccounting.total(d.accounting for d in self.days)
+
+    @property
+    def replaced(self) -> dict[str, int]:
+        """Values replaced in the batch, by PII type."""
+        total: dict[str, int] = {}
+        for day in self.days:
+            for kind, n in day.replaced.items():
+                total[kind] = total.get(kind, 0) + n
+        return total
+
+    @property
+    def dropped_columns(self) -> list[str]:
+        """Columns minimisation dropped, sorted."""
+        return sorted({c for d in self.days for c in d.dropped_columns})
+
 
 # -- redacted ----------------------------------------------------------------------------------
 
 
-def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> dict:
+def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> RedactionBatch:
     """Minimise, redact and pseudonymise days of every source into the redacted zone (one file
-    per day), in one vectorised batch. Returns the batch's accounting, contract and PII-residue
-    review (`pii_residue`: a `ResidueReview`)."""
+    per day), in one vectorised batch. Writes a `RedactionReport` per day; returns them with the
+    batch's contract and PII-residue review."""
     parts, day_rows = [], []
     for partition in partitions:
         day = [pd.read_parquet(paths.raw(source.name, partition)) for source in spec.sources]
@@ -45,23 +77,24 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
     dropped = dropped_columns(list(raw.columns), spec)
     # The batch is the days in order: each day is one slice of it (no pass over the batch per day).
     ends = np.cumsum(day_rows, dtype=int)
+    reports = []
     for partition, start, end in zip(partitions, ends - day_rows, ends, strict=True):
         part = frame.iloc[start:end]
         write_parquet(part, paths.redacted(partition))
-        stats = {
-            "partition": partition,
-            "accounting": Accounting(len(part)).close(len(part)).as_dict(),
-            "replaced": {t: int(n) for t, n in replaced.iloc[start:end].sum().items()},
-            "dropped_columns": dropped,
-        }
-        write_json(stats, paths.stats("redacted", partition))
-    return {
-        "accounting": Accounting(len(raw)).close(len(frame)).as_dict(),
-        "replaced": {t: int(n) for t, n in replaced.sum().items()},
-        "dropped_columns": dropped,
-        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
-        "pii_residue": check_residue(paths, spec, frame, f"redacted {_day_range(partitions)}"),
-    }
+        report = RedactionReport(
+            partition=partition,
+            accounting=Accounting(len(part)).close(len(part)),
+            replaced={str(t): int(n) for t, n in replaced.iloc[start:end].sum().items()},
+            dropped_columns=dropped,
+        )
+        write_redaction(paths, report)
+        reports.append(report)
+    Accounting(len(raw)).close(len(frame))  # redaction removes no row
+    return RedactionBatch(
+        days=reports,
+        contract=schemas.validate(schemas.redacted_schema(spec), frame),
+        pii_residue=check_residue(paths, spec, frame, f"redacted {_day_range(partitions)}"),
+    )
 
 
 def _day_range(partitions: list[str]) -> str:
@@ -92,8 +125,9 @@ def stored_row_ids(paths: DatasetPaths, spec: DatasetSpec) -> set[str]:
 # -- eligible ----------------------------------------------------------------------------------
 
 
-def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> dict:
-    """Enforce retention on storage, then apply retention, erasure and consent to the redacted days."""
+def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> EligibilityReport:
+    """Enforce retention on storage, then apply retention, erasure and consent to the redacted
+    days; writes and returns the eligibility report (rows removed per reason, contract)."""
     expired = expire_stored(paths.root, spec, as_of)
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else _empty(spec)
@@ -108,17 +142,17 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
         frame = apply_consent(frame, pseudonymize(opt_outs["user_id"].astype("str"), key), spec, accounting)
     frame = frame.sort_values([spec.columns.timestamp, spec.columns.id], kind="stable").reset_index(drop=True)
     write_parquet(frame, paths.eligible)
-    stats = {
-        "as_of": as_of.isoformat(),
-        "partitions": len(files),
-        "opted_out_users": opted_out,
-        "erasure_requests": len(erased),
-        "retention_storage": expired,
-        "accounting": accounting.close(len(frame)).as_dict(),
-        "contract": schemas.validate(schemas.redacted_schema(spec), frame).__dict__,
-    }
-    write_json(stats, paths.stats("eligible"))
-    return stats
+    report = EligibilityReport(
+        as_of=as_of,
+        partitions=len(files),
+        opted_out_users=opted_out,
+        erasure_requests=len(erased),
+        retention_storage=expired,
+        accounting=accounting.close(len(frame)),
+        contract=schemas.validate(schemas.redacted_schema(spec), frame),
+    )
+    write_eligibility(paths, report)
+    return report
 
 
 def _empty(spec: DatasetSpec) -> pd.DataFrame:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from pipelines.lib.reports import ExpectationOutcome
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -24,16 +25,6 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 
 class SuiteError(RuntimeError):
     """A suite file is missing, malformed, or has expectations GX would silently skip."""
-
-
-@dataclass(frozen=True)
-class ExpectationOutcome:
-    """One expectation's result, without any row values."""
-
-    type: str
-    column: str | None
-    success: bool
-    observed: str | None
 
 
 def load_suite(path: Path) -> gx.ExpectationSuite:
@@ -89,7 +80,12 @@ def run_suite(
         config = item.expectation_config
         assert config is not None  # GX sets it on every result of a suite validation
         outcomes.append(
-            ExpectationOutcome(config.type, config.kwargs.get("column"), bool(item.success), _observed(item.result))
+            ExpectationOutcome(
+                type=config.type,
+                column=config.kwargs.get("column"),
+                success=bool(item.success),
+                observed=_observed(item.result),
+            )
         )
     return outcomes
 

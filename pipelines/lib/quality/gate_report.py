@@ -1,103 +1,207 @@
-"""What a steward reads: every gate of a run with the failing segments and a few redacted
-examples, and how gates and coverage moved between two versions."""
+"""What a steward reads: every gate of a run with the checks beside it, the failing segments and
+a few redacted examples, the run's HTML gate report; and how gates and coverage moved between
+two versions. Built from the typed reports only (`GateRun`, `CheckRecord`, `TrainingSetReport`,
+`Manifest`)."""
 
 from __future__ import annotations
 
-import json
+import contextlib
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.lib.quality.check_records import check_run_ids, load_checks
-from pipelines.lib.quality.gates import gate_status
+from pipelines.lib.files import write_text
+from pipelines.lib.quality.check_records import CheckRecord, check_run_ids, load_checks
+from pipelines.lib.quality.gate_declarations import DECLARED
+from pipelines.lib.quality.gate_html import render_gate_report
+from pipelines.lib.quality.gate_results import GateResult, GateStatus
 from pipelines.lib.release.versions import read_manifest
+from pipelines.lib.report_files import (
+    MissingReportError,
+    gate_run_ids,
+    gate_run_path,
+    read_gate_run,
+    read_training_set,
+)
+from pipelines.lib.reports import ContractResult, CoverageCount, ExpectationOutcome, GateRun
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
-
-# Which column a gate's failing segment ("Account: ...") names, to pick examples from.
-SEGMENT_COLUMNS = {
-    "min_examples_per_class": "label",
-    "min_share_per_class": "label",
-    "min_label_agreement": "label",
-    "min_examples_top_languages": "language",
-    "required_channels": "channel",
-}
 
 
 class GateReportError(LookupError):
     """No gate results for what was asked."""
 
 
-def load_run(paths: DatasetPaths, run_id: str | None = None) -> dict:
-    """Gate results of one run and the checks beside them (pii_residue, row_accounting): by
-    default the latest training_set evaluation and the latest verdict of each check. A run that
-    a check stopped before the training set was built has checks and no gates."""
-    if run_id is None:
-        path: Path | None = paths.stats("gates")
-        check_run = None
-    else:
-        runs = {p.stem: p for p in (paths.warehouse / "gate_runs").glob("*.json")}
-        known = sorted(set(runs) | set(check_run_ids(paths)))
+class ReviewedGate(GateResult):
+    """A gate result as a steward reviews it: with a few redacted examples of each failing segment."""
+
+    examples: dict[str, list[str]] = Field(default_factory=dict, description="Segment -> redacted subjects.")
+
+
+class RunReview(BaseModel):
+    """One run for a steward: its gates (if it got that far) and every check beside them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset: str
+    run_id: str | None = None
+    as_of: date | None = None
+    evaluated_at: datetime | None = None
+    contract: ContractResult | None = None
+    expectations: list[ExpectationOutcome] = Field(default_factory=list)
+    gates: list[ReviewedGate] = Field(default_factory=list)
+    checks: list[CheckRecord] = Field(default_factory=list)
+    latest_gated_run: str | None = Field(
+        default=None, description="When this run measured no gate: the latest run that did."
+    )
+    report: str | None = Field(default=None, description="The run's HTML gate report.")
+
+    @property
+    def blocked_by(self) -> list[str]:
+        """What stopped the release: blocking gates, failed checks and contracts, unmet expectations."""
+        names = [g.name for g in self.gates if g.status.blocks]
+        names += [f"{c.name} ({c.asset})" for c in self.checks if c.status.blocks]
+        if self.contract is not None and not self.contract.passed:
+            names.append(f"contract {self.contract.schema_name}")
+        return names + (["expectation_suite"] if any(not e.success for e in self.expectations) else [])
+
+
+def latest_run_id(paths: DatasetPaths) -> str | None:
+    """The run that left the newest gate results or check verdict (a blocked run counts); None
+    when no run kept an id (steps run outside Dagster)."""
+    stamped: list[tuple[datetime, str | None]] = [
+        (c.recorded_at, c.run_id) for c in load_checks(paths) if c.recorded_at is not None
+    ]
+    gated = read_gate_run(paths)
+    if gated is not None and gated.evaluated_at is not None:
+        stamped.append((gated.evaluated_at, gated.run_id))
+    return max(stamped, key=lambda s: s[0])[1] if stamped else None
+
+
+def load_run(paths: DatasetPaths, run_id: str | None = None) -> RunReview:
+    """One run's gates and checks: a run id (or its first characters), by default the latest
+    run, blocked or not. Raises GateReportError when nothing matches or nothing ran."""
+    if run_id is not None:
+        known = sorted(set(gate_run_ids(paths)) | set(check_run_ids(paths)))
         matches = [r for r in known if r.startswith(run_id)]
         if len(matches) != 1:
             raise GateReportError(
                 f"run {run_id!r} matches {len(matches)} runs of {paths.dataset}; known: {[r[:8] for r in known]}"
             )
-        check_run = matches[0]
-        path = runs.get(check_run)
-    empty: dict = {"run_id": check_run, "as_of": None, "gates": [], "contract": None, "expectations": []}
-    run = json.loads(path.read_text()) if path is not None and path.is_file() else empty
-    run["checks"] = [c.model_dump(mode="json") for c in load_checks(paths, check_run)]
-    if not run["gates"] and not run["checks"]:
+        run_id = matches[0]
+    else:
+        run_id = latest_run_id(paths)
+    gate_run = read_gate_run(paths, run_id)
+    checks = load_checks(paths, run_id)
+    if gate_run is None and not checks:
         raise GateReportError(
             f"no gate results for {paths.dataset} in {paths.warehouse}; run `trainset run {paths.dataset}`"
         )
-    return run
+    latest = read_gate_run(paths) if gate_run is None else None
+    report = gate_run_path(paths, run_id, ".html") if run_id else paths.reports / "gate_report.html"
+    run = gate_run or GateRun(run_id=run_id)
+    return RunReview(
+        dataset=paths.dataset,
+        run_id=run.run_id,
+        as_of=run.as_of,
+        evaluated_at=run.evaluated_at,
+        contract=run.contract,
+        expectations=run.expectations,
+        gates=[ReviewedGate.model_validate(dict(g)) for g in run.gates],
+        checks=checks,
+        latest_gated_run=latest.run_id if latest is not None else None,
+        report=str(report) if report.is_file() else None,
+    )
 
 
-def with_examples(run: dict, paths: DatasetPaths, spec: DatasetSpec, per_segment: int = 2) -> dict:
-    """Add a few redacted subjects to each failing segment that names a class, language or channel."""
-    frame = pd.read_parquet(paths.training_set) if paths.training_set.is_file() else None
-    for gate in run["gates"]:
-        gate["examples"] = {}
-        column = SEGMENT_COLUMNS.get(gate["name"])
-        if frame is None or column is None or gate["passed"]:
-            continue
-        column = spec.labels.column if column == "label" else column
-        for segment in gate["failing"]:
-            value = segment.split(":", 1)[0]
-            rows = frame.loc[frame[column] == value, spec.columns.text[0]].head(per_segment)
-            gate["examples"][segment] = rows.tolist()  # post-redaction text only
-    return run
+def with_examples(review: RunReview, paths: DatasetPaths, spec: DatasetSpec, per_segment: int = 2) -> RunReview:
+    """The review with a few redacted subjects for each failing segment that names a class,
+    language or channel (the column the gate's declaration names)."""
+    if not paths.training_set.is_file():
+        return review
+    frame = pd.read_parquet(paths.training_set)
+    gates = []
+    for gate in review.gates:
+        segment = DECLARED[gate.name].segment if gate.name in DECLARED else None
+        examples: dict[str, list[str]] = {}
+        if segment is not None and not gate.passed:
+            column = spec.labels.column if segment == "label" else segment
+            for value in (s.segment for s in gate.failing if s.segment is not None):
+                rows = frame.loc[frame[column] == value, spec.columns.text[0]].head(per_segment)
+                examples[value] = [str(v) for v in rows]  # post-redaction text only
+        gates.append(gate.model_copy(update={"examples": examples}))
+    return review.model_copy(update={"gates": gates})
 
 
-def compare(releases: Path, old: int, new: int, spec: DatasetSpec) -> dict:
-    """Gate measurements and class/language shares of two versions, side by side."""
+def write_gate_report(paths: DatasetPaths, run_id: str | None) -> Path:
+    """Render one run's HTML gate report from its stored reports, also for a run a check stopped
+    before the training set, to `data/warehouse/<name>/reports/gate_report.html` and (with a
+    run id) `gate_runs/<run_id>.html`; returns the run's page."""
+    gate_run = read_gate_run(paths, run_id)
+    training = None
+    if gate_run is not None:  # the run built the training set: plot its coverage
+        with contextlib.suppress(MissingReportError):
+            training = read_training_set(paths)
+    page = render_gate_report(paths.dataset, gate_run or GateRun(run_id=run_id), training, load_checks(paths, run_id))
+    write_text(page, paths.reports / "gate_report.html")
+    if not run_id:
+        return paths.reports / "gate_report.html"
+    write_text(page, gate_run_path(paths, run_id, ".html"))
+    return gate_run_path(paths, run_id, ".html")
+
+
+class GateChange(BaseModel):
+    gate: str
+    before: float | int | str | None
+    after: float | int | str
+    status: GateStatus = Field(description="The newer version's status of the gate.")
+
+
+class ShareChange(BaseModel):
+    segment: str = Field(description="`<column>=<value>`.")
+    before: float
+    after: float
+    change: float
+
+
+class Comparison(BaseModel):
+    """Gate measurements and class, language and channel shares of two versions."""
+
+    old: int
+    new: int
+    gates: list[GateChange]
+    shares: list[ShareChange]
+
+
+def compare(releases: Path, old: int, new: int, spec: DatasetSpec) -> Comparison:
+    """Gate measurements and class/language/channel shares of two versions, side by side;
+    shares are fractions (0..1). Raises FileNotFoundError for a version that is not there."""
     a, b = read_manifest(releases / f"v{old}"), read_manifest(releases / f"v{new}")
-    gates_a = {g["name"]: g for g in a.get("gates", [])}
-    rows = []
-    for gate in b.get("gates", []):
-        before = gates_a.get(gate["name"], {}).get("measured")
-        rows.append({"gate": gate["name"], f"v{old}": before, f"v{new}": gate["measured"], "status": gate_status(gate)})
+    before = {g.name: g.measured for g in a.gates}
+    gates = [GateChange(gate=g.name, before=before.get(g.name), after=g.measured, status=g.status) for g in b.gates]
     shares = []
-    for column in (spec.labels.column, "language", "channel"):
-        share_a, share_b = _shares(a, column), _shares(b, column)
+    segments: list[tuple[str, Callable[[CoverageCount], str]]] = [
+        (spec.labels.column, lambda c: c.label),
+        ("language", lambda c: c.language),
+        ("channel", lambda c: c.channel),
+    ]
+    for column, value_of in segments:
+        share_a, share_b = _shares(a.counts, value_of), _shares(b.counts, value_of)
         for value in sorted(set(share_a) | set(share_b)):
             x, y = share_a.get(value, 0.0), share_b.get(value, 0.0)
             shares.append(
-                {
-                    "segment": f"{column}={value}",
-                    f"v{old}": round(x, 4),
-                    f"v{new}": round(y, 4),
-                    "change": round(y - x, 4),
-                }
+                ShareChange(segment=f"{column}={value}", before=round(x, 4), after=round(y, 4), change=round(y - x, 4))
             )
-    return {"gates": rows, "shares": shares}
+    return Comparison(old=old, new=new, gates=gates, shares=shares)
 
 
-def _shares(manifest: dict, column: str) -> dict[str, float]:
-    counts = pd.DataFrame(manifest.get("counts", []))
-    if counts.empty:
-        return {}
-    totals = counts.groupby(column)["n"].sum()
-    return (totals / totals.sum()).to_dict()
+def _shares(counts: list[CoverageCount], value_of: Callable[[CoverageCount], str]) -> dict[str, float]:
+    totals: dict[str, int] = {}
+    for row in counts:
+        value = value_of(row)
+        totals[value] = totals.get(value, 0) + row.n
+    whole = sum(totals.values())
+    return {value: n / whole for value, n in totals.items()} if whole else {}

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.lib.files import read_json
+from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.report_files import read_eligibility, read_ingest, read_redaction, read_training_set
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -30,19 +31,17 @@ class Reconciliation:
     def passed(self) -> bool:
         return not self.problems
 
-    def add(self, where: str, accounting: dict, stored_out: int, stored_removed: int | None = None) -> None:
+    def add(self, where: str, accounting: RowAccounting, stored_out: int, stored_removed: int | None = None) -> None:
         """Take one accounting in; note where it does not balance or does not match storage."""
-        removed = sum(accounting["removed"].values())
-        self.rows_in += accounting["rows_in"]
-        self.rows_out += accounting["rows_out"]
+        removed = accounting.removed_total
+        self.rows_in += accounting.rows_in
+        self.rows_out += accounting.rows_out
         self.removed += removed
-        if accounting["rows_in"] != accounting["rows_out"] + removed:
-            self.problems.append(
-                f"{where}: {accounting['rows_in']} in != {accounting['rows_out']} out + {removed} removed"
-            )
-        if stored_out != accounting["rows_out"]:
-            self.problems.append(f"{where}: {accounting['rows_out']} rows out counted, {stored_out} stored")
-        quarantined = sum(n for reason, n in accounting["removed"].items() if reason.startswith("quarantined:"))
+        if not accounting.balanced:
+            self.problems.append(f"{where}: {accounting.rows_in} in != {accounting.rows_out} out + {removed} removed")
+        if stored_out != accounting.rows_out:
+            self.problems.append(f"{where}: {accounting.rows_out} rows out counted, {stored_out} stored")
+        quarantined = accounting.removed_for("quarantined:")
         if stored_removed is not None and stored_removed != quarantined:
             self.problems.append(f"{where}: {quarantined} rows quarantined counted, {stored_removed} in quarantine")
 
@@ -65,7 +64,7 @@ def reconcile_raw(paths: DatasetPaths, source: str, partitions: list[str]) -> Re
     """Each landed day: records read = rows in the raw zone + rows in quarantine."""
     result = Reconciliation()
     for partition in partitions:
-        accounting = read_json(paths.stats(f"raw_{source}", partition))["accounting"]
+        accounting = read_ingest(paths, source, partition).accounting
         quarantined = stored_rows(paths.quarantine_part(source, partition))
         result.add(f"raw_{source} {partition}", accounting, stored_rows(paths.raw(source, partition)), quarantined)
     return result
@@ -75,7 +74,7 @@ def reconcile_redacted(paths: DatasetPaths, spec: DatasetSpec, partitions: list[
     """Each day: the redacted zone holds exactly the raw rows of every source (redaction removes none)."""
     result = Reconciliation()
     for partition in partitions:
-        accounting = read_json(paths.stats("redacted", partition))["accounting"]
+        accounting = read_redaction(paths, partition).accounting
         where = f"redacted {partition}"
         result.add(where, accounting, stored_rows(paths.redacted(partition)))
         # Later deletions (retention, erasure) remove the same rows from both zones.
@@ -87,18 +86,18 @@ def reconcile_redacted(paths: DatasetPaths, spec: DatasetSpec, partitions: list[
 def reconcile_eligible(paths: DatasetPaths) -> Reconciliation:
     """Eligible: every row the redacted days' stats say is stored, minus rows removed for a reason."""
     result = Reconciliation()
-    accounting = read_json(paths.stats("eligible"))["accounting"]
+    accounting = read_eligibility(paths).accounting
     result.add("eligible", accounting, stored_rows(paths.eligible))
     stored_days = sorted((paths.warehouse / "redacted").glob("*.parquet"))
-    counted = sum(read_json(paths.stats("redacted", f.stem))["accounting"]["rows_out"] for f in stored_days)
-    result.expect_in("eligible", accounting["rows_in"], counted, "the redacted days")
+    counted = sum(read_redaction(paths, f.stem).accounting.rows_out for f in stored_days)
+    result.expect_in("eligible", accounting.rows_in, counted, "the redacted days")
     return result
 
 
 def reconcile_training_set(paths: DatasetPaths) -> Reconciliation:
     """Training set: every eligible row, minus those outside the freshness window."""
     result = Reconciliation()
-    accounting = read_json(paths.stats("training_set"))["accounting"]
+    accounting = read_training_set(paths).accounting
     result.add("training_set", accounting, stored_rows(paths.training_set))
-    result.expect_in("training_set", accounting["rows_in"], stored_rows(paths.eligible), "eligible")
+    result.expect_in("training_set", accounting.rows_in, stored_rows(paths.eligible), "eligible")
     return result

@@ -7,12 +7,11 @@ and column, never the failing values (they may hold PII).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.lib.quality.splits import SPLITS
+from pipelines.lib.reports import ContractResult
 from pipelines.lib.spec import DatasetSpec
 
 PSEUDONYM = r"^[0-9a-f]{20}$"
@@ -60,21 +59,15 @@ def training_set_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     return redacted_schema(spec).add_columns({"split": split}).set_name(f"{spec.name}.training_set")
 
 
-@dataclass(frozen=True)
-class ContractResult:
-    """Outcome of one schema validation: pass/fail and failures counted per column and check."""
-
-    schema: str
-    passed: bool
-    failures: dict[str, int]
-
-
 def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> ContractResult:
-    """Validate lazily and summarise without echoing any value."""
+    """Validate lazily and summarise without echoing any value: failing rows counted per
+    `column / check`."""
+    name = schema.name or "schema"
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         where = cases["column"].astype("str").fillna("<frame>") + " / " + cases["check"].astype("str")
-        return ContractResult(schema.name or "schema", False, where.value_counts().to_dict())
-    return ContractResult(schema.name or "schema", True, {})
+        failures = {str(k): int(n) for k, n in where.value_counts().items()}
+        return ContractResult(schema=name, passed=False, failures=failures)
+    return ContractResult(schema=name, passed=True)

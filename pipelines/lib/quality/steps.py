@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib.accounting import Accounting
+from pipelines.lib.accounting import Accounting, RowAccounting
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.ingest.language import detect_languages
-from pipelines.lib.ingest.steps import partition_stats
 from pipelines.lib.privacy.policies import apply_freshness
 from pipelines.lib.quality import schemas
-from pipelines.lib.quality.check_records import load_checks
-from pipelines.lib.quality.gate_html import render_gate_report
-from pipelines.lib.quality.gates import GateResult, apply_waivers, evaluate_gates
-from pipelines.lib.quality.splits import assign_splits, joined_text
+from pipelines.lib.quality.gate_report import write_gate_report
+from pipelines.lib.quality.gates import apply_waivers, evaluate_gates
+from pipelines.lib.quality.splits import SPLITS, assign_splits, joined_text
 from pipelines.lib.quality.waivers import load_waivers
 from pipelines.lib.release.versions import read_manifest, versions
+from pipelines.lib.report_files import ingest_days, write_gate_run, write_training_set
+from pipelines.lib.reports import CoverageCount, GateRun, LanguageReport, TrainingSetReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -29,12 +29,11 @@ from pipelines.lib.workspace import DatasetPaths
 
 @dataclass(frozen=True)
 class TrainingSetEvaluation:
-    """Everything measured on the training set: stats, contract, expectations and gates."""
+    """What the training_set step hands on: its report, and the run's gates, contract and expectations."""
 
-    stats: dict
-    contract: schemas.ContractResult
-    expectations: list  # of pipelines.lib.quality.expectations.ExpectationOutcome
-    gates: list[GateResult]
+    report: TrainingSetReport
+    run: GateRun
+    gate_report: Path
 
 
 def build_training_set(
@@ -45,7 +44,10 @@ def build_training_set(
     today: date | None = None,
     run_id: str | None = None,
 ) -> TrainingSetEvaluation:
-    """Freshness window and stratified split, then every gate measured and written to reports/."""
+    """Freshness window and stratified split, then every gate measured. Writes the training
+    set, its `TrainingSetReport`, the run's `GateRun`, the HTML gate report and the files
+    dvc.yaml reads (gates.json, coverage.csv under the warehouse's reports, copied to
+    reports/<name>/ by a release); returns the reports and the path of the run's HTML gate report."""
     eligible = pd.read_parquet(paths.eligible)
     accounting = Accounting(len(eligible))
     frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)
@@ -66,9 +68,7 @@ def build_training_set(
     annotations = None
     if spec.labels.annotations:
         annotations = pd.read_csv(paths.landing(spec.labels.annotations.path), dtype="str")
-    raw = [s["accounting"] for source in spec.sources for s in partition_stats(paths, f"raw_{source.name}")]
-    landed = sum(a["rows_in"] for a in raw)
-    quarantined = sum(n for a in raw for reason, n in a["removed"].items() if reason.startswith("quarantined:"))
+    landed = RowAccounting.total(day.accounting for source in spec.sources for day in ingest_days(paths, source.name))
     # Coverage counts the language as detected; the claimed label stays in the data.
     text = joined_text(frame, spec.columns.text, separator=". ")
     detected = detect_languages(text, [*spec.languages, *frame["language"].dropna().unique()])
@@ -78,12 +78,11 @@ def build_training_set(
         spec,
         as_of,
         annotations,
-        landed=(landed, quarantined),
+        landed=(landed.rows_in, landed.removed_for("quarantined:")),
         previous=_latest_counts(paths),
         language_mismatch=mismatch,
     )
-    declared = [name for name, bar in spec.gates if bar is not None]
-    waivers = load_waivers(paths.root, spec.name, gates=declared)
+    waivers = load_waivers(paths.root, spec.name, gates=spec.gates.names())
     gates = apply_waivers(measured, waivers, today or datetime.now(UTC).date())
     counts = (
         frame.groupby([spec.labels.column, "language", "channel", "split"], observed=True)
@@ -92,49 +91,45 @@ def build_training_set(
         .reset_index()
     )
     confusion = pd.crosstab(frame["language"], detected.fillna("undetected")) if len(frame) else pd.DataFrame()
-    stats = {
-        "as_of": as_of.isoformat(),
-        "accounting": accounting.close(len(frame)).as_dict(),
-        "counts": counts.to_dict(orient="records"),
-        "language": {
-            "mismatch_rate": round(mismatch, 4),
-            "detected": detected.value_counts().to_dict(),
-            "claimed_vs_detected": {f"{a}->{b}": int(n) for (a, b), n in confusion.stack().items() if n and a != b},
-        },
-    }
-    write_json(stats, paths.stats("training_set"))
-    evaluation = {
-        "run_id": run_id,
-        "as_of": as_of.isoformat(),
-        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "contract": contract.__dict__,
-        "expectations": [e.__dict__ for e in expectations],
-        "gates": [g.as_dict() for g in gates],
-    }
-    write_json(evaluation, paths.stats("gates"))
     week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time.dt.strftime("%Y-%m-%d")
-    checks = load_checks(paths, run_id) if run_id else []  # the run's checks so far: residue, accounting
-    report = render_gate_report(
-        spec.name, evaluation, stats["counts"], week.value_counts().to_dict(), spec.labels.column, checks
+    report = TrainingSetReport(
+        as_of=as_of,
+        accounting=accounting.close(len(frame)),
+        splits={split: int((frame["split"] == split).sum()) for split in SPLITS},
+        counts=[
+            CoverageCount(label=row[0], language=row[1], channel=row[2], split=row[3], n=int(row[4]))
+            for row in counts.itertuples(index=False)
+        ],
+        weekly={str(w): int(n) for w, n in week.value_counts().sort_index().items()},
+        language=LanguageReport(
+            mismatch_rate=round(mismatch, 4),
+            detected={str(k): int(n) for k, n in detected.value_counts().items()},
+            claimed_vs_detected={f"{a}->{b}": int(n) for (a, b), n in confusion.stack().items() if n and a != b},
+        ),
     )
-    paths.reports.mkdir(parents=True, exist_ok=True)
-    (paths.reports / "gate_report.html").write_text(report)
-    if run_id:  # gate history: one file per run, for `trainset gates --run`
-        write_json(evaluation, paths.warehouse / "gate_runs" / f"{run_id}.json")
-        (paths.warehouse / "gate_runs" / f"{run_id}.html").write_text(report)
-    _write_reports(paths, gates, counts, spec)
-    return TrainingSetEvaluation(stats, contract, expectations, gates)
+    write_training_set(paths, report)
+    run = GateRun(
+        run_id=run_id,
+        as_of=as_of,
+        evaluated_at=datetime.now(UTC).replace(microsecond=0),
+        contract=contract,
+        expectations=expectations,
+        gates=gates,
+    )
+    write_gate_run(paths, run)
+    _write_dvc_reports(paths, run, counts, spec)
+    return TrainingSetEvaluation(report, run, write_gate_report(paths, run_id))
 
 
-def _latest_counts(paths: DatasetPaths) -> list[dict] | None:
+def _latest_counts(paths: DatasetPaths) -> list[CoverageCount] | None:
     """Coverage counts of the latest released version, for the share-drop gate."""
     released = versions(paths.releases)
-    return read_manifest(paths.releases / f"v{released[-1]}").get("counts") if released else None
+    return read_manifest(paths.releases / f"v{released[-1]}").counts if released else None
 
 
-def _write_reports(paths: DatasetPaths, gates: list[GateResult], counts: pd.DataFrame, spec: DatasetSpec) -> None:
+def _write_dvc_reports(paths: DatasetPaths, run: GateRun, counts: pd.DataFrame, spec: DatasetSpec) -> None:
     """Gate metrics and coverage in the files dvc.yaml names as metrics and plots."""
-    metrics = {g.name: g.measured for g in gates if isinstance(g.measured, (int, float))}
+    metrics = {g.name: g.measured for g in run.gates if isinstance(g.measured, (int, float))}
     write_json(metrics, paths.reports / "gates.json")
     coverage = counts.groupby([spec.labels.column, "language"], observed=True)["n"].sum().reset_index()
     paths.reports.mkdir(parents=True, exist_ok=True)

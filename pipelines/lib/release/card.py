@@ -1,127 +1,54 @@
 """DATASET_CARD.md, written from the manifest (in the spirit of Hugging Face dataset cards and
-Google's Data Cards): purpose, sources, coverage, label quality, privacy treatment, known gaps."""
+Google's Data Cards): purpose, sources, coverage, label quality, privacy treatment, known gaps.
+
+The card is the Jinja2 template `pipelines/templates/dataset_card.md.j2`; this module hands it the
+typed manifest, the spec it names, and the one figure the manifest does not hold as such,
+coverage per class and split. A gate's result is its `status` (the one rule, `gate_verdict`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
-def render_card(manifest: dict) -> str:
-    """Markdown card for one version; every figure comes from the manifest."""
-    spec = manifest.get("spec", {}).get("content", {})
-    ref = f"{manifest['dataset']}@v{manifest['version']}"
-    lines = [
-        f"# {manifest['dataset']} v{manifest['version']}",
-        "",
-        spec.get("description", "").strip() or "_No description declared._",
-        "",
-        "| | |",
-        "| --- | --- |",
-        f"| owner | {spec.get('owner', '?')} |",
-        f"| steward | {spec.get('steward', '?')} |",
-        f"| as of | {manifest.get('as_of')} |",
-        f"| built | {manifest.get('created_at')} |",
-        f"| code version | `{manifest.get('code_version')}` |",
-        f"| spec sha256 | `{manifest.get('spec', {}).get('sha256', '')[:16]}…` |",
-        f"| content sha256 | `{manifest.get('content_sha256', '')[:16]}…` |",
-        f"| Dagster run | `{manifest.get('dagster_run_id')}` |",
-        "",
-        "## Files",
-        "",
-        "| file | rows | sha256 |",
-        "| --- | ---: | --- |",
-    ]
-    for name, meta in sorted(manifest.get("files", {}).items()):
-        lines.append(f"| {name} | {meta.get('rows', '')} | `{meta['sha256'][:16]}…` |")
-    lines += [
-        "",
-        "## Sources",
-        "",
-        "| source | owner | steward | legal basis | licence | partitions | rows |",
-        "| --- | --- | --- | --- | --- | --- | ---: |",
-    ]
-    for source in manifest.get("inputs", []):
-        lines.append(
-            f"| {source['source']} | {source.get('owner')} | {source.get('steward')} | {source.get('legal_basis')} | "
-            f"{source.get('licence')} | {source.get('partitions')} | {source.get('rows')} |"
-        )
-    lines += ["", "## Coverage", "", _coverage_table(manifest.get("counts", []), spec)]
-    lines += [
-        "",
-        "## Quality gates",
-        "",
-        "| gate | severity | measured | required | result |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for gate in manifest.get("gates", []):
-        lines.append(
-            f"| {gate['name']} | {gate['severity']} | {gate['measured']} | {gate['required']} | {_verdict(gate)} |"
-        )
-    lines += ["", "## Privacy treatment", ""]
-    for policy in manifest.get("policies", []):
-        lines.append(f"- **{policy['name']}**: {policy['summary']}")
-    lines += ["", "## PII residue in the released files", "", *_residue(manifest.get("pii_residue_in_files"))]
-    lines += ["", "## Row accounting", "", "| step | in | out | removed |", "| --- | ---: | ---: | --- |"]
-    for step, counts in manifest.get("accounting", {}).items():
-        removed = ", ".join(f"{k}: {v}" for k, v in counts["removed"].items() if v) or "—"
-        lines.append(f"| {step} | {counts['rows_in']} | {counts['rows_out']} | {removed} |")
-    lines += ["", "## Known gaps", ""]
-    gaps = [_gap(g) for g in manifest.get("gates", []) if not g["passed"]]
-    lines += gaps or ["- None found by the declared gates."]
-    lines += [
-        "",
-        "## How to get it",
-        "",
-        f"`trainset pull {ref} -o DIR`, or "
-        f"`dvc get <repo> datasets/{manifest['dataset']}/v{manifest['version']} --rev {ref}`.",
-        "",
-    ]
-    return "\n".join(lines)
+from pipelines.lib import templates
+from pipelines.lib.reports import CoverageCount, Manifest
+from pipelines.lib.spec import DatasetSpec
+
+SPLITS = ["train", "validation", "test"]
+
+# The card is Markdown, not HTML: HTML entities would show as typed in a Markdown viewer
+# (`&lt;` instead of `<`), and Markdown has no escaping that autoescape could apply. Nothing in
+# the card is raw text of the data: names, counts, ids and the spec's own declarations.
+_TEMPLATES = templates.environment(autoescape=False)
 
 
-def _residue(review: dict | None) -> list[str]:
-    """The independent residue check on the files: counts, and each finding a steward allowed."""
-    if not review:
-        return ["_Not checked._"]
-    allowed = review.get("allowed", [])
-    head = f"{review['findings']} finding(s) in {review['rows']} rows, {len(allowed)} allowed after review."
-    if not allowed:
-        return [head]
-    lines = [head, "", "| file | row id | column | offset | kind | allowed by | until | reason |"]
-    lines.append("| --- | --- | --- | ---: | --- | --- | --- | --- |")
-    for entry in allowed:
-        f = entry["finding"]
-        lines.append(
-            f"| {f['file']} | {f['row_id']} | {f['column']} | {f['offset']} | {f['kind']} | "
-            f"{entry['approver']} | {entry['expires']} | {entry['reason']} |"
-        )
-    return lines
+@dataclass(frozen=True)
+class Coverage:
+    """Released examples per class (sorted by name) and split, in the order of `splits`."""
+
+    splits: list[str]
+    rows: list[tuple[str, list[int]]]
 
 
-def _verdict(gate: dict) -> str:
-    waiver = gate.get("waiver")
-    if gate["passed"]:
-        return "pass"
-    return f"**waived** ({waiver['approver']}, until {waiver['expires']})" if waiver else "**fail**"
+def render_card(manifest: Manifest) -> str:
+    """The Markdown card (a str ending in a newline) of one released version.
+
+    Every figure comes from the manifest (`release.release` writes it); the spec it names is the
+    one being released, so it is read back as a `DatasetSpec` (raises pydantic.ValidationError if
+    it is not one). A block the manifest holds empty is shown as absent."""
+    return _TEMPLATES.get_template("dataset_card.md.j2").render(
+        manifest=manifest,
+        spec=DatasetSpec.model_validate(manifest.spec.content),
+        coverage=_coverage(manifest.counts),
+    )
 
 
-def _gap(gate: dict) -> str:
-    text = f"- {gate['name']}: {', '.join(gate['failing']) or 'below the bar'}"
-    if gate.get("waiver"):
-        waiver = gate["waiver"]
-        text += f" — waived by {waiver['approver']} until {waiver['expires']}: {waiver['reason']}"
-    return text
-
-
-def _coverage_table(counts: list[dict], spec: dict) -> str:
+def _coverage(counts: list[CoverageCount]) -> Coverage | None:
+    """Sum the class x language x channel x split counts per class and split; None if no rows."""
     if not counts:
-        return "_No rows._"
-    label = spec.get("labels", {}).get("column", "category")
+        return None
     by_class: dict[str, dict[str, int]] = {}
     for row in counts:
-        by_class.setdefault(row[label], {}).setdefault(row["split"], 0)
-        by_class[row[label]][row["split"]] += row["n"]
-    splits = ["train", "validation", "test"]
-    out = ["| class | " + " | ".join(splits) + " | total |", "| --- |" + " ---: |" * (len(splits) + 1)]
-    for name, per_split in sorted(by_class.items()):
-        values = [per_split.get(s, 0) for s in splits]
-        out.append(f"| {name} | " + " | ".join(str(v) for v in values) + f" | {sum(values)} |")
-    return "\n".join(out)
+        per_split = by_class.setdefault(row.label, {})
+        per_split[row.split] = per_split.get(row.split, 0) + row.n
+    rows = [(name, [per_split.get(s, 0) for s in SPLITS]) for name, per_split in sorted(by_class.items())]
+    return Coverage(SPLITS, rows)

@@ -48,14 +48,14 @@ def fetch_version(root: Path, dataset: str, version: int, out: Path) -> list[str
 def verify_version(folder: Path) -> list[str]:
     """Check every file the manifest lists against its sha256; return the names verified."""
     manifest = read_manifest(folder)
-    for name, meta in sorted(manifest["files"].items()):
+    for name, meta in sorted(manifest.files.items()):
         path = folder / name
         if not path.is_file():
             raise IntegrityError(f"{folder}: {name} is listed in manifest.json but missing")
         actual = file_sha256(path)
-        if actual != meta["sha256"]:
-            raise IntegrityError(f"{folder}: {name} has sha256 {actual}, manifest.json says {meta['sha256']}")
-    return sorted(manifest["files"])
+        if actual != meta.sha256:
+            raise IntegrityError(f"{folder}: {name} has sha256 {actual}, manifest.json says {meta.sha256}")
+    return sorted(manifest.files)
 
 
 def load_version(root: Path, dataset: str, version: int | None = None) -> dict[str, pd.DataFrame]:

@@ -1,4 +1,4 @@
-"""Step of the release asset: the manifest from every step's stats, the version, DVC and git.
+"""Step of the release asset: the manifest from every stage's report, the version, DVC and git.
 
 The release commit carries what built the version (its defs.yaml, GX suite, waivers.yaml and
 dvc.yaml stage), the run's gate reports and the privacy logs, so checking out the tag gives the
@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib.accounting import sum_accounting, sum_counts
-from pipelines.lib.files import read_json
+from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.hashing import combined_sha256
-from pipelines.lib.ingest.steps import partition_stats
 from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.privacy.pseudonymize import key_id
+from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.privacy.retention import commit_pending_log
 from pipelines.lib.privacy.steps import stored_row_ids
 from pipelines.lib.quality.check_records import CheckRecord, record_check
+from pipelines.lib.quality.gate_report import write_gate_report
 from pipelines.lib.quality.waivers import WAIVERS_FILE, load_allowances
 from pipelines.lib.release import vcs
 from pipelines.lib.release.killpoints import NEVER, KillSwitch
@@ -36,6 +36,31 @@ from pipelines.lib.release.versions import (
 )
 from pipelines.lib.release.versions import publish as publish_release
 from pipelines.lib.release.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
+from pipelines.lib.report_files import (
+    MissingReportError,
+    ingest_days,
+    read_eligibility,
+    read_gate_run,
+    read_quarantine,
+    read_training_set,
+    redaction_days,
+)
+from pipelines.lib.reports import (
+    ConsentPolicy,
+    EligibilityReport,
+    ErasurePolicy,
+    IngestReport,
+    InputSummary,
+    ManifestBody,
+    MinimisationPolicy,
+    Policy,
+    PseudonymisationPolicy,
+    RedactionPolicy,
+    RedactionReport,
+    RetentionOnStoragePolicy,
+    RetentionPolicy,
+    SpecRecord,
+)
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -51,62 +76,54 @@ def release_training_set(
     publish: bool = True,
     kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
-    """Assemble the manifest from every step's stats and release the training set: a new version
-    unless the latest holds the same content; published (DVC, git commit and tag) when new, when
-    earlier versions must be withdrawn, or when an earlier release was cut short.
+    """Assemble the manifest from every stage's report and release the training set: a new
+    version unless the latest holds the same content; published (DVC, git commit and tag) when
+    new, when earlier versions must be withdrawn, or when an earlier release was cut short.
 
     Returns the outcome. Raises ReleaseError (residue found, a released version missing from the
-    workspace, a version folder in the way), VcsError (git or DVC failed), LockedError."""
+    workspace, a version folder in the way), MissingReportError (a stage has not run), VcsError
+    (git or DVC failed), LockedError."""
     frame = pd.read_parquet(paths.training_set)
-    training = read_json(paths.stats("training_set"))
-    gates = read_json(paths.stats("gates"))
-    eligible = read_json(paths.stats("eligible"))
-    quarantine = read_json(paths.stats("quarantine"))
-    raw_stats = {s.name: partition_stats(paths, f"raw_{s.name}") for s in spec.sources}
-    redacted = partition_stats(paths, "redacted")
-    body = {
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "as_of": training["as_of"],
-        "code_version": git_head(paths.root),
-        "dagster_run_id": run_id,
-        "spec": {
-            "path": str(spec_file.relative_to(paths.root)) if spec_file.is_relative_to(paths.root) else str(spec_file),
-            "sha256": spec.fingerprint(),
-            "content": spec.model_dump(mode="json"),
+    training = read_training_set(paths)
+    gate_run = read_gate_run(paths)
+    if gate_run is None or gate_run.contract is None:
+        raise MissingReportError(f"no gate results for {spec.name}: materialize training_set first")
+    eligible = read_eligibility(paths)
+    ingested = {s.name: ingest_days(paths, s.name) for s in spec.sources}
+    redacted = redaction_days(paths)
+    body = ManifestBody(
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        as_of=training.as_of,
+        code_version=git_head(paths.root),
+        dagster_run_id=run_id,
+        spec=SpecRecord(
+            path=str(spec_file.relative_to(paths.root)) if spec_file.is_relative_to(paths.root) else str(spec_file),
+            sha256=spec.fingerprint(),
+            content=spec.model_dump(mode="json"),
+        ),
+        pseudonymisation_key_id=key_id(key),
+        inputs=[_input_summary(spec, s.name, ingested[s.name]) for s in spec.sources],
+        policies=_policies(spec, redacted, eligible),
+        accounting={
+            **{f"raw_{name}": RowAccounting.total(d.accounting for d in days) for name, days in ingested.items()},
+            "redacted": RowAccounting.total(d.accounting for d in redacted),
+            "eligible": eligible.accounting,
+            "training_set": training.accounting,
         },
-        "pseudonymisation_key_id": key_id(key),
-        "inputs": [_input_summary(spec, s.name, raw_stats[s.name]) for s in spec.sources],
-        "policies": _policies(spec, redacted, eligible),
-        "accounting": {
-            **{f"raw_{name}": sum_accounting([s["accounting"] for s in stats]) for name, stats in raw_stats.items()},
-            "redacted": sum_accounting([s["accounting"] for s in redacted]),
-            "eligible": eligible["accounting"],
-            "training_set": training["accounting"],
-        },
-        "quarantine": quarantine,
-        "contract": gates["contract"],
-        "expectations": gates["expectations"],
-        "gates": gates["gates"],
-        "counts": training["counts"],
-        "language": training.get("language"),
-    }
+        quarantine=read_quarantine(paths),
+        contract=gate_run.contract,
+        expectations=gate_run.expectations,
+        gates=gate_run.gates,
+        counts=training.counts,
+        language=training.language,
+    )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
             text_columns=spec.columns.text,
             id_column=spec.columns.id,
             allowances=load_allowances(paths.root, spec.name),
             stored_ids=lambda: stored_row_ids(paths, spec),
-            record=lambda review: record_check(
-                paths,
-                CheckRecord(
-                    name="pii_residue_in_files",
-                    asset="release",
-                    run_id=run_id,
-                    passed=review.passed,
-                    description=review.description(),
-                    residue=review,
-                ),
-            ),
+            record=lambda review: _record_residue(paths, run_id, review),
         )
         # A fresh clone holds datasets.dvc but not datasets/: fetch what is released before numbering.
         fetch_missing_versions(paths.root, spec.name)
@@ -145,70 +162,77 @@ def what_built_it(paths: DatasetPaths, spec_file: Path) -> list[str]:
     return committed
 
 
-def _input_summary(spec: DatasetSpec, source_name: str, stats: list[dict]) -> dict:
+def _record_residue(paths: DatasetPaths, run_id: str, review: ResidueReview) -> None:
+    record_check(
+        paths,
+        CheckRecord(
+            name="pii_residue_in_files",
+            asset="release",
+            run_id=run_id,
+            passed=review.passed,
+            description=review.description(),
+            residue=review,
+        ),
+    )
+    if not review.passed:  # the release stops here: the run's gate report says why
+        write_gate_report(paths, run_id)
+
+
+def _input_summary(spec: DatasetSpec, source_name: str, days: list[IngestReport]) -> InputSummary:
     source = next(s for s in spec.sources if s.name == source_name)
-    partitions = [s["partition"] for s in stats]
-    return {
-        "source": source.name,
-        "owner": source.owner,
-        "steward": source.steward,
-        "legal_basis": source.legal_basis,
-        "licence": source.licence,
-        "path": source.path,
-        "partitions": f"{partitions[0]}..{partitions[-1]} ({len(partitions)} days)" if partitions else "none",
-        "sha256": combined_sha256([s["sha256"] for s in stats]),
-        "rows": sum(s["accounting"]["rows_in"] for s in stats),
-    }
+    partitions = [d.partition for d in days]
+    return InputSummary(
+        source=source.name,
+        owner=source.owner,
+        steward=source.steward,
+        legal_basis=source.legal_basis,
+        licence=source.licence,
+        path=source.path,
+        partitions=f"{partitions[0]}..{partitions[-1]} ({len(partitions)} days)" if partitions else "none",
+        sha256=combined_sha256([d.sha256 for d in days]),
+        rows=sum(d.accounting.rows_in for d in days),
+    )
 
 
-def _policies(spec: DatasetSpec, redacted: list[dict], eligible: dict) -> list[dict]:
-    replaced = sum_counts([s["replaced"] for s in redacted])
-    dropped = sorted({c for s in redacted for c in s["dropped_columns"]})
-    removed = eligible["accounting"]["removed"]
-    storage = eligible.get("retention_storage", {})
+def _policies(spec: DatasetSpec, redacted: list[RedactionReport], eligible: EligibilityReport) -> list[Policy]:
+    replaced: dict[str, int] = {}
+    for day in redacted:
+        for kind, n in day.replaced.items():
+            replaced[kind] = replaced.get(kind, 0) + n
+    replaced = dict(sorted(replaced.items()))  # by type, as manifests and cards have listed them
+    dropped = sorted({c for d in redacted for c in d.dropped_columns})
+    removed = eligible.accounting.removed
+    storage = eligible.retention_storage
     retention = spec.privacy.retention
     sensitive = f", {retention.sensitive.keep} for {retention.sensitive.categories}" if retention.sensitive else ""
+    consent, erased = removed.get("consent_opt_out", 0), removed.get("erasure_request", 0)
+    expired, expired_sensitive = removed.get("retention_expired", 0), removed.get("retention_expired_sensitive", 0)
+    oldest = storage.oldest_day_kept.isoformat() if storage.oldest_day_kept else None
     return [
-        {
-            "name": "minimisation",
-            "dropped_columns": dropped,
-            "summary": f"columns dropped before storage: {dropped or 'none'}",
-        },
-        {
-            "name": "redaction",
-            "replaced": replaced,
-            "summary": "replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items()),
-        },
-        {
-            "name": "pseudonymisation",
-            "columns": spec.privacy.pseudonymize,
-            "summary": f"keyed HMAC-SHA256 of {spec.privacy.pseudonymize}",
-        },
-        {
-            "name": "consent",
-            "rows_removed": removed.get("consent_opt_out", 0),
-            "opted_out_users": eligible.get("opted_out_users", 0),
-            "summary": f"{removed.get('consent_opt_out', 0)} rows of "
-            f"{eligible.get('opted_out_users', 0)} opted-out users excluded",
-        },
-        {
-            "name": "erasure",
-            "requests": eligible.get("erasure_requests", 0),
-            "rows_removed": removed.get("erasure_request", 0),
-            "summary": f"{eligible.get('erasure_requests', 0)} erasure request(s) on record; "
-            f"{removed.get('erasure_request', 0)} rows excluded",
-        },
-        {
-            "name": "retention_on_storage",
-            **storage,
-            "summary": f"days before {storage.get('oldest_day_kept')} deleted from every zone "
-            f"({storage.get('files_deleted', 0)} files this run); "
-            f"{storage.get('sensitive_rows_deleted', 0)} sensitive rows deleted from storage",
-        },
-        {
-            "name": "retention",
-            "rows_removed": removed.get("retention_expired", 0) + removed.get("retention_expired_sensitive", 0),
-            "summary": f"kept {retention.default}{sensitive}; {removed.get('retention_expired', 0)} + "
-            f"{removed.get('retention_expired_sensitive', 0)} (sensitive) rows expired",
-        },
+        MinimisationPolicy(dropped_columns=dropped, summary=f"columns dropped before storage: {dropped or 'none'}"),
+        RedactionPolicy(
+            replaced=replaced, summary="replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items())
+        ),
+        PseudonymisationPolicy(
+            columns=spec.privacy.pseudonymize, summary=f"keyed HMAC-SHA256 of {spec.privacy.pseudonymize}"
+        ),
+        ConsentPolicy(
+            rows_removed=consent,
+            opted_out_users=eligible.opted_out_users,
+            summary=f"{consent} rows of {eligible.opted_out_users} opted-out users excluded",
+        ),
+        ErasurePolicy(
+            requests=eligible.erasure_requests,
+            rows_removed=erased,
+            summary=f"{eligible.erasure_requests} erasure request(s) on record; {erased} rows excluded",
+        ),
+        RetentionOnStoragePolicy(
+            **dict(storage),
+            summary=f"days before {oldest} deleted from every zone ({storage.files_deleted} files this run); "
+            f"{storage.sensitive_rows_deleted} sensitive rows deleted from storage",
+        ),
+        RetentionPolicy(
+            rows_removed=expired + expired_sensitive,
+            summary=f"kept {retention.default}{sensitive}; {expired} + {expired_sensitive} (sensitive) rows expired",
+        ),
     ]

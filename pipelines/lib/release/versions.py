@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import re
 import shutil
@@ -32,6 +31,7 @@ from pipelines.lib.quality.waivers import ResidueAllowance
 from pipelines.lib.release import vcs
 from pipelines.lib.release.card import render_card
 from pipelines.lib.release.killpoints import NEVER, KillSwitch
+from pipelines.lib.reports import FileEntry, Manifest, ManifestBody
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
 MANIFEST = "manifest.json"
@@ -119,15 +119,17 @@ def fetch_missing_versions(root: Path, dataset: str) -> list[int]:
     return missing
 
 
-def read_manifest(version_dir: Path) -> dict:
-    return json.loads((version_dir / MANIFEST).read_text())
+def read_manifest(version_dir: Path) -> Manifest:
+    """The version's `manifest.json`; raises FileNotFoundError if it has none, ValidationError if
+    it is not a manifest."""
+    return Manifest.model_validate_json((version_dir / MANIFEST).read_bytes())
 
 
 def release(
     root: Path,
     dataset: str,
     frame: pd.DataFrame,
-    manifest_body: dict,
+    manifest_body: ManifestBody,
     *,
     residue: ReleaseResidue | None = None,
     kill: KillSwitch = NEVER,
@@ -143,22 +145,27 @@ def release(
     try:
         files = _write_splits(frame, staging)
         review = _released_residue(dataset, staging, files, residue or ReleaseResidue(text_columns=[]))
-        fingerprint = combined_sha256([f"{name}:{meta['sha256']}" for name, meta in sorted(files.items())])
+        fingerprint = combined_sha256([f"{name}:{meta.sha256}" for name, meta in sorted(files.items())])
         existing = versions(releases)
-        if existing and read_manifest(releases / f"v{existing[-1]}").get("content_sha256") == fingerprint:
+        if existing and read_manifest(releases / f"v{existing[-1]}").content_sha256 == fingerprint:
             latest = existing[-1]
             return ReleaseOutcome(dataset, latest, releases / f"v{latest}", False, _tag_if_git(root, dataset, latest))
         version = (existing[-1] if existing else 0) + 1
         target = releases / f"v{version}"
         if target.exists():
             raise ReleaseError(f"{target} exists already; versions are immutable and never rewritten")
-        manifest = {"dataset": dataset, "version": version, "content_sha256": fingerprint, **manifest_body}
-        manifest["pii_residue_in_files"] = review.model_dump(mode="json")
-        manifest["files"] = files
-        card = render_card(manifest)
-        (staging / CARD).write_text(card)
-        manifest["files"][CARD] = {"sha256": file_sha256(staging / CARD), "bytes": (staging / CARD).stat().st_size}
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+        manifest = Manifest(
+            dataset=dataset,
+            version=version,
+            content_sha256=fingerprint,
+            pii_residue_in_files=review,
+            files=files,
+            **dict(manifest_body),
+        )
+        (staging / CARD).write_text(render_card(manifest))
+        card = FileEntry(sha256=file_sha256(staging / CARD), bytes=(staging / CARD).stat().st_size)
+        manifest = manifest.model_copy(update={"files": files | {CARD: card}})
+        (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         releases.mkdir(parents=True, exist_ok=True)
         kill.reach("release:staged")
         os.rename(staging, target)  # atomic on one filesystem; fails if target appeared meanwhile
@@ -168,17 +175,19 @@ def release(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_splits(frame: pd.DataFrame, folder: Path) -> dict[str, dict]:
+def _write_splits(frame: pd.DataFrame, folder: Path) -> dict[str, FileEntry]:
     files = {}
     for split in SPLITS:
         part = frame.loc[frame["split"] == split].drop(columns="split").reset_index(drop=True)
         path = folder / f"{split}.parquet"
         pq.write_table(pa.Table.from_pandas(part, preserve_index=False), path, compression="zstd")
-        files[path.name] = {"sha256": file_sha256(path), "bytes": path.stat().st_size, "rows": len(part)}
+        files[path.name] = FileEntry(sha256=file_sha256(path), bytes=path.stat().st_size, rows=len(part))
     return files
 
 
-def _released_residue(dataset: str, folder: Path, files: dict[str, dict], residue: ReleaseResidue) -> ResidueReview:
+def _released_residue(
+    dataset: str, folder: Path, files: dict[str, FileEntry], residue: ReleaseResidue
+) -> ResidueReview:
     findings: list[ResidueFinding] = []
     ids: set[str] = set()
     columns = residue.text_columns + ([residue.id_column] if residue.id_column else [])
@@ -192,7 +201,7 @@ def _released_residue(dataset: str, folder: Path, files: dict[str, dict], residu
         residue.allowances,
         residue.today or datetime.now(UTC).date(),
         scope="the files to release",
-        rows=sum(meta["rows"] for meta in files.values()),
+        rows=sum(meta.rows or 0 for meta in files.values()),
         scanned_ids=ids,
         stored_ids=residue.stored_ids,
     )

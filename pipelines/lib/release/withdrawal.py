@@ -38,10 +38,12 @@ class Withdrawal:
 
 
 def registry_path(root: Path, dataset: str) -> Path:
+    """`registry/<dataset>.json` under the workspace root: the dataset's withdrawn versions."""
     return root / "registry" / f"{dataset}.json"
 
 
 def read_registry(root: Path, dataset: str) -> dict:
+    """The dataset's registry: `{"withdrawn": {version (str): entry}}`, empty if none was written."""
     path = registry_path(root, dataset)
     return json.loads(path.read_text()) if path.is_file() else {"withdrawn": {}}
 
@@ -57,7 +59,8 @@ def check_not_withdrawn(root: Path, dataset: str, version: int) -> None:
 
 
 def versions_to_withdraw(root: Path, dataset: str, erased: dict[str, str], latest: int) -> list[Withdrawal]:
-    """Earlier, not yet withdrawn versions that hold any erased user."""
+    """Earlier versions (before `latest`), not yet withdrawn and with their data files, that hold
+    any erased user; each with the ids of the requests it holds."""
     if not erased:
         return []
     releases, withdrawn = root / "datasets" / dataset, read_registry(root, dataset)["withdrawn"]
@@ -111,14 +114,14 @@ def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal], kill: Kill
 
 
 def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+    """DVC's object id of a file: the md5 of its bytes (read in blocks), in hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def purge_objects(root: Path, md5s: list[str]) -> int:
     """Delete DVC objects from the cache and the default remote, whatever its kind, unless a file
-    still in the workspace has the same content (another version shares the object). Returns
-    objects deleted."""
-    remaining = {
-        hashlib.md5(p.read_bytes(), usedforsecurity=False).hexdigest() for p in (root / "datasets").rglob("*.parquet")
-    }
+    still in the workspace has the same content (another version shares the object). Returns how
+    many objects were deleted. Raises VcsError, with DVC's output, if the cache or remote refuses."""
+    remaining = {_md5(p) for p in (root / "datasets").rglob("*.parquet")}
     return vcs.delete_dvc_objects(root, sorted(set(md5s) - remaining))

@@ -35,7 +35,7 @@ class Lines:
     def split(cls, buffer: pa.Buffer) -> Lines:
         """Cut `buffer` after every newline (a last line without one is a line too)."""
         data = np.frombuffer(buffer, np.uint8)
-        ends = _positions(data, b"\n")
+        ends = byte_positions(data, b"\n")
         ends += 1
         if len(data) and (not len(ends) or ends[-1] != len(data)):
             ends = np.append(ends, len(data))
@@ -45,12 +45,21 @@ class Lines:
     @cached_property
     def quotes(self) -> np.ndarray:
         """Offsets of every `"` byte, ascending."""
-        return _positions(self.data, b'"')
+        return byte_positions(self.data, b'"')
+
+    @cached_property
+    def after_quotes(self) -> np.ndarray:
+        """The byte after each of `quotes` (0 after a last byte): gathered once for every field."""
+        data, quotes = self.data, self.quotes
+        after = np.zeros(len(quotes), np.uint8)
+        inside = quotes + 1 < len(data)
+        after[inside] = data[quotes[inside] + 1]
+        return after
 
     @cached_property
     def inner_bracket(self) -> np.ndarray:
         """Per line, the offset of its first `{` or `[` other than its first byte (its end if none)."""
-        brackets = _positions(self.data, b"{[")
+        brackets = byte_positions(self.data, b"{[")
         rows = self.line_of(brackets)
         inner = brackets != self.starts[rows]
         rows, brackets = rows[inner], brackets[inner]
@@ -62,7 +71,7 @@ class Lines:
     def holds_backslash(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Per line, whether its bytes start..end (one span per line; start -1: none) hold a
         backslash, that is whether the string written there has an escape."""
-        backslashes = _positions(self.data, b"\\")
+        backslashes = byte_positions(self.data, b"\\")
         rows = self.line_of(backslashes)
         inside = (start[rows] >= 0) & (backslashes > start[rows]) & (backslashes < end[rows])
         found = np.zeros(len(self), bool)
@@ -91,7 +100,7 @@ class Lines:
         return pc.match_substring_regex(self.windows(starts, ends), pattern).to_numpy(False)[0::2]
 
 
-def _positions(data: np.ndarray, chars: bytes) -> np.ndarray:
+def byte_positions(data: np.ndarray, chars: bytes) -> np.ndarray:
     """Ascending offsets (int64) of the bytes of `data` equal to any of `chars`."""
     mask, extra = _scratch(len(data), 0), _scratch(len(data), 1)
     np.equal(data, chars[0], out=mask)

@@ -74,7 +74,7 @@ class Spans:
 def locate(lines: Lines, field: str) -> Spans:
     """The value of top-level `field` in every line; raises JsonLayoutError for a line where it
     cannot be told safely (an unterminated string, nesting deeper than NESTING)."""
-    keys, values = _keys(lines, json.dumps(field, ensure_ascii=False).encode())
+    keys, values, key_quotes = _keys(lines, json.dumps(field, ensure_ascii=False).encode())
     chosen = _top_level(lines, keys)
     present = np.flatnonzero(chosen >= 0)
     start = np.full(len(lines), -1, np.int64)
@@ -83,7 +83,11 @@ def locate(lines: Lines, field: str) -> Spans:
     kind[present] = lines.data[np.minimum(start[present], len(lines.data) - 1)]
     end = start.copy()
     strings = present[kind[present] == ord('"')]
-    end[strings] = _string_ends(lines, strings, start[strings])
+    # A string value's opening quote is the third quote from its key's: the key's own two, then it.
+    opening = np.minimum(key_quotes[chosen[strings]] + 2, len(lines.quotes) - 1)
+    end[strings] = _string_ends(
+        lines, strings, start[strings], np.where(lines.quotes[opening] == start[strings], opening + 1, -1)
+    )
     numbers = present[np.isin(kind[present], _NUMBER_START)]
     end[numbers] = start[numbers] + lines.find(start[numbers], lines.ends[numbers], r"[\s,}\]]")
     return Spans(start, end, kind)
@@ -92,7 +96,7 @@ def locate(lines: Lines, field: str) -> Spans:
 def refuse_repeated(lines: Lines, field: str, spans: Spans) -> None:
     """Raise JsonLayoutError for a line that gives `field` twice at the top level: the second
     value would be left as it is, and JSON readers keep the last one."""
-    keys, _ = _keys(lines, json.dumps(field, ensure_ascii=False).encode())
+    keys, _, _ = _keys(lines, json.dumps(field, ensure_ascii=False).encode())
     rows = lines.line_of(keys)
     after = np.maximum(spans.end, spans.start + 1)[rows]
     later = (spans.start[rows] >= 0) & (keys >= after)
@@ -111,20 +115,22 @@ def refuse_repeated(lines: Lines, field: str, spans: Spans) -> None:
             raise JsonLayoutError(int(rows[pick][top][0]), "the field is given twice")
 
 
-def _keys(lines: Lines, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _keys(lines: Lines, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Offsets of every occurrence of `key` (a JSON string, quotes included) followed by a colon,
-    and of the first byte of the value after each."""
+    of the first byte of the value after each, and the index in `lines.quotes` of each key's
+    opening quote."""
     data = lines.data
-    at = lines.quotes  # each byte of the key narrows them: the first gather costs most
-    at = at[:-1] if len(at) and at[-1] == len(data) - 1 else at
-    at = at[data[at + 1] == key[1]]
+    index = np.flatnonzero(lines.after_quotes == key[1])  # the first byte narrows them most
+    at = lines.quotes[index]
     for i in range(2, len(key)):
-        at = at[at + i < len(data)]
-        at = at[data[at + i] == key[i]]
+        inside = at + i < len(data)
+        at, index = at[inside], index[inside]
+        same = data[at + i] == key[i]
+        at, index = at[same], index[same]
     colon = _skip_space(data, at + len(key))
     is_key = colon < len(data)
     is_key[is_key] = data[colon[is_key]] == ord(":")
-    return at[is_key], _skip_space(data, colon[is_key] + 1)
+    return at[is_key], _skip_space(data, colon[is_key] + 1), index[is_key]
 
 
 def _skip_space(data: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -165,10 +171,14 @@ def _top_level(lines: Lines, keys: np.ndarray) -> np.ndarray:
     return chosen
 
 
-def _string_ends(lines: Lines, rows: np.ndarray, opening: np.ndarray) -> np.ndarray:
-    """One past the closing quote of the strings that open at `opening` (one per row of `rows`)."""
+def _string_ends(lines: Lines, rows: np.ndarray, opening: np.ndarray, following: np.ndarray) -> np.ndarray:
+    """One past the closing quote of the strings that open at `opening` (one per row of `rows`);
+    `following` is the index in `lines.quotes` of the quote after each opening one where known
+    (-1: looked up)."""
     quotes, data = lines.quotes, lines.data
-    following = np.searchsorted(quotes, opening, side="right")
+    unknown = np.flatnonzero(following < 0)
+    following = following.copy()
+    following[unknown] = np.searchsorted(quotes, opening[unknown], side="right")
     ends = np.empty(len(rows), np.int64)
     todo = np.arange(len(rows))
     while len(todo):

@@ -1,0 +1,275 @@
+"""How each gate measures the training set, in words as well as numbers; each function is the
+one implementation of the gate `gate_declarations` declares under that name."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from pipelines.lib.durations import cutoff
+from pipelines.lib.quality.gate_declarations import (
+    Kappa,
+    MaxRate,
+    MinCount,
+    MinShare,
+    RecentShare,
+    RequiredValues,
+    TopLanguages,
+)
+from pipelines.lib.quality.gate_registry import GateInputs, Measured, implements
+from pipelines.lib.quality.gate_results import Shortfall
+from pipelines.lib.quality.splits import fold_numbers
+
+
+def _pct(value: float, bar: float | None = None) -> str:
+    """A share as a percentage: one decimal, two where one would read as the bar itself."""
+    text = f"{value:.1%}"
+    return f"{value:.2%}" if bar is not None and value != bar and text == f"{bar:.1%}" else text
+
+
+def _bar(bar: float) -> str:
+    """A bar as declared: 0.1 -> 10%, 0.125 -> 12.5%."""
+    return f"{bar * 100:g}%"
+
+
+def _at_least(ok: bool, required: str) -> str:
+    return f"{'at least' if ok else 'below'} the {required} required"
+
+
+def _at_most(ok: bool, allowed: str) -> str:
+    return f"{'within' if ok else 'above'} the {allowed} allowed"
+
+
+@implements("min_examples_per_class")
+def _min_per_class(bar: MinCount, data: GateInputs) -> Measured:
+    counts = data.labels.value_counts().reindex(data.spec.labels.classes, fill_value=0)
+    short = counts[counts < bar.min]
+    failing = [Shortfall(segment=str(name), text=f"{name}: {n} < {bar.min}") for name, n in short.items()]
+    words = [f"class {name!r} has {n} examples, below the {bar.min} required" for name, n in short.items()]
+    fewest = f"fewest: {counts.idxmin()!r} with {counts.min()}"
+    explanation = "; ".join(words) or f"every class has at least {bar.min} examples ({fewest})"
+    return Measured(short.empty, int(counts.min()), bar.min, explanation, failing)
+
+
+@implements("min_share_per_class")
+def _min_share_per_class(bar: MinShare, data: GateInputs) -> Measured:
+    total = len(data.frame)
+    counts = data.labels.value_counts().reindex(data.spec.labels.classes, fill_value=0)
+    shares = counts / total if total else counts.astype(float)
+    failing, words = [], []
+    for name, n in counts[shares < bar.min].items():
+        # n + add >= min * (total + add)  <=>  add >= (min * total - n) / (1 - min)
+        add = math.ceil((bar.min * total - n) / (1 - bar.min)) if bar.min < 1 else "∞"
+        text = f"{name}: {_pct(shares[name], bar.min)} < {_bar(bar.min)} (add {add} examples, or sample others down)"
+        failing.append(Shortfall(segment=str(name), text=text))
+        words.append(
+            f"class {name!r} is {_pct(shares[name], bar.min)} of the examples, below the {_bar(bar.min)} required"
+        )
+    smallest = f"smallest: {shares.idxmin()!r} at {shares.min():.1%}"
+    explanation = "; ".join(words) or f"every class is at least {_bar(bar.min)} of the examples ({smallest})"
+    return Measured(not failing, round(float(shares.min()), 4), bar.min, explanation, failing)
+
+
+@implements("min_non_english_share")
+def _non_english_share(bar: MinShare, data: GateInputs) -> Measured:
+    share = float((data.frame["language"] != "en").mean()) if len(data.frame) else 0.0
+    ok = share >= bar.min
+    explanation = f"{_pct(share, bar.min)} of the examples are not in English, {_at_least(ok, _bar(bar.min))}"
+    return Measured(ok, round(share, 4), bar.min, explanation)
+
+
+@implements("min_examples_top_languages")
+def _top_languages(bar: TopLanguages, data: GateInputs) -> Measured:
+    top = data.frame["language"].value_counts().head(bar.top)
+    short = top[top < bar.min]
+    failing = [Shortfall(segment=str(name), text=f"{name}: {n} < {bar.min}") for name, n in short.items()]
+    words = [f"language {name!r} has {n} examples, below the {bar.min} required" for name, n in short.items()]
+    if len(top) < bar.top:
+        failing.append(Shortfall(text=f"only {len(top)} language(s) present"))
+        words.append(f"only {len(top)} language(s) are present, {bar.top} are checked")
+    lowest = int(top.min()) if len(top) else 0
+    listed = ", ".join(str(name) for name in top.index)
+    explanation = "; ".join(words) or f"each of the top {bar.top} languages ({listed}) has at least {bar.min} examples"
+    return Measured(not failing, lowest, bar.min, explanation, failing)
+
+
+@implements("required_channels")
+def _required_channels(bar: RequiredValues, data: GateInputs) -> Measured:
+    shares = data.frame["channel"].value_counts(normalize=True).reindex(bar.values, fill_value=0.0)
+    failing, words = [], []
+    for channel, share in shares.items():
+        if share == 0:
+            failing.append(Shortfall(segment=str(channel), text=f"{channel}: absent"))
+            words.append(f"channel {channel!r} is absent")
+        elif share < bar.min_share:
+            failing.append(
+                Shortfall(segment=str(channel), text=f"{channel}: {_pct(share, bar.min_share)} < {_bar(bar.min_share)}")
+            )
+            words.append(
+                f"channel {channel!r} is {_pct(share, bar.min_share)} of the examples, "
+                f"below the {_bar(bar.min_share)} required"
+            )
+    required = f"{len(bar.values)} present" + (f", each >= {bar.min_share}" if bar.min_share else "")
+    each = f", each at least {_bar(bar.min_share)}" if bar.min_share else ""
+    explanation = "; ".join(words) or f"channels {', '.join(bar.values)} are all present{each}"
+    return Measured(not failing, round(float(shares.min()), 4), required, explanation, failing)
+
+
+@implements("min_recent_share")
+def _recent_share(bar: RecentShare, data: GateInputs) -> Measured:
+    since = pd.Timestamp(cutoff(data.as_of, bar.within))
+    stamps = data.frame[data.spec.columns.timestamp]
+    share = float((stamps >= since).mean()) if len(data.frame) else 0.0
+    ok = share >= bar.min
+    explanation = (
+        f"{_pct(share, bar.min)} of the examples are from the last {bar.within} (since {since.date()}), "
+        f"{_at_least(ok, _bar(bar.min))}"
+    )
+    return Measured(ok, round(share, 4), bar.min, explanation)
+
+
+@implements("min_label_agreement")
+def _agreement(bar: Kappa, data: GateInputs) -> Measured:
+    ids = data.frame[data.spec.columns.id]
+    kappa, items = label_agreement(data.annotations, ids)
+    measured: float | str = "no doubly-labelled items" if kappa is None else round(kappa, 4)
+    failing, words = [], []
+    if kappa is None:
+        failing.append(Shortfall(text=f"overall: {measured} over {items} items"))
+        words.append("no item in the training set was labelled by two annotators, so agreement is not measured")
+    else:
+        words.append(
+            f"Cohen's kappa of the first two annotators is {kappa:.3f} over {items} doubly-labelled items, "
+            f"{_at_least(kappa >= bar.min, str(bar.min))}"
+        )
+        if kappa < bar.min:
+            failing.append(Shortfall(text=f"overall: {measured} over {items} items"))
+    for name, value in per_class_agreement(data.annotations, ids, data.spec.labels.classes).items():
+        if value < bar.min:
+            failing.append(Shortfall(segment=name, text=f"{name}: one-vs-rest kappa {value:.3f} < {bar.min}"))
+            words.append(f"class {name!r} agrees less (one-vs-rest kappa {value:.3f})")
+    return Measured(not failing, measured, bar.min, "; ".join(words), failing)
+
+
+@implements("max_quarantine_rate")
+def _quarantine_rate(bar: MaxRate, data: GateInputs) -> Measured:
+    rows, quarantined = data.landed
+    rate = quarantined / rows if rows else 0.0
+    ok = rate <= bar.max
+    failing = [] if ok else [Shortfall(text=f"{quarantined} of {rows} landed rows quarantined")]
+    explanation = f"{quarantined} of {rows} landed rows ({rate:.1%}) were quarantined, {_at_most(ok, _bar(bar.max))}"
+    return Measured(ok, round(rate, 4), bar.max, explanation, failing)
+
+
+@implements("max_share_drop")
+def _share_drop(bar: MaxRate, data: GateInputs) -> Measured:
+    """In the spirit of TFDV/Deequ anomaly checks: has a class or language lost share?"""
+    if not data.previous or not len(data.frame):
+        return Measured(True, "no earlier version", bar.max, "no earlier version to compare with")
+    before = pd.DataFrame([c.model_dump() for c in data.previous])
+    failing, words, worst = [], [], 0.0
+    label = data.spec.labels.column
+    for column, earlier in ((label, "label"), ("language", "language")):
+        old = before.groupby(earlier)["n"].sum() / before["n"].sum()
+        new = data.frame[column].value_counts(normalize=True).reindex(old.index, fill_value=0.0)
+        for value, drop in (old - new).items():
+            worst = max(worst, float(drop))
+            if drop > bar.max:
+                failing.append(Shortfall(text=f"{column}={value}: {old[value]:.1%} -> {new[value]:.1%}"))
+                words.append(f"{column}={value} fell from {old[value]:.1%} to {new[value]:.1%} of the examples")
+    points = f"{bar.max * 100:g} points"
+    explanation = (
+        "; ".join(words) + f" since the latest release, more than the {points} allowed"
+        if words
+        else f"no class or language lost more than {points} of share since the latest release "
+        f"(largest drop: {worst * 100:.1f} points)"
+    )
+    return Measured(not failing, round(worst, 4), bar.max, explanation, failing)
+
+
+@implements("max_language_mismatch")
+def _language_mismatch(bar: MaxRate, data: GateInputs) -> Measured:
+    rate = data.language_mismatch
+    if rate is None:
+        return Measured(True, "not measured", bar.max, "languages were not detected, so nothing was compared")
+    ok = rate <= bar.max
+    failing = [] if ok else [Shortfall(text=f"{rate:.1%} of examples are not in their claimed language")]
+    explanation = f"{rate:.1%} of examples are not in their claimed language, {_at_most(ok, _bar(bar.max))}"
+    return Measured(ok, round(rate, 4), bar.max, explanation, failing)
+
+
+@implements("max_duplicate_share")
+def _duplicates(bar: MaxRate, data: GateInputs) -> Measured:
+    return _repeats(data.text_key, bar, "repeat")
+
+
+@implements("max_near_duplicate_share")
+def _near_duplicates(bar: MaxRate, data: GateInputs) -> Measured:
+    return _repeats(fold_numbers(data.text_key), bar, "nearly repeat")
+
+
+def _repeats(key: pd.Series, bar: MaxRate, verb: str) -> Measured:
+    repeated = int(key.duplicated().sum())
+    share = repeated / len(key) if len(key) else 0.0
+    ok = share <= bar.max
+    failing = [] if ok else [Shortfall(text=f"{repeated} examples {verb} an earlier text")]
+    explanation = (
+        f"{repeated} of {len(key)} examples ({share:.1%}) {verb} an earlier text, {_at_most(ok, _bar(bar.max))}"
+    )
+    return Measured(ok, round(share, 4), bar.max, explanation, failing)
+
+
+@implements("max_split_leakage")
+def _leakage(bar: MaxRate, data: GateInputs) -> Measured:
+    frame, key = data.frame, data.text_key
+    if "split" not in frame.columns or not len(frame):
+        return Measured(True, "not split", bar.max, "the examples are not split")
+    in_train = key.isin(key[frame["split"] == "train"])
+    held_out = frame["split"] != "train"
+    leaked = in_train & held_out
+    share = float(leaked.sum() / held_out.sum()) if held_out.any() else 0.0
+    ok = share <= bar.max
+    per_split = {split: int(leaked[frame["split"] == split].sum()) for split in ("validation", "test")}
+    failing = [Shortfall(text=f"{s}: {n} examples also in train") for s, n in per_split.items() if n and not ok]
+    explanation = (
+        f"{int(leaked.sum())} held-out examples ({share:.2%}; validation {per_split['validation']}, "
+        f"test {per_split['test']}) have a text also in train, {_at_most(ok, _bar(bar.max))}"
+    )
+    return Measured(ok, round(share, 4), bar.max, explanation, failing)
+
+
+def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classes: list[str]) -> dict[str, float]:
+    """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?"): class
+    name -> kappa in [-1, 1], for the classes either annotator used; {} without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
+    wide = _doubly_labelled(annotations, ids)
+    if wide is None:
+        return {}
+    first, second = wide.columns[:2]
+    return {
+        name: float(cohen_kappa_score(wide[first] == name, wide[second] == name))
+        for name in classes
+        if (wide[first] == name).any() or (wide[second] == name).any()
+    }
+
+
+def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.DataFrame | None:
+    if annotations is None or annotations.empty:
+        return None
+    in_set = annotations[annotations["ticket_id"].isin(ids)]
+    wide = in_set.pivot_table(index="ticket_id", columns="annotator", values="label", aggfunc="first").dropna()
+    return None if wide.shape[1] < 2 or wide.empty else wide
+
+
+def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[float | None, int]:
+    """Cohen's kappa (in [-1, 1]) between the first two annotators on items in the training set,
+    and how many items both labelled; (None, 0) without doubly-labelled items."""
+    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
+
+    wide = _doubly_labelled(annotations, ids)
+    if wide is None:
+        return None, 0
+    first, second = wide.columns[:2]
+    return float(cohen_kappa_score(wide[first], wide[second])), len(wide)

@@ -1,0 +1,177 @@
+"""Stage reports on disk, at the places `DatasetPaths` names; nothing else reads or writes them.
+
+One JSON file per report, written with `model_dump_json` (atomically: a temporary file renamed
+into place) and read with `model_validate_json`:
+
+    data/warehouse/<name>/stats/raw_<source>.<day>.json   IngestReport, one per landed day
+                          stats/redacted.<day>.json        RedactionReport, one per day
+                          stats/quarantine.json            QuarantineReport
+                          stats/eligible.json              EligibilityReport
+                          stats/training_set.json          TrainingSetReport
+                          stats/gates.json                 GateRun of the latest run that measured gates
+                          gate_runs/<run_id>.json          GateRun of each run (gate history)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from pipelines.lib.files import write_text
+from pipelines.lib.reports import (
+    EligibilityReport,
+    GateRun,
+    IngestReport,
+    QuarantineReport,
+    RedactionReport,
+    TrainingSetReport,
+)
+from pipelines.lib.workspace import DatasetPaths
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class MissingReportError(FileNotFoundError):
+    """A stage's report is not there: the stage has not run in this workspace."""
+
+
+def write_report(report: BaseModel, path: Path) -> Path:
+    """Write any report as indented JSON, atomically; returns the path."""
+    write_text(report.model_dump_json(indent=2) + "\n", path)
+    return path
+
+
+def read_report(path: Path, kind: type[R]) -> R:
+    """Read a report of type `kind`; raises MissingReportError naming the file, ValidationError
+    if the file is not such a report."""
+    if not path.is_file():
+        raise MissingReportError(f"no {kind.__name__} at {path}: materialize the stage that writes it first")
+    return kind.model_validate_json(path.read_bytes())
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+def write_ingest(paths: DatasetPaths, source: str, report: IngestReport) -> None:
+    """One landed day of `source`."""
+    write_report(report, paths.stats(f"raw_{source}", report.partition))
+
+
+def read_ingest(paths: DatasetPaths, source: str, partition: str) -> IngestReport:
+    """One landed day of `source`; raises MissingReportError if that day was not landed."""
+    return read_report(paths.stats(f"raw_{source}", partition), IngestReport)
+
+
+def ingest_days(paths: DatasetPaths, source: str) -> list[IngestReport]:
+    """Every stored day of `source`, in day order."""
+    return [read_report(p, IngestReport) for p in _days(paths, f"raw_{source}")]
+
+
+def write_quarantine(paths: DatasetPaths, report: QuarantineReport) -> None:
+    """Every quarantined row, counted by reason."""
+    write_report(report, paths.stats("quarantine"))
+
+
+def read_quarantine(paths: DatasetPaths) -> QuarantineReport:
+    """The quarantine's rows by reason; raises MissingReportError before the quarantine asset ran."""
+    return read_report(paths.stats("quarantine"), QuarantineReport)
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+
+def write_redaction(paths: DatasetPaths, report: RedactionReport) -> None:
+    """One day of the redacted zone."""
+    write_report(report, paths.stats("redacted", report.partition))
+
+
+def read_redaction(paths: DatasetPaths, partition: str) -> RedactionReport:
+    """One day of the redacted zone; raises MissingReportError if that day was not redacted."""
+    return read_report(paths.stats("redacted", partition), RedactionReport)
+
+
+def redaction_days(paths: DatasetPaths) -> list[RedactionReport]:
+    """Every stored day of the redacted zone, in day order."""
+    return [read_report(p, RedactionReport) for p in _days(paths, "redacted")]
+
+
+def write_eligibility(paths: DatasetPaths, report: EligibilityReport) -> None:
+    """The eligible rows' report (one per dataset, rewritten by each run)."""
+    write_report(report, paths.stats("eligible"))
+
+
+def read_eligibility(paths: DatasetPaths) -> EligibilityReport:
+    """Rows removed per reason by retention, erasure and consent; raises MissingReportError before eligible ran."""
+    return read_report(paths.stats("eligible"), EligibilityReport)
+
+
+# -- quality -----------------------------------------------------------------------------------
+
+
+def write_training_set(paths: DatasetPaths, report: TrainingSetReport) -> None:
+    """The training set's report (one per dataset, rewritten by each run)."""
+    write_report(report, paths.stats("training_set"))
+
+
+def read_training_set(paths: DatasetPaths) -> TrainingSetReport:
+    """Splits, counts and language of the training set; raises MissingReportError before training_set ran."""
+    return read_report(paths.stats("training_set"), TrainingSetReport)
+
+
+def gate_run_path(paths: DatasetPaths, run_id: str, suffix: str = ".json") -> Path:
+    """Where one run's gate results (`.json`) and HTML gate report (`.html`) are kept."""
+    return paths.warehouse / "gate_runs" / f"{run_id}{suffix}"
+
+
+def write_gate_run(paths: DatasetPaths, run: GateRun) -> None:
+    """The latest gate run, and (with a run id) that run's entry in the gate history."""
+    write_report(run, paths.stats("gates"))
+    if run.run_id:
+        write_report(run, gate_run_path(paths, run.run_id))
+
+
+def read_gate_run(paths: DatasetPaths, run_id: str | None = None) -> GateRun | None:
+    """The gates of one run (a full id), or of the latest run that measured gates; None if
+    that run measured none (a check stopped it before the training set)."""
+    path = paths.stats("gates") if run_id is None else gate_run_path(paths, run_id)
+    if run_id is not None and not path.is_file() and paths.stats("gates").is_file():
+        latest = read_report(paths.stats("gates"), GateRun)  # a run without history (no run id kept)
+        return latest if latest.run_id == run_id else None
+    return read_report(path, GateRun) if path.is_file() else None
+
+
+def gate_run_ids(paths: DatasetPaths) -> list[str]:
+    """Runs whose gate results are kept."""
+    return sorted(p.stem for p in (paths.warehouse / "gate_runs").glob("*.json"))
+
+
+# -- deletions after the fact ------------------------------------------------------------------
+
+
+def record_deletion(paths: DatasetPaths, zone: str, partition: str | None, reason: str, rows: int) -> None:
+    """Book rows deleted later from a stored zone (retention, erasure) against its report, so it
+    stays balanced: `rows` fewer out, as many more removed for `reason`. `zone` is `raw_<source>`,
+    `redacted`, `eligible` or `training_set`; a zone without a report is left alone."""
+    kind: type[IngestReport | RedactionReport | EligibilityReport | TrainingSetReport]
+    if zone.startswith("raw_"):
+        kind = IngestReport
+    else:
+        kinds: dict[str, type[RedactionReport | EligibilityReport | TrainingSetReport]] = {
+            "redacted": RedactionReport,
+            "eligible": EligibilityReport,
+            "training_set": TrainingSetReport,
+        }
+        if zone not in kinds:
+            raise ValueError(f"{zone!r} is not a zone with row accounting: raw_<source>, {', '.join(kinds)}")
+        kind = kinds[zone]
+    path = paths.stats(zone, partition)
+    if not rows or not path.is_file():
+        return
+    report = read_report(path, kind)
+    write_report(report.model_copy(update={"accounting": report.accounting.after_deletion(reason, rows)}), path)
+
+
+def _days(paths: DatasetPaths, asset: str) -> list[Path]:
+    return sorted((paths.warehouse / "stats").glob(f"{asset}.*.json"))

@@ -1,0 +1,302 @@
+"""Typed stage reports: what each stage of a dataset hands on to the next.
+
+One JSON file per stage (per day for the day-partitioned stages), written with
+`model_dump_json` and read with `model_validate_json` through `pipelines.lib.report_files`;
+asset metadata, reconciliation, the manifest, the card and the CLI are derived from these
+models. Counts, ids, offsets and kinds only: never a row's text. Two building blocks live
+beside their stage: `RowAccounting` (`pipelines.lib.accounting`) and `GateResult` with the rule
+that decides what a gate's result means (`pipelines.lib.quality.gate_results`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.privacy.residue_review import ResidueReview
+from pipelines.lib.quality.gate_results import GateResult
+
+
+class Report(BaseModel):
+    """Base of every report: immutable once built."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class ContractResult(Report):
+    """One pandera validation: passed, and failures counted per column and check (no values)."""
+
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True, validate_by_name=True)
+
+    schema_name: str = Field(alias="schema", description="Schema name: `<dataset>.<zone>`.")
+    passed: bool
+    failures: dict[str, int] = Field(default_factory=dict, description="`column / check` -> failing rows.")
+
+
+class ExpectationOutcome(Report):
+    """One GX expectation's result, without any row values."""
+
+    type: str
+    column: str | None = None
+    success: bool
+    observed: str | None = Field(default=None, description="Counts or an aggregate; never row values.")
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+class IngestReport(Report):
+    """One landed day of one source: the file read, rows read, rows quarantined by reason."""
+
+    partition: str = Field(description="The day, YYYY-MM-DD.")
+    file: str = Field(description="The landed file, relative to the workspace.")
+    sha256: str = Field(description="sha256 of the landed file.")
+    accounting: RowAccounting = Field(description="Records read; removed: `quarantined:<reason>`.")
+
+    @property
+    def quarantined(self) -> dict[str, int]:
+        """Rows quarantined, by reason."""
+        return {r.split(":", 1)[1]: n for r, n in self.accounting.removed.items() if r.startswith("quarantined:")}
+
+
+class QuarantineReport(Report):
+    """Every quarantined row of every source and day, counted by reason."""
+
+    rows: int = Field(ge=0)
+    by_reason: dict[str, int] = Field(default_factory=dict)
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+
+class RedactionReport(Report):
+    """One day of the redacted zone: rows, PII replaced per type, columns dropped."""
+
+    partition: str
+    accounting: RowAccounting
+    replaced: dict[str, int] = Field(default_factory=dict, description="Values replaced, by PII type.")
+    dropped_columns: list[str] = Field(default_factory=list, description="Columns dropped by minimisation.")
+
+
+class RetentionOnStorage(Report):
+    """What retention deleted from the stored zones in one run."""
+
+    files_deleted: int = 0
+    sensitive_rows_deleted: int = 0
+    oldest_day_kept: date | None = None
+
+
+class EligibilityReport(Report):
+    """The eligible rows: retention, erasure requests and consent applied."""
+
+    as_of: date
+    partitions: int = Field(description="Redacted days read.")
+    opted_out_users: int = 0
+    erasure_requests: int = 0
+    retention_storage: RetentionOnStorage = Field(default_factory=RetentionOnStorage)
+    accounting: RowAccounting = Field(
+        description="removed: retention_expired, retention_expired_sensitive, erasure_request, consent_opt_out."
+    )
+    contract: ContractResult
+
+
+# -- training set ------------------------------------------------------------------------------
+
+
+class CoverageCount(Report):
+    """Examples of one class x language x channel x split."""
+
+    label: str = Field(description="Value of the dataset's label column.")
+    language: str
+    channel: str
+    split: str
+    n: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label_under_its_column(cls, data: Any) -> Any:
+        # Manifests written before these models named the label by its column (`category`).
+        if isinstance(data, dict) and "label" not in data:
+            other = [k for k in data if k not in {"language", "channel", "split", "n"}]
+            if len(other) == 1:
+                return {k: v for k, v in data.items() if k != other[0]} | {"label": data[other[0]]}
+        return data
+
+
+class LanguageReport(Report):
+    """Language as measured: how often the detected language differs from the claimed one."""
+
+    mismatch_rate: float = Field(ge=0, le=1)
+    detected: dict[str, int] = Field(default_factory=dict, description="Examples per detected language.")
+    claimed_vs_detected: dict[str, int] = Field(default_factory=dict, description="`claimed->detected` -> examples.")
+
+
+class TrainingSetReport(Report):
+    """The training set: freshness window applied, split, counted."""
+
+    as_of: date
+    accounting: RowAccounting = Field(description="removed: outside the freshness window.")
+    splits: dict[str, int] = Field(default_factory=dict, description="Rows per split.")
+    counts: list[CoverageCount] = Field(default_factory=list)
+    weekly: dict[str, int] = Field(default_factory=dict, description="Examples per week (its Monday, YYYY-MM-DD).")
+    language: LanguageReport | None = None
+
+
+# -- gates -------------------------------------------------------------------------------------
+
+
+class GateRun(Report):
+    """Every gate of one run, with the training set's contract and expectation suite."""
+
+    run_id: str | None = Field(default=None, description="Dagster run id.")
+    as_of: date | None = None
+    evaluated_at: datetime | None = None
+    contract: ContractResult | None = None
+    expectations: list[ExpectationOutcome] = Field(default_factory=list)
+    gates: list[GateResult] = Field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[GateResult]:
+        """Gates that stop the release."""
+        return [g for g in self.gates if g.blocking]
+
+
+# -- release -----------------------------------------------------------------------------------
+
+
+class FileEntry(Report):
+    sha256: str
+    bytes: int = Field(ge=0)
+    rows: int | None = Field(default=None, description="Rows, for a parquet split.")
+
+
+class SpecRecord(Report):
+    path: str = Field(description="The defs.yaml that declared the dataset.")
+    sha256: str = Field(description="sha256 of the spec's canonical JSON.")
+    content: dict[str, Any] = Field(description="The spec as declared (the typed form of defs.yaml).")
+
+
+class InputSummary(Report):
+    source: str
+    owner: str
+    steward: str
+    legal_basis: str
+    licence: str
+    path: str
+    partitions: str = Field(description="`first..last (N days)`, or `none`.")
+    sha256: str = Field(description="Combined sha256 of the landed files.")
+    rows: int = Field(ge=0, description="Records read from them.")
+
+
+class _Policy(Report):
+    summary: str = Field(description="The policy and its counts, in words.")
+
+
+class MinimisationPolicy(_Policy):
+    name: Literal["minimisation"] = "minimisation"
+    dropped_columns: list[str] = Field(default_factory=list)
+
+
+class RedactionPolicy(_Policy):
+    name: Literal["redaction"] = "redaction"
+    replaced: dict[str, int] = Field(default_factory=dict)
+
+
+class PseudonymisationPolicy(_Policy):
+    name: Literal["pseudonymisation"] = "pseudonymisation"
+    columns: list[str] = Field(default_factory=list)
+
+
+class ConsentPolicy(_Policy):
+    name: Literal["consent"] = "consent"
+    rows_removed: int = 0
+    opted_out_users: int = 0
+
+
+class ErasurePolicy(_Policy):
+    name: Literal["erasure"] = "erasure"
+    requests: int = 0
+    rows_removed: int = 0
+
+
+class RetentionOnStoragePolicy(RetentionOnStorage, _Policy):
+    name: Literal["retention_on_storage"] = "retention_on_storage"
+
+
+class RetentionPolicy(_Policy):
+    name: Literal["retention"] = "retention"
+    rows_removed: int = 0
+
+
+Policy = Annotated[
+    MinimisationPolicy
+    | RedactionPolicy
+    | PseudonymisationPolicy
+    | ConsentPolicy
+    | ErasurePolicy
+    | RetentionOnStoragePolicy
+    | RetentionPolicy,
+    Field(discriminator="name"),
+]
+
+
+class ManifestBody(Report):
+    """What the release step assembles from the stage reports, before a version exists."""
+
+    created_at: datetime
+    as_of: date
+    code_version: str | None = Field(default=None, description="git sha of the workspace.")
+    dagster_run_id: str | None = None
+    spec: SpecRecord
+    pseudonymisation_key_id: str = Field(description="Id of the key (never the key).")
+    inputs: list[InputSummary]
+    policies: list[Policy]
+    accounting: dict[str, RowAccounting] = Field(description="Row accounting of every step of the run.")
+    quarantine: QuarantineReport
+    contract: ContractResult
+    expectations: list[ExpectationOutcome]
+    gates: list[GateResult]
+    counts: list[CoverageCount]
+    language: LanguageReport | None = None
+
+
+class Manifest(ManifestBody):
+    """`manifest.json` of one released version: its lineage, and every figure the card shows."""
+
+    dataset: str
+    version: int = Field(ge=1)
+    content_sha256: str = Field(description="sha256 over the data files' names and sha256s: the version's content.")
+    pii_residue_in_files: ResidueReview | None = Field(
+        default=None, description="The residue check on the data files, with every finding a steward allowed."
+    )
+    files: dict[str, FileEntry] = Field(description="Every file of the version: sha256, bytes, rows.")
+
+    @property
+    def ref(self) -> str:
+        """`ticket_triage@v3`."""
+        return f"{self.dataset}@v{self.version}"
+
+    @property
+    def rows(self) -> int:
+        """Rows in the version's data files."""
+        return sum(f.rows or 0 for f in self.files.values())
+
+
+#: where the manifest's JSON Schema is committed, relative to the project (`make schemas` writes it)
+MANIFEST_SCHEMA = Path("schemas") / "manifest.schema.json"
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of `manifest.json` as written, generated from `Manifest`
+    (serialization mode: a gate's `status` and `blocking` are in the file)."""
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    return schema | Manifest.model_json_schema(mode="serialization")
+
+
+if __name__ == "__main__":  # `make schemas`
+    print(json.dumps(manifest_json_schema(), indent=2))
