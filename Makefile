@@ -47,7 +47,8 @@ demo: setup
 	$(BIN)/trainset run ticket_triage
 	$(BIN)/trainset versions ticket_triage
 	@echo
-	@echo "Releases are in datasets/ticket_triage/ (DVC remote: .dvc-remote/, git tags ticket_triage@vN)."
+	@echo "Releases are in datasets/ticket_triage/ (git tags ticket_triage@vN); the DVC remote:"
+	@$(TRAINSET_DVC) remote list
 	@echo "Fetch one elsewhere:  $(BIN)/trainset pull ticket_triage@v1 -o /tmp/ticket_triage_v1"
 	@echo "Open the Dagster UI:  make ui   (then http://127.0.0.1:3000)"
 
@@ -70,8 +71,9 @@ schemas: setup
 ui: setup
 	$(BIN)/dg dev --host 127.0.0.1 --port 3000
 
+# reports/ holds the latest release's committed gate reports; a run's own are under data/
 clean:
-	rm -rf data .dagster_home reports
+	rm -rf data .dagster_home
 
 ## bench-pipeline: 1M generated tickets through the whole graph; prints time and peak memory
 bench-pipeline: setup

@@ -1,7 +1,8 @@
 """Materialize one dataset's asset graph in process, on the local Dagster instance.
 
-`trainset run`, the demo and the end-to-end tests use this; the Dagster UI (`dg dev`) and the
-schedule run the same job.
+`trainset run`, the demo and the end-to-end tests use this; the Dagster UI (`dg dev`), the
+schedule and the sensor run the same job, from the same `build_definitions`, with the same run
+lock (taken by the workspace resource when the run starts).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.components.resources import TrainsetWorkspace
+from pipelines.components.resources import job_name
+from pipelines.definitions import build_definitions
 from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.catalog import check_environment, get_spec
 from pipelines.lib.durations import cutoff
 from pipelines.lib.ingest.sources import landing_file
-from pipelines.lib.locks import exclusive
+from pipelines.lib.privacy.pseudonymize import load_key
 from pipelines.lib.report_files import (
     gate_run_path,
     ingest_days,
@@ -64,23 +67,29 @@ def _is_day(text: str) -> bool:
     return True
 
 
-def project_definitions() -> dg.Definitions:
-    """Every dataset declared under the project's `pipelines/defs/` (without resources)."""
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-
-
 def materialize_dataset(
     spec: DatasetSpec,
     root: Path,
     *,
+    spec_file: Path | None = None,
     start: date | None = None,
     end: date | None = None,
     as_of: date | None = None,
     instance: dg.DagsterInstance | None = None,
-    defs: dg.Definitions | None = None,
+    kill_at: str | None = None,
     log_level: str = "WARNING",
 ) -> RunSummary:
-    """Run the dataset's job over a range of days (default: every landed day) and summarise it."""
+    """Run the dataset's job over a range of days (default: every landed day inside retention).
+
+    `spec_file` is the defs.yaml the spec comes from (default: the one the workspace declares
+    under the spec's name); `kill_at` names a release kill point (crash tests only). Returns the
+    run's summary; a run refused because another run of the dataset holds its lock is a failed
+    run whose summary says so. Raises, before any run starts, SpecError (spec or its
+    `requirements.env`), MissingKeyError (the key is missing or unusable) or ValueError (no
+    landed days in range)."""
+    spec_file = spec_file or get_spec(spec.name, root)[1]
+    check_environment([spec_file])
+    load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
     days = landed_days(root, spec)
     if not days and (start is None or end is None):
         folders = ", ".join(str(landing_file(root, s, "x").parent) for s in spec.sources)
@@ -95,24 +104,21 @@ def materialize_dataset(
     start = start or max(spec.first_date, days[0], oldest_kept)
     if start > end:
         raise ValueError(f"nothing to process for {spec.name}: first day {start} is after last day {end}")
-    workspace = TrainsetWorkspace(root=str(root), as_of=reference.isoformat())
-    defs = dg.Definitions.merge(defs or project_definitions(), dg.Definitions(resources={"workspace": workspace}))
-    job = defs.resolve_job_def(f"{spec.name}_job")
-    # Two runs of one dataset would write the same zones: the second is refused, not interleaved.
-    with exclusive(root, f"{spec.name}.run", f"run of {spec.name}"):
-        result = job.execute_in_process(
-            instance=instance or dg.DagsterInstance.get(),
-            tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            raise_on_error=False,
-        )
+    defs = build_definitions(root, datasets=[(spec, spec_file)], as_of=reference, kill_at=kill_at)
+    result = defs.resolve_job_def(job_name(spec.name)).execute_in_process(
+        instance=instance or dg.DagsterInstance.get(),
+        tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        raise_on_error=False,
+    )
     keys = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
     return summarise(result, DatasetPaths(root, spec.name), spec, keys)
 
 
 def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: DatasetSpec, days: list[str]) -> RunSummary:
     """The run in words, from the stage reports of the assets it materialized (rows in, out and
-    removed per reason), its failed checks, its release and its gate report."""
+    removed per reason), its failed checks, its release and its gate report, and the root cause
+    of its failure if it failed."""
     summary = RunSummary(run_id=result.run_id, success=result.success, partitions=f"{days[0]}..{days[-1]}")
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():
@@ -135,6 +141,12 @@ def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: Data
             )
     if not result.success:
         failures = [e.step_failure_data.error for e in result.get_step_failure_events()]
+        # A run refused its lock or key fails while its resources are set up, before any step.
+        failures += [
+            getattr(e.event_specific_data, "error", None)
+            for e in result.all_events
+            if e.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE
+        ]
         messages = [_root_cause(error) for error in failures if error]
         summary.failure = "; ".join(messages) or "the run failed"
         if summary.release is None:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real workspace (git + DVC repository with a local remote) and small data."""
+"""Shared fixtures: a real workspace (git + DVC repository whose remote is under a temporary
+XDG_DATA_HOME) declaring ticket_triage with bars scaled to small data, and that data."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from hypothesis import settings
 
-from pipelines.lib.catalog import get_spec
+from pipelines.lib.catalog import COMPONENT_TYPE, get_spec
 from pipelines.lib.reports import MANIFEST_SCHEMA
 from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 PROJECT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # Property tests: the `ci` profile (default) draws the same 150 examples every run, so a run fails
 # only on a real regression; `HYPOTHESIS_PROFILE=explore make test` draws 3,000 new ones per
@@ -28,6 +31,14 @@ settings.register_profile("explore", max_examples=3000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 AS_OF = date(2026, 10, 31)  # fixed, so tests do not depend on today's date
 TEST_KEY = "test-pseudonymisation-key"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_home(tmp_path_factory):
+    """Every default DVC remote a test creates ($XDG_DATA_HOME/trainset/dvc-remote/...) lands in tmp."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data-home")))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +52,19 @@ def _environment(monkeypatch):
         "GIT_COMMITTER_EMAIL": "test@localhost",
     }.items():
         monkeypatch.setenv(var, value)
+
+
+def declare(root: Path, spec: DatasetSpec) -> Path:
+    """Write `spec` as the workspace's `pipelines/defs/<name>/defs.yaml`; returns the file."""
+    path = root / "pipelines" / "defs" / spec.name / "defs.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "type": COMPONENT_TYPE,
+        "requirements": {"env": [spec.privacy.key_env]},
+        "attributes": spec.model_dump(mode="json", exclude_none=True),
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
 
 
 _checked_manifests: set[Path] = set()
@@ -65,11 +89,13 @@ def _every_release_matches_the_manifest_schema(tmp_path_factory):
         _checked_manifests.add(manifest)
 
 
-def make_workspace(root: Path) -> Path:
-    """A git repository with the project's expectation suites and one initial commit."""
+def make_workspace(root: Path, spec: DatasetSpec | None = None) -> Path:
+    """A git repository declaring `spec` (default: `small_spec()`), with the project's expectation
+    suites and one initial commit."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
-    (root / ".gitignore").write_text("data/\n.dvc-remote/\n.dagster_home/\n")
+    declare(root, spec or small_spec())
+    (root / ".gitignore").write_text("data/\n.dagster_home/\n")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "workspace"], cwd=root, check=True)

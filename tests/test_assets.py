@@ -78,8 +78,8 @@ def test_landing_sensor_requests_a_run_per_new_or_changed_day(workspace):
     resources = {"workspace": TrainsetWorkspace(root=str(workspace), as_of=AS_OF.isoformat())}
 
     def tick(cursor):
-        context = dg.build_sensor_context(cursor=cursor, resources=resources)
-        return list(sensor(context)), context.cursor
+        with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+            return list(sensor(context)), context.cursor
 
     first, cursor = tick(None)
     days = sorted(p.stem for p in folder.glob("*.csv"))

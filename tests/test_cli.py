@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
+import yaml
 from click.testing import CliRunner
+from conftest import FIXTURES, PROJECT, declare, small_spec
 
 from pipelines.cli import cli
 
@@ -35,18 +40,46 @@ def test_bad_class_weights_are_a_usage_error(tmp_path):
 
 
 def test_run_without_landed_data_says_what_to_do(tmp_path):
+    declare(tmp_path, small_spec())
     result = trainset("run", "ticket_triage", "--workspace", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
     assert "no landed files for ticket_triage" in result.stderr and "trainset generate" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_run_without_a_key_names_the_variable(tmp_path):
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
-    CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--out", str(tmp_path / "data" / "landing")])
+def without_key() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
+
+
+def test_run_without_a_key_fails_before_any_run_naming_the_variable(tmp_path):
+    declare(tmp_path, small_spec())
+    CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--workspace", str(tmp_path)])
+    result = trainset("run", "--workspace", str(tmp_path), cwd=tmp_path, env=without_key())
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "requirements.env names TRAINSET_PSEUDONYM_KEY, which is not set" in result.stderr
+    assert "trainset keygen" in result.stderr
+    assert not (tmp_path / "data" / "warehouse").exists()  # no asset ran
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (None, "does not exist"),  # the variable names a file that is not there
+        ("short-key\n", "9 characters, fewer than 16"),
+    ],
+)
+def test_an_unusable_key_fails_before_any_run_saying_what_to_do(tmp_path, key, message):
+    declare(tmp_path, small_spec())
+    CliRunner().invoke(cli, ["generate", "--rows", "300", "--months", "1", "--workspace", str(tmp_path)])
+    key_file = tmp_path / "elsewhere" / "pseudonym.key"
+    if key is not None:
+        key_file.parent.mkdir()
+        key_file.write_text(key)
+    env = without_key() | {"TRAINSET_PSEUDONYM_KEY_FILE": str(key_file)}
     result = trainset("run", "--workspace", str(tmp_path), cwd=tmp_path, env=env)
-    assert result.returncode == 1
-    assert "TRAINSET_PSEUDONYM_KEY" in result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr and str(key_file) in result.stderr and "trainset keygen" in result.stderr
+    assert not (tmp_path / "data" / "warehouse").exists()
 
 
 def test_pull_refuses_a_malformed_ref_and_an_unknown_version(tmp_path):
@@ -59,8 +92,48 @@ def test_pull_refuses_a_malformed_ref_and_an_unknown_version(tmp_path):
 
 
 def test_unknown_dataset_lists_the_declared_ones(tmp_path):
+    declare(tmp_path, small_spec())
     result = trainset("run", "no_such", "--workspace", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "declared: ['ticket_triage']" in result.stderr
+
+
+def test_the_dataset_may_be_left_out_only_when_the_workspace_declares_one(tmp_path):
+    declare(tmp_path, small_spec())
+    alone = CliRunner().invoke(cli, ["versions", "--workspace", str(tmp_path)])
+    assert alone.exit_code == 0 and alone.output.startswith("ticket_triage: no versions")
+    shutil.copytree(FIXTURES / "second_dataset", tmp_path / "pipelines" / "defs" / "chat_intent")
+    export = tmp_path / "export.csv"
+    export.write_text("body\nmail me at a@example.com\n")
+    for args in (
+        ["versions"],
+        ["gates"],
+        ["run"],
+        ["redact", "--in", str(export), "--out", str(tmp_path / "out.csv")],
+    ):
+        result = trainset(*args, "--workspace", str(tmp_path), cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "name a dataset" in result.stderr and "declares 2 (chat_intent, ticket_triage)" in result.stderr
+    named = trainset("versions", "chat_intent", "--workspace", str(tmp_path), cwd=tmp_path)
+    assert named.returncode == 0 and "chat_intent: no versions" in named.stdout
+
+
+def test_dvc_yaml_is_generated_from_the_specs_and_committed_up_to_date(tmp_path):
+    assert trainset("dvc-stages", "--check", "--workspace", str(PROJECT), cwd=PROJECT).returncode == 0
+    declare(tmp_path, small_spec())
+    assert trainset("dvc-stages", "--workspace", str(tmp_path), cwd=tmp_path).returncode == 0
+    shutil.copytree(FIXTURES / "second_dataset", tmp_path / "pipelines" / "defs" / "chat_intent")
+    stale = trainset("dvc-stages", "--check", "--workspace", str(tmp_path), cwd=tmp_path)
+    assert stale.returncode == 1 and "run `trainset dvc-stages`" in stale.stderr
+    assert trainset("dvc-stages", "--workspace", str(tmp_path), cwd=tmp_path).returncode == 0
+    stages = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]
+    chat = stages["chat_intent"]
+    assert "data/landing/chats" in chat["deps"] and "expectations/chat_intent.json" in chat["deps"]
+    # Only the policy blocks chat_intent declares are params (DVC refuses a missing key).
+    assert chat["params"] == [
+        {"pipelines/defs/chat_intent/defs.yaml": ["attributes.labels", "attributes.languages", "attributes.gates"]}
+    ]
+    assert list(chat["metrics"][0]) == ["reports/chat_intent/gates.json"]
+    assert stages["ticket_triage"]["plots"][0]["reports/ticket_triage/coverage.csv"]["y"] == "category"
 
 
 def test_help_lists_every_verb_without_loading_scikit_learn_or_dagster():

@@ -2,7 +2,8 @@
 
 The scenario is the hardest release there is: a user was erased, so the release writes v2 and
 withdraws v1 (registry, tombstone, purge of v1's bytes from the DVC cache and remote). The
-release step runs in a child process that kills itself at a named point (TRAINSET_KILL_AT); the
+release step runs in a child process that kills itself at a named point (a KillSwitch passed to
+the release, as the workspace resource's `kill_at` passes it in a Dagster run); the
 workspace is checked as a crash left it, then the release runs again and must finish the job.
 """
 
@@ -21,7 +22,6 @@ import pandas as pd
 import pytest
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
-from pipelines.components.assets import build_dataset_defs
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.privacy.erasure import purge_stored_rows, record_request
@@ -29,7 +29,7 @@ from pipelines.lib.privacy.steps import build_eligible
 from pipelines.lib.quality.steps import build_training_set
 from pipelines.lib.release.consume import fetch_version
 from pipelines.lib.release.killpoints import POINTS
-from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.vcs import default_remote, dvc_executable
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.release.withdrawal import read_registry
 from pipelines.lib.workspace import DatasetPaths
@@ -41,11 +41,13 @@ RELEASE_STEP = """
 import sys
 from pathlib import Path
 from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.release.killpoints import KillSwitch
 from pipelines.lib.release.steps import release_training_set
 from pipelines.lib.workspace import DatasetPaths
 root, spec_json, spec_file = Path(sys.argv[1]), Path(sys.argv[2]).read_text(), Path(sys.argv[3])
 spec = DatasetSpec.model_validate_json(spec_json)
-release_training_set(DatasetPaths(root, spec.name), spec, spec_file, sys.argv[4].encode(), "crash-test")
+kill = KillSwitch(sys.argv[5] or None)
+release_training_set(DatasetPaths(root, spec.name), spec, spec_file, sys.argv[4].encode(), "crash-test", kill=kill)
 """
 
 
@@ -54,14 +56,12 @@ def erased_and_rebuilt(tmp_path_factory) -> Path:
     """A workspace with v1 released, then one of its users erased and the training set rebuilt."""
     root = make_workspace(tmp_path_factory.mktemp("template") / "workspace")
     spec = small_spec()
-    _, spec_file = get_spec(DATASET)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
         for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
             env.setenv(var, "test")
         land(root, rows=3000)
-        defs = build_dataset_defs(spec, spec_file)
-        summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=defs)
+        summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
         assert summary.success, summary.failure
         raw = pd.concat(pd.read_parquet(p) for p in (root / "data/warehouse/ticket_triage/raw_tickets").glob("*"))
         user = raw["user_id"].value_counts().index[0]
@@ -76,9 +76,10 @@ def erased_and_rebuilt(tmp_path_factory) -> Path:
 
 
 def release_in_child(root: Path, kill_at: str | None) -> subprocess.CompletedProcess:
-    _, spec_file = get_spec(DATASET)
-    env = os.environ | {"TRAINSET_KILL_AT": kill_at or "", "TRAINSET_DVC": dvc_executable()}
+    _, spec_file = get_spec(DATASET, root)
+    env = os.environ | {"TRAINSET_DVC": dvc_executable()}
     args = [sys.executable, "-c", RELEASE_STEP, str(root), str(root.parent / "spec.json"), str(spec_file), TEST_KEY]
+    args.append(kill_at or "")
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -108,8 +109,8 @@ def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
-def stored_objects(root: Path, md5s: list[str]) -> list[str]:
-    stores = [root / ".dvc" / "cache", root / ".dvc-remote"]
+def stored_objects(root: Path, remote: Path, md5s: list[str]) -> list[str]:
+    stores = [root / ".dvc" / "cache", remote]
     return [m for m in md5s for s in stores if (s / "files" / "md5" / m[:2] / m[2:]).exists()]
 
 
@@ -118,6 +119,9 @@ def test_a_release_killed_at_any_point_is_whole_or_absent_and_the_next_run_compl
     erased_and_rebuilt, tmp_path, kill_at
 ):
     root = shutil.copytree(erased_and_rebuilt, tmp_path / "workspace", symlinks=True)
+    # The copy gets a copy of the remote too: the template's is shared by every case.
+    remote = shutil.copytree(default_remote(erased_and_rebuilt), default_remote(root))
+    subprocess.run([dvc_executable(), "remote", "modify", "local", "url", str(remote)], cwd=root, check=True)
     shutil.copy(erased_and_rebuilt.parent / "spec.json", tmp_path / "spec.json")
     v1_md5s = [md5(root / "datasets" / DATASET / "v1" / n) for n in SPLITS]
 
@@ -134,7 +138,7 @@ def test_a_release_killed_at_any_point_is_whole_or_absent_and_the_next_run_compl
     registry = json.loads(git(root, "show", "HEAD:registry/ticket_triage.json"))
     assert registry["withdrawn"]["1"]["replaced_by"] == 2
     shared = {md5(root / "datasets" / DATASET / "v2" / n) for n in SPLITS}
-    assert not [m for m in stored_objects(root, v1_md5s) if m not in shared], "v1 bytes survived the erasure"
+    assert not [m for m in stored_objects(root, remote, v1_md5s) if m not in shared], "v1 bytes survived the erasure"
     status = subprocess.run([dvc_executable(), "status", "--cloud", "-q"], cwd=root, capture_output=True)
     assert status.returncode == 0  # everything tracked is on the remote
     assert not list((root / "data" / "staging").glob("*"))

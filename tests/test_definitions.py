@@ -1,31 +1,31 @@
-"""The code location loads, `dg check defs` passes, a dataset added by YAML alone becomes its own
-asset group, and a schedule Dagster cannot run is refused with the file and field named."""
+"""The code location loads from the workspace's specs, `dg check defs` passes, a dataset added
+by YAML alone becomes its own asset group, a variable a spec needs is checked at load, and a
+schedule Dagster cannot run is refused with the file and field named."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import AS_OF, PROJECT
+from conftest import AS_OF, PROJECT, make_workspace
 
-from pipelines import runner
 from pipelines.cli import main
 from pipelines.components.assets import build_dataset_defs
-from pipelines.components.resources import TrainsetWorkspace
-from pipelines.lib.catalog import SpecError, load_spec_file
+from pipelines.definitions import build_definitions
+from pipelines.lib.catalog import MissingEnvironmentError, SpecError, dataset_specs, load_spec_file
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_project_definitions_load_with_every_asset_check_and_schedule():
-    from pipelines.definitions import defs
+    from pipelines.definitions import defs as load
 
+    defs = load()
     repo = defs.get_repository_def()
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
     stages = ["raw_tickets", "redacted", "quarantine", "eligible", "training_set", "release"]
@@ -33,7 +33,10 @@ def test_project_definitions_load_with_every_asset_check_and_schedule():
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert {"pii_residue", "redacted_contract", "expectation_suite", "min_examples_per_class"} <= checks
     assert defs.resolve_schedule_def("ticket_triage_schedule").cron_schedule == "0 3 * * *"
-    assert defs.resolve_job_def("ticket_triage_job") is not None
+    job = defs.resolve_job_def("ticket_triage_job")
+    # One process per run: the workspace resource holds the dataset's run lock from first step to last.
+    assert job.executor_def.name == dg.in_process_executor.name
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == dg.in_process_executor.name
 
 
 def test_dg_check_defs_passes():
@@ -43,31 +46,10 @@ def test_dg_check_defs_passes():
     assert "All definitions loaded successfully" in result.stdout + result.stderr
 
 
-def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path, monkeypatch):
-    project = tmp_path / "fixture_project"
-    package = project / "fixture_project"
-    (package / "defs").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "defs" / "__init__.py").write_text("")
-    shutil.copytree(PROJECT / "pipelines" / "defs" / "ticket_triage", package / "defs" / "ticket_triage")
-    shutil.copytree(FIXTURES / "second_dataset", package / "defs" / "chat_intent")
-    (project / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """
-            [project]
-            name = "fixture-project"
-            version = "0"
-            [tool.dg]
-            directory_type = "project"
-            [tool.dg.project]
-            root_module = "fixture_project"
-            """
-        )
-    )
-    monkeypatch.syspath_prepend(str(project))
-    defs = dg.Definitions.merge(
-        dg.load_from_defs_folder(project_root=project), dg.Definitions(resources={"workspace": TrainsetWorkspace()})
-    )
+def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path):
+    root = make_workspace(tmp_path / "workspace")
+    shutil.copytree(FIXTURES / "second_dataset", root / "pipelines" / "defs" / "chat_intent")
+    defs = build_definitions(root)
     graph = defs.get_repository_def().asset_graph
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups["chat_intent/raw_chats"] == "chat_intent"
@@ -77,6 +59,46 @@ def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path
         f"chat_intent/{stage}"
         for stage in ["raw_chats", "redacted", "quarantine", "eligible", "training_set", "release"]
     }
+    assert defs.resolve_job_def("chat_intent_job") and defs.resolve_sensor_def("chat_intent_landing_sensor")
+
+
+def test_the_workspace_not_the_project_declares_the_datasets(tmp_path):
+    root = make_workspace(tmp_path / "workspace")
+    shutil.rmtree(root / "pipelines" / "defs" / "ticket_triage")
+    shutil.copytree(FIXTURES / "second_dataset", root / "pipelines" / "defs" / "chat_intent")
+    assert sorted(dataset_specs(root)) == ["chat_intent"]
+    keys = {k.path[0] for k in build_definitions(root).get_repository_def().asset_graph.get_all_asset_keys()}
+    assert keys == {"chat_intent"}
+
+
+def test_a_variable_a_spec_needs_is_checked_when_the_definitions_load(tmp_path, monkeypatch):
+    root = make_workspace(tmp_path / "workspace")
+    monkeypatch.delenv("TRAINSET_PSEUDONYM_KEY")
+    with pytest.raises(MissingEnvironmentError) as error:
+        build_definitions(root)
+    message = str(error.value)
+    assert "pipelines/defs/ticket_triage/defs.yaml: requirements.env names TRAINSET_PSEUDONYM_KEY" in message
+    assert "trainset keygen" in message
+    monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))  # a file holding it also counts
+    assert build_definitions(root).resolve_job_def("ticket_triage_job")
+
+
+def test_dg_check_defs_names_a_missing_variable(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TRAINSET_PSEUDONYM_KEY")}
+    dg_cli = Path(sys.executable).parent / "dg"
+    result = subprocess.run([str(dg_cli), "check", "defs"], cwd=PROJECT, capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert "requirements.env names TRAINSET_PSEUDONYM_KEY, which is not set" in result.stdout + result.stderr
+
+
+def test_the_key_variable_must_be_declared_under_requirements(tmp_path):
+    text = (PROJECT / "pipelines/defs/ticket_triage/defs.yaml").read_text()
+    path = tmp_path / "defs.yaml"
+    path.write_text(text.replace("  env: [TRAINSET_PSEUDONYM_KEY]", "  env: []"))
+    with pytest.raises(
+        SpecError, match="privacy.key_env TRAINSET_PSEUDONYM_KEY is not declared under requirements.env"
+    ):
+        load_spec_file(path)
 
 
 def spec_with_schedule(folder: Path, schedule: str) -> Path:
@@ -108,20 +130,8 @@ def test_a_schedule_dagster_accepts_is_built_as_written(tmp_path, schedule):
 
 
 def test_trainset_run_shows_an_invalid_schedule_as_an_error_not_a_traceback(tmp_path, monkeypatch, capsys):
-    """Dagster wraps an error raised while it builds the definitions; the command shows the spec's.
-    (A package name of its own: the other fixture project stays imported.)"""
-    project = tmp_path / "schedule_project"
-    (project / "schedule_project" / "defs").mkdir(parents=True)
-    (project / "schedule_project" / "__init__.py").write_text("")
-    (project / "schedule_project" / "defs" / "__init__.py").write_text("")
-    path = spec_with_schedule(project / "schedule_project" / "defs" / "ticket_triage", "0 25 * * *")
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "schedule-project"\nversion = "0"\n'
-        '[tool.dg]\ndirectory_type = "project"\n[tool.dg.project]\nroot_module = "schedule_project"\n'
-    )
-    monkeypatch.syspath_prepend(str(project))
-    monkeypatch.setattr(runner, "project_definitions", lambda: dg.load_from_defs_folder(project_root=project))
     workspace = tmp_path / "workspace"
+    path = spec_with_schedule(workspace / "pipelines" / "defs" / "ticket_triage", "0 25 * * *")
     write_landing(generate(GeneratorConfig(rows=200, seed=3, as_of=AS_OF, months=1)), workspace / "data" / "landing")
     monkeypatch.setattr(sys, "argv", ["trainset", "run", "ticket_triage", "--workspace", str(workspace)])
     with pytest.raises(SystemExit) as done:

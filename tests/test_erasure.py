@@ -21,12 +21,10 @@ from click.testing import CliRunner
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
 from pipelines.cli import cli
-from pipelines.components.assets import build_dataset_defs
-from pipelines.lib.catalog import get_spec
 from pipelines.lib.privacy.erasure import ERASURE_LOG
 from pipelines.lib.privacy.pseudonymize import pseudonymize
 from pipelines.lib.release.consume import fetch_version
-from pipelines.lib.release.vcs import dvc_executable
+from pipelines.lib.release.vcs import default_remote, dvc_executable
 from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.release.withdrawal import WithdrawnError, read_registry
 from pipelines.lib.reports import ErasurePolicy
@@ -38,10 +36,7 @@ ROWS = 4000
 
 def run(root):
     spec = small_spec()
-    _, spec_file = get_spec("ticket_triage")
-    return materialize_dataset(
-        spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
-    )
+    return materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
 
 
 def md5(path):
@@ -50,7 +45,7 @@ def md5(path):
 
 def stored(root, digest):
     cache = root / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
-    remote = root / ".dvc-remote" / "files" / "md5" / digest[:2] / digest[2:]
+    remote = default_remote(root) / "files" / "md5" / digest[:2] / digest[2:]
     return cache.exists(), remote.exists()
 
 
@@ -186,7 +181,7 @@ def test_forget_purges_withdrawn_objects_from_an_s3_remote(tmp_path, s3_endpoint
     v1_objects = {md5(p) for p in v1.glob("*.parquet")}
     key = "releases/files/md5/{}/{}".format
     assert {key(d[:2], d[2:]) for d in v1_objects} <= bucket_keys(s3_endpoint)
-    assert not (root / ".dvc-remote").exists()  # the configured remote was used, no default added
+    assert not default_remote(root).exists()  # the configured remote was used, no default added
 
     user_id, _ = released_user(v1)
     forgotten = CliRunner().invoke(cli, ["forget", user_id, "--reason", "GDPR art. 17", "--workspace", str(root)])
@@ -201,3 +196,10 @@ def test_forget_purges_withdrawn_objects_from_an_s3_remote(tmp_path, s3_endpoint
     # v2 comes back from the bucket alone: drop the local cache first
     shutil.rmtree(root / ".dvc" / "cache")
     assert len(fetch_version(root, "ticket_triage", 2, tmp_path / "v2")) == 4
+    # A colleague's clone reaches the same bucket through the committed .dvc/config.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    pulled = CliRunner().invoke(
+        cli, ["pull", "ticket_triage@v2", "-o", str(tmp_path / "c2"), "--workspace", str(clone)]
+    )
+    assert pulled.exit_code == 0 and "every sha256 matches manifest.json" in pulled.output

@@ -10,15 +10,15 @@ import subprocess
 import dagster as dg
 import pandas as pd
 import pytest
-from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
+import yaml
+from conftest import AS_OF, PROJECT, TEST_KEY, land, make_workspace, small_spec
 
-from pipelines.components.assets import build_dataset_defs
-from pipelines.lib.catalog import get_spec
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.privacy.residue import find_residue
 from pipelines.lib.release.consume import fetch_version, verify_version
 from pipelines.lib.release.vcs import dvc_executable
 from pipelines.lib.release.versions import read_manifest, versions
+from pipelines.lib.spec import DatasetSpec
 from pipelines.runner import materialize_dataset
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
@@ -26,10 +26,7 @@ ROWS = 5000
 
 
 def run(root, spec):
-    _, spec_file = get_spec("ticket_triage")
-    return materialize_dataset(
-        spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
-    )
+    return materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +59,32 @@ def test_first_run_releases_v1_with_a_tag_and_a_commit_of_the_pointer(released):
     committed = git(root, "show", "--name-only", "--format=", "ticket_triage@v1").split()
     assert "datasets.dvc" in committed and ".dvc/config" in committed
     assert "reports/ticket_triage/gates.json" in committed
+    assert git(root, "status", "--porcelain").strip() == ""
+
+
+def test_the_release_commit_carries_what_built_the_version(released):
+    root, _ = released
+    tree = set(git(root, "ls-tree", "-r", "--name-only", "ticket_triage@v1").split())
+    assert tree >= {
+        "datasets.dvc",
+        ".dvc/config",
+        "dvc.yaml",
+        "pipelines/defs/ticket_triage/defs.yaml",
+        "expectations/ticket_triage.json",
+        "privacy/retention_log.jsonl",
+        "reports/ticket_triage/gates.json",
+        "reports/ticket_triage/coverage.csv",
+        "reports/ticket_triage/gate_report.html",
+    }
+    manifest = read_manifest(root / "datasets" / "ticket_triage" / "v1")
+    tagged_spec = git(root, "show", f"ticket_triage@v1:{manifest.spec.path}")
+    assert DatasetSpec.model_validate(yaml.safe_load(tagged_spec)["attributes"]).fingerprint() == manifest.spec.sha256
+    assert (
+        git(root, "show", "ticket_triage@v1:expectations/ticket_triage.json")
+        == (PROJECT / "expectations" / "ticket_triage.json").read_text()
+    )
+    stage = yaml.safe_load(git(root, "show", "ticket_triage@v1:dvc.yaml"))["stages"]["ticket_triage"]
+    assert "pipelines/defs/ticket_triage/defs.yaml" in stage["params"][0]
 
 
 def test_broken_records_are_quarantined_with_their_line_and_every_asset_reconciles(released):
@@ -176,6 +199,7 @@ def test_second_run_with_nothing_changed_creates_no_version_and_identical_bytes(
     assert summary.release_metadata["created"] is False and summary.release_metadata["version"] == 1
     assert versions(root / "datasets" / "ticket_triage") == [1]
     assert git(root, "rev-parse", "HEAD") == before
+    assert git(root, "status", "--porcelain").strip() == ""  # nothing released, nothing to commit
     # Every zone (raw days, quarantine, redacted days, eligible, training set) is byte-identical.
     assert {str(p.relative_to(zones)): file_sha256(p) for p in sorted(zones.rglob("*.parquet"))} == written
     assert len(written) > 100

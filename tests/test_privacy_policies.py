@@ -38,7 +38,10 @@ def test_missing_key_is_a_clear_error(monkeypatch, tmp_path):
         load_key("TRAINSET_PSEUDONYM_KEY")
     (tmp_path / "k").write_text("secret\n")
     monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
-    assert load_key("TRAINSET_PSEUDONYM_KEY") == b"secret"
+    with pytest.raises(MissingKeyError, match="is 6 characters, fewer than 16.*trainset keygen"):
+        load_key("TRAINSET_PSEUDONYM_KEY")  # a guessable key would let anyone reverse the pseudonyms
+    (tmp_path / "k").write_text("a-longer-secret-key\n")
+    assert load_key("TRAINSET_PSEUDONYM_KEY") == b"a-longer-secret-key"
 
 
 def test_minimisation_keeps_only_declared_columns():

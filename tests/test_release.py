@@ -94,26 +94,30 @@ def _hold_lock(root, ready, done):
 def test_a_second_run_of_a_dataset_at_the_same_time_is_refused(tmp_path):
     import multiprocessing
 
-    from conftest import land, small_spec
+    import dagster as dg
+    from conftest import declare, land, small_spec
 
     from pipelines.runner import materialize_dataset
 
+    declare(tmp_path, small_spec())
     land(tmp_path, rows=200)
     ready, done = multiprocessing.Event(), multiprocessing.Event()
     holder = multiprocessing.get_context("fork").Process(target=_hold_run_lock, args=(tmp_path, ready, done))
     holder.start()
     try:
         assert ready.wait(10)
-        with pytest.raises(LockedError, match=r"another run of ticket_triage is in progress"):
-            materialize_dataset(small_spec(), tmp_path)
+        refused = materialize_dataset(small_spec(), tmp_path, instance=dg.DagsterInstance.ephemeral())
+        assert not refused.success and refused.asset_lines == []  # refused before any asset ran
+        assert "another run of ticket_triage is in progress" in refused.failure
     finally:
         done.set()
         holder.join(10)
 
 
 def _hold_run_lock(root, ready, done):
+    from pipelines.components.resources import run_lock_name
     from pipelines.lib.locks import exclusive
 
-    with exclusive(root, "ticket_triage.run", "run of ticket_triage"):
+    with exclusive(root, run_lock_name("ticket_triage"), "run of ticket_triage"):
         ready.set()
         done.wait(10)

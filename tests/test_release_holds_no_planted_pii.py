@@ -10,8 +10,6 @@ import pandas as pd
 import pytest
 from conftest import AS_OF, land, make_workspace, small_spec
 
-from pipelines.components.assets import build_dataset_defs
-from pipelines.lib.catalog import get_spec
 from pipelines.runner import materialize_dataset
 from pipelines.synthetic.faker_pii import build_faker_set
 from pipelines.synthetic.field_cases import load_field_cases
@@ -49,10 +47,7 @@ def released(tmp_path_factory):
             frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)
             planted += take
         assert planted == len(texts)
-        _, spec_file = get_spec("ticket_triage")
-        summary = materialize_dataset(
-            spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
-        )
+        summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
         yield root, summary, values
 
 

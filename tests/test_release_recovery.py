@@ -7,8 +7,6 @@ import subprocess
 import dagster as dg
 from conftest import AS_OF, land, make_workspace, small_spec
 
-from pipelines.components.assets import build_dataset_defs
-from pipelines.lib.catalog import get_spec
 from pipelines.lib.release.vcs import dvc_executable
 from pipelines.lib.release.versions import versions
 from pipelines.runner import materialize_dataset
@@ -16,10 +14,7 @@ from pipelines.runner import materialize_dataset
 
 def run(root):
     spec = small_spec()
-    _, spec_file = get_spec("ticket_triage")
-    return materialize_dataset(
-        spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral(), defs=build_dataset_defs(spec, spec_file)
-    )
+    return materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
 
 
 def test_a_failed_push_is_completed_by_the_next_run(tmp_path, monkeypatch):

@@ -14,8 +14,6 @@ from click.testing import CliRunner
 from conftest import AS_OF, land, make_workspace, small_spec
 
 from pipelines.cli import cli
-from pipelines.components.assets import build_dataset_defs
-from pipelines.lib.catalog import get_spec
 from pipelines.lib.privacy.residue import ResidueFinding
 from pipelines.lib.privacy.residue_review import review_residue
 from pipelines.lib.quality.waivers import ResidueAllowance
@@ -109,16 +107,7 @@ FULL_WIDTH_PHONE = "０１７１ ２３４５６７８"
 
 def run(root, start=None):
     spec = small_spec()
-    _, spec_file = get_spec("ticket_triage")
-    return materialize_dataset(
-        spec,
-        root,
-        start=start,
-        end=start,
-        as_of=AS_OF,
-        instance=dg.DagsterInstance.ephemeral(),
-        defs=build_dataset_defs(spec, spec_file),
-    )
+    return materialize_dataset(spec, root, start=start, end=start, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
 
 
 def plant(folder, day: str, phone: bool) -> tuple[str, str]:

@@ -9,8 +9,9 @@ import pandas as pd
 from conftest import small_spec
 
 from pipelines.lib.files import write_parquet
-from pipelines.lib.privacy.retention import RETENTION_LOG, expire_stored
+from pipelines.lib.privacy.retention import RETENTION_LOG, commit_pending_log, expire_stored
 from pipelines.lib.reports import RetentionOnStorage
+from pipelines.lib.workspace import DatasetPaths
 
 AS_OF = date(2026, 10, 31)  # default P12M keeps 2025-11-01 on; Account (P3M) keeps 2026-08-01 on
 
@@ -48,7 +49,14 @@ def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_
         assert sorted(p.stem for p in kept.glob("*.parquet")) == ["2026-05-01", "2026-10-30"]
         assert pd.read_parquet(kept / "2026-05-01.parquet")["category"].tolist() == ["Billing"]
         assert pd.read_parquet(kept / "2026-10-30.parquet")["category"].tolist() == ["Billing", "Account"]
+    assert not (tmp_path / RETENTION_LOG).exists()  # pending until a release commits it
+    paths = DatasetPaths(tmp_path, "ticket_triage")
+    pending = paths.pending_retention_log.read_text()
+    assert commit_pending_log(paths) == RETENTION_LOG and not paths.pending_retention_log.exists()
+    paths.pending_retention_log.write_text(pending)  # a release cut short before clearing: nothing twice
+    commit_pending_log(paths)
     log = [json.loads(line) for line in (tmp_path / RETENTION_LOG).read_text().splitlines()]
+    assert len(log) == len(pending.splitlines())
     assert {(r["zone"], r["day"], r["rule"]) for r in log} >= {
         ("data/landing/tickets", "2025-10-31", "default"),
         (f"{warehouse}/redacted", "2026-05-01", "sensitive"),

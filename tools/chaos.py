@@ -33,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from pipelines.lib.catalog import get_spec
+from pipelines.lib.catalog import COMPONENT_TYPE, get_spec
 from pipelines.lib.quality.reconcile import (
     reconcile_eligible,
     reconcile_raw,
@@ -76,12 +77,17 @@ def scaled_spec(rows: int) -> DatasetSpec:
     return spec.model_copy(update={"gates": GatesSpec.model_validate(gates)})
 
 
-def make_template(root: Path, rows: int) -> None:
-    """A git workspace at `root` (which must not exist) with the expectation suites and `rows`
-    generated tickets landed over 8 months; every scenario starts from a copy of it."""
+def make_template(root: Path, rows: int, spec: DatasetSpec) -> None:
+    """A git workspace at `root` (which must not exist) declaring `spec`, with the expectation
+    suites and `rows` generated tickets landed over 8 months; every scenario starts from a copy of it."""
     root.mkdir(parents=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
-    (root / ".gitignore").write_text("data/\n.dvc-remote/\n")
+    declared = root / "pipelines" / "defs" / DATASET / "defs.yaml"
+    declared.parent.mkdir(parents=True)
+    attributes = spec.model_dump(mode="json", exclude_none=True)
+    document = {"type": COMPONENT_TYPE, "requirements": {"env": [spec.privacy.key_env]}, "attributes": attributes}
+    declared.write_text(yaml.safe_dump(document, sort_keys=False))
+    (root / ".gitignore").write_text("data/\n")
     write_landing(generate(GeneratorConfig(rows=rows, seed=7, as_of=AS_OF, months=8)), root / "data" / "landing")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "workspace"]):
         subprocess.run(["git", *args], cwd=root, check=True, env=os.environ | GIT_IDENTITY)
@@ -99,21 +105,17 @@ def _pipeline(root: Path, spec_json: str, kill_at: str | None, results) -> None:
     """Child process: the whole pipeline, in process, on an in-memory Dagster instance."""
     import dagster as dg
 
-    from pipelines.components.assets import build_dataset_defs
     from pipelines.runner import materialize_dataset
 
     os.environ.update(GIT_IDENTITY)
-    if kill_at:
-        os.environ["TRAINSET_KILL_AT"] = kill_at
     spec = DatasetSpec.model_validate_json(spec_json)
-    _, spec_file = get_spec(DATASET)
     try:
         summary = materialize_dataset(
             spec,
             root,
             as_of=AS_OF,
             instance=dg.DagsterInstance.ephemeral(),
-            defs=build_dataset_defs(spec, spec_file),
+            kill_at=kill_at,
             log_level="CRITICAL",  # failures are reported in the table, from the run summary
         )
         results.put((summary.success, summary.failure or summary.release or ""))
@@ -381,7 +383,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=6000)
     parser.add_argument("--keep", action="store_true", help="keep the scenario workspaces for inspection")
     args = parser.parse_args()
-    os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "chaos-key")
+    os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "chaos-pseudonymisation-key")
     warnings.filterwarnings("ignore")  # Dagster's beta notices, once per child
     # Imported once here, so every forked child starts with Dagster and GX loaded (seconds each).
     import dagster  # noqa: F401
@@ -389,11 +391,13 @@ def main() -> None:
     import pipelines.lib.quality.expectations  # noqa: F401
 
     scratch = Path(tempfile.mkdtemp(prefix="trainset-chaos-"))
+    # Each scenario's workspace gets its own default DVC remote: in the scratch folder, not the user's.
+    os.environ["XDG_DATA_HOME"] = str(scratch / "data-home")
     spec = scaled_spec(args.rows)
     outcomes: list[Outcome] = []
     try:
         template = scratch / "template"
-        make_template(template, args.rows)
+        make_template(template, args.rows, spec)
         clean = fresh(template, scratch, "clean")
         expected = landed_records(clean)
         [(_, success, message)] = run_pipeline(clean, spec)

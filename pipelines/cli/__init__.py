@@ -7,7 +7,7 @@ import sys
 
 import click
 
-#: verb -> module defining a click command of the same name
+#: verb -> module defining a click command of the same name (`-` spelled `_`)
 VERBS = {
     "generate": "pipelines.cli.generate",
     "keygen": "pipelines.cli.keygen",
@@ -17,6 +17,7 @@ VERBS = {
     "versions": "pipelines.cli.versions",
     "redact": "pipelines.cli.redact",
     "forget": "pipelines.cli.forget",
+    "dvc-stages": "pipelines.cli.dvc_stages",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
@@ -47,7 +48,7 @@ class _Verbs(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in VERBS:
             return None
-        command: click.Command = getattr(importlib.import_module(VERBS[cmd_name]), cmd_name)
+        command: click.Command = getattr(importlib.import_module(VERBS[cmd_name]), cmd_name.replace("-", "_"))
         return command
 
 

@@ -19,7 +19,7 @@ from pipelines.lib.privacy.pseudonymize import load_key
 def forget(user_id: str, reason: str, workspace: Path) -> None:
     """Erase USER_ID: logged (as pseudonyms), excluded from every later version, and every
     earlier version holding the user is withdrawn at the next release."""
-    specs = dataset_specs()
+    specs = dataset_specs(workspace)
     keys = {name: load_key(spec.privacy.key_env) for name, (spec, _) in specs.items()}
     request_id = record_request(workspace, user_id, keys, reason)
     deleted = {

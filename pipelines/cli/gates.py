@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
-from pipelines.lib.catalog import get_spec
+from pipelines.lib.catalog import choose_dataset
 from pipelines.lib.quality.check_records import CheckRecord
 from pipelines.lib.quality.gate_report import RunReview, compare, load_run, with_examples
 from pipelines.lib.workspace import DatasetPaths
@@ -19,11 +19,13 @@ from pipelines.lib.workspace import DatasetPaths
 @click.option("--run", "run_id", default=None, help="Run id (or its first characters); default: the latest run.")
 @click.option("--compare", "versions", nargs=2, default=None, metavar="vA vB", help="Compare two released versions.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def gates(dataset: str, workspace: Path, run_id: str | None, versions, output: str) -> None:
+def gates(dataset: str | None, workspace: Path, run_id: str | None, versions, output: str) -> None:
     """List every gate of DATASET's latest run (blocked or not): status, severity, measured and
     required, the result in words, failing segments with a few redacted examples, and the checks
-    beside the gates; or compare the gates and shares of two versions."""
-    spec, _ = get_spec(dataset)
+    beside the gates; or compare the gates and shares of two versions. DATASET may be left out
+    when the workspace declares only one."""
+    spec, _ = choose_dataset(dataset, workspace)
+    dataset = spec.name
     paths = DatasetPaths(workspace.resolve(), dataset)
     if versions:
         old, new = (int(v.lstrip("v")) for v in versions)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from pipelines.lib.workspace import default_workspace, last_complete_day
+from pipelines.cli.common import workspace_option
+from pipelines.lib.workspace import last_complete_day
 from pipelines.synthetic.generate import GeneratorConfig, write_landing
 from pipelines.synthetic.generate import generate as generate_export
 
@@ -41,8 +42,16 @@ from pipelines.synthetic.generate import generate as generate_export
     default=None,
     help="Landing folder (default: WORKSPACE/data/landing).",
 )
+@workspace_option
 def generate(
-    rows: int, seed: int, as_of, months: int, label_agreement: float, class_weights: str | None, out: Path | None
+    rows: int,
+    seed: int,
+    as_of,
+    months: int,
+    label_agreement: float,
+    class_weights: str | None,
+    out: Path | None,
+    workspace: Path,
 ) -> None:
     """Generate realistic raw tickets (PII planted), annotations and consent opt-outs."""
     config = GeneratorConfig(
@@ -54,7 +63,7 @@ def generate(
     )
     if class_weights:
         config = dataclasses.replace(config, class_weights=_weights(class_weights))
-    target = out or Path(default_workspace()) / "data" / "landing"
+    target = out or workspace / "data" / "landing"
     written = write_landing(generate_export(config), target)
     click.echo(f"generated {rows} tickets up to {config.as_of} (seed {seed}) in {target}")
     for name, path in written.items():

@@ -9,12 +9,18 @@ import click
 import pyarrow as pa
 from phonenumbers import SUPPORTED_REGIONS
 
-from pipelines.lib.catalog import get_spec
+from pipelines.cli.common import workspace_option
+from pipelines.lib.catalog import choose_dataset
 from pipelines.lib.privacy.exports.redact_file import redact_file
 
 
 @click.command()
-@click.option("--dataset", default="ticket_triage", show_default=True, help="Dataset whose privacy policy applies.")
+@click.option(
+    "--dataset",
+    default=None,
+    help="Dataset whose privacy policy applies (may be left out when the workspace declares only one).",
+)
+@workspace_option
 @click.option(
     "--in", "source", type=click.Path(dir_okay=False, path_type=Path), required=True, help="CSV, JSONL or Parquet file."
 )
@@ -32,10 +38,16 @@ from pipelines.lib.privacy.exports.redact_file import redact_file
 )
 @click.option("--delimiter", help="CSV delimiter (default: sniffed from the header line; '\\t' for tab).")
 def redact(
-    dataset: str, source: Path, target: Path, fields: tuple[str, ...], regions: str | None, delimiter: str | None
+    dataset: str | None,
+    workspace: Path,
+    source: Path,
+    target: Path,
+    fields: tuple[str, ...],
+    regions: str | None,
+    delimiter: str | None,
 ) -> None:
     """Write a redacted copy of an export; prints how many values of each PII type were replaced."""
-    spec, _ = get_spec(dataset)
+    spec, _ = choose_dataset(dataset, workspace)
     chosen = list(fields) or spec.columns.text
     # The pipeline's regions: privacy.regions, else those of the dataset's languages.
     chosen_regions = [r.strip().upper() for r in regions.split(",") if r.strip()] if regions else spec.phone_regions

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
-from pipelines.lib.catalog import get_spec
+from pipelines.lib.catalog import choose_dataset
 
 
 @click.command()
@@ -37,11 +37,12 @@ from pipelines.lib.catalog import get_spec
     help="Reference day for retention and freshness (default: yesterday, UTC).",
 )
 @click.option("--verbose", is_flag=True, help="Show Dagster's own log (steps, events, tracebacks) as the run goes.")
-def run(dataset: str, workspace: Path, start, end, as_of, verbose: bool) -> None:
-    """Land, redact, filter, gate and release DATASET; exit 1 if a gate blocks the release."""
+def run(dataset: str | None, workspace: Path, start, end, as_of, verbose: bool) -> None:
+    """Land, redact, filter, gate and release DATASET (may be left out when the workspace declares
+    only one); exit 1 if a gate blocks the release."""
     from pipelines.runner import materialize_dataset  # Dagster loads only for the verbs that run it
 
-    spec, _ = get_spec(dataset)
+    spec, spec_file = choose_dataset(dataset, workspace)
     os.environ.setdefault("DAGSTER_HOME", str(workspace / ".dagster_home"))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -50,6 +51,7 @@ def run(dataset: str, workspace: Path, start, end, as_of, verbose: bool) -> None
     summary = materialize_dataset(
         spec,
         workspace,
+        spec_file=spec_file,
         start=start.date() if start else None,
         end=end.date() if end else None,
         as_of=as_of.date() if as_of else None,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.lib.catalog import choose_dataset
 from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.release.versions import versions as list_versions
 from pipelines.lib.release.withdrawal import read_registry
@@ -15,8 +16,10 @@ from pipelines.lib.release.withdrawal import read_registry
 @click.command()
 @dataset_option
 @workspace_option
-def versions(dataset: str, workspace: Path) -> None:
-    """List the released versions of DATASET with their size, gates and tag."""
+def versions(dataset: str | None, workspace: Path) -> None:
+    """List the released versions of DATASET with their size, gates and tag. DATASET may be left
+    out when the workspace declares only one."""
+    dataset = choose_dataset(dataset, workspace)[0].name
     releases = workspace / "datasets" / dataset
     found = list_versions(releases)
     if not found:

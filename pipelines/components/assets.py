@@ -16,7 +16,7 @@ from pipelines.components.checks import (
     gate_check_result,
     residue_result,
 )
-from pipelines.components.resources import TrainsetWorkspace
+from pipelines.components.resources import TrainsetWorkspace, job_name
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import SpecError
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
@@ -134,8 +134,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     def training_set(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Freshness window and stratified split; every quality gate measured on the result."""
         paths = workspace.paths(spec.name)
-        suite = paths.root / "expectations" / f"{spec.name}.json"
-        evaluation = build_training_set(paths, spec, workspace.as_of_date(), suite, run_id=context.run_id)
+        evaluation = build_training_set(paths, spec, workspace.as_of_date(), paths.suite, run_id=context.run_id)
         report, run = evaluation.report, evaluation.run
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(report.accounting)
@@ -156,7 +155,14 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common, **follow)
     def release(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """An immutable version under datasets/, with manifest and card, pushed to DVC and tagged."""
-        outcome = release_training_set(workspace.paths(spec.name), spec, spec_file, workspace.key(spec), context.run_id)
+        outcome = release_training_set(
+            workspace.paths(spec.name),
+            spec,
+            spec_file,
+            workspace.key(spec),
+            context.run_id,
+            kill=workspace.kill_switch(),
+        )
         verb = "released" if outcome.created else "unchanged since"
         context.log.info(f"{spec.name}: {verb} v{outcome.version} at {outcome.path}")
         return dg.MaterializeResult(
@@ -170,7 +176,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         )
 
     assets += [redacted, quarantine, eligible, training_set, release]
-    job = dg.define_asset_job(f"{spec.name}_job", selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
+    job = dg.define_asset_job(job_name(spec.name), selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
     schedules = [_daily_schedule(spec, spec_file, job)] if spec.schedule is not None else []
     return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)])
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jinja2
+
+# By file, not by package: a workspace's own `pipelines/defs/` folder, first on sys.path when a
+# command runs there, would otherwise be taken for the package and hold no templates.
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
 def environment(autoescape: bool) -> jinja2.Environment:
@@ -10,7 +16,7 @@ def environment(autoescape: bool) -> jinja2.Environment:
     template is given raises jinja2.UndefinedError instead of rendering blank. `autoescape` is
     for HTML output (every value from the data escaped)."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("pipelines", "templates"),
+        loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -1,4 +1,10 @@
-"""Where things live in a trainset workspace (a folder that is a git and DVC repository)."""
+"""Where things live in a trainset workspace (a folder that is a git and DVC repository).
+
+One root holds everything a run reads and writes: the dataset specs (`pipelines/defs/<name>/
+defs.yaml`), the GX suites (`expectations/<name>.json`), the steward's `waivers.yaml`, the landed
+files, the intermediate zones, the releases and their git history. `--workspace` on the CLI and
+`TrainsetWorkspace.root` in Dagster name that root; nothing is looked up anywhere else.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,20 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+#: where a workspace declares its datasets, one `<name>/defs.yaml` per dataset
+DEFS_FOLDER = Path("pipelines") / "defs"
+#: where a workspace keeps the GX suites, one `<name>.json` per dataset
+SUITES_FOLDER = Path("expectations")
+
+
 def default_workspace() -> str:
     """`$TRAINSET_WORKSPACE`, else the project folder (a git + DVC repository)."""
     return os.environ.get("TRAINSET_WORKSPACE", str(PROJECT_ROOT))
+
+
+def defs_folder(root: Path) -> Path:
+    """The folder under which a workspace's `defs.yaml` files declare its datasets."""
+    return root / DEFS_FOLDER
 
 
 def last_complete_day() -> date:
@@ -64,9 +81,27 @@ class DatasetPaths:
         return self.warehouse / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
     @property
+    def suite(self) -> Path:
+        """The dataset's GX expectation suite (steward-owned, committed with each release)."""
+        return self.root / SUITES_FOLDER / f"{self.dataset}.json"
+
+    @property
     def reports(self) -> Path:
-        """Gate metrics and coverage plots that dvc.yaml reads; committed by the user if wanted."""
+        """The latest run's gate metrics, coverage and HTML gate report (git-ignored): a run that
+        releases nothing leaves the committed files alone."""
+        return self.warehouse / "reports"
+
+    @property
+    def released_reports(self) -> Path:
+        """The latest release's gate metrics, coverage and gate report: what dvc.yaml names as
+        metrics and plots, copied from `reports` and committed by each release."""
         return self.root / "reports" / self.dataset
+
+    @property
+    def pending_retention_log(self) -> Path:
+        """Retention deletions since the latest release (git-ignored); each release moves them into
+        the committed `privacy/retention_log.jsonl`."""
+        return self.warehouse / "retention_log.pending.jsonl"
 
     @property
     def releases(self) -> Path:

@@ -14,26 +14,52 @@ KEY_FILE_SUFFIX = "_FILE"
 DEFAULT_KEY_PATH = Path.home() / ".config" / "trainset" / "pseudonym.key"
 
 
+#: shortest key accepted, in characters: a short key makes pseudonyms reversible by guessing it
+MIN_KEY_CHARS = 16
+
+
 class MissingKeyError(RuntimeError):
-    """The pseudonymisation key is not configured."""
+    """The pseudonymisation key is not configured, or is not a usable key."""
 
 
 def load_key(env_var: str) -> bytes:
-    """Read the key from `$env_var`, or from the file named by `$env_var_FILE`."""
+    """Read and check the key: `$env_var`, or the file named by `$env_var_FILE`.
+
+    Returns the key's bytes (surrounding whitespace stripped). Raises MissingKeyError, saying
+    what to do, when neither variable is set, the file is missing or unreadable, or the key is
+    shorter than MIN_KEY_CHARS characters."""
     value = os.environ.get(env_var)
-    if value:
-        return value.encode()
-    key_file = os.environ.get(env_var + KEY_FILE_SUFFIX)
-    if key_file:
-        path = Path(key_file)
+    source = f"${env_var}"
+    if not value:
+        key_file = os.environ.get(env_var + KEY_FILE_SUFFIX)
+        if not key_file:
+            raise MissingKeyError(
+                f"pseudonymisation key missing: set {env_var} to a secret, or {env_var}{KEY_FILE_SUFFIX} to a "
+                f"file holding one (create it with `trainset keygen`, which writes {DEFAULT_KEY_PATH}). "
+                "Keep the key out of the repository."
+            )
+        path = Path(key_file).expanduser()
+        source = f"{path} (named by {env_var}{KEY_FILE_SUFFIX})"
         if not path.is_file():
-            raise MissingKeyError(f"{env_var}{KEY_FILE_SUFFIX} names {path}, which does not exist")
-        return path.read_text().strip().encode()
-    raise MissingKeyError(
-        f"pseudonymisation key missing: set {env_var} to a secret, or {env_var}{KEY_FILE_SUFFIX} to a "
-        f"file holding one (create it with `trainset keygen`, which writes {DEFAULT_KEY_PATH}). "
-        "Keep the key out of the repository."
-    )
+            raise MissingKeyError(
+                f"pseudonymisation key missing: {env_var}{KEY_FILE_SUFFIX} names {path}, which does not exist; "
+                f"create it with `trainset keygen --path {path}`, or point {env_var}{KEY_FILE_SUFFIX} at the key"
+            )
+        try:
+            value = path.read_text()
+        except OSError as error:
+            raise MissingKeyError(
+                f"pseudonymisation key unreadable: {source}: {error.strerror}; create it with "
+                f"`trainset keygen --path {path}`, or point {env_var}{KEY_FILE_SUFFIX} at the existing key"
+            ) from None
+    key = value.strip()
+    if len(key) < MIN_KEY_CHARS:
+        raise MissingKeyError(
+            f"pseudonymisation key in {source} is {len(key)} characters, fewer than {MIN_KEY_CHARS}: a short key "
+            "lets anyone who guesses it reverse the pseudonyms; use a random one (`trainset keygen` writes 64 hex "
+            "characters)"
+        )
+    return key.encode()
 
 
 def generate_key(path: Path) -> Path:

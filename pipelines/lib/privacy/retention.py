@@ -2,8 +2,10 @@
 
 Days older than the default retention are deleted from every zone (landed files, raw, redacted,
 quarantine, their stats); in days older than the sensitive retention, rows of sensitive classes
-are deleted from the raw and redacted zones. Each deletion is recorded in
-`privacy/retention_log.jsonl` (dates and counts only) and summarised in the manifest.
+are deleted from the raw and redacted zones. Each deletion is recorded (dates and counts only)
+in the dataset's pending log under `data/warehouse/<name>/`, and summarised in the manifest; each
+release moves the pending records into the committed `privacy/retention_log.jsonl`, so a run that
+releases nothing leaves the git work tree as it was.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> RetentionOnStor
     records += _expire_sensitive_rows(root, spec, as_of)
     if records:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        log = root / RETENTION_LOG
+        log = DatasetPaths(root, spec.name).pending_retention_log
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a", encoding="utf-8") as handle:
             for record in records:
@@ -95,3 +97,22 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[d
                     }
                 )
     return records
+
+
+def commit_pending_log(paths: DatasetPaths) -> Path:
+    """Append the dataset's pending retention records to `privacy/retention_log.jsonl` and clear
+    them; returns the committed log's path, relative to the workspace.
+
+    Records already in the committed log are not appended again, so a release cut short between
+    the append and the clearing repeats nothing."""
+    pending = paths.pending_retention_log
+    log = paths.root / RETENTION_LOG
+    if pending.is_file():
+        committed = set(log.read_text(encoding="utf-8").splitlines()) if log.is_file() else set()
+        new = [line for line in pending.read_text(encoding="utf-8").splitlines() if line and line not in committed]
+        if new:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write("".join(f"{line}\n" for line in new))
+        pending.unlink()
+    return RETENTION_LOG

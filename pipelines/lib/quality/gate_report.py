@@ -138,8 +138,8 @@ def with_examples(review: RunReview, paths: DatasetPaths, spec: DatasetSpec, per
 
 def write_gate_report(paths: DatasetPaths, run_id: str | None) -> Path:
     """Render one run's HTML gate report from its stored reports, also for a run a check stopped
-    before the training set, to `reports/<name>/gate_report.html` and (with a run id)
-    `gate_runs/<run_id>.html`; returns the run's page."""
+    before the training set, to `data/warehouse/<name>/reports/gate_report.html` and (with a
+    run id) `gate_runs/<run_id>.html`; returns the run's page."""
     gate_run = read_gate_run(paths, run_id)
     training = None
     if gate_run is not None:  # the run built the training set: plot its coverage

@@ -46,8 +46,8 @@ def build_training_set(
 ) -> TrainingSetEvaluation:
     """Freshness window and stratified split, then every gate measured. Writes the training
     set, its `TrainingSetReport`, the run's `GateRun`, the HTML gate report and the files
-    dvc.yaml reads (reports/<name>/gates.json, coverage.csv); returns the reports and the
-    path of the run's HTML gate report."""
+    dvc.yaml reads (gates.json, coverage.csv under the warehouse's reports, copied to
+    reports/<name>/ by a release); returns the reports and the path of the run's HTML gate report."""
     eligible = pd.read_parquet(paths.eligible)
     accounting = Accounting(len(eligible))
     frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)

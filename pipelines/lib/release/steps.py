@@ -1,7 +1,13 @@
-"""Step of the release asset: the manifest from every stage's report, the version, DVC and git."""
+"""Step of the release asset: the manifest from every stage's report, the version, DVC and git.
+
+The release commit carries what built the version (its defs.yaml, GX suite, waivers.yaml and
+dvc.yaml stage), the run's gate reports and the privacy logs, so checking out the tag gives the
+declaration to rebuild it. Nothing is written to tracked files unless a release is published.
+"""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,14 +18,22 @@ from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.privacy.pseudonymize import key_id
 from pipelines.lib.privacy.residue_review import ResidueReview
-from pipelines.lib.privacy.retention import RETENTION_LOG
+from pipelines.lib.privacy.retention import commit_pending_log
 from pipelines.lib.privacy.steps import stored_row_ids
 from pipelines.lib.quality.check_records import CheckRecord, record_check
 from pipelines.lib.quality.gate_report import write_gate_report
-from pipelines.lib.quality.waivers import load_allowances
+from pipelines.lib.quality.waivers import WAIVERS_FILE, load_allowances
 from pipelines.lib.release import vcs
+from pipelines.lib.release.killpoints import NEVER, KillSwitch
+from pipelines.lib.release.stages import DVC_YAML, write_stages
 from pipelines.lib.release.vcs import git_head
-from pipelines.lib.release.versions import ReleaseOutcome, ReleaseResidue, release, release_lock
+from pipelines.lib.release.versions import (
+    ReleaseOutcome,
+    ReleaseResidue,
+    fetch_missing_versions,
+    release,
+    release_lock,
+)
 from pipelines.lib.release.versions import publish as publish_release
 from pipelines.lib.release.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
 from pipelines.lib.report_files import (
@@ -54,11 +68,21 @@ from pipelines.lib.workspace import DatasetPaths
 
 
 def release_training_set(
-    paths: DatasetPaths, spec: DatasetSpec, spec_file: Path, key: bytes, run_id: str, publish: bool = True
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    spec_file: Path,
+    key: bytes,
+    run_id: str,
+    publish: bool = True,
+    kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
     """Assemble the manifest from every stage's report and release the training set: a new
-    version, or the latest one when its content is the same. Raises ReleaseError when PII
-    residue in the files to release blocks it, MissingReportError when a stage has not run."""
+    version unless the latest holds the same content; published (DVC, git commit and tag) when
+    new, when earlier versions must be withdrawn, or when an earlier release was cut short.
+
+    Returns the outcome. Raises ReleaseError (residue found, a released version missing from the
+    workspace, a version folder in the way), MissingReportError (a stage has not run), VcsError
+    (git or DVC failed), LockedError."""
     frame = pd.read_parquet(paths.training_set)
     training = read_training_set(paths)
     gate_run = read_gate_run(paths)
@@ -101,7 +125,9 @@ def release_training_set(
             stored_ids=lambda: stored_row_ids(paths, spec),
             record=lambda review: _record_residue(paths, run_id, review),
         )
-        outcome = release(paths.root, spec.name, frame, body, residue=residue)
+        # A fresh clone holds datasets.dvc but not datasets/: fetch what is released before numbering.
+        fetch_missing_versions(paths.root, spec.name)
+        outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
         erased = erased_pseudonyms(paths.root, key)
         withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)
         # An unchanged version without its tag was cut short before publishing: finish it.
@@ -109,13 +135,31 @@ def release_training_set(
         if not publish or not (outcome.created or withdrawals or unpublished):
             return outcome
         # Also finishes withdrawals a crash cut short: their files go, their objects are purged.
-        deleted = withdraw(paths.root, spec.name, withdrawals)
-        extra = [
-            str(registry_path(paths.root, spec.name).relative_to(paths.root)),
-            str(ERASURE_LOG),
-            str(RETENTION_LOG),
-        ]
-        return publish_release(paths.root, outcome, extra, purge=lambda: purge_objects(paths.root, deleted))
+        deleted = withdraw(paths.root, spec.name, withdrawals, kill=kill)
+        extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG)]
+        extra += what_built_it(paths, spec_file)
+        purge = lambda: purge_objects(paths.root, deleted)  # noqa: E731
+        return publish_release(paths.root, outcome, extra, purge=purge, kill=kill)
+
+
+def what_built_it(paths: DatasetPaths, spec_file: Path) -> list[str]:
+    """Make the work tree hold what a release commits beside the pointer, and name it: the run's
+    gate reports (copied to `reports/<name>/`), the retention deletions since the last release
+    (moved into `privacy/retention_log.jsonl`), the spec, its GX suite, `waivers.yaml`, and the
+    dvc.yaml stages (rewritten from the workspace's specs). Returns paths relative to the
+    workspace; files outside it (a spec given from elsewhere) are left out."""
+    root = paths.root.resolve()
+    if paths.reports.is_dir():
+        paths.released_reports.mkdir(parents=True, exist_ok=True)
+        for report in sorted(paths.reports.iterdir()):
+            shutil.copy2(report, paths.released_reports / report.name)
+    committed = [str(commit_pending_log(paths))]
+    sources = [spec_file.resolve(), paths.suite.resolve(), root / WAIVERS_FILE]
+    committed += [str(p.relative_to(root)) for p in sources if p.is_relative_to(root) and p.is_file()]
+    if spec_file.resolve().is_relative_to(root):  # declared in this workspace: its stage is in dvc.yaml
+        write_stages(root)
+        committed.append(DVC_YAML)
+    return committed
 
 
 def _record_residue(paths: DatasetPaths, run_id: str, review: ResidueReview) -> None:

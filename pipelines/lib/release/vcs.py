@@ -7,6 +7,7 @@ cannot do, deleting chosen objects, runs in that environment's interpreter (`del
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-DEFAULT_REMOTE_DIR = ".dvc-remote"
+#: name of the DVC remote a workspace gets when it has none
+DEFAULT_REMOTE = "local"
 
 
 class VcsError(RuntimeError):
@@ -122,15 +124,38 @@ def git_head(root: Path) -> str | None:
     return sha + ("+dirty" if dirty else "")
 
 
+def default_remote(root: Path) -> Path:
+    """Where a workspace's releases go when it names no DVC remote: outside the work tree, in the
+    user's data folder, one folder per workspace: `$XDG_DATA_HOME/trainset/dvc-remote/<folder
+    name>-<8 hex digits of its path>` (XDG_DATA_HOME defaults to ~/.local/share).
+
+    The remote's absolute path is committed in `.dvc/config` with the first release, so every
+    clone of the workspace on this machine pushes to and pulls from the same folder."""
+    configured = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec: a relative XDG_DATA_HOME is invalid and ignored.
+    data_home = Path(configured) if configured and Path(configured).is_absolute() else Path.home() / ".local" / "share"
+    resolved = root.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+    return data_home / "trainset" / "dvc-remote" / f"{resolved.name}-{digest}"
+
+
 def ensure_dvc_repo(root: Path) -> None:
-    """Make `root` a DVC repository with a default remote, if it is not one already."""
+    """Make `root` a DVC repository with a default remote (`default_remote`), if it is not one already."""
     if not (root / ".dvc").is_dir():
         dvc(root, "init", *([] if is_git_repo(root) else ["--no-scm"]), "-q", what="initialising DVC")
         dvc(root, "config", "core.analytics", "false", what="configuring DVC")
     remotes = dvc(root, "remote", "list", what="listing DVC remotes").strip()
     if not remotes:
-        (root / DEFAULT_REMOTE_DIR).mkdir(exist_ok=True)
-        dvc(root, "remote", "add", "-d", "local", DEFAULT_REMOTE_DIR, what="adding the default DVC remote")
+        remote = default_remote(root)
+        remote.mkdir(parents=True, exist_ok=True)
+        dvc(root, "remote", "add", "-d", DEFAULT_REMOTE, str(remote), what="adding the default DVC remote")
+
+
+def released_versions(root: Path, dataset: str) -> list[int]:
+    """Versions of `dataset` that have a release tag (`<dataset>@v<N>`) in git, ascending."""
+    prefix = f"{dataset}@v"
+    tags = git(root, "tag", "--list", f"{prefix}*", what="listing release tags").split()
+    return sorted(int(t[len(prefix) :]) for t in tags if t[len(prefix) :].isdigit())
 
 
 def tag_exists(root: Path, tag: str) -> bool:

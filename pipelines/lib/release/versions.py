@@ -28,8 +28,9 @@ from pipelines.lib.privacy.residue import ResidueFinding, find_residue
 from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.quality.splits import SPLITS
 from pipelines.lib.quality.waivers import ResidueAllowance
-from pipelines.lib.release import killpoints, vcs
+from pipelines.lib.release import vcs
 from pipelines.lib.release.card import render_card
+from pipelines.lib.release.killpoints import NEVER, KillSwitch
 from pipelines.lib.reports import FileEntry, Manifest, ManifestBody
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
@@ -93,6 +94,31 @@ def versions(releases: Path) -> list[int]:
     return sorted(found)
 
 
+def fetch_missing_versions(root: Path, dataset: str) -> list[int]:
+    """Bring into `datasets/` the released versions (git tags) the workspace does not hold, as in
+    a fresh clone, whose `datasets.dvc` points at them but whose `datasets/` is empty: without
+    them the next version would take a number that is already released.
+
+    Returns the versions that were missing (fetched with `dvc pull datasets.dvc`). Raises
+    ReleaseError naming them and what to do if they are still missing, VcsError if DVC fails."""
+    if not vcs.is_git_repo(root):
+        return []
+    releases = root / "datasets" / dataset
+    missing = sorted(set(vcs.released_versions(root, dataset)) - set(versions(releases)))
+    if not missing:
+        return []
+    if (root / "datasets.dvc").is_file():
+        vcs.dvc(root, "pull", "-q", "datasets.dvc", what=f"fetching the released versions of {dataset}")
+    still = sorted(set(missing) - set(versions(releases)))
+    if still:
+        raise ReleaseError(
+            f"{dataset}: version(s) {', '.join(f'v{v}' for v in still)} are released (git tags) but not in "
+            f"{releases}, and datasets.dvc does not bring them; check out the branch that released them "
+            "(`git pull`), run `dvc pull datasets.dvc`, then run again: nothing was released"
+        )
+    return missing
+
+
 def read_manifest(version_dir: Path) -> Manifest:
     """The version's `manifest.json`; raises FileNotFoundError if it has none, ValidationError if
     it is not a manifest."""
@@ -106,6 +132,7 @@ def release(
     manifest_body: ManifestBody,
     *,
     residue: ReleaseResidue | None = None,
+    kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
     """Write the frame's splits as the next version unless the latest version has the same content.
 
@@ -140,9 +167,9 @@ def release(
         manifest = manifest.model_copy(update={"files": files | {CARD: card}})
         (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         releases.mkdir(parents=True, exist_ok=True)
-        killpoints.reach("release:staged")
+        kill.reach("release:staged")
         os.rename(staging, target)  # atomic on one filesystem; fails if target appeared meanwhile
-        killpoints.reach("release:renamed")
+        kill.reach("release:renamed")
         return ReleaseOutcome(dataset, version, target, True, None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -191,7 +218,11 @@ def _tag_if_git(root: Path, dataset: str, version: int) -> str | None:
 
 
 def publish(
-    root: Path, outcome: ReleaseOutcome, extra_paths: list[str], purge: Callable[[], int] | None = None
+    root: Path,
+    outcome: ReleaseOutcome,
+    extra_paths: list[str],
+    purge: Callable[[], int] | None = None,
+    kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
     """Track datasets/ with DVC, push the bytes, run `purge` (withdrawn objects), commit the
     pointer with `extra_paths` (registry, erasure log) and tag the version if it has no tag yet.
@@ -200,11 +231,11 @@ def publish(
     into place is completed by the next run."""
     vcs.ensure_dvc_repo(root)
     vcs.dvc(root, "add", "-q", "datasets", what="tracking datasets/ with DVC")
-    killpoints.reach("publish:tracked")
+    kill.reach("publish:tracked")
     vcs.dvc(root, "push", "-q", what="pushing the release to the DVC remote")
     if purge is not None:
         purge()
-    killpoints.reach("publish:pushed")
+    kill.reach("publish:pushed")
     if not vcs.is_git_repo(root):
         return outcome
     dataset, version = outcome.dataset, outcome.version
@@ -219,7 +250,7 @@ def publish(
     if vcs.git(root, "diff", "--cached", "--name-only", "--", *pointer, what="checking staged files").strip():
         message = f"Release {tag}" if untagged else f"Withdraw versions of {dataset}"
         vcs.git(root, "commit", "-q", "-m", message, "--", *pointer, what="committing the release pointer")
-    killpoints.reach("publish:committed")
+    kill.reach("publish:committed")
     if untagged:
         vcs.git(root, "tag", "-a", tag, "-m", f"trainset release {tag}", what="tagging the release")
     return dataclasses.replace(outcome, tag=tag)

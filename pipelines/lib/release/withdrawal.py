@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib.files import write_json
-from pipelines.lib.release import killpoints, vcs
+from pipelines.lib.release import vcs
+from pipelines.lib.release.killpoints import NEVER, KillSwitch
 from pipelines.lib.release.versions import versions
 
 DATA_FILES = ("train.parquet", "validation.parquet", "test.parquet")
@@ -75,7 +76,7 @@ def versions_to_withdraw(root: Path, dataset: str, erased: dict[str, str], lates
     return found
 
 
-def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal]) -> list[str]:
+def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal], kill: KillSwitch = NEVER) -> list[str]:
     """Withdraw versions: record them in the registry with the DVC object ids (md5s) of their
     data files, then delete those files and leave a tombstone.
 
@@ -95,7 +96,7 @@ def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal]) -> list[st
         }
     if withdrawals:
         write_json(registry, registry_path(root, dataset))
-    killpoints.reach("withdraw:marked")
+    kill.reach("withdraw:marked")
     objects = []
     for version, entry in sorted(registry["withdrawn"].items()):
         folder = root / "datasets" / dataset / f"v{version}"
