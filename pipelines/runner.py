@@ -185,7 +185,10 @@ def _asset_line(name: str, paths: DatasetPaths, spec: DatasetSpec, days: list[st
 
 
 def _root_cause(error) -> str:
-    """The innermost error's message: ours (what, where, what to do), not Dagster's wrapper."""
+    """The innermost error's message: ours (what, where, what to do), not Dagster's wrapper, and
+    without the exception's class name in front (`pipelines.lib.locks.LockedError: ...`)."""
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    message = error.message.strip()
+    head, separator, rest = message.partition(": ")
+    return rest if separator and error.cls_name and head.split(".")[-1] == error.cls_name else message

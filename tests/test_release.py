@@ -108,7 +108,7 @@ def test_a_second_run_of_a_dataset_at_the_same_time_is_refused(tmp_path):
         assert ready.wait(10)
         refused = materialize_dataset(small_spec(), tmp_path, instance=dg.DagsterInstance.ephemeral())
         assert not refused.success and refused.asset_lines == []  # refused before any asset ran
-        assert "another run of ticket_triage is in progress" in refused.failure
+        assert refused.failure.startswith("another run of ticket_triage is in progress")  # no class name
     finally:
         done.set()
         holder.join(10)
