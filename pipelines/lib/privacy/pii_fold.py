@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.lib.privacy.pii_spans import buffers
+
 # Characters that carry no text of their own and sit inside copied numbers (zero-width spaces and
 # joiners, soft hyphens, direction marks): they read as a space, which detection treats as a
 # separator.
@@ -83,7 +85,7 @@ def shadow(array: pa.Array) -> tuple[pa.Array, pa.Array]:
     # Only a row holding the first two bytes of a folded character (or a NUL) can hold one: the
     # pattern, with its long Unicode classes, runs on those rows alone. Most text outside ASCII
     # is letters (é is C3 A9; no folded character starts with C3), so most such rows skip it.
-    data, offsets = _buffers(array)
+    data, offsets = buffers(array)
     data = data[offsets[0] : offsets[-1]]
     starts = np.flatnonzero(data >= 0xC2) if len(data) else np.zeros(0, np.int64)
     second = data[np.minimum(starts + 1, len(data) - 1)]
@@ -110,10 +112,3 @@ def _folded_prefixes() -> np.ndarray:
         if len(encoded) > 1:
             table[encoded[0], encoded[1]] = True
     return table
-
-
-def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(UTF-8 bytes, offsets) of a large string array, without copying."""
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    data = array.buffers()[2]
-    return (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets
