@@ -78,7 +78,8 @@ def read_days(
     quarantine.insert(1, "file", quarantine["partition"].map({p: f[0] for p, f in files.items()}).astype("str"))
     quarantine = quarantine.sort_values(["partition", "row"], kind="stable").reset_index(drop=True)
     rows = frame.loc[~bad].drop(columns=["row", "line"]).reset_index(drop=True)
-    rows[spec.columns.timestamp] = _parse_timestamps(rows[spec.columns.timestamp])
+    if spec.columns.timestamp:
+        rows[spec.columns.timestamp] = _parse_timestamps(rows[spec.columns.timestamp])
     return LandedDays(rows=rows, quarantine=quarantine, files=files)
 
 
@@ -90,8 +91,7 @@ def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, 
             "there, or materialize only the partitions that have landed."
         )
     records = _read_records(path, spec, source, relative)
-    required = [spec.columns.id, spec.columns.user, spec.columns.timestamp, spec.labels.column]
-    required += spec.columns.text + spec.columns.attributes
+    required = spec.kept_columns
     found = [c for c in records.rows.columns if c not in POSITION]
     if source.format == "jsonl" and len(records.rows) == 0:
         # JSONL has no header: with no parsed record there are no columns to check.
@@ -121,8 +121,9 @@ def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str) -> No
     """A typed export whose columns changed type (an epoch number for the timestamp, a code for
     the label) is a source problem, not thousands of bad rows."""
     c = spec.columns
-    expected = {c.timestamp: "a timestamp or ISO-8601 text", spec.labels.column: "text"}
-    expected |= {name: "text" for name in c.text + c.attributes}
+    expected = {name: "text" for name in spec.kept_columns[1:] if name not in (c.user, c.timestamp)}
+    if c.timestamp:
+        expected[c.timestamp] = "a timestamp or ISO-8601 text"
     changed = []
     for name, wanted in expected.items():
         if name not in schema.names:
@@ -149,15 +150,15 @@ def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec, known_ids: pd.Series | 
     def mark(mask: pd.Series, reason: str) -> None:
         reasons[mask & reasons.isna()] = reason
 
-    blank = {
-        name: frame[name].fillna("").str.strip() == ""
-        for name in [c.id, c.user, c.timestamp, spec.labels.column, *c.text]
-    }
-    mark(blank[c.id] | blank[c.user] | blank[c.timestamp] | blank[spec.labels.column], "missing_required_field")
-    parsed = _parse_timestamps(frame[c.timestamp])
-    mark(parsed.isna(), "unparseable_timestamp")
-    end_of_day = pd.to_datetime(frame["partition"], utc=True) + pd.Timedelta(days=1)
-    mark(parsed >= end_of_day, "future_timestamp")
+    required = [name for name in (c.id, c.user, c.timestamp, spec.labels.column) if name is not None]
+    blank = {name: frame[name].fillna("").str.strip() == "" for name in dict.fromkeys([*required, *c.text])}
+    missing = np.logical_or.reduce([blank[name].to_numpy() for name in required])
+    mark(pd.Series(missing, index=frame.index), "missing_required_field")
+    if c.timestamp:
+        parsed = _parse_timestamps(frame[c.timestamp])
+        mark(parsed.isna(), "unparseable_timestamp")
+        end_of_day = pd.to_datetime(frame["partition"], utc=True) + pd.Timedelta(days=1)
+        mark(parsed >= end_of_day, "future_timestamp")
     mark(~frame[spec.labels.column].isin(spec.labels.classes), "unknown_label")
     all_text_blank = np.logical_and.reduce([blank[t].to_numpy() for t in c.text])
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")
