@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
-
 #: Languages always among the candidates, beside the declared and claimed ones: a text in a
 #: language nobody declared is reported as itself, not as the nearest declared one (a dataset
 #: declaring one language would otherwise never see a mismatch). The most used languages of the
