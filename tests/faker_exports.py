@@ -12,7 +12,9 @@ import pandas as pd
 from faker import Faker
 
 LOCALES = OrderedDict({"en_US": 0.5, "de_DE": 0.2, "fr_FR": 0.15, "es_ES": 0.15})
-TYPES = OrderedDict({"Billing inquiry": 0.4, "Technical issue": 0.35, "Refund request": 0.15, "Cancellation request": 0.1})
+TYPES = OrderedDict(
+    {"Billing inquiry": 0.4, "Technical issue": 0.35, "Refund request": 0.15, "Cancellation request": 0.1}
+)
 CHANNELS = ["Email", "Chat", "Web", "Phone"]
 PRIORITIES = ["Low", "Medium", "High", "Critical"]
 

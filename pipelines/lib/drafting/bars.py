@@ -228,9 +228,7 @@ def _settle_languages(spec: DatasetSpec, frame: pd.DataFrame) -> tuple[DatasetSp
     declared languages the run will find, until they hold (at most three rounds). Returns the
     spec with its languages settled and the detected language of each row (NA: undecided)."""
     text = joined_text(frame, spec.columns.text, separator=". ")
-    claimed = (
-        [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
-    )
+    claimed = [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
     detected = pd.Series(pd.NA, index=frame.index, dtype="str")
     for _ in range(3):
         detected = detect_languages(text, [*spec.languages, *claimed])

@@ -79,8 +79,8 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
         "",
         "  sources:",
         f"    - name: {source.name}",
-        f"      # Land the export here as {draft.landing_day.isoformat()}.{source.format}: sources are read as one file",
-        "      # per day named YYYY-MM-DD.<format> until single-file sources land.",
+        f"      # Land the export here as {draft.landing_day.isoformat()}.{source.format}: sources are read as",
+        "      # one file per day named YYYY-MM-DD.<format> until single-file sources land.",
         f"      path: {scalar(source.path)}",
         f"      format: {source.format}",
         f"      owner: {source.owner}  # TODO: must be filled in: the team accountable for the source system",
@@ -115,7 +115,8 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
         f"    redact: {flow(list(spec.privacy.redact))}",
         f"    key_env: {spec.privacy.key_env}",
         "    retention:",
-        "      default: P12M  # the seed's default; declare `sensitive: {categories: [...], keep: P3M}` for sensitive classes",
+        "      default: P12M  # the seed's default",
+        "      # sensitive: {categories: [...], keep: P3M}  # the seed's 3 months, for sensitive classes",
         "",
         "  labels:",
         f"    column: {scalar(spec.labels.column)}  # guessed: {guessed[spec.labels.column]} {REVIEW}",
@@ -184,7 +185,9 @@ def render_suite(draft: Draft, profile: ExportProfile) -> str:
         values = sorted(column.values)
         if values and column.blank_share == 0:  # a blank segment is allowed: the set would refuse it
             expectations.append(
-                _expect("expect_column_values_to_be_in_set", segment, {"value_set": values}, "values found in the export")
+                _expect(
+                    "expect_column_values_to_be_in_set", segment, {"value_set": values}, "values found in the export"
+                )
             )
     if c.timestamp and draft.training_rows:
         expectations.append(
