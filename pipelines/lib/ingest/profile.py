@@ -25,7 +25,7 @@ from pipelines.lib.ingest.roles import Guess, Shape, guess_roles
 from pipelines.lib.privacy.redaction import PII_TYPES, redact
 from pipelines.lib.quality.splits import joined_text
 
-ColumnKind = Literal["empty", "integer", "number", "boolean", "timestamp", "category", "text"]
+ColumnKind = Literal["empty", "integer", "number", "boolean", "timestamp", "categorical", "text"]
 #: export formats by file suffix
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 #: languages the text is detected among when nothing is declared yet: wide, so that an undeclared
@@ -213,7 +213,7 @@ def _kind(shape: Shape, values: pd.Series) -> ColumnKind:
         return "integer"
     if present.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?").all():
         return "number"
-    return "category" if shape.repeating else "text"
+    return "categorical" if shape.repeating else "text"
 
 
 def _column(shape: Shape, values: pd.Series, guess: Guess, pii: dict[str, int]) -> ColumnProfile:
