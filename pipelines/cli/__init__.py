@@ -9,6 +9,7 @@ import click
 
 #: verb -> module defining a click command of the same name (`-` spelled `_`)
 VERBS = {
+    "init": "pipelines.cli.init",
     "generate": "pipelines.cli.generate",
     "keygen": "pipelines.cli.keygen",
     "run": "pipelines.cli.run",

@@ -1,0 +1,1 @@
+"""Drafting a first dataset spec, its GX suite and its data brief from a profiled export (`trainset init`)."""

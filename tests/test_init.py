@@ -1,0 +1,208 @@
+"""`trainset init`: profile an export nobody declared, draft its spec, suite and brief; the draft
+releases v1 as written. Exports are written by Faker in four locales with column names unlike the
+demo's, and the field cases of ../shared/field-cases/ingest/ (copied into tests/fixtures/init/)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FIXTURES
+from faker_exports import help_desk_export, write_export
+
+from pipelines.lib.catalog import load_spec_file
+from pipelines.lib.ingest.profile import profile_export, read_export
+from pipelines.lib.quality.expectations import load_suite
+
+TRAINSET = str(Path(sys.executable).parent / "trainset")
+NEWEST = date(2026, 10, 31)
+PII_COLUMNS = ["Customer Name", "Customer Email", "Customer Phone"]
+
+
+def trainset(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TRAINSET, *args, "--workspace", str(root)], cwd=root, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory):
+    """A git workspace holding one Faker export, and `trainset init helpdesk` run on it."""
+    root = tmp_path_factory.mktemp("init") / "workspace"
+    frame = help_desk_export(1500, NEWEST)
+    export = write_export(frame, root / "exports" / "helpdesk.csv")
+    (root / ".gitignore").write_text("data/\n.dagster_home/\nexports/\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    return root, frame, export, trainset(root, "init", "helpdesk", "--from", "exports/helpdesk.csv")
+
+
+def test_init_drafts_a_valid_spec_with_every_guess_marked(drafted):
+    root, _, _, result = drafted
+    assert result.returncode == 0, result.stdout + result.stderr
+    defs = root / "pipelines" / "defs" / "helpdesk" / "defs.yaml"
+    spec = load_spec_file(defs)
+    c = spec.columns
+    assert (c.id, c.user, c.timestamp) == ("Ticket Number", "Customer ID", "Created")
+    assert c.text == ["Ticket Subject", "Ticket Description"]
+    assert c.segments == ["Ticket Channel", "Ticket Priority"]
+    assert spec.labels.column == "Ticket Type" and len(spec.labels.classes) == 4
+    assert {"en", "de", "fr", "es"} <= set(spec.languages)
+    assert not set(PII_COLUMNS + ["Customer Gender", "Customer Age"]) & set(spec.kept_columns)
+    text = defs.read_text()
+    for role in ("id", "user", "timestamp", "column"):
+        line = next(line for line in text.splitlines() if line.strip().startswith(f"{role}:"))
+        assert "# guessed:" in line and line.endswith("— review"), line
+    for placeholder in ("owner", "steward", "legal_basis", "licence"):
+        assert f"{placeholder}: TODO-" in text
+    assert "must be filled in" in text
+    # 1500 tickets cannot hold 1000 of every class: the seed's bar is drafted at warn, measured.
+    assert spec.gates["min_examples_per_class"].severity == "warn"
+    assert "min_examples_per_class: {min: 1000, severity: warn}  # measured" in text and "< 1000 on this export" in text
+    assert spec.gates["max_split_leakage"].severity == "error"
+    assert "min_recent_share" in spec.gates and "required_values" in spec.gates
+    assert "min_label_agreement" not in spec.gates  # no annotations
+    assert spec.gates["required_values"].values == ["Email", "Chat", "Web"]  # the seed's channels, as spelled
+
+
+def test_the_suite_loads_whole_and_names_the_id_and_classes(drafted):
+    root, _, _, _ = drafted
+    path = root / "expectations" / "helpdesk.json"
+    suite = json.loads(path.read_text())
+    assert len(load_suite(path).expectations) == len(suite["expectations"])
+    kinds = {(e["type"], e["kwargs"]["column"]) for e in suite["expectations"]}
+    assert ("expect_column_values_to_be_unique", "Ticket Number") in kinds
+    assert ("expect_column_values_to_not_be_null", "Ticket Number") in kinds
+    in_classes = [e for e in suite["expectations"] if e["kwargs"]["column"] == "Ticket Type"]
+    assert all(e["kwargs"]["value_set"] == {"$PARAMETER": "classes"} for e in in_classes)
+
+
+def test_the_brief_and_the_output_hold_no_pii_and_say_what_to_do(drafted):
+    root, frame, _, result = drafted
+    brief = (root / "reports" / "helpdesk" / "data_brief.md").read_text()
+    written = brief + result.stdout + result.stderr
+    written += (root / "pipelines" / "defs" / "helpdesk" / "defs.yaml").read_text()
+    written += (root / "expectations" / "helpdesk.json").read_text()
+    for column in [*PII_COLUMNS, "Ticket Description", "Ticket Subject"]:
+        leaked = [value for value in frame[column].head(200) if value in written]
+        assert not leaked, f"{column} values in the brief, draft or output"
+    assert not [value for value in frame["Ticket Number"].head(200) if f" {value} " in written]
+    for section in ("## Outcome", "## Labels", "## Sources", "## Coverage against the drafted bars",
+                    "## Privacy risks", "## What could not apply"):  # fmt: skip
+        assert section in brief
+    assert "| Customer Email | drop | email 1500 | drop the column |" in brief
+    assert "| min_examples_per_class |" in brief and "warn (seed: error)" in brief
+    assert "land the export as a dated file: data/landing/helpdesk/2026-10-30.csv" in result.stdout
+    assert "trainset run helpdesk --as-of 2026-10-30" in result.stdout
+
+
+def test_the_draft_releases_v1_as_written(drafted):
+    root, _, export, _ = drafted
+    landing = root / "data" / "landing" / "helpdesk"
+    landing.mkdir(parents=True)
+    shutil.copyfile(export, landing / "2026-10-30.csv")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "drafted by trainset init"], cwd=root, check=True)
+    result = trainset(root, "run", "helpdesk", "--as-of", "2026-10-30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "released v1" in result.stdout
+    assert (root / "datasets" / "helpdesk" / "v1" / "manifest.json").is_file()
+
+
+def test_init_refuses_to_overwrite_a_spec_unless_forced(drafted):
+    root, _, _, _ = drafted
+    again = trainset(root, "init", "helpdesk", "--from", "exports/helpdesk.csv")
+    assert again.returncode == 2 and "pass --force" in again.stderr and "Traceback" not in again.stderr
+    forced = trainset(root, "init", "helpdesk", "--from", "exports/helpdesk.csv", "--force")
+    assert forced.returncode == 0, forced.stderr
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_the_profile_reads_other_formats_alike(tmp_path, suffix):
+    export = write_export(help_desk_export(300, NEWEST, seed=9), tmp_path / f"tickets{suffix}")
+    frame, malformed = read_export(export)
+    profile = profile_export(frame, malformed, str(export), suffix[1:])
+    roles = {c.name: c.role for c in profile.columns}
+    assert roles["Ticket Number"] == "id" and roles["Created"] == "timestamp" and roles["Ticket Type"] == "label"
+    assert all(roles[name] == "drop" for name in PII_COLUMNS)
+    assert profile.column("Customer Email").pii == {"email": 300}
+    assert profile.column("Customer Email").values == {}  # never a value of a dropped column
+    assert profile.column("Ticket Description").values == {}
+
+
+def test_the_label_can_be_named(tmp_path):
+    export = write_export(help_desk_export(200, NEWEST), tmp_path / "tickets.csv")
+    result = trainset(tmp_path, "init", "by_priority", "--from", str(export), "--label", "Ticket Priority")
+    assert result.returncode == 0, result.stderr
+    spec = load_spec_file(tmp_path / "pipelines" / "defs" / "by_priority" / "defs.yaml")
+    assert spec.labels.column == "Ticket Priority"
+    assert sorted(spec.labels.classes) == ["Critical", "High", "Low", "Medium"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["--from", "missing.csv"], 2, "missing.csv: no such file"),
+        (["--from", "tickets.csv", "--label", "Queue"], 2, "no column 'Queue'"),
+        (["--from", "notes.txt"], 2, "not a .csv, .jsonl or .parquet file"),
+        (["--from", "empty.csv"], 1, "the file is empty"),
+        (["--from", "semicolon-export.csv"], 1, "comma-separated CSV only"),
+    ],
+)
+def test_bad_input_is_one_line_without_a_traceback(tmp_path, args, code, says):
+    write_export(help_desk_export(50, NEWEST), tmp_path / "tickets.csv")
+    (tmp_path / "notes.txt").write_text("ticket notes\n")
+    (tmp_path / "empty.csv").write_text("")
+    shutil.copy(FIXTURES / "init" / "semicolon-export.csv", tmp_path)
+    result = trainset(tmp_path, "init", "tickets", *args)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert says in result.stderr and "Traceback" not in result.stderr
+    # One error line (click adds its usage line and hint before a usage error's).
+    assert len([line for line in result.stderr.splitlines() if line.lower().startswith("error")]) == 1
+    assert not (tmp_path / "pipelines").exists()
+
+
+def _profile(name: str, label: str | None = None):
+    path = FIXTURES / "init" / name
+    frame, malformed = read_export(path)
+    return profile_export(frame, malformed, str(path), path.suffix[1:], label)
+
+
+def test_field_case_trailing_empty_rows_are_counted_not_profiled():
+    profile = _profile("trailing-empty-rows.csv")
+    assert (profile.records, profile.blank_records) == (3, 40)
+    assert profile.column("ticket_id").blank_share == 0 and profile.one("id") == "ticket_id"
+    assert profile.role("drop") == ["customer_name", "customer_email"]
+
+
+def test_field_case_an_unclosed_quote_is_counted_as_malformed():
+    profile = _profile("unclosed-quote-multiline.csv")
+    assert profile.records == 3 and profile.malformed == {"malformed_record": 4}
+    assert (profile.one("label"), profile.one("language")) == ("category", "language")
+
+
+def test_field_case_timestamps_with_offsets_are_read_as_utc():
+    profile = _profile("tz-offsets.csv", label="category")
+    assert profile.one("timestamp") == "created_at"
+    assert profile.last_timestamp is not None and profile.last_timestamp.isoformat() == "2026-11-21T03:30:00+00:00"
+
+
+def test_field_case_windows_1252_rows_are_counted_as_bad_encoding():
+    profile = _profile("cp1252-export.csv", label="category")
+    assert profile.malformed == {"bad_encoding": 2} and profile.records == 2
+
+
+def test_field_case_excel_bom_export_gets_an_answer_not_a_traceback(tmp_path):
+    shutil.copy(FIXTURES / "init" / "excel-bom-crlf-numeric-ids.csv", tmp_path / "excel.csv")
+    result = trainset(tmp_path, "init", "excel", "--from", "excel.csv", "--label", "category")
+    assert "Traceback" not in result.stderr
+    if result.returncode == 0:  # once the record reader strips the byte-order mark
+        spec = yaml.safe_load((tmp_path / "pipelines" / "defs" / "excel" / "defs.yaml").read_text())
+        assert spec["attributes"]["columns"]["id"] == "ticket_id"
+    else:
+        assert result.returncode == 1 and "cannot be read as csv" in result.stderr
