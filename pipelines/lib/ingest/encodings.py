@@ -99,7 +99,9 @@ def detect_legacy(data: bytes) -> str | None:
     if not results:
         return None
     best = min(result.chaos for result in results)
-    readable = {result.encoding for result in results if result.chaos <= best + TIE}
+    # charset-normalizer reports one of the encodings that decode the bytes to the same text; the
+    # others are in `could_be_from_charset`
+    readable = {codec for result in results if result.chaos <= best + TIE for codec in result.could_be_from_charset}
     return next((codec for codec in LEGACY if codec in readable), None)
 
 
