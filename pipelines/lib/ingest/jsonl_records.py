@@ -49,6 +49,9 @@ def _read_as_text(data: bytes) -> pa.Table | None:
     textual = pa.schema([pa.field(f.name, pa.string()) for f in inferred if _retyped(f.type)])
     options = pajson.ParseOptions(explicit_schema=textual, unexpected_field_behavior="infer")
     table = pajson.read_json(pa.BufferReader(data), parse_options=options)
+    # Arrow puts the explicit columns first: back to the order the file writes them in.
+    order = [n for n in inferred.names if n in table.column_names]
+    table = table.select(order + [n for n in table.column_names if n not in order])
     kept = (pa.types.is_string, pa.types.is_integer, pa.types.is_boolean, pa.types.is_null)
     return table if all(any(test(f.type) for test in kept) for f in table.schema) else None
 

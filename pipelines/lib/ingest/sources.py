@@ -131,9 +131,7 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
     try:
         if source.format == "parquet":
             _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}")
-        return read_records(
-            path, source.format, spec.columns.id, encoding=source.encoding, delimiter=source.delimiter
-        )
+        return read_records(path, source.format, spec.columns.id, encoding=source.encoding, delimiter=source.delimiter)
     except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
         raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
 
