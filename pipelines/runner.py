@@ -48,6 +48,8 @@ class RunSummary:
     failure: str | None = None
     #: the run's HTML gate report (written by a blocked run too)
     gate_report: Path | None = None
+    #: rules the spec's declared-absent columns keep from applying, in words
+    not_applied: list[str] = field(default_factory=list)
 
 
 def landed_days(root: Path, spec: DatasetSpec) -> list[date]:
@@ -119,7 +121,12 @@ def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: Data
     """The run in words, from the stage reports of the assets it materialized (rows in, out and
     removed per reason), its failed checks, its release and its gate report, and the root cause
     of its failure if it failed."""
-    summary = RunSummary(run_id=result.run_id, success=result.success, partitions=f"{days[0]}..{days[-1]}")
+    summary = RunSummary(
+        run_id=result.run_id,
+        success=result.success,
+        partitions=f"{days[0]}..{days[-1]}",
+        not_applied=[f"{limit.rule}: {limit.reason}" for limit in spec.limits()],
+    )
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization

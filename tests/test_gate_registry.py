@@ -36,12 +36,18 @@ def test_a_wrong_parameter_fails_at_load_naming_the_dataset_the_gate_and_the_par
     assert "gates.min_share_per_class.mni: not a parameter of gate min_share_per_class (it takes: severity, min)" in (
         message
     )
-    attributes["gates"] = {"max_split_leakge": {"max": 0.01}, "required_channels": {"values": "web", "x": 1}}
+    attributes["gates"] = {
+        "max_split_leakge": {"max": 0.01},
+        "required_values": {"column": "channel", "values": "web", "x": 1},
+        "required_channels": {"values": ["web"]},
+    }
     with pytest.raises(ValidationError) as error:
         DatasetSpec.model_validate(attributes)
     assert "gates.max_split_leakge: not a gate (did you mean max_split_leakage?" in str(error.value)
-    assert "gates.required_channels.values: Input should be a valid list" in str(error.value)
-    assert "gates.required_channels.x: not a parameter" in str(error.value)
+    assert "gates.required_values.values: Input should be a valid list" in str(error.value)
+    assert "gates.required_values.x: not a parameter" in str(error.value)
+    # A gate known by an earlier name says what it is declared as now.
+    assert "gates.required_channels: renamed; declare it as required_values: {column:" in str(error.value)
 
 
 def test_the_gates_schema_documents_every_declared_gate():

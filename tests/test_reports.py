@@ -156,6 +156,7 @@ def test_the_card_renders_from_its_template_with_the_same_text():
         "Coverage",
         "Quality gates",
         "Privacy treatment",
+        "What could not apply",
         "PII residue in the released files",
         "Row accounting",
         "Known gaps",

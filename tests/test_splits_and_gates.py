@@ -13,6 +13,7 @@ from pipelines.lib.quality.splits import assign_splits
 from pipelines.lib.spec import SplitSpec
 
 AS_OF = date(2026, 10, 31)
+STRATA = ["category", "language"]
 
 
 def tickets(n=4000, seed=0):
@@ -32,7 +33,7 @@ def tickets(n=4000, seed=0):
 
 def test_every_stratum_is_split_in_the_declared_shares():
     df = tickets()
-    df["split"] = assign_splits(df, ["body"], SplitSpec())
+    df["split"] = assign_splits(df, ["body"], SplitSpec(), STRATA)
     shares = df.groupby(["category", "language"])["split"].value_counts(normalize=True).unstack()
     assert ((shares["train"] - 0.8).abs() < 0.03).all()
     assert ((shares["test"] - 0.1).abs() < 0.03).all()
@@ -40,19 +41,19 @@ def test_every_stratum_is_split_in_the_declared_shares():
 
 def test_an_example_keeps_its_split_when_the_data_grows():
     df = tickets(2000)
-    first = assign_splits(df, ["body"], SplitSpec())
+    first = assign_splits(df, ["body"], SplitSpec(), STRATA)
     bigger = pd.concat([df, tickets(4000, seed=1).iloc[2000:]], ignore_index=True)
-    second = assign_splits(bigger, ["body"], SplitSpec())
+    second = assign_splits(bigger, ["body"], SplitSpec(), STRATA)
     moved = (first != second.iloc[:2000]).mean()
     assert moved < 0.1  # only examples near a stratum's cut points move
-    assert assign_splits(df, ["body"], SplitSpec()).equals(first)
+    assert assign_splits(df, ["body"], SplitSpec(), STRATA).equals(first)
 
 
 def test_identical_texts_share_a_split():
     df = tickets(3000)
     df.loc[df.index % 3 == 0, "body"] = "the same complaint"  # a thousand duplicates, two strata mixed
     df["category"], df["language"] = "Billing", "en"
-    df["split"] = assign_splits(df, ["body"], SplitSpec())
+    df["split"] = assign_splits(df, ["body"], SplitSpec(), STRATA)
     assert df.loc[df["body"] == "the same complaint", "split"].nunique() == 1
     assert set(df["split"]) == {"train", "validation", "test"}
 
@@ -60,7 +61,7 @@ def test_identical_texts_share_a_split():
 def test_copies_of_a_text_in_different_strata_share_a_split():
     df = tickets(4000)
     df.loc[df.index % 50 == 0, "body"] = "same words, labelled differently"  # spread over every stratum
-    df["split"] = assign_splits(df, ["subject", "body"], SplitSpec())
+    df["split"] = assign_splits(df, ["subject", "body"], SplitSpec(), STRATA)
     assert df.loc[df["body"] == "same words, labelled differently", "split"].nunique() == 1
     shares = df.loc[df["body"] != "same words, labelled differently", "split"].value_counts(normalize=True)
     assert abs(shares["train"] - 0.8) < 0.03
@@ -69,7 +70,7 @@ def test_copies_of_a_text_in_different_strata_share_a_split():
 def test_gates_pass_on_good_data_and_name_failing_segments():
     spec = small_spec()
     results = {g.name: g for g in evaluate_gates(tickets(), spec, AS_OF)}
-    assert results["min_examples_per_class"].passed and results["required_channels"].passed
+    assert results["min_examples_per_class"].passed and results["required_values"].passed
     thin = tickets()
     thin = thin[~((thin["category"] == "Account") & (thin.index % 20 != 0))]
     failed = {g.name: g for g in evaluate_gates(thin, spec, AS_OF)}["min_examples_per_class"]
@@ -88,10 +89,11 @@ def test_missing_channel_non_english_share_and_recency_gates_fail():
     df = df[df["channel"] != "web"].assign(language="en")
     df["created_at"] = pd.Timestamp("2026-06-01", tz="UTC")
     results = {g.name: g for g in evaluate_gates(df, spec, AS_OF)}
-    assert [s.text for s in results["required_channels"].failing] == ["web: absent"]
-    assert results["required_channels"].explanation == "channel 'web' is absent"
-    assert not results["min_non_english_share"].passed and results["min_non_english_share"].measured == 0.0
-    assert results["min_non_english_share"].explanation.endswith("not in English, below the 10% required")
+    assert [s.text for s in results["required_values"].failing] == ["web: absent"]
+    assert results["required_values"].explanation == "channel 'web' is absent"
+    outside = results["min_share_outside_language"]
+    assert not outside.passed and outside.measured == 0.0
+    assert outside.explanation.endswith("in a language other than 'en', below the 10% required")
     assert not results["min_recent_share"].passed
     assert "only 1 language(s) present" in [s.text for s in results["min_examples_top_languages"].failing]
 
@@ -99,7 +101,7 @@ def test_missing_channel_non_english_share_and_recency_gates_fail():
 def test_label_agreement_is_cohens_kappa_on_items_in_the_set():
     annotations = pd.DataFrame(
         {
-            "ticket_id": ["a", "b", "c", "d", "a", "b", "c", "d", "zz", "zz"],
+            "id": ["a", "b", "c", "d", "a", "b", "c", "d", "zz", "zz"],
             "annotator": ["x"] * 4 + ["y"] * 4 + ["x", "y"],
             "label": ["B", "T", "B", "T", "B", "T", "B", "B", "B", "T"],
         }
@@ -112,7 +114,7 @@ def test_label_agreement_is_cohens_kappa_on_items_in_the_set():
 def test_duplicate_and_leakage_gates():
     spec = small_spec()
     df = tickets(1000)
-    df["split"] = assign_splits(df, ["subject", "body"], spec.split)
+    df["split"] = assign_splits(df, ["subject", "body"], spec.split, spec.strata)
     results = {g.name: g for g in evaluate_gates(df, spec, AS_OF)}
     assert results["max_duplicate_share"].passed and results["max_split_leakage"].measured == 0.0
     leaky = df.copy()

@@ -84,7 +84,8 @@ def make_template(root: Path, rows: int, spec: DatasetSpec) -> None:
     shutil.copytree(PROJECT / "expectations", root / "expectations")
     declared = root / "pipelines" / "defs" / DATASET / "defs.yaml"
     declared.parent.mkdir(parents=True)
-    attributes = spec.model_dump(mode="json", exclude_none=True)
+    # Column roles keep their nulls: a user or timestamp column is declared absent as null.
+    attributes = spec.model_dump(mode="json", exclude_none=True) | {"columns": spec.columns.model_dump(mode="json")}
     document = {"type": COMPONENT_TYPE, "requirements": {"env": [spec.privacy.key_env]}, "attributes": attributes}
     declared.write_text(yaml.safe_dump(document, sort_keys=False))
     (root / ".gitignore").write_text("data/\n")

@@ -13,20 +13,24 @@ from pipelines.lib.privacy.pseudonymize import load_key
 
 
 @click.command()
-@click.argument("user_id")
+@click.argument("user")
 @click.option("--reason", default="data subject request", show_default=True, help="Why (kept in the erasure log).")
 @workspace_option
-def forget(user_id: str, reason: str, workspace: Path) -> None:
-    """Erase USER_ID: logged (as pseudonyms), excluded from every later version, and every
-    earlier version holding the user is withdrawn at the next release."""
+def forget(user: str, reason: str, workspace: Path) -> None:
+    """Erase USER (the id as the exports write it): logged (as pseudonyms), excluded from every
+    later version, and every earlier version holding the user is withdrawn at the next release.
+    A dataset with no user column holds no one's id: it is named, and left as it is."""
     specs = dataset_specs(workspace)
-    keys = {name: load_key(spec.privacy.key_env) for name, (spec, _) in specs.items()}
-    request_id = record_request(workspace, user_id, keys, reason)
+    by_user = {name: spec for name, (spec, _) in specs.items() if spec.columns.user is not None}
+    keys = {name: load_key(spec.privacy.key_env) for name, spec in by_user.items()}
+    request_id = record_request(workspace, user, keys, reason)
     deleted = {
-        name: purge_stored_rows(workspace, name, spec.columns.user, user_id, keys[name])
-        for name, (spec, _) in specs.items()
+        name: purge_stored_rows(workspace, name, str(spec.columns.user), user, keys[name])
+        for name, spec in by_user.items()
     }
     click.echo(f"recorded {request_id} in {workspace / ERASURE_LOG} (pseudonyms only, not the id)")
+    for name in sorted(specs.keys() - by_user.keys()):
+        click.echo(f"  {name}: declares no user column, so no example can be matched to a person; nothing erased")
     for name, rows in deleted.items():
         click.echo(
             f"  {name}: {rows} stored row(s) deleted now; the next `trainset run {name}` releases without the user"

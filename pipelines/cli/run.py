@@ -66,6 +66,8 @@ def _report(summary) -> None:
     click.echo(f"run {summary.run_id}: partitions {summary.partitions}")
     for line in summary.asset_lines:
         click.echo(f"  {line}")
+    for line in summary.not_applied:
+        click.echo(f"  not applied: {line}")
     for check in summary.failed_checks:
         click.echo(f"  check {check}", err=not summary.success)
     if summary.release:

@@ -26,6 +26,7 @@ from pipelines.lib.quality.gate_results import gate_verdict
 from pipelines.lib.quality.steps import build_training_set
 from pipelines.lib.release.steps import release_training_set
 from pipelines.lib.release.versions import read_manifest
+from pipelines.lib.reports import TrainingSetReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import last_complete_day
 
@@ -141,7 +142,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             | {f"split/{name}": n for name, n in report.splits.items()}
             | {"as_of": report.as_of.isoformat(), "gates_failed": sum(not g.passed for g in run.gates)}
             | {"gates_blocking": ", ".join(g.name for g in run.blocking)}
-            | {"language_mismatch_rate": report.language.mismatch_rate if report.language else 0.0}
+            | _language_metadata(report)
             | {"gate_report": dg.MetadataValue.path(str(evaluation.gate_report))}
             | {"gx_data_docs": dg.MetadataValue.path(str(paths.data_docs))}
         )
@@ -213,6 +214,15 @@ def _check(asset_key: dg.AssetKey, name: str, blocking: bool = True) -> dg.Asset
 
 def _owners(spec: DatasetSpec) -> list[str]:
     return [f"team:{spec.owner}"]
+
+
+def _language_metadata(report: TrainingSetReport) -> dict:
+    """The language column, and the claimed-vs-detected mismatch rate where a language is claimed."""
+    language = report.language
+    if language is None:
+        return {}
+    rate = {} if language.mismatch_rate is None else {"language_mismatch_rate": language.mismatch_rate}
+    return {"language_column": language.column or ""} | rate
 
 
 def _accounting_metadata(accounting: RowAccounting) -> dict:

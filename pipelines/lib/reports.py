@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.quality.gate_results import GateResult
+from pipelines.lib.spec import Limit
 
 
 class Report(BaseModel):
@@ -108,30 +109,42 @@ class EligibilityReport(Report):
 # -- training set ------------------------------------------------------------------------------
 
 
+#: a segment value that is missing (null), as coverage counts it
+MISSING = "(missing)"
+#: the language of an example detection found none for (ISO 639-2 `und`, undetermined)
+UNDETERMINED = "und"
+
+
 class CoverageCount(Report):
-    """Examples of one class x language x channel x split."""
+    """Examples of one class x segment values x split."""
 
     label: str = Field(description="Value of the dataset's label column.")
-    language: str
-    channel: str
+    segments: dict[str, str] = Field(
+        default_factory=dict, description="Segment column -> value: the language column first, then each segment."
+    )
     split: str
     n: int = Field(ge=0)
 
     @model_validator(mode="before")
     @classmethod
-    def _label_under_its_column(cls, data: Any) -> Any:
-        # Manifests written before these models named the label by its column (`category`).
-        if isinstance(data, dict) and "label" not in data:
-            other = [k for k in data if k not in {"language", "channel", "split", "n"}]
-            if len(other) == 1:
-                return {k: v for k, v in data.items() if k != other[0]} | {"label": data[other[0]]}
+    def _segments_of_earlier_manifests(cls, data: Any) -> Any:
+        # Manifests written before segments were declared held each segment column as a key of its
+        # own, and the oldest named the label by its column: the first key, as they were written.
+        if isinstance(data, dict) and "segments" not in data:
+            keys = [k for k in data if k not in {"split", "n"}]
+            label = "label" if "label" in data else (keys[0] if keys else "label")
+            segments = {k: data[k] for k in keys if k != label}
+            return {"label": data.get(label), "segments": segments, "split": data.get("split"), "n": data.get("n")}
         return data
 
 
 class LanguageReport(Report):
     """Language as measured: how often the detected language differs from the claimed one."""
 
-    mismatch_rate: float = Field(ge=0, le=1)
+    column: str | None = Field(default=None, description="The language column: declared, or `detected_language`.")
+    mismatch_rate: float | None = Field(
+        default=None, ge=0, le=1, description="Share detected otherwise than claimed; None with no claimed language."
+    )
     detected: dict[str, int] = Field(default_factory=dict, description="Examples per detected language.")
     claimed_vs_detected: dict[str, int] = Field(default_factory=dict, description="`claimed->detected` -> examples.")
 
@@ -145,6 +158,7 @@ class TrainingSetReport(Report):
     counts: list[CoverageCount] = Field(default_factory=list)
     weekly: dict[str, int] = Field(default_factory=dict, description="Examples per week (its Monday, YYYY-MM-DD).")
     language: LanguageReport | None = None
+    limits: list[Limit] = Field(default_factory=list, description="What the declared columns keep from applying.")
 
 
 # -- gates -------------------------------------------------------------------------------------
@@ -263,6 +277,9 @@ class ManifestBody(Report):
     gates: list[GateResult]
     counts: list[CoverageCount]
     language: LanguageReport | None = None
+    limits: list[Limit] = Field(
+        default_factory=list, description="Rules the spec's declared-absent columns keep from applying, and why."
+    )
 
 
 class Manifest(ManifestBody):

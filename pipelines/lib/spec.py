@@ -27,10 +27,21 @@ from pydantic import (
 
 from pipelines.lib.durations import IsoDuration
 from pipelines.lib.privacy.pii_shapes import regions_of_languages
-from pipelines.lib.quality.gate_declarations import GateParams, gates_json_schema, parse_gates
+from pipelines.lib.quality.gate_declarations import GateParams, gate_fits, gates_json_schema, parse_gates
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn"]
+#: the column the training set carries the detected language in when no language column is declared
+DETECTED_LANGUAGE = "detected_language"
+
+
+class Limit(BaseModel):
+    """A rule the dataset's declared columns keep from applying, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str = Field(description="The rule: consent, erasure, pseudonymisation, retention, freshness, language.")
+    reason: str = Field(description="Why it cannot apply, or how it applies instead.")
 
 
 class StrictModel(BaseModel):
@@ -107,16 +118,30 @@ class SourceSpec(StrictModel):
 
 
 class ColumnsSpec(StrictModel):
-    """Which raw columns play which role. Only these survive minimisation in `redacted`."""
+    """Which raw columns play which role. Only these survive minimisation in `redacted`.
 
-    id: str = Field(default="ticket_id", description="Unique id of an example.")
-    user: str = Field(default="user_id", description="Id of the person the example is about (pseudonymised).")
-    timestamp: str = Field(default="created_at", description="When the example was created (ISO-8601, UTC).")
-    text: list[str] = Field(
-        default=["subject", "body"], description="Free-text columns: redacted, and the model's input."
+    `user` and `timestamp` must be declared, as a column or as null (the export has none): what
+    then cannot apply is said in the run summary, the manifest and the card (`DatasetSpec.limits`)."""
+
+    id: str = Field(description="Unique id of an example.")
+    user: str | None = Field(
+        description="Id of the person the example is about (pseudonymised); null if the export has none: "
+        "consent and erasure by user then cannot apply."
     )
-    attributes: list[str] = Field(
-        default=["language", "channel"], description="Categorical segment columns kept for coverage and stratification."
+    timestamp: str | None = Field(
+        description="When the example was created (ISO-8601); null if the export has none: retention then "
+        "counts from the day each export landed, and freshness cannot apply."
+    )
+    text: list[str] = Field(min_length=1, description="Free-text columns: redacted, and the model's input.")
+    language: str | None = Field(
+        default=None,
+        description="Column holding each example's language (ISO 639-1); if none, the language is detected "
+        f"from the text into `{DETECTED_LANGUAGE}`.",
+    )
+    segments: list[str] = Field(
+        default_factory=list,
+        description="Categorical segment columns (e.g. a channel, a product, a region) kept for coverage, "
+        "segment gates and stratification.",
     )
     max_text_chars: int = Field(
         default=20_000,
@@ -125,11 +150,28 @@ class ColumnsSpec(StrictModel):
         "quarantined as oversize_text.",
     )
 
+    @model_validator(mode="after")
+    def _each_column_one_role(self) -> ColumnsSpec:
+        roles = [self.id, self.user, self.timestamp, self.language, *self.segments, *self.text]
+        named = [name for name in roles if name is not None]
+        twice = sorted({name for name in named if named.count(name) > 1})
+        if twice:
+            raise ValueError(f"column(s) {twice} named for more than one role; each column plays one role")
+        if DETECTED_LANGUAGE in named:
+            raise ValueError(f"`{DETECTED_LANGUAGE}` is the column trainset writes; name the source column otherwise")
+        return self
+
 
 class ConsentSpec(StrictModel):
     """Opt-out table: users who asked that their data not be used for training."""
 
-    path: str = Field(description="CSV with columns user_id, opted_out_at, relative to the workspace.")
+    path: str = Field(
+        description="CSV with a user id column and `opted_out_at`, relative to the workspace; raw ids, "
+        "pseudonymised with the dataset's key."
+    )
+    user_column: str | None = Field(
+        default=None, description="The table's user id column; default: the name of the dataset's `columns.user`."
+    )
 
 
 class SensitiveRetentionSpec(StrictModel):
@@ -154,7 +196,9 @@ class PrivacySpec(StrictModel):
     redact: list[PiiType] = Field(
         default=["email", "phone"], description="PII types replaced by typed placeholders in text columns."
     )
-    pseudonymize: list[str] = Field(default=["user_id"], description="Id columns replaced by a keyed HMAC.")
+    pseudonymize: list[str] | None = Field(
+        default=None, description="Id columns replaced by a keyed HMAC; default: the user column, if any."
+    )
     key_env: str = Field(
         default="TRAINSET_PSEUDONYM_KEY",
         description="Environment variable holding the pseudonymisation key (never in the repository).",
@@ -181,13 +225,16 @@ def _known_regions(regions: list[str] | None) -> list[str] | None:
 class AnnotationsSpec(StrictModel):
     """Independent annotators' labels on a subset, used to measure label agreement."""
 
-    path: str = Field(description="CSV with columns ticket_id, annotator, label, relative to the workspace.")
+    path: str = Field(description="CSV with an example id column, `annotator` and `label`, relative to the workspace.")
+    id_column: str | None = Field(
+        default=None, description="The table's example id column; default: the name of the dataset's `columns.id`."
+    )
 
 
 class LabelsSpec(StrictModel):
     """The label the model learns."""
 
-    column: str = Field(default="category", description="Label column.")
+    column: str = Field(description="Label column.")
     classes: list[str] = Field(description="The closed set of classes; any other value is quarantined.")
     annotations: AnnotationsSpec | None = Field(default=None, description="Doubly-labelled items for agreement.")
 
@@ -235,8 +282,10 @@ class SplitSpec(StrictModel):
     train: float = Field(default=0.8, gt=0, lt=1, description="Share of each stratum in train.")
     validation: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in validation.")
     test: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in test.")
-    stratify_by: list[str] = Field(
-        default=["category", "language"], description="Columns whose combinations are strata."
+    stratify_by: list[str] | None = Field(
+        default=None,
+        description="Columns whose combinations are strata; default: the label and the language (declared or "
+        "detected).",
     )
     seed: int = Field(default=13, description="Seed of the hash that orders examples within a stratum.")
 
@@ -258,9 +307,7 @@ class DatasetSpec(StrictModel):
     owner: str = Field(description="Team accountable for the dataset.")
     steward: str = Field(description="Team that reviews failed gates and approves waivers.")
     sources: list[SourceSpec] = Field(min_length=1, description="Raw sources of examples.")
-    columns: ColumnsSpec = Field(
-        default_factory=ColumnsSpec, description="Column roles; the allow-list of minimisation."
-    )
+    columns: ColumnsSpec = Field(description="Column roles; the allow-list of minimisation.")
     privacy: PrivacySpec = Field(
         default_factory=PrivacySpec, description="Redaction, pseudonymisation, consent, retention."
     )
@@ -298,10 +345,82 @@ class DatasetSpec(StrictModel):
         return list(regions_of_languages(tuple(self.languages)))
 
     @property
+    def language_column(self) -> str:
+        """The column holding each example's language: the declared one, or `detected_language`."""
+        return self.columns.language or DETECTED_LANGUAGE
+
+    @property
+    def segment_columns(self) -> list[str]:
+        """Columns coverage is counted by besides the label: the language, then the declared segments."""
+        return [self.language_column, *self.columns.segments]
+
+    @property
+    def pseudonymized_columns(self) -> list[str]:
+        """Columns replaced by a keyed HMAC: `privacy.pseudonymize`, or the user column if declared."""
+        if self.privacy.pseudonymize is not None:
+            return list(self.privacy.pseudonymize)
+        return [self.columns.user] if self.columns.user else []
+
+    @property
+    def strata(self) -> list[str]:
+        """Columns whose combinations are the split's strata: `split.stratify_by`, or label and language."""
+        return list(self.split.stratify_by or [self.labels.column, self.language_column])
+
+    @property
     def kept_columns(self) -> list[str]:
         """Columns that survive minimisation, in output order."""
         c = self.columns
-        return [c.id, c.user, c.timestamp, *c.attributes, *c.text, self.labels.column]
+        roles = [c.id, c.user, c.timestamp, c.language]
+        return [*(name for name in roles if name is not None), *c.segments, *c.text, self.labels.column]
+
+    def limits(self) -> list[Limit]:
+        """What the spec's declared-absent columns keep from applying, in words: the run summary,
+        the manifest and the card list these (an empty list when every role is declared)."""
+        c, found = self.columns, []
+        if c.user is None:
+            found += [
+                Limit(rule="consent", reason="no user column: opt-outs cannot be matched to examples"),
+                Limit(rule="erasure", reason="no user column: `trainset forget` cannot find a person's examples"),
+                Limit(rule="pseudonymisation", reason="no user column: no person id to pseudonymise"),
+            ]
+        if c.timestamp is None:
+            found += [
+                Limit(rule="retention", reason="no timestamp column: counted from the day each export landed"),
+                Limit(rule="freshness", reason="no timestamp column: no window or staleness bar can be measured"),
+            ]
+        if c.language is None:
+            found.append(
+                Limit(
+                    rule="language",
+                    reason=f"no language column: detected from the text into `{DETECTED_LANGUAGE}`; "
+                    "no claimed language to compare with",
+                )
+            )
+        return found
+
+    @model_validator(mode="after")
+    def _roles_fit(self) -> DatasetSpec:
+        # A rule declared over a column declared absent would silently do nothing: refuse it here.
+        c, problems = self.columns, []
+        if self.labels.column in [*self.kept_columns[:-1], DETECTED_LANGUAGE]:
+            problems.append(f"labels.column {self.labels.column!r} also plays a role under `columns:`")
+        if c.user is None and self.privacy.consent is not None:
+            problems.append("privacy.consent needs columns.user, which is declared absent (null)")
+        # (Compared with the defaults, not by what was set: a manifest's spec holds every default.)
+        if c.timestamp is None and self.freshness != FreshnessSpec():
+            problems.append("freshness needs columns.timestamp, which is declared absent (null)")
+        kept = set(self.kept_columns) | {DETECTED_LANGUAGE}
+        for name in sorted(set(self.pseudonymized_columns) - kept):
+            problems.append(f"privacy.pseudonymize names {name!r}, which no role under `columns:` keeps")
+        for name in [n for n in self.strata if n not in kept]:
+            problems.append(f"split.stratify_by names {name!r}, which no role under `columns:` keeps")
+        for name, params in self.gates.declared():
+            problems += gate_fits(
+                name, params, self.segment_columns, timestamp=c.timestamp is not None, language=c.language is not None
+            )
+        if problems:
+            raise ValueError(f"dataset {self.name!r}: " + "; ".join(problems))
+        return self
 
     def fingerprint(self) -> str:
         """sha256 (64 hex digits) of the spec's canonical JSON: identifies exactly which declaration

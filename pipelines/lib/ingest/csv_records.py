@@ -2,8 +2,9 @@
 
 The fast path is Arrow's reader, every column as text. When it refuses the file (a line with the
 wrong number of fields, bytes that are not UTF-8), or when a quote was opened and never closed
-(Arrow reads the rest of the file into that one value, silently), the file is read again record by record with Python's csv module, and each record that
-cannot be parsed is returned as malformed with its position instead of failing the whole day.
+(Arrow reads the rest of the file into that one value, silently), the file is read again record
+by record with Python's csv module, and each record that cannot be parsed is returned as malformed
+with its position instead of failing the whole day.
 """
 
 from __future__ import annotations

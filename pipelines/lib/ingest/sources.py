@@ -79,7 +79,9 @@ def read_days(
     if not frames:
         raise ValueError(f"source {source.name!r}: no partitions to read")
     frame = pd.concat(frames, ignore_index=True)
-    parsed = parse_timestamps(frame[spec.columns.timestamp], source.timezone)
+    # A dataset may declare no timestamp column: nothing to parse, nothing in the future.
+    timestamp = spec.columns.timestamp
+    parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
     reasons = _row_reasons(frame, spec, parsed, future_after(as_of), known_ids)
     bad = reasons.notna()
     unparsed = pd.concat(malformed, ignore_index=True)
@@ -96,7 +98,8 @@ def read_days(
     quarantine.insert(1, "file", quarantine["partition"].map({p: f[0] for p, f in files.items()}).astype("str"))
     quarantine = quarantine.sort_values(["partition", "row"], kind="stable").reset_index(drop=True)
     rows = frame.loc[~bad].drop(columns=["row", "line"]).reset_index(drop=True)
-    rows[spec.columns.timestamp] = parsed[~bad].reset_index(drop=True)
+    if parsed is not None:
+        rows[spec.columns.timestamp] = parsed[~bad].reset_index(drop=True)
     return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank)
 
 
@@ -108,8 +111,7 @@ def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, 
             "there, or materialize only the partitions that have landed."
         )
     records = _read_records(path, spec, source, relative)
-    required = [spec.columns.id, spec.columns.user, spec.columns.timestamp, spec.labels.column]
-    required += spec.columns.text + spec.columns.attributes
+    required = spec.kept_columns
     found = [c for c in records.rows.columns if c not in POSITION]
     if source.format == "jsonl" and len(records.rows) == 0:
         # JSONL has no header: with no parsed record there are no columns to check.
@@ -140,8 +142,9 @@ def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str) -> No
     """A typed export whose columns changed type (an epoch number for the timestamp, a code for
     the label) is a source problem, not thousands of bad rows."""
     c = spec.columns
-    expected = {c.timestamp: "a timestamp or ISO-8601 text", spec.labels.column: "text"}
-    expected |= {name: "text" for name in c.text + c.attributes}
+    expected = {name: "text" for name in spec.kept_columns[1:] if name not in (c.user, c.timestamp)}
+    if c.timestamp:
+        expected[c.timestamp] = "a timestamp or ISO-8601 text"
     changed = []
     for name, wanted in expected.items():
         if name not in schema.names:
@@ -161,23 +164,28 @@ def _shown(names: list[str]) -> list[str]:
 
 
 def _row_reasons(
-    frame: pd.DataFrame, spec: DatasetSpec, parsed: pd.Series, future: pd.Timestamp, known_ids: pd.Series | None
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    parsed: pd.Series | None,
+    future: pd.Timestamp,
+    known_ids: pd.Series | None,
 ) -> pd.Series:
     """The first reason each row cannot be used, or NA. `parsed` is the timestamp column as UTC
-    instants; `future` the first instant that is in the future. Checked in order; vectorised."""
+    instants (None: the dataset has none); `future` the first instant that is in the future.
+    Checked in order; vectorised."""
     c = spec.columns
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
 
     def mark(mask: pd.Series, reason: str) -> None:
         reasons[mask & reasons.isna()] = reason
 
-    blank = {
-        name: frame[name].fillna("").str.strip() == ""
-        for name in [c.id, c.user, c.timestamp, spec.labels.column, *c.text]
-    }
-    mark(blank[c.id] | blank[c.user] | blank[c.timestamp] | blank[spec.labels.column], "missing_required_field")
-    mark(parsed.isna(), "unparseable_timestamp")
-    mark(parsed >= future, "future_timestamp")
+    required = [name for name in (c.id, c.user, c.timestamp, spec.labels.column) if name is not None]
+    blank = {name: frame[name].fillna("").str.strip() == "" for name in dict.fromkeys([*required, *c.text])}
+    missing = np.logical_or.reduce([blank[name].to_numpy() for name in required])
+    mark(pd.Series(missing, index=frame.index), "missing_required_field")
+    if parsed is not None:
+        mark(parsed.isna(), "unparseable_timestamp")
+        mark(parsed >= future, "future_timestamp")
     mark(~frame[spec.labels.column].isin(spec.labels.classes), "unknown_label")
     all_text_blank = np.logical_and.reduce([blank[t].to_numpy() for t in c.text])
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")

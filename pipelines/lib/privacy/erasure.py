@@ -27,10 +27,11 @@ class ErasureError(RuntimeError):
     """An erasure request cannot be applied as recorded."""
 
 
-def record_request(root: Path, user_id: str, keys: dict[str, bytes], reason: str) -> str:
-    """Append an erasure request; returns its id. `keys` maps dataset name to its key."""
+def record_request(root: Path, user: str, keys: dict[str, bytes], reason: str) -> str:
+    """Append an erasure request for the raw user id `user`; returns its id. `keys` maps dataset
+    name to its key."""
     request_id = "erasure-" + uuid.uuid4().hex[:12]
-    pseudonyms = {key_id(key): pseudonymize(pd.Series([user_id], dtype="str"), key).iloc[0] for key in keys.values()}
+    pseudonyms = {key_id(key): pseudonymize(pd.Series([user], dtype="str"), key).iloc[0] for key in keys.values()}
     entry = {
         "request_id": request_id,
         "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -59,25 +60,25 @@ def erased_pseudonyms(root: Path, key: bytes) -> dict[str, str]:
             raise ErasureError(
                 f"{path}:{number}: request {entry['request_id']} was recorded under other keys "
                 f"({sorted(entry['pseudonyms'])}), not the current key {wanted}. Record it again with "
-                "`trainset forget USER_ID` so it can be applied."
+                "`trainset forget USER` so it can be applied."
             )
         found[entry["pseudonyms"][wanted]] = entry["request_id"]
     return found
 
 
-def purge_stored_rows(root: Path, dataset: str, user_column: str, user_id: str, key: bytes) -> int:
+def purge_stored_rows(root: Path, dataset: str, user_column: str, user: str, key: bytes) -> int:
     """Delete the user's rows from the dataset's stored zones (raw: by id; later zones: by
     pseudonym), so no copy waits for the next build. Returns rows deleted."""
     paths = DatasetPaths(root, dataset)
     warehouse = paths.warehouse
-    pseudonym = pseudonymize(pd.Series([user_id], dtype="str"), key).iloc[0]
+    pseudonym = pseudonymize(pd.Series([user], dtype="str"), key).iloc[0]
     deleted = 0
     for path in sorted(warehouse.glob("**/*.parquet")):
         is_raw = path.parent.name.startswith("raw_")
         frame = pd.read_parquet(path)
         if user_column not in frame.columns:
             continue  # e.g. quarantine records: locations only
-        hit = frame[user_column] == (user_id if is_raw else pseudonym)
+        hit = frame[user_column] == (user if is_raw else pseudonym)
         if hit.any():
             write_parquet(frame.loc[~hit.to_numpy()], path)
             deleted += int(hit.sum())

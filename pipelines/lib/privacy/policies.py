@@ -33,7 +33,7 @@ def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tup
         frame[column] = result.text.to_pandas().set_axis(frame.index)
         for pii_type, counts in result.counts.items():
             replaced[pii_type] += counts
-    for column in spec.privacy.pseudonymize:
+    for column in spec.pseudonymized_columns:
         frame[column] = pseudonymize(frame[column], key)
     return frame, replaced
 
@@ -43,19 +43,23 @@ def dropped_columns(raw_columns: list[str], spec: DatasetSpec) -> list[str]:
     return [name for name in raw_columns if name not in spec.kept_columns and name != "partition"]
 
 
-def load_opt_outs(path: Path) -> pd.DataFrame:
-    """The consent opt-out table (user_id, opted_out_at), raw ids."""
-    table = pd.read_csv(path, dtype="str")
-    missing = {"user_id", "opted_out_at"} - set(table.columns)
+def load_opt_outs(path: Path, user_column: str) -> pd.Series:
+    """The raw user ids (text, as written) of the consent opt-out table, whose columns are
+    `user_column` and `opted_out_at`; raises ValueError naming a missing column."""
+    table = pd.read_csv(path, dtype="str", keep_default_na=False)
+    missing = sorted({user_column, "opted_out_at"} - set(table.columns))
     if missing:
-        raise ValueError(f"opt-out table {path}: missing column(s) {sorted(missing)}; expected user_id, opted_out_at")
-    return table
+        raise ValueError(f"opt-out table {path}: missing column(s) {missing}; expected {user_column}, opted_out_at")
+    return table[user_column]
 
 
 def apply_consent(
     frame: pd.DataFrame, opted_out_pseudonyms: pd.Series, spec: DatasetSpec, accounting: Accounting
 ) -> pd.DataFrame:
-    """Exclude every row of a user who opted out (any time: opting out covers past data too)."""
+    """Exclude every row of a user who opted out (any time: opting out covers past data too).
+    Raises ValueError for a spec with no user column (the spec refuses consent without one)."""
+    if spec.columns.user is None:
+        raise ValueError(f"dataset {spec.name!r}: consent needs columns.user")
     drop = frame[spec.columns.user].isin(opted_out_pseudonyms)
     return accounting.remove(frame, drop, "consent_opt_out")
 
@@ -63,14 +67,21 @@ def apply_consent(
 def apply_erasure(
     frame: pd.DataFrame, erased: dict[str, str], spec: DatasetSpec, accounting: Accounting
 ) -> pd.DataFrame:
-    """Exclude every row of a user who asked to be erased (`erased` keys are pseudonyms)."""
+    """Exclude every row of a user who asked to be erased (`erased` keys are pseudonyms); with no
+    user column nothing can be matched (`DatasetSpec.limits` says so)."""
+    if spec.columns.user is None:
+        return frame
     drop = frame[spec.columns.user].isin(list(erased))
     return accounting.remove(frame, drop, "erasure_request")
 
 
 def apply_retention(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, accounting: Accounting) -> pd.DataFrame:
-    """Exclude rows older than the retention period (shorter for sensitive categories)."""
+    """Exclude rows older than the retention period (shorter for sensitive categories). With no
+    timestamp column the rows are kept: retention on storage counts from the day each export
+    landed (`retention.expire_stored`)."""
     retention = spec.privacy.retention
+    if spec.columns.timestamp is None:
+        return frame
     ts = frame[spec.columns.timestamp]
     frame = accounting.remove(frame, ts < pd.Timestamp(cutoff(as_of, retention.default)), "retention_expired")
     if retention.sensitive:
@@ -82,6 +93,8 @@ def apply_retention(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, account
 
 
 def apply_freshness(frame: pd.DataFrame, spec: DatasetSpec, as_of: date, accounting: Accounting) -> pd.DataFrame:
-    """Keep only examples inside the freshness window."""
+    """Keep only examples inside the freshness window; all of them with no timestamp column."""
+    if spec.columns.timestamp is None:
+        return frame
     too_old = frame[spec.columns.timestamp] < pd.Timestamp(cutoff(as_of, spec.freshness.window))
     return accounting.remove(frame, too_old, "outside_freshness_window")

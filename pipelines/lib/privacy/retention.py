@@ -84,7 +84,9 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[d
             if day is None or day >= limit.date():
                 continue
             frame = pd.read_parquet(path)
-            expired = frame[spec.labels.column].isin(sensitive.categories) & (frame[spec.columns.timestamp] < limit)
+            # With no timestamp column an example is as old as the day its export landed.
+            stamps = frame[spec.columns.timestamp] if spec.columns.timestamp else pd.Timestamp(day, tz="UTC")
+            expired = frame[spec.labels.column].isin(sensitive.categories) & (stamps < limit)
             if expired.any():
                 write_parquet(frame.loc[~expired.to_numpy()], path)
                 record_deletion(paths, folder.name, path.stem, "retention_expired_sensitive", int(expired.sum()))

@@ -137,10 +137,12 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     frame = apply_erasure(frame, erased, spec, accounting)
     opted_out = 0
     if spec.privacy.consent:
-        opt_outs = load_opt_outs(paths.landing(spec.privacy.consent.path))
+        consent = spec.privacy.consent
+        opt_outs = load_opt_outs(paths.landing(consent.path), consent.user_column or str(spec.columns.user))
         opted_out = len(opt_outs)
-        frame = apply_consent(frame, pseudonymize(opt_outs["user_id"].astype("str"), key), spec, accounting)
-    frame = frame.sort_values([spec.columns.timestamp, spec.columns.id], kind="stable").reset_index(drop=True)
+        frame = apply_consent(frame, pseudonymize(opt_outs, key), spec, accounting)
+    order = [name for name in (spec.columns.timestamp, spec.columns.id) if name is not None]
+    frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
     write_parquet(frame, paths.eligible)
     report = EligibilityReport(
         as_of=as_of,
@@ -157,5 +159,6 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
 
 def _empty(spec: DatasetSpec) -> pd.DataFrame:
     columns = {name: pd.Series(dtype="str") for name in spec.kept_columns}
-    columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
+    if spec.columns.timestamp:
+        columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
     return pd.DataFrame(columns)

@@ -22,8 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipelines.lib.durations import IsoDuration
 
 Severity = Literal["error", "warn"]
-#: the column a gate's failing segments name: the dataset's label column, or a segment column
-SegmentColumn = Literal["label", "language", "channel"]
+#: the column a gate's failing segments name: the dataset's label column, its language column
+#: (declared or detected), or the column the gate's own `column` parameter names
+SegmentColumn = Literal["label", "language_column", "column"]
+#: a column role a gate cannot be measured without: the timestamp, or a declared (claimed) language
+Role = Literal["timestamp", "claimed_language"]
 
 
 class GateParams(BaseModel):
@@ -47,7 +50,13 @@ class TopLanguages(GateParams):
     min: int = Field(ge=0, description="Required minimum examples for each of them.")
 
 
+class ReferenceShare(GateParams):
+    reference: str = Field(description="The reference language (ISO 639-1), e.g. `en`.")
+    min: float = Field(ge=0, le=1, description="Required minimum share of examples in other languages, 0..1.")
+
+
 class RequiredValues(GateParams):
+    column: str = Field(description="The segment column (one of `columns.segments`, or the language column).")
     values: list[str] = Field(description="Values that must each be present.")
     min_share: float = Field(default=0.0, ge=0, le=1, description="Share each value must reach (0: present at all).")
 
@@ -67,12 +76,14 @@ class Kappa(GateParams):
 
 @dataclass(frozen=True)
 class GateDeclaration:
-    """One gate: its YAML name, its parameters, what it measures, the column its segments name."""
+    """One gate: its YAML name, its parameters, what it measures, the column its segments name,
+    and the column roles it cannot be measured without."""
 
     name: str
     params: type[GateParams]
     measures: str
     segment: SegmentColumn | None = None
+    needs: tuple[Role, ...] = ()
 
 
 #: every gate, in the order they are measured and listed
@@ -86,14 +97,26 @@ DECLARED: dict[str, GateDeclaration] = {
             "Minimum share of every class; a shortfall names how many examples to add.",
             "label",
         ),
-        GateDeclaration("min_non_english_share", MinShare, "Minimum share of examples not in English."),
         GateDeclaration(
-            "min_examples_top_languages", TopLanguages, "Minimum examples for each of the top-N languages.", "language"
+            "min_share_outside_language",
+            ReferenceShare,
+            "Minimum share of examples in languages other than the `reference` one.",
         ),
         GateDeclaration(
-            "required_channels", RequiredValues, "Channels that must all be present, each above `min_share`.", "channel"
+            "min_examples_top_languages",
+            TopLanguages,
+            "Minimum examples for each of the top-N languages.",
+            "language_column",
         ),
-        GateDeclaration("min_recent_share", RecentShare, "Minimum share of examples newer than `within`."),
+        GateDeclaration(
+            "required_values",
+            RequiredValues,
+            "Values of a segment column that must all be present, each above `min_share`.",
+            "column",
+        ),
+        GateDeclaration(
+            "min_recent_share", RecentShare, "Minimum share of examples newer than `within`.", needs=("timestamp",)
+        ),
         GateDeclaration(
             "min_label_agreement",
             Kappa,
@@ -104,12 +127,13 @@ DECLARED: dict[str, GateDeclaration] = {
         GateDeclaration(
             "max_share_drop",
             MaxRate,
-            "Largest drop of a class's or language's share since the latest release (0.05 = 5 points).",
+            "Largest drop of a class's or a segment value's share since the latest release (0.05 = 5 points).",
         ),
         GateDeclaration(
             "max_language_mismatch",
             MaxRate,
             "Highest share of examples whose detected language differs from the claimed one.",
+            needs=("claimed_language",),
         ),
         GateDeclaration(
             "max_duplicate_share", MaxRate, "Highest share of examples whose normalised text repeats another's."
@@ -124,6 +148,39 @@ DECLARED: dict[str, GateDeclaration] = {
         ),
     )
 }
+
+
+#: gates known under an earlier name, and what they are declared as now
+RENAMED = {
+    "min_non_english_share": "min_share_outside_language: {reference: en, min: ...}",
+    "required_channels": "required_values: {column: <the segment column>, values: [...], min_share: ...}",
+}
+
+
+def gate_fits(name: str, params: GateParams, segments: list[str], *, timestamp: bool, language: bool) -> list[str]:
+    """What keeps a declared gate from being measured on a dataset with these segment columns and
+    roles (`timestamp`, `language`: declared or not), as `gates.<gate>...: why` lines; [] if it fits."""
+    declaration, problems = DECLARED[name], []
+    for role in declaration.needs:
+        if role == "timestamp" and not timestamp:
+            problems.append(f"gates.{name} needs columns.timestamp, which is declared absent (null)")
+        if role == "claimed_language" and not language:
+            problems.append(f"gates.{name} needs a declared columns.language (a claimed language to compare with)")
+    column = getattr(params, "column", None)
+    if declaration.segment == "column" and column not in segments:
+        problems.append(f"gates.{name}.column: {column!r} is not a segment column (declared: {', '.join(segments)})")
+    return problems
+
+
+def segment_column(name: str, params: GateParams, label: str, language: str) -> str | None:
+    """The column a gate's failing segments name (`label` and `language`: the dataset's columns of
+    those roles); None for a gate whose shortfalls name no segment."""
+    segment = DECLARED[name].segment
+    if segment == "label":
+        return label
+    if segment == "language_column":
+        return language
+    return getattr(params, "column", None) if segment == "column" else None
 
 
 class GateDeclarationError(ValueError):
@@ -144,7 +201,9 @@ def parse_gates(raw: Any, dataset: str | None = None) -> dict[str, GateParams]:
     parsed: dict[str, GateParams] = {}
     for name, value in raw.items():
         declaration = DECLARED.get(str(name))
-        if declaration is None:
+        if declaration is None and str(name) in RENAMED:
+            problems.append(f"gates.{name}: renamed; declare it as {RENAMED[str(name)]}")
+        elif declaration is None:
             near = difflib.get_close_matches(str(name), DECLARED, n=1)
             hint = f"did you mean {near[0]}? " if near else ""
             problems.append(f"gates.{name}: not a gate ({hint}gates: {', '.join(DECLARED)})")

@@ -95,15 +95,18 @@ def render_gate_report(
 ) -> str:
     """The HTML page (one self-contained document, as a str) of one run: its gates, its checks
     (`pii_residue`, `row_accounting`, contracts) with every residue finding, and plots of the
-    training set's coverage (class x language, class x channel) and freshness (examples per week).
+    training set's coverage (class x each segment column: the language, then the declared
+    segments) and freshness (examples per week).
 
     A run that a check stopped before the training set has checks and no gates or plots
     (`training` None); the page then says which checks blocked it."""
     checks = checks or []
-    counts = [c.model_dump() for c in training.counts] if training else []
-    frame = pd.DataFrame(counts) if counts else pd.DataFrame(columns=["label", "language", "channel", "split", "n"])
-    by_language = frame.pivot_table(index="label", columns="language", values="n", aggfunc="sum", fill_value=0)
-    by_channel = frame.pivot_table(index="label", columns="channel", values="n", aggfunc="sum", fill_value=0)
+    counts = training.counts if training else []
+    coverage = []
+    for column in dict.fromkeys(k for c in counts for k in c.segments):
+        frame = pd.DataFrame([(c.label, c.segments.get(column), c.n) for c in counts], columns=["label", column, "n"])
+        table = frame.dropna().pivot_table(index="label", columns=column, values="n", aggfunc="sum", fill_value=0)
+        coverage.append((column, _grouped_bars(table)))
     return _TEMPLATES.get_template("gate_report.html.j2").render(
         dataset=dataset,
         run=run,
@@ -113,8 +116,7 @@ def render_gate_report(
         blocked=_blocked(run, checks),
         checks=checks,
         findings=_finding_rows(checks),
-        by_language=_grouped_bars(by_language),
-        by_channel=_grouped_bars(by_channel),
+        coverage=coverage,
         weekly=_weekly_bars(training.weekly if training else {}),
         status_colours=STATUS_COLOURS,
     )
@@ -147,7 +149,7 @@ def _finding_rows(checks: list[CheckRecord]) -> list[FindingRow]:
 
 
 def _grouped_bars(table: pd.DataFrame, height: int = 220) -> Plot | None:
-    """One group of bars per row (class), one bar per column (language or channel); None if empty."""
+    """One group of bars per row (class), one bar per column (a segment value); None if empty."""
     if table.empty:
         return None
     groups, series = list(table.index), list(table.columns)

@@ -14,6 +14,7 @@ from pipelines.lib.quality.gate_declarations import (
     MinCount,
     MinShare,
     RecentShare,
+    ReferenceShare,
     RequiredValues,
     TopLanguages,
 )
@@ -71,17 +72,20 @@ def _min_share_per_class(bar: MinShare, data: GateInputs) -> Measured:
     return Measured(not failing, round(float(shares.min()), 4), bar.min, explanation, failing)
 
 
-@implements("min_non_english_share")
-def _non_english_share(bar: MinShare, data: GateInputs) -> Measured:
-    share = float((data.frame["language"] != "en").mean()) if len(data.frame) else 0.0
+@implements("min_share_outside_language")
+def _share_outside_language(bar: ReferenceShare, data: GateInputs) -> Measured:
+    share = float((data.languages != bar.reference).mean()) if len(data.frame) else 0.0
     ok = share >= bar.min
-    explanation = f"{_pct(share, bar.min)} of the examples are not in English, {_at_least(ok, _bar(bar.min))}"
+    explanation = (
+        f"{_pct(share, bar.min)} of the examples are in a language other than {bar.reference!r}, "
+        f"{_at_least(ok, _bar(bar.min))}"
+    )
     return Measured(ok, round(share, 4), bar.min, explanation)
 
 
 @implements("min_examples_top_languages")
 def _top_languages(bar: TopLanguages, data: GateInputs) -> Measured:
-    top = data.frame["language"].value_counts().head(bar.top)
+    top = data.languages.value_counts().head(bar.top)
     short = top[top < bar.min]
     failing = [Shortfall(segment=str(name), text=f"{name}: {n} < {bar.min}") for name, n in short.items()]
     words = [f"language {name!r} has {n} examples, below the {bar.min} required" for name, n in short.items()]
@@ -94,25 +98,25 @@ def _top_languages(bar: TopLanguages, data: GateInputs) -> Measured:
     return Measured(not failing, lowest, bar.min, explanation, failing)
 
 
-@implements("required_channels")
-def _required_channels(bar: RequiredValues, data: GateInputs) -> Measured:
-    shares = data.frame["channel"].value_counts(normalize=True).reindex(bar.values, fill_value=0.0)
+@implements("required_values")
+def _required_values(bar: RequiredValues, data: GateInputs) -> Measured:
+    shares = data.frame[bar.column].value_counts(normalize=True).reindex(bar.values, fill_value=0.0)
     failing, words = [], []
-    for channel, share in shares.items():
+    for value, share in shares.items():
         if share == 0:
-            failing.append(Shortfall(segment=str(channel), text=f"{channel}: absent"))
-            words.append(f"channel {channel!r} is absent")
+            failing.append(Shortfall(segment=str(value), text=f"{value}: absent"))
+            words.append(f"{bar.column} {value!r} is absent")
         elif share < bar.min_share:
             failing.append(
-                Shortfall(segment=str(channel), text=f"{channel}: {_pct(share, bar.min_share)} < {_bar(bar.min_share)}")
+                Shortfall(segment=str(value), text=f"{value}: {_pct(share, bar.min_share)} < {_bar(bar.min_share)}")
             )
             words.append(
-                f"channel {channel!r} is {_pct(share, bar.min_share)} of the examples, "
+                f"{bar.column} {value!r} is {_pct(share, bar.min_share)} of the examples, "
                 f"below the {_bar(bar.min_share)} required"
             )
     required = f"{len(bar.values)} present" + (f", each >= {bar.min_share}" if bar.min_share else "")
     each = f", each at least {_bar(bar.min_share)}" if bar.min_share else ""
-    explanation = "; ".join(words) or f"channels {', '.join(bar.values)} are all present{each}"
+    explanation = "; ".join(words) or f"{bar.column} values {', '.join(bar.values)} are all present{each}"
     return Measured(not failing, round(float(shares.min()), 4), required, explanation, failing)
 
 
@@ -164,14 +168,19 @@ def _quarantine_rate(bar: MaxRate, data: GateInputs) -> Measured:
 
 @implements("max_share_drop")
 def _share_drop(bar: MaxRate, data: GateInputs) -> Measured:
-    """In the spirit of TFDV/Deequ anomaly checks: has a class or language lost share?"""
+    """In the spirit of TFDV/Deequ anomaly checks: has a class or a segment value lost share?"""
     if not data.previous or not len(data.frame):
         return Measured(True, "no earlier version", bar.max, "no earlier version to compare with")
-    before = pd.DataFrame([c.model_dump() for c in data.previous])
     failing, words, worst = [], [], 0.0
     label = data.spec.labels.column
-    for column, earlier in ((label, "label"), ("language", "language")):
-        old = before.groupby(earlier)["n"].sum() / before["n"].sum()
+    for column in [label, *data.spec.segment_columns]:
+        # A column the earlier version did not count by (the spec changed since) has no share to lose.
+        before = pd.DataFrame(
+            [(c.label if column == label else c.segments.get(column), c.n) for c in data.previous], columns=["v", "n"]
+        ).dropna()
+        if before.empty:
+            continue
+        old = before.groupby("v")["n"].sum() / before["n"].sum()
         new = data.frame[column].value_counts(normalize=True).reindex(old.index, fill_value=0.0)
         for value, drop in (old - new).items():
             worst = max(worst, float(drop))
@@ -182,7 +191,7 @@ def _share_drop(bar: MaxRate, data: GateInputs) -> Measured:
     explanation = (
         "; ".join(words) + f" since the latest release, more than the {points} allowed"
         if words
-        else f"no class or language lost more than {points} of share since the latest release "
+        else f"no class or segment value lost more than {points} of share since the latest release "
         f"(largest drop: {worst * 100:.1f} points)"
     )
     return Measured(not failing, round(worst, 4), bar.max, explanation, failing)
@@ -258,8 +267,8 @@ def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classe
 def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.DataFrame | None:
     if annotations is None or annotations.empty:
         return None
-    in_set = annotations[annotations["ticket_id"].isin(ids)]
-    wide = in_set.pivot_table(index="ticket_id", columns="annotator", values="label", aggfunc="first").dropna()
+    in_set = annotations[annotations["id"].isin(ids)]
+    wide = in_set.pivot_table(index="id", columns="annotator", values="label", aggfunc="first").dropna()
     return None if wide.shape[1] < 2 or wide.empty else wide
 
 

@@ -43,6 +43,11 @@ class GateInputs:
         return normalised_text(self.frame, self.spec.columns.text)
 
     @property
+    def languages(self) -> pd.Series:
+        """The language of every example: as detected where detection found one (`evaluate_gates`)."""
+        return self.frame[self.spec.language_column]
+
+    @property
     def labels(self) -> pd.Series:
         """The label column of every example."""
         return self.frame[self.spec.labels.column]

@@ -6,6 +6,7 @@ two versions. Built from the typed reports only (`GateRun`, `CheckRecord`, `Trai
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.lib.files import write_text
 from pipelines.lib.quality.check_records import CheckRecord, check_run_ids, load_checks
-from pipelines.lib.quality.gate_declarations import DECLARED
+from pipelines.lib.quality.gate_declarations import segment_column
 from pipelines.lib.quality.gate_html import render_gate_report
 from pipelines.lib.quality.gate_results import GateResult, GateStatus
 from pipelines.lib.release.versions import read_manifest
@@ -118,17 +119,18 @@ def load_run(paths: DatasetPaths, run_id: str | None = None) -> RunReview:
 
 
 def with_examples(review: RunReview, paths: DatasetPaths, spec: DatasetSpec, per_segment: int = 2) -> RunReview:
-    """The review with a few redacted subjects for each failing segment that names a class,
-    language or channel (the column the gate's declaration names)."""
+    """The review with a few redacted texts (of the first text column) for each failing segment
+    that names a class or a segment value (the column the gate's declaration names)."""
     if not paths.training_set.is_file():
         return review
     frame = pd.read_parquet(paths.training_set)
     gates = []
     for gate in review.gates:
-        segment = DECLARED[gate.name].segment if gate.name in DECLARED else None
+        column = None
+        if gate.name in spec.gates:
+            column = segment_column(gate.name, spec.gates[gate.name], spec.labels.column, spec.language_column)
         examples: dict[str, list[str]] = {}
-        if segment is not None and not gate.passed:
-            column = spec.labels.column if segment == "label" else segment
+        if column is not None and column in frame.columns and not gate.passed:
             for value in (s.segment for s in gate.failing if s.segment is not None):
                 rows = frame.loc[frame[column] == value, spec.columns.text[0]].head(per_segment)
                 examples[value] = [str(v) for v in rows]  # post-redaction text only
@@ -168,7 +170,7 @@ class ShareChange(BaseModel):
 
 
 class Comparison(BaseModel):
-    """Gate measurements and class, language and channel shares of two versions."""
+    """Gate measurements and the shares of every class and segment value of two versions."""
 
     old: int
     new: int
@@ -177,17 +179,15 @@ class Comparison(BaseModel):
 
 
 def compare(releases: Path, old: int, new: int, spec: DatasetSpec) -> Comparison:
-    """Gate measurements and class/language/channel shares of two versions, side by side;
-    shares are fractions (0..1). Raises FileNotFoundError for a version that is not there."""
+    """Gate measurements and the shares of every class and segment value of two versions, side by
+    side; shares are fractions (0..1). Raises FileNotFoundError for a version that is not there."""
     a, b = read_manifest(releases / f"v{old}"), read_manifest(releases / f"v{new}")
     before = {g.name: g.measured for g in a.gates}
     gates = [GateChange(gate=g.name, before=before.get(g.name), after=g.measured, status=g.status) for g in b.gates]
     shares = []
-    segments: list[tuple[str, Callable[[CoverageCount], str]]] = [
-        (spec.labels.column, lambda c: c.label),
-        ("language", lambda c: c.language),
-        ("channel", lambda c: c.channel),
-    ]
+    columns = list(dict.fromkeys(k for c in [*a.counts, *b.counts] for k in c.segments))
+    segments: list[tuple[str, Callable[[CoverageCount], str | None]]] = [(spec.labels.column, _label)]
+    segments += [(column, functools.partial(_segment_value, column)) for column in columns]
     for column, value_of in segments:
         share_a, share_b = _shares(a.counts, value_of), _shares(b.counts, value_of)
         for value in sorted(set(share_a) | set(share_b)):
@@ -198,10 +198,20 @@ def compare(releases: Path, old: int, new: int, spec: DatasetSpec) -> Comparison
     return Comparison(old=old, new=new, gates=gates, shares=shares)
 
 
-def _shares(counts: list[CoverageCount], value_of: Callable[[CoverageCount], str]) -> dict[str, float]:
+def _label(count: CoverageCount) -> str | None:
+    return count.label
+
+
+def _segment_value(column: str, count: CoverageCount) -> str | None:
+    return count.segments.get(column)
+
+
+def _shares(counts: list[CoverageCount], value_of: Callable[[CoverageCount], str | None]) -> dict[str, float]:
     totals: dict[str, int] = {}
     for row in counts:
         value = value_of(row)
+        if value is None:  # the version was not counted by this column
+            continue
         totals[value] = totals.get(value, 0) + row.n
     whole = sum(totals.values())
     return {value: n / whole for value, n in totals.items()} if whole else {}

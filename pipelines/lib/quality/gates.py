@@ -40,7 +40,7 @@ def evaluate_gates(
 
     `landed` is (rows landed, rows quarantined) for the quarantine-rate gate; `previous` the
     coverage counts of the latest released version for the share-drop gate. Language gates count
-    the `language` column as given: pass detected languages to count by those.
+    the spec's language column as given: pass detected languages in it to count by those.
 
     Returns one GateResult per declared gate; shares are fractions in [0, 1], counts are rows.
     Raises KeyError if a column a gate reads is missing from `frame`."""

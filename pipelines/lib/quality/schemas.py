@@ -12,7 +12,7 @@ import pandera.pandas as pa
 
 from pipelines.lib.quality.splits import SPLITS
 from pipelines.lib.reports import ContractResult
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import DETECTED_LANGUAGE, DatasetSpec
 
 PSEUDONYM = r"^[0-9a-f]{20}$"
 
@@ -20,43 +20,51 @@ PSEUDONYM = r"^[0-9a-f]{20}$"
 def raw_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     """Typed rows of a raw source: required fields present, labels known, ids unique."""
     c = spec.columns
-    return pa.DataFrameSchema(
-        {
-            c.id: pa.Column(str, unique=True, nullable=False),
-            c.user: pa.Column(str, nullable=False),
-            c.timestamp: pa.Column("datetime64[us, UTC]", nullable=False),
-            spec.labels.column: pa.Column(
-                str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")
-            ),
-            **{name: pa.Column(str, nullable=True) for name in c.text + c.attributes},
-        },
-        strict=False,
-        name=f"{spec.name}.raw",
+    columns = {c.id: pa.Column(str, unique=True, nullable=False)}
+    if c.user:
+        columns[c.user] = pa.Column(str, nullable=False)
+    if c.timestamp:
+        columns[c.timestamp] = pa.Column("datetime64[us, UTC]", nullable=False)
+    columns[spec.labels.column] = pa.Column(
+        str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")
     )
+    columns |= {name: pa.Column(str, nullable=True) for name in c.text + _segments(spec)}
+    return pa.DataFrameSchema(columns, strict=False, name=f"{spec.name}.raw")
 
 
 def redacted_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     """Minimised, redacted rows: exactly the allowed columns, ids pseudonymised."""
     c = spec.columns
-    columns = {
-        c.id: pa.Column(str, unique=True, nullable=False),
-        c.user: pa.Column(
-            str, pa.Check.str_matches(PSEUDONYM, error="user id is a 20-hex-digit pseudonym"), nullable=False
-        ),
-        c.timestamp: pa.Column("datetime64[us, UTC]", nullable=False),
-        **{name: pa.Column(str, nullable=True) for name in c.attributes},
-        **{name: pa.Column(str, nullable=False) for name in c.text},
-        spec.labels.column: pa.Column(
-            str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")
-        ),
-    }
+    columns = {c.id: pa.Column(str, unique=True, nullable=False)}
+    if c.user:
+        columns[c.user] = pa.Column(str, nullable=False)
+    if c.timestamp:
+        columns[c.timestamp] = pa.Column("datetime64[us, UTC]", nullable=False)
+    columns |= {name: pa.Column(str, nullable=True) for name in _segments(spec)}
+    columns |= {name: pa.Column(str, nullable=False) for name in c.text}
+    columns[spec.labels.column] = pa.Column(
+        str, pa.Check.isin(spec.labels.classes, error="label is one of the declared classes")
+    )
+    for name in spec.pseudonymized_columns:
+        columns[name] = pa.Column(
+            str, pa.Check.str_matches(PSEUDONYM, error=f"{name} is a 20-hex-digit pseudonym"), nullable=name != c.user
+        )
     return pa.DataFrameSchema(columns, strict=True, ordered=True, name=f"{spec.name}.redacted")
 
 
+def _segments(spec: DatasetSpec) -> list[str]:
+    """The declared language column (if any) and the segment columns, in minimisation's order."""
+    return [*([spec.columns.language] if spec.columns.language else []), *spec.columns.segments]
+
+
 def training_set_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
-    """The released rows: the redacted contract plus the split column."""
-    split = pa.Column(str, pa.Check.isin(list(SPLITS), error="split is train, validation or test"))
-    return redacted_schema(spec).add_columns({"split": split}).set_name(f"{spec.name}.training_set")
+    """The released rows: the redacted contract plus the detected language (when no language
+    column is declared) and the split column."""
+    added = {}
+    if spec.columns.language is None:
+        added[DETECTED_LANGUAGE] = pa.Column(str, nullable=False)
+    added["split"] = pa.Column(str, pa.Check.isin(list(SPLITS), error="split is train, validation or test"))
+    return redacted_schema(spec).add_columns(added).set_name(f"{spec.name}.training_set")
 
 
 def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> ContractResult:

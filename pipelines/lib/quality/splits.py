@@ -31,15 +31,16 @@ def normalised_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return joined_text(frame, columns).str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec) -> pd.Series:
-    """The split name of every row, stratified by `split.stratify_by`, grouped by identical text."""
+def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec, strata: list[str]) -> pd.Series:
+    """The split name of every row, stratified by the `strata` columns (`DatasetSpec.strata`),
+    grouped by identical text of the `key_columns`."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
     key = normalised_text(frame, key_columns)
     order_key = pd.util.hash_pandas_object(key, index=False, hash_key=f"{split.seed:016d}"[-16:])
-    strata = [frame[c] for c in split.stratify_by]
-    rank = order_key.groupby(strata, sort=False).rank(method="min")  # identical texts tie
-    size = order_key.groupby(strata, sort=False).transform("size")
+    groups = [frame[c] for c in strata]
+    rank = order_key.groupby(groups, sort=False).rank(method="min")  # identical texts tie
+    size = order_key.groupby(groups, sort=False).transform("size")
     position = (rank - 1) / size  # 0 <= position < 1 inside the stratum
     # The same text under another label or language sits in another stratum: give every copy the
     # smallest position any copy has, so all copies land in one split and nothing leaks.

@@ -20,7 +20,7 @@ from pipelines.lib.quality.splits import SPLITS, assign_splits, joined_text
 from pipelines.lib.quality.waivers import load_waivers
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.report_files import ingest_days, write_gate_run, write_training_set
-from pipelines.lib.reports import CoverageCount, GateRun, LanguageReport, TrainingSetReport
+from pipelines.lib.reports import MISSING, UNDETERMINED, CoverageCount, GateRun, LanguageReport, TrainingSetReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -51,30 +51,39 @@ def build_training_set(
     eligible = pd.read_parquet(paths.eligible)
     accounting = Accounting(len(eligible))
     frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)
-    frame["split"] = assign_splits(frame, spec.columns.text, spec.split)
+    # Coverage counts the language as detected; a claimed language stays in the data, and with
+    # none declared the detected one is the data's (before the split: it is a default stratum).
+    language = spec.language_column
+    text = joined_text(frame, spec.columns.text, separator=". ")
+    detected = detect_languages(text, [*spec.languages, *_claimed(frame, spec)])
+    if spec.columns.language is None:
+        frame[language] = detected.fillna(UNDETERMINED).astype("str")
+    frame["split"] = assign_splits(frame, spec.columns.text, spec.split, spec.strata)
     write_parquet(frame, paths.training_set)
 
     # GX takes seconds to import: only the step that runs the suite pays for it.
     from pipelines.lib.quality.expectations import load_suite, run_suite
 
     contract = schemas.validate(schemas.training_set_schema(spec), frame)
-    newest_min = pd.Timestamp(cutoff(as_of, spec.freshness.max_staleness))
+    parameters: dict[str, object] = {"classes": spec.labels.classes, "languages": spec.languages}
+    if spec.columns.timestamp:
+        parameters["newest_timestamp_min"] = pd.Timestamp(cutoff(as_of, spec.freshness.max_staleness))
     expectations = run_suite(
         load_suite(suite_path),
         frame,
-        {"classes": spec.labels.classes, "languages": spec.languages, "newest_created_at_min": newest_min},
+        parameters,
         docs_root=paths.warehouse,  # GX Data Docs of every run: data/warehouse/<name>/gx/uncommitted/data_docs
     )
     annotations = None
     if spec.labels.annotations:
-        annotations = pd.read_csv(paths.landing(spec.labels.annotations.path), dtype="str")
+        annotations = load_annotations(paths.landing(spec.labels.annotations.path), spec)
     landed = RowAccounting.total(day.accounting for source in spec.sources for day in ingest_days(paths, source.name))
-    # Coverage counts the language as detected; the claimed label stays in the data.
-    text = joined_text(frame, spec.columns.text, separator=". ")
-    detected = detect_languages(text, [*spec.languages, *frame["language"].dropna().unique()])
-    mismatch = float((detected.notna() & (detected != frame["language"])).mean()) if len(frame) else 0.0
+    claimed = frame[language] if spec.columns.language else None
+    mismatch = None
+    if claimed is not None:
+        mismatch = float((detected.notna() & (detected != claimed)).mean()) if len(frame) else 0.0
     measured = evaluate_gates(
-        frame.assign(language=detected.fillna(frame["language"])),
+        frame.assign(**{language: detected.fillna(frame[language])}),
         spec,
         as_of,
         annotations,
@@ -84,28 +93,27 @@ def build_training_set(
     )
     waivers = load_waivers(paths.root, spec.name, gates=spec.gates.names())
     gates = apply_waivers(measured, waivers, today or datetime.now(UTC).date())
-    counts = (
-        frame.groupby([spec.labels.column, "language", "channel", "split"], observed=True)
-        .size()
-        .rename("n")
-        .reset_index()
-    )
-    confusion = pd.crosstab(frame["language"], detected.fillna("undetected")) if len(frame) else pd.DataFrame()
-    week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time.dt.strftime("%Y-%m-%d")
+    counts = coverage_counts(frame, spec)
+    confusion = pd.crosstab(claimed, detected.fillna("undetected")) if claimed is not None and len(frame) else None
+    weekly = {}
+    if spec.columns.timestamp:
+        week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time
+        weekly = {str(w): int(n) for w, n in week.dt.strftime("%Y-%m-%d").value_counts().sort_index().items()}
     report = TrainingSetReport(
         as_of=as_of,
         accounting=accounting.close(len(frame)),
         splits={split: int((frame["split"] == split).sum()) for split in SPLITS},
-        counts=[
-            CoverageCount(label=row[0], language=row[1], channel=row[2], split=row[3], n=int(row[4]))
-            for row in counts.itertuples(index=False)
-        ],
-        weekly={str(w): int(n) for w, n in week.value_counts().sort_index().items()},
+        counts=counts,
+        weekly=weekly,
         language=LanguageReport(
-            mismatch_rate=round(mismatch, 4),
+            column=language,
+            mismatch_rate=None if mismatch is None else round(mismatch, 4),
             detected={str(k): int(n) for k, n in detected.value_counts().items()},
-            claimed_vs_detected={f"{a}->{b}": int(n) for (a, b), n in confusion.stack().items() if n and a != b},
+            claimed_vs_detected={}
+            if confusion is None
+            else {f"{a}->{b}": int(n) for (a, b), n in confusion.stack().items() if n and a != b},
         ),
+        limits=spec.limits(),
     )
     write_training_set(paths, report)
     run = GateRun(
@@ -121,16 +129,56 @@ def build_training_set(
     return TrainingSetEvaluation(report, run, write_gate_report(paths, run_id))
 
 
+def _claimed(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
+    """The claimed languages present, as candidates for detection; none without a language column."""
+    return [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
+
+
+def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCount]:
+    """Examples per class x segment values (language, then each declared segment) x split; a
+    missing segment value is counted as `(missing)`, never dropped."""
+    if not len(frame):
+        return []
+    keys = [spec.labels.column, *spec.segment_columns, "split"]
+    table = frame[keys].astype("object").fillna(MISSING)
+    grouped = table.groupby(keys, observed=True, sort=True).size()
+    segments = spec.segment_columns
+    return [
+        CoverageCount(
+            label=str(key[0]),
+            segments=dict(zip(segments, map(str, key[1:-1]), strict=True)),
+            split=str(key[-1]),
+            n=int(n),
+        )
+        for key, n in grouped.items()
+    ]
+
+
+def load_annotations(path: Path, spec: DatasetSpec) -> pd.DataFrame:
+    """The doubly-labelled items (`id`, `annotator`, `label`, ids as text); raises ValueError
+    naming the missing columns."""
+    table = pd.read_csv(path, dtype="str")
+    id_column = (spec.labels.annotations and spec.labels.annotations.id_column) or spec.columns.id
+    missing = sorted({id_column, "annotator", "label"} - set(table.columns))
+    if missing:
+        raise ValueError(f"annotations {path}: missing column(s) {missing}; expected {id_column}, annotator, label")
+    return table.rename(columns={id_column: "id"})[["id", "annotator", "label"]]
+
+
 def _latest_counts(paths: DatasetPaths) -> list[CoverageCount] | None:
     """Coverage counts of the latest released version, for the share-drop gate."""
     released = versions(paths.releases)
     return read_manifest(paths.releases / f"v{released[-1]}").counts if released else None
 
 
-def _write_dvc_reports(paths: DatasetPaths, run: GateRun, counts: pd.DataFrame, spec: DatasetSpec) -> None:
-    """Gate metrics and coverage in the files dvc.yaml names as metrics and plots."""
+def _write_dvc_reports(paths: DatasetPaths, run: GateRun, counts: list[CoverageCount], spec: DatasetSpec) -> None:
+    """Gate metrics and coverage (class x language) in the files dvc.yaml names as metrics and plots."""
     metrics = {g.name: g.measured for g in run.gates if isinstance(g.measured, (int, float))}
     write_json(metrics, paths.reports / "gates.json")
-    coverage = counts.groupby([spec.labels.column, "language"], observed=True)["n"].sum().reset_index()
+    language = spec.language_column
+    rows = pd.DataFrame(
+        [(c.label, c.segments[language], c.n) for c in counts], columns=[spec.labels.column, language, "n"]
+    )
+    coverage = rows.groupby([spec.labels.column, language], observed=True)["n"].sum().reset_index()
     paths.reports.mkdir(parents=True, exist_ok=True)
     coverage.to_csv(paths.reports / "coverage.csv", index=False)

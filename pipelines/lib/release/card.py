@@ -19,14 +19,19 @@ SPLITS = ["train", "validation", "test"]
 # (`&lt;` instead of `<`), and Markdown has no escaping that autoescape could apply. Nothing in
 # the card is raw text of the data: names, counts, ids and the spec's own declarations.
 _TEMPLATES = templates.environment(autoescape=False)
+# A segment value is a category of the data (a product, a queue): a `|` or a line break in one
+# would end its table cell or row.
+_TEMPLATES.filters["cell"] = lambda value: str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 @dataclass(frozen=True)
 class Coverage:
-    """Released examples per class (sorted by name) and split, in the order of `splits`."""
+    """Released examples per class (sorted by name) and split, in the order of `splits`; and per
+    segment column (the language first), examples per value, most first."""
 
     splits: list[str]
     rows: list[tuple[str, list[int]]]
+    segments: dict[str, list[tuple[str, int]]]
 
 
 def render_card(manifest: Manifest) -> str:
@@ -43,7 +48,8 @@ def render_card(manifest: Manifest) -> str:
 
 
 def _coverage(counts: list[CoverageCount]) -> Coverage | None:
-    """Sum the class x language x channel x split counts per class and split; None if no rows."""
+    """Sum the class x segment values x split counts per class and split, and per segment value;
+    None if no rows."""
     if not counts:
         return None
     by_class: dict[str, dict[str, int]] = {}
@@ -51,4 +57,11 @@ def _coverage(counts: list[CoverageCount]) -> Coverage | None:
         per_split = by_class.setdefault(row.label, {})
         per_split[row.split] = per_split.get(row.split, 0) + row.n
     rows = [(name, [per_split.get(s, 0) for s in SPLITS]) for name, per_split in sorted(by_class.items())]
-    return Coverage(SPLITS, rows)
+    per_value: dict[str, dict[str, int]] = {}
+    for row in counts:
+        for column, value in row.segments.items():
+            per_value.setdefault(column, {})[value] = per_value.get(column, {}).get(value, 0) + row.n
+    segments = {
+        column: sorted(values.items(), key=lambda item: (-item[1], item[0])) for column, values in per_value.items()
+    }
+    return Coverage(SPLITS, rows, segments)

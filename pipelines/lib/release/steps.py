@@ -116,6 +116,7 @@ def release_training_set(
         gates=gate_run.gates,
         counts=training.counts,
         language=training.language,
+        limits=training.limits,
     )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
@@ -129,7 +130,7 @@ def release_training_set(
         fetch_missing_versions(paths.root, spec.name)
         outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
         erased = erased_pseudonyms(paths.root, key)
-        withdrawals = versions_to_withdraw(paths.root, spec.name, erased, outcome.version)
+        withdrawals = versions_to_withdraw(paths.root, spec.name, spec.columns.user, erased, outcome.version)
         # An unchanged version without its tag was cut short before publishing: finish it.
         unpublished = vcs.is_git_repo(paths.root) and outcome.tag is None
         if not publish or not (outcome.created or withdrawals or unpublished):
@@ -208,23 +209,32 @@ def _policies(spec: DatasetSpec, redacted: list[RedactionReport], eligible: Elig
     consent, erased = removed.get("consent_opt_out", 0), removed.get("erasure_request", 0)
     expired, expired_sensitive = removed.get("retention_expired", 0), removed.get("retention_expired_sensitive", 0)
     oldest = storage.oldest_day_kept.isoformat() if storage.oldest_day_kept else None
+    # What a declared-absent column keeps from applying is said in the policy itself.
+    limits = {limit.rule: limit.reason for limit in spec.limits()}
+    pseudonymized = spec.pseudonymized_columns
     return [
         MinimisationPolicy(dropped_columns=dropped, summary=f"columns dropped before storage: {dropped or 'none'}"),
         RedactionPolicy(
             replaced=replaced, summary="replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items())
         ),
         PseudonymisationPolicy(
-            columns=spec.privacy.pseudonymize, summary=f"keyed HMAC-SHA256 of {spec.privacy.pseudonymize}"
+            columns=pseudonymized,
+            summary=f"keyed HMAC-SHA256 of {pseudonymized}"
+            + (f" (not applied to a person: {limits['pseudonymisation']})" if "pseudonymisation" in limits else ""),
         ),
         ConsentPolicy(
             rows_removed=consent,
             opted_out_users=eligible.opted_out_users,
-            summary=f"{consent} rows of {eligible.opted_out_users} opted-out users excluded",
+            summary=f"not applied: {limits['consent']}"
+            if "consent" in limits
+            else f"{consent} rows of {eligible.opted_out_users} opted-out users excluded",
         ),
         ErasurePolicy(
             requests=eligible.erasure_requests,
             rows_removed=erased,
-            summary=f"{eligible.erasure_requests} erasure request(s) on record; {erased} rows excluded",
+            summary=f"not applied: {limits['erasure']}"
+            if "erasure" in limits
+            else f"{eligible.erasure_requests} erasure request(s) on record; {erased} rows excluded",
         ),
         RetentionOnStoragePolicy(
             **dict(storage),
@@ -233,6 +243,7 @@ def _policies(spec: DatasetSpec, redacted: list[RedactionReport], eligible: Elig
         ),
         RetentionPolicy(
             rows_removed=expired + expired_sensitive,
-            summary=f"kept {retention.default}{sensitive}; {expired} + {expired_sensitive} (sensitive) rows expired",
+            summary=f"kept {retention.default}{sensitive}; {expired} + {expired_sensitive} (sensitive) rows expired"
+            + (f" ({limits['retention']})" if "retention" in limits else ""),
         ),
     ]

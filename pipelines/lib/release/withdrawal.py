@@ -58,10 +58,13 @@ def check_not_withdrawn(root: Path, dataset: str, version: int) -> None:
         )
 
 
-def versions_to_withdraw(root: Path, dataset: str, erased: dict[str, str], latest: int) -> list[Withdrawal]:
+def versions_to_withdraw(
+    root: Path, dataset: str, user_column: str | None, erased: dict[str, str], latest: int
+) -> list[Withdrawal]:
     """Earlier versions (before `latest`), not yet withdrawn and with their data files, that hold
-    any erased user; each with the ids of the requests it holds."""
-    if not erased:
+    any erased user in `user_column`; each with the ids of the requests it holds. [] for a
+    dataset with no user column."""
+    if not erased or user_column is None:
         return []
     releases, withdrawn = root / "datasets" / dataset, read_registry(root, dataset)["withdrawn"]
     found = []
@@ -69,7 +72,7 @@ def versions_to_withdraw(root: Path, dataset: str, erased: dict[str, str], lates
         folder = releases / f"v{version}"
         if version >= latest or str(version) in withdrawn or not (folder / DATA_FILES[0]).exists():
             continue
-        users = pd.concat([pd.read_parquet(folder / name, columns=["user_id"]) for name in DATA_FILES])["user_id"]
+        users = pd.concat([pd.read_parquet(folder / name, columns=[user_column]) for name in DATA_FILES])[user_column]
         hits = sorted({erased[u] for u in users[users.isin(erased)].unique()})
         if hits:
             found.append(Withdrawal(version, latest, hits))
