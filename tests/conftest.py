@@ -62,7 +62,8 @@ def declare(root: Path, spec: DatasetSpec) -> Path:
         "type": COMPONENT_TYPE,
         "requirements": {"env": [spec.privacy.key_env]},
         # Column roles keep their nulls: a user or timestamp column is declared absent as null.
-        "attributes": spec.model_dump(mode="json", exclude_none=True) | {"columns": spec.columns.model_dump(mode="json")},
+        "attributes": spec.model_dump(mode="json", exclude_none=True)
+        | {"columns": spec.columns.model_dump(mode="json")},
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
