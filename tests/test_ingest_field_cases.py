@@ -231,7 +231,7 @@ def test_the_pseudonym_of_user_1001_is_the_one_forget_and_the_opt_out_table_comp
     # The consent table as written by a spreadsheet, read as the pipeline reads it.
     opt_outs = tmp_path / "opt_outs.csv"
     opt_outs.write_text("user_id,opted_out_at\n1001,2026-11-01\n")
-    assert pseudonymize(load_opt_outs(opt_outs)["user_id"], KEY).tolist() == [landed_pseudonym]
+    assert pseudonymize(load_opt_outs(opt_outs, "user_id"), KEY).tolist() == [landed_pseudonym]
 
 
 # -- time zones ----------------------------------------------------------------------------------------
