@@ -103,6 +103,12 @@ def materialize_dataset(
     reference = as_of or end
     # Data past retention is never landed again: the default range starts inside the retention window.
     oldest_kept = cutoff(reference, spec.privacy.retention.default).date()
+    if start is None and days and oldest_kept > days[-1]:
+        raise ValueError(
+            f"nothing to process for {spec.name}: every landed day ({days[0]}..{days[-1]}) is before {oldest_kept}, "
+            f"the oldest day retention ({spec.privacy.retention.default} as of {reference}) keeps: pass --as-of, "
+            "or widen privacy.retention"
+        )
     start = start or max(spec.first_date, days[0], oldest_kept)
     if start > end:
         raise ValueError(f"nothing to process for {spec.name}: first day {start} is after last day {end}")

@@ -58,13 +58,9 @@ def declare(root: Path, spec: DatasetSpec) -> Path:
     """Write `spec` as the workspace's `pipelines/defs/<name>/defs.yaml`; returns the file."""
     path = root / "pipelines" / "defs" / spec.name / "defs.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "type": COMPONENT_TYPE,
-        "requirements": {"env": [spec.privacy.key_env]},
-        # Column roles keep their nulls: a user or timestamp column is declared absent as null.
-        "attributes": spec.model_dump(mode="json", exclude_none=True)
-        | {"columns": spec.columns.model_dump(mode="json")},
-    }
+    # Column roles keep their nulls: a user or timestamp column is declared absent as null.
+    attributes = spec.model_dump(mode="json", exclude_none=True) | {"columns": spec.columns.model_dump(mode="json")}
+    document = {"type": COMPONENT_TYPE, "requirements": {"env": [spec.privacy.key_env]}, "attributes": attributes}
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
 

@@ -33,3 +33,16 @@ def test_finds_the_wrong_labels_the_export_carries():
 def test_an_unknown_code_is_named():
     with pytest.raises(UnknownLanguageError, match="'xx'"):
         detect_languages(pd.Series(["hello there", "hola"]), ["en", "xx"])
+
+
+def test_a_language_nobody_declared_is_reported_as_itself():
+    """A dataset declaring one language still sees a ticket written in another: the mismatch gate
+    works on a one-language dataset."""
+    texts = pd.Series(
+        [
+            "My card was charged twice for the same subscription.",
+            "Meine Karte wurde für dasselbe Abo zweimal belastet, bitte erstatten Sie den Betrag.",
+            "Mijn kaart is twee keer belast voor hetzelfde abonnement.",
+        ]
+    )
+    assert detect_languages(texts, ["en"]).tolist() == ["en", "de", "nl"]

@@ -225,3 +225,16 @@ def test_demo_names_appear_only_in_the_demo_yaml_and_the_generator():
 
 if shutil.which("git") is None:  # pragma: no cover - git is part of the workspace
     pytest.skip("git is needed", allow_module_level=True)
+
+
+def test_when_retention_or_freshness_leaves_no_rows_the_run_says_so_with_the_dates(released):
+    root, _, _ = released
+    late = trainset(root, "run", "case_routing", "--as-of", "2028-01-15")
+    assert late.returncode == 2 and "Traceback" not in late.stderr
+    assert "every landed day (2026-10-02..2026-10-31) is before 2027-01-16, the oldest day retention" in late.stderr
+    stale = trainset(root, "run", "case_routing", "--as-of", "2027-06-01")
+    assert stale.returncode == 1 and "Traceback" not in stale.stderr + stale.stdout
+    assert (
+        "all 300 eligible rows are before 2026-12-02, where the freshness window (P6M as of 2027-06-01) starts: "
+        "pass --as-of, or widen freshness.window"
+    ) in stale.stderr

@@ -125,7 +125,7 @@ def test_the_html_report_lists_gates_checks_findings_and_plots():
         CheckRecord(name="row_accounting", asset="eligible", passed=True, description="ok"),
     ]
     html = render_gate_report("ticket_triage", run, None, checks)
-    assert html.count("<p>No examples.</p>") == 3
+    assert html.count("<p>No examples.</p>") == 2  # coverage and freshness
     assert (
         "<td>unreviewed</td><td>redacted</td><td></td><td>T1</td><td>body</td><td>3</td><td>email</td><td></td>" in html
     )
@@ -141,7 +141,7 @@ def test_a_run_a_check_blocked_has_its_checks_and_no_gates_or_plots():
     checks = [residue_check("T1", "a serial number")]
     html = render_gate_report("ticket_triage", GateRun(run_id="r2"), None, checks)
     assert "0 gates, 0 not passed. <strong>Blocked by pii_residue (redacted): no version was released.</strong>" in html
-    assert html.count("<p>No examples.</p>") == 3
+    assert html.count("<p>No examples.</p>") == 2  # coverage and freshness
 
 
 def test_the_card_renders_from_its_template_with_the_same_text():

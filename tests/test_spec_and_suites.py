@@ -39,7 +39,7 @@ def test_the_declared_dataset_is_valid():
         (lambda a: a["split"].update(train=0.9), "split shares must sum to 1"),
         (lambda a: a["gates"].update(min_examples_per_klass={"min": 1}), "gates.min_examples_per_klass: not a gate"),
         (lambda a: a["gates"]["min_examples_per_class"].update(mn=1), "gates.min_examples_per_class.mn: not a param"),
-        (lambda a: a["gates"]["min_non_english_share"].update(min=1.5), "gates.min_non_english_share.min"),
+        (lambda a: a["gates"]["min_share_outside_language"].update(min=1.5), "gates.min_share_outside_language.min"),
     ],
 )
 def test_invalid_specs_name_the_file_and_the_field(tmp_path, edit, message):
@@ -83,12 +83,12 @@ def test_the_suite_runs_with_parameters_from_the_spec():
     params = {
         "classes": ["Billing", "Other"],
         "languages": ["en", "de"],
-        "newest_created_at_min": pd.Timestamp("2026-10-15", tz="UTC"),
+        "newest_timestamp_min": pd.Timestamp("2026-10-15", tz="UTC"),
     }
     assert all(outcome.success for outcome in run_suite(suite, frame, params))
     params |= {
         "classes": ["Billing", "Other", "Account"],
-        "newest_created_at_min": pd.Timestamp("2026-11-15", tz="UTC"),
+        "newest_timestamp_min": pd.Timestamp("2026-11-15", tz="UTC"),
     }
     failed = {(o.type, o.column) for o in run_suite(suite, frame, params) if not o.success}
     assert failed == {

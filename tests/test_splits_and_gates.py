@@ -128,3 +128,14 @@ def test_duplicate_and_leakage_gates():
     results = {g.name: g for g in evaluate_gates(numbered, spec, AS_OF)}
     assert results["max_duplicate_share"].measured == 0.0
     assert not results["max_near_duplicate_share"].passed and results["max_near_duplicate_share"].measured > 0.99
+
+
+def test_a_class_absent_from_a_split_is_a_failed_gate_not_a_silent_gap():
+    spec = small_spec()
+    df = tickets(2000)
+    df["split"] = assign_splits(df, ["subject", "body"], spec.split, spec.strata)
+    df.loc[(df["category"] == "Account") & (df["split"] == "test"), "split"] = "train"
+    gate = {g.name: g for g in evaluate_gates(df, spec, AS_OF)}["min_examples_per_split"]
+    assert not gate.passed and gate.blocking and gate.measured == 0
+    assert [s.text for s in gate.failing] == ["Account/test: 0 < 5"]
+    assert gate.explanation == "class 'Account' has 0 examples in test, below the 5 required"

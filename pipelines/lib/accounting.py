@@ -16,6 +16,17 @@ class AccountingError(RuntimeError):
     """Rows in != rows out + rows removed: a step lost or invented rows."""
 
 
+class NothingLeftError(ValueError):
+    """A step kept no row of a non-empty input: the message names the rule that removed them, its
+    dates and what to do, instead of every later gate measuring 0."""
+
+
+def removal_summary(removed: dict[str, int]) -> str:
+    """`5302 retention_expired, 12 consent_opt_out`: the reasons rows were removed, most first."""
+    ranked = sorted(((n, reason) for reason, n in removed.items() if n), reverse=True)
+    return ", ".join(f"{n} {reason}" for n, reason in ranked) or "none removed"
+
+
 @dataclass
 class Accounting:
     """Counts of one step while it runs: rows in, rows removed per reason."""

@@ -142,9 +142,9 @@ def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str) -> No
     """A typed export whose columns changed type (an epoch number for the timestamp, a code for
     the label) is a source problem, not thousands of bad rows."""
     c = spec.columns
-    # The timestamp first: an epoch number there is the change a steward most needs to read first.
     expected = {c.timestamp: "a timestamp or ISO-8601 text"} if c.timestamp else {}
-    expected |= {name: "text" for name in spec.kept_columns[1:] if name not in (c.user, c.timestamp)}
+    expected[spec.labels.column] = "text"
+    expected |= {name: "text" for name in spec.kept_columns[1:-1] if name not in (c.user, c.timestamp)}
     changed = []
     for name, wanted in expected.items():
         if name not in schema.names:

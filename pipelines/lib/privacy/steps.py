@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 
-from pipelines.lib.accounting import Accounting, RowAccounting
+from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting, removal_summary
+from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet
 from pipelines.lib.privacy.erasure import erased_pseudonyms
 from pipelines.lib.privacy.policies import (
@@ -27,7 +28,7 @@ from pipelines.lib.privacy.retention import expire_stored
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.waivers import load_allowances
 from pipelines.lib.report_files import write_eligibility, write_redaction
-from pipelines.lib.reports import ContractResult, EligibilityReport, RedactionReport
+from pipelines.lib.reports import ContractResult, EligibilityReport, RedactionReport, RetentionOnStorage
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -141,6 +142,8 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
         opt_outs = load_opt_outs(paths.landing(consent.path), consent.user_column or str(spec.columns.user))
         opted_out = len(opt_outs)
         frame = apply_consent(frame, pseudonymize(opt_outs, key), spec, accounting)
+    if frame.empty:
+        raise NothingLeftError(_nothing_eligible(spec, as_of, accounting, expired))
     order = [name for name in (spec.columns.timestamp, spec.columns.id) if name is not None]
     frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
     write_parquet(frame, paths.eligible)
@@ -155,6 +158,29 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     )
     write_eligibility(paths, report)
     return report
+
+
+def _nothing_eligible(spec: DatasetSpec, as_of: date, accounting: Accounting, storage: RetentionOnStorage) -> str:
+    """Why no row is eligible, with the dates, and what to do."""
+    retention = spec.privacy.retention.default
+    before = cutoff(as_of, retention).date()
+    expired = accounting.removed.get("retention_expired", 0) + accounting.removed.get("retention_expired_sensitive", 0)
+    if accounting.rows_in and expired == accounting.rows_in:
+        return (
+            f"{spec.name}: all {accounting.rows_in} rows are before {before}, the oldest day retention "
+            f"({retention} as of {as_of}) keeps: pass --as-of, or widen privacy.retention"
+        )
+    if not accounting.rows_in and storage.files_deleted:
+        return (
+            f"{spec.name}: every stored day is before {before}, the oldest day retention ({retention} as of {as_of}) "
+            f"keeps, so it was deleted ({storage.files_deleted} files): pass --as-of, or widen privacy.retention"
+        )
+    if not accounting.rows_in:
+        return (
+            f"{spec.name}: no stored row to make eligible: every landed row was quarantined or no day was "
+            "landed in range (`trainset gates` lists the quarantine reasons)"
+        )
+    return f"{spec.name}: no row of {accounting.rows_in} is eligible ({removal_summary(accounting.removed)})"
 
 
 def _empty(spec: DatasetSpec) -> pd.DataFrame:

@@ -98,6 +98,13 @@ DECLARED: dict[str, GateDeclaration] = {
             "label",
         ),
         GateDeclaration(
+            "min_examples_per_split",
+            MinCount,
+            "Minimum examples of every class in every split the spec gives a share (a class absent from "
+            "validation or test cannot be evaluated).",
+            "label",
+        ),
+        GateDeclaration(
             "min_share_outside_language",
             ReferenceShare,
             "Minimum share of examples in languages other than the `reference` one.",

@@ -72,6 +72,26 @@ def _min_share_per_class(bar: MinShare, data: GateInputs) -> Measured:
     return Measured(not failing, round(float(shares.min()), 4), bar.min, explanation, failing)
 
 
+@implements("min_examples_per_split")
+def _min_per_split(bar: MinCount, data: GateInputs) -> Measured:
+    if "split" not in data.frame.columns:
+        return Measured(True, "not split", bar.min, "the examples are not split")
+    shares = data.spec.split
+    splits = [name for name in ("train", "validation", "test") if getattr(shares, name) > 0]
+    table = pd.crosstab(data.labels, data.frame["split"]).reindex(
+        index=data.spec.labels.classes, columns=splits, fill_value=0
+    )
+    failing, words = [], []
+    for name, row in table.iterrows():  # classes x splits: a handful of cells, not rows of data
+        for where, n in row.items():
+            if n < bar.min:
+                failing.append(Shortfall(segment=str(name), text=f"{name}/{where}: {n} < {bar.min}"))
+                words.append(f"class {name!r} has {n} examples in {where}, below the {bar.min} required")
+    fewest = int(table.to_numpy().min()) if table.size else 0
+    explanation = "; ".join(words) or f"every class has at least {bar.min} examples in each of {', '.join(splits)}"
+    return Measured(not failing, fewest, bar.min, explanation, failing)
+
+
 @implements("min_share_outside_language")
 def _share_outside_language(bar: ReferenceShare, data: GateInputs) -> Measured:
     share = float((data.languages != bar.reference).mean()) if len(data.frame) else 0.0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.lib.accounting import Accounting, RowAccounting
+from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.ingest.language import detect_languages
@@ -51,6 +51,12 @@ def build_training_set(
     eligible = pd.read_parquet(paths.eligible)
     accounting = Accounting(len(eligible))
     frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)
+    if frame.empty and len(eligible):
+        window = spec.freshness.window
+        raise NothingLeftError(
+            f"{spec.name}: all {len(eligible)} eligible rows are before {cutoff(as_of, window).date()}, where the "
+            f"freshness window ({window} as of {as_of}) starts: pass --as-of, or widen freshness.window"
+        )
     # Coverage counts the language as detected; a claimed language stays in the data, and with
     # none declared the detected one is the data's (before the split: it is a default stratum).
     language = spec.language_column
