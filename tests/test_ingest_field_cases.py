@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES, small_spec
 
+from pipelines.lib.ingest.encodings import Utf8, as_utf8
 from pipelines.lib.ingest.records import read_records
 from pipelines.lib.ingest.sources import SourceError, read_days
 from pipelines.lib.ingest.steps import IngestBatch, land_raw
@@ -125,6 +126,14 @@ def test_bytes_no_encoding_reads_are_quarantined_as_bad_encoding_with_row_and_li
     assert mixed.rows["ticket_id"].tolist() == ["F12-003", "F12-004", "F12-005"]
     assert mixed.rows["subject"].iloc[-1] == "Grüße"
     assert quarantined(mixed) == [("F12-001", "bad_encoding", 1, 2), ("F12-002", "bad_encoding", 2, 3)]
+
+
+def test_detection_prefers_windows_1252_on_a_tie_and_takes_another_code_page_only_where_it_reads_better():
+    """Most Windows code pages read the case's bytes alike; Polish letters read only as cp1250."""
+    assert as_utf8((CASES / "cp1252-export.csv").read_bytes()).encoding == "cp1252"
+    polish = "Zażółć gęślą jaźń, proszę o fakturę"
+    assert as_utf8(polish.encode("cp1250")) == Utf8(polish.encode(), "cp1250")
+    assert as_utf8(b"\x00\x01\x02\xff\xfe\xc3") == Utf8(b"\x00\x01\x02\xff\xfe\xc3", "utf-8")  # noise: left as is
 
 
 @pytest.mark.parametrize("declared", [None, ";"])
