@@ -25,7 +25,7 @@ def test_accounting_reconciles_with_stored_rows_and_names_a_missing_row(tmp_path
     lines = first.read_text().splitlines(keepends=True)
     first.write_text(lines[0] + lines[1].rstrip("\n") + ",an extra field\n" + "".join(lines[2:]))
     paths = DatasetPaths(tmp_path, spec.name)
-    land_raw(paths, spec, "tickets", days)
+    land_raw(paths, spec, "tickets", days, AS_OF)
     redact_partitions(paths, spec, days, b"k" * 32)
 
     raw = reconcile_raw(paths, "tickets", days)

@@ -97,13 +97,14 @@ def read_landed(factory, kind: str, content: bytes):
     folder = root / "data" / "landing" / "tickets"
     folder.mkdir(parents=True)
     (folder / f"2026-10-01.{kind}").write_bytes(content)
-    return read_days(root, spec, source, ["2026-10-01"])
+    return read_days(root, spec, source, ["2026-10-01"], as_of=date(2026, 10, 1))
 
 
 def assert_all_quarantined(landed) -> None:
-    # Random bytes never make a valid ticket: every record is set aside, none is lost.
+    # Random bytes never make a valid ticket: every record is set aside (or, all empty, counted as
+    # blank), none is lost.
     assert len(landed.rows) == 0
-    assert len(landed.quarantine) == landed.files["2026-10-01"][2]
+    assert len(landed.quarantine) + landed.blank["2026-10-01"] == landed.files["2026-10-01"][2]
     assert landed.quarantine["reason"].notna().all()
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 from conftest import small_spec
 
 from pipelines.lib.ingest.sources import SourceError, read_days
 
+AS_OF = date(2026, 10, 2)  # the run's as-of day: a timestamp after it is future_timestamp
 HEADER = "ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category\n"
 
 
@@ -31,11 +34,11 @@ def test_each_unusable_row_is_quarantined_with_a_reason_and_its_location(tmp_pat
         + "T6,u6,x,2026-10-01T12:00:00Z,chat,en,,  ,Other\n"
         + "T1,u7,x,2026-10-01T13:00:00Z,web,en,Hi,again,Other\n",
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
     assert landed.rows["ticket_id"].tolist() == ["T1"]
     assert landed.rows["body"].tolist() == ["multi\nline body"]
     assert str(landed.rows["created_at"].dtype) == "datetime64[us, UTC]"
-    reasons = dict(zip(landed.quarantine["ticket_id"], landed.quarantine["reason"], strict=True))
+    reasons = dict(zip(landed.quarantine["record_id"], landed.quarantine["reason"], strict=True))
     assert reasons == {
         "T2": "missing_required_field",
         "T3": "unparseable_timestamp",
@@ -55,7 +58,7 @@ def test_a_missing_file_names_the_source_the_file_and_the_fix(tmp_path):
     with pytest.raises(
         SourceError, match=r"source 'tickets', partition 2026-10-02: expected file data/landing/tickets/2026-10-02.csv"
     ):
-        read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"])
+        read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF)
 
 
 def test_a_missing_column_names_the_file_and_what_was_expected(tmp_path):
@@ -66,13 +69,13 @@ def test_a_missing_column_names_the_file_and_what_was_expected(tmp_path):
         HEADER.replace("category", "label") + "T1,u1,x,2026-10-01T10:00:00Z,email,en,Hi,b,Billing\n",
     )
     with pytest.raises(SourceError, match=r"2026-10-01.csv: missing column\(s\) \['category'\]"):
-        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
 
 
 def test_a_header_only_day_is_an_empty_partition(tmp_path):
     spec = small_spec()
     land(tmp_path, "2026-10-01", HEADER)
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
     assert len(landed.rows) == 0 and len(landed.quarantine) == 0
     assert "row" not in landed.rows.columns
     assert str(landed.rows["created_at"].dtype) == "datetime64[us, UTC]"
@@ -92,23 +95,23 @@ def test_malformed_csv_records_are_quarantined_with_their_line_and_the_rest_is_r
         + b"T2,u2,x,2026-10-01T10:00:00Z,email,en,Hi,body,Billing,extra field\n"
         + b"T3,u3,x,2026-10-01T10:00:00Z,email,en,Hi,caf\xe9 au lait,Billing\n"
         + b'T4,u4,x,2026-10-01T10:00:00Z,email,en,Hi,"a quote never closed,Billing\n'
-        + b"T5,u5,x,"
-        + GOOD.encode()
+        # UTF-8 beside the byte T3 damaged: the file is UTF-8, so T3 is bad_encoding (not a cp1252 file).
+        + "T5,u5,x,2026-10-01T10:00:00Z,email,de,Hi,Grüße,Billing\n".encode()
         + b"T6,u6,x,2026-10-01T10:00:00Z,email,en\n"
         + b'T7,u7,x,2026-10-01T10:00:00Z,email,en,Hi,"two\nlines",Billing\n'
         + b"T8,u8,x,"
         + GOOD.encode()
         + b'"anna.smith@example.com, call me",x\n',  # a shifted record: its "id" is PII, not an id
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
     assert landed.rows["ticket_id"].tolist() == ["T1", "T5", "T7", "T8"]
-    bad = landed.quarantine[["ticket_id", "reason", "row", "line"]].to_dict("records")
+    bad = landed.quarantine[["record_id", "reason", "row", "line"]].to_dict("records")
     assert bad == [
-        {"ticket_id": "T2", "reason": "malformed_record", "row": 2, "line": 3},
-        {"ticket_id": "T3", "reason": "bad_encoding", "row": 3, "line": 4},
-        {"ticket_id": "T4", "reason": "malformed_record", "row": 4, "line": 5},
-        {"ticket_id": "T6", "reason": "malformed_record", "row": 6, "line": 7},
-        {"ticket_id": "", "reason": "malformed_record", "row": 9, "line": 11},
+        {"record_id": "T2", "reason": "malformed_record", "row": 2, "line": 3},
+        {"record_id": "T3", "reason": "bad_encoding", "row": 3, "line": 4},
+        {"record_id": "T4", "reason": "malformed_record", "row": 4, "line": 5},
+        {"record_id": "T6", "reason": "malformed_record", "row": 6, "line": 7},
+        {"record_id": "", "reason": "malformed_record", "row": 9, "line": 11},
     ]
     assert landed.files["2026-10-01"][2] == 9  # every record counted: 4 read + 5 quarantined
 
@@ -126,15 +129,16 @@ def test_malformed_jsonl_lines_are_quarantined_and_the_rest_is_read(tmp_path):
         + b"\n"
         + (good % "J3").replace("Hi", "caf\xe9").encode("latin-1")
         + b"[1, 2]\n"
-        + (good % "J4").encode()
+        # UTF-8 beside the byte J3 damaged: the file is UTF-8, so J3 is bad_encoding (not latin-1).
+        + (good % "J4").replace("Hi", "Grüße").encode()
     )
-    landed = read_days(tmp_path, spec, source, ["2026-10-01"])
+    landed = read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF)
     assert landed.rows["ticket_id"].tolist() == ["J1", "J4"]
-    bad = landed.quarantine[["ticket_id", "reason", "line"]].to_dict("records")
+    bad = landed.quarantine[["record_id", "reason", "line"]].to_dict("records")
     assert bad == [
-        {"ticket_id": "J2", "reason": "malformed_record", "line": 2},
-        {"ticket_id": "J3", "reason": "bad_encoding", "line": 4},
-        {"ticket_id": "", "reason": "malformed_record", "line": 5},
+        {"record_id": "J2", "reason": "malformed_record", "line": 2},
+        {"record_id": "J3", "reason": "bad_encoding", "line": 4},
+        {"record_id": "", "reason": "malformed_record", "line": 5},
     ]
 
 
@@ -146,7 +150,7 @@ def test_oversize_text_is_quarantined(tmp_path):
         "2026-10-01",
         HEADER + "T1,u1,x," + GOOD + f"T2,u2,x,2026-10-01T10:00:00Z,web,en,Hi,{long_body},Other\n",
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
     assert landed.rows["ticket_id"].tolist() == ["T1"]
     assert landed.quarantine["reason"].tolist() == ["oversize_text"]
 
@@ -158,24 +162,25 @@ def test_an_id_landed_on_another_day_is_a_duplicate(tmp_path):
         "2026-10-02",
         HEADER + "T1,u1,x," + GOOD.replace("10-01", "10-02") + "T9,u9,x," + GOOD.replace("10-01", "10-02"),
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], known_ids=pd.Series(["T1"]))
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF, known_ids=pd.Series(["T1"]))
     assert landed.rows["ticket_id"].tolist() == ["T9"]
-    assert landed.quarantine[["ticket_id", "reason"]].values.tolist() == [["T1", "duplicate_id"]]
+    assert landed.quarantine[["record_id", "reason"]].values.tolist() == [["T1", "duplicate_id"]]
 
 
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
         (b"", "the file is empty: expected at least the header line"),
-        (b"\xff\xfe\x00garbage\n1,2\n", "the header line is not UTF-8 CSV"),
-        (b"a,,b\n1,2,3\n", "blank or repeated column names"),
+        (b"\xff\xfe\x00garbage\n1,2\n", "the file is not utf-16-le from byte 12 on"),
+        (b"\x00\x01\x02\xff\xfe\xc3\n1,2\n", "the header line is not CSV text in UTF-8 or a detectable encoding"),
+        (b"a,,b\n1,2,3\n", "blank column names \\(at positions \\[2\\]\\) or 0 repeated"),
     ],
 )
 def test_an_unreadable_file_names_the_source_the_file_and_what_is_wrong(tmp_path, content, expected):
     spec = small_spec()
     land_bytes(tmp_path, "2026-10-01", content)
     with pytest.raises(SourceError, match=rf"source 'tickets', file data/landing/tickets/2026-10-01.csv: .*{expected}"):
-        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"])
+        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
 
 
 def land_bytes(root, day, content: bytes):
@@ -193,11 +198,11 @@ def test_a_parquet_export_whose_column_types_changed_is_refused_by_name(tmp_path
     row |= {"subject": "Hi", "body": "b", "category": "Billing"}
     good = pd.DataFrame([row | {"created_at": pd.Timestamp("2026-10-01T10:00:00Z")}])
     good.to_parquet(folder / "2026-10-01.parquet")
-    assert read_days(tmp_path, spec, source, ["2026-10-01"]).rows["ticket_id"].tolist() == ["P1"]
+    assert read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF).rows["ticket_id"].tolist() == ["P1"]
 
     pd.DataFrame([row | {"created_at": 1790000000, "category": 3}]).to_parquet(folder / "2026-10-02.parquet")
     with pytest.raises(
         SourceError,
         match=r"10-02.parquet: column types changed: created_at is int64, expected a timestamp .*category is int64",
     ):
-        read_days(tmp_path, spec, source, ["2026-10-02"])
+        read_days(tmp_path, spec, source, ["2026-10-02"], as_of=AS_OF)

@@ -55,7 +55,7 @@ def test_stage_reports_are_written_read_and_kept_balanced_after_later_deletions(
     folder = land(tmp_path, rows=600)
     days = sorted(p.stem for p in folder.glob("*.csv") if p.stem <= AS_OF.isoformat())[-2:]
     paths = DatasetPaths(tmp_path, spec.name)
-    batch = land_raw(paths, spec, "tickets", days)
+    batch = land_raw(paths, spec, "tickets", days, AS_OF)
     assert [read_ingest(paths, "tickets", d) for d in days] == batch.days == ingest_days(paths, "tickets")
     assert batch.accounting.balanced and batch.accounting.rows_out > 0
     redacted = redact_partitions(paths, spec, days, b"k" * 32)

@@ -196,7 +196,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
     )
     def raw(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         paths = workspace.paths(spec.name)
-        batch = land_raw(paths, spec, source_name, context.partition_keys)
+        batch = land_raw(paths, spec, source_name, context.partition_keys, workspace.as_of_date())
         yield dg.MaterializeResult(
             metadata=_accounting_metadata(batch.accounting)
             | {"files": len(batch.days), "quarantined": batch.accounting.removed_for("quarantined:")}

@@ -65,6 +65,56 @@ class SourceSpec(StrictModel):
     )
     licence: str = Field(description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0).")
     start_date: date = Field(description="First day of data; the first daily partition.")
+    encoding: str | None = Field(
+        default=None,
+        description="Text encoding of CSV and JSONL files (a Python codec name, e.g. cp1252). Default: UTF-8 "
+        "(with or without a byte-order mark), UTF-16 when the file starts with its byte-order mark, else a legacy "
+        "encoding detected from the bytes; a record still undecodable is quarantined as bad_encoding.",
+    )
+    delimiter: str | None = Field(
+        default=None,
+        description="Field delimiter of CSV files, one character (e.g. `;`). Default: the one of `,` `;` tab `|` "
+        "found most often outside quotes in the header line.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone (e.g. Europe/Berlin) of timestamps written without an offset; timestamps "
+        "with an offset or `Z` keep their own. Every timestamp is stored in UTC.",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        import codecs
+
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(
+                    f"{value!r} is not an encoding Python knows; use a codec name such as cp1252, latin-1 or utf-16"
+                ) from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 1 or value in '"\r\n'):
+            raise ValueError(f'{value!r}: the delimiter is one character, not a quote or a line break (tab: "\\t")')
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone; use a name such as UTC or America/New_York"
+            ) from None
+        return value
 
 
 class ColumnsSpec(StrictModel):

@@ -8,7 +8,9 @@ landed file is never modified, so the location is enough to find it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +20,14 @@ import pyarrow.parquet as pq
 
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.ingest.records import POSITION, Records, UnreadableFile, read_records
+from pipelines.lib.ingest.timestamps import future_after, parse_timestamps
 from pipelines.lib.spec import DatasetSpec, SourceSpec
 
-QUARANTINE_COLUMNS = ["source", "file", "row", "line", "ticket_id", "reason"]
+#: `record_id` is the record's value of the dataset's id column (`columns.id`), whatever its name
+QUARANTINE_COLUMNS = ["source", "file", "row", "line", "record_id", "reason"]
+#: a name shown in an error about the columns found: a file without its header line has a record
+#: where the names should be, and its values (emails, names) must not reach the message
+COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 class SourceError(RuntimeError):
@@ -32,12 +39,14 @@ class LandedDays:
     """Typed rows of several landed days, the rows set aside, and each file's fingerprint.
 
     `rows` and `quarantine` carry a `partition` column; `files` maps partition -> (path, sha256,
-    rows read).
+    records read); `blank` maps partition -> records whose every field was empty (counted among
+    the records read, neither landed nor quarantined).
     """
 
     rows: pd.DataFrame
     quarantine: pd.DataFrame
     files: dict[str, tuple[str, str, int]]
+    blank: dict[str, int]
 
 
 def landing_file(root: Path, source: SourceSpec, partition: str) -> Path:
@@ -46,12 +55,19 @@ def landing_file(root: Path, source: SourceSpec, partition: str) -> Path:
 
 
 def read_days(
-    root: Path, spec: DatasetSpec, source: SourceSpec, partitions: list[str], known_ids: pd.Series | None = None
+    root: Path,
+    spec: DatasetSpec,
+    source: SourceSpec,
+    partitions: list[str],
+    *,
+    as_of: date,
+    known_ids: pd.Series | None = None,
 ) -> LandedDays:
     """Read and validate days of `source` in one batch; raises SourceError only for source-level
     problems. Row checks run once over all days, so duplicates across days are caught too;
-    `known_ids` (ids landed earlier, outside this batch) are duplicates as well."""
-    frames, malformed, files = [], [], {}
+    `known_ids` (ids landed earlier, outside this batch) are duplicates as well. A timestamp at or
+    after the end of the run's `as_of` day (`timestamps.future_after`) is `future_timestamp`."""
+    frames, malformed, files, blank = [], [], {}, {}
     for partition in partitions:
         path = landing_file(root, source, partition)
         relative = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
@@ -59,10 +75,14 @@ def read_days(
         frames.append(records.rows.assign(partition=partition))
         malformed.append(records.malformed.assign(partition=partition))
         files[partition] = (relative, file_sha256(path), records.count)
+        blank[partition] = records.blank
     if not frames:
         raise ValueError(f"source {source.name!r}: no partitions to read")
     frame = pd.concat(frames, ignore_index=True)
-    reasons = _row_reasons(frame, spec, known_ids)
+    # A dataset may declare no timestamp column: nothing to parse, nothing in the future.
+    timestamp = spec.columns.timestamp
+    parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
+    reasons = _row_reasons(frame, spec, parsed, future_after(as_of), known_ids)
     bad = reasons.notna()
     unparsed = pd.concat(malformed, ignore_index=True)
     quarantine = pd.DataFrame(
@@ -70,17 +90,17 @@ def read_days(
             "partition": pd.concat([frame.loc[bad, "partition"], unparsed["partition"]], ignore_index=True),
             "row": pd.concat([frame.loc[bad, "row"], unparsed["row"]], ignore_index=True).astype("int64"),
             "line": pd.concat([frame.loc[bad, "line"], unparsed["line"]], ignore_index=True).astype("int64"),
-            "ticket_id": pd.concat([frame.loc[bad, spec.columns.id], unparsed["id"]], ignore_index=True),
+            "record_id": pd.concat([frame.loc[bad, spec.columns.id], unparsed["id"]], ignore_index=True),
             "reason": pd.concat([reasons[bad], unparsed["reason"]], ignore_index=True),
         }
-    ).astype({"ticket_id": "str", "reason": "str", "partition": "str"})
+    ).astype({"record_id": "str", "reason": "str", "partition": "str"})
     quarantine.insert(0, "source", source.name)
     quarantine.insert(1, "file", quarantine["partition"].map({p: f[0] for p, f in files.items()}).astype("str"))
     quarantine = quarantine.sort_values(["partition", "row"], kind="stable").reset_index(drop=True)
     rows = frame.loc[~bad].drop(columns=["row", "line"]).reset_index(drop=True)
-    if spec.columns.timestamp:
-        rows[spec.columns.timestamp] = _parse_timestamps(rows[spec.columns.timestamp])
-    return LandedDays(rows=rows, quarantine=quarantine, files=files)
+    if parsed is not None:
+        rows[spec.columns.timestamp] = parsed[~bad].reset_index(drop=True)
+    return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank)
 
 
 def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, partition: str) -> Records:
@@ -102,7 +122,8 @@ def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, 
     if missing:
         raise SourceError(
             f"source {source.name!r}, file {relative}: missing column(s) {missing}; found "
-            f"{found}. The spec's `columns:` and `labels.column` name what is expected."
+            f"{_shown(found)}. The spec's `columns:` and `labels.column` name what is expected (for CSV, "
+            "check the header line and the source's `delimiter:`)."
         )
     return records
 
@@ -112,7 +133,7 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
     try:
         if source.format == "parquet":
             _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}")
-        return read_records(path, source.format, spec.columns.id)
+        return read_records(path, source.format, spec.columns.id, encoding=source.encoding, delimiter=source.delimiter)
     except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
         raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
 
@@ -138,12 +159,20 @@ def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str) -> No
         raise SourceError(f"{where}: column types changed: {'; '.join(changed)}. Fix the export, or re-land the file.")
 
 
-def _parse_timestamps(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601").astype("datetime64[us, UTC]")
+def _shown(names: list[str]) -> list[str]:
+    return [name if COLUMN_NAME.fullmatch(name) else "<not shown>" for name in names]
 
 
-def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec, known_ids: pd.Series | None) -> pd.Series:
-    """The first reason each row cannot be used, or NA. Checked in order; vectorised."""
+def _row_reasons(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    parsed: pd.Series | None,
+    future: pd.Timestamp,
+    known_ids: pd.Series | None,
+) -> pd.Series:
+    """The first reason each row cannot be used, or NA. `parsed` is the timestamp column as UTC
+    instants (None: the dataset has none); `future` the first instant that is in the future.
+    Checked in order; vectorised."""
     c = spec.columns
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
 
@@ -154,11 +183,9 @@ def _row_reasons(frame: pd.DataFrame, spec: DatasetSpec, known_ids: pd.Series | 
     blank = {name: frame[name].fillna("").str.strip() == "" for name in dict.fromkeys([*required, *c.text])}
     missing = np.logical_or.reduce([blank[name].to_numpy() for name in required])
     mark(pd.Series(missing, index=frame.index), "missing_required_field")
-    if c.timestamp:
-        parsed = _parse_timestamps(frame[c.timestamp])
+    if parsed is not None:
         mark(parsed.isna(), "unparseable_timestamp")
-        end_of_day = pd.to_datetime(frame["partition"], utc=True) + pd.Timedelta(days=1)
-        mark(parsed >= end_of_day, "future_timestamp")
+        mark(parsed >= future, "future_timestamp")
     mark(~frame[spec.labels.column].isin(spec.labels.classes), "unknown_label")
     all_text_blank = np.logical_and.reduce([blank[t].to_numpy() for t in c.text])
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")

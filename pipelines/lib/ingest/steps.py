@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 
@@ -14,6 +15,9 @@ from pipelines.lib.report_files import write_ingest, write_quarantine
 from pipelines.lib.reports import ContractResult, IngestReport, QuarantineReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
+
+#: the accounting reason of records whose every field is empty
+BLANK_RECORD = "blank_record"
 
 
 @dataclass(frozen=True)
@@ -32,14 +36,17 @@ class IngestBatch:
 # -- raw ---------------------------------------------------------------------------------------
 
 
-def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> IngestBatch:
+def land_raw(
+    paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str], as_of: date
+) -> IngestBatch:
     """Parse landed days of a source into the raw zone (one file per day); unusable rows go to
-    quarantine. Writes an `IngestReport` per day; returns them with the batch's contract.
-    Raises SourceError when a source file as a whole cannot be read."""
+    quarantine, all-empty records are counted as `blank_record` (read, neither landed nor
+    quarantined). A timestamp past the run's `as_of` day is `future_timestamp`. Writes an
+    `IngestReport` per day; returns them with the batch's contract. Raises SourceError when a
+    source file as a whole cannot be read."""
     source = next(s for s in spec.sources if s.name == source_name)
-    landed = read_days(
-        paths.root, spec, source, partitions, known_ids=_ids_landed_before(paths, spec, source_name, partitions)
-    )
+    known_ids = _ids_landed_before(paths, spec, source_name, partitions)
+    landed = read_days(paths.root, spec, source, partitions, as_of=as_of, known_ids=known_ids)
     rows_by_day: dict = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
     bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
     per_day: list[IngestReport] = []
@@ -49,9 +56,11 @@ def land_raw(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partition
         write_parquet(rows, paths.raw(source.name, partition))
         write_parquet(bad, paths.quarantine_part(source.name, partition))
         file, sha256, rows_read = landed.files[partition]
-        accounting = Accounting(
-            rows_read, {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()}
-        )
+        removed = {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()}
+        # Padding rows of an export are not landed rows: counted apart from the quarantine (and
+        # so from max_quarantine_rate), yet in the day's accounting, so rows in = out + removed.
+        removed |= {BLANK_RECORD: landed.blank[partition]} if landed.blank[partition] else {}
+        accounting = Accounting(rows_read, removed)
         report = IngestReport(partition=partition, file=file, sha256=sha256, accounting=accounting.close(len(rows)))
         write_ingest(paths, source.name, report)
         per_day.append(report)
