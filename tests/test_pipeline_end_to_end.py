@@ -109,7 +109,7 @@ def test_manifest_is_the_lineage(released):
     assert manifest.spec.sha256 == small_spec().fingerprint()
     assert manifest.inputs[0].source == "tickets" and manifest.inputs[0].rows > 0
     assert {p.name for p in manifest.policies} >= {"minimisation", "redaction", "consent", "retention"}
-    assert all(not g.blocking for g in manifest.gates) and len(manifest.gates) == 13
+    assert all(not g.blocking for g in manifest.gates) and len(manifest.gates) == 14
     residue = manifest.pii_residue_in_files
     assert residue is not None and residue.rows == manifest.rows and residue.findings == 0 and residue.allowed == []
     for step, counts in manifest.accounting.items():

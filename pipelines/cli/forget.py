@@ -22,6 +22,12 @@ def forget(user: str, reason: str, workspace: Path) -> None:
     A dataset with no user column holds no one's id: it is named, and left as it is."""
     specs = dataset_specs(workspace)
     by_user = {name: spec for name, (spec, _) in specs.items() if spec.columns.user is not None}
+    for name in sorted(specs.keys() - by_user.keys()):
+        click.echo(f"  {name}: declares no user column, so no example can be matched to a person; nothing erased")
+    if not by_user:
+        # A request recorded under no key could never be applied: record none, and say so.
+        click.echo("nothing recorded: no declared dataset has a user column")
+        return
     keys = {name: load_key(spec.privacy.key_env) for name, spec in by_user.items()}
     request_id = record_request(workspace, user, keys, reason)
     deleted = {
@@ -29,8 +35,6 @@ def forget(user: str, reason: str, workspace: Path) -> None:
         for name, spec in by_user.items()
     }
     click.echo(f"recorded {request_id} in {workspace / ERASURE_LOG} (pseudonyms only, not the id)")
-    for name in sorted(specs.keys() - by_user.keys()):
-        click.echo(f"  {name}: declares no user column, so no example can be matched to a person; nothing erased")
     for name, rows in deleted.items():
         click.echo(
             f"  {name}: {rows} stored row(s) deleted now; the next `trainset run {name}` releases without the user"

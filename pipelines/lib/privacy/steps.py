@@ -134,7 +134,8 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else _empty(spec)
     accounting = Accounting(len(frame))  # the row_accounting check compares it with the redacted days' stats
     frame = apply_retention(frame, spec, as_of, accounting)
-    erased = erased_pseudonyms(paths.root, key)
+    # A dataset with no user column holds no one's id: no erasure request can name its rows.
+    erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
     frame = apply_erasure(frame, erased, spec, accounting)
     opted_out = 0
     if spec.privacy.consent:

@@ -93,7 +93,8 @@ def build_training_set(
         spec,
         as_of,
         annotations,
-        landed=(landed.rows_in, landed.removed_for("quarantined:")),
+        # Blank records (all-empty lines of an export) are neither landed rows nor quarantined ones.
+        landed=(landed.rows_in - landed.removed_for("blank_record"), landed.removed_for("quarantined:")),
         previous=_latest_counts(paths),
         language_mismatch=mismatch,
     )

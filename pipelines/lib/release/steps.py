@@ -129,7 +129,7 @@ def release_training_set(
         # A fresh clone holds datasets.dvc but not datasets/: fetch what is released before numbering.
         fetch_missing_versions(paths.root, spec.name)
         outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
-        erased = erased_pseudonyms(paths.root, key)
+        erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
         withdrawals = versions_to_withdraw(paths.root, spec.name, spec.columns.user, erased, outcome.version)
         # An unchanged version without its tag was cut short before publishing: finish it.
         unpublished = vcs.is_git_repo(paths.root) and outcome.tag is None
