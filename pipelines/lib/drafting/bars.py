@@ -32,6 +32,7 @@ from pipelines.lib.privacy.redaction import PII_TYPES
 from pipelines.lib.quality.gate_results import GateResult
 from pipelines.lib.quality.gates import evaluate_gates
 from pipelines.lib.quality.splits import assign_splits, joined_text
+from pipelines.lib.reports import UNDETERMINED
 from pipelines.lib.spec import DatasetSpec
 
 #: the seed's channels: "include email + chat + web"
@@ -166,13 +167,13 @@ def measure_draft(spec: DatasetSpec, export: Path, day: date) -> Draft:
         landing = root / spec.sources[0].path / f"{day.isoformat()}.{spec.sources[0].format}"
         landing.parent.mkdir(parents=True)
         _land(export, landing)
-        landed = read_days(root, spec, spec.sources[0], [day.isoformat()])
+        landed = read_days(root, spec, spec.sources[0], [day.isoformat()], as_of=day)
     redacted, _ = minimise_and_redact(landed.rows, spec, key=b"draft: pseudonyms are not measured")
     frame = apply_freshness(redacted, spec, day, Accounting(len(redacted))).reset_index(drop=True)
     spec, detected = _settle_languages(spec, frame)
     language = spec.language_column
     if spec.columns.language is None:
-        frame[language] = detected.fillna("und").astype("str")
+        frame[language] = detected.fillna(UNDETERMINED).astype("str")
     frame["split"] = assign_splits(frame, spec.columns.text, spec.split, spec.strata)
     mismatch = None
     if spec.columns.language and len(frame):
