@@ -17,6 +17,7 @@ marginal MB/s on ~80 MB and ~20 MB JSONL, CSV and Parquet exports (redact_cli_fi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import statistics
 import time
 from collections.abc import Callable
@@ -118,6 +119,22 @@ def engine_speeds(column: pa.Array, threads: int, repeat: int) -> list[float]:
     return seconds
 
 
+def machine_reference() -> str:
+    """How fast this machine's cores are, by two fixed yardsticks: figures taken on machines of
+    different speed compare only beside these (the same code measured 104 MB/s on one machine of
+    this workplace and 50 MB/s on another whose Python loop took twice as long)."""
+    start = time.perf_counter()
+    total = 0
+    for number in range(10_000_000):  # the interpreter's speed: what the per-call glue costs
+        total += number
+    loop = time.perf_counter() - start
+    block = b"x" * 100_000_000
+    start = time.perf_counter()
+    hashlib.sha256(block).digest()  # one core's native speed over memory
+    native = 100 / (time.perf_counter() - start)
+    return f"machine: 10M Python additions in {loop:.2f} s; sha256 at {native:,.0f} MB/s (one core)"
+
+
 def main() -> None:
     """Print the speed (MB/s, texts/s) and recall figures of every engine."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -144,6 +161,7 @@ def main() -> None:
     # The pipeline hands the engine Arrow columns and keeps its output in Arrow: no Python strings.
     # Timed first, in a fresh process: later in the run (Presidio loaded, the labelled set built)
     # the same calls measure 10-15% slower.
+    print(machine_reference())
     print(f"trainset on the generated corpus: {len(corpus):,} texts, {corpus_mb:.1f} MB, Arrow columns")
     column = pa.array(corpus, type=pa.large_string())
     medians = {}
