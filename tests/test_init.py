@@ -125,8 +125,8 @@ def test_init_refuses_to_overwrite_a_spec_unless_forced(drafted):
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_the_profile_reads_other_formats_alike(tmp_path, suffix):
     export = write_export(help_desk_export(300, NEWEST, seed=9), tmp_path / f"tickets{suffix}")
-    frame, malformed = read_export(export)
-    profile = profile_export(frame, malformed, str(export), suffix[1:])
+    frame, malformed, blank = read_export(export)
+    profile = profile_export(frame, malformed, str(export), suffix[1:], blank=blank)
     roles = {c.name: c.role for c in profile.columns}
     assert roles["Ticket Number"] == "id" and roles["Created"] == "timestamp" and roles["Ticket Type"] == "label"
     assert all(roles[name] == "drop" for name in PII_COLUMNS)
@@ -151,7 +151,6 @@ def test_the_label_can_be_named(tmp_path):
         (["--from", "tickets.csv", "--label", "Queue"], 2, "no column 'Queue'"),
         (["--from", "notes.txt"], 2, "not a .csv, .jsonl or .parquet file"),
         (["--from", "empty.csv"], 1, "the file is empty"),
-        (["--from", "semicolon-export.csv"], 1, "comma-separated CSV only"),
     ],
 )
 def test_bad_input_is_one_line_without_a_traceback(tmp_path, args, code, says):
@@ -167,10 +166,18 @@ def test_bad_input_is_one_line_without_a_traceback(tmp_path, args, code, says):
     assert not (tmp_path / "pipelines").exists()
 
 
+def test_field_case_a_semicolon_export_is_profiled_by_its_sniffed_delimiter(tmp_path):
+    shutil.copy(FIXTURES / "init" / "semicolon-export.csv", tmp_path)
+    result = trainset(tmp_path, "init", "tickets", "--from", "semicolon-export.csv")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    profile = _profile("semicolon-export.csv")
+    assert profile.records == 2 and profile.one("id") == "ticket_id" and profile.one("label") == "category"
+
+
 def _profile(name: str, label: str | None = None):
     path = FIXTURES / "init" / name
-    frame, malformed = read_export(path)
-    return profile_export(frame, malformed, str(path), path.suffix[1:], label)
+    frame, malformed, blank = read_export(path)
+    return profile_export(frame, malformed, str(path), path.suffix[1:], label, blank)
 
 
 def test_field_case_trailing_empty_rows_are_counted_not_profiled():
@@ -180,9 +187,9 @@ def test_field_case_trailing_empty_rows_are_counted_not_profiled():
     assert profile.role("drop") == ["customer_name", "customer_email"]
 
 
-def test_field_case_an_unclosed_quote_is_counted_as_malformed():
+def test_field_case_an_unclosed_quote_is_counted_as_malformed_once():
     profile = _profile("unclosed-quote-multiline.csv")
-    assert profile.records == 3 and profile.malformed == {"malformed_record": 4}
+    assert profile.records == 3 and profile.malformed == {"malformed_record": 1}
     assert (profile.one("label"), profile.one("language")) == ("category", "language")
 
 
@@ -192,9 +199,9 @@ def test_field_case_timestamps_with_offsets_are_read_as_utc():
     assert profile.last_timestamp is not None and profile.last_timestamp.isoformat() == "2026-11-21T03:30:00+00:00"
 
 
-def test_field_case_windows_1252_rows_are_counted_as_bad_encoding():
+def test_field_case_a_windows_1252_export_is_read_with_its_encoding_detected():
     profile = _profile("cp1252-export.csv", label="category")
-    assert profile.malformed == {"bad_encoding": 2} and profile.records == 2
+    assert profile.malformed == {} and profile.records == 4
 
 
 def test_field_case_excel_bom_export_gets_an_answer_not_a_traceback(tmp_path):

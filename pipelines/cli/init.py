@@ -50,13 +50,13 @@ def init(name: str, export: Path, label: str | None, force: bool, workspace: Pat
     except ExportError as error:
         raise click.BadParameter(str(error), param_hint="--from") from None
     try:
-        frame, malformed = read_export(export)
+        frame, malformed, blank = read_export(export)
         if label is not None and label not in frame.columns:
             raise click.BadParameter(
                 f"no column {label!r} in {export}; its columns: {', '.join(map(str, frame.columns))}",
                 param_hint="--label",
             )
-        profile = profile_export(frame, malformed, str(export), kind, label)
+        profile = profile_export(frame, malformed, str(export), kind, label, blank)
         day = landing_day(profile)
         draft = measure_draft(draft_spec(profile, name, profiled_languages(profile), day), export.resolve(), day)
     except (ExportError, SourceError) as error:

@@ -101,10 +101,11 @@ def export_format(path: Path) -> str:
     return kind
 
 
-def read_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every record of an export as text columns (the tolerant reader the pipeline uses), and its
-    malformed records (`row`, `line`, `reason`). Raises ExportError for a file that cannot be read
-    as a whole (missing, empty, no header, not its format)."""
+def read_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Every record of an export as text columns (the tolerant reader the pipeline uses: encoding
+    detected, delimiter sniffed), its malformed records (`row`, `line`, `reason`) and how many
+    all-empty records it skipped. Raises ExportError for a file that cannot be read as a whole
+    (missing, empty, no header, not its format)."""
     kind = export_format(path)
     if not path.is_file():
         raise ExportError(f"{path}: no such file; name the export to profile with --from")
@@ -113,18 +114,13 @@ def read_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     except (UnreadableFile, pa.ArrowException, OSError, UnicodeDecodeError) as error:
         raise ExportError(f"{path}: cannot be read as {kind}: {error}; check the export, or export it again") from None
     frame = records.rows.drop(columns=POSITION)
-    if kind == "csv" and len(frame.columns) == 1 and any(d in frame.columns[0] for d in ";\t|"):
-        raise ExportError(
-            f"{path}: the header is one column holding `;`, tab or `|`: sources read comma-separated CSV only; "
-            "export it again with commas"
-        )
     if frame.columns.empty:
         raise ExportError(f"{path}: no columns found; expected a header line (CSV) or JSON objects (JSONL)")
-    return frame, records.malformed
+    return frame, records.malformed, records.blank
 
 
 def profile_export(
-    frame: pd.DataFrame, malformed: pd.DataFrame, path: str, kind: str, label: str | None = None
+    frame: pd.DataFrame, malformed: pd.DataFrame, path: str, kind: str, label: str | None = None, blank: int = 0
 ) -> ExportProfile:
     """Profile records read by `read_export`: per column its shape, PII and guessed role; the
     languages of the text; the classes of the label (`label`, else the guessed one).
@@ -154,7 +150,7 @@ def profile_export(
         path=path,
         format=kind,
         records=rows,
-        blank_records=int(blank_rows.sum()),
+        blank_records=blank + int(blank_rows.sum()),
         malformed={str(k): int(n) for k, n in malformed["reason"].value_counts().items()},
         columns=columns,
         languages=languages,
