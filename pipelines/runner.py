@@ -50,6 +50,8 @@ class RunSummary:
     gate_report: Path | None = None
     #: rules the spec's declared-absent columns keep from applying, in words
     not_applied: list[str] = field(default_factory=list)
+    #: spec keys still holding a TODO placeholder
+    placeholders: list[str] = field(default_factory=list)
 
 
 def landed_days(root: Path, spec: DatasetSpec) -> list[date]:
@@ -94,10 +96,17 @@ def materialize_dataset(
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
     days = landed_days(root, spec)
     if not days and (start is None or end is None):
-        folders = ", ".join(str(landing_file(root, s, "x").parent) for s in spec.sources)
+        folders = [landing_file(root, s, "x").parent for s in spec.sources]
+        # A file there under another name is the usual cause: say which, so it can be renamed.
+        others = sorted(p.name for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_file())
+        seen = (
+            f"; found {len(others)} file(s) not named so ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
+        )
+        formats = ", ".join(sorted({s.format for s in spec.sources}))
         raise ValueError(
-            f"no landed files for {spec.name} in {folders}; generate demo data with `trainset generate` "
-            "or land one file per day named YYYY-MM-DD.<format>"
+            f"no landed files for {spec.name} in {', '.join(map(str, folders))}: a source is a folder of one file per "
+            f"day named YYYY-MM-DD.<format> ({formats}, lower case){seen if others else ''}"
+            + ("" if others else "; for the demo, `trainset generate` lands them")
         )
     end = min(end or days[-1], last_complete_day())
     reference = as_of or end
@@ -132,6 +141,7 @@ def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: Data
         success=result.success,
         partitions=f"{days[0]}..{days[-1]}",
         not_applied=[f"{limit.rule}: {limit.reason}" for limit in spec.limits()],
+        placeholders=spec.placeholders(),
     )
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():

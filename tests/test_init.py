@@ -11,6 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import FIXTURES
@@ -213,3 +214,16 @@ def test_field_case_excel_bom_export_gets_an_answer_not_a_traceback(tmp_path):
         assert spec["attributes"]["columns"]["id"] == "ticket_id"
     else:
         assert result.returncode == 1 and "cannot be read as csv" in result.stderr
+
+
+def test_a_person_named_in_words_is_dropped_and_a_duplicated_ticket_keeps_the_id(tmp_path):
+    """A `Requester` column of names is no user id and no text, and one ticket exported twice does
+    not make the ticket number something else (a run quarantines the copy)."""
+    frame = help_desk_export(300, NEWEST).rename(columns={"Customer Name": "Requester"})
+    frame = pd.concat([frame, frame.iloc[[7]]], ignore_index=True)
+    path = write_export(frame, tmp_path / "export.csv")
+    rows, malformed, blank = read_export(path)
+    profile = profile_export(rows, malformed, str(path), "csv", blank=blank)
+    assert profile.column("Requester").role == "drop"
+    assert "names a person in words" in profile.column("Requester").reason
+    assert profile.one("id") == "Ticket Number" and "but for 1 repeated value" in profile.column("Ticket Number").reason

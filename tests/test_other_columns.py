@@ -252,3 +252,39 @@ def test_when_retention_or_freshness_leaves_no_rows_the_run_says_so_with_the_dat
         "all 300 eligible rows are before 2026-12-02, where the freshness window (P6M as of 2027-06-01) starts: "
         "pass --as-of, or widen freshness.window"
     ) in stale.stderr
+
+
+def test_a_misnamed_landing_file_and_a_mistyped_column_are_named(tmp_path):
+    root, _ = workspace_with_cases(tmp_path / "workspace")
+    folder = root / "data" / "landing" / "cases"
+    for path in folder.glob("*.jsonl"):
+        path.rename(folder / f"export-{path.name}")
+    result = trainset(root, "run", "case_routing")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "found 30 file(s) not named so (export-2026-10-02.jsonl," in result.stderr
+    for path in folder.glob("export-*"):
+        path.rename(folder / path.name.removeprefix("export-"))
+    spec = root / "pipelines" / "defs" / "case_routing" / "defs.yaml"
+    spec.write_text(spec.read_text().replace("id: case_number", "id: Case_Number"))
+    result = trainset(root, "run", "case_routing", "--as-of", AS_OF.isoformat())
+    assert "missing column(s) ['Case_Number']" in result.stderr + result.stdout
+    assert "Did you mean 'case_number' for 'Case_Number'?" in result.stderr + result.stdout
+
+
+def test_a_freshness_block_without_a_timestamp_is_refused_and_placeholders_are_said(tmp_path):
+    root, _ = workspace_with_cases(tmp_path / "workspace", timestamp=False)
+    spec = root / "pipelines" / "defs" / "case_routing" / "defs.yaml"
+    document = yaml.safe_load(spec.read_text())
+    document["attributes"]["freshness"] = {"window": "P6M"}
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = trainset(root, "run", "case_routing", "--as-of", AS_OF.isoformat())
+    assert result.returncode == 2
+    assert "attributes.freshness needs columns.timestamp, which is declared absent (null)" in result.stderr
+    del document["attributes"]["freshness"]
+    document["attributes"]["sources"][0]["legal_basis"] = "TODO-legal-basis"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = trainset(root, "run", "case_routing", "--as-of", AS_OF.isoformat())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "to fill in (still TODO in defs.yaml): sources[0].legal_basis" in result.stdout
+    card = (root / "datasets" / "case_routing" / "v1" / "DATASET_CARD.md").read_text()
+    assert "- `sources[0].legal_basis` is still a placeholder" in card.split("## Known gaps", 1)[1]

@@ -68,6 +68,8 @@ def _report(summary) -> None:
         click.echo(f"  {line}")
     for line in summary.not_applied:
         click.echo(f"  not applied: {line}")
+    if summary.placeholders:
+        click.echo(f"  to fill in (still TODO in defs.yaml): {', '.join(summary.placeholders)}")
     for check in summary.failed_checks:
         click.echo(f"  check {check}", err=not summary.success)
     if summary.release:

@@ -55,11 +55,18 @@ def load_spec_file(path: Path) -> DatasetSpec:
     Returns the spec. Raises SpecError naming the file, the field and the problem, also when the
     variable holding the pseudonymisation key (`privacy.key_env`) is not under `requirements.env`."""
     document = _document(path)
+    attributes = document.get("attributes") or {}
     try:
-        spec = DatasetSpec.model_validate(document.get("attributes") or {})
+        spec = DatasetSpec.model_validate(attributes)
     except ValidationError as error:
-        problems = "; ".join(f"attributes.{'.'.join(str(p) for p in e['loc'])}: {_message(e)}" for e in error.errors())
+        problems = "; ".join(f"{'.'.join(['attributes', *map(str, e['loc'])])}: {_message(e)}" for e in error.errors())
         raise SpecError(f"{path}: {problems}") from None
+    if spec.columns.timestamp is None and isinstance(attributes, dict) and "freshness" in attributes:
+        # The model cannot tell a declared block from its defaults: the YAML can.
+        raise SpecError(
+            f"{path}: attributes.freshness needs columns.timestamp, which is declared absent (null); "
+            "remove `freshness:` or declare the timestamp column"
+        )
     required = required_env(path, document)
     if spec.privacy.key_env not in required:
         raise SpecError(

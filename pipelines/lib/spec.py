@@ -373,6 +373,15 @@ class DatasetSpec(StrictModel):
         roles = [c.id, c.user, c.timestamp, c.language]
         return [*(name for name in roles if name is not None), *c.segments, *c.text, self.labels.column]
 
+    def placeholders(self) -> list[str]:
+        """Keys still holding a `TODO` placeholder (as `trainset init` drafts them), dotted as the
+        YAML spells them: a released version says they are unfilled rather than hiding it."""
+        values = {"description": self.description, "owner": self.owner, "steward": self.steward}
+        for index, source in enumerate(self.sources):
+            for key in ("owner", "steward", "legal_basis", "licence"):
+                values[f"sources[{index}].{key}"] = getattr(source, key)
+        return [key for key, value in values.items() if value.strip().upper().startswith("TODO")]
+
     def limits(self) -> list[Limit]:
         """What the spec's declared-absent columns keep from applying, in words: the run summary,
         the manifest and the card list these (an empty list when every role is declared)."""

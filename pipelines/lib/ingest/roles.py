@@ -23,7 +23,10 @@ TEXT_WORDS = (
 )  # fmt: skip
 SEGMENT_WORDS = ("channel", "product", "priority", "region", "country", "status", "tier", "plan", "device", "platform")
 #: a person's name or contact: never a role, whatever its shape
-PERSON_WORDS = ("name", "firstname", "lastname", "fullname", "surname", "email", "mail", "phone", "mobile", "address")
+PERSON_WORDS = (
+    "name", "firstname", "lastname", "fullname", "surname", "email", "mail", "phone", "mobile", "address",
+    "agent", "assignee", "sender", "recipient", "signature",
+)  # fmt: skip
 #: special-category and sensitive attributes (GDPR art. 9 and the like): minimised away
 SENSITIVE_WORDS = (
     "gender", "sex", "age", "birth", "dob", "birthday", "ethnicity", "race", "religion", "nationality",
@@ -69,6 +72,12 @@ class Shape:
     @property
     def unique(self) -> bool:
         return self.filled > 0 and self.distinct == self.filled
+
+    @property
+    def nearly_unique(self) -> bool:
+        """Unique but for a few repeats (at most 1%): an export's duplicated tickets, which a run
+        quarantines as `duplicate_id`, do not make its ticket number something else."""
+        return self.filled > 0 and self.distinct >= 0.99 * self.filled
 
     @property
     def id_shaped(self) -> bool:
@@ -117,6 +126,9 @@ def guess_roles(shapes: list[Shape], label: str | None = None) -> list[Guess]:
             take(shape, "drop", f"holds {', '.join(shape.pii_kinds)} in {shape.pii_share:.0%} of its values")
         elif hint(shape.name, PERSON_WORDS) is not None:
             take(shape, "drop", "named like a person's name or contact details")
+        elif hint(shape.name, USER_WORDS) is not None and shape.spaced_share >= 0.5:
+            # `Requester: Jane Doe`: a person named in words, not an id to pseudonymise.
+            take(shape, "drop", "names a person in words, not by an id: dropped (minimisation)")
         elif hint(shape.name, SENSITIVE_WORDS) is not None:
             take(shape, "drop", "named like a sensitive attribute of a person")
     if label is None:
@@ -129,10 +141,12 @@ def guess_roles(shapes: list[Shape], label: str | None = None) -> list[Guess]:
         if labels:
             best = min(labels, key=lambda s: (hint(s.name, LABEL_WORDS), s.distinct))
             take(best, "label", f"named like a label, {best.distinct} distinct values")
-    ids = [s for s in free() if s.unique and s.blank_share == 0 and s.id_shaped]
+    ids = [s for s in free() if s.nearly_unique and s.blank_share == 0 and s.id_shaped]
     if ids:
-        best = min(ids, key=lambda s: (hint(s.name, USER_WORDS) is not None, _rank(s.name, ID_WORDS)))
-        take(best, "id", f"unique and never blank, at most {best.max_chars} characters, no spaces")
+        best = min(ids, key=lambda s: (not s.unique, hint(s.name, USER_WORDS) is not None, _rank(s.name, ID_WORDS)))
+        copies = best.filled - best.distinct
+        unique = "unique" if not copies else f"unique but for {copies} repeated value(s) (a run quarantines them)"
+        take(best, "id", f"{unique} and never blank, at most {best.max_chars} characters, no spaces")
     dates = [s for s in free() if s.date_share >= 0.9]
     if dates:
         best = min(dates, key=lambda s: (_rank(s.name, TIMESTAMP_WORDS), s.blank_share))
@@ -172,4 +186,6 @@ def _free_text(shape: Shape) -> bool:
     """Words rather than codes: most values hold spaces; long, or in a column named like text."""
     if shape.spaced_share < 0.5 or shape.median_words < 2:
         return hint(shape.name, TEXT_WORDS) is not None and shape.median_chars >= 3 and not shape.repeating
-    return hint(shape.name, TEXT_WORDS) is not None or shape.median_chars >= 25 or not shape.few_values
+    # (Many distinct values of two or three words are more often names than free text.)
+    many = not shape.few_values and shape.median_words >= 4
+    return hint(shape.name, TEXT_WORDS) is not None or shape.median_chars >= 25 or many

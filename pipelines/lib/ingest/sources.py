@@ -8,6 +8,7 @@ landed file is never modified, so the location is enough to find it).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -122,8 +123,8 @@ def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, 
     if missing:
         raise SourceError(
             f"source {source.name!r}, file {relative}: missing column(s) {missing}; found "
-            f"{_shown(found)}. The spec's `columns:` and `labels.column` name what is expected (for CSV, "
-            "check the header line and the source's `delimiter:`)."
+            f"{_shown(found)}.{_near(missing, found)} The spec's `columns:` and `labels.column` name what is "
+            "expected (for CSV, check the header line and the source's `delimiter:`)."
         )
     return records
 
@@ -157,6 +158,18 @@ def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str) -> No
             changed.append(f"{name} is {kind}, expected {wanted}")
     if changed:
         raise SourceError(f"{where}: column types changed: {'; '.join(changed)}. Fix the export, or re-land the file.")
+
+
+def _near(missing: list[str], found: list[str]) -> str:
+    """` Did you mean 'Ticket ID' for 'Ticket Id'?`: a found name close to a declared one (so a
+    name, never a record's value, whatever its shape); empty when none is close."""
+    lowered = {name.lower(): name for name in found}
+    pairs = []
+    for name in missing:
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
+        if close:
+            pairs.append(f"{lowered[close[0]]!r} for {name!r}")
+    return f" Did you mean {', '.join(pairs)}?" if pairs else ""
 
 
 def _shown(names: list[str]) -> list[str]:
