@@ -50,11 +50,21 @@ def read_csv_table(path: Path, what: str, **options) -> pd.DataFrame:
         return pd.read_csv(path, **options)
     except FileNotFoundError:
         problem = "no such file; land it there, or change its path in the spec"
-    except UnicodeDecodeError as error:
-        problem = f"not UTF-8 (byte {error.object[error.start]:#04x} at byte {error.start + 1}); convert it to UTF-8"
+    except UnicodeDecodeError:
+        problem = f"{_first_non_utf8(path)}; convert it to UTF-8"
     except pd.errors.EmptyDataError:
         problem = "empty; a CSV table starts with a header line"
     except pd.errors.ParserError as error:
         # pandas says where ("Expected 2 fields in line 3, saw 4"), not what the line holds.
         problem = f"cannot be read as CSV ({str(error).removeprefix('Error tokenizing data. C error: ')}); fix the file"
     raise TableError(f"{what} {path}: {problem}")
+
+
+def _first_non_utf8(path: Path) -> str:
+    # pandas counts the byte within its read buffer; the line is found again in the whole file.
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"line {data.count(b'\n', 0, error.start) + 1}: not UTF-8 (byte {data[error.start]:#04x})"
+    return "not UTF-8"

@@ -67,7 +67,7 @@ def sniff(source: Path, delimiter: str | None = None) -> CsvDialect:
         raise RedactFileError(f"{source}: the delimiter must be one character, not {delimiter!r}")
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     if not header:
-        raise RedactFileError(f"{source}: empty; a CSV export starts with a header line")
+        raise UnreadableExportError(f"{source}: empty; a CSV export starts with a header line")
     return CsvDialect(delimiter, eol, bom, header)
 
 

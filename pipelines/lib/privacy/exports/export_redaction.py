@@ -44,18 +44,17 @@ class UnreadableExportError(RedactFileError):
     exit_code = BAD_DATA
 
 
-#: what a column name looks like; anything else in a header line is not quoted back (a CSV
-#: exported without its header has a record there, and its values may be PII)
-COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+#: what a column name looks like: an identifier without a run of digits (`T00042`, `u0000083` are ids)
+COLUMN_NAME = re.compile(r"(?!.*\d{3})[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 def shown_names(names: list[str]) -> str:
-    """A header's names for an error: each that looks like a column name, `<not shown>` for the
-    others; said in words when none does."""
-    shown = [name if COLUMN_NAME.fullmatch(name) else "<not shown>" for name in names]
-    if names and all(name == "<not shown>" for name in shown):
-        return f"{len(names)} values that do not look like column names (is the header line missing?)"
-    return str(shown)
+    """A header's names for an error, or, when one of them does not look like a column name, how
+    many there are: a CSV exported without its header line has a record there, and a record's
+    values (names, e-mail addresses, ids) must never reach an error."""
+    if all(COLUMN_NAME.fullmatch(name) for name in names):
+        return str(names)
+    return f"{len(names)} values that do not all look like column names (is the header line missing?)"
 
 
 @dataclass(frozen=True)
