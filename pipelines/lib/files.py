@@ -66,5 +66,6 @@ def _first_non_utf8(path: Path) -> str:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
-        return f"line {data.count(b'\n', 0, error.start) + 1}: not UTF-8 (byte {data[error.start]:#04x})"
+        line = data.count(b"\n", 0, error.start) + 1
+        return f"line {line}: not UTF-8 (byte {data[error.start]:#04x})"
     return "not UTF-8"
