@@ -4,7 +4,6 @@ and no pydantic boilerplate. Most inputs fail before a Dagster run starts; two r
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -118,10 +117,9 @@ def test_a_spec_that_is_not_yaml_names_the_line(declared):
 
 
 def test_an_unknown_dataset_lists_the_declared_ones(declared):
-    for verb in (["run", "nope"], ["redact", "--dataset", "nope"]):
-        args = [*verb, "--in", "in.csv", "--out", "o.csv"] if verb[0] == "redact" else verb
-        result = trainset(*args, "--workspace", declared, cwd=declared)
-        assert_error(result, 2, "no dataset named 'nope'", "declared: ['ticket_triage']")
+    args = ["--dataset", "nope", "--in", "a.csv", "--out", "b.csv", "--workspace", declared]
+    result = trainset("redact", *args, cwd=declared)
+    assert_error(result, 2, "no dataset named 'nope'", "declared: ['ticket_triage']")
 
 
 # -- environment and workspace --------------------------------------------------------------------
@@ -141,10 +139,6 @@ def test_forget_with_no_dataset_declared_records_nothing(tmp_path):
     assert not (tmp_path / "privacy").exists()
 
 
-def test_a_bad_run_option_is_named(declared):
-    assert_error(trainset("run", "--from", "yesterday", "--workspace", declared, cwd=declared), 2, "--from")
-
-
 def test_keygen_and_generate_say_which_path_they_cannot_write(tmp_path):
     (tmp_path / "a-file").write_text("")
     key = trainset("keygen", "--path", tmp_path / "a-file" / "key", cwd=tmp_path)
@@ -162,11 +156,6 @@ def test_gates_before_any_run_and_with_bad_options(declared):
     assert_error(trainset("gates", "--compare", "x", "y", *w, cwd=declared), 2, "e.g. --compare v1 v2")
     result = trainset("gates", "--compare", "v1", "v2", *w, cwd=declared)
     assert_error(result, 2, "ticket_triage has no version v1 or v2", "released: none yet")
-
-
-def test_pull_of_what_is_not_released(declared):
-    w = ["--workspace", declared, "-o", declared / "out"]
-    assert_error(trainset("pull", "ticket_triage@v3", *w, cwd=declared), 2, "ticket_triage@v3 is not released")
 
 
 # -- init and redact on files that are not what they claim ----------------------------------------
@@ -232,7 +221,8 @@ def test_init_and_redact_on_a_missing_file_or_format(declared):
 def test_redact_names_the_line_of_an_unclosed_quote_not_its_text(declared):
     export = declared / "in.csv"
     export.write_bytes(b'id,body\n1,ok\n2,"' + ",".join(RECORD).encode() + b"\n")
-    result = trainset("redact", "--in", export, "--out", declared / "o.csv", "--field", "body", cwd=declared)
+    args = ["--in", export, "--out", declared / "o.csv", "--field", "body", "--workspace", declared]
+    result = trainset("redact", *args, cwd=declared)
     output = assert_error(result, 1, f"{export}, line 3", "never closed")
     assert not any(value in output for value in RECORD)
 
@@ -312,16 +302,18 @@ def test_a_released_version_that_was_tampered_with_fails_its_pull(tmp_path):
     assert_error(trainset("pull", "ticket_triage@v2", "-o", tmp_path / "v2", *w, cwd=root), 2, "(versions: v1)")
     compared = trainset("gates", "--compare", "v1", "v2", *w, cwd=root)
     assert_error(compared, 2, "ticket_triage has no version v2", "released: v1")
-    assert_error(trainset("pull", "ticket_triage@v1", "-o", root, *w, cwd=root), 2, f"{root} exists")
 
     (version / "train.parquet").write_bytes(b"tampered")
     tampered = trainset("pull", "ticket_triage@v1", "-o", tmp_path / "v1", *w, cwd=root)
     assert_error(tampered, 1, "train.parquet has sha256", "manifest.json says")
 
-    manifest = json.loads((version / "manifest.json").read_text())
-    manifest["rows"] = "many"
-    (version / "manifest.json").write_text(json.dumps(manifest))
-    damaged = trainset("pull", "ticket_triage@v1", "-o", tmp_path / "again", *w, cwd=root)
-    assert_error(damaged, 1, "manifest.json: not a valid manifest (rows: Input should be a valid integer")
-    listed = trainset("versions", *w, cwd=root)
-    assert_error(listed, 1, "not a valid manifest", "trainset pull")
+    manifest = version / "manifest.json"
+    kept = manifest.read_text()
+    manifest.write_text(kept[:40])  # cut short
+    try:
+        damaged = trainset("pull", "ticket_triage@v1", "-o", tmp_path / "again", *w, cwd=root)
+        assert_error(damaged, 1, "manifest.json: not a valid manifest ((the whole document): Invalid JSON")
+        listed = trainset("versions", *w, cwd=root)
+        assert_error(listed, 1, "not a valid manifest", "trainset pull")
+    finally:
+        manifest.write_text(kept)  # every release of the suite is checked against the schema after it
