@@ -110,7 +110,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not path.is_file():
         raise ExportError(f"{path}: no such file; name the export to profile with --from")
     if path.stat().st_size == 0:
-        raise ExportError(f"{path}: empty (0 bytes); export it again")
+        raise ExportError(f"{path}: the file is empty (0 bytes); export it again")
     try:
         records = read_records(path, kind, id_column="")
     except (UnreadableFile, pa.ArrowException, OSError, UnicodeDecodeError) as error:
