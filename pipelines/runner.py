@@ -18,6 +18,7 @@ from pipelines.definitions import build_definitions
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import check_environment, get_spec
 from pipelines.lib.durations import cutoff
+from pipelines.lib.errors import describe_validation_text
 from pipelines.lib.ingest.sources import landing_file
 from pipelines.lib.privacy.pseudonymize import load_key
 from pipelines.lib.report_files import (
@@ -214,4 +215,8 @@ def _root_cause(error) -> str:
         error = error.cause
     message = error.message.strip()
     head, separator, rest = message.partition(": ")
-    return rest if separator and error.cls_name and head.split(".")[-1] == error.cls_name else message
+    if separator and error.cls_name and head.split(".")[-1] == error.cls_name:
+        message = rest
+    # A ValidationError that crossed the step boundary is only its text: pydantic's footer and the
+    # input values it quotes (a record's text, maybe) are dropped, the model and the places kept.
+    return describe_validation_text(message) or message

@@ -288,7 +288,7 @@ def test_errors_reach_the_user_without_a_traceback(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {source}, line 2: not valid JSON") and "fix or remove" in result.stderr
 
 

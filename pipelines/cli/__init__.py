@@ -36,6 +36,10 @@ USER_ERRORS = {
     "pipelines.lib.release.consume": ["IntegrityError"],
     "pipelines.lib.release.versions": ["ReleaseError"],
     "pipelines.lib.locks": ["LockedError"],
+    "pipelines.lib.report_files": ["MissingReportError", "ReportError"],
+    "pipelines.lib.files": ["TableError"],
+    "pipelines.lib.quality.waivers": ["WaiverError"],
+    "pipelines.lib.quality.expectations": ["SuiteError"],
 }
 
 
@@ -72,8 +76,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 def main() -> None:
     """Entry point of the `trainset` console script. Exits with the verb's own code, click's for a
-    usage error (2), 2 for a user error (one line, no traceback), 130 when interrupted; any other
-    exception propagates with its traceback."""
+    usage error (2), 130 when interrupted, and for a user error (one line or a few, no traceback)
+    the error's own code: 1 for bad data (records that cannot be read, a version that fails its
+    integrity check), else 2. Any other exception (a bug) propagates with its traceback."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -87,16 +92,31 @@ def main() -> None:
         shown = _user_error(error)
         if shown is None:
             raise
-        click.echo(f"error: {shown}", err=True)
-        sys.exit(2)
+        from pipelines.lib.errors import exit_code  # loaded only when there is an error to report
+
+        click.echo(f"error: {_in_words(shown)}", err=True)
+        sys.exit(exit_code(shown))
 
 
 def _user_error(error: BaseException) -> BaseException | None:
-    """The error to show without a traceback, or None: a user error, or a spec error that Dagster
-    wrapped while loading the definitions (a spec's schedule is checked where Dagster builds it)."""
-    if isinstance(error, user_errors()):
+    """The error to show without a traceback, or None: a user error, a file the OS refused, or a
+    spec error that Dagster wrapped while loading the definitions (a spec's schedule is checked
+    where Dagster builds it)."""
+    if isinstance(error, user_errors()) or (isinstance(error, OSError) and error.filename is not None):
         return error
     spec_error = getattr(sys.modules.get("pipelines.lib.catalog"), "SpecError", None)
     if spec_error is not None and isinstance(error.__cause__, spec_error):
         return error.__cause__
     return None
+
+
+def _in_words(error: BaseException) -> str:
+    """The error's message; pydantic's and the OS's put in our words (see pipelines.lib.errors)."""
+    from pipelines.lib.errors import describe_os_error, describe_validation
+
+    validation = getattr(sys.modules.get("pydantic"), "ValidationError", None)
+    if validation is not None and isinstance(error, validation):
+        return f"{error.title}: {describe_validation(error)}"
+    if isinstance(error, OSError) and error.filename is not None:
+        return describe_os_error(error)
+    return str(error)

@@ -10,6 +10,7 @@ from pipelines.cli.common import workspace_option
 from pipelines.lib.catalog import dataset_specs
 from pipelines.lib.privacy.erasure import ERASURE_LOG, purge_stored_rows, record_request
 from pipelines.lib.privacy.pseudonymize import load_key
+from pipelines.lib.workspace import defs_folder
 
 
 @click.command()
@@ -21,6 +22,12 @@ def forget(user: str, reason: str, workspace: Path) -> None:
     later version, and every earlier version holding the user is withdrawn at the next release.
     A dataset with no user column holds no one's id: it is named, and left as it is."""
     specs = dataset_specs(workspace)
+    if not specs:
+        # An erasure request recorded against no dataset would be proof of nothing.
+        raise click.UsageError(
+            f"no dataset is declared in {defs_folder(workspace)}, so there is nothing to erase "
+            f"the user from; pass the --workspace that declares your datasets"
+        )
     by_user = {name: spec for name, (spec, _) in specs.items() if spec.columns.user is not None}
     for name in sorted(specs.keys() - by_user.keys()):
         click.echo(f"  {name}: declares no user column, so no example can be matched to a person; nothing erased")

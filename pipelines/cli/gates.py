@@ -10,6 +10,7 @@ from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import choose_dataset
 from pipelines.lib.quality.check_records import CheckRecord
 from pipelines.lib.quality.gate_report import RunReview, compare, load_run, with_examples
+from pipelines.lib.release.versions import versions as list_versions
 from pipelines.lib.workspace import DatasetPaths
 
 
@@ -17,7 +18,15 @@ from pipelines.lib.workspace import DatasetPaths
 @dataset_option
 @workspace_option
 @click.option("--run", "run_id", default=None, help="Run id (or its first characters); default: the latest run.")
-@click.option("--compare", "versions", nargs=2, default=None, metavar="vA vB", help="Compare two released versions.")
+@click.option(
+    "--compare",
+    "versions",
+    nargs=2,
+    default=None,
+    metavar="vA vB",
+    callback=lambda _ctx, _param, value: _version_numbers(value),
+    help="Compare two released versions.",
+)
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def gates(dataset: str | None, workspace: Path, run_id: str | None, versions, output: str) -> None:
     """List every gate of DATASET's latest run (blocked or not): status, severity, measured and
@@ -28,7 +37,16 @@ def gates(dataset: str | None, workspace: Path, run_id: str | None, versions, ou
     dataset = spec.name
     paths = DatasetPaths(workspace.resolve(), dataset)
     if versions:
-        old, new = (int(v.lstrip("v")) for v in versions)
+        old, new = versions
+        released = list_versions(paths.releases)
+        unknown = [f"v{v}" for v in (old, new) if v not in released]
+        if unknown:
+            known = ", ".join(f"v{v}" for v in released) or "none yet"
+            raise click.BadParameter(
+                f"{dataset} has no version {' or '.join(unknown)} in {paths.releases} (released: {known}); "
+                "see `trainset versions`",
+                param_hint="--compare",
+            )
         result = compare(paths.releases, old, new, spec)
         if output == "json":
             click.echo(result.model_dump_json(indent=2))
@@ -67,6 +85,16 @@ def gates(dataset: str | None, workspace: Path, run_id: str | None, versions, ou
     _echo_checks(review)
     if review.report:
         click.echo(f"  gate report: {review.report}")
+
+
+def _version_numbers(value: tuple[str, str] | None) -> tuple[int, int] | None:
+    """`v1 v3` (or `1 3`) -> (1, 3); click's usage error (exit 2) for anything else."""
+    if not value:
+        return None
+    numbers = [v.removeprefix("v") for v in value]
+    if not all(n.isdigit() for n in numbers):
+        raise click.BadParameter(f"{' '.join(value)}: name two versions, e.g. --compare v1 v2")
+    return int(numbers[0]), int(numbers[1])
 
 
 def _echo_headline(review: RunReview) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import workspace_option
+from pipelines.lib.errors import describe_os_error
 from pipelines.lib.workspace import last_complete_day
 from pipelines.synthetic.generate import GeneratorConfig, write_landing
 from pipelines.synthetic.generate import generate as generate_export
@@ -64,7 +65,13 @@ def generate(
     if class_weights:
         config = dataclasses.replace(config, class_weights=_weights(class_weights))
     target = out or workspace / "data" / "landing"
-    written = write_landing(generate_export(config), target)
+    try:
+        written = write_landing(generate_export(config), target)
+    except OSError as error:  # a parent that is a file, a folder not writable, ...
+        raise click.BadParameter(
+            f"cannot write the landing zone to {target}: {describe_os_error(error)}; choose another folder",
+            param_hint="--out",
+        ) from None
     click.echo(f"generated {rows} tickets up to {config.as_of} (seed {seed}) in {target}")
     for name, path in written.items():
         click.echo(f"  {name}: {path}")

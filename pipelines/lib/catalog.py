@@ -19,11 +19,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from pipelines.lib.errors import describe_validation
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import default_workspace, defs_folder
 
@@ -43,7 +43,9 @@ def _document(path: Path) -> dict:
     try:
         document = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise SpecError(f"{path}: not valid YAML: {error}") from None
+        raise SpecError(f"{path}{_yaml_place(error)}: not valid YAML: {_yaml_problem(error)}; fix the file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: cannot be read ({error}); a spec is a UTF-8 YAML file") from None
     if not isinstance(document, dict):
         raise SpecError(f"{path}: expected a mapping with `type:` and `attributes:`")
     return document
@@ -59,8 +61,7 @@ def load_spec_file(path: Path) -> DatasetSpec:
     try:
         spec = DatasetSpec.model_validate(attributes)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(['attributes', *map(str, e['loc'])])}: {_message(e)}" for e in error.errors())
-        raise SpecError(f"{path}: {problems}") from None
+        raise SpecError(f"{path}: {describe_validation(error, 'attributes')}") from None
     if spec.columns.timestamp is None and isinstance(attributes, dict) and "freshness" in attributes:
         # The model cannot tell a declared block from its defaults: the YAML can.
         raise SpecError(
@@ -76,9 +77,16 @@ def load_spec_file(path: Path) -> DatasetSpec:
     return spec
 
 
-def _message(error: Any) -> str:
-    # A validator's own message already says what is wrong and where; drop pydantic's prefix.
-    return str(error["ctx"]["error"]) if error["type"] == "value_error" and "ctx" in error else error["msg"]
+def _yaml_place(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    # PyYAML's own text spans several lines and quotes "<unicode string>"; its problem is the cause.
+    problem = getattr(error, "problem", None)
+    context = getattr(error, "context", None)
+    return f"{problem} ({context})" if problem and context else str(problem or error).splitlines()[0]
 
 
 def required_env(path: Path, document: dict | None = None) -> list[str]:

@@ -36,3 +36,36 @@ def write_text(text: str, path: Path) -> None:
 def _temporary(path: Path) -> Path:
     """A sibling to write before the rename; per process, so two writers never share one."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+class TableError(ValueError):
+    """A side table (opt-outs, annotations) cannot be read as CSV; the message names it and the file."""
+
+
+def read_csv_table(path: Path, what: str, **options) -> pd.DataFrame:
+    """A small CSV table the spec names (`what`: "opt-out table", "annotations"), as pandas reads
+    it with `options`. Raises TableError naming the table, the file and the problem (missing, empty,
+    not UTF-8, not CSV), never quoting its content: these tables hold user ids."""
+    try:
+        return pd.read_csv(path, **options)
+    except FileNotFoundError:
+        problem = "no such file; land it there, or change its path in the spec"
+    except UnicodeDecodeError:
+        problem = f"{_first_non_utf8(path)}; convert it to UTF-8"
+    except pd.errors.EmptyDataError:
+        problem = "empty; a CSV table starts with a header line"
+    except pd.errors.ParserError as error:
+        # pandas says where ("Expected 2 fields in line 3, saw 4"), not what the line holds.
+        problem = f"cannot be read as CSV ({str(error).removeprefix('Error tokenizing data. C error: ')}); fix the file"
+    raise TableError(f"{what} {path}: {problem}")
+
+
+def _first_non_utf8(path: Path) -> str:
+    # pandas counts the byte within its read buffer; the line is found again in the whole file.
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return f"line {line}: not UTF-8 (byte {data[error.start]:#04x})"
+    return "not UTF-8"

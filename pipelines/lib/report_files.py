@@ -17,8 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from pipelines.lib.errors import describe_validation
 from pipelines.lib.files import write_text
 from pipelines.lib.reports import (
     EligibilityReport,
@@ -37,6 +38,11 @@ class MissingReportError(FileNotFoundError):
     """A stage's report is not there: the stage has not run in this workspace."""
 
 
+class ReportError(ValueError):
+    """A stage's report is there but is not such a report (edited, truncated, or written by
+    another version of trainset); the message names the file and each wrong field."""
+
+
 def write_report(report: BaseModel, path: Path) -> Path:
     """Write any report as indented JSON, atomically; returns the path."""
     write_text(report.model_dump_json(indent=2) + "\n", path)
@@ -44,11 +50,17 @@ def write_report(report: BaseModel, path: Path) -> Path:
 
 
 def read_report(path: Path, kind: type[R]) -> R:
-    """Read a report of type `kind`; raises MissingReportError naming the file, ValidationError
-    if the file is not such a report."""
+    """Read a report of type `kind`; raises MissingReportError naming the file, ReportError naming
+    the file and each wrong field if the file is not such a report."""
     if not path.is_file():
         raise MissingReportError(f"no {kind.__name__} at {path}: materialize the stage that writes it first")
-    return kind.model_validate_json(path.read_bytes())
+    try:
+        return kind.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        raise ReportError(
+            f"{path}: not a valid {kind.__name__}: {describe_validation(error)}; it is written by the run: "
+            "delete it and run again"
+        ) from None
 
 
 # -- ingest ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ arrays (pandas, Arrow, RE2 through `redact`); no Python loop runs per row.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -109,11 +110,23 @@ def read_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     kind = export_format(path)
     if not path.is_file():
         raise ExportError(f"{path}: no such file; name the export to profile with --from")
+    if path.stat().st_size == 0:
+        raise ExportError(f"{path}: the file is empty (0 bytes); export it again")
     try:
         records = read_records(path, kind, id_column="")
     except (UnreadableFile, pa.ArrowException, OSError, UnicodeDecodeError) as error:
-        raise ExportError(f"{path}: cannot be read as {kind}: {error}; check the export, or export it again") from None
+        # Arrow repeats the path the message starts with already.
+        cause = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(error))
+        raise ExportError(f"{path}: cannot be read as {kind}: {cause}; check the export, or export it again") from None
     frame = records.rows.drop(columns=POSITION)
+    if frame.columns.empty and not records.malformed.empty:
+        # Every record was set aside: say why, by reason and first line, never what it holds.
+        first = records.malformed.iloc[0]
+        reasons = ", ".join(f"{n} {reason}" for reason, n in records.malformed["reason"].value_counts().items())
+        raise ExportError(
+            f"{path}: no record could be read ({reasons}; the first on line {first['line']}); expected "
+            f"{'one JSON object per line' if kind == 'jsonl' else 'a header line, then one record per line'}"
+        )
     if frame.columns.empty:
         raise ExportError(f"{path}: no columns found; expected a header line (CSV) or JSON objects (JSONL)")
     return frame, records.malformed, records.blank

@@ -173,7 +173,8 @@ def _near(missing: list[str], found: list[str]) -> str:
 
 
 def _shown(names: list[str]) -> list[str]:
-    return [name if COLUMN_NAME.fullmatch(name) else "<not shown>" for name in names]
+    # (Three digits in a row: more often a record's id or phone than a column's name.)
+    return [name if COLUMN_NAME.fullmatch(name) and not re.search(r"\d{3}", name) else "<not shown>" for name in names]
 
 
 def _row_reasons(

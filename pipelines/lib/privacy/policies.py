@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from pipelines.lib.accounting import Accounting
 from pipelines.lib.durations import cutoff
+from pipelines.lib.files import read_csv_table
 from pipelines.lib.privacy.pseudonymize import pseudonymize
 from pipelines.lib.privacy.redaction import redact
 from pipelines.lib.spec import DatasetSpec
@@ -46,7 +47,7 @@ def dropped_columns(raw_columns: list[str], spec: DatasetSpec) -> list[str]:
 def load_opt_outs(path: Path, user_column: str) -> pd.Series:
     """The raw user ids (text, as written) of the consent opt-out table, whose columns are
     `user_column` and `opted_out_at`; raises ValueError naming a missing column."""
-    table = pd.read_csv(path, dtype="str", keep_default_na=False)
+    table = read_csv_table(path, "opt-out table", dtype="str", keep_default_na=False)
     missing = sorted({user_column, "opted_out_at"} - set(table.columns))
     if missing:
         raise ValueError(f"opt-out table {path}: missing column(s) {missing}; expected {user_column}, opted_out_at")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting
 from pipelines.lib.durations import cutoff
-from pipelines.lib.files import write_json, write_parquet
+from pipelines.lib.files import read_csv_table, write_json, write_parquet
 from pipelines.lib.ingest.language import detect_languages
 from pipelines.lib.privacy.policies import apply_freshness
 from pipelines.lib.quality import schemas
@@ -164,7 +164,7 @@ def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCoun
 def load_annotations(path: Path, spec: DatasetSpec) -> pd.DataFrame:
     """The doubly-labelled items (`id`, `annotator`, `label`, ids as text); raises ValueError
     naming the missing columns."""
-    table = pd.read_csv(path, dtype="str")
+    table = read_csv_table(path, "annotations", dtype="str")
     id_column = (spec.labels.annotations and spec.labels.annotations.id_column) or spec.columns.id
     missing = sorted({id_column, "annotator", "label"} - set(table.columns))
     if missing:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.lib.errors import BAD_DATA
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.release import vcs
-from pipelines.lib.release.versions import MANIFEST, read_manifest, release_tag, versions
+from pipelines.lib.release.versions import MANIFEST, ManifestError, read_manifest, release_tag, versions
 from pipelines.lib.release.withdrawal import check_not_withdrawn
 
 REF = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)@v(?P<version>\d+)$")
@@ -18,6 +19,8 @@ REF = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)@v(?P<version>\d+)$")
 
 class IntegrityError(RuntimeError):
     """A fetched file does not match the hash its manifest records."""
+
+    exit_code = BAD_DATA
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -46,8 +49,12 @@ def fetch_version(root: Path, dataset: str, version: int, out: Path) -> list[str
 
 
 def verify_version(folder: Path) -> list[str]:
-    """Check every file the manifest lists against its sha256; return the names verified."""
-    manifest = read_manifest(folder)
+    """Check every file the manifest lists against its sha256; return the names verified. Raises
+    IntegrityError naming the file that is missing or differs, or the manifest if it is damaged."""
+    try:
+        manifest = read_manifest(folder)
+    except (ManifestError, FileNotFoundError) as error:
+        raise IntegrityError(f"{error}; nothing in {folder} can be trusted") from None
     for name, meta in sorted(manifest.files.items()):
         path = folder / name
         if not path.is_file():

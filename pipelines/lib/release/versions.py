@@ -21,7 +21,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
+from pipelines.lib.errors import BAD_DATA, describe_validation
 from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.locks import exclusive
 from pipelines.lib.privacy.residue import ResidueFinding, find_residue
@@ -119,10 +121,25 @@ def fetch_missing_versions(root: Path, dataset: str) -> list[int]:
     return missing
 
 
+class ManifestError(ReleaseError):
+    """A version's `manifest.json` is not a manifest: the version was tampered with or damaged."""
+
+    exit_code = BAD_DATA
+
+
 def read_manifest(version_dir: Path) -> Manifest:
-    """The version's `manifest.json`; raises FileNotFoundError if it has none, ValidationError if
-    it is not a manifest."""
-    return Manifest.model_validate_json((version_dir / MANIFEST).read_bytes())
+    """The version's `manifest.json`; raises FileNotFoundError naming the file if it has none,
+    ManifestError naming the file and each wrong field if it is not a manifest."""
+    path = version_dir / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; {version_dir} is not a released version")
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        raise ManifestError(
+            f"{path}: not a valid manifest ({describe_validation(error)}): the version was changed after its "
+            "release; fetch it again with `trainset pull`"
+        ) from None
 
 
 def release(

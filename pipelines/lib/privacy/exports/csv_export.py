@@ -24,9 +24,11 @@ from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
+    UnreadableExportError,
     batch_size,
     in_order,
     redact_values,
+    shown_names,
 )
 from pipelines.lib.privacy.exports.jsonl_lines import byte_positions
 from pipelines.lib.privacy.pii_spans import buffers
@@ -65,7 +67,7 @@ def sniff(source: Path, delimiter: str | None = None) -> CsvDialect:
         raise RedactFileError(f"{source}: the delimiter must be one character, not {delimiter!r}")
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     if not header:
-        raise RedactFileError(f"{source}: empty; a CSV export starts with a header line")
+        raise UnreadableExportError(f"{source}: empty; a CSV export starts with a header line")
     return CsvDialect(delimiter, eol, bom, header)
 
 
@@ -77,7 +79,7 @@ def redact_csv(
     missing = [f for f in fields if f not in dialect.header]
     if missing:
         raise RedactFileError(
-            f"{source}: no field(s) {missing}; its fields are {dialect.header} "
+            f"{source}: no field(s) {missing}; its fields are {shown_names(dialect.header)} "
             f"(delimiter {dialect.delimiter!r}: if that is wrong, give --delimiter). Name them with --field."
         )
     twice = sorted({f for f in fields if dialect.header.count(f) > 1})
@@ -179,7 +181,7 @@ def _decoded(source: Path, data: bytes, partial: bool = False) -> str:
         if partial and error.start >= len(data) - 3:  # a character cut by the end of the sample
             return data[: error.start].decode("utf-8")
         line = data.count(b"\n", 0, error.start) + 1
-        raise RedactFileError(
+        raise UnreadableExportError(
             f"{source}, line {line}: not UTF-8 (byte {data[error.start]:#04x}); convert the file to "
             "UTF-8 (e.g. iconv -f cp1252 -t utf-8) and run again"
         ) from None
@@ -187,10 +189,12 @@ def _decoded(source: Path, data: bytes, partial: bool = False) -> str:
 
 def _raise_for_row(source: Path, dialect: CsvDialect, problem: str) -> NoReturn:
     """Raise the error for the first bad record, or one quoting Arrow's message."""
-    raise _first_bad_record(source, dialect) or RedactFileError(f"{source}: cannot be read as CSV: {problem}")
+    # Arrow's message may go on to quote the record it stopped at: only its first clauses are kept.
+    cause = ": ".join(problem.split(": ")[:2])
+    raise _first_bad_record(source, dialect) or UnreadableExportError(f"{source}: cannot be read as CSV: {cause}")
 
 
-def _unclosed_quote(source: Path, dialect: CsvDialect) -> RedactFileError | None:
+def _unclosed_quote(source: Path, dialect: CsvDialect) -> UnreadableExportError | None:
     """The error for a quote opened and never closed: Arrow reads the rest of the file into that
     value, silently. Quotes come in pairs in a well-quoted file, so Python's reader (slow) looks
     only at a file with an odd number of them (a stray quote inside an unquoted value is fine)."""
@@ -201,7 +205,7 @@ def _unclosed_quote(source: Path, dialect: CsvDialect) -> RedactFileError | None
     return _first_bad_record(source, dialect) if quotes % 2 else None
 
 
-def _first_bad_record(source: Path, dialect: CsvDialect) -> RedactFileError | None:
+def _first_bad_record(source: Path, dialect: CsvDialect) -> UnreadableExportError | None:
     """The error for the first record Python's csv reader finds wrong (Arrow's messages name no
     line); only on the way to an error, or for a file with an odd number of quotes."""
     text = _decoded(source, source.read_bytes().removeprefix(BOM))
@@ -210,14 +214,14 @@ def _first_bad_record(source: Path, dialect: CsvDialect) -> RedactFileError | No
     try:
         for row in rows:
             if row and len(row) != len(dialect.header):
-                return RedactFileError(
+                return UnreadableExportError(
                     f"{source}, line {line}: {len(row)} fields where the header has {len(dialect.header)} "
                     f"(delimiter {dialect.delimiter!r}); quote values that hold the delimiter, or give "
                     "--delimiter"
                 )
             line = rows.line_num + 1
     except csv.Error as error:
-        return RedactFileError(
+        return UnreadableExportError(
             f"{source}, line {line}: {error}: a quote opened there is never closed; close it or remove it"
         )
     return None

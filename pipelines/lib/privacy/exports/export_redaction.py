@@ -3,6 +3,7 @@ and the one call of the redaction engine per batch of values."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.lib.errors import BAD_DATA
 from pipelines.lib.privacy.redaction import redact
 
 T = TypeVar("T")
@@ -33,6 +35,26 @@ def batch_size(total: int, least: int, most: int, workers: int = WORKERS) -> int
 
 class RedactFileError(ValueError):
     """The file cannot be redacted as asked; the message says where and what to do."""
+
+
+class UnreadableExportError(RedactFileError):
+    """The file's content cannot be read as its format (bytes that are not UTF-8, a record that
+    does not parse): bad data, not a bad command."""
+
+    exit_code = BAD_DATA
+
+
+#: what a column name looks like: an identifier without a run of digits (`T00042`, `u0000083` are ids)
+COLUMN_NAME = re.compile(r"(?!.*\d{3})[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def shown_names(names: list[str]) -> str:
+    """A header's names for an error, or, when one of them does not look like a column name, how
+    many there are: a CSV exported without its header line has a record there, and a record's
+    values (names, e-mail addresses, ids) must never reach an error."""
+    if all(COLUMN_NAME.fullmatch(name) for name in names):
+        return str(names)
+    return f"{len(names)} values that do not all look like column names (is the header line missing?)"
 
 
 @dataclass(frozen=True)

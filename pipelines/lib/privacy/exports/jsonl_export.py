@@ -24,6 +24,7 @@ from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
+    UnreadableExportError,
     batch_size,
     changed,
     in_order,
@@ -263,22 +264,24 @@ def _raise_for_line(source: Path, chunk: bytes, first_line: int, index: int | No
         try:
             value = json.loads(line)
         except UnicodeDecodeError as error:
-            raise RedactFileError(
+            raise UnreadableExportError(
                 f"{source}, line {first_line + number}: not UTF-8 (byte {line[error.start]:#04x} at byte "
                 f"{error.start + 1}); convert the file to UTF-8 (e.g. iconv -f cp1252 -t utf-8)"
             ) from None
         except ValueError as error:
-            raise RedactFileError(
+            raise UnreadableExportError(
                 f"{source}, line {first_line + number}: not valid JSON ({error}); fix or remove that line"
             ) from None
         if not isinstance(value, dict):
-            raise RedactFileError(
+            raise UnreadableExportError(
                 f"{source}, line {first_line + number}: a JSON {type(value).__name__}, not an object; "
                 "each line of a JSONL export must be one object"
             )
         if index is not None:
-            raise RedactFileError(f"{source}, line {first_line + number}: {problem}; fix the line or export it again")
-    raise RedactFileError(f"{source}, from line {first_line}: {problem}; fix the file or export it again")
+            raise UnreadableExportError(
+                f"{source}, line {first_line + number}: {problem}; fix the line or export it again"
+            )
+    raise UnreadableExportError(f"{source}, from line {first_line}: {problem}; fix the file or export it again")
 
 
 def _field_names(chunk: pa.Buffer) -> list[str]:

@@ -20,6 +20,7 @@ from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactFileError,
     RedactionPolicy,
+    UnreadableExportError,
     batch_size,
     changed,
     in_order,
@@ -93,7 +94,7 @@ def _redact_parquet(source: Path, out: BinaryIO, fields: list[str], policy: Reda
     try:
         parquet = pq.ParquetFile(source)
     except (pa.ArrowInvalid, OSError) as error:
-        raise RedactFileError(f"{source}: cannot be read as Parquet ({error}); is it a Parquet file?") from None
+        raise UnreadableExportError(f"{source}: cannot be read as Parquet ({error}); is it a Parquet file?") from None
     schema = parquet.schema_arrow
     missing = [f for f in fields if f not in schema.names]
     if missing:
