@@ -54,7 +54,7 @@ demo: setup
 
 ## test: the whole suite
 test: setup $(S3_ENV)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check pipelines tests tools benchmarks

@@ -311,7 +311,7 @@ def test_trainset_redact_keeps_the_bom_the_crlf_and_the_ids(tmp_path):
 def test_trainset_redact_refuses_the_unclosed_quote_by_line_without_printing_the_record(tmp_path):
     source = CASES / "unclosed-quote-multiline.csv"
     result = redact(source, tmp_path / "out.csv", "body", "customer_email", "customer_name")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == 1  # bad data, not usage and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {source}, line 3: ") and "never closed" in result.stderr
     record = next(line for line in source.read_text().splitlines() if line.startswith("T-9102"))
     values = [value for value in record.split(",") if len(value) > 3] + ["every time I share", "Thanks"]
