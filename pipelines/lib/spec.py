@@ -2,7 +2,8 @@
 
 Parsed once at the boundary (the Dagster component, the CLI); everything inside works on these
 objects. Every field carries a description so the YAML documents itself and `dg check defs`
-validates it.
+validates it. The blocks (sources, columns, privacy, labels, freshness, split) are in
+`spec_blocks`; this module assembles them with the gates into `DatasetSpec`.
 """
 
 from __future__ import annotations
@@ -10,233 +11,49 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import phonenumbers
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    RootModel,
-    SerializeAsAny,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import ConfigDict, Field, RootModel, SerializeAsAny, ValidationInfo, field_validator, model_validator
 
-from pipelines.lib.durations import IsoDuration
 from pipelines.lib.privacy.pii_shapes import regions_of_languages
 from pipelines.lib.quality.gate_declarations import GateParams, gate_fits, gates_json_schema, parse_gates
+from pipelines.lib.spec_blocks import (
+    DETECTED_LANGUAGE,
+    AnnotationsSpec,
+    ColumnsSpec,
+    ConsentSpec,
+    FileFormat,
+    FreshnessSpec,
+    LabelsSpec,
+    Limit,
+    PiiType,
+    PrivacySpec,
+    RetentionSpec,
+    SensitiveRetentionSpec,
+    SourceSpec,
+    SplitSpec,
+    StrictModel,
+)
 
-FileFormat = Literal["csv", "jsonl", "parquet"]
-PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn"]
-#: the column the training set carries the detected language in when no language column is declared
-DETECTED_LANGUAGE = "detected_language"
-
-
-class Limit(BaseModel):
-    """A rule the dataset's declared columns keep from applying, and why."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rule: str = Field(description="The rule: consent, erasure, pseudonymisation, retention, freshness, language.")
-    reason: str = Field(description="Why it cannot apply, or how it applies instead.")
-
-
-class StrictModel(BaseModel):
-    """Base for every spec block: unknown keys are errors, so a typo never passes silently."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SourceSpec(StrictModel):
-    """One raw source of tickets, landed as one file per day."""
-
-    name: str = Field(description="Source name; its raw asset is `raw_<name>`.", pattern=r"^[a-z][a-z0-9_]*$")
-    path: str = Field(
-        description="Landing folder, relative to the workspace, holding one file per day named YYYY-MM-DD.<format>."
-    )
-    format: FileFormat = Field(default="csv", description="File format of the landed files.")
-    owner: str = Field(description="Team accountable for the source system.")
-    steward: str = Field(description="Person or team who answers questions about this source's data.")
-    legal_basis: str = Field(
-        description="Legal basis for using this source to train models (e.g. legitimate_interest, consent)."
-    )
-    licence: str = Field(description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0).")
-    start_date: date = Field(description="First day of data; the first daily partition.")
-    encoding: str | None = Field(
-        default=None,
-        description="Text encoding of CSV and JSONL files (a Python codec name, e.g. cp1252). Default: UTF-8 "
-        "(with or without a byte-order mark), UTF-16 when the file starts with its byte-order mark, else a legacy "
-        "encoding detected from the bytes; a record still undecodable is quarantined as bad_encoding.",
-    )
-    delimiter: str | None = Field(
-        default=None,
-        description="Field delimiter of CSV files, one character (e.g. `;`). Default: the one of `,` `;` tab `|` "
-        "found most often outside quotes in the header line.",
-    )
-    timezone: str = Field(
-        default="UTC",
-        description="IANA time zone (e.g. Europe/Berlin) of timestamps written without an offset; timestamps "
-        "with an offset or `Z` keep their own. Every timestamp is stored in UTC.",
-    )
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str | None) -> str | None:
-        import codecs
-
-        if value is not None:
-            try:
-                codecs.lookup(value)
-            except LookupError:
-                raise ValueError(
-                    f"{value!r} is not an encoding Python knows; use a codec name such as cp1252, latin-1 or utf-16"
-                ) from None
-        return value
-
-    @field_validator("delimiter")
-    @classmethod
-    def _one_character(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) != 1 or value in '"\r\n'):
-            raise ValueError(f'{value!r}: the delimiter is one character, not a quote or a line break (tab: "\\t")')
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not an IANA time zone; use a name such as UTC or America/New_York"
-            ) from None
-        return value
-
-
-class ColumnsSpec(StrictModel):
-    """Which raw columns play which role. Only these survive minimisation in `redacted`.
-
-    `user` and `timestamp` must be declared, as a column or as null (the export has none): what
-    then cannot apply is said in the run summary, the manifest and the card (`DatasetSpec.limits`)."""
-
-    id: str = Field(description="Unique id of an example.")
-    user: str | None = Field(
-        description="Id of the person the example is about (pseudonymised); null if the export has none: "
-        "consent and erasure by user then cannot apply."
-    )
-    timestamp: str | None = Field(
-        description="When the example was created (ISO-8601); null if the export has none: retention then "
-        "counts from the day each export landed, and freshness cannot apply."
-    )
-    text: list[str] = Field(min_length=1, description="Free-text columns: redacted, and the model's input.")
-    language: str | None = Field(
-        default=None,
-        description="Column holding each example's language (ISO 639-1); if none, the language is detected "
-        f"from the text into `{DETECTED_LANGUAGE}`.",
-    )
-    segments: list[str] = Field(
-        default_factory=list,
-        description="Categorical segment columns (e.g. a channel, a product, a region) kept for coverage, "
-        "segment gates and stratification.",
-    )
-    max_text_chars: int = Field(
-        default=20_000,
-        gt=0,
-        description="Longest value of a text column accepted; a longer row (a pasted log or attachment) is "
-        "quarantined as oversize_text.",
-    )
-
-    @model_validator(mode="after")
-    def _each_column_one_role(self) -> ColumnsSpec:
-        roles = [self.id, self.user, self.timestamp, self.language, *self.segments, *self.text]
-        named = [name for name in roles if name is not None]
-        twice = sorted({name for name in named if named.count(name) > 1})
-        if twice:
-            raise ValueError(f"column(s) {twice} named for more than one role; each column plays one role")
-        if DETECTED_LANGUAGE in named:
-            raise ValueError(f"`{DETECTED_LANGUAGE}` is the column trainset writes; name the source column otherwise")
-        return self
-
-
-class ConsentSpec(StrictModel):
-    """Opt-out table: users who asked that their data not be used for training."""
-
-    path: str = Field(
-        description="CSV with a user id column and `opted_out_at`, relative to the workspace; raw ids, "
-        "pseudonymised with the dataset's key."
-    )
-    user_column: str | None = Field(
-        default=None, description="The table's user id column; default: the name of the dataset's `columns.user`."
-    )
-
-
-class SensitiveRetentionSpec(StrictModel):
-    """A shorter retention for sensitive categories."""
-
-    categories: list[str] = Field(description="Label values whose examples are sensitive.")
-    keep: IsoDuration = Field(description="ISO-8601 duration sensitive examples may be kept (e.g. P3M).")
-
-
-class RetentionSpec(StrictModel):
-    """How long examples may be kept, counted from their timestamp."""
-
-    default: IsoDuration = Field(default="P12M", description="ISO-8601 duration every example may be kept.")
-    sensitive: SensitiveRetentionSpec | None = Field(
-        default=None, description="Shorter retention for sensitive categories."
-    )
-
-
-class PrivacySpec(StrictModel):
-    """Privacy rules applied before anything is stored past the raw landing zone."""
-
-    redact: list[PiiType] = Field(
-        default=["email", "phone"], description="PII types replaced by typed placeholders in text columns."
-    )
-    pseudonymize: list[str] | None = Field(
-        default=None, description="Id columns replaced by a keyed HMAC; default: the user column, if any."
-    )
-    key_env: str = Field(
-        default="TRAINSET_PSEUDONYM_KEY",
-        description="Environment variable holding the pseudonymisation key (never in the repository).",
-    )
-    regions: Annotated[list[str] | None, AfterValidator(_known_regions)] = Field(
-        default=None,
-        description=(
-            "ISO 3166 regions whose national phone numbers are recognised (international forms are, "
-            "everywhere). Default: the regions where a declared language is official and spoken by most "
-            "people (CLDR)."
-        ),
-    )
-    consent: ConsentSpec | None = Field(default=None, description="Opt-out table; opted-out users are excluded.")
-    retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Retention periods.")
-
-
-def _known_regions(regions: list[str] | None) -> list[str] | None:
-    unknown = sorted({r.upper() for r in regions or []} - phonenumbers.SUPPORTED_REGIONS)
-    if unknown:
-        raise ValueError(f"{unknown}: not regions phonenumbers knows; use ISO 3166 alpha-2 codes such as US, GB, DE")
-    return regions
-
-
-class AnnotationsSpec(StrictModel):
-    """Independent annotators' labels on a subset, used to measure label agreement."""
-
-    path: str = Field(description="CSV with an example id column, `annotator` and `label`, relative to the workspace.")
-    id_column: str | None = Field(
-        default=None, description="The table's example id column; default: the name of the dataset's `columns.id`."
-    )
-
-
-class LabelsSpec(StrictModel):
-    """The label the model learns."""
-
-    column: str = Field(description="Label column.")
-    classes: list[str] = Field(description="The closed set of classes; any other value is quarantined.")
-    annotations: AnnotationsSpec | None = Field(default=None, description="Doubly-labelled items for agreement.")
+__all__ = [
+    "DETECTED_LANGUAGE",
+    "AnnotationsSpec",
+    "ColumnsSpec",
+    "ConsentSpec",
+    "DatasetSpec",
+    "FileFormat",
+    "FreshnessSpec",
+    "GatesSpec",
+    "LabelsSpec",
+    "Limit",
+    "PiiType",
+    "PrivacySpec",
+    "RetentionSpec",
+    "SensitiveRetentionSpec",
+    "SourceSpec",
+    "SplitSpec",
+    "StrictModel",
+]
 
 
 class GatesSpec(RootModel[dict[str, SerializeAsAny[GateParams]]]):
@@ -265,36 +82,6 @@ class GatesSpec(RootModel[dict[str, SerializeAsAny[GateParams]]]):
 
     def __contains__(self, name: object) -> bool:
         return name in self.root
-
-
-class FreshnessSpec(StrictModel):
-    """How recent the training data must be."""
-
-    window: IsoDuration = Field(default="P6M", description="Only examples newer than this ISO-8601 duration are used.")
-    max_staleness: IsoDuration = Field(
-        default="P30D", description="The newest example must be at most this old (GX suite parameter)."
-    )
-
-
-class SplitSpec(StrictModel):
-    """Deterministic stratified split."""
-
-    train: float = Field(default=0.8, gt=0, lt=1, description="Share of each stratum in train.")
-    validation: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in validation.")
-    test: float = Field(default=0.1, ge=0, lt=1, description="Share of each stratum in test.")
-    stratify_by: list[str] | None = Field(
-        default=None,
-        description="Columns whose combinations are strata; default: the label and the language (declared or "
-        "detected).",
-    )
-    seed: int = Field(default=13, description="Seed of the hash that orders examples within a stratum.")
-
-    @model_validator(mode="after")
-    def _shares_sum_to_one(self) -> SplitSpec:
-        total = self.train + self.validation + self.test
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"split shares must sum to 1, got {total:g}")
-        return self
 
 
 class DatasetSpec(StrictModel):
