@@ -24,15 +24,13 @@ import pandas as pd
 
 from pipelines.lib.accounting import Accounting
 from pipelines.lib.durations import cutoff
-from pipelines.lib.ingest.language import detect_languages
 from pipelines.lib.ingest.profile import ExportProfile
 from pipelines.lib.ingest.sources import read_days
 from pipelines.lib.privacy.policies import apply_freshness, minimise_and_redact
 from pipelines.lib.privacy.redaction import PII_TYPES
 from pipelines.lib.quality.gate_results import GateResult
 from pipelines.lib.quality.gates import evaluate_gates
-from pipelines.lib.quality.splits import assign_splits, joined_text
-from pipelines.lib.reports import UNDETERMINED
+from pipelines.lib.quality.steps import as_detected, detect_training_languages, split_with_languages
 from pipelines.lib.spec import DatasetSpec
 
 #: the seed's channels: "include email + chat + web"
@@ -172,15 +170,10 @@ def measure_draft(spec: DatasetSpec, export: Path, day: date) -> Draft:
     frame = apply_freshness(redacted, spec, day, Accounting(len(redacted))).reset_index(drop=True)
     spec, detected = _settle_languages(spec, frame)
     language = spec.language_column
-    if spec.columns.language is None:
-        frame[language] = detected.fillna(UNDETERMINED).astype("str")
-    frame["split"] = assign_splits(frame, spec.columns.text, spec.split, spec.strata)
-    mismatch = None
-    if spec.columns.language and len(frame):
-        mismatch = float((detected.notna() & (detected != frame[language])).mean())
+    frame, mismatch = split_with_languages(frame, spec, detected)
     rows = sum(count for _, _, count in landed.files.values())
     results = evaluate_gates(
-        frame.assign(**{language: detected.fillna(frame[language])}),
+        as_detected(frame, spec, detected),
         spec,
         day,
         landed=(rows, len(landed.quarantine)),
@@ -225,21 +218,16 @@ def _land(export: Path, target: Path) -> None:
 
 
 def _settle_languages(spec: DatasetSpec, frame: pd.DataFrame) -> tuple[DatasetSpec, pd.Series]:
-    """Detect as the training set will (among the declared and claimed languages) and keep the
-    declared languages the run will find, until they hold (at most three rounds). Returns the
-    spec with its languages settled and the detected language of each row (NA: undecided)."""
-    text = joined_text(frame, spec.columns.text, separator=". ")
-    claimed = [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
-    detected = pd.Series(pd.NA, index=frame.index, dtype="str")
-    for _ in range(3):
-        detected = detect_languages(text, [*spec.languages, *claimed])
-        shares = detected.value_counts(normalize=True)
-        found = [str(code) for code, share in shares.items() if share >= MIN_LANGUAGE_SHARE]
-        settled = found or spec.languages[:1]
-        if settled == list(spec.languages):
-            break
-        spec = _with_languages(spec, settled)
-    return spec, detected
+    """Detect as the training set will and declare the languages found in enough texts. Returns
+    the spec with its languages settled and the detected language of each row (NA: undecided).
+
+    Detected once: the detector always weighs its background languages beside the declared ones,
+    so settling the declared list does not change what a run will detect (a language dropped was
+    found in too few texts to move a bar)."""
+    detected = detect_training_languages(frame, spec)
+    shares = detected.value_counts(normalize=True)
+    settled = [str(code) for code, share in shares.items() if share >= MIN_LANGUAGE_SHARE] or spec.languages[:1]
+    return (spec if settled == list(spec.languages) else _with_languages(spec, settled)), detected
 
 
 def _with_languages(spec: DatasetSpec, languages: list[str]) -> DatasetSpec:

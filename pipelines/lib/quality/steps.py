@@ -57,14 +57,9 @@ def build_training_set(
             f"{spec.name}: all {len(eligible)} eligible rows are before {cutoff(as_of, window).date()}, where the "
             f"freshness window ({window} as of {as_of}) starts: pass --as-of, or widen freshness.window"
         )
-    # Coverage counts the language as detected; a claimed language stays in the data, and with
-    # none declared the detected one is the data's (before the split: it is a default stratum).
     language = spec.language_column
-    text = joined_text(frame, spec.columns.text, separator=". ")
-    detected = detect_languages(text, [*spec.languages, *_claimed(frame, spec)])
-    if spec.columns.language is None:
-        frame[language] = detected.fillna(UNDETERMINED).astype("str")
-    frame["split"] = assign_splits(frame, spec.columns.text, spec.split, spec.strata)
+    detected = detect_training_languages(frame, spec)
+    frame, mismatch = split_with_languages(frame, spec, detected)
     write_parquet(frame, paths.training_set)
 
     # GX takes seconds to import: only the step that runs the suite pays for it.
@@ -85,11 +80,8 @@ def build_training_set(
         annotations = load_annotations(paths.landing(spec.labels.annotations.path), spec)
     landed = RowAccounting.total(day.accounting for source in spec.sources for day in ingest_days(paths, source.name))
     claimed = frame[language] if spec.columns.language else None
-    mismatch = None
-    if claimed is not None:
-        mismatch = float((detected.notna() & (detected != claimed)).mean()) if len(frame) else 0.0
     measured = evaluate_gates(
-        frame.assign(**{language: detected.fillna(frame[language])}),
+        as_detected(frame, spec, detected),
         spec,
         as_of,
         annotations,
@@ -136,9 +128,32 @@ def build_training_set(
     return TrainingSetEvaluation(report, run, write_gate_report(paths, run_id))
 
 
-def _claimed(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
-    """The claimed languages present, as candidates for detection; none without a language column."""
-    return [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
+def detect_training_languages(frame: pd.DataFrame, spec: DatasetSpec) -> pd.Series:
+    """The detected language (ISO 639-1, NA when undecided) of each row's joined text, among the
+    declared languages, the claimed ones present and the detector's background languages."""
+    claimed = [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
+    return detect_languages(joined_text(frame, spec.columns.text, separator=". "), [*spec.languages, *claimed])
+
+
+def split_with_languages(
+    frame: pd.DataFrame, spec: DatasetSpec, detected: pd.Series
+) -> tuple[pd.DataFrame, float | None]:
+    """The frame with its `split` column (and, with no language column declared, the detected
+    language as `detected_language`, added first: it is a default stratum), and the share (0..1)
+    of rows detected otherwise than claimed (None with no claimed language)."""
+    if spec.columns.language is None:
+        frame = frame.assign(**{spec.language_column: detected.fillna(UNDETERMINED).astype("str")})
+    frame = frame.assign(split=assign_splits(frame, spec.columns.text, spec.split, spec.strata))
+    if spec.columns.language is None:
+        return frame, None
+    claimed = frame[spec.columns.language]
+    return frame, float((detected.notna() & (detected != claimed)).mean()) if len(frame) else 0.0
+
+
+def as_detected(frame: pd.DataFrame, spec: DatasetSpec, detected: pd.Series) -> pd.DataFrame:
+    """What the gates measure: coverage counts the language as detected, the claimed one where
+    detection found none."""
+    return frame.assign(**{spec.language_column: detected.fillna(frame[spec.language_column])})
 
 
 def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCount]:
