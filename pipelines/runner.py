@@ -13,13 +13,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.components.resources import job_name
+from pipelines.components.assets import RANGE_END, RANGE_START
+from pipelines.components.resources import job_name, run_lock_name
 from pipelines.definitions import build_definitions
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import check_environment, get_spec
 from pipelines.lib.durations import cutoff
 from pipelines.lib.errors import describe_validation_text
-from pipelines.lib.ingest.sources import landing_file
+from pipelines.lib.ingest.landing import export_files
+from pipelines.lib.ingest.sources import land_source
+from pipelines.lib.locks import exclusive
 from pipelines.lib.privacy.pseudonymize import load_key
 from pipelines.lib.report_files import (
     gate_run_path,
@@ -31,8 +34,6 @@ from pipelines.lib.report_files import (
 )
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths, last_complete_day
-
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @dataclass
@@ -55,21 +56,34 @@ class RunSummary:
     placeholders: list[str] = field(default_factory=list)
 
 
-def landed_days(root: Path, spec: DatasetSpec) -> list[date]:
-    """Days for which every source has landed a file."""
-    per_source = []
-    for source in spec.sources:
-        folder = landing_file(root, source, "x").parent
-        per_source.append({date.fromisoformat(p.stem) for p in folder.glob(f"*.{source.format}") if _is_day(p.stem)})
-    return sorted(set.intersection(*per_source)) if per_source else []
+def land_dataset(root: Path, spec: DatasetSpec, as_of: date) -> list[date]:
+    """Land every source's new exports (under the dataset's run lock, as a run's raw assets do);
+    returns the days holding landed records of any source. Raises SourceError (an export cannot
+    be read), LockedError (a run of the dataset is in progress) or ValueError (a `files` source
+    matches no file)."""
+    paths = DatasetPaths(root, spec.name)
+    with exclusive(root, run_lock_name(spec.name), f"run of {spec.name}"):
+        for source in spec.sources:
+            if source.kind == "files" and not export_files(root, source):
+                raise ValueError(_no_exports(root, source))
+            land_source(paths, spec, source, as_of=as_of)
+    days = {p.stem for s in spec.sources for p in paths.landed(s.name, "x").parent.glob("*.parquet")}
+    return sorted(date.fromisoformat(d) for d in days)
 
 
-def _is_day(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+def _no_exports(root: Path, source) -> str:
+    target = root / source.path
+    near = ""
+    if target.is_dir():
+        # A file there in another format is the usual cause: say which, so `format:` can be fixed.
+        others = sorted(p.name for p in target.iterdir() if p.is_file())
+        if others:
+            near = f"; found {len(others)} other file(s) ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
+    return (
+        f"source {source.name!r}: no {source.format} export at {source.path} (a file, a folder of *.{source.format} "
+        f"files, or a glob){near}. Put the export there, or fix the source's `path:` and `format:`"
+        + ("" if near or target.exists() else "; for the demo, `trainset generate` writes them")
+    )
 
 
 def materialize_dataset(
@@ -84,7 +98,8 @@ def materialize_dataset(
     kill_at: str | None = None,
     log_level: str = "WARNING",
 ) -> RunSummary:
-    """Run the dataset's job over a range of days (default: every landed day inside retention).
+    """Land the dataset's new exports, then run its job over a range of days (default: every day
+    holding landed records, inside retention).
 
     `spec_file` is the defs.yaml the spec comes from (default: the one the workspace declares
     under the spec's name); `kill_at` names a release kill point (crash tests only). Returns the
@@ -95,20 +110,9 @@ def materialize_dataset(
     spec_file = spec_file or get_spec(spec.name, root)[1]
     check_environment([spec_file])
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
-    days = landed_days(root, spec)
+    days = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
-        folders = [landing_file(root, s, "x").parent for s in spec.sources]
-        # A file there under another name is the usual cause: say which, so it can be renamed.
-        others = sorted(p.name for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_file())
-        seen = (
-            f"; found {len(others)} file(s) not named so ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
-        )
-        formats = ", ".join(sorted({s.format for s in spec.sources}))
-        raise ValueError(
-            f"no landed files for {spec.name} in {', '.join(map(str, folders))}: a source is a folder of one file per "
-            f"day named YYYY-MM-DD.<format> ({formats}, lower case){seen if others else ''}"
-            + ("" if others else "; for the demo, `trainset generate` lands them")
-        )
+        raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")
     end = min(end or days[-1], last_complete_day())
     reference = as_of or end
     # Data past retention is never landed again: the default range starts inside the retention window.

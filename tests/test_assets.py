@@ -5,10 +5,12 @@ from __future__ import annotations
 import dagster as dg
 from conftest import AS_OF, land, small_spec
 
-from pipelines.components.assets import build_dataset_defs
+from pipelines.components.assets import RANGE_END, RANGE_START, build_dataset_defs
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.catalog import get_spec
+from pipelines.lib.ingest.sources import land_source
 from pipelines.lib.spec import PrivacySpec
+from pipelines.lib.workspace import DatasetPaths
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
 DAY = "2026-10-30"
@@ -71,20 +73,25 @@ def test_pii_residue_check_blocks_downstream_when_a_pii_type_is_not_redacted(wor
     assert "eligible" not in materialized
 
 
-def test_landing_sensor_requests_a_run_per_new_or_changed_day(workspace):
+def test_landing_sensor_requests_one_run_over_the_days_new_exports_change(workspace):
     folder = land(workspace, rows=300)
+    spec = small_spec()
     _, spec_file = get_spec("ticket_triage")
-    sensor = build_dataset_defs(small_spec(), spec_file).sensors[0]
+    sensor = build_dataset_defs(spec, spec_file).sensors[0]
     resources = {"workspace": TrainsetWorkspace(root=str(workspace), as_of=AS_OF.isoformat())}
 
-    def tick(cursor):
-        with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
-            return list(sensor(context)), context.cursor
+    def tick():
+        with dg.build_sensor_context(resources=resources) as context:
+            return sensor(context)
 
-    first, cursor = tick(None)
+    first = tick()
     days = sorted(p.stem for p in folder.glob("*.csv"))
-    assert sorted(r.partition_key for r in first) == days
-    assert tick(cursor)[0] == []  # nothing new
-    (folder / f"{days[-1]}.csv").write_text((folder / f"{days[-1]}.csv").read_text() + "\n")
-    again, _ = tick(cursor)
-    assert [r.partition_key for r in again] == [days[-1]]
+    assert (first.tags[RANGE_START], first.tags[RANGE_END]) == (days[0], days[-1])
+    assert tick().run_key == first.run_key  # nothing landed yet: the same request, which Dagster runs once
+    land_source(DatasetPaths(workspace, spec.name), spec, spec.sources[0], as_of=AS_OF)
+    assert isinstance(tick(), dg.SkipReason)  # everything landed
+    # A new export, whatever its name, holding records of two earlier days: a run over those days.
+    lines = (folder / f"{days[3]}.csv").read_text().splitlines()
+    (folder / "late-export.csv").write_text(lines[0] + "\n" + lines[1].replace(lines[1].split(",")[0], "LATE-1") + "\n")
+    again = tick()
+    assert (again.tags[RANGE_START], again.tags[RANGE_END]) == (days[3], days[3]) and again.run_key != first.run_key

@@ -30,6 +30,7 @@ from pipelines.lib.workspace import DatasetPaths
 
 CASES = FIXTURES / "ingest_cases"
 DAY = "2026-11-20"
+NEXT_DAY = "2026-11-21"
 AS_OF = date(2026, 11, 20)  # every case's tickets are of this day
 KEY = b"field-case-key-0123456789"
 TRAINSET = str(Path(sys.executable).parent / "trainset")
@@ -52,9 +53,12 @@ def landed(root: Path, case: str, content: bytes | None = None, **source: str) -
     return spec, target
 
 
-def read(root: Path, case: str, content: bytes | None = None, as_of: date = AS_OF, **source: str):
+def read(
+    root: Path, case: str, content: bytes | None = None, as_of: date = AS_OF, days=(DAY,), **source: str
+):
+    """The case landed, then `days` of it read (records are placed in the UTC day of their timestamp)."""
     spec, _ = landed(root, case, content, **source)
-    return read_days(root, spec, spec.sources[0], [DAY], as_of=as_of)
+    return read_days(root, spec, spec.sources[0], list(days), as_of=as_of)
 
 
 def land(root: Path, case: str, **source: str) -> tuple[DatasetSpec, DatasetPaths, IngestBatch]:
@@ -258,11 +262,13 @@ UTC_INSTANTS = {
 
 
 def test_offsets_are_instants_in_utc_and_a_naive_time_takes_the_declared_zone(tmp_path):
-    landed_days = read(tmp_path, "tz-offsets.csv", timezone="America/New_York")
+    landed_days = read(tmp_path, "tz-offsets.csv", timezone="America/New_York", days=(DAY, NEXT_DAY))
     assert not len(landed_days.quarantine), quarantined(landed_days)  # 22:30-05:00 on the as-of day is not future
     stored = landed_days.rows.set_index("ticket_id")["created_at"]
     assert str(stored.dtype) == "datetime64[us, UTC]"
     assert stored.to_dict() == {i: pd.Timestamp(t, tz="UTC") for i, t in UTC_INSTANTS.items()}
+    # Each record is in the UTC day of its instant, whatever the export's name says.
+    assert landed_days.rows.loc[landed_days.rows["partition"] == NEXT_DAY, "ticket_id"].tolist() == ["F13-001", "F13-002"]
     default = read(tmp_path / "utc", "tz-offsets.csv").rows.set_index("ticket_id")["created_at"]
     assert default["F13-005"] == pd.Timestamp("2026-11-20T10:00:00", tz="UTC")  # no zone declared: UTC
 
@@ -272,8 +278,8 @@ def test_future_means_after_the_as_of_day_has_ended_everywhere(tmp_path):
     row = "{},u1,Tz Test,t@example.org,{},web,en,Billing question,Why was I charged twice,Billing"
     stamps = {"late": "2026-11-21T11:59:59Z", "next": "2026-11-21T12:00:00Z", "naive": "2026-11-21 09:00:00"}
     content = "\n".join([header, *(row.format(i, t) for i, t in stamps.items()), ""])
-    landed_days = read(tmp_path, "tz-offsets.csv", content.encode(), timezone="Pacific/Auckland")
-    assert landed_days.rows["ticket_id"].tolist() == ["late", "naive"]  # naive: 20:00 UTC on the as-of day
+    landed_days = read(tmp_path, "tz-offsets.csv", content.encode(), timezone="Pacific/Auckland", days=(DAY, NEXT_DAY))
+    assert landed_days.rows["ticket_id"].tolist() == ["naive", "late"]  # naive: 20:00 UTC on the as-of day
     assert quarantined(landed_days) == [("next", "future_timestamp", 2, 3)]
 
 

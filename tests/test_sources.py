@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -11,6 +11,8 @@ from conftest import small_spec
 from pipelines.lib.ingest.sources import SourceError, read_days
 
 AS_OF = date(2026, 10, 2)  # the run's as-of day: a timestamp after it is future_timestamp
+# When the exports land: records with no usable timestamp are placed in the last complete day, 10-01.
+NOW = datetime(2026, 10, 2, 12, tzinfo=UTC)
 HEADER = "ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category\n"
 
 
@@ -34,7 +36,7 @@ def test_each_unusable_row_is_quarantined_with_a_reason_and_its_location(tmp_pat
         + "T6,u6,x,2026-10-01T12:00:00Z,chat,en,,  ,Other\n"
         + "T1,u7,x,2026-10-01T13:00:00Z,web,en,Hi,again,Other\n",
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
     assert landed.rows["ticket_id"].tolist() == ["T1"]
     assert landed.rows["body"].tolist() == ["multi\nline body"]
     assert str(landed.rows["created_at"].dtype) == "datetime64[us, UTC]"
@@ -53,12 +55,11 @@ def test_each_unusable_row_is_quarantined_with_a_reason_and_its_location(tmp_pat
     assert landed.files["2026-10-01"][2] == 7
 
 
-def test_a_missing_file_names_the_source_the_file_and_the_fix(tmp_path):
+def test_a_day_no_export_has_records_of_is_an_empty_partition(tmp_path):
     spec = small_spec()
-    with pytest.raises(
-        SourceError, match=r"source 'tickets', partition 2026-10-02: expected file data/landing/tickets/2026-10-02.csv"
-    ):
-        read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF)
+    land(tmp_path, "2026-10-01", HEADER + "T1,u1,x," + GOOD)
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF, now=NOW)
+    assert len(landed.rows) == 0 and len(landed.quarantine) == 0 and landed.files["2026-10-02"][2] == 0
 
 
 def test_a_missing_column_names_the_file_and_what_was_expected(tmp_path):
@@ -69,13 +70,13 @@ def test_a_missing_column_names_the_file_and_what_was_expected(tmp_path):
         HEADER.replace("category", "label") + "T1,u1,x,2026-10-01T10:00:00Z,email,en,Hi,b,Billing\n",
     )
     with pytest.raises(SourceError, match=r"2026-10-01.csv: missing column\(s\) \['category'\]"):
-        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
+        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
 
 
 def test_a_header_only_day_is_an_empty_partition(tmp_path):
     spec = small_spec()
     land(tmp_path, "2026-10-01", HEADER)
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
     assert len(landed.rows) == 0 and len(landed.quarantine) == 0
     assert "row" not in landed.rows.columns
     assert str(landed.rows["created_at"].dtype) == "datetime64[us, UTC]"
@@ -103,7 +104,7 @@ def test_malformed_csv_records_are_quarantined_with_their_line_and_the_rest_is_r
         + GOOD.encode()
         + b'"anna.smith@example.com, call me",x\n',  # a shifted record: its "id" is PII, not an id
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
     assert landed.rows["ticket_id"].tolist() == ["T1", "T5", "T7", "T8"]
     bad = landed.quarantine[["record_id", "reason", "row", "line"]].to_dict("records")
     assert bad == [
@@ -132,7 +133,7 @@ def test_malformed_jsonl_lines_are_quarantined_and_the_rest_is_read(tmp_path):
         # UTF-8 beside the byte J3 damaged: the file is UTF-8, so J3 is bad_encoding (not latin-1).
         + (good % "J4").replace("Hi", "Grüße").encode()
     )
-    landed = read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF)
+    landed = read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF, now=NOW)
     assert landed.rows["ticket_id"].tolist() == ["J1", "J4"]
     bad = landed.quarantine[["record_id", "reason", "line"]].to_dict("records")
     assert bad == [
@@ -150,7 +151,7 @@ def test_oversize_text_is_quarantined(tmp_path):
         "2026-10-01",
         HEADER + "T1,u1,x," + GOOD + f"T2,u2,x,2026-10-01T10:00:00Z,web,en,Hi,{long_body},Other\n",
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
     assert landed.rows["ticket_id"].tolist() == ["T1"]
     assert landed.quarantine["reason"].tolist() == ["oversize_text"]
 
@@ -162,7 +163,7 @@ def test_an_id_landed_on_another_day_is_a_duplicate(tmp_path):
         "2026-10-02",
         HEADER + "T1,u1,x," + GOOD.replace("10-01", "10-02") + "T9,u9,x," + GOOD.replace("10-01", "10-02"),
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF, known_ids=pd.Series(["T1"]))
+    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF, now=NOW, known_ids=pd.Series(["T1"]))
     assert landed.rows["ticket_id"].tolist() == ["T9"]
     assert landed.quarantine[["record_id", "reason"]].values.tolist() == [["T1", "duplicate_id"]]
 
@@ -180,7 +181,7 @@ def test_an_unreadable_file_names_the_source_the_file_and_what_is_wrong(tmp_path
     spec = small_spec()
     land_bytes(tmp_path, "2026-10-01", content)
     with pytest.raises(SourceError, match=rf"source 'tickets', file data/landing/tickets/2026-10-01.csv: .*{expected}"):
-        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF)
+        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
 
 
 def land_bytes(root, day, content: bytes):
@@ -198,11 +199,11 @@ def test_a_parquet_export_whose_column_types_changed_is_refused_by_name(tmp_path
     row |= {"subject": "Hi", "body": "b", "category": "Billing"}
     good = pd.DataFrame([row | {"created_at": pd.Timestamp("2026-10-01T10:00:00Z")}])
     good.to_parquet(folder / "2026-10-01.parquet")
-    assert read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF).rows["ticket_id"].tolist() == ["P1"]
+    assert read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF, now=NOW).rows["ticket_id"].tolist() == ["P1"]
 
     pd.DataFrame([row | {"created_at": 1790000000, "category": 3}]).to_parquet(folder / "2026-10-02.parquet")
     with pytest.raises(
         SourceError,
         match=r"10-02.parquet: column types changed: created_at is int64, expected a timestamp .*category is int64",
     ):
-        read_days(tmp_path, spec, source, ["2026-10-02"], as_of=AS_OF)
+        read_days(tmp_path, spec, source, ["2026-10-02"], as_of=AS_OF, now=NOW)

@@ -2,7 +2,6 @@
 `steps` module of its stage in `pipelines.lib`) and turns its counts into Dagster metadata and
 asset-check results."""
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from pipelines.components.checks import (
 from pipelines.components.resources import TrainsetWorkspace, job_name
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import SpecError
+from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.ingest.sources import SourceError, land_source
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.privacy.steps import build_eligible, redact_partitions
 from pipelines.lib.quality import reconcile
@@ -32,6 +33,8 @@ from pipelines.lib.workspace import last_complete_day
 
 #: Dagster's standard metadata key for the rows an asset holds, shown in the UI and its asset health
 ROW_COUNT = "dagster/row_count"
+#: Dagster's tags of a run over a range of partitions (one run: the assets' backfill policy)
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
@@ -190,7 +193,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
         key=asset_key,
         check_specs=[_check(asset_key, "raw_contract"), _check(asset_key, "row_accounting")],
         kinds={source.format, "parquet"},
-        description=f"Source {source.name!r} as landed ({source.path}, one {source.format} file per day), typed; "
+        description=f"Source {source.name!r} as landed ({_where(source)}), placed in days by its timestamp, typed; "
         f"owner {source.owner}, legal basis {source.legal_basis}, licence {source.licence}.",
         **options,
     )
@@ -206,6 +209,12 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
         yield accounting_result(asset_key, reconciled, paths, context.run_id)
 
     return raw
+
+
+def _where(source) -> str:
+    if source.kind == "sql":
+        return f"SQL {source.table or 'query'} by {source.watermark}"
+    return f"{source.format} exports at {source.path}"
 
 
 def _check(asset_key: dg.AssetKey, name: str, blocking: bool = True) -> dg.AssetCheckSpec:
@@ -258,20 +267,26 @@ def _daily_schedule(spec: DatasetSpec, spec_file: Path, job) -> dg.ScheduleDefin
 def _landing_sensor(spec: DatasetSpec, job) -> dg.SensorDefinition:
     @dg.sensor(name=f"{spec.name}_landing_sensor", job=job, minimum_interval_seconds=300)
     def landing_sensor(context: dg.SensorEvaluationContext, workspace: TrainsetWorkspace):
-        """Start a run for each day whose landed file is new or changed since the last look."""
-        root = workspace.paths(spec.name).root
-        seen = json.loads(context.cursor) if context.cursor else {}
-        landed = {
-            str(path.relative_to(root)): path.stat().st_mtime_ns
-            for source in spec.sources
-            for path in (root / source.path).glob(f"*.{source.format}")
-        }
-        changed = sorted(name for name, stamp in landed.items() if seen.get(name) != stamp)
-        for name in changed:
-            day = Path(name).stem
-            # Days outside the partitions (before the first, or today's still-open day) wait.
-            if spec.first_date.isoformat() <= day <= last_complete_day().isoformat():
-                yield dg.RunRequest(run_key=f"{name}@{landed[name]}", partition_key=day)
-        context.update_cursor(json.dumps(landed, sort_keys=True))
+        """Start a run over the days that new exports (or new rows of a SQL source) would change.
+
+        Nothing is landed here: the run's raw assets land them (`land_source`), once; until then
+        the same exports give the same run key, which Dagster runs once."""
+        paths = workspace.paths(spec.name)
+        shas, days = [], set()
+        for source in spec.sources:
+            try:
+                landing = land_source(paths, spec, source, as_of=workspace.as_of_date(), write=False)
+            except SourceError as error:  # said in the sensor's tick; the run would fail the same way
+                return dg.SkipReason(str(error))
+            shas += [e.sha256 for e in landing.exports]
+            days.update(landing.touched)
+        # Days outside the partitions (before the first, or today's still-open day) wait.
+        runnable = sorted(d for d in days if spec.first_date.isoformat() <= d <= last_complete_day().isoformat())
+        if not runnable:
+            return dg.SkipReason("no new export, or none with a complete day")
+        return dg.RunRequest(
+            run_key=combined_sha256(sorted(shas)),
+            tags={RANGE_START: runnable[0], RANGE_END: runnable[-1]},
+        )
 
     return landing_sensor

@@ -165,8 +165,10 @@ def gate_run_ids(paths: DatasetPaths) -> list[str]:
 def record_deletion(paths: DatasetPaths, zone: str, partition: str | None, reason: str, rows: int) -> None:
     """Book rows deleted later from a stored zone (retention, erasure) against its report, so it
     stays balanced: `rows` fewer out, as many more removed for `reason`. `zone` is `raw_<source>`,
-    `redacted`, `eligible` or `training_set`; a zone without a report is left alone."""
+    `redacted`, `eligible` or `training_set`; a zone without a report (`landed_<source>`) is left alone."""
     kind: type[IngestReport | RedactionReport | EligibilityReport | TrainingSetReport]
+    if zone.startswith("landed_"):
+        return  # landed days are the raw zone's input: a day read again counts what is left
     if zone.startswith("raw_"):
         kind = IngestReport
     else:

@@ -51,6 +51,27 @@ class ExpectationOutcome(Report):
 # -- ingest ------------------------------------------------------------------------------------
 
 
+class LandedExport(Report):
+    """One export (or SQL batch) of a source, landed once: where its records went."""
+
+    file: str = Field(description="The export, relative to the workspace (`sql:<table>` for a SQL batch).")
+    sha256: str = Field(description="sha256 of the export's bytes (of its rows as text, for a SQL batch).")
+    landed_at: datetime = Field(description="When it landed (UTC).")
+    landed_on: date = Field(description="The day records without a usable timestamp were placed in.")
+    records: int = Field(ge=0, description="Records read, blank ones included.")
+    blank: int = Field(default=0, ge=0, description="Records whose every field was empty (booked on `landed_on`).")
+    days: dict[str, int] = Field(default_factory=dict, description="Records placed per day.")
+    replaced: int = Field(default=0, ge=0, description="Earlier copies of its record ids it replaced (an update).")
+
+
+class LandingLedger(Report):
+    """Every export of one source landed so far, in landing order, and a SQL source's watermark."""
+
+    source: str
+    exports: list[LandedExport] = Field(default_factory=list)
+    watermark: dict | None = Field(default=None, description="SQL: the highest watermark read so far.")
+
+
 class IngestReport(Report):
     """One landed day of one source: the file read, rows read, rows quarantined by reason."""
 

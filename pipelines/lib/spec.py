@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, RootModel, SerializeAsAny, ValidationInf
 from pipelines.lib.privacy.pii_shapes import regions_of_languages
 from pipelines.lib.quality.gate_declarations import GateParams, gate_fits, gates_json_schema, parse_gates
 from pipelines.lib.spec_blocks import (
+    DERIVED_ID,
     DETECTED_LANGUAGE,
     AnnotationsSpec,
     ColumnsSpec,
@@ -36,6 +37,7 @@ from pipelines.lib.spec_blocks import (
 )
 
 __all__ = [
+    "DERIVED_ID",
     "DETECTED_LANGUAGE",
     "AnnotationsSpec",
     "ColumnsSpec",
@@ -154,10 +156,15 @@ class DatasetSpec(StrictModel):
         return list(self.split.stratify_by or [self.labels.column, self.language_column])
 
     @property
+    def id_column(self) -> str:
+        """The example id column: `columns.id`, or the `record_id` trainset derives when it is null."""
+        return self.columns.id or DERIVED_ID
+
+    @property
     def kept_columns(self) -> list[str]:
-        """Columns that survive minimisation, in output order."""
+        """Columns that survive minimisation, in output order (the id first)."""
         c = self.columns
-        roles = [c.id, c.user, c.timestamp, c.language]
+        roles = [self.id_column, c.user, c.timestamp, c.language]
         return [*(name for name in roles if name is not None), *c.segments, *c.text, self.labels.column]
 
     def placeholders(self) -> list[str]:
@@ -179,6 +186,14 @@ class DatasetSpec(StrictModel):
                 Limit(rule="erasure", reason="no user column: `trainset forget` cannot find a person's examples"),
                 Limit(rule="pseudonymisation", reason="no user column: no person id to pseudonymise"),
             ]
+        if c.id is None:
+            found.append(
+                Limit(
+                    rule="deduplication",
+                    reason=f"no id column: each record's `{DERIVED_ID}` comes from its export and its place in "
+                    "it, so a record in two exports is two examples",
+                )
+            )
         if c.timestamp is None:
             found += [
                 Limit(rule="retention", reason="no timestamp column: counted from the day each export landed"),

@@ -15,6 +15,8 @@ FileFormat = Literal["csv", "jsonl", "parquet"]
 PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn"]
 #: the column the training set carries the detected language in when no language column is declared
 DETECTED_LANGUAGE = "detected_language"
+#: the id column trainset derives when no id column is declared (`columns.id: null`)
+DERIVED_ID = "record_id"
 
 
 class Limit(BaseModel):
@@ -33,20 +35,54 @@ class StrictModel(BaseModel):
 
 
 class SourceSpec(StrictModel):
-    """One raw source of tickets, landed as one file per day."""
+    """One raw source of tickets: export files as they come, or a database table read by watermark.
+
+    Day partitions come from the timestamp column, never from file names; each export is landed
+    once (by content), so re-landing the same export changes nothing."""
 
     name: str = Field(description="Source name; its raw asset is `raw_<name>`.", pattern=r"^[a-z][a-z0-9_]*$")
-    path: str = Field(
-        description="Landing folder, relative to the workspace, holding one file per day named YYYY-MM-DD.<format>."
+    kind: Literal["files", "sql"] = Field(
+        default="files",
+        description="`files`: exports at `path`; `sql`: rows of `table` or `query` at the database `url` "
+        "(or `url_env`), read incrementally by the `watermark` column.",
     )
-    format: FileFormat = Field(default="csv", description="File format of the landed files.")
+    path: str | None = Field(
+        default=None,
+        description="Files: one export file, a folder of them (every `*.<format>` file in it) or a glob "
+        "(`exports/tickets-*.csv`), relative to the workspace.",
+    )
+    format: FileFormat = Field(default="csv", description="File format of the export files.")
+    duplicates: Literal["latest", "first"] = Field(
+        default="latest",
+        description="A record id already landed by an earlier export (overlapping or rolling exports): "
+        "`latest` keeps the copy of the export landed last (an update); `first` keeps the first copy and "
+        "quarantines later ones as duplicate_id. Copies within one export are always duplicate_id.",
+    )
+    url: str | None = Field(
+        default=None,
+        description="SQL: a SQLAlchemy URL without a password (e.g. `sqlite:///data/tickets.db`, relative to "
+        "the workspace); a URL with credentials belongs in the environment (`url_env`).",
+    )
+    url_env: str | None = Field(
+        default=None, description="SQL: the environment variable holding the SQLAlchemy URL (with credentials)."
+    )
+    table: str | None = Field(default=None, description="SQL: the table (`schema.table`) to read.")
+    query: str | None = Field(default=None, description="SQL: a SELECT to read instead of a table.")
+    watermark: str | None = Field(
+        default=None,
+        description="SQL: a column that grows with every insert or update (an `updated_at` set by the database, "
+        "or a sequence); each run reads the rows past the highest value read so far.",
+    )
     owner: str = Field(description="Team accountable for the source system.")
     steward: str = Field(description="Person or team who answers questions about this source's data.")
     legal_basis: str = Field(
         description="Legal basis for using this source to train models (e.g. legitimate_interest, consent)."
     )
     licence: str = Field(description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0).")
-    start_date: date = Field(description="First day of data; the first daily partition.")
+    start_date: date = Field(
+        description="First day of data; the first daily partition. Earlier records are quarantined as "
+        "before_start_date."
+    )
     encoding: str | None = Field(
         default=None,
         description="Text encoding of CSV and JSONL files (a Python codec name, e.g. cp1252). Default: UTF-8 "
@@ -98,6 +134,44 @@ class SourceSpec(StrictModel):
             ) from None
         return value
 
+    @model_validator(mode="after")
+    def _kind_keys(self) -> SourceSpec:
+        sql_keys = {
+            "url": self.url,
+            "url_env": self.url_env,
+            "table": self.table,
+            "query": self.query,
+            "watermark": self.watermark,
+        }
+        if self.kind == "files":
+            given = sorted(k for k, v in sql_keys.items() if v is not None)
+            if self.path is None:
+                raise ValueError("a `files` source needs `path`: an export file, a folder of them or a glob")
+            if given:
+                raise ValueError(f"{given} belong to a `kind: sql` source; a `files` source reads `path`")
+            return self
+        if self.path is not None:
+            raise ValueError("a `kind: sql` source reads `table` or `query` at `url`, not `path`")
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("a `kind: sql` source needs exactly one of `url` and `url_env`")
+        if self.url is not None and _has_password(self.url):
+            raise ValueError("`url` holds a password: put the URL in an environment variable and name it in `url_env`")
+        if (self.table is None) == (self.query is None):
+            raise ValueError("a `kind: sql` source needs exactly one of `table` and `query`")
+        if self.watermark is None:
+            raise ValueError("a `kind: sql` source needs `watermark`: the column that grows with each new row")
+        return self
+
+
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password is not None
+    except ArgumentError:
+        raise ValueError(f"`url` {url!r} is not a SQLAlchemy URL (e.g. sqlite:///data/tickets.db)") from None
+
 
 class ColumnsSpec(StrictModel):
     """Which raw columns play which role. Only these survive minimisation in `redacted`.
@@ -105,7 +179,11 @@ class ColumnsSpec(StrictModel):
     `user` and `timestamp` must be declared, as a column or as null (the export has none): what
     then cannot apply is said in the run summary, the manifest and the card (`DatasetSpec.limits`)."""
 
-    id: str = Field(description="Unique id of an example.")
+    id: str | None = Field(
+        description="Unique id of an example; null if the export has none: each record then gets a stable "
+        f"`{DERIVED_ID}` from its export's content hash and its place in it, and overlapping exports cannot "
+        "be deduplicated."
+    )
     user: str | None = Field(
         description="Id of the person the example is about (pseudonymised); null if the export has none: "
         "consent and erasure by user then cannot apply."
@@ -139,8 +217,9 @@ class ColumnsSpec(StrictModel):
         twice = sorted({name for name in named if named.count(name) > 1})
         if twice:
             raise ValueError(f"column(s) {twice} named for more than one role; each column plays one role")
-        if DETECTED_LANGUAGE in named:
-            raise ValueError(f"`{DETECTED_LANGUAGE}` is the column trainset writes; name the source column otherwise")
+        for written in (DETECTED_LANGUAGE, DERIVED_ID if self.id is None else None):
+            if written in named:
+                raise ValueError(f"`{written}` is a column trainset writes; name the source column otherwise")
         return self
 
 

@@ -49,6 +49,14 @@ class DatasetPaths:
         """Intermediate zones; gitignored, rebuilt by materializations."""
         return self.root / "data" / "warehouse" / self.dataset
 
+    def landed(self, source: str, partition: str) -> Path:
+        """One day of a source's landed records, gathered from every export (text as written)."""
+        return self.warehouse / f"landed_{source}" / f"{partition}.parquet"
+
+    def landing_ledger(self, source: str) -> Path:
+        """Which exports (or SQL batches) of a source have landed, and where their records went."""
+        return self.warehouse / f"landed_{source}" / "ledger.json"
+
     def raw(self, source: str, partition: str) -> Path:
         return self.warehouse / f"raw_{source}" / f"{partition}.parquet"
 

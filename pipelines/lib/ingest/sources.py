@@ -1,6 +1,7 @@
-"""Reading one day of a landed source into typed rows, with every unusable row quarantined.
+"""Landing a source's exports and reading days of it into typed rows, with every unusable row
+quarantined.
 
-A problem with the source as a whole (missing file, missing column) raises `SourceError` naming
+A problem with an export as a whole (unreadable, missing column) raises `SourceError` naming
 the source, the file and what was expected. A problem with a single row never raises: the row
 goes to quarantine with a reason code and its location, and no text (text may hold PII; the
 landed file is never modified, so the location is enough to find it).
@@ -11,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.hashing import file_sha256
+from pipelines.lib.ingest.landing import (
+    EXPORT,
+    PROBLEM,
+    SHA256,
+    Export,
+    Landing,
+    blank_records,
+    export_files,
+    land_exports,
+    landed_day,
+    read_ledger,
+)
 from pipelines.lib.ingest.records import POSITION, Records, UnreadableFile, read_records
 from pipelines.lib.ingest.timestamps import future_after, parse_timestamps
-from pipelines.lib.spec import DatasetSpec, SourceSpec
+from pipelines.lib.spec import DERIVED_ID, DatasetSpec, SourceSpec
+from pipelines.lib.workspace import DatasetPaths
 
 #: `record_id` is the record's value of the dataset's id column (`columns.id`), whatever its name
 QUARANTINE_COLUMNS = ["source", "file", "row", "line", "record_id", "reason"]
@@ -50,9 +64,56 @@ class LandedDays:
     blank: dict[str, int]
 
 
-def landing_file(root: Path, source: SourceSpec, partition: str) -> Path:
-    """The file a source is expected to land for one day."""
-    return root / source.path / f"{partition}.{source.format}"
+def read_export(root: Path, spec: DatasetSpec, source: SourceSpec, path: Path, sha256: str) -> Export:
+    """One export file's records (malformed ones with their reason). Raises SourceError when the
+    file as a whole cannot be read, or lacks a declared column."""
+    relative = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    records = _read_records(path, spec, source, relative)
+    # The derived id is trainset's: every other declared column must be in the export.
+    required = [c for c in spec.kept_columns if c != DERIVED_ID or spec.columns.id is not None]
+    found = [c for c in records.rows.columns if c not in POSITION]
+    if spec.columns.id is None and DERIVED_ID in found:
+        raise SourceError(
+            f"source {source.name!r}, file {relative}: has a column {DERIVED_ID!r}, the name trainset gives the id "
+            f"it derives when `columns.id` is null. Declare it as `columns.id: {DERIVED_ID}`."
+        )
+    if source.format == "jsonl" and len(records.rows) == 0:
+        # JSONL has no header: with no parsed record there are no columns to check.
+        rows = records.rows.assign(**{c: pd.Series(dtype="str") for c in required if c not in found})
+        return Export(relative, sha256, Records(rows, records.malformed, records.blank))
+    missing = [c for c in required if c not in found]
+    if missing:
+        raise SourceError(
+            f"source {source.name!r}, file {relative}: missing column(s) {missing}; found "
+            f"{_shown(found)}.{_near(missing, found)} The spec's `columns:` and `labels.column` name what is "
+            "expected (for CSV, check the header line and the source's `delimiter:`)."
+        )
+    return Export(relative, sha256, records)
+
+
+def land_source(
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    source: SourceSpec,
+    *,
+    as_of: date,
+    now: datetime | None = None,
+    write: bool = True,
+) -> Landing:
+    """Land the source's exports not landed yet (`landing.land_exports`): files by content, oldest
+    modification first; a SQL source's rows past its watermark. Returns the exports landed and
+    the days changed; `write=False` only tells them. Raises SourceError when an export cannot be
+    read, or a SQL source cannot be reached."""
+    now = now or datetime.now(UTC)
+    if source.kind == "sql":
+        from pipelines.lib.ingest.sql_landing import land_sql
+
+        return land_sql(paths, spec, source, as_of=as_of, now=now, write=write)
+    known = {e.sha256 for e in read_ledger(paths, source.name).exports}
+    pending = [(path, file_sha256(path)) for path in export_files(paths.root, source)]
+    pending = sorted(((p, h) for p, h in pending if h not in known), key=lambda ph: (ph[0].stat().st_mtime_ns, ph[0]))
+    exports = [read_export(paths.root, spec, source, path, sha) for path, sha in pending]
+    return land_exports(paths, spec, source, exports, as_of=as_of, now=now, write=write)
 
 
 def read_days(
@@ -63,70 +124,54 @@ def read_days(
     *,
     as_of: date,
     known_ids: pd.Series | None = None,
+    now: datetime | None = None,
 ) -> LandedDays:
-    """Read and validate days of `source` in one batch; raises SourceError only for source-level
-    problems. Row checks run once over all days, so duplicates across days are caught too;
-    `known_ids` (ids landed earlier, outside this batch) are duplicates as well. A timestamp at or
-    after the end of the run's `as_of` day (`timestamps.future_after`) is `future_timestamp`."""
-    frames, malformed, files, blank = [], [], {}, {}
-    for partition in partitions:
-        path = landing_file(root, source, partition)
-        relative = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        records = _read_day(path, relative, spec, source, partition)
-        frames.append(records.rows.assign(partition=partition))
-        malformed.append(records.malformed.assign(partition=partition))
-        files[partition] = (relative, file_sha256(path), records.count)
-        blank[partition] = records.blank
-    if not frames:
+    """Land the source's new exports (`land_source`), then read and check days of it in one
+    batch; raises SourceError only for source-level problems. Row checks run once over all days,
+    so duplicates across days are caught too; `known_ids` (ids landed earlier, outside this
+    batch) are duplicates as well. A timestamp at or after the end of the run's `as_of` day
+    (`timestamps.future_after`) is `future_timestamp`."""
+    paths = DatasetPaths(root, spec.name)
+    land_source(paths, spec, source, as_of=as_of, now=now)
+    if not partitions:
         raise ValueError(f"source {source.name!r}: no partitions to read")
+    ledger = read_ledger(paths, source.name)
+    frames, files, blank = [], {}, {}
+    for partition in partitions:
+        day = landed_day(paths, spec, source, partition)
+        frames.append(day.assign(partition=partition))
+        stored = paths.landed(source.name, partition)
+        relative = str(stored.relative_to(root))
+        blank[partition] = blank_records(ledger, partition)
+        files[partition] = (relative, file_sha256(stored) if stored.is_file() else "", len(day) + blank[partition])
     frame = pd.concat(frames, ignore_index=True)
+    for name in spec.kept_columns:  # an export that has landed no record has no columns
+        if name not in frame.columns:
+            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    unparsed = frame[PROBLEM].notna()
+    malformed, frame = frame.loc[unparsed], frame.loc[~unparsed].reset_index(drop=True)
     # A dataset may declare no timestamp column: nothing to parse, nothing in the future.
     timestamp = spec.columns.timestamp
     parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
     reasons = _row_reasons(frame, spec, parsed, future_after(as_of), known_ids)
     bad = reasons.notna()
-    unparsed = pd.concat(malformed, ignore_index=True)
+    id_column = spec.id_column
     quarantine = pd.DataFrame(
         {
-            "partition": pd.concat([frame.loc[bad, "partition"], unparsed["partition"]], ignore_index=True),
-            "row": pd.concat([frame.loc[bad, "row"], unparsed["row"]], ignore_index=True).astype("int64"),
-            "line": pd.concat([frame.loc[bad, "line"], unparsed["line"]], ignore_index=True).astype("int64"),
-            "record_id": pd.concat([frame.loc[bad, spec.columns.id], unparsed["id"]], ignore_index=True),
-            "reason": pd.concat([reasons[bad], unparsed["reason"]], ignore_index=True),
+            "partition": pd.concat([frame.loc[bad, "partition"], malformed["partition"]], ignore_index=True),
+            "file": pd.concat([frame.loc[bad, EXPORT], malformed[EXPORT]], ignore_index=True),
+            "row": pd.concat([frame.loc[bad, "row"], malformed["row"]], ignore_index=True).astype("int64"),
+            "line": pd.concat([frame.loc[bad, "line"], malformed["line"]], ignore_index=True).astype("int64"),
+            "record_id": pd.concat([frame.loc[bad, id_column], malformed[id_column]], ignore_index=True),
+            "reason": pd.concat([reasons[bad], malformed[PROBLEM]], ignore_index=True),
         }
-    ).astype({"record_id": "str", "reason": "str", "partition": "str"})
+    ).astype({"record_id": "str", "reason": "str", "partition": "str", "file": "str"})
     quarantine.insert(0, "source", source.name)
-    quarantine.insert(1, "file", quarantine["partition"].map({p: f[0] for p, f in files.items()}).astype("str"))
-    quarantine = quarantine.sort_values(["partition", "row"], kind="stable").reset_index(drop=True)
-    rows = frame.loc[~bad].drop(columns=["row", "line"]).reset_index(drop=True)
+    quarantine = quarantine.sort_values(["partition", "file", "row"], kind="stable").reset_index(drop=True)
+    rows = frame.loc[~bad].drop(columns=[*POSITION, EXPORT, SHA256, PROBLEM]).reset_index(drop=True)
     if parsed is not None:
         rows[spec.columns.timestamp] = parsed[~bad].reset_index(drop=True)
     return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank)
-
-
-def _read_day(path: Path, relative: str, spec: DatasetSpec, source: SourceSpec, partition: str) -> Records:
-    if not path.is_file():
-        raise SourceError(
-            f"source {source.name!r}, partition {partition}: expected file {relative} "
-            f"({source.format}, one file per day) but it does not exist. Land the day's export "
-            "there, or materialize only the partitions that have landed."
-        )
-    records = _read_records(path, spec, source, relative)
-    required = spec.kept_columns
-    found = [c for c in records.rows.columns if c not in POSITION]
-    if source.format == "jsonl" and len(records.rows) == 0:
-        # JSONL has no header: with no parsed record there are no columns to check.
-        return Records(
-            records.rows.assign(**{c: pd.Series(dtype="str") for c in required if c not in found}), records.malformed
-        )
-    missing = [c for c in required if c not in found]
-    if missing:
-        raise SourceError(
-            f"source {source.name!r}, file {relative}: missing column(s) {missing}; found "
-            f"{_shown(found)}.{_near(missing, found)} The spec's `columns:` and `labels.column` name what is "
-            "expected (for CSV, check the header line and the source's `delimiter:`)."
-        )
-    return records
 
 
 def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: str) -> Records:
@@ -134,7 +179,7 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
     try:
         if source.format == "parquet":
             _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}")
-        return read_records(path, source.format, spec.columns.id, encoding=source.encoding, delimiter=source.delimiter)
+        return read_records(path, source.format, spec.id_column, encoding=source.encoding, delimiter=source.delimiter)
     except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
         raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
 
@@ -193,7 +238,7 @@ def _row_reasons(
     def mark(mask: pd.Series, reason: str) -> None:
         reasons[mask & reasons.isna()] = reason
 
-    required = [name for name in (c.id, c.user, c.timestamp, spec.labels.column) if name is not None]
+    required = [name for name in (spec.id_column, c.user, c.timestamp, spec.labels.column) if name is not None]
     blank = {name: frame[name].fillna("").str.strip() == "" for name in dict.fromkeys([*required, *c.text])}
     missing = np.logical_or.reduce([blank[name].to_numpy() for name in required])
     mark(pd.Series(missing, index=frame.index), "missing_required_field")
@@ -205,8 +250,9 @@ def _row_reasons(
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")
     too_long = np.logical_or.reduce([frame[t].str.len().fillna(0).to_numpy() > c.max_text_chars for t in c.text])
     mark(pd.Series(too_long, index=frame.index), "oversize_text")
-    duplicate = frame[c.id].duplicated(keep="first")
+    ids = frame[spec.id_column]
+    duplicate = ids.duplicated(keep="first")
     if known_ids is not None and len(known_ids):
-        duplicate |= frame[c.id].isin(known_ids)
+        duplicate |= ids.isin(known_ids)
     mark(duplicate, "duplicate_id")
     return reasons

@@ -73,7 +73,7 @@ def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str,
     copy landed first is kept; a batch of days in one run keeps the earliest day's copy."""
     batch = {paths.raw(source_name, p) for p in partitions}
     files = [f for s in spec.sources for f in sorted(paths.raw(s.name, "x").parent.glob("*.parquet")) if f not in batch]
-    ids = [pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id] for f in files]
+    ids = [pd.read_parquet(f, columns=[spec.id_column])[spec.id_column] for f in files]
     return pd.concat(ids, ignore_index=True) if ids else pd.Series([], dtype="str")
 
 

@@ -74,7 +74,8 @@ def purge_stored_rows(root: Path, dataset: str, user_column: str, user: str, key
     pseudonym = pseudonymize(pd.Series([user], dtype="str"), key).iloc[0]
     deleted = 0
     for path in sorted(warehouse.glob("**/*.parquet")):
-        is_raw = path.parent.name.startswith("raw_")
+        # Landed days and the raw zone hold the user's id as written; later zones its pseudonym.
+        is_raw = path.parent.name.startswith(("raw_", "landed_"))
         frame = pd.read_parquet(path)
         if user_column not in frame.columns:
             continue  # e.g. quarantine records: locations only

@@ -19,6 +19,9 @@ import pyarrow.parquet as pq
 
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet
+from pipelines.lib.hashing import file_sha256
+from pipelines.lib.ingest.landing import read_ledger
+from pipelines.lib.ingest.timestamps import parse_timestamps
 from pipelines.lib.report_files import record_deletion
 from pipelines.lib.reports import RetentionOnStorage
 from pipelines.lib.spec import DatasetSpec
@@ -39,9 +42,10 @@ def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> RetentionOnStor
     sensitive rows counted once) and the oldest day kept, for the eligibility report."""
     warehouse = DatasetPaths(root, spec.name).warehouse
     oldest_kept = cutoff(as_of, spec.privacy.retention.default).date()
-    folders = [root / s.path for s in spec.sources] + [warehouse / "redacted", warehouse / "stats"]
-    folders += [warehouse / f"raw_{s.name}" for s in spec.sources] + list((warehouse / "quarantine").glob("*"))
-    records: list[dict] = []
+    folders = [warehouse / "redacted", warehouse / "stats"]
+    folders += [warehouse / f"{zone}_{s.name}" for s in spec.sources for zone in ("landed", "raw")]
+    folders += list((warehouse / "quarantine").glob("*"))
+    records: list[dict] = _expire_exports(root, spec, oldest_kept)
     for folder in folders:
         for path in sorted(folder.glob("*")):
             day = _day(path)
@@ -70,13 +74,32 @@ def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> RetentionOnStor
     )
 
 
+def _expire_exports(root: Path, spec: DatasetSpec, oldest_kept: date) -> list[dict]:
+    """Delete landed export files whose every record is of a day retention no longer keeps (an
+    export holding a kept day stays whole: it is the source's file, never rewritten)."""
+    paths = DatasetPaths(root, spec.name)
+    records = []
+    for source in spec.sources:
+        if source.kind != "files":
+            continue  # a database keeps its own rows: retention applies to what trainset stores
+        for export in read_ledger(paths, source.name).exports:
+            last = max([export.landed_on, *map(date.fromisoformat, export.days)])
+            path = root / export.file
+            if last < oldest_kept and path.is_file() and file_sha256(path) == export.sha256:
+                path.unlink()
+                zone = str(path.parent.relative_to(root)) if path.is_relative_to(root) else str(path.parent)
+                records.append({"zone": zone, "day": last.isoformat(), "rows": export.records, "rule": "default"})
+    return records
+
+
 def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[dict]:
     paths = DatasetPaths(root, spec.name)
     sensitive = spec.privacy.retention.sensitive
     if sensitive is None:
         return []
     limit = pd.Timestamp(cutoff(as_of, sensitive.keep))
-    folders = [paths.warehouse / "redacted"] + [paths.warehouse / f"raw_{s.name}" for s in spec.sources]
+    folders = [paths.warehouse / "redacted"]
+    folders += [paths.warehouse / f"{zone}_{s.name}" for s in spec.sources for zone in ("landed", "raw")]
     records = []
     for folder in folders:
         for path in sorted(folder.glob("*.parquet")):
@@ -86,6 +109,8 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[d
             frame = pd.read_parquet(path)
             # With no timestamp column an example is as old as the day its export landed.
             stamps = frame[spec.columns.timestamp] if spec.columns.timestamp else pd.Timestamp(day, tz="UTC")
+            if isinstance(stamps, pd.Series) and not pd.api.types.is_datetime64_any_dtype(stamps):
+                stamps = parse_timestamps(stamps)  # landed days hold the text as written (unparseable: NaT, kept)
             expired = frame[spec.labels.column].isin(sensitive.categories) & (stamps < limit)
             if expired.any():
                 write_parquet(frame.loc[~expired.to_numpy()], path)

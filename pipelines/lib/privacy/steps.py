@@ -104,7 +104,7 @@ def _day_range(partitions: list[str]) -> str:
 
 def check_residue(paths: DatasetPaths, spec: DatasetSpec, frame: pd.DataFrame, scope: str) -> ResidueReview:
     """Residue findings in the redacted rows, reviewed against the steward's allowances."""
-    findings = find_residue(frame, spec.columns.text, dataset=spec.name, id_column=spec.columns.id)
+    findings = find_residue(frame, spec.columns.text, dataset=spec.name, id_column=spec.id_column)
     allowances = load_allowances(paths.root, spec.name)
     return review_residue(
         findings,
@@ -112,7 +112,7 @@ def check_residue(paths: DatasetPaths, spec: DatasetSpec, frame: pd.DataFrame, s
         datetime.now(UTC).date(),
         scope=scope,
         rows=len(frame),
-        scanned_ids=set(frame[spec.columns.id].astype("str")) if allowances else set(),
+        scanned_ids=set(frame[spec.id_column].astype("str")) if allowances else set(),
         stored_ids=lambda: stored_row_ids(paths, spec),
     )
 
@@ -120,7 +120,7 @@ def check_residue(paths: DatasetPaths, spec: DatasetSpec, frame: pd.DataFrame, s
 def stored_row_ids(paths: DatasetPaths, spec: DatasetSpec) -> set[str]:
     """Ids of every row in the redacted zone (every stored day)."""
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
-    return {str(v) for f in files for v in pd.read_parquet(f, columns=[spec.columns.id])[spec.columns.id]}
+    return {str(v) for f in files for v in pd.read_parquet(f, columns=[spec.id_column])[spec.id_column]}
 
 
 # -- eligible ----------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
         frame = apply_consent(frame, pseudonymize(opt_outs, key), spec, accounting)
     if frame.empty:
         raise NothingLeftError(_nothing_eligible(spec, as_of, accounting, expired))
-    order = [name for name in (spec.columns.timestamp, spec.columns.id) if name is not None]
+    order = [name for name in (spec.columns.timestamp, spec.id_column) if name is not None]
     frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
     write_parquet(frame, paths.eligible)
     report = EligibilityReport(

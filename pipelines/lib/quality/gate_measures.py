@@ -155,7 +155,7 @@ def _recent_share(bar: RecentShare, data: GateInputs) -> Measured:
 
 @implements("min_label_agreement")
 def _agreement(bar: Kappa, data: GateInputs) -> Measured:
-    ids = data.frame[data.spec.columns.id]
+    ids = data.frame[data.spec.id_column]
     kappa, items = label_agreement(data.annotations, ids)
     measured: float | str = "no doubly-labelled items" if kappa is None else round(kappa, 4)
     failing, words = [], []

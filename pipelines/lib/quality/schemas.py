@@ -20,7 +20,7 @@ PSEUDONYM = r"^[0-9a-f]{20}$"
 def raw_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     """Typed rows of a raw source: required fields present, labels known, ids unique."""
     c = spec.columns
-    columns = {c.id: pa.Column(str, unique=True, nullable=False)}
+    columns = {spec.id_column: pa.Column(str, unique=True, nullable=False)}
     if c.user:
         columns[c.user] = pa.Column(str, nullable=False)
     if c.timestamp:
@@ -35,7 +35,7 @@ def raw_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
 def redacted_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     """Minimised, redacted rows: exactly the allowed columns, ids pseudonymised."""
     c = spec.columns
-    columns = {c.id: pa.Column(str, unique=True, nullable=False)}
+    columns = {spec.id_column: pa.Column(str, unique=True, nullable=False)}
     if c.user:
         columns[c.user] = pa.Column(str, nullable=False)
     if c.timestamp:

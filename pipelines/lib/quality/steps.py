@@ -180,7 +180,7 @@ def load_annotations(path: Path, spec: DatasetSpec) -> pd.DataFrame:
     """The doubly-labelled items (`id`, `annotator`, `label`, ids as text); raises ValueError
     naming the missing columns."""
     table = read_csv_table(path, "annotations", dtype="str")
-    id_column = (spec.labels.annotations and spec.labels.annotations.id_column) or spec.columns.id
+    id_column = (spec.labels.annotations and spec.labels.annotations.id_column) or spec.id_column
     missing = sorted({id_column, "annotator", "label"} - set(table.columns))
     if missing:
         raise ValueError(f"annotations {path}: missing column(s) {missing}; expected {id_column}, annotator, label")

@@ -121,7 +121,7 @@ def release_training_set(
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
             text_columns=spec.columns.text,
-            id_column=spec.columns.id,
+            id_column=spec.id_column,
             allowances=load_allowances(paths.root, spec.name),
             stored_ids=lambda: stored_row_ids(paths, spec),
             record=lambda review: _record_residue(paths, run_id, review),
