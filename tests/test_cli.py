@@ -43,7 +43,7 @@ def test_run_without_landed_data_says_what_to_do(tmp_path):
     declare(tmp_path, small_spec())
     result = trainset("run", "ticket_triage", "--workspace", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
-    assert "no landed files for ticket_triage" in result.stderr and "trainset generate" in result.stderr
+    assert "no csv export at data/landing/tickets" in result.stderr and "trainset generate" in result.stderr
     assert "Traceback" not in result.stderr
 
 

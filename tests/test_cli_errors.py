@@ -240,8 +240,11 @@ def test_a_spec_naming_a_column_the_export_lacks_fails_the_run_naming_it(tmp_pat
     spec = spec.model_copy(update={"columns": spec.columns.model_copy(update={"text": ["subject", "body", "summary"]})})
     root = make_workspace(tmp_path / "workspace", spec)
     land(root, rows=300)
-    output = assert_error(_one_day(root), 1, "FAILED: source 'tickets'", "missing column(s) ['summary']")
-    assert f"data/landing/tickets/{AS_OF}.csv" in output
+    # Refused while landing, before any run: nothing of the export lands.
+    output = assert_error(
+        _one_day(root), 1, "source 'tickets', file data/landing/tickets/", "missing column(s) ['summary']"
+    )
+    assert not list((root / "data" / "warehouse").glob("*/landed_tickets/*.parquet"))
 
 
 @pytest.mark.parametrize(

@@ -53,9 +53,7 @@ def landed(root: Path, case: str, content: bytes | None = None, **source: str) -
     return spec, target
 
 
-def read(
-    root: Path, case: str, content: bytes | None = None, as_of: date = AS_OF, days=(DAY,), **source: str
-):
+def read(root: Path, case: str, content: bytes | None = None, as_of: date = AS_OF, days=(DAY,), **source: str):
     """The case landed, then `days` of it read (records are placed in the UTC day of their timestamp)."""
     spec, _ = landed(root, case, content, **source)
     return read_days(root, spec, spec.sources[0], list(days), as_of=as_of)
@@ -268,7 +266,10 @@ def test_offsets_are_instants_in_utc_and_a_naive_time_takes_the_declared_zone(tm
     assert str(stored.dtype) == "datetime64[us, UTC]"
     assert stored.to_dict() == {i: pd.Timestamp(t, tz="UTC") for i, t in UTC_INSTANTS.items()}
     # Each record is in the UTC day of its instant, whatever the export's name says.
-    assert landed_days.rows.loc[landed_days.rows["partition"] == NEXT_DAY, "ticket_id"].tolist() == ["F13-001", "F13-002"]
+    assert landed_days.rows.loc[landed_days.rows["partition"] == NEXT_DAY, "ticket_id"].tolist() == [
+        "F13-001",
+        "F13-002",
+    ]
     default = read(tmp_path / "utc", "tz-offsets.csv").rows.set_index("ticket_id")["created_at"]
     assert default["F13-005"] == pd.Timestamp("2026-11-20T10:00:00", tz="UTC")  # no zone declared: UTC
 

@@ -102,7 +102,11 @@ def test_a_folder_that_grows_and_a_glob_land_each_new_export_once(tmp_path):
     assert land(tmp_path, spec).touched == ["2026-10-02"]
     assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"], "2026-10-02": ["T2"]}
     folder = spec_with(path="exports")
-    assert [p.name for p in export_files(tmp_path, folder.sources[0])] == ["other.csv", "tickets-1.csv", "tickets-2.csv"]
+    assert [p.name for p in export_files(tmp_path, folder.sources[0])] == [
+        "other.csv",
+        "tickets-1.csv",
+        "tickets-2.csv",
+    ]
 
 
 def test_overlapping_exports_keep_the_latest_copy_of_each_id(tmp_path):

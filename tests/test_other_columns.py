@@ -254,16 +254,17 @@ def test_when_retention_or_freshness_leaves_no_rows_the_run_says_so_with_the_dat
     ) in stale.stderr
 
 
-def test_a_misnamed_landing_file_and_a_mistyped_column_are_named(tmp_path):
+def test_exports_in_another_format_and_a_mistyped_column_are_named(tmp_path):
     root, _ = workspace_with_cases(tmp_path / "workspace")
     folder = root / "data" / "landing" / "cases"
     for path in folder.glob("*.jsonl"):
-        path.rename(folder / f"export-{path.name}")
+        path.rename(path.with_suffix(".json"))
     result = trainset(root, "run", "case_routing")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "found 30 file(s) not named so (export-2026-10-02.jsonl," in result.stderr
-    for path in folder.glob("export-*"):
-        path.rename(folder / path.name.removeprefix("export-"))
+    assert "no jsonl export at data/landing/cases" in result.stderr
+    assert "found 30 other file(s) (2026-10-02.json," in result.stderr
+    for path in folder.glob("*.json"):  # any name will do: records are placed by their timestamp
+        path.rename(folder / f"export-{path.stem}.jsonl")
     spec = root / "pipelines" / "defs" / "case_routing" / "defs.yaml"
     spec.write_text(spec.read_text().replace("id: case_number", "id: Case_Number"))
     result = trainset(root, "run", "case_routing", "--as-of", AS_OF.isoformat())

@@ -9,6 +9,7 @@ import pandas as pd
 from conftest import small_spec
 
 from pipelines.lib.files import write_parquet
+from pipelines.lib.ingest.sources import land_source
 from pipelines.lib.privacy.retention import RETENTION_LOG, commit_pending_log, expire_stored
 from pipelines.lib.reports import RetentionOnStorage
 from pipelines.lib.workspace import DatasetPaths
@@ -31,8 +32,10 @@ def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_
     spec = small_spec()
     landing = tmp_path / "data" / "landing" / "tickets"
     landing.mkdir(parents=True)
-    for day in ("2025-10-31", "2025-11-01"):
-        (landing / f"{day}.csv").write_text("ticket_id\n")
+    header = "ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category\n"
+    for day in ("2025-10-31", "2025-11-01"):  # landed: each export's records are of its day
+        (landing / f"{day}.csv").write_text(header + f"T{day},u1,x,{day}T12:00:00Z,web,en,Hi,body,Billing\n")
+    land_source(DatasetPaths(tmp_path, spec.name), spec, spec.sources[0], as_of=AS_OF)
     warehouse = "data/warehouse/ticket_triage"
     for folder in (f"{warehouse}/raw_tickets", f"{warehouse}/redacted"):
         zone_file(tmp_path, folder, "2025-10-31", ["Billing", "Account"])  # past default retention
@@ -42,8 +45,10 @@ def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_
     result = expire_stored(tmp_path, spec, AS_OF)
 
     # 2 Account rows of 2026-05-01, each deleted from raw and from redacted: 2 examples.
-    assert result == RetentionOnStorage(files_deleted=3, sensitive_rows_deleted=2, oldest_day_kept=date(2025, 11, 1))
+    # The export of 2025-10-31 and that day in the landed, raw and redacted zones.
+    assert result == RetentionOnStorage(files_deleted=4, sensitive_rows_deleted=2, oldest_day_kept=date(2025, 11, 1))
     assert sorted(p.name for p in landing.iterdir()) == ["2025-11-01.csv"]
+    assert sorted(p.stem for p in (tmp_path / warehouse / "landed_tickets").glob("*.parquet")) == ["2025-11-01"]
     for folder in ("raw_tickets", "redacted"):
         kept = tmp_path / warehouse / folder
         assert sorted(p.stem for p in kept.glob("*.parquet")) == ["2026-05-01", "2026-10-30"]

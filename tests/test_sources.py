@@ -163,7 +163,9 @@ def test_an_id_landed_on_another_day_is_a_duplicate(tmp_path):
         "2026-10-02",
         HEADER + "T1,u1,x," + GOOD.replace("10-01", "10-02") + "T9,u9,x," + GOOD.replace("10-01", "10-02"),
     )
-    landed = read_days(tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF, now=NOW, known_ids=pd.Series(["T1"]))
+    landed = read_days(
+        tmp_path, spec, spec.sources[0], ["2026-10-02"], as_of=AS_OF, now=NOW, known_ids=pd.Series(["T1"])
+    )
     assert landed.rows["ticket_id"].tolist() == ["T9"]
     assert landed.quarantine[["record_id", "reason"]].values.tolist() == [["T1", "duplicate_id"]]
 

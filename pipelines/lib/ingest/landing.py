@@ -49,6 +49,8 @@ PARTIAL_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial")
 class SourceError(RuntimeError):
     """A source cannot be read as declared: an export as a whole, or its database."""
 
+    exit_code = 1  # bad data, as `pipelines.lib.errors` counts it: fix the export, not the command
+
 
 @dataclass(frozen=True)
 class Landing:

@@ -10,12 +10,13 @@ commit. The released bytes are owned by `datasets.dvc`, never by a stage.
 
 from __future__ import annotations
 
-from pathlib import Path
+import itertools
+from pathlib import Path, PurePosixPath
 
 import yaml
 
 from pipelines.lib.catalog import dataset_specs
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
 
 DVC_YAML = "dvc.yaml"
@@ -30,12 +31,25 @@ HEADER = """\
 """
 
 
+def _source_dep(source: SourceSpec) -> str | None:
+    """What DVC can watch of a source: its file or folder, a glob's fixed folder, a SQLite database
+    file; nothing for a database server (its rows change outside the workspace)."""
+    if source.kind == "files":
+        assert source.path is not None
+        parts = PurePosixPath(source.path).parts
+        fixed = [part for part in itertools.takewhile(lambda part: not any(c in part for c in "*?["), parts)]
+        return PurePosixPath(*fixed).as_posix() if fixed else "."
+    if source.url is not None and source.url.startswith("sqlite:///") and not source.url.startswith("sqlite:////"):
+        return source.url.removeprefix("sqlite:///").split("?")[0] or None
+    return None
+
+
 def stage(root: Path, spec: DatasetSpec, spec_file: Path) -> dict:
     """The dvc.yaml stage of one dataset, as a mapping; paths relative to the workspace `root`."""
     paths = DatasetPaths(root, spec.name)
     spec_path = spec_file.relative_to(root).as_posix()
     declared = (yaml.safe_load(spec_file.read_text()) or {}).get("attributes") or {}
-    inputs = [source.path for source in spec.sources]
+    inputs = [dep for source in spec.sources if (dep := _source_dep(source)) is not None]
     inputs += [block.path for block in (spec.labels.annotations, spec.privacy.consent) if block is not None]
     reports = paths.released_reports.relative_to(root).as_posix()
     return {
