@@ -22,7 +22,7 @@ from pipelines.lib.durations import cutoff
 from pipelines.lib.errors import describe_validation_text
 from pipelines.lib.ingest.landing import export_files
 from pipelines.lib.ingest.sources import land_source
-from pipelines.lib.locks import exclusive
+from pipelines.lib.locks import LockedError, exclusive
 from pipelines.lib.privacy.pseudonymize import load_key
 from pipelines.lib.report_files import (
     gate_run_path,
@@ -110,7 +110,10 @@ def materialize_dataset(
     spec_file = spec_file or get_spec(spec.name, root)[1]
     check_environment([spec_file])
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
-    days = land_dataset(root, spec, as_of or last_complete_day())
+    try:
+        days = land_dataset(root, spec, as_of or last_complete_day())
+    except LockedError as error:  # refused like a run that found the lock taken: a failed run, nothing done
+        return RunSummary(run_id="not started", success=False, partitions="none", failure=str(error))
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")
     end = min(end or days[-1], last_complete_day())
