@@ -21,6 +21,7 @@ from pipelines.lib.catalog import load_spec_file
 from pipelines.lib.drafting.first_run import FirstRun, plan_first_run, source_path
 from pipelines.lib.ingest.profile import profile_export, read_export
 from pipelines.lib.quality.expectations import load_suite
+from pipelines.synthetic.help_desk import write_help_desk_export
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
 NEWEST = date(2026, 10, 31)
@@ -272,3 +273,23 @@ def test_the_source_path_is_the_export_relative_to_the_workspace_when_inside_it(
     spec = load_spec_file(workspace / "pipelines" / "defs" / "elsewhere" / "defs.yaml")
     assert spec.sources[0].path == str(outside)
     assert f"put them beside {outside} and turn `path:`" in result.stdout
+
+
+def test_the_demos_help_desk_export_is_one_file_with_its_own_names(tmp_path):
+    """`make demo` drafts help_desk from this export: other names than ticket_triage's, one file,
+    the same bytes when written again (a repeated demo lands nothing new)."""
+    path = write_help_desk_export(tmp_path / "help_desk.csv", rows=400, as_of=NEWEST)
+    written = path.read_bytes()
+    assert write_help_desk_export(path, rows=400, as_of=NEWEST).read_bytes() == written
+    rows, malformed, blank = read_export(path)
+    profile = profile_export(rows, malformed, str(path), "csv", blank=blank)
+    roles = {c.name: c.role for c in profile.columns}
+    assert roles == {
+        "Ticket Number": "id",
+        "Requester": "drop",
+        "Opened": "timestamp",
+        "Issue": "text",
+        "Description": "text",
+        "Queue": "label",
+    }
+    assert profile.last_timestamp.date() == NEWEST and profile.first_timestamp.date() == date(2026, 10, 18)
