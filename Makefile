@@ -40,15 +40,24 @@ setup: $(BIN)/.installed $(DVC_ENV)/.installed
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
 
-## demo: generate tickets, materialize every asset of ticket_triage, release a version
+# The demo's second dataset is drafted by `trainset init` from this one export file.
+HELP_DESK_EXPORT := data/exports/help_desk.csv
+
+## demo: generate tickets, materialize every asset of ticket_triage, release a version; then draft
+## help_desk from a single help-desk export with `trainset init`, run it and release it
 demo: setup
 	$(BIN)/trainset keygen --path $(KEY_FILE)
 	$(BIN)/trainset generate
 	$(BIN)/trainset run ticket_triage
+	$(BIN)/python -m pipelines.synthetic.help_desk --out $(HELP_DESK_EXPORT)
+	$(BIN)/trainset init help_desk --from $(HELP_DESK_EXPORT) --force
+	$(BIN)/trainset run help_desk
 	$(BIN)/trainset versions ticket_triage
+	$(BIN)/trainset versions help_desk
 	@echo
-	@echo "Releases are in datasets/ticket_triage/ (git tags ticket_triage@vN); the DVC remote:"
+	@echo "Releases are in datasets/ticket_triage/ and datasets/help_desk/ (git tags <name>@vN); the DVC remote:"
 	@$(TRAINSET_DVC) remote list
+	@echo "help_desk was drafted from one export: read reports/help_desk/data_brief.md and pipelines/defs/help_desk/defs.yaml"
 	@echo "Fetch one elsewhere:  $(BIN)/trainset pull ticket_triage@v1 -o /tmp/ticket_triage_v1"
 	@echo "Open the Dagster UI:  make ui   (then http://127.0.0.1:3000)"
 

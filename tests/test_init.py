@@ -18,11 +18,15 @@ from conftest import FIXTURES
 from faker_exports import help_desk_export, write_export
 
 from pipelines.lib.catalog import load_spec_file
+from pipelines.lib.drafting.first_run import FirstRun, plan_first_run, source_path
 from pipelines.lib.ingest.profile import profile_export, read_export
 from pipelines.lib.quality.expectations import load_suite
+from pipelines.synthetic.help_desk import write_help_desk_export
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
 NEWEST = date(2026, 10, 31)
+#: days of tickets in the drafted export: the run processes one partition per day
+DAYS = 21
 PII_COLUMNS = ["Customer Name", "Customer Email", "Customer Phone"]
 
 
@@ -36,7 +40,7 @@ def trainset(root: Path, *args: str) -> subprocess.CompletedProcess:
 def drafted(tmp_path_factory):
     """A git workspace holding one Faker export, and `trainset init helpdesk` run on it."""
     root = tmp_path_factory.mktemp("init") / "workspace"
-    frame = help_desk_export(1500, NEWEST)
+    frame = help_desk_export(1500, NEWEST, days=DAYS)
     export = write_export(frame, root / "exports" / "helpdesk.csv")
     (root / ".gitignore").write_text("data/\n.dagster_home/\nexports/\n")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
@@ -98,21 +102,28 @@ def test_the_brief_and_the_output_hold_no_pii_and_say_what_to_do(drafted):
         assert section in brief
     assert "| Customer Email | drop | email 1500 | drop the column |" in brief
     assert "| min_examples_per_class |" in brief and "warn (seed: error)" in brief
-    assert "land the export as a dated file: data/landing/helpdesk/2026-10-30.csv" in result.stdout
-    assert "trainset run helpdesk --as-of 2026-10-30" in result.stdout
+    # The export is the source, where it is: no dated copy to land, no --as-of (every record is dated).
+    assert "put them beside exports/helpdesk.csv and turn `path:` into their folder or a glob" in result.stdout
+    assert "  3. trainset run helpdesk\n" in result.stdout
+    assert "dated file" not in written and "YYYY-MM-DD" not in written and "--as-of" not in written
+    oldest = pd.to_datetime(frame["Created"]).min().date()
+    assert f"Measured as `trainset run helpdesk` will measure them (days {oldest} to 2026-10-30" in brief
 
 
 def test_the_draft_releases_v1_as_written(drafted):
-    root, _, export, _ = drafted
-    landing = root / "data" / "landing" / "helpdesk"
-    landing.mkdir(parents=True)
-    shutil.copyfile(export, landing / "2026-10-30.csv")
+    root, frame, _, _ = drafted
+    spec = load_spec_file(root / "pipelines" / "defs" / "helpdesk" / "defs.yaml")
+    assert spec.sources[0].path == "exports/helpdesk.csv"
+    oldest = pd.to_datetime(frame["Created"]).min().date()
+    assert spec.sources[0].start_date == oldest  # the earliest timestamp's day: nothing before_start_date
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "drafted by trainset init"], cwd=root, check=True)
-    result = trainset(root, "run", "helpdesk", "--as-of", "2026-10-30")
+    result = trainset(root, "run", "helpdesk")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "released v1" in result.stdout
-    assert (root / "datasets" / "helpdesk" / "v1" / "manifest.json").is_file()
+    assert f"partitions {oldest}..2026-10-30" in result.stdout
+    assert "released v1" in result.stdout and "quarantine: 0 rows" in result.stdout
+    manifest = json.loads((root / "datasets" / "helpdesk" / "v1" / "manifest.json").read_text())
+    assert manifest["accounting"]["training_set"]["rows_out"] == len(frame)
 
 
 def test_init_refuses_to_overwrite_a_spec_unless_forced(drafted):
@@ -227,3 +238,58 @@ def test_a_person_named_in_words_is_dropped_and_a_duplicated_ticket_keeps_the_id
     assert profile.column("Requester").role == "drop"
     assert "names a person in words" in profile.column("Requester").reason
     assert profile.one("id") == "Ticket Number" and "but for 1 repeated value" in profile.column("Ticket Number").reason
+
+
+def test_the_first_run_needs_as_of_only_for_records_it_would_file_apart_from_an_old_export(tmp_path):
+    """A run files records without a usable timestamp (and blank and malformed ones) on its as-of
+    day, at most yesterday: `--as-of` is drafted only when that day would be far from the export's."""
+    export = write_export(help_desk_export(60, NEWEST, days=5), tmp_path / "tickets.csv")
+    rows, malformed, blank = read_export(export)
+    dated = profile_export(rows, malformed, str(export), "csv", blank=blank)
+    today = date(2026, 11, 29)
+    first = dated.first_timestamp.date()
+    assert plan_first_run(dated, today) == FirstRun(start_date=first, as_of=None)
+    padded = dated.model_copy(update={"blank_records": 40})
+    assert plan_first_run(padded, today) == FirstRun(start_date=first, as_of=date(2026, 10, 30))
+    undated = dated.model_copy(update={"undated": 1})
+    assert plan_first_run(undated, today).as_of == date(2026, 10, 30)
+    # An export up to yesterday: its stray records are filed on yesterday, with the rest.
+    assert plan_first_run(undated, date(2026, 10, 31)).as_of is None
+    timeless = dated.model_copy(update={"first_timestamp": None, "last_timestamp": None, "blank_records": 40})
+    assert plan_first_run(timeless, today) == FirstRun(start_date=date(2026, 11, 28), as_of=None)
+    assert FirstRun(first, date(2026, 10, 30)).command("t") == "trainset run t --as-of 2026-10-30"
+
+
+def test_the_source_path_is_the_export_relative_to_the_workspace_when_inside_it(tmp_path):
+    workspace = tmp_path / "workspace"
+    inside = workspace / "exports" / "tickets.csv"
+    outside = tmp_path / "elsewhere" / "tickets.csv"
+    assert source_path(inside, workspace) == "exports/tickets.csv"
+    assert source_path(outside, workspace) == str(outside)
+    write_export(help_desk_export(120, NEWEST, days=3), outside)
+    workspace.mkdir()
+    result = trainset(workspace, "init", "elsewhere", "--from", str(outside))
+    assert result.returncode == 0, result.stderr
+    spec = load_spec_file(workspace / "pipelines" / "defs" / "elsewhere" / "defs.yaml")
+    assert spec.sources[0].path == str(outside)
+    assert f"put them beside {outside} and turn `path:`" in result.stdout
+
+
+def test_the_demos_help_desk_export_is_one_file_with_its_own_names(tmp_path):
+    """`make demo` drafts help_desk from this export: other names than ticket_triage's, one file,
+    the same bytes when written again (a repeated demo lands nothing new)."""
+    path = write_help_desk_export(tmp_path / "help_desk.csv", rows=400, as_of=NEWEST)
+    written = path.read_bytes()
+    assert write_help_desk_export(path, rows=400, as_of=NEWEST).read_bytes() == written
+    rows, malformed, blank = read_export(path)
+    profile = profile_export(rows, malformed, str(path), "csv", blank=blank)
+    roles = {c.name: c.role for c in profile.columns}
+    assert roles == {
+        "Ticket Number": "id",
+        "Requester": "drop",
+        "Opened": "timestamp",
+        "Issue": "text",
+        "Description": "text",
+        "Queue": "label",
+    }
+    assert profile.last_timestamp.date() == NEWEST and profile.first_timestamp.date() == date(2026, 10, 18)

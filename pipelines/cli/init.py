@@ -39,8 +39,9 @@ def init(name: str, export: Path, label: str | None, force: bool, workspace: Pat
 
     # pandas, Arrow, lingua and the gates load only when the verb runs (`trainset --help` stays fast).
     from pipelines.lib.catalog import load_spec_file
-    from pipelines.lib.drafting.bars import draft_spec, landing_day, measure_draft, profiled_languages
+    from pipelines.lib.drafting.bars import draft_spec, measure_draft, profiled_languages
     from pipelines.lib.drafting.brief import render_brief
+    from pipelines.lib.drafting.first_run import plan_first_run, source_path
     from pipelines.lib.drafting.spec_text import render_defs, render_suite
     from pipelines.lib.ingest.profile import ExportError, export_format, profile_export, read_export
     from pipelines.lib.ingest.sources import SourceError
@@ -57,11 +58,13 @@ def init(name: str, export: Path, label: str | None, force: bool, workspace: Pat
                 param_hint="--label",
             )
         profile = profile_export(frame, malformed, str(export), kind, label, blank)
-        day = landing_day(profile)
-        draft = measure_draft(draft_spec(profile, name, profiled_languages(profile), day), export.resolve(), day)
+        run = plan_first_run(profile)
+        where = source_path(export, workspace)
+        spec = draft_spec(profile, name, profiled_languages(profile), where, run.start_date)
+        draft = measure_draft(spec, export, run)
     except (ExportError, SourceError) as error:
         raise click.ClickException(str(error)) from None
-    except ValueError as error:  # a required role no column was guessed for
+    except ValueError as error:  # a required role no column was guessed for, or no day to run
         raise click.ClickException(f"{export}: {error}") from None
     command = shlex.join(["trainset", "init", name, "--from", str(export), *(["--label", label] if label else [])])
     for path, text in (
@@ -91,15 +94,27 @@ def _summary(profile, draft, workspace: Path, written: list[Path]) -> None:
     click.echo(f"classes of {spec.labels.column}: " + ", ".join(f"{k} {n}" for k, n in profile.classes.items()))
     for path in written:
         click.echo(f"wrote {path.relative_to(workspace) if path.is_relative_to(workspace) else path}")
+    click.echo(
+        f"measured as the first run will: days {draft.first_day}..{draft.last_day} as of {draft.as_of}, "
+        f"{draft.training_rows} examples in the training set"
+    )
     results = {r.name: r for r in draft.measured}
     for name in draft.lowered:
         r = results[name]
         click.echo(f"  not met yet, drafted as warn: {name} measured {r.measured}, required {r.required}")
-    landing = f"{spec.sources[0].path}/{draft.landing_day.isoformat()}.{spec.sources[0].format}"
+    source = spec.sources[0]
     click.echo("next:")
     click.echo(f"  1. review every `# guessed:` line and fill in every TODO- in pipelines/defs/{spec.name}/defs.yaml")
+    placed = "into the days of its timestamps" if spec.columns.timestamp else "on the day it lands"
+    ids = "a record whose id landed before is updated" if spec.columns.id else "with no id, a record in two is two"
     click.echo(
-        f"  2. land the export as a dated file: {landing} (until single-file sources land, a source is a "
-        "folder of one file per day named YYYY-MM-DD.<format>)"
+        f"  2. later exports: put them beside {source.path} and turn `path:` into their folder or a glob "
+        f"(each export lands once, by content, {placed}; {ids})"
     )
-    click.echo(f"  3. trainset run {spec.name} --as-of {draft.landing_day.isoformat()}")
+    click.echo(f"  3. {draft.run.command(spec.name)}")
+    if draft.run.as_of:
+        apart = profile.undated + profile.blank_records + sum(profile.malformed.values())
+        click.echo(
+            f"     (--as-of {draft.run.as_of}, the export's last day: a run files its {apart} record(s) without a "
+            "usable timestamp, blank or malformed on its as-of day, at most yesterday; so they stay with the rest)"
+        )

@@ -3,29 +3,25 @@
 The bars are the product's own (../shared/seed: at least 1,000 examples per class, a class under
 10% flagged, at least 10% outside the main language, 300 for each of the top 3 languages,
 email + chat + web present, 10% of the examples from the last 30 days, a 6-month window) and
-the demo's rates for quarantine, duplicates and leakage. Each is measured the way a run will
-measure it: the export is landed in a temporary folder as one dated file and read, redacted,
-windowed, language-detected and split by the pipeline's own functions, then every gate is
-evaluated by `evaluate_gates`. A bar the export does not meet yet is drafted at `warn`, so the
-draft runs as written and the shortfall is on the record.
+the demo's rates for quarantine, duplicates and leakage. Each is measured the way the first run
+will measure it: the export is landed through the source it is drafted as and the days that run
+processes are read (`first_run`), then redacted, windowed, language-detected and split by the
+pipeline's own functions, and every gate is evaluated by `evaluate_gates`. A bar the export does
+not meet yet is drafted at `warn`, so the draft runs as written and the shortfall is on the record.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipelines.lib.accounting import Accounting
-from pipelines.lib.durations import cutoff
+from pipelines.lib.drafting.first_run import FirstRun, read_as_first_run
 from pipelines.lib.ingest.profile import ExportProfile
-from pipelines.lib.ingest.sources import read_days
 from pipelines.lib.privacy.policies import apply_freshness, minimise_and_redact
 from pipelines.lib.privacy.redaction import PII_TYPES
 from pipelines.lib.quality.gate_results import GateResult
@@ -37,32 +33,26 @@ from pipelines.lib.spec import DatasetSpec
 SEED_CHANNELS = ("email", "chat", "web")
 #: a detected language below this share of the texts is not declared (a stray misdetection)
 MIN_LANGUAGE_SHARE = 0.01
-#: the landing folder a draft names, under the workspace
-LANDING = "data/landing/{source}"
 
 
 @dataclass(frozen=True)
 class Draft:
     """A drafted spec (valid `DatasetSpec`), the seed's bars measured on the export, and what was
     left out. `measured` holds one result per drafted gate, with the seed's severity; the spec
-    holds a failing ERROR bar at `warn` (`lowered` names those gates)."""
+    holds a failing ERROR bar at `warn` (`lowered` names those gates). `run` is how the first run
+    goes; `first_day`..`last_day` the days it processes, measured as of `as_of`."""
 
     spec: DatasetSpec
-    landing_day: date
+    run: FirstRun
+    first_day: date
+    last_day: date
+    as_of: date
     measured: list[GateResult]
     lowered: list[str]
     omitted: dict[str, str] = field(default_factory=dict)
     training_rows: int = 0
     labels_present: list[str] = field(default_factory=list)
     languages_present: list[str] = field(default_factory=list)
-
-
-def landing_day(profile: ExportProfile, today: date | None = None) -> date:
-    """The day to land the export as: its newest timestamp's UTC day (no row is then in the
-    future), at most yesterday (the last complete day a run processes); yesterday without one."""
-    yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
-    newest = profile.last_timestamp.astimezone(UTC).date() if profile.last_timestamp else yesterday
-    return min(newest, yesterday)
 
 
 def profiled_languages(profile: ExportProfile) -> list[str]:
@@ -103,11 +93,13 @@ def channel_column(profile: ExportProfile) -> str | None:
     return next((name for name in profile.role("segment") if "channel" in name.lower()), None)
 
 
-def draft_spec(profile: ExportProfile, name: str, languages: list[str], day: date) -> DatasetSpec:
-    """A DatasetSpec for the profiled export with the seed's bars at their usual severities.
-    Placeholders (`TODO-...`) stand for what only people can say: owners, legal basis, licence.
-    Raises ValueError naming a required role (id, text, label) no column was guessed for."""
-    missing = [role for role in ("id", "text", "label") if not profile.role(role)]
+def draft_spec(profile: ExportProfile, name: str, languages: list[str], path: str, start: date) -> DatasetSpec:
+    """A DatasetSpec for the profiled export with the seed's bars at their usual severities: one
+    source reading the export at `path` (relative to the workspace), from `start`. With no id
+    column, `columns.id` is null (a run derives each record's id). Placeholders (`TODO-...`) stand
+    for what only people can say: owners, legal basis, licence. Raises ValueError naming a
+    required role (text, label) no column was guessed for."""
+    missing = [role for role in ("text", "label") if not profile.role(role)]
     if missing:
         raise ValueError(f"no column guessed for {', '.join(missing)}; " + _hint(missing))
     has_time = profile.one("timestamp") is not None
@@ -119,13 +111,13 @@ def draft_spec(profile: ExportProfile, name: str, languages: list[str], day: dat
         "sources": [
             {
                 "name": name,
-                "path": LANDING.format(source=name),
+                "path": path,
                 "format": profile.format,
                 "owner": "TODO-source-owner",
                 "steward": "TODO-source-steward",
                 "legal_basis": "TODO-legal-basis",
                 "licence": "TODO-licence",
-                "start_date": day.isoformat(),
+                "start_date": start.isoformat(),
             }
         ],
         "columns": {
@@ -148,35 +140,30 @@ def draft_spec(profile: ExportProfile, name: str, languages: list[str], day: dat
 
 def _hint(missing: list[str]) -> str:
     hints = {
-        "id": "an export without a unique id column is not supported yet: add one (a ticket number)",
         "text": "no column holds free text: name the export's subject or body columns in the draft by hand",
         "label": "name the label column with --label COL",
     }
     return "; ".join(hints[role] for role in missing)
 
 
-def measure_draft(spec: DatasetSpec, export: Path, day: date) -> Draft:
-    """Run the export through the pipeline's own ingest, redaction, freshness window, language
-    detection and split as one file landed on `day`, measure every drafted gate, and settle the
-    declared languages on those the run will detect. Returns the Draft (a failing ERROR bar
-    lowered to warn). Raises SourceError if the export lacks a column the spec names."""
-    with tempfile.TemporaryDirectory(prefix="trainset-init-") as folder:
-        root = Path(folder)
-        landing = root / spec.sources[0].path / f"{day.isoformat()}.{spec.sources[0].format}"
-        landing.parent.mkdir(parents=True)
-        _land(export, landing)
-        landed = read_days(root, spec, spec.sources[0], [day.isoformat()], as_of=day)
+def measure_draft(spec: DatasetSpec, export: Path, run: FirstRun, now: datetime | None = None) -> Draft:
+    """Run the export through the pipeline's own landing, ingest, redaction, freshness window,
+    language detection and split as the first run will (`first_run.read_as_first_run`), measure
+    every drafted gate, and settle the declared languages on those the run will detect. Returns
+    the Draft (a failing ERROR bar lowered to warn). Raises SourceError if the export lacks a
+    column the spec names, ValueError if the first run would have no day to process."""
+    data = read_as_first_run(spec, export, run, now)
+    landed, as_of = data.landed, data.as_of
     redacted, _ = minimise_and_redact(landed.rows, spec, key=b"draft: pseudonyms are not measured")
-    frame = apply_freshness(redacted, spec, day, Accounting(len(redacted))).reset_index(drop=True)
+    frame = apply_freshness(redacted, spec, as_of, Accounting(len(redacted))).reset_index(drop=True)
     spec, detected = _settle_languages(spec, frame)
     language = spec.language_column
     frame, mismatch = split_with_languages(frame, spec, detected)
-    rows = sum(count for _, _, count in landed.files.values())
     results = evaluate_gates(
         as_detected(frame, spec, detected),
         spec,
-        day,
-        landed=(rows, len(landed.quarantine)),
+        as_of,
+        landed=(data.records_landed, len(landed.quarantine)),
         previous=None,
         language_mismatch=mismatch,
     )
@@ -192,7 +179,10 @@ def measure_draft(spec: DatasetSpec, export: Path, day: date) -> Draft:
         omitted["min_recent_share"] = "no timestamp column: recency cannot be measured"
     return Draft(
         spec=drafted,
-        landing_day=day,
+        run=run,
+        first_day=data.first_day,
+        last_day=data.last_day,
+        as_of=as_of,
         measured=results,
         lowered=lowered,
         omitted=omitted,
@@ -200,21 +190,6 @@ def measure_draft(spec: DatasetSpec, export: Path, day: date) -> Draft:
         labels_present=sorted(frame[spec.labels.column].dropna().unique().astype(str)),
         languages_present=sorted(frame[language].dropna().unique().astype(str)),
     )
-
-
-def newest_timestamp_ok(draft: Draft, newest: datetime | None) -> bool:
-    """Whether the newest example is within the drafted staleness bar (the suite's timestamp expectation)."""
-    if newest is None or draft.spec.columns.timestamp is None:
-        return False
-    return newest >= cutoff(draft.landing_day, draft.spec.freshness.max_staleness)
-
-
-def _land(export: Path, target: Path) -> None:
-    """Land the export under the temporary workspace without copying its bytes where possible."""
-    try:
-        os.symlink(export.resolve(), target)
-    except OSError:
-        shutil.copyfile(export, target)
 
 
 def _settle_languages(spec: DatasetSpec, frame: pd.DataFrame) -> tuple[DatasetSpec, pd.Series]:

@@ -16,6 +16,7 @@ from pipelines.lib.catalog import COMPONENT_TYPE
 from pipelines.lib.drafting.bars import Draft
 from pipelines.lib.ingest.profile import ExportProfile
 from pipelines.lib.quality.gate_results import GateResult
+from pipelines.lib.spec import DERIVED_ID
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 _YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "~"}
@@ -60,6 +61,12 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
     spec, c = draft.spec, draft.spec.columns
     guessed = {col.name: col.reason for col in profile.columns}
     source = spec.sources[0]
+    placed = "into the days of its timestamps" if c.timestamp else "on the day it lands"
+    first_day = (
+        "the export's earliest timestamp (UTC): no record is before it"
+        if c.timestamp
+        else "the day the export lands: with no timestamp column, every record is filed on it"
+    )
     lines = [
         f"# Drafted by `{command}` from {profile.records} records of {profile.path}.",
         f"# Every `# guessed:` line is a guess from the export's shape {REVIEW}; every TODO- value must be",
@@ -79,18 +86,18 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
         "",
         "  sources:",
         f"    - name: {source.name}",
-        f"      # Land the export here as {draft.landing_day.isoformat()}.{source.format}: sources are read as",
-        "      # one file per day named YYYY-MM-DD.<format> until single-file sources land.",
+        "      # The export itself. Later exports: put them beside it and make this their folder or a glob",
+        f"      # (e.g. exports/{source.name}-*.{source.format}); each lands once, by content, {placed}.",
         f"      path: {scalar(source.path)}",
         f"      format: {source.format}",
         f"      owner: {source.owner}  # TODO: must be filled in: the team accountable for the source system",
         f"      steward: {source.steward}  # TODO: must be filled in: who answers questions about this data",
         f"      legal_basis: {source.legal_basis}  # TODO: must be filled in, e.g. legitimate_interest, consent",
         f"      licence: {source.licence}  # TODO: must be filled in, e.g. internal-use-only",
-        f'      start_date: "{source.start_date.isoformat()}"  # the landing day: the first daily partition',
+        f'      start_date: "{source.start_date.isoformat()}"  # {first_day}',
         "",
         "  columns:",
-        f"    id: {scalar(c.id)}  # guessed: {guessed[c.id]} {REVIEW}",
+        _id_line(c.id, guessed),
         _optional("user", c.user, guessed, "no column repeats like a person id: no consent or erasure by user"),
         _optional("timestamp", c.timestamp, guessed, "no column parses as dates: no freshness or recency bar"),
         "    text:",
@@ -141,6 +148,16 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 
+def _id_line(column: str | None, guessed: dict[str, str]) -> str:
+    if column is None:
+        return (
+            f"    # No id column: each record's `{DERIVED_ID}` is derived from the export (its sha256) and the\n"
+            "    # record's place in it, so overlapping exports cannot be deduplicated.\n"
+            f"    id: null  # guessed: no column is unique, never blank and code-shaped {REVIEW}"
+        )
+    return f"    id: {scalar(column)}  # guessed: {guessed[column]} {REVIEW}"
+
+
 def _optional(role: str, column: str | None, guessed: dict[str, str], absent: str) -> str:
     if column is None:
         return f"    {role}: null  # guessed: {absent} {REVIEW}"
@@ -153,8 +170,8 @@ def render_suite(draft: Draft, profile: ExportProfile) -> str:
     export would fail as drafted (a class or language absent from the training set) is left out."""
     spec, c = draft.spec, draft.spec.columns
     expectations: list[dict[str, Any]] = [
-        _expect("expect_column_values_to_not_be_null", c.id, {}, "every example has an id"),
-        _expect("expect_column_values_to_be_unique", c.id, {}, "ids identify examples"),
+        _expect("expect_column_values_to_not_be_null", spec.id_column, {}, "every example has an id"),
+        _expect("expect_column_values_to_be_unique", spec.id_column, {}, "ids identify examples"),
         _expect(
             "expect_column_values_to_be_in_set",
             spec.labels.column,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipelines.lib.ingest.language import detect_languages
 from pipelines.lib.ingest.records import POSITION, UnreadableFile, read_records
 from pipelines.lib.ingest.roles import Guess, Shape, guess_roles
+from pipelines.lib.ingest.timestamps import UTC_DTYPE, parse_timestamps
 from pipelines.lib.privacy.redaction import PII_TYPES, redact
 from pipelines.lib.quality.splits import joined_text
 
@@ -77,8 +78,15 @@ class ExportProfile(BaseModel):
     languages: dict[str, int] = Field(description="Detected language of the text -> texts, most first.")
     language_sample: int = Field(description="Texts whose language was detected (all, or a seeded sample).")
     classes: dict[str, int] = Field(description="Label value -> records, most first; {} without a label.")
-    first_timestamp: datetime | None = None
-    last_timestamp: datetime | None = None
+    first_timestamp: datetime | None = Field(
+        default=None, description="Earliest timestamp (UTC) as a run parses it, of those not in the future."
+    )
+    last_timestamp: datetime | None = Field(default=None, description="Newest such timestamp (UTC).")
+    undated: int = Field(
+        default=0,
+        description="Records of the timestamp column with no usable timestamp (blank, unparseable, in the "
+        "future): a run files them on the day their export lands.",
+    )
 
     def role(self, role: str) -> list[str]:
         """Names of the columns guessed to play `role`, in the export's order."""
@@ -158,7 +166,12 @@ def profile_export(
     languages, sampled = _languages(pd.DataFrame(values), text)
     label_column = next((c for c in columns if c.role == "label"), None)
     timestamp = next((c.name for c in columns if c.role == "timestamp"), None)
-    stamps = _timestamps(values[timestamp]).dropna() if timestamp else pd.Series([], dtype="datetime64[us, UTC]")
+    stamps = pd.Series([], dtype=UTC_DTYPE)
+    if timestamp:
+        # Parsed as a run parses them (the drafted source's timezone is UTC); a timestamp later than
+        # now is filed on the landing day by a run, as an unusable one is.
+        parsed = parse_timestamps(values[timestamp])
+        stamps = parsed[parsed <= pd.Timestamp.now(tz="UTC")]
     return ExportProfile(
         path=path,
         format=kind,
@@ -171,6 +184,7 @@ def profile_export(
         classes=dict(label_column.values) if label_column else {},
         first_timestamp=stamps.min().to_pydatetime() if len(stamps) else None,
         last_timestamp=stamps.max().to_pydatetime() if len(stamps) else None,
+        undated=rows - len(stamps) if timestamp else 0,
     )
 
 
