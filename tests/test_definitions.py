@@ -27,7 +27,8 @@ def test_project_definitions_load_with_every_asset_check_and_schedule():
 
     defs = load()
     repo = defs.get_repository_def()
-    keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
+    # `make demo` may have declared a second dataset (help_desk) in this checkout: look at ticket_triage's.
+    keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys() if key.path[0] == "ticket_triage"}
     stages = ["raw_tickets", "redacted", "quarantine", "eligible", "training_set", "release"]
     assert keys == {f"ticket_triage/{stage}" for stage in stages}
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
