@@ -57,17 +57,25 @@ class RunSummary:
 
 
 def land_dataset(root: Path, spec: DatasetSpec, as_of: date) -> list[date]:
-    """Land every source's new exports (under the dataset's run lock, as a run's raw assets do);
-    returns the days holding landed records of any source. Raises SourceError (an export cannot
-    be read), LockedError (a run of the dataset is in progress) or ValueError (a `files` source
-    matches no file)."""
+    """Land every source's new exports (under the dataset's run lock, as a run's raw assets do;
+    while another run holds it, only look); returns the days holding landed records of any source,
+    or that new exports would fill. Raises SourceError (an export cannot be read) or ValueError (a
+    `files` source matches no file)."""
     paths = DatasetPaths(root, spec.name)
-    with exclusive(root, run_lock_name(spec.name), f"run of {spec.name}"):
+    for source in spec.sources:
+        if source.kind == "files" and not export_files(root, source):
+            raise ValueError(_no_exports(root, source))
+    pending: set[str] = set()
+    try:
+        with exclusive(root, run_lock_name(spec.name), f"run of {spec.name}"):
+            for source in spec.sources:
+                land_source(paths, spec, source, as_of=as_of)
+    except LockedError:
+        # Another run holds the dataset: only look, and let the run be refused by the lock as any
+        # run is (a failed run in Dagster's instance, whose summary says who holds it).
         for source in spec.sources:
-            if source.kind == "files" and not export_files(root, source):
-                raise ValueError(_no_exports(root, source))
-            land_source(paths, spec, source, as_of=as_of)
-    days = {p.stem for s in spec.sources for p in paths.landed(s.name, "x").parent.glob("*.parquet")}
+            pending |= set(land_source(paths, spec, source, as_of=as_of, write=False).touched)
+    days = {p.stem for s in spec.sources for p in paths.landed(s.name, "x").parent.glob("*.parquet")} | pending
     # An export's blank records are booked on its landing day, which may hold no landed record.
     days |= {e.landed_on.isoformat() for s in spec.sources for e in read_ledger(paths, s.name).exports if e.blank}
     return sorted(date.fromisoformat(d) for d in days)
@@ -112,10 +120,7 @@ def materialize_dataset(
     spec_file = spec_file or get_spec(spec.name, root)[1]
     check_environment([spec_file])
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
-    try:
-        days = land_dataset(root, spec, as_of or last_complete_day())
-    except LockedError as error:  # refused like a run that found the lock taken: a failed run, nothing done
-        return RunSummary(run_id="not started", success=False, partitions="none", failure=str(error))
+    days = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")
     end = min(end or days[-1], last_complete_day())
