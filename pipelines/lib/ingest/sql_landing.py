@@ -17,7 +17,7 @@ import numpy as np
 
 from pipelines.lib.ingest.landing import Export, Landing, SourceError, land_exports, read_ledger
 from pipelines.lib.ingest.record_set import Records, no_malformed, without_blank
-from pipelines.lib.ingest.sql_source import SqlSourceError, Watermark, count_new_rows, read_new_rows
+from pipelines.lib.ingest.sql_source import SqlSourceError, Watermark, read_new_rows
 from pipelines.lib.spec import DERIVED_ID, DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -77,21 +77,6 @@ def land_sql(
     export = Export(file=f"sql:{where}", sha256=batch.fingerprint, records=records)
     watermark = batch.watermark.to_json() if batch.watermark is not None else ledger.watermark
     return land_exports(paths, spec, source, [export], as_of=as_of, now=now, write=write, watermark=watermark)
-
-
-def pending_rows(root: Path, source: SourceSpec, watermark: dict | None) -> int:
-    """How many rows are past `watermark` (a cheap count). Raises SourceError."""
-    after = Watermark.from_json(watermark) if watermark else None
-    try:
-        return count_new_rows(
-            source_url(root, source),
-            table=source.table,
-            query=source.query,
-            watermark=str(source.watermark),
-            after=after,
-        )
-    except SqlSourceError as error:
-        raise SourceError(f"source {source.name!r}: {error}") from None
 
 
 def _where(source: SourceSpec) -> str:
