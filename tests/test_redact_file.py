@@ -27,8 +27,9 @@ BOM = b"\xef\xbb\xbf"
 
 
 def run(*args: str | Path):
-    """`trainset redact ...` through click's runner (errors stay as exceptions to inspect)."""
-    return CliRunner().invoke(cli, ["redact", *map(str, args)])
+    """`trainset redact ...` through click's runner (errors stay as exceptions to inspect), with
+    ticket_triage's rules (after `make demo` the project declares a second dataset, help_desk)."""
+    return CliRunner().invoke(cli, ["redact", "--dataset", "ticket_triage", *map(str, args)])
 
 
 def test_generated_exports_are_redacted_in_the_chosen_fields_only(tmp_path):
@@ -284,7 +285,18 @@ def test_errors_reach_the_user_without_a_traceback(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_bytes(BAD_INPUTS["malformed.jsonl"][0])
     result = subprocess.run(
-        [TRAINSET, "redact", "--in", source, "--out", tmp_path / "out.jsonl", "--field", "body"],
+        [
+            TRAINSET,
+            "redact",
+            "--dataset",
+            "ticket_triage",
+            "--in",
+            source,
+            "--out",
+            tmp_path / "out.jsonl",
+            "--field",
+            "body",
+        ],
         capture_output=True,
         text=True,
     )

@@ -394,6 +394,10 @@ def _text_array(values: Sequence) -> pa.Array:
     if pa.types.is_null(array.type):
         return pa.array(values, type=pa.string())
     if pa.types.is_timestamp(array.type):
+        if array.type.tz not in (None, "UTC", "Etc/UTC", "Z", "+00:00"):
+            # Any other zone (SQLite values, a session not in UTC): Arrow's conversion of a fixed
+            # offset is not the same on every build; Python's isoformat is the reference.
+            return _python_text(values)
         return _iso_text(array)
     if pa.types.is_time(array.type):
         return pc.replace_substring_regex(pc.cast(array, pa.string()), pattern=r"\.0+$", replacement="")
