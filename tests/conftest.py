@@ -3,17 +3,22 @@ XDG_DATA_HOME) declaring ticket_triage with bars scaled to small data, and that 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
 import yaml
 from hypothesis import settings
+from sqlalchemy.pool import NullPool
 
 from pipelines.lib.catalog import COMPONENT_TYPE, get_spec
 from pipelines.lib.reports import MANIFEST_SCHEMA
@@ -21,6 +26,8 @@ from pipelines.lib.spec import DatasetSpec, GatesSpec
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
 PROJECT = Path(__file__).resolve().parents[1]
+#: the PostgreSQL server database sources are tested against (CI starts the machine's own)
+POSTGRES_URL = os.environ.get("TRAINSET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # Property tests: the `ci` profile (default) draws the same 150 examples every run, so a run fails
@@ -118,3 +125,30 @@ def land(root: Path, rows: int = 5000, **overrides) -> Path:
 @pytest.fixture
 def workspace(tmp_path) -> Path:
     return make_workspace(tmp_path / "workspace")
+
+
+@contextlib.contextmanager
+def postgres_schema(prefix: str) -> Iterator[tuple[sa.Engine, str]]:
+    """(engine, schema): a schema of its own on the test server, dropped afterwards (tests run in
+    parallel and CI reuses the server). An unreachable server fails the test, naming it."""
+    engine = sa.create_engine(POSTGRES_URL, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        unreachable = None
+    except sa.exc.OperationalError as error:
+        unreachable = str(error.orig).strip().splitlines()[0]
+    if unreachable:  # out of the except block: the message alone, not the driver's traceback
+        where = sa.make_url(POSTGRES_URL).render_as_string(hide_password=True)
+        pytest.fail(
+            f"PostgreSQL is not reachable at {where} ({unreachable}): these tests need a real server; "
+            "start it (CI does) or point TRAINSET_TEST_POSTGRES_URL at one",
+            pytrace=False,
+        )
+    try:
+        yield engine, schema
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()

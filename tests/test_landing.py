@@ -86,6 +86,9 @@ def test_landing_the_same_export_again_changes_nothing_whatever_its_name(tmp_pat
     paths = DatasetPaths(tmp_path, spec.name)
     before = {p.name: p.read_bytes() for p in paths.landed("tickets", "x").parent.iterdir()}
     assert land(tmp_path, spec).touched == []
+    # The ledger keeps the file's size and modification time: an unchanged file is not hashed again.
+    [entry] = read_ledger(paths, "tickets").exports
+    assert (entry.size, entry.mtime_ns) == (first.stat().st_size, first.stat().st_mtime_ns)
     shutil.copyfile(first, tmp_path / "exports" / "a copy of a.csv")  # re-landed under another name
     assert land(tmp_path, spec).exports == []
     assert {p.name: p.read_bytes() for p in paths.landed("tickets", "x").parent.iterdir()} == before

@@ -4,15 +4,13 @@ dropped afterwards) and against SQLite, the embedded default."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import AS_OF, make_workspace, small_spec
+from conftest import AS_OF, POSTGRES_URL, make_workspace, postgres_schema, small_spec
 from sqlalchemy.pool import NullPool
 
 from pipelines.components.assets import RANGE_END, RANGE_START
@@ -26,7 +24,6 @@ from pipelines.lib.workspace import DatasetPaths
 from pipelines.runner import materialize_dataset
 from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
 
-POSTGRES_URL = os.environ.get("TRAINSET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 URL_ENV = "TRAINSET_TEST_TICKETS_DATABASE"
 LATER = AS_OF - timedelta(days=10)  # rows created on or after this day are inserted after the first release
 
@@ -40,18 +37,9 @@ def database(request, tmp_path, monkeypatch):
         yield engine, {"url": "sqlite:///data/crm.db", "table": "tickets"}
         engine.dispose()
         return
-    engine = sa.create_engine(POSTGRES_URL, poolclass=NullPool, connect_args={"connect_timeout": 5})
-    schema = f"trainset_e2e_{uuid.uuid4().hex[:12]}"
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError:
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: start it (CI does)", pytrace=False)
-    monkeypatch.setenv(URL_ENV, POSTGRES_URL)
-    yield engine, {"url_env": URL_ENV, "table": f"{schema}.tickets"}
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    engine.dispose()
+    with postgres_schema("trainset_e2e") as (engine, schema):
+        monkeypatch.setenv(URL_ENV, POSTGRES_URL)
+        yield engine, {"url_env": URL_ENV, "table": f"{schema}.tickets"}
 
 
 def sql_spec(keys: dict) -> DatasetSpec:

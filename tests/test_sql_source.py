@@ -8,8 +8,6 @@ server that is not reachable fails the tests: CI starts one.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -17,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from conftest import POSTGRES_URL, postgres_schema
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.pool import NullPool
@@ -30,7 +29,6 @@ from pipelines.lib.ingest.sql_source import (
     read_new_rows,
 )
 
-POSTGRES_URL = os.environ.get("TRAINSET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 11, 28, 22, 30)
 BIG = 2**53 + 1  # the first integer a float64 cannot hold
 
@@ -62,27 +60,8 @@ def db(request, tmp_path) -> Iterator[Database]:
         yield Database("sqlite", url, engine, None)
         engine.dispose()
         return
-    engine = sa.create_engine(POSTGRES_URL, poolclass=NullPool, connect_args={"connect_timeout": 5})
-    schema = f"trainset_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        unreachable = None
-    except sa.exc.OperationalError as error:
-        unreachable = str(error.orig).strip().splitlines()[0]
-    if unreachable:  # out of the except block: the message alone, not the driver's traceback
-        where = sa.make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        pytest.fail(
-            f"PostgreSQL is not reachable at {where} ({unreachable}): these tests need a real server; "
-            "start it (CI does) or point TRAINSET_TEST_POSTGRES_URL at one",
-            pytrace=False,
-        )
-    try:
+    with postgres_schema("trainset_test") as (engine, schema):
         yield Database("postgresql", POSTGRES_URL, engine, schema)
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        engine.dispose()
 
 
 def tickets_table(db: Database) -> sa.Table:

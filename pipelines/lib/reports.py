@@ -62,6 +62,8 @@ class LandedExport(Report):
     blank: int = Field(default=0, ge=0, description="Records whose every field was empty (booked on `landed_on`).")
     days: dict[str, int] = Field(default_factory=dict, description="Records placed per day.")
     replaced: int = Field(default=0, ge=0, description="Earlier copies of its record ids it replaced (an update).")
+    size: int | None = Field(default=None, description="The file's size in bytes when it landed (None: SQL).")
+    mtime_ns: int | None = Field(default=None, description="Its modification time (ns) when it landed (None: SQL).")
 
 
 class LandingLedger(Report):

@@ -62,11 +62,14 @@ class Landing:
 
 @dataclass(frozen=True)
 class Export:
-    """One export's records, read: a frame of text columns plus `LANDING_COLUMNS`."""
+    """One export's records, read (text columns plus `row` and `line`), named by its file (or
+    `sql:<table>`) and sha256; `stamp` is the file's (size, mtime_ns), which lets the next landing
+    know it without reading it again (None for a SQL batch)."""
 
     file: str
     sha256: str
     records: Records
+    stamp: tuple[int, int] | None = None
 
 
 def export_files(root: Path, source: SourceSpec) -> list[Path]:
@@ -85,7 +88,7 @@ def export_files(root: Path, source: SourceSpec) -> list[Path]:
     return sorted(p for p in found if not p.name.startswith(SKIPPED) and not p.name.endswith(PARTIAL_SUFFIXES))
 
 
-def landing_day(spec: DatasetSpec, source: SourceSpec, as_of: date, now: datetime) -> date:
+def landing_day(source: SourceSpec, as_of: date, now: datetime) -> date:
     """The day an export landing `now` is filed under: the last complete day (UTC), or the run's
     `as_of` day if earlier, and never before the source's first day."""
     last_complete = (now.astimezone(UTC) - timedelta(days=1)).date()
@@ -126,7 +129,7 @@ def land_exports(
         if write and watermark is not None and watermark != ledger.watermark:
             _write_ledger(paths, ledger.model_copy(update={"watermark": watermark}))
         return Landing([], [])
-    filed_on = landing_day(spec, source, as_of, now)
+    filed_on = landing_day(source, as_of, now)
     frames = [_placed(spec, source, e, order, filed_on, now) for order, e in enumerate(fresh)]
     new = pd.concat(frames, ignore_index=True)
     id_column = spec.id_column
@@ -162,6 +165,8 @@ def land_exports(
             if parts:
                 frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
                 write_parquet(frame, paths.landed(source.name, day))
+    # Per export, its records placed per day (a copy a later export in this landing beat is not).
+    placed = {int(o): days.value_counts().sort_index().to_dict() for o, days in new.groupby("_order")["_day"]}
     landed = [
         LandedExport(
             file=e.file,
@@ -170,8 +175,10 @@ def land_exports(
             landed_on=filed_on,
             records=e.records.count,
             blank=e.records.blank,
-            days={str(d): int(n) for d, n in frames[order]["_day"].value_counts().sort_index().items()},
+            days={str(d): int(n) for d, n in placed.get(order, {}).items()},
             replaced=int(replaced[order]),
+            size=e.stamp[0] if e.stamp else None,
+            mtime_ns=e.stamp[1] if e.stamp else None,
         )
         for order, e in enumerate(fresh)
     ]
@@ -247,7 +254,7 @@ def landed_day(paths: DatasetPaths, spec: DatasetSpec, source: SourceSpec, day: 
     path = paths.landed(source.name, day)
     if path.is_file():
         return pd.read_parquet(path)
-    columns = {name: pd.Series(dtype="str") for name in [*spec.kept_columns, EXPORT, SHA256, PROBLEM]}
+    columns = {name: pd.Series(dtype="str") for name in [*spec.kept_columns, *LANDING_COLUMNS]}
     return pd.DataFrame(columns | {name: pd.Series(dtype="int64") for name in POSITION})
 
 

@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.ingest.landing import (
     EXPORT,
+    LANDING_COLUMNS,
     PROBLEM,
-    SHA256,
     Export,
     Landing,
     SourceError,
@@ -61,10 +61,13 @@ class LandedDays:
     blank: dict[str, int]
 
 
-def read_export(root: Path, spec: DatasetSpec, source: SourceSpec, path: Path, sha256: str) -> Export:
-    """One export file's records (malformed ones with their reason). Raises SourceError when the
-    file as a whole cannot be read, or lacks a declared column."""
-    relative = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+def read_export(
+    root: Path, spec: DatasetSpec, source: SourceSpec, path: Path, sha256: str, stamp: tuple[int, int] | None = None
+) -> Export:
+    """One export file's records (malformed ones with their reason); `stamp` is its (size,
+    mtime_ns). Raises SourceError when the file as a whole cannot be read, or lacks a declared
+    column."""
+    relative = _relative(root, path)
     records = _read_records(path, spec, source, relative)
     # The derived id is trainset's: every other declared column must be in the export.
     required = [c for c in spec.kept_columns if c != DERIVED_ID or spec.columns.id is not None]
@@ -77,7 +80,7 @@ def read_export(root: Path, spec: DatasetSpec, source: SourceSpec, path: Path, s
     if source.format == "jsonl" and len(records.rows) == 0:
         # JSONL has no header: with no parsed record there are no columns to check.
         rows = records.rows.assign(**{c: pd.Series(dtype="str") for c in required if c not in found})
-        return Export(relative, sha256, Records(rows, records.malformed, records.blank))
+        return Export(relative, sha256, Records(rows, records.malformed, records.blank), stamp)
     missing = [c for c in required if c not in found]
     if missing:
         raise SourceError(
@@ -85,7 +88,7 @@ def read_export(root: Path, spec: DatasetSpec, source: SourceSpec, path: Path, s
             f"{_shown(found)}.{_near(missing, found)} The spec's `columns:` and `labels.column` name what is "
             "expected (for CSV, check the header line and the source's `delimiter:`)."
         )
-    return Export(relative, sha256, records)
+    return Export(relative, sha256, records, stamp)
 
 
 def land_source(
@@ -106,11 +109,23 @@ def land_source(
         from pipelines.lib.ingest.sql_landing import land_sql
 
         return land_sql(paths, spec, source, as_of=as_of, now=now, write=write)
-    known = {e.sha256 for e in read_ledger(paths, source.name).exports}
-    pending = [(path, file_sha256(path)) for path in export_files(paths.root, source)]
-    pending = sorted(((p, h) for p, h in pending if h not in known), key=lambda ph: (ph[0].stat().st_mtime_ns, ph[0]))
-    exports = [read_export(paths.root, spec, source, path, sha) for path, sha in pending]
-    return land_exports(paths, spec, source, exports, as_of=as_of, now=now, write=write)
+    exports = read_ledger(paths, source.name).exports
+    known = {e.sha256 for e in exports}
+    # A file whose name, size and modification time are those it landed with is not hashed again.
+    unchanged = {(e.file, e.size, e.mtime_ns) for e in exports}
+    pending = []
+    for path in export_files(paths.root, source):
+        stat = path.stat()
+        if (_relative(paths.root, path), stat.st_size, stat.st_mtime_ns) not in unchanged:
+            sha = file_sha256(path)
+            if sha not in known:
+                pending.append((stat.st_mtime_ns, path, sha, (stat.st_size, stat.st_mtime_ns)))
+    new = [read_export(paths.root, spec, source, path, sha, stamp) for _, path, sha, stamp in sorted(pending)]
+    return land_exports(paths, spec, source, new, as_of=as_of, now=now, write=write)
+
+
+def _relative(root: Path, path: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def read_days(
@@ -138,7 +153,7 @@ def read_days(
         day = landed_day(paths, spec, source, partition)
         frames.append(day.assign(partition=partition))
         stored = paths.landed(source.name, partition)
-        relative = str(stored.relative_to(root))
+        relative = _relative(root, stored)
         blank[partition] = blank_records(ledger, partition)
         files[partition] = (relative, file_sha256(stored) if stored.is_file() else "", len(day) + blank[partition])
     frame = pd.concat(frames, ignore_index=True)
@@ -165,7 +180,7 @@ def read_days(
     ).astype({"record_id": "str", "reason": "str", "partition": "str", "file": "str"})
     quarantine.insert(0, "source", source.name)
     quarantine = quarantine.sort_values(["partition", "file", "row"], kind="stable").reset_index(drop=True)
-    rows = frame.loc[~bad].drop(columns=[*POSITION, EXPORT, SHA256, PROBLEM]).reset_index(drop=True)
+    rows = frame.loc[~bad].drop(columns=LANDING_COLUMNS).reset_index(drop=True)
     if parsed is not None:
         rows[spec.columns.timestamp] = parsed[~bad].reset_index(drop=True)
     return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank)
