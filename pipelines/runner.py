@@ -20,7 +20,7 @@ from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import check_environment, get_spec
 from pipelines.lib.durations import cutoff
 from pipelines.lib.errors import describe_validation_text
-from pipelines.lib.ingest.landing import export_files, read_ledger
+from pipelines.lib.ingest.landing import export_files, landed_days
 from pipelines.lib.ingest.sources import land_source
 from pipelines.lib.locks import LockedError, exclusive
 from pipelines.lib.privacy.pseudonymize import load_key
@@ -75,9 +75,7 @@ def land_dataset(root: Path, spec: DatasetSpec, as_of: date) -> list[date]:
         # run is (a failed run in Dagster's instance, whose summary says who holds it).
         for source in spec.sources:
             pending |= set(land_source(paths, spec, source, as_of=as_of, write=False).touched)
-    days = {p.stem for s in spec.sources for p in paths.landed(s.name, "x").parent.glob("*.parquet")} | pending
-    # An export's blank records are booked on its landing day, which may hold no landed record.
-    days |= {e.landed_on.isoformat() for s in spec.sources for e in read_ledger(paths, s.name).exports if e.blank}
+    days = pending.union(*(landed_days(paths, s.name) for s in spec.sources))
     return sorted(date.fromisoformat(d) for d in days)
 
 

@@ -258,6 +258,13 @@ def landed_day(paths: DatasetPaths, spec: DatasetSpec, source: SourceSpec, day: 
     return pd.DataFrame(columns | {name: pd.Series(dtype="int64") for name in POSITION})
 
 
+def landed_days(paths: DatasetPaths, source: str) -> set[str]:
+    """The days a source has landed records in, and the landing days its blank records are booked
+    on (which may hold no record)."""
+    days = {p.stem for p in paths.landed(source, "x").parent.glob("*.parquet")}
+    return days | {e.landed_on.isoformat() for e in read_ledger(paths, source).exports if e.blank}
+
+
 def blank_records(ledger: LandingLedger, day: str) -> int:
     """Records of the ledger's exports that were all empty, booked on their landing day."""
     return sum(e.blank for e in ledger.exports if e.landed_on.isoformat() == day)
