@@ -18,9 +18,8 @@ from pipelines.components.resources import job_name, run_lock_name
 from pipelines.definitions import build_definitions
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import check_environment, get_spec
-from pipelines.lib.durations import cutoff
 from pipelines.lib.errors import describe_validation_text
-from pipelines.lib.ingest.landing import export_files, landed_days
+from pipelines.lib.ingest.landing import export_files, landed_days, run_range
 from pipelines.lib.ingest.sources import land_source
 from pipelines.lib.locks import LockedError, exclusive
 from pipelines.lib.privacy.pseudonymize import load_key
@@ -121,19 +120,7 @@ def materialize_dataset(
     days = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")
-    end = min(end or days[-1], last_complete_day())
-    reference = as_of or end
-    # Data past retention is never landed again: the default range starts inside the retention window.
-    oldest_kept = cutoff(reference, spec.privacy.retention.default).date()
-    if start is None and days and oldest_kept > days[-1]:
-        raise ValueError(
-            f"nothing to process for {spec.name}: every landed day ({days[0]}..{days[-1]}) is before {oldest_kept}, "
-            f"the oldest day retention ({spec.privacy.retention.default} as of {reference}) keeps: pass --as-of, "
-            "or widen privacy.retention"
-        )
-    start = start or max(spec.first_date, days[0], oldest_kept)
-    if start > end:
-        raise ValueError(f"nothing to process for {spec.name}: first day {start} is after last day {end}")
+    start, end, reference = run_range(spec, days, last_complete_day(), start=start, end=end, as_of=as_of)
     defs = build_definitions(root, datasets=[(spec, spec_file)], as_of=reference, kill_at=kill_at)
     result = defs.resolve_job_def(job_name(spec.name)).execute_in_process(
         instance=instance or dg.DagsterInstance.get(),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipelines.lib.durations import cutoff
+from pipelines.lib.ingest.landing import run_range
 from pipelines.lib.ingest.profile import ExportProfile
 from pipelines.lib.ingest.sources import LandedDays, land_source, read_days
 from pipelines.lib.spec import DatasetSpec
@@ -90,13 +90,7 @@ def read_as_first_run(spec: DatasetSpec, export: Path, run: FirstRun, now: datet
         days = sorted(date.fromisoformat(p.stem) for p in paths.landed(source.name, "x").parent.glob("*.parquet"))
         if not days:
             raise ValueError("no record landed: the export holds only blank or malformed records")
-        last = min(days[-1], yesterday)
-        as_of = run.as_of or last
-        first = max(spec.first_date, days[0], cutoff(as_of, spec.privacy.retention.default).date())
-        if first > last:
-            raise ValueError(
-                f"every record is dated after {last}, the last complete day (UTC) a run processes: draft it tomorrow"
-            )
+        first, last, as_of = run_range(spec, days, yesterday, as_of=run.as_of)
         partitions = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
         landed = read_days(root, local, source, partitions, as_of=as_of, now=now)
     return FirstRunData(first_day=first, last_day=last, as_of=as_of, landed=landed)

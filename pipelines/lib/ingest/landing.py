@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet, write_text
 from pipelines.lib.ingest.records import POSITION, Records
 from pipelines.lib.ingest.timestamps import parse_timestamps
@@ -263,6 +264,37 @@ def landed_days(paths: DatasetPaths, source: str) -> set[str]:
     on (which may hold no record)."""
     days = {p.stem for p in paths.landed(source, "x").parent.glob("*.parquet")}
     return days | {e.landed_on.isoformat() for e in read_ledger(paths, source).exports if e.blank}
+
+
+def run_range(
+    spec: DatasetSpec,
+    days: list[date],
+    last_complete: date,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: date | None = None,
+) -> tuple[date, date, date]:
+    """(first day, last day, as-of day) of a run over landed `days` (sorted): by default from the
+    first landed day inside retention to the last landed one, at most `last_complete`; as of the
+    last day unless `as_of` is given. Raises ValueError saying why no day is left."""
+    end = min(end or days[-1], last_complete)
+    reference = as_of or end
+    # Data past retention is never landed again: the default range starts inside the retention window.
+    oldest_kept = cutoff(reference, spec.privacy.retention.default).date()
+    if start is None and oldest_kept > days[-1]:
+        raise ValueError(
+            f"nothing to process for {spec.name}: every landed day ({days[0]}..{days[-1]}) is before {oldest_kept}, "
+            f"the oldest day retention ({spec.privacy.retention.default} as of {reference}) keeps: pass --as-of, "
+            "or widen privacy.retention"
+        )
+    start = start or max(spec.first_date, days[0], oldest_kept)
+    if start > end:
+        raise ValueError(
+            f"nothing to process for {spec.name}: first day {start} is after last day {end} "
+            "(a run processes complete days, up to yesterday in UTC)"
+        )
+    return start, end, reference
 
 
 def blank_records(ledger: LandingLedger, day: str) -> int:
