@@ -193,7 +193,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
         key=asset_key,
         check_specs=[_check(asset_key, "raw_contract"), _check(asset_key, "row_accounting")],
         kinds={source.format, "parquet"},
-        description=f"Source {source.name!r} as landed ({_where(source)}), placed in days by its timestamp, typed; "
+        description=f"Source {source.name!r} as landed ({source.location}), placed in days by its timestamp, typed; "
         f"owner {source.owner}, legal basis {source.legal_basis}, licence {source.licence}.",
         **options,
     )
@@ -209,12 +209,6 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
         yield accounting_result(asset_key, reconciled, paths, context.run_id)
 
     return raw
-
-
-def _where(source) -> str:
-    if source.kind == "sql":
-        return f"SQL {source.table or 'query'} by {source.watermark}"
-    return f"{source.format} exports at {source.path}"
 
 
 def _check(asset_key: dg.AssetKey, name: str, blocking: bool = True) -> dg.AssetCheckSpec:

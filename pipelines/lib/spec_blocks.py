@@ -134,6 +134,12 @@ class SourceSpec(StrictModel):
             ) from None
         return value
 
+    @property
+    def location(self) -> str:
+        """Where the source's records come from, as the ledger, manifest and quarantine name it:
+        its `path`, or `sql:<table>` (`sql:query` for a query)."""
+        return self.path if self.path is not None else f"sql:{self.table or 'query'}"
+
     @model_validator(mode="after")
     def _kind_keys(self) -> SourceSpec:
         sql_keys = {

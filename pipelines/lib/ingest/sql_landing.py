@@ -50,7 +50,7 @@ def land_sql(
     changed. Raises SourceError (unreachable, no such table or column, URL unset)."""
     ledger = read_ledger(paths, source.name)
     after = Watermark.from_json(ledger.watermark) if ledger.watermark else None
-    where = _where(source)
+    where = source.table or "query"
     try:
         batch = read_new_rows(
             source_url(paths.root, source),
@@ -74,10 +74,6 @@ def land_sql(
     rows["row"] = np.arange(1, len(rows) + 1)
     rows["line"] = rows["row"]
     records = without_blank(Records(rows, no_malformed()))
-    export = Export(file=f"sql:{where}", sha256=batch.fingerprint, records=records)
+    export = Export(file=source.location, sha256=batch.fingerprint, records=records)
     watermark = batch.watermark.to_json() if batch.watermark is not None else ledger.watermark
     return land_exports(paths, spec, source, [export], as_of=as_of, now=now, write=write, watermark=watermark)
-
-
-def _where(source: SourceSpec) -> str:
-    return source.table or "query"

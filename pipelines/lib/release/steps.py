@@ -190,7 +190,7 @@ def _input_summary(paths: DatasetPaths, spec: DatasetSpec, source_name: str, day
         steward=source.steward,
         legal_basis=source.legal_basis,
         licence=source.licence,
-        path=source.path or f"sql:{source.table or 'query'}",
+        path=source.location,
         partitions=f"{partitions[0]}..{partitions[-1]} ({len(partitions)} days)" if partitions else "none",
         sha256=combined_sha256([e.sha256 for e in exports]),
         rows=sum(d.accounting.rows_in for d in days),
