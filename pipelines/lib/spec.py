@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, RootModel, SerializeAsAny, ValidationInfo, field_validator, model_validator
 
+from pipelines.lib.labeling.declaration import LabelingSpec
 from pipelines.lib.privacy.pii_shapes import regions_of_languages
 from pipelines.lib.quality.gate_declarations import GateParams, gate_fits, gates_json_schema, parse_gates
 from pipelines.lib.spec_blocks import (
@@ -101,6 +102,10 @@ class DatasetSpec(StrictModel):
         default_factory=PrivacySpec, description="Redaction, pseudonymisation, consent, retention."
     )
     labels: LabelsSpec = Field(description="The label and its classes.")
+    labeling: LabelingSpec | None = Field(
+        default=None,
+        description="Labeling plan, budget and bars; with it, an unlabelled row is a candidate, not an error.",
+    )
     languages: list[str] = Field(
         description="Declared languages (ISO 639-1); each must be present in the training set."
     )
@@ -215,6 +220,9 @@ class DatasetSpec(StrictModel):
         c, problems = self.columns, []
         if self.labels.column in [*self.kept_columns[:-1], DETECTED_LANGUAGE]:
             problems.append(f"labels.column {self.labels.column!r} also plays a role under `columns:`")
+        if self.labeling and self.labeling.weak:
+            for name in sorted(set(self.labeling.weak.rules) - set(self.labels.classes)):
+                problems.append(f"labeling.weak.rules names {name!r}, which is not one of labels.classes")
         if c.user is None and self.privacy.consent is not None:
             problems.append("privacy.consent needs columns.user, which is declared absent (null)")
         # (Compared with the defaults, not by what was set: a manifest's spec holds every default.)
