@@ -19,6 +19,7 @@ VERBS = {
     "redact": "pipelines.cli.redact",
     "forget": "pipelines.cli.forget",
     "dvc-stages": "pipelines.cli.dvc_stages",
+    "budget": "pipelines.cli.budget",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.

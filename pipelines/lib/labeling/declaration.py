@@ -34,7 +34,7 @@ class WeakLabelsSpec(_Strict):
     @field_validator("rules")
     @classmethod
     def _keywords_given(cls, rules: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
-        empty = [f"{c}/{lang}" for c, by in rules.items() for lang, words in by.items() if not any(w.strip() for w in words)]
+        empty = [f"{c}/{lang}" for c, by in rules.items() for lang, kw in by.items() if not any(w.strip() for w in kw)]
         if empty:
             raise ValueError(f"weak.rules {empty}: no keyword; give at least one or remove the entry")
         return rules
@@ -44,7 +44,7 @@ class LabelingSpec(_Strict):
     """How labeling is planned and paid for, and the bars its batches are held to."""
 
     price_per_label: Decimal = Field(gt=0, description="Price of one label (one annotator, one item).")
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the price.")
+    currency: str = Field(default="USD", description="ISO 4217 code of the price.")
     labels_per_item: int = Field(default=2, ge=1, description="Independent annotators per item (2 for agreement).")
     qa_overhead: float = Field(default=0.20, ge=0, description="QA overhead as a share of the base cost (0.20 = 20%).")
     contingency: float = Field(default=0.10, ge=0, description="Contingency as a share of the cost with QA.")
@@ -71,6 +71,13 @@ class LabelingSpec(_Strict):
     )
     max_items: int | None = Field(default=None, ge=1, description="Most items one plan may send (a budget cap).")
     weak: WeakLabelsSpec | None = Field(default=None, description="Keyword rules for weak labels (cold start).")
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _iso_currency(cls, code: str) -> str:
+        from pipelines.lib.labeling.budget import known_currency
+
+        return known_currency(str(code))
 
     @model_validator(mode="after")
     def _batches_sum_to_one(self) -> LabelingSpec:
