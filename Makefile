@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
+.PHONY: setup demo demo-labeling test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,21 @@ demo: setup
 	@echo "help_desk was drafted from one export: read reports/help_desk/data_brief.md and pipelines/defs/help_desk/defs.yaml"
 	@echo "Fetch one elsewhere:  $(BIN)/trainset pull ticket_triage@v1 -o /tmp/ticket_triage_v1"
 	@echo "Open the Dagster UI:  make ui   (then http://127.0.0.1:3000)"
+
+## demo-labeling: the labeling loop on a backlog a third uncategorised: a failing coverage gate ->
+## a plan and budget -> the pilot's tasks -> two annotators' Label Studio export imported ->
+## adjudicated labels -> a version whose gate passes, with label provenance and agreement per batch
+demo-labeling: setup
+	$(BIN)/trainset keygen --path $(KEY_FILE)
+	$(BIN)/python -m pipelines.synthetic.labeling_demo prepare
+	-$(BIN)/trainset run triage_backlog
+	$(BIN)/trainset plan-labeling triage_backlog
+	$(BIN)/python -m pipelines.synthetic.labeling_demo annotate
+	for f in data/labeling/triage_backlog/exports/*.json; do $(BIN)/trainset import-labels triage_backlog $$f || exit 1; done
+	$(BIN)/trainset run triage_backlog
+	$(BIN)/trainset adjudicate triage_backlog
+	$(BIN)/trainset versions triage_backlog
+	@echo "The plan: data/labeling/triage_backlog/plans/; the card: datasets/triage_backlog/v1/DATASET_CARD.md"
 
 ## test: the whole suite
 test: setup $(S3_ENV)/.installed

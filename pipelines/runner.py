@@ -27,6 +27,7 @@ from pipelines.lib.report_files import (
     gate_run_path,
     ingest_days,
     read_eligibility,
+    read_labeled,
     read_quarantine,
     read_training_set,
     redaction_days,
@@ -193,6 +194,11 @@ def _asset_line(name: str, paths: DatasetPaths, spec: DatasetSpec, days: list[st
         accounting = eligible.accounting
         if deleted := eligible.retention_storage.sensitive_rows_deleted:  # booked against the days above
             note = f" (retention first deleted {deleted} stored sensitive rows)"
+    elif name == "labeled":
+        labeled = read_labeled(paths)
+        accounting = labeled.accounting
+        sources = ", ".join(f"{n} {source}" for source, n in labeled.by_source.items())
+        note = f" (labels: {sources})" if sources else ""
     elif name == "training_set":
         training = read_training_set(paths)
         accounting = training.accounting

@@ -20,6 +20,9 @@ VERBS = {
     "forget": "pipelines.cli.forget",
     "dvc-stages": "pipelines.cli.dvc_stages",
     "budget": "pipelines.cli.budget",
+    "plan-labeling": "pipelines.cli.plan_labeling",
+    "import-labels": "pipelines.cli.import_labels",
+    "adjudicate": "pipelines.cli.adjudicate",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
@@ -41,6 +44,9 @@ USER_ERRORS = {
     "pipelines.lib.files": ["TableError"],
     "pipelines.lib.quality.waivers": ["WaiverError"],
     "pipelines.lib.quality.expectations": ["SuiteError"],
+    "pipelines.lib.labeling.plan": ["PlanError"],
+    "pipelines.lib.labeling.guideline": ["GuidelineError"],
+    "pipelines.lib.labeling.label_studio": ["LabelingInputError"],
 }
 
 

@@ -21,6 +21,7 @@ from pipelines.lib.catalog import SpecError
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.ingest.sources import SourceError, land_source
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
+from pipelines.lib.labeling.steps import build_labeled
 from pipelines.lib.privacy.steps import build_eligible, redact_partitions
 from pipelines.lib.quality import reconcile
 from pipelines.lib.quality.gate_results import gate_verdict
@@ -116,6 +117,31 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         yield contract_result(key("eligible"), "eligible_contract", report.contract, paths, context.run_id)
         yield accounting_result(key("eligible"), reconcile.reconcile_eligible(paths), paths, context.run_id)
 
+    @dg.asset(
+        key=key("labeled"),
+        deps=[key("eligible")],
+        check_specs=[_check(key("labeled"), "labeled_contract"), _check(key("labeled"), "row_accounting")],
+        kinds={"pandas", "parquet"},
+        **common,
+        **follow,
+    )
+    def labeled(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
+        """Each eligible row's label and its provenance (source, adjudicated annotations, weak
+        rules); agreement and gold per labeling batch; unlabelled rows kept as the labeling pool."""
+        paths = workspace.paths(spec.name)
+        report = build_labeled(paths, spec)
+        agreement = {f"kappa/{b.batch}": b.kappa for b in report.batches if b.kappa is not None}
+        yield dg.MaterializeResult(
+            metadata=_accounting_metadata(report.accounting)
+            | {f"label_source/{s}": n for s, n in report.by_source.items()}
+            | agreement
+            | {"steward_queue": report.queue, "labeling_pool": report.pool}
+            | {"flagged_annotators": ", ".join(report.flagged_annotators)}
+        )
+        assert report.contract is not None  # the step validates the contract on every run
+        yield contract_result(key("labeled"), "labeled_contract", report.contract, paths, context.run_id)
+        yield accounting_result(key("labeled"), reconcile.reconcile_labeled(paths), paths, context.run_id)
+
     training_checks = [
         _check(key("training_set"), "training_set_contract"),
         _check(key("training_set"), "row_accounting"),
@@ -129,7 +155,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
 
     @dg.asset(
         key=key("training_set"),
-        deps=[key("eligible")],
+        deps=[key("labeled")],
         check_specs=training_checks,
         kinds={"pandas", "parquet"},
         **common,
@@ -179,7 +205,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
             }
         )
 
-    assets += [redacted, quarantine, eligible, training_set, release]
+    assets += [redacted, quarantine, eligible, labeled, training_set, release]
     job = dg.define_asset_job(job_name(spec.name), selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
     schedules = [_daily_schedule(spec, spec_file, job)] if spec.schedule is not None else []
     return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)])

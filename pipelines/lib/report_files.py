@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipelines.lib.errors import describe_validation
 from pipelines.lib.files import write_text
+from pipelines.lib.reports import LabeledReport
 from pipelines.lib.reports import (
     EligibilityReport,
     GateRun,
@@ -119,6 +120,16 @@ def read_eligibility(paths: DatasetPaths) -> EligibilityReport:
     return read_report(paths.stats("eligible"), EligibilityReport)
 
 
+def write_labeled(paths: DatasetPaths, report: LabeledReport) -> None:
+    """The labeled rows' report (one per dataset, rewritten by each run)."""
+    write_report(report, paths.stats("labeled"))
+
+
+def read_labeled(paths: DatasetPaths) -> LabeledReport:
+    """Labels per source, agreement and gold per batch; raises MissingReportError before labeled ran."""
+    return read_report(paths.stats("labeled"), LabeledReport)
+
+
 # -- quality -----------------------------------------------------------------------------------
 
 
@@ -165,16 +176,20 @@ def gate_run_ids(paths: DatasetPaths) -> list[str]:
 def record_deletion(paths: DatasetPaths, zone: str, partition: str | None, reason: str, rows: int) -> None:
     """Book rows deleted later from a stored zone (retention, erasure) against its report, so it
     stays balanced: `rows` fewer out, as many more removed for `reason`. `zone` is `raw_<source>`,
-    `redacted`, `eligible` or `training_set`; a zone without a report (`landed_<source>`) is left alone."""
-    kind: type[IngestReport | RedactionReport | EligibilityReport | TrainingSetReport]
-    if zone.startswith("landed_"):
-        return  # landed days are the raw zone's input: a day read again counts what is left
+    `redacted`, `eligible`, `labeled`, `unlabeled` or `training_set`; a zone without a report (`landed_<source>`,
+    `unlabeled`) is left alone."""
+    kind: type[IngestReport | RedactionReport | EligibilityReport | LabeledReport | TrainingSetReport]
+    if zone.startswith("landed_") or zone == "unlabeled":
+        # landed days are the raw zone's input: a day read again counts what is left; the
+        # labeling pool is counted by the labeled report of the run that wrote it
+        return
     if zone.startswith("raw_"):
         kind = IngestReport
     else:
-        kinds: dict[str, type[RedactionReport | EligibilityReport | TrainingSetReport]] = {
+        kinds: dict[str, type[RedactionReport | EligibilityReport | LabeledReport | TrainingSetReport]] = {
             "redacted": RedactionReport,
             "eligible": EligibilityReport,
+            "labeled": LabeledReport,
             "training_set": TrainingSetReport,
         }
         if zone not in kinds:

@@ -129,6 +129,83 @@ class EligibilityReport(Report):
     contract: ContractResult
 
 
+# -- labeled -----------------------------------------------------------------------------------
+
+
+#: where an example's label came from (`label_source` in the training set)
+LABEL_SOURCES = ("source", "adjudicated", "weak")
+
+
+class GoldRecord(Report):
+    """One annotator scored on the guideline's gold items of one batch."""
+
+    annotator: str
+    items: int = Field(ge=0)
+    correct: int = Field(ge=0)
+    accuracy: float | None = Field(default=None, description="correct / items; None without items.")
+    low: float | None = Field(default=None, description="Wilson 95% interval, lower bound.")
+    high: float | None = Field(default=None, description="Wilson 95% interval, upper bound.")
+    flagged: bool = Field(default=False, description="Below labeling.min_gold_accuracy: excluded from adjudication.")
+
+
+class BatchQuality(Report):
+    """Agreement and gold scores of one labelled batch."""
+
+    batch: str
+    items: int = Field(ge=0, description="Items (not gold) annotated in the batch.")
+    annotations: int = Field(ge=0, description="Labels given, gold included.")
+    annotators: int = Field(ge=0)
+    method: str | None = Field(default=None, description="cohen (two labels per item) or fleiss (three or more).")
+    kappa: float | None = Field(default=None, description="Agreement in [-1, 1]; None when not measurable.")
+    kappa_note: str = Field(default="", description="Why kappa could not be measured, when it could not.")
+    per_class: dict[str, float] = Field(default_factory=dict, description="One-vs-rest kappa per class.")
+    agreed: bool | None = Field(default=None, description="kappa >= labeling.min_agreement; None unmeasured.")
+    gold: list[GoldRecord] = Field(default_factory=list)
+
+
+class AnnotationFile(Report):
+    """One imported annotations file, as committed under labeling/<dataset>/annotations/."""
+
+    path: str = Field(description="Relative to the workspace.")
+    sha256: str
+    rows: int = Field(ge=0)
+
+
+class GuidelineRecord(Report):
+    """The labeling guideline a version's labels were made under."""
+
+    path: str = Field(description="Relative to the workspace.")
+    sha256: str
+    rules: int = Field(ge=0)
+    gold: int = Field(ge=0, description="Gold examples.")
+
+
+class LabeledReport(Report):
+    """The `labeled` stage: every eligible row either labelled (with provenance) or held back."""
+
+    accounting: RowAccounting = Field(
+        description="removed: unlabeled (kept in the labeling pool), awaiting_adjudication (in the steward queue)."
+    )
+    by_source: dict[str, int] = Field(default_factory=dict, description="Labelled rows per label_source.")
+    by_how: dict[str, int] = Field(
+        default_factory=dict, description="Adjudicated rows per rule: unanimous, majority, single, steward."
+    )
+    changed_source_label: int = Field(
+        default=0, ge=0, description="Rows whose source label the adjudicated label replaced."
+    )
+    batches: list[BatchQuality] = Field(default_factory=list)
+    flagged_annotators: list[str] = Field(default_factory=list, description="Under the gold bar in some batch.")
+    queue: int = Field(default=0, ge=0, description="Items waiting for a steward's decision.")
+    pool: int = Field(default=0, ge=0, description="Unlabelled eligible rows (candidates for a labeling plan).")
+    weak_in_pool: int = Field(default=0, ge=0, description="Pool rows a weak rule gives a label.")
+    annotations_unmatched: int = Field(
+        default=0, ge=0, description="Annotated items that are not eligible rows (erased, expired or unknown)."
+    )
+    files: list[AnnotationFile] = Field(default_factory=list)
+    guideline: GuidelineRecord | None = None
+    contract: ContractResult | None = None
+
+
 # -- training set ------------------------------------------------------------------------------
 
 
@@ -306,6 +383,9 @@ class ManifestBody(Report):
     language: LanguageReport | None = None
     limits: list[Limit] = Field(
         default_factory=list, description="Rules the spec's declared-absent columns keep from applying, and why."
+    )
+    labels: LabeledReport | None = Field(
+        default=None, description="Where the labels came from, agreement and gold per batch, the guideline."
     )
 
 

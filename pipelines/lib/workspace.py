@@ -80,6 +80,26 @@ class DatasetPaths:
         return self.warehouse / "eligible.parquet"
 
     @property
+    def labeled(self) -> Path:
+        """Eligible rows that hold a label, with its provenance."""
+        return self.warehouse / "labeled.parquet"
+
+    @property
+    def unlabeled(self) -> Path:
+        """Eligible rows without a label yet: the pool a labeling plan draws from (redacted text)."""
+        return self.warehouse / "unlabeled.parquet"
+
+    @property
+    def labels_store(self) -> Path:
+        """Committed labeling inputs: `annotations/` as imported, the steward's `adjudications.csv`."""
+        return self.root / "labeling" / self.dataset
+
+    @property
+    def labeling_work(self) -> Path:
+        """Labeling work products: plans, exported batches, the steward queue, import problems."""
+        return self.root / "data" / "labeling" / self.dataset
+
+    @property
     def training_set(self) -> Path:
         return self.warehouse / "training_set.parquet"
 

@@ -250,14 +250,18 @@ def _row_reasons(
     def mark(mask: pd.Series, reason: str) -> None:
         reasons[mask & reasons.isna()] = reason
 
-    required = [name for name in (spec.id_column, c.user, c.timestamp, spec.labels.column) if name is not None]
+    # With a labeling plan declared, a row without a label is a candidate for labeling, not an error.
+    label = None if spec.labeling else spec.labels.column
+    required = [name for name in (spec.id_column, c.user, c.timestamp, label) if name is not None]
     blank = {name: frame[name].fillna("").str.strip() == "" for name in dict.fromkeys([*required, *c.text])}
     missing = np.logical_or.reduce([blank[name].to_numpy() for name in required])
     mark(pd.Series(missing, index=frame.index), "missing_required_field")
     if parsed is not None:
         mark(parsed.isna(), "unparseable_timestamp")
         mark(parsed >= future, "future_timestamp")
-    mark(~frame[spec.labels.column].isin(spec.labels.classes), "unknown_label")
+    labels = frame[spec.labels.column]
+    unlabelled = labels.fillna("").str.strip() == "" if spec.labeling else False
+    mark(~labels.isin(spec.labels.classes) & ~unlabelled, "unknown_label")
     all_text_blank = np.logical_and.reduce([blank[t].to_numpy() for t in c.text])
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")
     too_long = np.logical_or.reduce([frame[t].str.len().fillna(0).to_numpy() > c.max_text_chars for t in c.text])

@@ -63,7 +63,7 @@ def load_checks(paths: DatasetPaths, run_id: str | None = None) -> list[CheckRec
     """The checks of one run (a full id), or the latest verdict of every check; in asset order."""
     folder = _folder(paths) / (run_id or LATEST)
     records = [read_report(p, CheckRecord) for p in sorted(folder.glob("*.json"))]
-    order = ["raw", "redacted", "eligible", "training_set", "release"]
+    order = ["raw", "redacted", "eligible", "labeled", "training_set", "release"]
     return sorted(records, key=lambda r: (_rank(r.asset, order), r.asset, r.name))
 
 

@@ -46,7 +46,11 @@ def _at_most(ok: bool, allowed: str) -> str:
 def _min_per_class(bar: MinCount, data: GateInputs) -> Measured:
     counts = data.labels.value_counts().reindex(data.spec.labels.classes, fill_value=0)
     short = counts[counts < bar.min]
-    failing = [Shortfall(segment=str(name), text=f"{name}: {n} < {bar.min}") for name, n in short.items()]
+    label = data.spec.labels.column
+    failing = [
+        Shortfall(segment=str(name), text=f"{name}: {n} < {bar.min}", column=label, missing=bar.min - int(n))
+        for name, n in short.items()
+    ]
     words = [f"class {name!r} has {n} examples, below the {bar.min} required" for name, n in short.items()]
     fewest = f"fewest: {counts.idxmin()!r} with {counts.min()}"
     explanation = "; ".join(words) or f"every class has at least {bar.min} examples ({fewest})"
@@ -63,7 +67,8 @@ def _min_share_per_class(bar: MinShare, data: GateInputs) -> Measured:
         # n + add >= min * (total + add)  <=>  add >= (min * total - n) / (1 - min)
         add = math.ceil((bar.min * total - n) / (1 - bar.min)) if bar.min < 1 else "∞"
         text = f"{name}: {_pct(shares[name], bar.min)} < {_bar(bar.min)} (add {add} examples, or sample others down)"
-        failing.append(Shortfall(segment=str(name), text=text))
+        missing = add if isinstance(add, int) else None
+        failing.append(Shortfall(segment=str(name), text=text, column=data.spec.labels.column, missing=missing))
         words.append(
             f"class {name!r} is {_pct(shares[name], bar.min)} of the examples, below the {_bar(bar.min)} required"
         )
@@ -85,7 +90,10 @@ def _min_per_split(bar: MinCount, data: GateInputs) -> Measured:
     for name, row in table.iterrows():  # classes x splits: a handful of cells, not rows of data
         for where, n in row.items():
             if n < bar.min:
-                failing.append(Shortfall(segment=str(name), text=f"{name}/{where}: {n} < {bar.min}"))
+                # The split assigns each stratum's examples by share: add enough for this split's part.
+                add = math.ceil((bar.min - n) / getattr(shares, str(where)))
+                text = f"{name}/{where}: {n} < {bar.min}"
+                failing.append(Shortfall(segment=str(name), text=text, column=data.spec.labels.column, missing=add))
                 words.append(f"class {name!r} has {n} examples in {where}, below the {bar.min} required")
     fewest = int(table.to_numpy().min()) if table.size else 0
     explanation = "; ".join(words) or f"every class has at least {bar.min} examples in each of {', '.join(splits)}"
@@ -100,14 +108,25 @@ def _share_outside_language(bar: ReferenceShare, data: GateInputs) -> Measured:
         f"{_pct(share, bar.min)} of the examples are in a language other than {bar.reference!r}, "
         f"{_at_least(ok, _bar(bar.min))}"
     )
-    return Measured(ok, round(share, 4), bar.min, explanation)
+    failing = []
+    if not ok:
+        total, outside = len(data.frame), int((data.languages != bar.reference).sum())
+        add = math.ceil((bar.min * total - outside) / (1 - bar.min)) if bar.min < 1 else None
+        text = f"other than {bar.reference}: {_pct(share, bar.min)} < {_bar(bar.min)}"
+        column = data.spec.language_column
+        failing.append(Shortfall(segment=bar.reference, text=text, column=column, other_than=True, missing=add))
+    return Measured(ok, round(share, 4), bar.min, explanation, failing)
 
 
 @implements("min_examples_top_languages")
 def _top_languages(bar: TopLanguages, data: GateInputs) -> Measured:
     top = data.languages.value_counts().head(bar.top)
     short = top[top < bar.min]
-    failing = [Shortfall(segment=str(name), text=f"{name}: {n} < {bar.min}") for name, n in short.items()]
+    column = data.spec.language_column
+    failing = [
+        Shortfall(segment=str(name), text=f"{name}: {n} < {bar.min}", column=column, missing=bar.min - int(n))
+        for name, n in short.items()
+    ]
     words = [f"language {name!r} has {n} examples, below the {bar.min} required" for name, n in short.items()]
     if len(top) < bar.top:
         failing.append(Shortfall(text=f"only {len(top)} language(s) present"))
@@ -121,15 +140,18 @@ def _top_languages(bar: TopLanguages, data: GateInputs) -> Measured:
 @implements("required_values")
 def _required_values(bar: RequiredValues, data: GateInputs) -> Measured:
     shares = data.frame[bar.column].value_counts(normalize=True).reindex(bar.values, fill_value=0.0)
+    total = len(data.frame)
     failing, words = [], []
     for value, share in shares.items():
+        # n + add >= min_share * (total + add), at least one example of a required value
+        least = max(bar.min_share, 1 / (total + 1))
+        add = max(1, math.ceil((least * total - share * total) / (1 - least))) if least < 1 else None
         if share == 0:
-            failing.append(Shortfall(segment=str(value), text=f"{value}: absent"))
+            failing.append(Shortfall(segment=str(value), text=f"{value}: absent", column=bar.column, missing=add))
             words.append(f"{bar.column} {value!r} is absent")
         elif share < bar.min_share:
-            failing.append(
-                Shortfall(segment=str(value), text=f"{value}: {_pct(share, bar.min_share)} < {_bar(bar.min_share)}")
-            )
+            text = f"{value}: {_pct(share, bar.min_share)} < {_bar(bar.min_share)}"
+            failing.append(Shortfall(segment=str(value), text=text, column=bar.column, missing=add))
             words.append(
                 f"{bar.column} {value!r} is {_pct(share, bar.min_share)} of the examples, "
                 f"below the {_bar(bar.min_share)} required"

@@ -51,6 +51,18 @@ class Shortfall(BaseModel):
 
     segment: str | None = Field(default=None, description="The class, language or channel; None for the whole set.")
     text: str = Field(description="The shortfall in short: `Account: 812 < 1000`.")
+    column: str | None = Field(
+        default=None, description="The column `segment` is a value of: the label, the language or a segment column."
+    )
+    other_than: bool = Field(
+        default=False, description="The shortfall is of examples whose `column` is anything but `segment`."
+    )
+    missing: int | None = Field(
+        default=None,
+        ge=0,
+        description="Examples of the segment to add to close the shortfall, by the gate's own rule; None when "
+        "adding examples cannot close it.",
+    )
 
     @model_validator(mode="before")
     @classmethod

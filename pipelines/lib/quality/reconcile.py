@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import RowAccounting
-from pipelines.lib.report_files import read_eligibility, read_ingest, read_redaction, read_training_set
+from pipelines.lib.report_files import read_eligibility, read_ingest, read_labeled, read_redaction, read_training_set
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -94,10 +94,22 @@ def reconcile_eligible(paths: DatasetPaths) -> Reconciliation:
     return result
 
 
+def reconcile_labeled(paths: DatasetPaths) -> Reconciliation:
+    """Labeled: every eligible row, minus those held back unlabelled or awaiting adjudication;
+    the unlabelled ones are the labeling pool's rows."""
+    result = Reconciliation()
+    report = read_labeled(paths)
+    result.add("labeled", report.accounting, stored_rows(paths.labeled))
+    result.expect_in("labeled", report.accounting.rows_in, stored_rows(paths.eligible), "eligible")
+    result.expect_in("labeling pool", report.accounting.removed.get("unlabeled", 0), stored_rows(paths.unlabeled),
+                     "labeled's unlabeled rows")
+    return result
+
+
 def reconcile_training_set(paths: DatasetPaths) -> Reconciliation:
-    """Training set: every eligible row, minus those outside the freshness window."""
+    """Training set: every labelled row, minus those outside the freshness window."""
     result = Reconciliation()
     accounting = read_training_set(paths).accounting
     result.add("training_set", accounting, stored_rows(paths.training_set))
-    result.expect_in("training_set", accounting.rows_in, stored_rows(paths.eligible), "eligible")
+    result.expect_in("training_set", accounting.rows_in, stored_rows(paths.labeled), "labeled")
     return result

@@ -48,13 +48,13 @@ def build_training_set(
     set, its `TrainingSetReport`, the run's `GateRun`, the HTML gate report and the files
     dvc.yaml reads (gates.json, coverage.csv under the warehouse's reports, copied to
     reports/<name>/ by a release); returns the reports and the path of the run's HTML gate report."""
-    eligible = pd.read_parquet(paths.eligible)
-    accounting = Accounting(len(eligible))
-    frame = apply_freshness(eligible, spec, as_of, accounting).reset_index(drop=True)
-    if frame.empty and len(eligible):
+    labeled = pd.read_parquet(paths.labeled)
+    accounting = Accounting(len(labeled))
+    frame = apply_freshness(labeled, spec, as_of, accounting).reset_index(drop=True)
+    if frame.empty and len(labeled):
         window = spec.freshness.window
         raise NothingLeftError(
-            f"{spec.name}: all {len(eligible)} eligible rows are before {cutoff(as_of, window).date()}, where the "
+            f"{spec.name}: all {len(labeled)} labelled rows are before {cutoff(as_of, window).date()}, where the "
             f"freshness window ({window} as of {as_of}) starts: pass --as-of, or widen freshness.window"
         )
     language = spec.language_column
@@ -75,9 +75,7 @@ def build_training_set(
         parameters,
         docs_root=paths.warehouse,  # GX Data Docs of every run: data/warehouse/<name>/gx/uncommitted/data_docs
     )
-    annotations = None
-    if spec.labels.annotations:
-        annotations = load_annotations(paths.landing(spec.labels.annotations.path), spec)
+    annotations = agreement_annotations(paths, spec)
     landed = RowAccounting.total(day.accounting for source in spec.sources for day in ingest_days(paths, source.name))
     claimed = frame[language] if spec.columns.language else None
     measured = evaluate_gates(
@@ -174,6 +172,22 @@ def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCoun
         )
         for key, n in grouped.items()
     ]
+
+
+def agreement_annotations(paths: DatasetPaths, spec: DatasetSpec) -> pd.DataFrame | None:
+    """Labels of independent annotators (`id`, `annotator`, `label`) that agreement is measured on:
+    the declared `labels.annotations` table and every imported annotation that is not gold (a
+    weak label is never one). None when there are none."""
+    from pipelines.lib.labeling.store import load_annotations as imported
+
+    found = []
+    if spec.labels.annotations:
+        found.append(load_annotations(paths.landing(spec.labels.annotations.path), spec))
+    stored, _ = imported(paths)
+    human = stored.loc[~stored["gold"], ["item", "annotator", "label"]].rename(columns={"item": "id"})
+    if len(human):
+        found.append(human)
+    return pd.concat(found, ignore_index=True) if found else None
 
 
 def load_annotations(path: Path, spec: DatasetSpec) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from pipelines.lib.report_files import (
     MissingReportError,
     ingest_days,
     read_eligibility,
+    read_labeled,
     read_gate_run,
     read_quarantine,
     read_training_set,
@@ -90,6 +91,7 @@ def release_training_set(
     if gate_run is None or gate_run.contract is None:
         raise MissingReportError(f"no gate results for {spec.name}: materialize training_set first")
     eligible = read_eligibility(paths)
+    labeled = read_labeled(paths)
     ingested = {s.name: ingest_days(paths, s.name) for s in spec.sources}
     redacted = redaction_days(paths)
     body = ManifestBody(
@@ -109,6 +111,7 @@ def release_training_set(
             **{f"raw_{name}": RowAccounting.total(d.accounting for d in days) for name, days in ingested.items()},
             "redacted": RowAccounting.total(d.accounting for d in redacted),
             "eligible": eligible.accounting,
+            "labeled": labeled.accounting,
             "training_set": training.accounting,
         },
         quarantine=read_quarantine(paths),
@@ -118,6 +121,7 @@ def release_training_set(
         counts=training.counts,
         language=training.language,
         limits=training.limits,
+        labels=labeled,
     )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
@@ -139,15 +143,16 @@ def release_training_set(
         # Also finishes withdrawals a crash cut short: their files go, their objects are purged.
         deleted = withdraw(paths.root, spec.name, withdrawals, kill=kill)
         extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG)]
-        extra += what_built_it(paths, spec_file)
+        extra += what_built_it(paths, spec_file, spec)
         purge = lambda: purge_objects(paths.root, deleted)  # noqa: E731
         return publish_release(paths.root, outcome, extra, purge=purge, kill=kill)
 
 
-def what_built_it(paths: DatasetPaths, spec_file: Path) -> list[str]:
+def what_built_it(paths: DatasetPaths, spec_file: Path, spec: DatasetSpec | None = None) -> list[str]:
     """Make the work tree hold what a release commits beside the pointer, and name it: the run's
     gate reports (copied to `reports/<name>/`), the retention deletions since the last release
-    (moved into `privacy/retention_log.jsonl`), the spec, its GX suite, `waivers.yaml`, and the
+    (moved into `privacy/retention_log.jsonl`), the spec, its GX suite, `waivers.yaml`, the labeling
+    guideline, the imported annotations and the steward's adjudications (`labeling/<name>/`), and the
     dvc.yaml stages (rewritten from the workspace's specs). Returns paths relative to the
     workspace; files outside it (a spec given from elsewhere) are left out."""
     root = paths.root.resolve()
@@ -157,6 +162,9 @@ def what_built_it(paths: DatasetPaths, spec_file: Path) -> list[str]:
             shutil.copy2(report, paths.released_reports / report.name)
     committed = [str(commit_pending_log(paths))]
     sources = [spec_file.resolve(), paths.suite.resolve(), root / WAIVERS_FILE]
+    if spec is not None and spec.labeling and spec.labeling.guideline:
+        sources.append(paths.landing(spec.labeling.guideline).resolve())
+    sources += sorted(paths.labels_store.rglob("*.csv"))
     committed += [str(p.relative_to(root)) for p in sources if p.is_relative_to(root) and p.is_file()]
     if spec_file.resolve().is_relative_to(root):  # declared in this workspace: its stage is in dvc.yaml
         write_stages(root)

@@ -1,0 +1,187 @@
+"""Step of the `labeled` asset: between `eligible` and `training_set`, each eligible row gets its
+label and the label's provenance, or is held back (unlabelled: in the labeling pool; disputed: in
+the steward's queue).
+
+The label of a row, in order: a steward's decision or the adjudicated label of the imported
+annotations (human labels win over the source's, and each replacement is counted); the source's
+own label; a weak label, only where `labeling.weak.train` says so. Gold items score annotators and
+never become examples; an annotator under the gold bar is left out of adjudication."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.lib.accounting import Accounting, NothingLeftError
+from pipelines.lib.files import write_parquet
+from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
+from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
+from pipelines.lib.labeling.annotations import GOLD_PREFIX
+from pipelines.lib.labeling.guideline import Guideline, load_guideline
+from pipelines.lib.reports import BatchQuality, GoldRecord, GuidelineRecord, LabeledReport
+from pipelines.lib.labeling.store import decisions_file, load_annotations
+from pipelines.lib.labeling.weak import weak_labels
+from pipelines.lib.quality import schemas
+from pipelines.lib.quality.splits import joined_text
+from pipelines.lib.report_files import write_labeled
+from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.workspace import DatasetPaths
+
+#: provenance columns the labeled rows (and so the training set and its splits) carry
+PROVENANCE = {
+    "label_source": "str",  # source, adjudicated or weak
+    "label_how": "str",  # unanimous, majority, single, steward (adjudicated); rule (weak); "" (source)
+    "label_annotators": "int64",  # human annotators whose labels were counted
+    "label_batch": "str",  # the labeling batch the item was annotated in; "" for none
+}
+
+
+def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
+    """Join the imported annotations and the steward's decisions to the eligible rows, measure
+    agreement and gold per batch, and write `labeled.parquet` (labelled rows + `PROVENANCE`) and
+    `unlabeled.parquet` (the pool, with weak labels when rules are declared). Writes the steward
+    queue (`queue.csv` under the labeling work folder) when items wait for a decision.
+
+    Raises GuidelineError for a guideline that fails its checks, NothingLeftError when no eligible
+    row holds a label."""
+    eligible = pd.read_parquet(paths.eligible)
+    accounting = Accounting(len(eligible))
+    label, ids = spec.labels.column, eligible[spec.id_column].astype("str")
+    labeling = spec.labeling
+    annotations, files = load_annotations(paths)
+    guideline = _guideline(paths, spec)
+    answers = {f"{GOLD_PREFIX}{g.id}": g.label for g in guideline.gold} if guideline else {}
+    bar_gold = labeling.min_gold_accuracy if labeling else 0.8
+    batches, flagged = _batch_quality(annotations, spec, answers, bar_gold)
+
+    human = annotations[~annotations["gold"]]
+    decisions = read_decisions(decisions_file(paths))
+    adjudication = adjudicate(human, decisions, exclude_annotators=sorted(flagged))
+    decided = adjudication.labels.set_index("item")
+    batch_of = human.drop_duplicates("item", keep="last").set_index("item")["batch"]
+
+    frame = eligible.copy()
+    source = frame[label].astype("str")
+    adjudicated = ids.map(decided["label"]).astype("str")
+    human_label = adjudicated.notna()
+    changed = int((human_label & source.notna() & (source != adjudicated)).sum())
+    frame[label] = adjudicated.where(human_label, source)
+    frame["label_source"] = pd.Series(np.where(human_label, "adjudicated", "source"), index=frame.index, dtype="str")
+    frame["label_how"] = ids.map(decided["how"]).fillna("").astype("str")
+    frame["label_annotators"] = ids.map(decided["annotators"]).fillna(0).astype("int64")
+    frame["label_batch"] = ids.map(batch_of).fillna("").astype("str")
+
+    pool = frame[label].isna()
+    weak = None
+    if labeling and labeling.weak:
+        language = frame[spec.columns.language] if spec.columns.language else None
+        weak = weak_labels(joined_text(frame[pool], spec.columns.text), language[pool] if language is not None else None,
+                           labeling.weak, spec.labels.classes)
+        if labeling.weak.train:
+            taken = weak["weak_label"].notna()
+            rows = weak.index[taken]
+            frame.loc[rows, label] = weak.loc[rows, "weak_label"]
+            frame.loc[rows, "label_source"] = "weak"
+            frame.loc[rows, "label_how"] = "rule"
+            pool = frame[label].isna()
+    queued = pool & ids.isin(adjudication.queue["item"])
+    held = frame[pool].copy()
+    if weak is not None:
+        held = held.join(weak)
+    held = held.drop(columns=list(PROVENANCE) + [label])
+    write_parquet(held[~queued[pool].to_numpy()].reset_index(drop=True), paths.unlabeled)
+    frame = accounting.remove(frame, queued, "awaiting_adjudication")
+    frame = accounting.remove(frame, frame[label].isna(), "unlabeled")
+    if frame.empty:
+        raise NothingLeftError(_nothing_labelled(spec, len(eligible), int(pool.sum())))
+    write_parquet(frame.astype(PROVENANCE).reset_index(drop=True), paths.labeled)
+    contract = schemas.validate(schemas.labeled_schema(spec), frame)
+    _write_queue(paths, adjudication.queue[adjudication.queue["item"].isin(ids[queued])])
+    kept = frame["label_source"]
+    report = LabeledReport(
+        accounting=accounting.close(len(frame)),
+        by_source={str(k): int(n) for k, n in kept.value_counts().sort_index().items()},
+        by_how={str(k): int(n) for k, n in frame.loc[kept == "adjudicated", "label_how"].value_counts().items()},
+        changed_source_label=changed,
+        contract=contract,
+        batches=batches,
+        flagged_annotators=sorted(flagged),
+        queue=int(queued.sum()),
+        pool=int(pool.sum() - queued.sum()),
+        weak_in_pool=0 if weak is None else int(weak["weak_label"].reindex(held.index).notna().sum()),
+        annotations_unmatched=int((~human["item"].isin(ids)).sum()),
+        files=files,
+        guideline=None
+        if guideline is None
+        else GuidelineRecord(
+            path=str(spec.labeling.guideline),  # type: ignore[union-attr]
+            sha256=guideline.sha256,
+            rules=len(guideline.rules),
+            gold=len(guideline.gold),
+        ),
+    )
+    write_labeled(paths, report)
+    return report
+
+
+def _guideline(paths: DatasetPaths, spec: DatasetSpec) -> Guideline | None:
+    if spec.labeling is None or spec.labeling.guideline is None:
+        return None
+    return load_guideline(paths.landing(spec.labeling.guideline), spec.labels.classes)
+
+
+def _batch_quality(
+    annotations: pd.DataFrame, spec: DatasetSpec, answers: dict[str, str], bar_gold: float
+) -> tuple[list[BatchQuality], set[str]]:
+    """Agreement (gold items left out) and gold scores per batch; the annotators under the gold bar."""
+    bar = spec.labeling.min_agreement if spec.labeling else None
+    agreement = batch_agreement(annotations, spec.labels.classes)
+    found, flagged = [], set()
+    for batch, rows in annotations.groupby("batch", sort=True):
+        measured = agreement.get(str(batch))
+        scores = gold_scores(rows, answers, bar_gold) if answers else []
+        flagged |= {s.annotator for s in scores if s.flagged}
+        kappa = None if measured is None else measured.kappa
+        found.append(
+            BatchQuality(
+                batch=str(batch),
+                items=int(rows.loc[~rows["gold"], "item"].nunique()),
+                annotations=len(rows),
+                annotators=int(rows["annotator"].nunique()),
+                method=None if measured is None else measured.method,
+                kappa=None if kappa is None else round(float(kappa), 4),
+                kappa_note="" if measured is None else (measured.reason or ""),
+                per_class={} if measured is None else {k: round(float(v), 4) for k, v in measured.per_class.items()},
+                agreed=None if kappa is None or bar is None else bool(kappa >= bar),
+                gold=[
+                    GoldRecord(
+                        annotator=s.annotator,
+                        items=s.items,
+                        correct=s.correct,
+                        accuracy=s.accuracy,
+                        low=s.low,
+                        high=s.high,
+                        flagged=s.flagged,
+                    )
+                    for s in scores
+                ],
+            )
+        )
+    return found, flagged
+
+
+def _write_queue(paths: DatasetPaths, queue: pd.DataFrame) -> None:
+    target = paths.labeling_work / "queue.csv"
+    if queue.empty:
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    queue.to_csv(target, index=False)
+
+
+def _nothing_labelled(spec: DatasetSpec, eligible: int, pool: int) -> str:
+    return (
+        f"{spec.name}: none of the {eligible} eligible rows holds a label ({pool} unlabelled): plan labeling with "
+        f"`trainset plan-labeling {spec.name}`, import the annotations, or declare labeling.weak rules with "
+        "train: true for a cold start"
+    )
