@@ -34,7 +34,9 @@ class WeakLabelsSpec(_Strict):
     @field_validator("rules")
     @classmethod
     def _keywords_given(cls, rules: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
-        empty = [f"{c}/{lang}" for c, by in rules.items() for lang, words in by.items() if not any(w.strip() for w in words)]
+        empty = [
+            f"{c}/{lang}" for c, by in rules.items() for lang, words in by.items() if not any(w.strip() for w in words)
+        ]
         if empty:
             raise ValueError(f"weak.rules {empty}: no keyword; give at least one or remove the entry")
         return rules
