@@ -37,6 +37,8 @@ _DELIMITERS = (",", ";", "\t")
 #: columns of the items `write_tasks_csv` reads that are not segments
 _ITEM_COLUMNS = ("item", "text", "batch", "weak_label", "weak_score")
 _WHAT = "annotations CSV"
+#: how a cell a spreadsheet would run as a formula starts (OWASP, "CSV Injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_tasks_csv(items: pd.DataFrame, path: Path) -> Path:
@@ -45,13 +47,17 @@ def write_tasks_csv(items: pd.DataFrame, path: Path) -> Path:
     Columns: `item, batch, text`, the segment columns of `items` (any column but item, text, batch,
     weak_label, weak_score), `suggested_label, suggested_score` (the weak label, blank where none),
     and `annotator, label`, blank, for the annotator to fill. `items` is shaped as for Label
-    Studio's `tasks`: its text is already redacted (the caller guarantees it). Raises
-    LabelingInputError when item, text or batch is missing."""
+    Studio's `tasks`: its text is already redacted (the caller guarantees it). A text or segment
+    that a spreadsheet would run as a formula (it starts with `=`, `+`, `-` or `@`) is written
+    with a leading `'`, which spreadsheets show as plain text (OWASP, "CSV Injection"); these
+    columns are never read back. Raises LabelingInputError when item, text or batch is missing."""
     missing = [name for name in ("item", "text", "batch") if name not in items.columns]
     if missing:
         raise LabelingInputError(f"items for a task sheet lack column(s) {missing}; give item, text and batch")
     segments = [name for name in items.columns if name not in _ITEM_COLUMNS]
     sheet = items[["item", "batch", "text", *segments]].copy()
+    for name in ["text", *segments]:
+        sheet[name] = sheet[name].map(_inert)
     sheet["suggested_label"] = items["weak_label"] if "weak_label" in items.columns else None
     sheet["suggested_score"] = items["weak_score"] if "weak_score" in items.columns else None
     sheet["annotator"] = ""
@@ -128,6 +134,10 @@ def read_annotations_csv(path: Path, classes: Iterable[str], batch: str | None =
             }
         )
     return finish(rows, problems, tasks=len(items), cancelled=0)
+
+
+def _inert(value: object) -> object:
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
 
 def _delimiter(path: Path) -> str:

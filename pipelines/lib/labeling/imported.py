@@ -62,7 +62,8 @@ def finish(rows: list[dict], problems: list[dict[str, str]], tasks: int, cancell
     pair labelled more than once kept at its latest label (by `annotated_at`; on a tie or no time,
     the one later in the file) and the others counted as duplicates."""
     frame = pd.DataFrame(rows, columns=list(ANNOTATION_COLUMNS))
-    frame["annotated_at"] = pd.to_datetime(frame["annotated_at"], utc=True)
+    # Typed from the timestamps themselves: a column of only None would otherwise read as naive.
+    frame["annotated_at"] = pd.Series([row["annotated_at"] for row in rows], dtype=ANNOTATION_COLUMNS["annotated_at"])
     frame = typed(frame)
     # A stable sort keeps file order among equal times; NaT sorts first, so a timed label wins.
     order = frame.sort_values("annotated_at", kind="stable", na_position="first")

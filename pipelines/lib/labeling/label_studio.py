@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
+import numpy as np
 import pandas as pd
 
 from pipelines.lib.errors import describe_os_error
@@ -79,9 +80,9 @@ def tasks(
     if missing:
         raise LabelingInputError(f"items for Label Studio lack column(s) {missing}; give item, text and batch")
     ids = items["item"].astype("str").str.strip().where(items["item"].notna(), "")
-    _refuse(ids[ids == ""].index, "have no item id", items)
-    _refuse(ids[ids.duplicated(keep=False)].index, "repeat an item id (one task per item)", items)
-    _refuse(items.index[items["text"].isna()], "have no text", items)
+    _refuse(ids == "", "have no item id")
+    _refuse(ids.duplicated(keep=False), "repeat an item id (one task per item)")
+    _refuse(items["text"].isna(), "have no text")
     segments = [name for name in items.columns if name not in _ITEM_COLUMNS]
     data = _json_records(items[segments]) if segments else [{} for _ in range(len(items))]
     texts = items["text"].astype("str").tolist()
@@ -192,10 +193,11 @@ def _load(path: Path) -> list:
     return exported
 
 
-def _refuse(index: pd.Index, what: str, items: pd.DataFrame) -> None:
-    if len(index):
-        rows = [items.index.get_loc(label) for label in index[:5]]
-        raise LabelingInputError(f"items for Label Studio: row(s) {rows} {what}; fix the items")
+def _refuse(rows: pd.Series, what: str) -> None:
+    """Raise naming the first positions (0-based) where `rows` is true; ids only, never a text."""
+    positions = np.flatnonzero(rows.to_numpy(dtype=bool))
+    if len(positions):
+        raise LabelingInputError(f"items for Label Studio: row(s) {positions[:5].tolist()} {what}; fix the items")
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict]:
@@ -212,17 +214,10 @@ def _weak_labels(items: pd.DataFrame) -> list[tuple[str | None, float | None]]:
     if "weak_label" not in items.columns:
         return [(None, None)] * len(items)
     labels = items["weak_label"].astype("str").str.strip().where(items["weak_label"].notna(), "")
-    scores = (
-        pd.to_numeric(items["weak_score"], errors="coerce")
-        if "weak_score" in items.columns
-        else pd.Series(float("nan"), index=items.index)
-    )
     given = labels != ""
-    if "weak_score" in items.columns:
-        unreadable = given & items["weak_score"].notna() & scores.isna()
-        _refuse(
-            items.index[unreadable | (given & ((scores < 0) | (scores > 1)))], "have a weak_score not in 0..1", items
-        )
+    raw = items["weak_score"] if "weak_score" in items.columns else pd.Series(None, index=items.index, dtype=float)
+    scores = pd.to_numeric(raw, errors="coerce")
+    _refuse(given & raw.notna() & ~scores.between(0, 1), "have a weak_score not in 0..1")
     return [
         (label, None if pd.isna(score) else float(score)) if has else (None, None)
         for label, score, has in zip(labels.tolist(), scores.tolist(), given.tolist(), strict=True)
