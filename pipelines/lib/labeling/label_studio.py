@@ -1,8 +1,8 @@
 """Label Studio out and in: the labeling config and the task file a batch is sent as, and the JSON
 export its annotations come back in, read into the one annotations frame (`annotations.py`).
 
-Formats are Label Studio's own: the labeling config of a text classification project
-(labelstud.io/templates/sentiment_analysis, labelstud.io/tags/choices), the task import format
+Formats are Label Studio's own: the labeling config of a text classification project (its template
+`core/examples/text_classification/config.xml`, labelstud.io/tags/choices), the task import format
 (labelstud.io/guide/tasks, labelstud.io/guide/predictions; as a schema in `label_studio_schema`),
 and the full JSON export (labelstud.io/guide/export, "Label Studio JSON format of annotated
 tasks"). Only redacted text is ever put in a task; only ids come back out (an annotator is its user
@@ -44,7 +44,8 @@ _EXPORT_AGAIN = "export the project again from Label Studio (Export -> JSON)"
 def labeling_config(classes: Sequence[str], from_name: str = "label", to_name: str = "text") -> str:
     """The labeling config XML of a single-label text classification project: a `<Text>` showing
     the task's `$text` and a `<Choices choice="single" required="true">` with one `<Choice>` per
-    class, in order (Label Studio's text classification template, labelstud.io/tags/choices).
+    class, in order (Label Studio's text classification template; `required` is the Choices tag's own
+    check that a choice was made, labelstud.io/tags/choices).
 
     Classes are escaped by ElementTree, so `&`, `<` and quotes are safe. Raises ValueError for no
     class, a blank class or a class given twice."""
@@ -101,19 +102,19 @@ def tasks(
     return built
 
 
-def write_batch(folder: Path, batch_tasks: list[dict], config_xml: str) -> tuple[Path, Path]:
+def write_batch(folder: Path, tasks: list[dict], config_xml: str) -> tuple[Path, Path]:
     """Write a batch to send to Label Studio: `folder/tasks.json` (UTF-8, non-ASCII kept as is) and
     `folder/config.xml`; returns both paths. The tasks are checked first (`validate_tasks`), so a
     file Label Studio would refuse is never written; raises LabelingInputError, and ValueError when
     `config_xml` is not well-formed XML."""
     folder = Path(folder)
-    validate_tasks(batch_tasks, where=str(folder / "tasks.json"))
+    validate_tasks(tasks, where=str(folder / "tasks.json"))
     try:
         ElementTree.fromstring(config_xml)
     except ElementTree.ParseError as error:
         raise ValueError(f"{folder / 'config.xml'}: the labeling config is not well-formed XML ({error})") from None
     tasks_path, config_path = folder / "tasks.json", folder / "config.xml"
-    write_text(json.dumps(batch_tasks, ensure_ascii=False, indent=2) + "\n", tasks_path)
+    write_text(json.dumps(tasks, ensure_ascii=False, indent=2) + "\n", tasks_path)
     write_text(config_xml, config_path)
     return tasks_path, config_path
 
