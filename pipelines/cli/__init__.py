@@ -46,7 +46,7 @@ USER_ERRORS = {
     "pipelines.lib.quality.expectations": ["SuiteError"],
     "pipelines.lib.labeling.plan": ["PlanError"],
     "pipelines.lib.labeling.guideline": ["GuidelineError"],
-    "pipelines.lib.labeling.label_studio": ["LabelingInputError"],
+    "pipelines.lib.labeling.imported": ["LabelingInputError"],
 }
 
 
