@@ -185,9 +185,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["prepare", "annotate"])
     parser.add_argument("--workspace", type=Path, default=Path.cwd())
+    parser.add_argument("--rows", type=int, default=4000, help="Tickets in the backlog (prepare).")
     args = parser.parse_args(argv)
     if args.step == "prepare":
-        print(f"wrote {prepare(args.workspace)} and the backlog export {args.workspace / EXPORT}")
+        print(f"wrote {prepare(args.workspace, rows=args.rows)} and the backlog export {args.workspace / EXPORT}")
     else:
         for path in annotate(args.workspace):
             print(f"annotated: {path}")
