@@ -23,8 +23,9 @@ from pipelines.lib.labeling.annotations import GOLD_PREFIX
 
 #: columns of the steward decisions file, in order
 DECISION_COLUMNS = ["item", "label", "steward", "decided_at", "reason"]
-LABEL_COLUMNS = ["item", "label", "how", "annotators", "votes"]
-QUEUE_COLUMNS = ["item", "batch", "labels", "reason"]
+#: column -> dtype of `Adjudication.labels` and of `Adjudication.queue`
+LABEL_COLUMNS = {"item": "str", "label": "str", "how": "str", "annotators": "int64", "votes": "str"}
+QUEUE_COLUMNS = {"item": "str", "batch": "str", "labels": "str", "reason": "str"}
 
 
 class DecisionError(ValueError):
@@ -77,8 +78,8 @@ def adjudicate(
     per_item = tally.groupby("item", sort=True).agg(
         top=("label", "first"), top_n=("n", "first"), total=("n", "sum"), labels=("label", "|".join)
     )
-    tied = tally.merge(per_item["top_n"], left_on="item", right_index=True).query("n == top_n")
-    per_item["tied"] = tied.groupby("item").size().reindex(per_item.index) > 1
+    at_top = tally["n"].eq(tally["item"].map(per_item["top_n"])).groupby(tally["item"]).sum()
+    per_item["tied"] = at_top.reindex(per_item.index, fill_value=0) > 1
     per_item["how"] = "majority"
     per_item.loc[per_item["top_n"] / per_item["total"] <= min_share, "how"] = "low_agreement"
     per_item.loc[per_item["tied"], "how"] = "tie"
@@ -99,11 +100,11 @@ def adjudicate(
             "labels": queued["labels"].to_numpy(),
             "reason": queued["how"].to_numpy(),
         },
-        columns=QUEUE_COLUMNS,
+        columns=list(QUEUE_COLUMNS),
     )
     return Adjudication(
-        labels=labels.sort_values("item", kind="stable").reset_index(drop=True).astype({"annotators": "int64"}),
-        queue=queue.reset_index(drop=True),
+        labels=labels.sort_values("item", kind="stable").reset_index(drop=True).astype(LABEL_COLUMNS),
+        queue=queue.reset_index(drop=True).astype(QUEUE_COLUMNS),
         excluded=int(excluded_rows.sum()),
         unlabelled=tuple(str(item) for item in unlabelled),
     )
@@ -119,7 +120,7 @@ def _settled(per_item: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
             "annotators": kept["total"].to_numpy(),
             "votes": (kept["top_n"].astype(str) + "/" + kept["total"].astype(str)).to_numpy(),
         },
-        columns=LABEL_COLUMNS,
+        columns=list(LABEL_COLUMNS),
     )
 
 
@@ -135,7 +136,7 @@ def _stewarded(decided: pd.DataFrame, tally: pd.DataFrame, per_item: pd.DataFram
             "annotators": total,
             "votes": [f"{n}/{of}" for n, of in zip(agreeing, total, strict=True)],
         },
-        columns=LABEL_COLUMNS,
+        columns=list(LABEL_COLUMNS),
     )
 
 
@@ -233,9 +234,13 @@ def record_decision(
     if when.tzinfo is None:
         raise DecisionError(f"{path}: decision time {when.isoformat()} has no timezone; pass an aware datetime")
     new = not path.exists() or path.stat().st_size == 0
+    unterminated = not new and not path.read_bytes().endswith(b"\n")  # the last row was edited by hand
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")  # LF: a committed file diffs cleanly
         if new:
             writer.writerow(DECISION_COLUMNS)
-        writer.writerow([item, label, steward.strip(), when.astimezone(UTC).isoformat(timespec="seconds"), reason.strip()])
+        if unterminated:
+            handle.write("\n")
+        decided_at = when.astimezone(UTC).isoformat(timespec="seconds")
+        writer.writerow([item.strip(), label, steward.strip(), decided_at, reason.strip()])
