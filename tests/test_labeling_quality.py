@@ -33,7 +33,7 @@ CLASSES = ["Billing", "Technical", "Account", "Other"]
 STEWARD_TIME = datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
 
 
-def annotations(rows: list[tuple[str, str, str]], batch: str = "pilot", gold: bool = False) -> pd.DataFrame:
+def annotation_frame(rows: list[tuple[str, str, str]], batch: str = "pilot", gold: bool = False) -> pd.DataFrame:
     """An annotations frame from (item, annotator, label) rows."""
     frame = pd.DataFrame(rows, columns=["item", "annotator", "label"])
     frame["batch"] = batch
@@ -62,14 +62,14 @@ def test_cohen_kappa_of_two_labels_per_item_is_scikit_learns_and_the_textbook_va
     # Wikipedia, "Cohen's kappa", worked example: 50 proposals, both Yes 20, A Yes / B No 5,
     # A No / B Yes 10, both No 15 -> p_o = 0.7, p_e = 0.5, kappa = 0.4.
     textbook = {("Billing", "Billing"): 20, ("Billing", "Other"): 5, ("Other", "Billing"): 10, ("Other", "Other"): 15}
-    [pilot] = batch_agreement(annotations(pairs(textbook)), CLASSES).values()
+    [pilot] = batch_agreement(annotation_frame(pairs(textbook)), CLASSES).values()
     assert pilot.method == "cohen" and pilot.items == 50 and pilot.annotators == 2 and pilot.labels_per_item == 2
     assert pilot.kappa == pytest.approx(0.4)
     assert pilot.per_class["Billing"] == pytest.approx(0.4) and pilot.per_class["Other"] == pytest.approx(0.4)
     assert pilot.per_class["Technical"] is None and pilot.reason is None
 
     four = {(a, b): 3 + 9 * (a == b) + (i + j) % 3 for i, a in enumerate(CLASSES) for j, b in enumerate(CLASSES)}
-    frame = annotations(pairs(four, first="zoe", second="adam"))  # first and second ordered by id
+    frame = annotation_frame(pairs(four, first="zoe", second="adam"))  # first and second ordered by id
     [pilot] = batch_agreement(frame, CLASSES).values()
     wide = frame.pivot(index="item", columns="annotator", values="label")
     assert pilot.kappa == pytest.approx(cohen_kappa_score(wide["adam"], wide["zoe"]))
@@ -99,7 +99,7 @@ def test_fleiss_kappa_of_many_labels_per_item_matches_the_worked_example():
         rows += [(f"s{subject}", f"rater-{rater:02d}", label) for rater, label in enumerate(labels)]
     # Two items labelled by two annotators only: another count than the batch's 14, left out.
     rows += [("x1", "rater-00", "c1"), ("x1", "rater-01", "c2"), ("x2", "rater-00", "c1"), ("x2", "rater-01", "c1")]
-    [batch] = batch_agreement(annotations(rows, batch="batch-1"), categories).values()
+    [batch] = batch_agreement(annotation_frame(rows, batch="batch-1"), categories).values()
     assert batch.method == "fleiss" and batch.items == 10 and batch.labels_per_item == 14 and batch.left_out == 2
     assert batch.annotators == 14 and round(batch.kappa, 3) == 0.210
     assert batch.kappa == pytest.approx((0.378 - 0.213) / (1 - 0.213), abs=2e-3)
@@ -107,10 +107,10 @@ def test_fleiss_kappa_of_many_labels_per_item_matches_the_worked_example():
 
 
 def test_a_degenerate_batch_has_no_kappa_but_a_reason_and_gold_items_are_not_agreement():
-    same = annotations([(f"t{i}", who, "Billing") for i in range(6) for who in ("ann-a", "ann-b", "ann-c")])
-    single = annotations([(f"u{i}", "ann-a", "Technical") for i in range(4)], batch="batch-2")
+    same = annotation_frame([(f"t{i}", who, "Billing") for i in range(6) for who in ("ann-a", "ann-b", "ann-c")])
+    single = annotation_frame([(f"u{i}", "ann-a", "Technical") for i in range(4)], batch="batch-2")
     # Gold items where the annotators disagree: scored against the guideline, never agreement.
-    gold = annotations([("gold:G1", "ann-a", "Billing"), ("gold:G1", "ann-b", "Other")], gold=True)
+    gold = annotation_frame([("gold:G1", "ann-a", "Billing"), ("gold:G1", "ann-b", "Other")], gold=True)
     result = batch_agreement(pd.concat([same, single, gold], ignore_index=True), CLASSES)
     assert list(result) == ["pilot", "batch-2"]
     pilot, lone = result["pilot"], result["batch-2"]
@@ -120,7 +120,7 @@ def test_a_degenerate_batch_has_no_kappa_but_a_reason_and_gold_items_are_not_agr
     assert lone.method is None and lone.kappa is None and "two or more labels" in lone.reason
     assert batch_agreement(empty_annotations(), CLASSES) == {}
     with pytest.raises(ValueError, match=r"\['Refund'\] that are not in the classes"):
-        batch_agreement(annotations([("t1", "a", "Refund"), ("t1", "b", "Billing")]), CLASSES)
+        batch_agreement(annotation_frame([("t1", "a", "Refund"), ("t1", "b", "Billing")]), CLASSES)
 
 
 def test_gold_scores_count_only_gold_items_with_statsmodels_wilson_intervals():
@@ -131,7 +131,7 @@ def test_gold_scores_count_only_gold_items_with_statsmodels_wilson_intervals():
         for n, (item, label) in enumerate(answers.items()):
             rows.append((item, annotator, CLASSES[(CLASSES.index(label) + 1) % 4] if n < misses else label))
     frame = pd.concat(
-        [annotations(rows, gold=True), annotations([("t1", "ann-a", "Other"), ("t1", "ann-d", "Billing")])],
+        [annotation_frame(rows, gold=True), annotation_frame([("t1", "ann-a", "Other"), ("t1", "ann-d", "Billing")])],
         ignore_index=True,
     )
     # The guideline's bare ids are read as gold item ids.
@@ -175,8 +175,8 @@ def votes_frame() -> pd.DataFrame:
         ("spoilt", "ann-x", "Other"),  # ann-x failed the gold items
         ("lost", "ann-x", "Other"),
     ]
-    gold = annotations([("gold:G1", "ann-a", "Billing"), ("gold:G1", "ann-b", "Other")], gold=True)
-    return pd.concat([annotations(rows, batch="batch-1"), gold], ignore_index=True)
+    gold = annotation_frame([("gold:G1", "ann-a", "Billing"), ("gold:G1", "ann-b", "Other")], gold=True)
+    return pd.concat([annotation_frame(rows, batch="batch-1"), gold], ignore_index=True)
 
 
 def test_adjudication_votes_queues_and_defers_to_the_steward(tmp_path):

@@ -102,15 +102,16 @@ def gold_scores(annotations: pd.DataFrame, gold: Mapping[str, str], min_accuracy
     """Each annotator's accuracy on gold items, sorted by annotator id.
 
     `gold` maps an item id to its answer: `gold:G3` (a bare guideline id `G3` is read as `gold:G3`;
-    `Guideline.answers()` gives the map). Only annotations of those items count; an annotator who
-    labelled none has no score. The interval is statsmodels' `proportion_confint(method="wilson")`
-    at alpha 0.05; `flagged` compares the accuracy itself (not the interval) with `min_accuracy`.
+    `Guideline.answers()` gives the map). Only annotations of those items count, one per (item,
+    annotator); an annotator who labelled none has no score. The interval is statsmodels'
+    `proportion_confint(method="wilson")` at alpha 0.05; `flagged` compares the accuracy itself
+    (not the interval) with `min_accuracy`.
     Raises ValueError if `min_accuracy` is outside [0, 1].
     """
     if not 0 <= min_accuracy <= 1:
         raise ValueError(f"min_accuracy {min_accuracy}: a share, between 0 and 1")
     answers = {(item if item.startswith(GOLD_PREFIX) else GOLD_PREFIX + item): label for item, label in gold.items()}
-    scored = annotations[annotations["item"].isin(answers)]
+    scored = annotations[annotations["item"].isin(answers)].drop_duplicates(["item", "annotator"], keep="last")
     correct = scored["label"] == scored["item"].map(answers)
     table = correct.groupby(scored["annotator"]).agg(["size", "sum"]).sort_index()
     if table.empty:

@@ -89,8 +89,8 @@ def load_guideline(path: Path, classes: Sequence[str]) -> Guideline:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise GuidelineError(path, [(line, "not UTF-8 text; save the file as UTF-8")]) from None
+        at = raw[: error.start].count(b"\n") + 1
+        raise GuidelineError(path, [(at, "not UTF-8 text; save the file as UTF-8")]) from None
     lines = text.splitlines()
     parsed = _Parsed()
     for number, line in enumerate(lines, start=1):
