@@ -8,6 +8,7 @@ import math
 import pandas as pd
 
 from pipelines.lib.durations import cutoff
+from pipelines.lib.labeling.agreement import cohen_kappa, one_vs_rest_cohen
 from pipelines.lib.quality.gate_declarations import (
     Kappa,
     MaxRate,
@@ -179,11 +180,16 @@ def _recent_share(bar: RecentShare, data: GateInputs) -> Measured:
 def _agreement(bar: Kappa, data: GateInputs) -> Measured:
     ids = data.frame[data.spec.id_column]
     kappa, items = label_agreement(data.annotations, ids)
-    measured: float | str = "no doubly-labelled items" if kappa is None else round(kappa, 4)
+    unmeasured = "undefined" if items else "no doubly-labelled items"
+    measured: float | str = unmeasured if kappa is None else round(kappa, 4)
     failing, words = [], []
     if kappa is None:
         failing.append(Shortfall(text=f"overall: {measured} over {items} items"))
-        words.append("no item in the training set was labelled by two annotators, so agreement is not measured")
+        words.append(
+            f"every label of the {items} doubly-labelled items is the same class, so kappa is undefined"
+            if items
+            else "no item in the training set was labelled by two annotators, so agreement is not measured"
+        )
     else:
         words.append(
             f"Cohen's kappa of the first two annotators is {kappa:.3f} over {items} doubly-labelled items, "
@@ -292,18 +298,14 @@ def _leakage(bar: MaxRate, data: GateInputs) -> Measured:
 
 def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classes: list[str]) -> dict[str, float]:
     """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?"): class
-    name -> kappa in [-1, 1], for the classes either annotator used; {} without doubly-labelled items."""
-    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
-
+    name -> kappa in [-1, 1], for the classes where it is defined (either annotator used the class,
+    not every label is it); {} without doubly-labelled items."""
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return {}
     first, second = wide.columns[:2]
-    return {
-        name: float(cohen_kappa_score(wide[first] == name, wide[second] == name))
-        for name in classes
-        if (wide[first] == name).any() or (wide[second] == name).any()
-    }
+    per_class = one_vs_rest_cohen(wide[first], wide[second], classes)
+    return {name: kappa for name, kappa in per_class.items() if kappa is not None}
 
 
 def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.DataFrame | None:
@@ -316,11 +318,10 @@ def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.Dat
 
 def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[float | None, int]:
     """Cohen's kappa (in [-1, 1]) between the first two annotators on items in the training set,
-    and how many items both labelled; (None, 0) without doubly-labelled items."""
-    from sklearn.metrics import cohen_kappa_score  # scikit-learn loads in ~2 s: only when the gates run
-
+    and how many items both labelled; (None, 0) without doubly-labelled items, (None, items) when
+    every label is the same class (kappa is undefined)."""
     wide = _doubly_labelled(annotations, ids)
     if wide is None:
         return None, 0
     first, second = wide.columns[:2]
-    return float(cohen_kappa_score(wide[first], wide[second])), len(wide)
+    return cohen_kappa(wide[first], wide[second]), len(wide)

@@ -1,0 +1,126 @@
+"""A small, fast, offline text classifier for short support tickets in several languages: the
+probabilities that label-issue finding and uncertainty sampling are computed from.
+
+Features: word unigrams and bigrams (Unicode words, lowercased), hashed into 2^18 columns, term
+counts damped with log(1 + tf) and rows L2-normalised. Hashing is stateless, so texts are
+vectorised once and no vocabulary is learnt from held-out texts; word n-grams rather than
+character n-grams because they vectorise ~4x faster here (18,000 tickets: ~1 s against ~4.5 s for
+char_wb 3-4 grams) and found as many flipped labels on multilingual tickets. Classifier: logistic
+regression fitted by SGD (`SGDClassifier(loss="log_loss")`, one-vs-rest, probabilities
+normalised over classes), a fixed 10 epochs from a seed: the same inputs always give the same
+probabilities.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.preprocessing import normalize
+
+#: hashed feature columns: few collisions for the vocabulary of a few hundred thousand tickets
+N_FEATURES = 2**18
+#: L2 penalty; smaller fits the rare keywords of small classes better on short tickets (measured)
+ALPHA = 1e-5
+#: passes over the data: fixed (no tolerance) so a fit takes the same time and gives the same model
+EPOCHS = 10
+
+
+@dataclass(frozen=True)
+class TextModel:
+    """A fitted classifier: probabilities of `classes` for any texts."""
+
+    classes: tuple[str, ...]
+    classifier: SGDClassifier
+
+    def predict_proba(self, texts: pd.Series) -> pd.DataFrame:
+        """texts (n) -> probabilities (n x classes, rows aligned with `texts`' index, each row
+        summing to 1); a class the model saw no example of has probability 0."""
+        proba = self.classifier.predict_proba(vectorise(texts))
+        return _frame(proba, list(self.classifier.classes_), self.classes, texts.index)
+
+
+def vectorise(texts: pd.Series):  # -> scipy.sparse.csr_matrix
+    """texts (n) -> sparse n x 2^18 features (hashed word 1-2 grams, log(1 + tf), rows L2-normed);
+    a missing text is the empty text."""
+    hasher = HashingVectorizer(
+        analyzer="word", ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm=None
+    )
+    counts = hasher.transform(texts.fillna("").astype(str))
+    counts.data = np.log1p(counts.data)
+    return normalize(counts)
+
+
+def fit_text_model(texts: pd.Series, labels: pd.Series, classes: Sequence[str], seed: int) -> TextModel:
+    """Fit the classifier on aligned `texts` and `labels` (n each).
+
+    Raises ValueError if the lengths differ, a label is missing or not in `classes`, or fewer than
+    two classes have an example (a classifier needs two)."""
+    y = _checked(texts, labels, classes)
+    if y.nunique() < 2:
+        raise ValueError(f"only {sorted(y.unique())} among the labels: a classifier needs examples of two classes")
+    return TextModel(tuple(classes), _classifier(seed).fit(vectorise(texts), y.to_numpy()))
+
+
+def out_of_sample_proba(
+    texts: pd.Series, labels: pd.Series, classes: Sequence[str], folds: int = 5, seed: int = 0
+) -> pd.DataFrame:
+    """Each text's probabilities from a model that never saw it: n x classes, rows aligned with
+    `texts`, from `cross_val_predict(method="predict_proba")` over stratified, shuffled folds.
+
+    Folds: `folds`, fewer when the smallest class with at least two examples has fewer (never
+    below 2). A class with a single example still gets a column: in the fold holding that example
+    no model saw the class, so its probability there is 0 (as for a class with no example).
+    Raises ValueError as `fit_text_model`, and if fewer than two classes have two examples each.
+    """
+    y = _checked(texts, labels, classes)
+    counts = y.value_counts()
+    enough = counts[counts >= 2]
+    if len(enough) < 2:
+        raise ValueError(
+            f"label counts {counts.to_dict()}: out-of-sample probabilities need at least two classes "
+            "with two examples each"
+        )
+    if folds < 2:
+        raise ValueError(f"folds {folds}: cross-validation needs at least 2")
+    splits = StratifiedKFold(n_splits=min(folds, int(enough.min())), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # A class with fewer examples than folds is missing from some training folds: its column
+        # is 0 there, which is what a model that never saw the class would say.
+        warnings.filterwarnings("ignore", message=".*least populated class.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*classes in training fold.*", category=RuntimeWarning)
+        proba = cross_val_predict(_classifier(seed), vectorise(texts), y.to_numpy(), cv=splits, method="predict_proba")
+    return _frame(proba, sorted(y.unique()), tuple(classes), texts.index)
+
+
+def uncertainty(proba: pd.DataFrame) -> pd.Series:
+    """Least confidence: 1 - the highest class probability of each row, in [0, 1 - 1/k] for k
+    classes (0: certain). Rows aligned with `proba`; the most uncertain are worth labelling first."""
+    return (1.0 - proba.max(axis=1)).rename("uncertainty")
+
+
+def _classifier(seed: int) -> SGDClassifier:
+    return SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=EPOCHS, tol=None, random_state=seed)
+
+
+def _checked(texts: pd.Series, labels: pd.Series, classes: Sequence[str]) -> pd.Series:
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels: they must be aligned")
+    if labels.isna().any():
+        raise ValueError(f"{int(labels.isna().sum())} label(s) missing: drop those examples first")
+    y = labels.astype(str).reset_index(drop=True)
+    unknown = sorted(set(y) - set(classes))
+    if unknown:
+        raise ValueError(f"label(s) {unknown} are not in the classes {list(classes)}")
+    return y
+
+
+def _frame(proba: np.ndarray, seen: list[str], classes: tuple[str, ...], index: pd.Index) -> pd.DataFrame:
+    """Probabilities over the classes the model saw -> a frame over every class, in order."""
+    return pd.DataFrame(proba, columns=seen, index=index).reindex(columns=list(classes), fill_value=0.0)
