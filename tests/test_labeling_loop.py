@@ -51,7 +51,10 @@ def loop(tmp_path_factory):
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     _call(root, "git", "commit", "-q", "-m", "backlog declared")
-    steps = {"first_run": trainset(root, "run", "triage_backlog"), "plan": trainset(root, "plan-labeling", "triage_backlog")}
+    steps = {
+        "first_run": trainset(root, "run", "triage_backlog"),
+        "plan": trainset(root, "plan-labeling", "triage_backlog"),
+    }
     steps["annotate"] = demo(root, "annotate")
     exports = sorted((root / "data/labeling/triage_backlog/exports").glob("*.json"))
     steps["imports"] = [trainset(root, "import-labels", "triage_backlog", str(f)) for f in exports]
@@ -120,7 +123,9 @@ def test_imported_labels_are_adjudicated_into_a_version_whose_gate_passes(loop):
     accounting = manifest["accounting"]["labeled"]
     assert accounting["rows_in"] == accounting["rows_out"] + sum(accounting["removed"].values())
     # Every example's label carries its provenance into the released splits.
-    rows = pd.concat(pd.read_parquet(root / f"datasets/triage_backlog/v1/{s}.parquet") for s in ("train", "validation", "test"))
+    rows = pd.concat(
+        pd.read_parquet(root / f"datasets/triage_backlog/v1/{s}.parquet") for s in ("train", "validation", "test")
+    )
     assert set(rows["label_source"]) == {"source", "adjudicated"}
     assert (rows.loc[rows["label_source"] == "adjudicated", "label_batch"] == "p1-pilot").all()
     card = (root / "datasets/triage_backlog/v1/DATASET_CARD.md").read_text()

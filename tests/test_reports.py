@@ -154,6 +154,7 @@ def test_the_card_renders_from_its_template_with_the_same_text():
         "Files",
         "Sources",
         "Coverage",
+        "Labels",
         "Quality gates",
         "Privacy treatment",
         "What could not apply",
@@ -197,7 +198,12 @@ def test_the_card_is_markdown_not_html():
 def test_the_templates_ship_with_the_package():
     package_data = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     templates = sorted((PROJECT / "pipelines" / "templates").iterdir())
-    assert [t.name for t in templates] == ["data_brief.md.j2", "dataset_card.md.j2", "gate_report.html.j2"]
+    assert [t.name for t in templates] == [
+        "data_brief.md.j2",
+        "dataset_card.md.j2",
+        "gate_report.html.j2",
+        "labeling_plan.md.j2",
+    ]
     for template in templates:
         relative = str(template.relative_to(PROJECT / "pipelines"))
         assert any(fnmatch.fnmatch(relative, pattern) for pattern in package_data["pipelines"]), relative

@@ -46,6 +46,7 @@ USER_ERRORS = {
     "pipelines.lib.quality.expectations": ["SuiteError"],
     "pipelines.lib.labeling.plan": ["PlanError"],
     "pipelines.lib.labeling.guideline": ["GuidelineError"],
+    "pipelines.lib.labeling.adjudication": ["DecisionError"],
     "pipelines.lib.labeling.imported": ["LabelingInputError"],
 }
 

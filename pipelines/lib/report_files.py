@@ -21,11 +21,11 @@ from pydantic import BaseModel, ValidationError
 
 from pipelines.lib.errors import describe_validation
 from pipelines.lib.files import write_text
-from pipelines.lib.reports import LabeledReport
 from pipelines.lib.reports import (
     EligibilityReport,
     GateRun,
     IngestReport,
+    LabeledReport,
     QuarantineReport,
     RedactionReport,
     TrainingSetReport,

@@ -112,14 +112,16 @@ def prepare(root: Path, rows: int = 4000, seed: int = 41, as_of: date | None = N
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False, lineterminator="\n")
     # The bar sits between the labelled Account tickets and what the backlog holds.
-    labelled = int(((backlog["category"] == "Account")).sum())
+    labelled = int((backlog["category"] == "Account").sum())
     bar = labelled + max(20, int((truth["category"] == "Account").sum() - labelled) // 3)
     start = (pd.Timestamp(tickets["created_at"].min()).date() - timedelta(days=1)).isoformat()
     folder = root / "pipelines" / "defs" / DATASET
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / "defs.yaml"
     spec.write_text(SPEC.format(start=start, pilot=pilot, bar=bar), encoding="utf-8")
-    shutil.copyfile(Path(__file__).resolve().parents[1] / "defs" / "ticket_triage" / "guideline.md", folder / "guideline.md")
+    shutil.copyfile(
+        Path(__file__).resolve().parents[1] / "defs" / "ticket_triage" / "guideline.md", folder / "guideline.md"
+    )
     return spec
 
 

@@ -81,7 +81,10 @@ def coverage_audit(paths: DatasetPaths, spec: DatasetSpec) -> CoverageAudit:
                     f"collect and label about {add} more"
                 )
     return CoverageAudit(
-        dataset=spec.name, production_rows=len(production), training_rows=len(training), rows=rows,
+        dataset=spec.name,
+        production_rows=len(production),
+        training_rows=len(training),
+        rows=rows,
         proposals=proposals,
     )
 

@@ -121,9 +121,17 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
     sizes = split_items(len(items), pilot, labeling.batches)
     names = [(f"p{number}-{name}", n) for name, n in sizes]
     items = items.assign(batch=np.repeat([name for name, _ in names], [n for _, n in names]).astype("str"))
-    cost = budget(0, labeling.labels_per_item, labeling.price_per_label, str(labeling.qa_overhead),
-                  str(labeling.contingency), labeling.currency)
-    batches = [_batch(cost, name, n, labeling, exported=status == "scale" or name.endswith("-pilot")) for name, n in names]
+    cost = budget(
+        0,
+        labeling.labels_per_item,
+        labeling.price_per_label,
+        str(labeling.qa_overhead),
+        str(labeling.contingency),
+        labeling.currency,
+    )
+    batches = [
+        _batch(cost, name, n, labeling, exported=status == "scale" or name.endswith("-pilot")) for name, n in names
+    ]
     whole = cost.part(sum(b.items + b.gold for b in batches))
     for cell in cells:
         if picked.unfilled.get(cell.name):
@@ -230,7 +238,13 @@ def _batch(cost: Budget, name: str, n: int, labeling: LabelingSpec, exported: bo
     gold = labeling.gold_per_batch if n and labeling.guideline else 0
     part = cost.part(n + gold)
     return PlanBatch(
-        name=name, items=n, gold=gold, labels=part.labels, base=part.base, with_qa=part.with_qa, total=part.total,
+        name=name,
+        items=n,
+        gold=gold,
+        labels=part.labels,
+        base=part.base,
+        with_qa=part.with_qa,
+        total=part.total,
         exported=exported,
     )
 

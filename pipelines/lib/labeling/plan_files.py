@@ -35,7 +35,11 @@ def next_plan_number(paths: DatasetPaths) -> int:
 
 
 def write_plan(
-    paths: DatasetPaths, spec: DatasetSpec, plan: LabelingPlan, items: pd.DataFrame, guideline: Guideline | None,
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    plan: LabelingPlan,
+    items: pd.DataFrame,
+    guideline: Guideline | None,
     seed: int = 13,
 ) -> Path:
     """Write the plan's files and the tasks of its exported batches; returns the plan's folder."""

@@ -18,12 +18,12 @@ from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
 from pipelines.lib.labeling.annotations import GOLD_PREFIX
 from pipelines.lib.labeling.guideline import Guideline, load_guideline
-from pipelines.lib.reports import BatchQuality, GoldRecord, GuidelineRecord, LabeledReport
 from pipelines.lib.labeling.store import decisions_file, load_annotations
 from pipelines.lib.labeling.weak import weak_labels
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.splits import joined_text
 from pipelines.lib.report_files import write_labeled
+from pipelines.lib.reports import BatchQuality, GoldRecord, GuidelineRecord, LabeledReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -75,8 +75,12 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     weak = None
     if labeling and labeling.weak:
         language = frame[spec.columns.language] if spec.columns.language else None
-        weak = weak_labels(joined_text(frame[pool], spec.columns.text), language[pool] if language is not None else None,
-                           labeling.weak, spec.labels.classes)
+        weak = weak_labels(
+            joined_text(frame[pool], spec.columns.text),
+            language[pool] if language is not None else None,
+            labeling.weak,
+            spec.labels.classes,
+        )
         if labeling.weak.train:
             taken = weak["weak_label"].notna()
             rows = weak.index[taken]

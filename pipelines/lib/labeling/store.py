@@ -57,9 +57,7 @@ def load_annotations(paths: DatasetPaths) -> tuple[pd.DataFrame, list[Annotation
         table["ground_truth"] = table["ground_truth"].str.lower() == "true"
         table["annotated_at"] = pd.to_datetime(table["annotated_at"].replace("", None), utc=True, format="ISO8601")
         frames.append(typed(table))
-        files.append(
-            AnnotationFile(path=str(path.relative_to(paths.root)), sha256=file_sha256(path), rows=len(table))
-        )
+        files.append(AnnotationFile(path=str(path.relative_to(paths.root)), sha256=file_sha256(path), rows=len(table)))
     if not frames:
         return empty_annotations(), files
     return pd.concat(frames, ignore_index=True).astype(ANNOTATION_COLUMNS), files

@@ -30,6 +30,8 @@ N_FEATURES = 2**18
 ALPHA = 1e-5
 #: passes over the data: fixed (no tolerance) so a fit takes the same time and gives the same model
 EPOCHS = 10
+#: model_version of this model's suggestions in exported tasks
+TEXT_MODEL_VERSION = "trainset-text-model"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ ANY_LANGUAGE = "*"
 WEAK_MODEL_VERSION = "trainset-keyword-rules"
 
 
-def weak_labels(texts: pd.Series, languages: pd.Series | None, weak: WeakLabelsSpec, classes: list[str]) -> pd.DataFrame:
+def weak_labels(
+    texts: pd.Series, languages: pd.Series | None, weak: WeakLabelsSpec, classes: list[str]
+) -> pd.DataFrame:
     """Per example, the class whose rules match most keywords, and its share of all matches.
 
     `texts` and `languages` aligned (languages None: only `*` rules apply). Returns a frame on the

@@ -101,8 +101,12 @@ def reconcile_labeled(paths: DatasetPaths) -> Reconciliation:
     report = read_labeled(paths)
     result.add("labeled", report.accounting, stored_rows(paths.labeled))
     result.expect_in("labeled", report.accounting.rows_in, stored_rows(paths.eligible), "eligible")
-    result.expect_in("labeling pool", report.accounting.removed.get("unlabeled", 0), stored_rows(paths.unlabeled),
-                     "labeled's unlabeled rows")
+    result.expect_in(
+        "labeling pool",
+        report.accounting.removed.get("unlabeled", 0),
+        stored_rows(paths.unlabeled),
+        "labeled's unlabeled rows",
+    )
     return result
 
 

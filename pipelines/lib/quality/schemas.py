@@ -10,9 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.lib.reports import LABEL_SOURCES
 from pipelines.lib.quality.splits import SPLITS
-from pipelines.lib.reports import ContractResult
+from pipelines.lib.reports import LABEL_SOURCES, ContractResult
 from pipelines.lib.spec import DETECTED_LANGUAGE, DatasetSpec
 
 PSEUDONYM = r"^[0-9a-f]{20}$"
