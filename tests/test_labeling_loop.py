@@ -131,5 +131,7 @@ def test_imported_labels_are_adjudicated_into_a_version_whose_gate_passes(loop):
     card = (root / "datasets/triage_backlog/v1/DATASET_CARD.md").read_text()
     assert "## Labels" in card and "p1-pilot" in card
     # What built the labels is committed with the release.
-    committed = _call(root, "git", "show", "--stat", "--format=", "HEAD").stdout
-    assert "labeling/triage_backlog/annotations/" in committed and "guideline.md" in committed
+    committed = _call(root, "git", "show", "--name-only", "--format=", "HEAD").stdout
+    assert "labeling/triage_backlog/annotations/" in committed
+    tracked = _call(root, "git", "ls-files").stdout.split()
+    assert "pipelines/defs/triage_backlog/guideline.md" in tracked

@@ -100,10 +100,11 @@ attributes:
 
 def prepare(root: Path, rows: int = 4000, seed: int = 41, as_of: date | None = None, pilot: int = 200) -> Path:
     """Write the backlog export (a third of its categories blank, Account scarce), the truth the
-    annotators answer from, and the dataset's spec and guideline under pipelines/defs/triage_backlog/.
+    annotators answer from, the dataset's spec and guideline under pipelines/defs/triage_backlog/,
+    and its GX suite (ticket_triage's, renamed) under expectations/.
     Returns the spec file. The same arguments always write the same bytes."""
     end = as_of or last_complete_day()
-    weights = {"Billing": 0.40, "Technical": 0.36, "Account": 0.12, "Other": 0.12}
+    weights = {"Billing": 0.38, "Technical": 0.34, "Account": 0.10, "Other": 0.18}
     tickets = generate(GeneratorConfig(rows=rows, seed=seed, as_of=end, months=3, class_weights=weights)).tickets
     truth = tickets[["ticket_id", "category"]]
     rng = np.random.default_rng(seed)
@@ -119,9 +120,13 @@ def prepare(root: Path, rows: int = 4000, seed: int = 41, as_of: date | None = N
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / "defs.yaml"
     spec.write_text(SPEC.format(start=start, pilot=pilot, bar=bar), encoding="utf-8")
-    shutil.copyfile(
-        Path(__file__).resolve().parents[1] / "defs" / "ticket_triage" / "guideline.md", folder / "guideline.md"
-    )
+    project = Path(__file__).resolve().parents[2]
+    shutil.copyfile(project / "pipelines" / "defs" / "ticket_triage" / "guideline.md", folder / "guideline.md")
+    # ticket_triage's columns, so its steward's suite, under this dataset's name
+    suite = json.loads((project / "expectations" / "ticket_triage.json").read_text(encoding="utf-8"))
+    suite["name"] = DATASET
+    (root / "expectations").mkdir(exist_ok=True)
+    (root / "expectations" / f"{DATASET}.json").write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
     return spec
 
 

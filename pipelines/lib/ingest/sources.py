@@ -181,6 +181,9 @@ def read_days(
     quarantine.insert(0, "source", source.name)
     quarantine = quarantine.sort_values(["partition", "file", "row"], kind="stable").reset_index(drop=True)
     rows = frame.loc[~bad].drop(columns=LANDING_COLUMNS).reset_index(drop=True)
+    if spec.labeling:  # a blank label is a missing one: the row waits for labeling
+        label = rows[spec.labels.column]
+        rows[spec.labels.column] = label.where(label.fillna("").str.strip() != "")
     if parsed is not None:
         rows[spec.columns.timestamp] = parsed[~bad].reset_index(drop=True)
     return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank)

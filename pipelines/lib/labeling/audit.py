@@ -93,7 +93,7 @@ def write_audit(paths: DatasetPaths, audit: CoverageAudit) -> Path:
     """audit.md, audit.json and audit.csv under data/labeling/<dataset>/audit/; returns the folder."""
     folder = paths.labeling_work / "audit"
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "audit.json", audit.model_dump_json(indent=2) + "\n")
+    write_text(audit.model_dump_json(indent=2) + "\n", folder / "audit.json")
     table = pd.DataFrame([r.model_dump() for r in audit.rows])
     table.to_csv(folder / "audit.csv", index=False)
     lines = [
@@ -115,5 +115,5 @@ def write_audit(paths: DatasetPaths, audit: CoverageAudit) -> Path:
             for r in audit.rows
         ],
     ]
-    write_text(folder / "audit.md", "\n".join(lines) + "\n")
+    write_text("\n".join(lines) + "\n", folder / "audit.md")
     return folder

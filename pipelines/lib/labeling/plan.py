@@ -118,6 +118,11 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
     picked = select(candidates, wanted, proba, uncertainty(proba), spec.labels.column, labeling.max_items)
     items = picked.items if status != "nothing_to_label" else picked.items.iloc[0:0]
     pilot = 0 if status == "scale" else labeling.pilot
+    if len(items) and len(items) < pilot:
+        # Agreement measured on one class only says little (kappa's prevalence paradox): the pilot
+        # is filled up to its size with items the model spreads over every class.
+        items = pd.concat([items, _pilot_sample(candidates, items, proba, pilot - len(items), spec, seed)])
+        items = items.reset_index(drop=True)
     sizes = split_items(len(items), pilot, labeling.batches)
     names = [(f"p{number}-{name}", n) for name, n in sizes]
     items = items.assign(batch=np.repeat([name for name, _ in names], [n for _, n in names]).astype("str"))
@@ -161,6 +166,18 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
         total=whole.total,
     )
     return plan, items
+
+
+def _pilot_sample(
+    candidates: pd.DataFrame, items: pd.DataFrame, proba: pd.DataFrame, n: int, spec: DatasetSpec, seed: int
+) -> pd.DataFrame:
+    """`n` pool items not yet chosen, taken in turn from each predicted class (random within one)."""
+    rest = candidates.reset_index(drop=True)
+    predicted = proba.idxmax(axis=1).reset_index(drop=True) if len(proba.columns) else pd.Series("", index=rest.index)
+    rest = rest.assign(predicted=predicted, uncertainty=uncertainty(proba).reset_index(drop=True).round(4))
+    rest = rest[~rest[spec.id_column].isin(items[spec.id_column])].sample(frac=1.0, random_state=seed)
+    turn = rest.groupby("predicted", sort=False).cumcount()
+    return rest.assign(cell="pilot_sample").iloc[turn.argsort(kind="stable")].head(n)
 
 
 def _adjudication_yield(labeled: LabeledReport) -> float:

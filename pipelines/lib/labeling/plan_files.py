@@ -45,9 +45,9 @@ def write_plan(
     """Write the plan's files and the tasks of its exported batches; returns the plan's folder."""
     folder = plans_folder(paths) / f"{plan.plan:03d}"
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "plan.json", plan.model_dump_json(indent=2) + "\n")
+    write_text(plan.model_dump_json(indent=2) + "\n", folder / "plan.json")
     template = environment(autoescape=False).get_template("labeling_plan.md.j2")
-    write_text(folder / "plan.md", template.render(plan=plan, money=lambda amount: money(amount, plan.currency)))
+    write_text(template.render(plan=plan, money=lambda amount: money(amount, plan.currency)), folder / "plan.md")
     shown = [spec.id_column, "batch", "cell", "predicted", "uncertainty", spec.language_column, *spec.columns.segments]
     items[[c for c in shown if c in items.columns]].to_csv(folder / "plan.csv", index=False)
     config = labeling_config(spec.labels.classes)

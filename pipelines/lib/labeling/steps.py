@@ -155,7 +155,7 @@ def _batch_quality(
                 method=None if measured is None else measured.method,
                 kappa=None if kappa is None else round(float(kappa), 4),
                 kappa_note="" if measured is None else (measured.reason or ""),
-                per_class={} if measured is None else {k: round(float(v), 4) for k, v in measured.per_class.items()},
+                per_class={} if measured is None else _per_class(measured.per_class),
                 agreed=None if kappa is None or bar is None else bool(kappa >= bar),
                 gold=[
                     GoldRecord(
@@ -189,3 +189,8 @@ def _nothing_labelled(spec: DatasetSpec, eligible: int, pool: int) -> str:
         f"`trainset plan-labeling {spec.name}`, import the annotations, or declare labeling.weak rules with "
         "train: true for a cold start"
     )
+
+
+def _per_class(kappas: dict[str, float | None]) -> dict[str, float]:
+    # A class no annotator used in the batch has no one-vs-rest kappa: left out, not a NaN.
+    return {name: round(float(k), 4) for name, k in kappas.items() if k is not None}
