@@ -69,6 +69,10 @@ def declare(root: Path, spec: DatasetSpec) -> Path:
     attributes = spec.model_dump(mode="json", exclude_none=True) | {"columns": spec.columns.model_dump(mode="json")}
     document = {"type": COMPONENT_TYPE, "requirements": {"env": [spec.privacy.key_env]}, "attributes": attributes}
     path.write_text(yaml.safe_dump(document, sort_keys=False))
+    guideline = spec.labeling.guideline if spec.labeling else None
+    if guideline and (PROJECT / guideline).is_file() and not (root / guideline).exists():
+        (root / guideline).parent.mkdir(parents=True, exist_ok=True)  # the project's, where the spec names it
+        shutil.copyfile(PROJECT / guideline, root / guideline)
     return path
 
 

@@ -29,7 +29,7 @@ def test_project_definitions_load_with_every_asset_check_and_schedule():
     repo = defs.get_repository_def()
     # `make demo` may have declared a second dataset (help_desk) in this checkout: look at ticket_triage's.
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys() if key.path[0] == "ticket_triage"}
-    stages = ["raw_tickets", "redacted", "quarantine", "eligible", "training_set", "release"]
+    stages = ["raw_tickets", "redacted", "quarantine", "eligible", "labeled", "training_set", "release"]
     assert keys == {f"ticket_triage/{stage}" for stage in stages}
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert {"pii_residue", "redacted_contract", "expectation_suite", "min_examples_per_class"} <= checks
@@ -58,7 +58,7 @@ def test_a_second_dataset_declared_in_yaml_alone_is_its_own_asset_group(tmp_path
     assert groups["ticket_triage/release"] == "ticket_triage"
     assert {k for k, g in groups.items() if g == "chat_intent"} == {
         f"chat_intent/{stage}"
-        for stage in ["raw_chats", "redacted", "quarantine", "eligible", "training_set", "release"]
+        for stage in ["raw_chats", "redacted", "quarantine", "eligible", "labeled", "training_set", "release"]
     }
     assert defs.resolve_job_def("chat_intent_job") and defs.resolve_sensor_def("chat_intent_landing_sensor")
 
