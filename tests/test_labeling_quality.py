@@ -484,3 +484,39 @@ def test_label_issues_on_18000_generated_tickets(capsys):
         print(f"\nlabel issues: {len(tickets):,} tickets in {elapsed:.1f} s", end="; ")
         print(f"recall {recall:.2f}, precision {precision:.2f}")
     assert recall >= 0.7 and precision >= 0.8
+
+
+def test_the_label_issue_gate_names_the_flipped_examples() -> None:
+    """max_label_issue_share on a training set with a few labels flipped: it fails naming the
+    ids of flipped examples, least self-confident first."""
+    from datetime import date
+
+    from pipelines.lib.catalog import get_spec
+    from pipelines.lib.quality.gate_declarations import MaxRate
+    from pipelines.lib.quality.gate_measures import _label_issues
+    from pipelines.lib.quality.gate_registry import GateInputs
+
+    spec, _ = get_spec("ticket_triage")
+    words = {
+        "Billing": "invoice refund charged twice payment card",
+        "Technical": "error crash app freezes bug update",
+        "Account": "password login locked account reset 2fa",
+        "Other": "feedback suggestion partnership question hours",
+    }
+    rng = np.random.default_rng(3)
+    labels = rng.choice(list(words), size=800)
+    texts = [f"{words[c]} ticket number {i}" for i, c in enumerate(labels)]
+    flipped = rng.choice(800, size=24, replace=False)
+    given = labels.copy()
+    given[flipped] = [next(c for c in words if c != labels[i]) for i in flipped]
+    frame = pd.DataFrame(
+        {"ticket_id": [f"T{i:05d}" for i in range(800)], "subject": texts, "body": "", "category": given}
+    )
+    found: dict = {}
+    inputs = GateInputs(frame, spec, date(2026, 11, 1), found=found)
+    measured = _label_issues(MaxRate(max=0.01, severity="warn"), inputs)
+    assert not measured.passed and measured.measured == pytest.approx(24 / 800, abs=0.01)
+    named = {s.text.split(":")[0] for s in measured.failing}
+    assert len(named) == min(20, len(found["label_issues"])) >= 15
+    assert len(named & {f"T{i:05d}" for i in flipped}) >= 0.9 * len(named)
+    assert set(found["label_issues"]["id"]) >= named

@@ -95,6 +95,7 @@ attributes:
     min_examples_per_split: {{min: 5, severity: error}}
     max_quarantine_rate: {{max: 0.02, severity: error}}
     max_split_leakage: {{max: 0.01, severity: error}}
+    max_label_issue_share: {{max: 0.05, severity: warn}}
 """
 
 

@@ -153,6 +153,12 @@ DECLARED: dict[str, GateDeclaration] = {
         GateDeclaration(
             "max_split_leakage", MaxRate, "Highest share of validation and test examples whose text is also in train."
         ),
+        GateDeclaration(
+            "max_label_issue_share",
+            MaxRate,
+            "Highest share of examples whose label confident learning finds probably wrong (out-of-sample "
+            "probabilities of a small text model, 5-fold).",
+        ),
     )
 }
 

@@ -325,3 +325,33 @@ def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[f
         return None, 0
     first, second = wide.columns[:2]
     return cohen_kappa(wide[first], wide[second]), len(wide)
+
+
+#: label issues named in a gate's result (all of them are in the run's label_issues.csv)
+ISSUES_SHOWN = 20
+
+
+@implements("max_label_issue_share")
+def _label_issues(bar: MaxRate, data: GateInputs) -> Measured:
+    # scikit-learn loads only where this gate is declared.
+    from pipelines.lib.labeling.label_issues import find_label_issues
+    from pipelines.lib.quality.splits import joined_text
+
+    frame, spec = data.frame, data.spec
+    if len(frame) < 10 or data.labels.nunique() < 2:
+        return Measured(True, "too few examples", bar.max, "fewer than 10 examples or one class: nothing to compare")
+    ids = frame[spec.id_column].astype("str")
+    issues = find_label_issues(ids, joined_text(frame, spec.columns.text), data.labels, spec.labels.classes, seed=13)
+    data.found["label_issues"] = issues
+    share = len(issues) / len(frame)
+    ok = share <= bar.max
+    failing = [
+        Shortfall(segment=str(row.given), text=f"{row.id}: {row.given} -> {row.suggested} ({row.self_confidence:.2f})")
+        for row in issues.head(ISSUES_SHOWN).itertuples(index=False)
+    ]
+    listed = f"; the {min(len(issues), ISSUES_SHOWN)} least self-confident are listed" if len(issues) else ""
+    explanation = (
+        f"{len(issues)} of {len(frame)} examples ({share:.1%}) look mislabelled by confident learning, "
+        f"{_at_most(ok, _bar(bar.max))}{listed}"
+    )
+    return Measured(ok, round(share, 4), bar.max, explanation, failing)

@@ -36,6 +36,8 @@ class GateInputs:
     #: coverage counts of the latest released version, for the share drop
     previous: list[CoverageCount] | None = None
     language_mismatch: float | None = None
+    #: what a gate found beyond its result, for the run's reports (e.g. `label_issues`: a frame)
+    found: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @functools.cached_property
     def text_key(self) -> pd.Series:

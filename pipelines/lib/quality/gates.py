@@ -34,6 +34,7 @@ def evaluate_gates(
     landed: tuple[int, int] = (0, 0),
     previous: list[CoverageCount] | None = None,
     language_mismatch: float | None = None,
+    found: dict[str, pd.DataFrame] | None = None,
 ) -> list[GateResult]:
     """Measure every gate the spec declares on the training set (all splits together), in
     declaration order.
@@ -43,8 +44,11 @@ def evaluate_gates(
     the spec's language column as given: pass detected languages in it to count by those.
 
     Returns one GateResult per declared gate; shares are fractions in [0, 1], counts are rows.
+    What a gate found beyond its result (the label issues) is put in `found`, when given.
     Raises KeyError if a column a gate reads is missing from `frame`."""
     inputs = GateInputs(frame, spec, as_of, annotations, landed, previous, language_mismatch)
+    if found is not None:
+        inputs.found = found
     results = []
     for name, params in spec.gates.declared():
         m = IMPLEMENTATIONS[name](params, inputs)

@@ -87,7 +87,14 @@ def build_training_set(
         landed=(landed.rows_in - landed.removed_for("blank_record"), landed.removed_for("quarantined:")),
         previous=_latest_counts(paths),
         language_mismatch=mismatch,
+        found=(found := dict[str, pd.DataFrame]()),
     )
+    issues = paths.reports / "label_issues.csv"
+    if "label_issues" in found:  # ids and labels only; copied to reports/<name>/ by a release
+        issues.parent.mkdir(parents=True, exist_ok=True)
+        found["label_issues"].to_csv(issues, index=False)
+    else:
+        issues.unlink(missing_ok=True)
     waivers = load_waivers(paths.root, spec.name, gates=spec.gates.names())
     gates = apply_waivers(measured, waivers, today or datetime.now(UTC).date())
     counts = coverage_counts(frame, spec)

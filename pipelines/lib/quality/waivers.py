@@ -29,6 +29,7 @@ UNWAIVABLE = {
     "raw_contract",
     "redacted_contract",
     "eligible_contract",
+    "labeled_contract",
     "training_set_contract",
     "expectation_suite",
 }
