@@ -63,7 +63,7 @@ def coverage_audit(paths: DatasetPaths, spec: DatasetSpec) -> CoverageAudit:
             p_share = n_prod / p_total if p_total else 0.0
             n_train = int(train[value])
             t_share = n_train / t_total if t_total else 0.0
-            add = max(0, math.ceil((p_share * t_total - n_train) / (1 - p_share))) if p_share < 1 else 0
+            add = max(0, math.ceil(round((p_share * t_total - n_train) / (1 - p_share), 9))) if p_share < 1 else 0
             rows.append(
                 AuditRow(
                     column=column,
