@@ -21,7 +21,7 @@ from pipelines.lib.workspace import DatasetPaths
 
 DVC_YAML = "dvc.yaml"
 #: the blocks of a spec's `attributes:` that are policy: DVC params of the dataset's stage
-POLICY_BLOCKS = ("privacy", "labels", "languages", "freshness", "gates", "split")
+POLICY_BLOCKS = ("privacy", "labels", "labeling", "languages", "freshness", "gates", "split")
 HEADER = """\
 # Generated from pipelines/defs/*/defs.yaml by `trainset dvc-stages` (and by every release):
 # edit the specs, not this file. One stage per dataset: `dvc repro <name>` rebuilds it when its
@@ -51,6 +51,11 @@ def stage(root: Path, spec: DatasetSpec, spec_file: Path) -> dict:
     declared = (yaml.safe_load(spec_file.read_text()) or {}).get("attributes") or {}
     inputs = [dep for source in spec.sources if (dep := _source_dep(source)) is not None]
     inputs += [block.path for block in (spec.labels.annotations, spec.privacy.consent) if block is not None]
+    # The labels a version is built from: the guideline, imported annotations, the steward's decisions.
+    if spec.labeling is not None and spec.labeling.guideline:
+        inputs.append(spec.labeling.guideline)
+    if paths.labels_store.is_dir():
+        inputs.append(paths.labels_store.relative_to(root).as_posix())
     reports = paths.released_reports.relative_to(root).as_posix()
     return {
         "cmd": f".venv/bin/trainset run {spec.name} --workspace .",
