@@ -20,6 +20,7 @@ import yaml
 from conftest import FIXTURES, PROJECT, TEST_KEY
 from faker import Faker
 
+from pipelines.lib.labeling.steps import PROVENANCE
 from pipelines.lib.spec import DETECTED_LANGUAGE
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
@@ -133,7 +134,7 @@ def test_the_release_keeps_its_own_columns_and_the_detected_language(released):
     root, _, _ = released
     version = root / "datasets" / "case_routing" / "v1"
     frame = pd.concat(pd.read_parquet(version / f"{s}.parquet") for s in ("train", "validation", "test"))
-    kept = ["case_number", "opened", "product", "title", "description", "queue", DETECTED_LANGUAGE]
+    kept = ["case_number", "opened", "product", "title", "description", "queue", *PROVENANCE, DETECTED_LANGUAGE]
     assert list(frame.columns) == kept
     assert not set(DROPPED) & set(frame.columns)
     assert frame["case_number"].str.fullmatch(r"\d{7}").all()  # text as written, leading zeros kept
@@ -211,6 +212,8 @@ def test_a_rule_over_a_column_declared_absent_is_refused_when_the_spec_loads(tmp
 #: commonly named by (`category` suggests a label), names the spec's role keys (`language`) and drafts
 #: the seed's reference language; the language detector lists the languages it always considers.
 VOCABULARY = {
+    # Label Studio's own export fields (`created_at`, `updated_at`), not a column of the demo
+    "pipelines/lib/labeling/label_studio_export.py",
     "pipelines/lib/ingest/language.py",
     "pipelines/lib/ingest/roles.py",
     "pipelines/lib/ingest/profile.py",
@@ -249,7 +252,7 @@ def test_when_retention_or_freshness_leaves_no_rows_the_run_says_so_with_the_dat
     stale = trainset(root, "run", "case_routing", "--as-of", "2027-06-01")
     assert stale.returncode == 1 and "Traceback" not in stale.stderr + stale.stdout
     assert (
-        "all 300 eligible rows are before 2026-12-02, where the freshness window (P6M as of 2027-06-01) starts: "
+        "all 300 labelled rows are before 2026-12-02, where the freshness window (P6M as of 2027-06-01) starts: "
         "pass --as-of, or widen freshness.window"
     ) in stale.stderr
 

@@ -14,6 +14,7 @@ import yaml
 from conftest import AS_OF, PROJECT, TEST_KEY, land, make_workspace, small_spec
 
 from pipelines.lib.hashing import file_sha256
+from pipelines.lib.labeling.steps import PROVENANCE
 from pipelines.lib.privacy.residue import find_residue
 from pipelines.lib.release.consume import fetch_version, verify_version
 from pipelines.lib.release.vcs import dvc_executable
@@ -137,6 +138,7 @@ def test_splits_are_stratified_and_strictly_minimised(released):
         "subject",
         "body",
         "category",
+        *PROVENANCE,
     ]
     assert set(train["ticket_id"]).isdisjoint(test["ticket_id"])
     share = len(test) / (len(train) + len(test))
