@@ -241,7 +241,7 @@ def test_a_label_of_another_control_is_not_read_as_the_class(tmp_path):
     [
         (None, "no such file; export the project from Label Studio"),
         ('[{"id": 1, "data": {}', r"not valid JSON \(line 1, column 22: "),
-        ('{"id": 1, "data": {}}', "the top level is dict, not a list of tasks"),
+        ('{"id": 1, "data": {}}', "the top level is an object, not a list of tasks"),
         ('[{"text": "hello", "label": [{"choices": ["billing"]}]}]', "looks like the JSON_MIN or CSV export"),
         ('[{"id": 1, "data": {"item": "1"}, "annotations": []}, {"id": 2, "annotations": []}]', r"task \[1\] has no"),
         ('[{"id": 9, "data": {"item": "1"}, "annotations": {"a": 1}}]', r"task \[0\] \(id 9\): `annotations` is not"),

@@ -184,6 +184,11 @@ def test_a_tie_waits_for_the_steward_whose_decision_the_next_build_applies(backl
     source = paths.root / "export.json"
     source.write_text("[]")
     save_annotations(paths, annotations, "p1-pilot", source)
+    # Three items cannot reach a kappa of 0.8: the batch's labels are held back, its items stay in the pool.
+    held = build_labeled(paths, spec)
+    assert held.held_back == ["p1-pilot"] and held.by_source == {"source": 2} and held.pool == 2
+    assert held.batches[0].agreed is False
+    spec = spec.model_copy(update={"labeling": spec.labeling.model_copy(update={"min_agreement": 0.0})})
     first = build_labeled(paths, spec)
     assert first.queue == 1 and first.accounting.removed["awaiting_adjudication"] == 1
     assert first.changed_source_label == 1  # T0003: Technical in the source, Account by both annotators

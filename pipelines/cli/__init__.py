@@ -47,6 +47,7 @@ USER_ERRORS = {
     "pipelines.lib.labeling.plan": ["PlanError"],
     "pipelines.lib.labeling.guideline": ["GuidelineError"],
     "pipelines.lib.labeling.adjudication": ["DecisionError"],
+    "pipelines.lib.labeling.importing": ["ImportUsageError"],
     "pipelines.lib.labeling.imported": ["LabelingInputError"],
 }
 

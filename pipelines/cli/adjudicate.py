@@ -40,9 +40,30 @@ def adjudicate(
         click.echo(f"{spec.name}: {len(table)} item(s) wait for a steward ({queue})")
         for row in table.itertuples(index=False):  # a queue of disputed items: tens, not millions
             click.echo(f"  {row.item:<24} {row.batch:<16} {row.labels:<32} {row.reason}")
+            if getattr(row, "text", ""):
+                click.echo(f"      {_short(str(row.text))}")
+        click.echo(f"decide with: trainset adjudicate {spec.name} --item ID --label CLASS --steward WHO --reason WHY")
         return
     missing = [name for name, value in (("--label", label), ("--steward", steward), ("--reason", reason)) if not value]
     if missing:
         raise click.UsageError(f"a decision needs {', '.join(missing)} as well as --item")
+    if label not in spec.labels.classes:
+        raise click.BadParameter(
+            f"{label!r} is not one of {spec.name}'s classes ({', '.join(spec.labels.classes)})", param_hint="--label"
+        )
+    if paths.eligible.is_file():
+        ids = pd.read_parquet(paths.eligible, columns=[spec.id_column])[spec.id_column].astype("str")
+        if not ids.eq(item).any():
+            raise click.BadParameter(
+                f"{item!r} is not an eligible example of {spec.name}: see `trainset adjudicate {spec.name}` for the "
+                "items waiting for a decision",
+                param_hint="--item",
+            )
     record_decision(decisions_file(paths), item, str(label), str(steward), str(reason), spec.labels.classes)
     click.echo(f"{spec.name}: recorded {item} -> {label} by {steward} in {decisions_file(paths)}")
+
+
+def _short(text: str, width: int = 110) -> str:
+    """The redacted text on one line, cut at `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -195,6 +195,10 @@ class LabeledReport(Report):
     )
     batches: list[BatchQuality] = Field(default_factory=list)
     flagged_annotators: list[str] = Field(default_factory=list, description="Under the gold bar in some batch.")
+    held_back: list[str] = Field(
+        default_factory=list,
+        description="Batches below labeling.min_agreement: their labels are not used (the items stay in the pool).",
+    )
     queue: int = Field(default=0, ge=0, description="Items waiting for a steward's decision.")
     pool: int = Field(default=0, ge=0, description="Unlabelled eligible rows (candidates for a labeling plan).")
     weak_in_pool: int = Field(default=0, ge=0, description="Pool rows a weak rule gives a label.")

@@ -36,7 +36,7 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 class GuidelineError(ValueError):
     """A guideline that cannot be used: `problems` lists (line, what is wrong and what to do)."""
 
-    exit_code = 1  # bad data, as `pipelines.lib.errors` counts it: fix the guideline
+    exit_code = 2  # like a spec that does not validate: fix the guideline
 
     def __init__(self, path: Path, problems: list[tuple[int | None, str]]):
         self.path, self.problems = path, problems

@@ -161,6 +161,10 @@ def read_export(
     return finish(rows, problems, tasks=len(exported), cancelled=cancelled)
 
 
+#: JSON's names for what json.loads returns, for errors
+_JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+
+
 def _load(path: Path) -> list:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -181,7 +185,7 @@ def _load(path: Path) -> list:
         ) from None
     if not isinstance(exported, list):
         raise LabelingInputError(
-            f"{_EXPORT} {path}: the top level is {type(exported).__name__}, not a list of tasks; "
+            f"{_EXPORT} {path}: the top level is {_JSON_KINDS.get(type(exported), 'a value')}, not a list of tasks; "
             f"give the whole project's JSON export (Export -> JSON), not one task's file"
         )
     first = exported[0] if exported else None

@@ -108,7 +108,10 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
     cells = open_cells(gate_run.gates)
     pool = pd.read_parquet(paths.unlabeled) if paths.unlabeled.is_file() else pd.DataFrame()
     if not cells:
-        status, advice = "nothing_to_label", ["every coverage gate passed in the latest run: nothing to label"]
+        advice = ["every coverage gate passed in the latest run: nothing to label", *advice[:1]]
+        status = "nothing_to_label"
+    if labeled.queue:
+        advice.append(f"{labeled.queue} annotated item(s) wait for a steward: `trainset adjudicate {spec.name}`")
     texts = joined_text(pool, spec.columns.text) if len(pool) else pd.Series(dtype="str")
     candidates = _features(pool, spec, texts)
     proba, model = _probabilities(paths, spec, candidates, texts, seed)
@@ -118,7 +121,7 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
     picked = select(candidates, wanted, proba, uncertainty(proba), spec.labels.column, labeling.max_items)
     items = picked.items if status != "nothing_to_label" else picked.items.iloc[0:0]
     pilot = 0 if status == "scale" else labeling.pilot
-    if len(items) and len(items) < pilot:
+    if status in ("pilot_first", "pilot_below_bar") and len(items) < pilot:
         # Agreement measured on one class only says little (kappa's prevalence paradox): the pilot
         # is filled up to its size with items the model spreads over every class.
         items = pd.concat([items, _pilot_sample(candidates, items, proba, pilot - len(items), spec, seed)])
@@ -201,12 +204,13 @@ def _pilot_state(labeled: LabeledReport, labeling: LabelingSpec) -> tuple[PlanSt
     pilots = [b for b in labeled.batches if b.batch.endswith("-pilot") and b.agreed is not None]
     if any(b.agreed for b in pilots):
         return "scale", []
+    held = ", ".join(labeled.held_back)
     if pilots:
         last = pilots[-1]
         return "pilot_below_bar", [
-            f"pilot {last.batch}: agreement {last.kappa} is below the bar {labeling.min_agreement}: refine the "
-            "guideline (rules and gold examples for the classes annotators confused), then label this new pilot "
-            "before scaling"
+            f"pilot {last.batch}: agreement {last.kappa} is below the bar {labeling.min_agreement}, so its labels "
+            f"are not used (held back: {held}): refine the guideline (rules and gold examples for the classes "
+            "annotators confused), then label this new pilot before scaling"
         ]
     return "pilot_first", [
         "label the pilot first and import it: its agreement must reach "

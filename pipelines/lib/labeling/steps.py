@@ -54,7 +54,9 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     bar_gold = labeling.min_gold_accuracy if labeling else 0.8
     batches, flagged = _batch_quality(annotations, spec, answers, bar_gold)
 
-    human = annotations[~annotations["gold"]]
+    # A batch below the agreement bar taught us the guideline is not clear yet: its labels wait.
+    held_back = sorted(b.batch for b in batches if b.agreed is False)
+    human = annotations[~annotations["gold"] & ~annotations["batch"].isin(held_back)]
     decisions = read_decisions(decisions_file(paths))
     adjudication = adjudicate(human, decisions, exclude_annotators=sorted(flagged))
     decided = adjudication.labels.set_index("item")
@@ -100,7 +102,9 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
         raise NothingLeftError(_nothing_labelled(spec, len(eligible), int(pool.sum())))
     write_parquet(frame.astype(PROVENANCE).reset_index(drop=True), paths.labeled)
     contract = schemas.validate(schemas.labeled_schema(spec), frame)
-    _write_queue(paths, adjudication.queue[adjudication.queue["item"].isin(ids[queued])])
+    waiting = adjudication.queue[adjudication.queue["item"].isin(ids[queued])]
+    text = joined_text(eligible, spec.columns.text).set_axis(ids)  # redacted: eligible is past redaction
+    _write_queue(paths, waiting.assign(text=waiting["item"].map(text)))
     kept = frame["label_source"]
     report = LabeledReport(
         accounting=accounting.close(len(frame)),
@@ -110,6 +114,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
         contract=contract,
         batches=batches,
         flagged_annotators=sorted(flagged),
+        held_back=held_back,
         queue=int(queued.sum()),
         pool=int(pool.sum() - queued.sum()),
         weak_in_pool=0 if weak is None else int(weak["weak_label"].reindex(held.index).notna().sum()),
