@@ -193,8 +193,15 @@ def test_a_tie_waits_for_the_steward_whose_decision_the_next_build_applies(backl
     assert first.queue == 1 and first.accounting.removed["awaiting_adjudication"] == 1
     assert first.changed_source_label == 1  # T0003: Technical in the source, Account by both annotators
     queue = pd.read_csv(paths.labeling_work / "queue.csv", dtype="str")
+    # the steward sees the redacted text beside the conflicting labels
     assert queue.to_dict("records") == [
-        {"item": "T0001", "batch": "p1-pilot", "labels": "Account|Technical", "reason": "tie"}
+        {
+            "item": "T0001",
+            "batch": "p1-pilot",
+            "labels": "Account|Technical",
+            "reason": "tie",
+            "text": "The app shows an error and crashes | ",
+        }
     ]
     record_decision(
         decisions_file(paths), "T0001", "Technical", "data-governance", "error message: technical", spec.labels.classes
