@@ -113,11 +113,15 @@ def materialize_dataset(
     under the spec's name); `kill_at` names a release kill point (crash tests only). Returns the
     run's summary; a run refused because another run of the dataset holds its lock is a failed
     run whose summary says so. Raises, before any run starts, SpecError (spec or its
-    `requirements.env`), MissingKeyError (the key is missing or unusable) or ValueError (no
-    landed days in range)."""
+    `requirements.env`), MissingKeyError (the key is missing or unusable), GuidelineError (the
+    labeling guideline fails its checks) or ValueError (no landed days in range)."""
     spec_file = spec_file or get_spec(spec.name, root)[1]
     check_environment([spec_file])
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
+    if spec.labeling is not None and spec.labeling.guideline:  # a broken guideline fails here, not mid-run
+        from pipelines.lib.labeling.guideline import load_guideline
+
+        load_guideline(root / spec.labeling.guideline, spec.labels.classes)
     days = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")

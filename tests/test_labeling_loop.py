@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import jsonschema
@@ -80,7 +81,8 @@ def test_a_failing_coverage_gate_is_planned_budgeted_and_exported(loop):
     assert all(not b["exported"] for b in later)  # scaling waits for the pilot's agreement
     # The budget is the seed's rule over the items and gold sent: items x 2 labels x $0.09 x 1.2 x 1.1.
     items = sum(b["items"] + b["gold"] for b in written["batches"])
-    assert float(written["total"]) == pytest.approx(items * 2 * 0.09 * 1.2 * 1.1)
+    expected = Decimal(items) * 2 * Decimal("0.09") * Decimal("1.2") * Decimal("1.1")
+    assert Decimal(written["total"]) == expected.quantize(Decimal("0.01"), ROUND_HALF_UP) and written["gold"] == 10
     assert "## Batches and budget" in (folder / "plan.md").read_text()
     assert len(pd.read_csv(folder / "plan.csv")) == written["items"]
 

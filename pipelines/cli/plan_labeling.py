@@ -55,7 +55,7 @@ def plan_labeling(dataset: str | None, workspace: Path, audit: bool, seed: int) 
         where = folder / "batches" / batch.name if batch.exported else "waits for the pilot"
         click.echo(f"  {batch.name:<14} {batch.items:>6} items + {batch.gold} gold  {money(batch.total):>12}  {where}")
     click.echo(
-        f"  total: {plan.items} items, {money(plan.base)} base, {money(plan.with_qa)} with QA, "
+        f"  total: {plan.items} items + {plan.gold} gold, {money(plan.base)} base, {money(plan.with_qa)} with QA, "
         f"{money(plan.total)} with contingency"
     )
     for line in plan.advice:

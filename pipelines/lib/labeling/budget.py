@@ -80,10 +80,14 @@ def known_currency(code: str) -> str:
     return code.upper()
 
 
+def cents(amount: Decimal) -> Decimal:
+    """`amount` rounded half up to the minor unit (0.01)."""
+    return Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def money(amount: Decimal, currency: str) -> str:
     """`amount` as the currency is written in English (babel/CLDR): `$2,592.00`, `€1,234.50`."""
-    cents = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return format_currency(cents, currency, locale="en_US")
+    return format_currency(cents(amount), currency, locale="en_US")
 
 
 def split_items(items: int, pilot: int, shares: list[float] | tuple[float, ...]) -> list[tuple[str, int]]:

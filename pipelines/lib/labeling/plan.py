@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.lib.ingest.language import detect_languages
-from pipelines.lib.labeling.budget import Budget, budget, split_items
+from pipelines.lib.labeling.budget import Budget, budget, cents, split_items
 from pipelines.lib.labeling.declaration import LabelingSpec
 from pipelines.lib.labeling.selection import Cell, open_cells, select
 from pipelines.lib.labeling.text_model import fit_text_model, uncertainty
@@ -87,6 +87,7 @@ class LabelingPlan(_Record):
     qa_overhead: float
     contingency: float
     items: int = Field(ge=0, description="Pool items in all batches.")
+    gold: int = Field(ge=0, description="Gold items in all batches (paid like any item).")
     base: Decimal
     with_qa: Decimal
     total: Decimal
@@ -164,9 +165,10 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
         qa_overhead=labeling.qa_overhead,
         contingency=labeling.contingency,
         items=len(items),
-        base=whole.base,
-        with_qa=whole.with_qa,
-        total=whole.total,
+        gold=sum(b.gold for b in batches),
+        base=cents(whole.base),
+        with_qa=cents(whole.with_qa),
+        total=cents(whole.total),
     )
     return plan, items
 
@@ -263,9 +265,9 @@ def _batch(cost: Budget, name: str, n: int, labeling: LabelingSpec, exported: bo
         items=n,
         gold=gold,
         labels=part.labels,
-        base=part.base,
-        with_qa=part.with_qa,
-        total=part.total,
+        base=cents(part.base),
+        with_qa=cents(part.with_qa),
+        total=cents(part.total),
         exported=exported,
     )
 

@@ -144,11 +144,29 @@ def ensure_dvc_repo(root: Path) -> None:
     if not (root / ".dvc").is_dir():
         dvc(root, "init", *([] if is_git_repo(root) else ["--no-scm"]), "-q", what="initialising DVC")
         dvc(root, "config", "core.analytics", "false", what="configuring DVC")
+    if is_git_repo(root):
+        _ignore_working_zones(root)
     remotes = dvc(root, "remote", "list", what="listing DVC remotes").strip()
     if not remotes:
         remote = default_remote(root)
         remote.mkdir(parents=True, exist_ok=True)
         dvc(root, "remote", "add", "-d", DEFAULT_REMOTE, str(remote), what="adding the default DVC remote")
+
+
+#: trainset's working zones: landed exports, raw rows (PII) and runs' state, never committed
+WORKING_ZONES = ("/data/", "/.dagster_home/")
+
+
+def _ignore_working_zones(root: Path) -> None:
+    """Add `WORKING_ZONES` to the workspace's .gitignore where it does not ignore them yet, so that
+    a `git add -A` cannot commit the raw zone."""
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    listed = {line.strip().strip("/") for line in text.splitlines()}
+    missing = [zone for zone in WORKING_ZONES if zone.strip("/") not in listed]
+    if missing:
+        lead = "" if not text or text.endswith("\n") else "\n"
+        path.write_text(text + lead + "\n".join(missing) + "\n", encoding="utf-8")
 
 
 def released_versions(root: Path, dataset: str) -> list[int]:
