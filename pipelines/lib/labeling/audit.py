@@ -40,6 +40,7 @@ class CoverageAudit(BaseModel):
 
     dataset: str
     production_rows: int
+    production_labelled: int = Field(description="Production rows with a label: the label mix is theirs.")
     training_rows: int
     rows: list[AuditRow]
     proposals: list[str]
