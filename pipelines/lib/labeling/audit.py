@@ -84,6 +84,7 @@ def coverage_audit(paths: DatasetPaths, spec: DatasetSpec) -> CoverageAudit:
     return CoverageAudit(
         dataset=spec.name,
         production_rows=len(production),
+        production_labelled=int(production[spec.labels.column].notna().sum()),
         training_rows=len(training),
         rows=rows,
         proposals=proposals,
@@ -100,7 +101,9 @@ def write_audit(paths: DatasetPaths, audit: CoverageAudit) -> Path:
     lines = [
         f"# Coverage audit — {audit.dataset}",
         "",
-        f"Production: {audit.production_rows} eligible rows; training set: {audit.training_rows} examples.",
+        f"Production: {audit.production_rows} eligible rows ({audit.production_labelled} labelled: the label "
+        f"shares are theirs); training set: {audit.training_rows} examples. A value is proposed when its "
+        f"training share is under {UNDER:.0%} of its production share; `to add` would make the two equal.",
         "",
         "## Proposed collection",
         "",
