@@ -9,6 +9,7 @@ never become examples; an annotator under the gold bar is left out of adjudicati
 
 from __future__ import annotations
 
+
 import numpy as np
 import pandas as pd
 
@@ -162,18 +163,7 @@ def _batch_quality(
                 kappa_note="" if measured is None else (measured.reason or ""),
                 per_class={} if measured is None else _per_class(measured.per_class),
                 agreed=None if kappa is None or bar is None else bool(kappa >= bar),
-                gold=[
-                    GoldRecord(
-                        annotator=s.annotator,
-                        items=s.items,
-                        correct=s.correct,
-                        accuracy=s.accuracy,
-                        low=s.low,
-                        high=s.high,
-                        flagged=s.flagged,
-                    )
-                    for s in scores
-                ],
+                gold=[GoldRecord.model_validate(s.model_dump()) for s in scores],
             )
         )
     return found, flagged
