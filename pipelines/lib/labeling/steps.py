@@ -9,7 +9,6 @@ never become examples; an annotator under the gold bar is left out of adjudicati
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
