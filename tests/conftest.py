@@ -124,8 +124,12 @@ def small_spec() -> DatasetSpec:
     return spec.model_copy(update={"gates": GatesSpec.model_validate(gates)})
 
 
-def land(root: Path, rows: int = 5000, **overrides) -> Path:
-    config = GeneratorConfig(rows=rows, seed=11, as_of=AS_OF, months=8, **overrides)
+def land(root: Path, rows: int = 5000, months: int = 8, **overrides) -> Path:
+    """Generated tickets over `months` up to AS_OF, landed one CSV per day; returns the folder.
+
+    A run's time grows with the days landed: 8 months reach past the retention (3 months for
+    Account) and freshness (6 months) bars; a test that is about neither lands fewer."""
+    config = GeneratorConfig(rows=rows, seed=11, as_of=AS_OF, months=months, **overrides)
     return write_landing(generate(config), root / "data" / "landing")["tickets"]
 
 

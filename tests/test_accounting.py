@@ -13,7 +13,7 @@ from pipelines.lib.workspace import DatasetPaths
 
 
 def landed_days(root, n=3):
-    folder = land(root, rows=600)
+    folder = land(root, rows=600, months=1)
     return sorted(p.stem for p in folder.glob("*.csv") if p.stem <= AS_OF.isoformat())[-n:]
 
 

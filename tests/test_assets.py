@@ -14,6 +14,8 @@ from pipelines.lib.workspace import DatasetPaths
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
 DAY = "2026-10-30"
+#: landing reads every export: one month of them is enough for one day, or a few, to be run
+MONTHS = 1
 
 
 def materialize(workspace, spec, selection):
@@ -34,7 +36,7 @@ def checks(result):
 
 
 def test_raw_and_redacted_on_one_partition_account_for_every_row(workspace):
-    land(workspace, rows=3000)
+    land(workspace, rows=3000, months=MONTHS)
     result = materialize(workspace, small_spec(), ["ticket_triage/raw_tickets", "ticket_triage/redacted"])
     assert result.success
     meta = {m.asset_key.path[-1]: m.metadata for m in result.asset_materializations_for_node("ticket_triage__redacted")}
@@ -74,7 +76,7 @@ def test_pii_residue_check_blocks_downstream_when_a_pii_type_is_not_redacted(wor
 
 
 def test_landing_sensor_requests_one_run_over_the_days_new_exports_change(workspace):
-    folder = land(workspace, rows=300)
+    folder = land(workspace, rows=300, months=MONTHS)
     spec = small_spec()
     _, spec_file = get_spec("ticket_triage")
     sensor = build_dataset_defs(spec, spec_file).sensors[0]

@@ -294,7 +294,7 @@ def test_a_released_version_that_was_tampered_with_fails_its_pull(tmp_path):
     root = tmp_path / "workspace"
     shutil.copytree(Path(__file__).resolve().parents[1] / "expectations", root / "expectations")
     declare(root, spec.model_copy(update={"gates": GatesSpec.model_validate(gates)}))
-    land(root, rows=300)
+    land(root, rows=300, months=1)
     released = trainset("run", "--as-of", AS_OF.isoformat(), "--workspace", root, cwd=root)
     assert released.returncode == 0, released.stdout + released.stderr
     version = root / "datasets" / "ticket_triage" / "v1"

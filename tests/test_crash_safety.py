@@ -60,7 +60,7 @@ def erased_and_rebuilt(tmp_path_factory) -> Path:
         env.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
         for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
             env.setenv(var, "test")
-        land(root, rows=3000)
+        land(root, rows=3000, months=2)  # the release is under test, not retention or freshness
         summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
         assert summary.success, summary.failure
         raw = pd.concat(pd.read_parquet(p) for p in (root / "data/warehouse/ticket_triage/raw_tickets").glob("*"))

@@ -32,6 +32,8 @@ from pipelines.runner import materialize_dataset
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
 ROWS = 4000
+#: days of tickets: erasure does not depend on retention or freshness, and a run's time grows with its days
+MONTHS = 2
 
 
 def run(root):
@@ -54,7 +56,7 @@ def released_user(version):
     splits = ("train", "validation", "test")
     released_users = pd.concat(pd.read_parquet(version / f"{s}.parquet") for s in splits)["user_id"]
     raw_users = (
-        generate(GeneratorConfig(rows=ROWS, seed=11, as_of=AS_OF, months=8)).tickets["user_id"].drop_duplicates()
+        generate(GeneratorConfig(rows=ROWS, seed=11, as_of=AS_OF, months=MONTHS)).tickets["user_id"].drop_duplicates()
     )
     pseudonyms = pseudonymize(raw_users, TEST_KEY.encode())
     user_id = raw_users[pseudonyms.isin(released_users)].iloc[0]
@@ -63,7 +65,7 @@ def released_user(version):
 
 def test_forget_release_pull(tmp_path):
     root = make_workspace(tmp_path / "workspace")
-    land(root, rows=ROWS)
+    land(root, rows=ROWS, months=MONTHS)
     assert run(root).success
     v1 = root / "datasets" / "ticket_triage" / "v1"
     user_id, pseudonym = released_user(v1)
@@ -175,7 +177,7 @@ def test_forget_purges_withdrawn_objects_from_an_s3_remote(tmp_path, s3_endpoint
     subprocess.run([dvc, "init", "-q"], cwd=root, check=True)
     subprocess.run([dvc, "remote", "add", "-d", "store", "s3://trainset/releases"], cwd=root, check=True)
     subprocess.run([dvc, "remote", "modify", "store", "endpointurl", s3_endpoint], cwd=root, check=True)
-    land(root, rows=ROWS)
+    land(root, rows=ROWS, months=MONTHS)
     assert run(root).success
     v1 = root / "datasets" / "ticket_triage" / "v1"
     v1_objects = {md5(p) for p in v1.glob("*.parquet")}

@@ -180,18 +180,6 @@ def test_forget_names_the_dataset_it_cannot_search(released):
     assert not (root / "privacy" / "erasure_log.jsonl").exists()
 
 
-def test_without_a_timestamp_column_retention_counts_from_landing_and_freshness_is_not_applied(tmp_path):
-    root, _ = workspace_with_cases(tmp_path / "workspace", timestamp=False)
-    result = trainset(root, "run", "case_routing", "--as-of", AS_OF.isoformat())
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "not applied: freshness: no timestamp column" in result.stdout
-    version = root / "datasets" / "case_routing" / "v1"
-    card = (version / "DATASET_CARD.md").read_text()
-    assert "**retention**: no timestamp column: counted from the day each export landed" in card
-    frame = pd.read_parquet(version / "train.parquet")
-    assert "opened" not in frame.columns
-
-
 def test_a_rule_over_a_column_declared_absent_is_refused_when_the_spec_loads(tmp_path):
     root, _ = workspace_with_cases(tmp_path / "workspace")
     path = root / "pipelines" / "defs" / "case_routing" / "defs.yaml"
@@ -275,7 +263,12 @@ def test_exports_in_another_format_and_a_mistyped_column_are_named(tmp_path):
     assert "Did you mean 'case_number' for 'Case_Number'?" in result.stderr + result.stdout
 
 
-def test_a_freshness_block_without_a_timestamp_is_refused_and_placeholders_are_said(tmp_path):
+def test_without_a_timestamp_retention_counts_from_landing_a_freshness_block_is_refused_and_placeholders_are_said(
+    tmp_path,
+):
+    """A workspace without a timestamp column: a freshness block is refused when the spec loads;
+    without it the run releases with freshness not applied, retention counted from the day each
+    export landed, and the placeholder left in the spec said (one release for all: runs are slow)."""
     root, _ = workspace_with_cases(tmp_path / "workspace", timestamp=False)
     spec = root / "pipelines" / "defs" / "case_routing" / "defs.yaml"
     document = yaml.safe_load(spec.read_text())
@@ -289,6 +282,11 @@ def test_a_freshness_block_without_a_timestamp_is_refused_and_placeholders_are_s
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
     result = trainset(root, "run", "case_routing", "--as-of", AS_OF.isoformat())
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "not applied: freshness: no timestamp column" in result.stdout
     assert "to fill in (still TODO in defs.yaml): sources[0].legal_basis" in result.stdout
-    card = (root / "datasets" / "case_routing" / "v1" / "DATASET_CARD.md").read_text()
+    version = root / "datasets" / "case_routing" / "v1"
+    card = (version / "DATASET_CARD.md").read_text()
+    assert "**retention**: no timestamp column: counted from the day each export landed" in card
     assert "- `sources[0].legal_basis` is still a placeholder" in card.split("## Known gaps", 1)[1]
+    frame = pd.read_parquet(version / "train.parquet")
+    assert "opened" not in frame.columns

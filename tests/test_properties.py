@@ -3,6 +3,7 @@ bytes crash a reader, and every record of a bad file ends in quarantine."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import numpy as np
@@ -89,11 +90,17 @@ def listed(items: list[str], separators: list[str]) -> str:
 HEADER = b"ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category\n"
 
 
+@functools.cache
+def landing_spec(kind: str):
+    """(spec, source): small ticket_triage reading a `kind` source; built once, not per example."""
+    source = small_spec().sources[0].model_copy(update={"format": kind})
+    return small_spec().model_copy(update={"sources": [source]}), source
+
+
 def read_landed(factory, kind: str, content: bytes):
     """Land `content` as one day of a `kind` source and read it."""
     root = factory.mktemp("landing")
-    source = small_spec().sources[0].model_copy(update={"format": kind})
-    spec = small_spec().model_copy(update={"sources": [source]})
+    spec, source = landing_spec(kind)
     folder = root / "data" / "landing" / "tickets"
     folder.mkdir(parents=True)
     (folder / f"2026-10-01.{kind}").write_bytes(content)

@@ -34,7 +34,7 @@ def released(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRAINSET_PSEUDONYM_KEY", "test-pseudonymisation-key")
         root = make_workspace(tmp_path_factory.mktemp("planted") / "workspace")
-        folder = land(root, rows=4000)
+        folder = land(root, rows=4000, months=2)
         spec = small_spec()
         texts, values = planted_texts(spec.phone_regions)
         # The last days of the export (inside the freshness window): one planted text per ticket body.

@@ -19,7 +19,7 @@ def run(root):
 
 def test_a_failed_push_is_completed_by_the_next_run(tmp_path, monkeypatch):
     root = make_workspace(tmp_path / "workspace")
-    land(root, rows=3000)
+    land(root, rows=3000, months=2)
     real = dvc_executable()
     broken = tmp_path / "dvc-without-remote"
     broken.write_text(

@@ -126,7 +126,7 @@ def gates(root, *args):
 
 def test_a_finding_blocks_the_release_until_a_steward_allows_it(tmp_path):
     root = make_workspace(tmp_path / "workspace")
-    folder = land(root, rows=3000)
+    folder = land(root, rows=3000, months=2)
     day = (AS_OF - timedelta(days=10)).isoformat()
     original = (folder / f"{day}.csv").read_text()
     row_id, phone_row = plant(folder, day, phone=True)

@@ -46,7 +46,7 @@ def origin(tmp_path_factory) -> Path:
     root = make_workspace(tmp_path_factory.mktemp("origin") / "workspace")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TRAINSET_PSEUDONYM_KEY", "test-pseudonymisation-key")
-        land(root, rows=3000)
+        land(root, rows=3000, months=2)  # sharing does not depend on retention or freshness
         summary = materialize_dataset(small_spec(), root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
     assert summary.success, summary.failure
     return root

@@ -52,7 +52,7 @@ def test_a_manifest_written_before_typed_reports_still_reads():
 
 def test_stage_reports_are_written_read_and_kept_balanced_after_later_deletions(tmp_path):
     spec = small_spec()
-    folder = land(tmp_path, rows=600)
+    folder = land(tmp_path, rows=600, months=1)
     days = sorted(p.stem for p in folder.glob("*.csv") if p.stem <= AS_OF.isoformat())[-2:]
     paths = DatasetPaths(tmp_path, spec.name)
     batch = land_raw(paths, spec, "tickets", days, AS_OF)
