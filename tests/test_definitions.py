@@ -110,6 +110,7 @@ def spec_with_schedule(folder: Path, schedule: str) -> Path:
     document["attributes"]["schedule"] = schedule
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "defs.yaml").write_text(yaml.safe_dump(document))
+    (folder / "guideline.md").write_bytes((PROJECT / "pipelines/defs/ticket_triage/guideline.md").read_bytes())
     return folder / "defs.yaml"
 
 

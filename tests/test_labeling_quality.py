@@ -320,7 +320,7 @@ def test_guideline_errors_name_the_file_the_line_and_what_to_do(tmp_path, change
     path.write_text(GOOD.replace(*change))
     with pytest.raises(GuidelineError) as raised:
         load_guideline(path, ["Billing", "Technical", "Other"])
-    assert raised.value.exit_code == 1 and isinstance(raised.value, ValueError)
+    assert raised.value.exit_code == 2 and isinstance(raised.value, ValueError)
     assert f"{path}:{line}: " in str(raised.value) and message in str(raised.value)
 
 
