@@ -39,6 +39,42 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 AS_OF = date(2026, 10, 31)  # fixed, so tests do not depend on today's date
 TEST_KEY = "test-pseudonymisation-key"
 
+#: Files that run the pipeline, slowest first (`pytest --durations=0`, summed per file). `make test`
+#: hands whole files to its two workers (`--dist loadfile`) in collection order, these first: the
+#: workers then end within seconds of each other. xdist's default, the files with the most tests
+#: first, hands these (a few slow tests each) out last, and one worker waited on the other's.
+SLOWEST_FIRST = (
+    "test_crash_safety.py",
+    "test_run_lock.py",
+    "test_erasure.py",
+    "test_sharing.py",
+    "test_cli_errors.py",
+    "test_init_to_release.py",
+    "test_sql_end_to_end.py",
+    "test_other_columns.py",
+    "test_pipeline_end_to_end.py",
+    "test_properties.py",
+    "test_init.py",
+    "test_release_recovery.py",
+    "test_waivers.py",
+    "test_residue_review.py",
+    "test_cli.py",
+    "test_release_holds_no_planted_pii.py",
+    "test_assets.py",
+)
+
+
+def pytest_configure(config):
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep the order below
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The slowest files first; every file's tests keep their order (a stable sort by file)."""
+    rank = {name: n for n, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOWEST_FIRST)))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _data_home(tmp_path_factory):
