@@ -45,6 +45,7 @@ TEST_KEY = "test-pseudonymisation-key"
 #: first, hands these (a few slow tests each) out last, and one worker waited on the other's.
 SLOWEST_FIRST = (
     "test_crash_safety.py",
+    "test_labeling_loop.py",
     "test_run_lock.py",
     "test_erasure.py",
     "test_sharing.py",
