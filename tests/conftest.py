@@ -38,6 +38,12 @@ settings.register_profile("explore", max_examples=3000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 AS_OF = date(2026, 10, 31)  # fixed, so tests do not depend on today's date
 TEST_KEY = "test-pseudonymisation-key"
+#: what the suite's function-scoped environment sets, for module-scoped workspaces run as subprocesses
+ENVIRONMENT = {"TRAINSET_PSEUDONYM_KEY": TEST_KEY} | {
+    f"GIT_{who}_{what}": value
+    for who in ("AUTHOR", "COMMITTER")
+    for what, value in (("NAME", "test"), ("EMAIL", "t@x"))
+}
 
 #: Files that run the pipeline, slowest first (`pytest --durations=0`, summed per file). `make test`
 #: hands whole files to its two workers (`--dist loadfile`) in collection order, these first: the

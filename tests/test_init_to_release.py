@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TEST_KEY
+from conftest import ENVIRONMENT
 from faker_exports import (
     issue_tracker_export,
     label_and_text_export,
@@ -64,14 +64,6 @@ def _write(case: str, path: Path) -> None:
         write_with_blank_rows(multilingual_export(400), path, BLANK_ROWS)
     else:
         write_cut_short(issue_tracker_export(300, NEWEST), path)
-
-
-#: what the suite's function-scoped environment sets, for a module-scoped workspace
-ENVIRONMENT = {"TRAINSET_PSEUDONYM_KEY": TEST_KEY} | {
-    f"GIT_{who}_{what}": value
-    for who in ("AUTHOR", "COMMITTER")
-    for what, value in (("NAME", "test"), ("EMAIL", "t@x"))
-}
 
 
 def trainset(root: Path, *args: str) -> subprocess.CompletedProcess:

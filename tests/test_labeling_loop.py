@@ -16,16 +16,11 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
-from conftest import PROJECT, TEST_KEY
+from conftest import ENVIRONMENT, PROJECT
 
 from pipelines.lib.labeling.label_studio import IMPORT_SCHEMA
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
-ENVIRONMENT = {"TRAINSET_PSEUDONYM_KEY": TEST_KEY} | {
-    f"GIT_{who}_{what}": value
-    for who in ("AUTHOR", "COMMITTER")
-    for what, value in (("NAME", "test"), ("EMAIL", "t@x"))
-}
 
 
 def _call(root: Path, *command: str) -> subprocess.CompletedProcess:

@@ -15,19 +15,14 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib.files import TableError, read_csv_table, write_text
-from pipelines.lib.labeling.annotations import GOLD_PREFIX
 from pipelines.lib.labeling.imported import (
-    BAD_TIMESTAMP,
-    NO_ANNOTATOR,
-    NO_BATCH,
-    NO_CHOICE,
-    NO_ITEM_ID,
     UNKNOWN_LABEL,
     ImportedAnnotations,
     LabelingInputError,
+    checked,
     finish,
-    parse_time,
     problem,
+    usable_row,
 )
 
 #: columns an annotations sheet must have (its header names them; case and spaces do not matter)
@@ -104,35 +99,12 @@ def read_annotations_csv(path: Path, classes: Iterable[str], batch: str | None =
                 continue  # a task not labelled yet
         annotator = "" if "@" in annotator else annotator
         sent_in = batch if batch is not None else str(record.get("batch", "")).strip()
-        try:
-            annotated_at = parse_time(str(record.get("annotated_at", "")))
-            bad_time = False
-        except ValueError:
-            annotated_at, bad_time = None, True
-        reason = (
-            (not item and NO_ITEM_ID)
-            or (not annotator and NO_ANNOTATOR)
-            or (not sent_in and NO_BATCH)
-            or (not label and NO_CHOICE)
-            or (to_class(label) is None and UNKNOWN_LABEL)
-            or (bad_time and BAD_TIMESTAMP)
-        )
-        if reason:
-            problems.append(problem(f"row {number}", item, annotator, reason))
+        when = str(record.get("annotated_at", ""))
+        reason, chosen, annotated_at = checked(item, annotator, sent_in, [label] if label else [], to_class, when)
+        if reason or chosen is None:
+            problems.append(problem(f"row {number}", item, annotator, reason or UNKNOWN_LABEL))
             continue
-        rows.append(
-            {
-                "item": item,
-                "annotator": annotator,
-                "label": to_class(label),
-                "batch": sent_in,
-                "gold": item.startswith(GOLD_PREFIX),
-                "ground_truth": False,
-                "annotated_at": annotated_at,
-                "tool": "csv",
-                "task": "",
-            }
-        )
+        rows.append(usable_row(item, annotator, chosen, sent_in, False, annotated_at, "csv", ""))
     return finish(rows, problems, tasks=len(items), cancelled=0)
 
 

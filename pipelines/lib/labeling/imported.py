@@ -6,12 +6,13 @@ the duplicate rule and the problems frame are one rule, not two."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from pipelines.lib.errors import BAD_DATA
-from pipelines.lib.labeling.annotations import ANNOTATION_COLUMNS, typed
+from pipelines.lib.labeling.annotations import ANNOTATION_COLUMNS, GOLD_PREFIX, typed
 
 #: columns of `ImportedAnnotations.problems`: where a row was (task, item), whose it was, and why
 #: it was set aside. No label text, no e-mail address: ids and a reason only.
@@ -55,6 +56,51 @@ class ImportedAnnotations:
 def problem(task: str, item: str, annotator: str, reason: str) -> dict[str, str]:
     """One row of a problems frame."""
     return {"task": task, "item": item, "annotator": annotator, "reason": reason}
+
+
+def checked(
+    item: str,
+    annotator: str,
+    batch: str,
+    choices: list[str],
+    to_class: Callable[[str], str | None],
+    when: object,
+) -> tuple[str | None, str | None, pd.Timestamp | None]:
+    """(first reason the annotation cannot be used or None, its class, its UTC time), checked in
+    order: no item id, no annotator, no batch, no choice, several choices, an unknown label
+    (`to_class` gives None), a time that is not ISO 8601."""
+    try:
+        annotated_at, bad_time = parse_time(when), False
+    except ValueError:
+        annotated_at, bad_time = None, True
+    label = to_class(choices[0]) if len(choices) == 1 else None
+    reason = (
+        (not item and NO_ITEM_ID)
+        or (not annotator and NO_ANNOTATOR)
+        or (not batch and NO_BATCH)
+        or (not choices and NO_CHOICE)
+        or (len(choices) > 1 and SEVERAL_CHOICES)
+        or (label is None and UNKNOWN_LABEL)
+        or (bad_time and BAD_TIMESTAMP)
+    )
+    return reason or None, label, annotated_at
+
+
+def usable_row(
+    item: str, annotator: str, label: str, batch: str, ground_truth: bool, when: object, tool: str, task: str
+) -> dict:
+    """One usable annotation, every `ANNOTATION_COLUMNS` key; gold when the item is `gold:<id>`."""
+    return {
+        "item": item,
+        "annotator": annotator,
+        "label": label,
+        "batch": batch,
+        "gold": item.startswith(GOLD_PREFIX),
+        "ground_truth": ground_truth,
+        "annotated_at": when,
+        "tool": tool,
+        "task": task,
+    }
 
 
 def finish(rows: list[dict], problems: list[dict[str, str]], tasks: int, cancelled: int) -> ImportedAnnotations:

@@ -7,17 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipelines.lib.labeling.annotations import GOLD_PREFIX
 from pipelines.lib.labeling.imported import (
-    BAD_TIMESTAMP,
-    NO_ANNOTATOR,
-    NO_BATCH,
-    NO_CHOICE,
-    NO_ITEM_ID,
-    SEVERAL_CHOICES,
     UNKNOWN_LABEL,
-    parse_time,
+    checked,
     problem,
+    usable_row,
 )
 
 
@@ -33,34 +27,12 @@ def annotation_row(
     annotator = annotator_id(annotation.get("completed_by"))
     sent_in = batch if batch is not None else id_text(data.get("batch"))
     chosen = _choices(annotation.get("result"), from_name)
-    try:
-        annotated_at = parse_time(annotation.get("updated_at") or annotation.get("created_at"))
-        bad_time = False
-    except ValueError:
-        annotated_at, bad_time = None, True
-    reason = (
-        (not item and NO_ITEM_ID)
-        or (not annotator and NO_ANNOTATOR)
-        or (not sent_in and NO_BATCH)
-        or (not chosen and NO_CHOICE)
-        or (len(chosen) > 1 and SEVERAL_CHOICES)
-        or (chosen[0] not in known and UNKNOWN_LABEL)
-        or (bad_time and BAD_TIMESTAMP)
-    )
-    if reason:
-        return {}, problem(task_id, item, annotator, reason)
-    row = {
-        "item": item,
-        "annotator": annotator,
-        "label": chosen[0],
-        "batch": sent_in,
-        "gold": item.startswith(GOLD_PREFIX),
-        "ground_truth": annotation.get("ground_truth") is True,
-        "annotated_at": annotated_at,
-        "tool": "label_studio",
-        "task": task_id,
-    }
-    return row, None
+    when = annotation.get("updated_at") or annotation.get("created_at")
+    reason, label, annotated_at = checked(item, annotator, sent_in, chosen, lambda c: c if c in known else None, when)
+    if reason or label is None:
+        return {}, problem(task_id, item, annotator, reason or UNKNOWN_LABEL)
+    ground_truth = annotation.get("ground_truth") is True
+    return usable_row(item, annotator, label, sent_in, ground_truth, annotated_at, "label_studio", task_id), None
 
 
 def id_text(value: object) -> str:
