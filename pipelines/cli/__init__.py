@@ -23,6 +23,7 @@ VERBS = {
     "plan-labeling": "pipelines.cli.plan_labeling",
     "import-labels": "pipelines.cli.import_labels",
     "adjudicate": "pipelines.cli.adjudicate",
+    "feedback": "pipelines.cli.feedback",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, RootModel, SerializeAsAny, ValidationInfo, field_validator, model_validator
 
+from pipelines.lib.feedback.declaration import FeedbackSpec
 from pipelines.lib.labeling.declaration import LabelingSpec
 from pipelines.lib.privacy.pii_shapes import regions_of_languages
 from pipelines.lib.quality.gate_declarations import GateParams, gate_fits, gates_json_schema, parse_gates
@@ -106,6 +107,11 @@ class DatasetSpec(StrictModel):
         default=None,
         description="Labeling plan, budget and bars; with it, an unlabelled row is a candidate, not an error.",
     )
+    feedback: FeedbackSpec | None = Field(
+        default=None,
+        description="Prediction outcomes logged by the deployed model: metrics, drift, and labels from consented "
+        "feedback.",
+    )
     languages: list[str] = Field(
         description="Declared languages (ISO 639-1); each must be present in the training set."
     )
@@ -147,6 +153,13 @@ class DatasetSpec(StrictModel):
     def segment_columns(self) -> list[str]:
         """Columns coverage is counted by besides the label: the language, then the declared segments."""
         return [self.language_column, *self.columns.segments]
+
+    @property
+    def feedback_segments(self) -> list[str]:
+        """Columns feedback is reported by: `feedback.segments`, or the language and declared segments."""
+        if self.feedback and self.feedback.segments is not None:
+            return list(self.feedback.segments)
+        return self.segment_columns
 
     @property
     def pseudonymized_columns(self) -> list[str]:
@@ -223,6 +236,9 @@ class DatasetSpec(StrictModel):
         if self.labeling and self.labeling.weak:
             for name in sorted(set(self.labeling.weak.rules) - set(self.labels.classes)):
                 problems.append(f"labeling.weak.rules names {name!r}, which is not one of labels.classes")
+        if self.feedback and self.feedback.segments:
+            for name in [n for n in self.feedback.segments if n not in self.segment_columns]:
+                problems.append(f"feedback.segments names {name!r}, which is not the language or a declared segment")
         if c.user is None and self.privacy.consent is not None:
             problems.append("privacy.consent needs columns.user, which is declared absent (null)")
         # (Compared with the defaults, not by what was set: a manifest's spec holds every default.)

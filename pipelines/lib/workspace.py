@@ -99,6 +99,25 @@ class DatasetPaths:
         """Labeling work products: plans, exported batches, the steward queue, import problems."""
         return self.root / "data" / "labeling" / self.dataset
 
+    def feedback_events(self, partition: str) -> Path:
+        """One day of ingested feedback events (no text; the ticket id as the dataset stores it)."""
+        return self.warehouse / "feedback_events" / f"{partition}.parquet"
+
+    def feedback_quarantine(self, partition: str) -> Path:
+        """One day's feedback events that cannot be used, each with its reason."""
+        return self.warehouse / "feedback_quarantine" / f"{partition}.parquet"
+
+    @property
+    def feedback_metrics(self) -> Path:
+        """Acceptance, change, ignore and misroute rates per model version x class x segment x
+        period, with Wilson intervals (`pipelines.lib.feedback.metrics`)."""
+        return self.warehouse / "feedback_metrics.parquet"
+
+    @property
+    def feedback_work(self) -> Path:
+        """Feedback work products: the embedded event store, reports, post-mortems."""
+        return self.root / "data" / "feedback" / self.dataset
+
     @property
     def training_set(self) -> Path:
         return self.warehouse / "training_set.parquet"
