@@ -15,6 +15,7 @@ from pipelines.components.checks import (
     gate_check_result,
     residue_result,
 )
+from pipelines.components.feedback_assets import build_feedback_defs
 from pipelines.components.resources import TrainsetWorkspace, job_name
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import SpecError
@@ -117,9 +118,13 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         yield contract_result(key("eligible"), "eligible_contract", report.contract, paths, context.run_id)
         yield accounting_result(key("eligible"), reconcile.reconcile_eligible(paths), paths, context.run_id)
 
+    # Consented feedback events become labels: every ingested day is read.
+    every_day = dg.AllPartitionMapping()
+    feedback = [dg.AssetDep(key("feedback_events"), partition_mapping=every_day)] if spec.feedback else []
+
     @dg.asset(
         key=key("labeled"),
-        deps=[key("eligible")],
+        deps=[key("eligible"), *feedback],
         check_specs=[_check(key("labeled"), "labeled_contract"), _check(key("labeled"), "row_accounting")],
         kinds={"pandas", "parquet"},
         **common,
@@ -206,9 +211,12 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         )
 
     assets += [redacted, quarantine, eligible, labeled, training_set, release]
-    job = dg.define_asset_job(job_name(spec.name), selection=dg.AssetSelection.groups(spec.name), partitions_def=daily)
+    job = dg.define_asset_job(job_name(spec.name), selection=dg.AssetSelection.assets(*assets), partitions_def=daily)
     schedules = [_daily_schedule(spec, spec_file, job)] if spec.schedule is not None else []
-    return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)])
+    return dg.Definitions.merge(
+        dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)]),
+        build_feedback_defs(spec),
+    )
 
 
 def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):

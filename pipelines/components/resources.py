@@ -96,7 +96,9 @@ def run_datasets(run, declared: Collection[str]) -> set[str]:
     if run is None:
         return set()
     selected = set(run.asset_selection or ()) | {check.asset_key for check in run.asset_check_selection or ()}
-    by_asset = {key.path[0] for key in selected if len(key.path) > 1}
+    # Feedback ingestion reads the dataset's stored days and writes only its own zone: it runs
+    # beside a run of the dataset, never waiting for its lock.
+    by_asset = {key.path[0] for key in selected if len(key.path) > 1 and not key.path[-1].startswith("feedback_")}
     return {name for name in declared if run.job_name == job_name(name) or name in by_asset}
 
 

@@ -133,7 +133,7 @@ class EligibilityReport(Report):
 
 
 #: where an example's label came from (`label_source` in the training set)
-LABEL_SOURCES = ("source", "adjudicated", "weak")
+LABEL_SOURCES = ("source", "adjudicated", "feedback", "weak")
 
 
 class GoldRecord(Report):
@@ -180,6 +180,24 @@ class GuidelineRecord(Report):
     gold: int = Field(ge=0, description="Gold examples.")
 
 
+class FeedbackLabels(Report):
+    """Labels that came from consented feedback events (`pipelines.lib.feedback.labels`)."""
+
+    changed: int = Field(default=0, ge=0, description="Rows labelled by an agent's correction (label_source feedback).")
+    accepted: int = Field(
+        default=0, ge=0, description="Rows whose only label is a kept suggestion (label_source weak, how accepted)."
+    )
+    accepted_not_used: int = Field(
+        default=0, ge=0, description="Unlabelled rows with a kept suggestion left in the pool (train_accepted off)."
+    )
+    replaced_source: int = Field(default=0, ge=0, description="Rows whose source label a correction replaced.")
+    audit_drawn: int = Field(default=0, ge=0, description="Feedback-labelled rows drawn for a blind human audit.")
+    audit_annotated: int = Field(default=0, ge=0, description="Drawn rows annotators have labelled.")
+    audit_agreement: float | None = Field(
+        default=None, description="Share of annotated audit rows where annotators agree with the feedback label."
+    )
+
+
 class LabeledReport(Report):
     """The `labeled` stage: every eligible row either labelled (with provenance) or held back."""
 
@@ -206,6 +224,7 @@ class LabeledReport(Report):
         default=0, ge=0, description="Annotated items that are not eligible rows (erased, expired or unknown)."
     )
     files: list[AnnotationFile] = Field(default_factory=list)
+    feedback: FeedbackLabels | None = Field(default=None, description="Labels from consented feedback events.")
     guideline: GuidelineRecord | None = None
     contract: ContractResult | None = None
 

@@ -127,6 +127,14 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
         # is filled up to its size with items the model spreads over every class.
         items = pd.concat([items, _pilot_sample(candidates, items, proba, pilot - len(items), spec, seed)])
         items = items.reset_index(drop=True)
+    audit = _feedback_audit(paths, spec)
+    if len(audit):
+        # First, so that they are labelled in the first batch sent; blind: no suggestion on them.
+        items = pd.concat([audit, items], ignore_index=True)
+        advice.append(
+            f"{len(audit)} feedback-labelled item(s) sent blind (no suggestion): their labels measure how far "
+            "feedback labels can be trusted"
+        )
     sizes = split_items(len(items), pilot, labeling.batches)
     names = [(f"p{number}-{name}", n) for name, n in sizes]
     items = items.assign(batch=np.repeat([name for name, _ in names], [n for _, n in names]).astype("str"))
@@ -171,6 +179,17 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
         total=cents(whole.total),
     )
     return plan, items
+
+
+def _feedback_audit(paths: DatasetPaths, spec: DatasetSpec) -> pd.DataFrame:
+    """The feedback labels drawn for a blind audit that no annotator has labelled yet (written by
+    the labeled stage), shaped as plan items (cell `feedback_audit`, no prediction)."""
+    source = paths.warehouse / "feedback_audit.parquet"
+    if not source.is_file():
+        return pd.DataFrame()
+    drawn = pd.read_parquet(source)
+    found = _features(drawn, spec, joined_text(drawn, spec.columns.text))
+    return found.assign(cell="feedback_audit", predicted="", uncertainty=float("nan"))
 
 
 def _pilot_sample(

@@ -3,8 +3,10 @@ label and the label's provenance, or is held back (unlabelled: in the labeling p
 the steward's queue).
 
 The label of a row, in order: a steward's decision or the adjudicated label of the imported
-annotations (human labels win over the source's, and each replacement is counted); the source's
-own label; a weak label, only where `labeling.weak.train` says so. Gold items score annotators and
+annotations (human labels win over the source's, and each replacement is counted); an agent's
+correction logged as consented feedback (`changed`); the source's own label; a weak label (a
+consented `accepted` suggestion, or a keyword rule), only where `feedback.labels.train_accepted`
+or `labeling.weak.train` says so. Gold items score annotators and
 never become examples; an annotator under the gold bar is left out of adjudication."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.accounting import Accounting, NothingLeftError
+from pipelines.lib.feedback.labels import feedback_labels
 from pipelines.lib.files import write_parquet
 from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
@@ -23,7 +26,7 @@ from pipelines.lib.labeling.weak import weak_labels
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.splits import joined_text
 from pipelines.lib.report_files import write_labeled
-from pipelines.lib.reports import BatchQuality, GoldRecord, GuidelineRecord, LabeledReport
+from pipelines.lib.reports import BatchQuality, FeedbackLabels, GoldRecord, GuidelineRecord, LabeledReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -33,6 +36,8 @@ PROVENANCE = {
     "label_how": "str",  # unanimous, majority, single, steward (adjudicated); rule (weak); "" (source)
     "label_annotators": "int64",  # human annotators whose labels were counted
     "label_batch": "str",  # the labeling batch the item was annotated in; "" for none
+    "label_ref": "str",  # feedback:<event_id> for a label from feedback; "" otherwise
+    "label_model_version": "str",  # the model version whose prediction the feedback was about; ""
 }
 
 
@@ -72,6 +77,8 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     frame["label_how"] = ids.map(decided["how"]).fillna("").astype("str")
     frame["label_annotators"] = ids.map(decided["annotators"]).fillna(0).astype("int64")
     frame["label_batch"] = ids.map(batch_of).fillna("").astype("str")
+    feedback = feedback_labels(paths, spec, ids)
+    used = _apply_feedback(frame, ids, feedback, human_label, spec)
 
     pool = frame[label].isna()
     weak = None
@@ -106,6 +113,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     text = joined_text(eligible, spec.columns.text).set_axis(ids)  # redacted: eligible is past redaction
     _write_queue(paths, waiting.assign(text=waiting["item"].map(text)))
     kept = frame["label_source"]
+    audit = _feedback_audit(paths, spec, eligible, ids, feedback, adjudicated)
     report = LabeledReport(
         accounting=accounting.close(len(frame)),
         by_source={str(k): int(n) for k, n in kept.value_counts().sort_index().items()},
@@ -119,6 +127,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
         pool=int(pool.sum() - queued.sum()),
         weak_in_pool=0 if weak is None else int(weak["weak_label"].reindex(held.index).notna().sum()),
         annotations_unmatched=int((~human["item"].isin(ids)).sum()),
+        feedback=None if spec.feedback is None else used.model_copy(update=audit),
         files=files,
         guideline=None
         if guideline is None
@@ -131,6 +140,62 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     )
     write_labeled(paths, report)
     return report
+
+
+def _apply_feedback(
+    frame: pd.DataFrame, ids: pd.Series, feedback: pd.DataFrame, human: pd.Series, spec: DatasetSpec
+) -> FeedbackLabels:
+    """Put consented feedback labels on `frame` (in place): a correction wherever no human label
+    is; a kept suggestion (weak) only on a row with no label at all, and only when
+    `feedback.labels.train_accepted`. Returns the counts."""
+    label = spec.labels.column
+    how = ids.map(feedback["how"])
+    value = ids.map(feedback["label"])
+    correction = how.eq("changed").fillna(False) & ~human
+    replaced = int((correction & frame[label].notna() & frame[label].ne(value)).sum())
+    kept_suggestion = how.eq("accepted").fillna(False) & ~human & frame[label].isna()
+    train = bool(spec.feedback and spec.feedback.labels.train_accepted)
+    taken = correction | (kept_suggestion & train)
+    frame.loc[taken, label] = value[taken]
+    frame.loc[correction, "label_source"] = "feedback"
+    frame.loc[kept_suggestion & train, "label_source"] = "weak"
+    frame.loc[taken, "label_how"] = how[taken]
+    frame["label_ref"] = ids.map(feedback["ref"]).where(taken, "").astype("str")
+    frame["label_model_version"] = ids.map(feedback["model_version"]).where(taken, "").astype("str")
+    return FeedbackLabels(
+        changed=int(correction.sum()),
+        accepted=int((kept_suggestion & train).sum()),
+        accepted_not_used=int((kept_suggestion & ~train).sum()),
+        replaced_source=replaced,
+    )
+
+
+def _feedback_audit(
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    eligible: pd.DataFrame,
+    ids: pd.Series,
+    feedback: pd.DataFrame,
+    adjudicated: pd.Series,
+) -> dict:
+    """The audit of feedback labels: the drawn items no annotator has labelled yet go to
+    `feedback_audit.parquet` (redacted text, for the next labeling plan); on those annotators have
+    labelled, the share where the feedback label agrees measures the bias of feedback labels."""
+    drawn = ids.isin(feedback.index[feedback["audit"]])
+    annotated = drawn & adjudicated.notna()
+    agreed = int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum())
+    waiting = eligible.loc[drawn & ~annotated].assign(label_ref=ids.map(feedback["ref"]))
+    target = paths.warehouse / "feedback_audit.parquet"
+    if waiting.empty:
+        target.unlink(missing_ok=True)
+    else:
+        write_parquet(waiting.drop(columns=[spec.labels.column]).reset_index(drop=True), target)
+    n = int(annotated.sum())
+    return {
+        "audit_drawn": int(drawn.sum()),
+        "audit_annotated": n,
+        "audit_agreement": round(agreed / n, 4) if n else None,
+    }
 
 
 def _guideline(paths: DatasetPaths, spec: DatasetSpec) -> Guideline | None:

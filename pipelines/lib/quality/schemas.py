@@ -68,6 +68,8 @@ def labeled_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
         "label_how": pa.Column(str),
         "label_annotators": pa.Column("int64", pa.Check.ge(0)),
         "label_batch": pa.Column(str),
+        "label_ref": pa.Column(str),
+        "label_model_version": pa.Column(str),
     }
     schema = redacted_schema(spec).update_column(spec.labels.column, nullable=False)
     return schema.add_columns(provenance).set_name(f"{spec.name}.labeled")
