@@ -41,6 +41,11 @@ def report(
         )
     first = from_day.date() if from_day else spec.feedback.start
     last = to_day.date() if to_day else _last_ingested(paths, spec.name)
+    if to_day is None and last < first:
+        raise FeedbackReportError(
+            f"no ingested feedback day of {spec.name} from {first} on (the last is {last}); "
+            f"run `trainset feedback ingest {spec.name}`, or give an earlier --from"
+        )
     files = write_feedback_report(spec, paths, first, last, out.resolve() if out else None)
     summary = files.summary
     click.echo(f"{spec.name}: feedback {first} to {last}, {summary.events:,} events over {summary.days_ingested} days")

@@ -85,7 +85,9 @@ def mix_drift(column: str, before: pd.Series, after: pd.Series, bar: DriftBar) -
     )
 
 
-def acceptance_drift(segment: str, value: str, before: Proportion, after: Proportion, bar: DriftBar, min_n: int):
+def acceptance_drift(
+    segment: str, value: str, before: Proportion, after: Proportion, bar: DriftBar, min_n: int
+) -> AcceptanceDrift:
     """How acceptance of `segment`=`value` (`*`, `*`: all events) changed from week 1 to week w."""
     change = after.rate - before.rate if after.rate is not None and before.rate is not None else None
     pooled = (before.count + after.count) / (before.of + after.of) if before.of and after.of else None

@@ -31,7 +31,7 @@ from pipelines.lib.feedback.events import MISSING
 
 #: what a key column holds in a row that counts every value of it ("all classes", "all segments")
 ALL = "*"
-#: period levels, coarse to fine is not needed: a row's `level` says which one it is
+#: the period levels, in the order their rows come
 LEVELS = ("day", "week", "pilot")
 #: confidence of every interval
 CONFIDENCE = 0.95
