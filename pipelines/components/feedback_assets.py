@@ -6,7 +6,6 @@ calls one function of `pipelines.lib.feedback`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 
@@ -28,13 +27,6 @@ def feedback_job_name(dataset: str) -> str:
 def metrics_job_name(dataset: str) -> str:
     """The job that measures a dataset's ingested feedback (the daemon runs it by automation)."""
     return f"{dataset}_feedback_metrics_job"
-
-
-def feedback_store(spec: DatasetSpec, root: Path) -> FeedbackStore:
-    """The dataset's event store (its URL resolved against the workspace)."""
-    assert spec.feedback is not None
-    store = spec.feedback.store
-    return FeedbackStore(store.resolved_url(root, spec.name), store.table)
 
 
 def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
@@ -63,7 +55,7 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
         segments. No text: only consented events are ever joined to text, when `labeled` runs."""
         paths = workspace.paths(spec.name)
         day = context.partition_key
-        result = ingest_day(paths, spec, feedback_store(spec, paths.root), day, workspace.key(spec))
+        result = ingest_day(paths, spec, FeedbackStore.for_dataset(spec, paths.root), day, workspace.key(spec))
         stats = {"accounting": result.accounting.model_dump(), "consented": result.consented}
         write_json(stats | {"duplicates": result.duplicates}, paths.stats("feedback_events", day))
         accounting = result.accounting
@@ -121,7 +113,7 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
         paths = workspace.paths(spec.name)
         cursor = Cursor.parse(context.cursor)
         pending = pending_days(
-            feedback_store(spec, paths.root), cursor, feedback.start, feedback.late_days, datetime.now(UTC).date()
+            FeedbackStore.for_dataset(spec, paths.root), cursor, feedback.start, feedback.late_days, datetime.now(UTC).date()
         )
         context.update_cursor(pending.cursor.dump())
         if not pending.days:

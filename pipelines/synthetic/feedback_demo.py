@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore
+from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore, Logged
 from pipelines.lib.release.versions import versions
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths, default_workspace
@@ -86,9 +86,8 @@ def simulate_pilot(
     return events
 
 
-def run(dataset: str, root: Path) -> tuple[int, int]:
-    """Simulate the pilot over the dataset's stored tickets and log it; returns (inserted,
-    duplicates). Raises ValueError when the dataset has no feedback block, no stored ticket, or no
+def run(dataset: str, root: Path) -> Logged:
+    """Simulate the pilot over the dataset's stored tickets and log it; returns what was logged. Raises ValueError when the dataset has no feedback block, no stored ticket, or no
     released version to say what model v1 was trained on."""
     spec, _ = get_spec(dataset, root)
     if spec.feedback is None:
@@ -102,7 +101,7 @@ def run(dataset: str, root: Path) -> tuple[int, int]:
     released = versions(paths.releases)
     if not released:
         raise ValueError(f"{dataset} has no released version for model {MODEL_VERSION} to be trained on")
-    store = FeedbackStore(spec.feedback.store.resolved_url(root, dataset), spec.feedback.store.table)
+    store = FeedbackStore.for_dataset(spec, root)
     store.migrate()
     store.register_model(MODEL_VERSION, dataset, released[-1], who="feedback_demo")
     events = simulate_pilot(tickets, spec, spec.feedback.start)
@@ -114,8 +113,11 @@ def main() -> None:
     parser.add_argument("dataset", nargs="?", default="ticket_triage")
     parser.add_argument("--workspace", type=Path, default=Path(default_workspace()))
     args = parser.parse_args()
-    inserted, duplicates = run(args.dataset, args.workspace.resolve())
-    print(f"{args.dataset}: logged {inserted} pilot event(s) of model {MODEL_VERSION} ({duplicates} already logged)")
+    logged = run(args.dataset, args.workspace.resolve())
+    print(
+        f"{args.dataset}: logged {logged.inserted} pilot event(s) of model {MODEL_VERSION} "
+        f"({logged.duplicates} already logged)"
+    )
 
 
 if __name__ == "__main__":
