@@ -50,6 +50,7 @@ USER_ERRORS = {
     "pipelines.lib.labeling.adjudication": ["DecisionError"],
     "pipelines.lib.labeling.importing": ["ImportUsageError"],
     "pipelines.lib.labeling.imported": ["LabelingInputError"],
+    "pipelines.lib.feedback.store": ["FeedbackStoreError"],
 }
 
 
