@@ -51,6 +51,8 @@ USER_ERRORS = {
     "pipelines.lib.labeling.importing": ["ImportUsageError"],
     "pipelines.lib.labeling.imported": ["LabelingInputError"],
     "pipelines.lib.feedback.report": ["FeedbackReportError"],
+    "pipelines.lib.feedback.store": ["FeedbackStoreError"],
+    "pipelines.feedback_runner": ["FeedbackNotDeclaredError"],
 }
 
 

@@ -1,0 +1,1 @@
+"""One file per migration of the feedback store, applied in `down_revision` order."""
