@@ -58,10 +58,10 @@ def ingest_feedback(
     cursor_file = paths.feedback_work / "sensor_cursor.json"
     cursor = cursor_file.read_text() if cursor_file.is_file() else None
     sensor = defs.resolve_sensor_def(f"{spec.name}_feedback_sensor")
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"workspace": defs.resources["workspace"]}, definitions=defs
-    )
-    tick = sensor.evaluate_tick(context)
+    ) as context:
+        tick = sensor.evaluate_tick(context)
     summary = IngestSummary()
     if not tick.run_requests:
         summary.skipped = tick.skip_message or "no new feedback event"

@@ -62,7 +62,9 @@ def _pilot_events(eligible: pd.DataFrame, reserved: list[str]) -> list[FeedbackE
         week2 = offset >= 7
         candidates = pool[pool["channel"] == "chat"] if week2 else pool
         picked = candidates.sample(20, random_state=int(rng.integers(1 << 30)))
-        actions = rng.choice(["accepted", "changed", "ignored"], size=20, p=[0.45, 0.45, 0.1] if week2 else [0.7, 0.2, 0.1])
+        actions = rng.choice(
+            ["accepted", "changed", "ignored"], size=20, p=[0.45, 0.45, 0.1] if week2 else [0.7, 0.2, 0.1]
+        )
         for n, (row, action) in enumerate(zip(picked.itertuples(), actions, strict=True)):
             truth = row.category
             predicted = truth if action != "changed" else classes[(classes.index(truth) + 1) % 4]
@@ -124,7 +126,9 @@ def pilot(request, tmp_path_factory):
             instance = dg.DagsterInstance.ephemeral()
             ingested = ingest_feedback(spec, root, instance=instance)
             repeated = ingest_feedback(spec, root, instance=instance)
-            late = _event("late", eligible.iloc[7].ticket_id, "Billing", "Billing", "accepted", True, day3)
+            # Logged after the watermark passed its ts, within feedback.late_days of it.
+            late_ts = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
+            late = _event("late", eligible.iloc[7].ticket_id, "Billing", "Billing", "accepted", True, late_ts)
             store.log([late])
             after_late = ingest_feedback(spec, root, instance=instance)
             second = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
@@ -154,7 +158,7 @@ def test_the_sensor_ingests_each_event_exactly_once(pilot):
     assert ingested.days == [(START + timedelta(days=n)).isoformat() for n in range(14)]
     assert not ingested.failed
     assert repeated.days == [] and repeated.skipped
-    assert pilot["after_late"].days == ["2026-10-14"]  # a late event: its day only, whole again
+    assert pilot["after_late"].days == ["2026-10-24"]  # a late event: its day only, whole again
     paths = pilot["paths"]
     stored = pd.concat([pd.read_parquet(f) for f in sorted((paths.warehouse / "feedback_events").glob("*.parquet"))])
     assert stored["event_id"].is_unique

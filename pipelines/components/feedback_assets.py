@@ -3,7 +3,6 @@ start, filled by a sensor that reads the event store by watermark) and `feedback
 (acceptance, drift and their gates over every ingested day). Thin, like the dataset's assets: each
 calls one function of `pipelines.lib.feedback`."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 
@@ -113,7 +112,11 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
         paths = workspace.paths(spec.name)
         cursor = Cursor.parse(context.cursor)
         pending = pending_days(
-            FeedbackStore.for_dataset(spec, paths.root), cursor, feedback.start, feedback.late_days, datetime.now(UTC).date()
+            FeedbackStore.for_dataset(spec, paths.root),
+            cursor,
+            feedback.start,
+            feedback.late_days,
+            datetime.now(UTC).date(),
         )
         context.update_cursor(pending.cursor.dump())
         if not pending.days:

@@ -65,7 +65,9 @@ def simulate_pilot(
         wrong = np.sort(classes)[(index + rng.integers(1, len(classes), per_day)) % len(classes)]
         predicted = np.where(right, truth, wrong)
         roll = rng.random(per_day)
-        action = np.where(right, np.where(roll < 0.88, "accepted", "ignored"), np.where(roll < 0.8, "changed", "ignored"))
+        action = np.where(
+            right, np.where(roll < 0.88, "accepted", "ignored"), np.where(roll < 0.8, "changed", "ignored")
+        )
         seconds = np.sort(rng.integers(0, 86_400, per_day))
         day_start = datetime.combine(start + timedelta(days=offset), time(), tzinfo=UTC)
         frames.append(
@@ -87,8 +89,9 @@ def simulate_pilot(
 
 
 def run(dataset: str, root: Path) -> Logged:
-    """Simulate the pilot over the dataset's stored tickets and log it; returns what was logged. Raises ValueError when the dataset has no feedback block, no stored ticket, or no
-    released version to say what model v1 was trained on."""
+    """Simulate the pilot over the dataset's stored tickets and log it; returns what was logged.
+    Raises ValueError when the dataset has no feedback block, no stored ticket, or no released
+    version to say what model v1 was trained on."""
     spec, _ = get_spec(dataset, root)
     if spec.feedback is None:
         raise ValueError(f"{dataset} declares no feedback block")
