@@ -44,7 +44,8 @@ setup: $(BIN)/.installed $(DVC_ENV)/.installed
 HELP_DESK_EXPORT := data/exports/help_desk.csv
 
 ## demo: generate tickets, materialize every asset of ticket_triage, release a version; then draft
-## help_desk from a single help-desk export with `trainset init`, run it and release it
+## help_desk from a single help-desk export with `trainset init`, run it and release it; then
+## simulate a 2-week feedback pilot of a model trained on ticket_triage, ingest it and report it
 demo: setup
 	$(BIN)/trainset keygen --path $(KEY_FILE)
 	$(BIN)/trainset generate
@@ -52,12 +53,16 @@ demo: setup
 	$(BIN)/python -m pipelines.synthetic.help_desk --out $(HELP_DESK_EXPORT)
 	$(BIN)/trainset init help_desk --from $(HELP_DESK_EXPORT) --force
 	$(BIN)/trainset run help_desk
+	$(BIN)/python -m pipelines.synthetic.feedback_demo ticket_triage
+	$(BIN)/trainset feedback ingest ticket_triage
+	$(BIN)/trainset feedback report ticket_triage
 	$(BIN)/trainset versions ticket_triage
 	$(BIN)/trainset versions help_desk
 	@echo
 	@echo "Releases are in datasets/ticket_triage/ and datasets/help_desk/ (git tags <name>@vN); the DVC remote:"
 	@$(TRAINSET_DVC) remote list
 	@echo "help_desk was drafted from one export: read reports/help_desk/data_brief.md and pipelines/defs/help_desk/defs.yaml"
+	@echo "The 2-week feedback pilot of model v1: data/feedback/ticket_triage/report/ (report.html, postmortem.md)"
 	@echo "Fetch one elsewhere:  $(BIN)/trainset pull ticket_triage@v1 -o /tmp/ticket_triage_v1"
 	@echo "Open the Dagster UI:  make ui   (then http://127.0.0.1:3000)"
 
