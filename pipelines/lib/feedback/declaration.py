@@ -53,7 +53,14 @@ class FeedbackStoreSpec(_Strict):
 
     def resolved_url(self, root: Path, dataset: str) -> str:
         """The URL to connect to: `$url_env`, else `url`, else the embedded default, a relative
-        SQLite path made absolute under `root`."""
+        SQLite path made absolute under `root`. Raises ValueError when `url_env` is declared and
+        unset."""
+        if self.url_env and not os.environ.get(self.url_env):
+            # Falling back to `url` would log events into another store than the one declared.
+            raise ValueError(
+                f"{dataset}: feedback.store.url_env names ${self.url_env}, which is not set: export it (the event "
+                "store's database URL), or remove url_env from the spec"
+            )
         url = (os.environ.get(self.url_env) if self.url_env else None) or self.url or default_store_url(dataset)
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url[len(prefix) :].startswith("/") and url != "sqlite:///:memory:":
