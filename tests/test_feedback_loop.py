@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from conftest import AS_OF, POSTGRES_URL, land, make_workspace, postgres_schema, small_spec
 
+from pipelines.cli import cli
 from pipelines.feedback_runner import ingest_feedback
 from pipelines.lib.feedback.declaration import FeedbackSpec
 from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore
@@ -132,6 +134,16 @@ def pilot(request, tmp_path_factory):
             store.log([late])
             after_late = ingest_feedback(spec, root, instance=instance)
             second = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
+            labeled = pd.read_parquet(paths.labeled)  # before the erasure below
+            # Erasure: a user with a ticket the pilot logged events about.
+            raw = pd.concat(
+                pd.read_parquet(f, columns=["ticket_id", "user_id"])
+                for f in (paths.warehouse / "raw_tickets").glob("*.parquet")
+            ).dropna()
+            logged_about = raw[raw["ticket_id"].isin([e.ticket_id for e in events[20:]])]
+            user = logged_about["user_id"].iloc[0]
+            erased_tickets = set(raw.loc[raw["user_id"] == user, "ticket_id"])
+            forgot = CliRunner().invoke(cli, ["forget", user, "--workspace", str(root)])
             yield {
                 "root": root,
                 "paths": paths,
@@ -143,6 +155,10 @@ def pilot(request, tmp_path_factory):
                 "repeated": repeated,
                 "after_late": after_late,
                 "second": second,
+                "labeled": labeled,
+                "forgot": forgot,
+                "erased_tickets": erased_tickets,
+                "store": store,
                 "fixed": fixed,
                 "private": private,
             }
@@ -162,7 +178,8 @@ def test_the_sensor_ingests_each_event_exactly_once(pilot):
     paths = pilot["paths"]
     stored = pd.concat([pd.read_parquet(f) for f in sorted((paths.warehouse / "feedback_events").glob("*.parquet"))])
     assert stored["event_id"].is_unique
-    assert sorted(stored["event_id"]) == sorted(e.event_id for e in pilot["events"])
+    erased = pilot["erased_tickets"]  # the erasure test's user: their events are gone since
+    assert sorted(stored["event_id"]) == sorted(e.event_id for e in pilot["events"] if e.ticket_id not in erased)
     quarantined = pd.read_parquet(paths.feedback_quarantine("2026-10-14"))
     assert dict(zip(quarantined["event_id"], quarantined["reason"], strict=True)) == {
         "q-ticket": "unknown_ticket",
@@ -199,7 +216,7 @@ def test_drift_fires_on_the_week_two_shift_and_names_the_segment(pilot):
 def test_consented_corrections_become_labels_and_others_never_do(pilot):
     second, paths, spec = pilot["second"], pilot["paths"], pilot["spec"]
     assert second.success, second.failure
-    labeled = pd.read_parquet(paths.labeled).set_index("ticket_id")
+    labeled = pilot["labeled"].set_index("ticket_id")
     fixed, private = pilot["fixed"], pilot["private"]
     row = labeled.loc[fixed.ticket_id]
     assert row["category"] != fixed.category
@@ -217,3 +234,14 @@ def test_consented_corrections_become_labels_and_others_never_do(pilot):
         assert released.loc[fixed.ticket_id, "label_ref"] == "feedback:fix"
     assert "feedback" in (v2 / "DATASET_CARD.md").read_text()
     assert spec.feedback is not None
+
+
+def test_erasure_deletes_the_users_feedback_events(pilot):
+    forgot, erased = pilot["forgot"], pilot["erased_tickets"]
+    assert forgot.exit_code == 0, forgot.output
+    assert "feedback event(s) about the user's tickets deleted from the event store" in forgot.output
+    stored = pd.concat(
+        pd.read_parquet(f) for f in sorted((pilot["paths"].warehouse / "feedback_events").glob("*.parquet"))
+    )
+    assert not stored["ticket_id"].isin(erased).any()
+    assert not pilot["store"].read_after(None)["ticket_id"].isin(erased).any()

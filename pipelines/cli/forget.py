@@ -8,7 +8,7 @@ import click
 
 from pipelines.cli.common import workspace_option
 from pipelines.lib.catalog import dataset_specs
-from pipelines.lib.privacy.erasure import ERASURE_LOG, purge_stored_rows, record_request
+from pipelines.lib.privacy.erasure import ERASURE_LOG, purge_user, record_request
 from pipelines.lib.privacy.pseudonymize import load_key
 from pipelines.lib.workspace import defs_folder
 
@@ -37,13 +37,32 @@ def forget(user: str, reason: str, workspace: Path) -> None:
         return
     keys = {name: load_key(spec.privacy.key_env) for name, spec in by_user.items()}
     request_id = record_request(workspace, user, keys, reason)
-    deleted = {
-        name: purge_stored_rows(workspace, name, str(spec.columns.user), user, keys[name])
-        for name, spec in by_user.items()
-    }
+    deleted, events = {}, {}
+    for name, spec in by_user.items():
+        deleted[name], tickets = purge_user(
+            workspace, name, str(spec.columns.user), user, keys[name], id_column=spec.columns.id
+        )
+        if spec.feedback is not None:  # the events about the user's tickets, where they are logged
+            events[name] = _delete_events(spec, workspace, tickets)
     click.echo(f"recorded {request_id} in {workspace / ERASURE_LOG} (pseudonyms only, not the id)")
     for name, rows in deleted.items():
         click.echo(
             f"  {name}: {rows} stored row(s) deleted now; the next `trainset run {name}` releases without the user"
         )
+        if name in events:
+            click.echo(
+                f"  {name}: {events[name]} feedback event(s) about the user's tickets deleted from the event store"
+            )
         click.echo("  and withdraws earlier versions that hold them (deleted from the DVC cache and remote)")
+
+
+def _delete_events(spec, workspace: Path, tickets: set[str]) -> int:
+    """Delete the events about `tickets` from the dataset's event store (none where no store was
+    ever created). Raises FeedbackStoreError when the store cannot be reached: the request is
+    recorded, and running `trainset forget` again finishes it."""
+    from pipelines.lib.feedback.store import FeedbackStore
+
+    store = FeedbackStore.for_dataset(spec, workspace)
+    if store.current_revision() is None:
+        return 0
+    return store.delete_tickets(tickets)

@@ -3,7 +3,6 @@ start, filled by a sensor that reads the event store by watermark) and `feedback
 (acceptance, drift and their gates over every ingested day). Thin, like the dataset's assets: each
 calls one function of `pipelines.lib.feedback`."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg

@@ -20,7 +20,7 @@ from pipelines.lib.accounting import Accounting, RowAccounting
 from pipelines.lib.feedback.declaration import USER_ACTIONS
 from pipelines.lib.feedback.events import EVENT_COLUMNS, MISSING
 from pipelines.lib.feedback.store import FeedbackStore
-from pipelines.lib.files import write_parquet
+from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.privacy.pseudonymize import pseudonymize
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -186,4 +186,36 @@ def ingested_events(paths: DatasetPaths, first: str | None = None, last: str | N
     return pads.dataset([str(f) for f in files], format="parquet").to_table().to_pandas()
 
 
-__all__ = ["REASONS", "Cursor", "IngestedDay", "Pending", "ingest_day", "ingested_events", "pending_days"]
+def purge_feedback_tickets(paths: DatasetPaths, ticket_ids: set[str]) -> int:
+    """Delete the ingested events (and quarantined ones) about these tickets, as the dataset
+    stores their ids (an erasure request); returns the events deleted. Each day's stats keep
+    balancing: the rows go out as `erasure_request`."""
+    deleted = 0
+    for zone in ("feedback_events", "feedback_quarantine"):
+        folder = paths.warehouse / zone
+        for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+            frame = pd.read_parquet(path)
+            hit = frame["ticket_id"].astype("str").isin(ticket_ids)
+            if not hit.any():
+                continue
+            write_parquet(frame.loc[~hit.to_numpy()].reset_index(drop=True), path)
+            deleted += int(hit.sum())
+            stats = paths.stats("feedback_events", path.stem)
+            if zone == "feedback_events" and stats.is_file():
+                data = json.loads(stats.read_text())
+                accounting = RowAccounting.model_validate(data["accounting"])
+                data["accounting"] = accounting.after_deletion("erasure_request", int(hit.sum())).model_dump()
+                write_json(data, stats)
+    return deleted
+
+
+__all__ = [
+    "REASONS",
+    "Cursor",
+    "IngestedDay",
+    "Pending",
+    "ingest_day",
+    "ingested_events",
+    "pending_days",
+    "purge_feedback_tickets",
+]

@@ -324,6 +324,21 @@ class FeedbackStore:
         with self._connection() as connection:
             return {row.day: int(row.events) for row in connection.execute(query)}
 
+    def delete_tickets(self, ticket_ids: Iterable[str]) -> int:
+        """Delete every event about these tickets (an erasure request: the events of an erased
+        user's tickets); returns the events deleted."""
+        wanted = sorted(set(ticket_ids))
+        if not wanted:
+            return 0
+        deleted = 0
+        with self._connection() as connection:
+            for start in range(0, len(wanted), 1000):  # bound the statement's parameters
+                chunk = wanted[start : start + 1000]
+                deleted += connection.execute(
+                    sa.delete(self._events).where(self._events.c.ticket_id.in_(chunk))
+                ).rowcount
+        return deleted
+
     # -- inside ---------------------------------------------------------------------------------
 
     def _select(self) -> sa.Select:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.lib.feedback.ingest import purge_feedback_tickets
 from pipelines.lib.files import write_parquet
 from pipelines.lib.privacy.pseudonymize import key_id, pseudonymize
 from pipelines.lib.report_files import record_deletion
@@ -66,13 +67,26 @@ def erased_pseudonyms(root: Path, key: bytes) -> dict[str, str]:
     return found
 
 
-def purge_stored_rows(root: Path, dataset: str, user_column: str, user: str, key: bytes) -> int:
+def purge_stored_rows(
+    root: Path, dataset: str, user_column: str, user: str, key: bytes, id_column: str | None = None
+) -> int:
     """Delete the user's rows from the dataset's stored zones (raw: by id; later zones: by
-    pseudonym), so no copy waits for the next build. Returns rows deleted."""
+    pseudonym), so no copy waits for the next build; with `id_column`, the ingested feedback
+    events about the user's tickets too. Returns rows deleted (feedback events not counted:
+    `purged_tickets` lists the tickets, as the exports write their ids)."""
+    deleted, _ = purge_user(root, dataset, user_column, user, key, id_column)
+    return deleted
+
+
+def purge_user(
+    root: Path, dataset: str, user_column: str, user: str, key: bytes, id_column: str | None = None
+) -> tuple[int, set[str]]:
+    """`purge_stored_rows`, also returning the ids of the user's tickets found in the raw zone
+    (as the exports write them), for the stores that hold events about them."""
     paths = DatasetPaths(root, dataset)
     warehouse = paths.warehouse
     pseudonym = pseudonymize(pd.Series([user], dtype="str"), key).iloc[0]
-    deleted = 0
+    deleted, tickets, stored_ids = 0, set(), set()
     for path in sorted(warehouse.glob("**/*.parquet")):
         # Landed days and the raw zone hold the user's id as written; later zones its pseudonym.
         is_raw = path.parent.name.startswith(("raw_", "landed_"))
@@ -80,10 +94,14 @@ def purge_stored_rows(root: Path, dataset: str, user_column: str, user: str, key
         if user_column not in frame.columns:
             continue  # e.g. quarantine records: locations only
         hit = frame[user_column] == (user if is_raw else pseudonym)
+        if hit.any() and id_column in frame.columns:
+            (tickets if is_raw else stored_ids).update(frame.loc[hit.to_numpy(), id_column].astype("str"))
         if hit.any():
             write_parquet(frame.loc[~hit.to_numpy()], path)
             deleted += int(hit.sum())
             # Day zones (raw_*/, redacted/) keep a report per day; eligible and training_set one each.
             zone, day = (path.parent.name, path.stem) if path.parent != warehouse else (path.stem, None)
             record_deletion(paths, zone, day, "erasure_request", int(hit.sum()))
-    return deleted
+    if stored_ids:
+        purge_feedback_tickets(paths, stored_ids)
+    return deleted, tickets
