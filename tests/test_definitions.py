@@ -30,7 +30,12 @@ def test_project_definitions_load_with_every_asset_check_and_schedule():
     # `make demo` may have declared a second dataset (help_desk) in this checkout: look at ticket_triage's.
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys() if key.path[0] == "ticket_triage"}
     stages = ["raw_tickets", "redacted", "quarantine", "eligible", "labeled", "training_set", "release"]
+    stages += ["feedback_events", "feedback_metrics"]
     assert keys == {f"ticket_triage/{stage}" for stage in stages}
+    # The dataset's job materializes its own graph; feedback is ingested by its sensor's job.
+    job_keys = {k.to_user_string() for k in defs.resolve_job_def("ticket_triage_job").asset_layer.selected_asset_keys}
+    assert "ticket_triage/feedback_events" not in job_keys and "ticket_triage/labeled" in job_keys
+    assert defs.resolve_sensor_def("ticket_triage_feedback_sensor").job_name == "ticket_triage_feedback_job"
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert {"pii_residue", "redacted_contract", "expectation_suite", "min_examples_per_class"} <= checks
     assert defs.resolve_schedule_def("ticket_triage_schedule").cron_schedule == "0 3 * * *"

@@ -24,6 +24,7 @@ from pipelines.cli import cli
 from pipelines.feedback_runner import ingest_feedback
 from pipelines.lib.feedback.declaration import FeedbackSpec
 from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore
+from pipelines.lib.labeling.plan import make_plan
 from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.workspace import DatasetPaths
 from pipelines.runner import materialize_dataset
@@ -80,7 +81,7 @@ def _pilot_events(eligible: pd.DataFrame, reserved: list[str]) -> list[FeedbackE
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def pilot(request, tmp_path_factory):
     with contextlib.ExitStack() as stack:
-        feedback = {"start": START, "min_n": 20, "segments": ["language", "channel"]}
+        feedback = {"start": START, "min_n": 20, "segments": ["language", "channel"], "labels": {"audit_share": 0.2}}
         if request.param == "postgresql":
             _, schema = stack.enter_context(postgres_schema("feedback"))
             feedback["store"] = {"url": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"}
@@ -135,6 +136,8 @@ def pilot(request, tmp_path_factory):
             after_late = ingest_feedback(spec, root, instance=instance)
             second = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
             labeled = pd.read_parquet(paths.labeled)  # before the erasure below
+            audit = pd.read_parquet(paths.warehouse / "feedback_audit.parquet")
+            plan, items = make_plan(paths, spec, 1)
             # Erasure: a user with a ticket the pilot logged events about.
             raw = pd.concat(
                 pd.read_parquet(f, columns=["ticket_id", "user_id"])
@@ -156,6 +159,8 @@ def pilot(request, tmp_path_factory):
                 "after_late": after_late,
                 "second": second,
                 "labeled": labeled,
+                "audit": audit,
+                "plan_items": items,
                 "forgot": forgot,
                 "erased_tickets": erased_tickets,
                 "store": store,
@@ -245,3 +250,16 @@ def test_erasure_deletes_the_users_feedback_events(pilot):
     )
     assert not stored["ticket_id"].isin(erased).any()
     assert not pilot["store"].read_after(None)["ticket_id"].isin(erased).any()
+
+
+def test_a_random_share_of_feedback_labels_goes_to_the_next_plan_blind(pilot):
+    audit, labeled = pilot["audit"], pilot["labeled"]
+    from_feedback = labeled.loc[labeled["label_ref"].str.startswith("feedback:"), "ticket_id"]
+    assert len(audit) and audit["ticket_id"].notna().all()
+    assert set(audit["ticket_id"]) <= set(from_feedback)
+    assert audit["label_ref"].str.startswith("feedback:").all()
+    assert "category" not in audit.columns  # the label is not sent along
+    items = pilot["plan_items"]
+    sent = items[items["cell"] == "feedback_audit"]
+    assert sorted(sent["ticket_id"]) == sorted(audit["ticket_id"])
+    assert (sent["predicted"] == "").all()  # no suggestion: annotators label them blind

@@ -201,6 +201,8 @@ def test_the_templates_ship_with_the_package():
     assert [t.name for t in templates] == [
         "data_brief.md.j2",
         "dataset_card.md.j2",
+        "feedback_postmortem.md.j2",
+        "feedback_report.html.j2",
         "gate_report.html.j2",
         "labeling_plan.md.j2",
     ]

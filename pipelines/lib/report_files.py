@@ -177,11 +177,12 @@ def record_deletion(paths: DatasetPaths, zone: str, partition: str | None, reaso
     """Book rows deleted later from a stored zone (retention, erasure) against its report, so it
     stays balanced: `rows` fewer out, as many more removed for `reason`. `zone` is `raw_<source>`,
     `redacted`, `eligible`, `labeled`, `unlabeled` or `training_set`; a zone without a report (`landed_<source>`,
-    `unlabeled`) is left alone."""
+    `unlabeled`, `feedback_audit`) is left alone."""
     kind: type[IngestReport | RedactionReport | EligibilityReport | LabeledReport | TrainingSetReport]
-    if zone.startswith("landed_") or zone == "unlabeled":
+    if zone.startswith("landed_") or zone in ("unlabeled", "feedback_audit"):
         # landed days are the raw zone's input: a day read again counts what is left; the
-        # labeling pool is counted by the labeled report of the run that wrote it
+        # labeling pool and the feedback audit are counted by the labeled report of the run that
+        # wrote them
         return
     if zone.startswith("raw_"):
         kind = IngestReport

@@ -180,11 +180,16 @@ def _feedback_audit(
 ) -> dict:
     """The audit of feedback labels: the drawn items no annotator has labelled yet go to
     `feedback_audit.parquet` (redacted text, for the next labeling plan); on those annotators have
-    labelled, the share where the feedback label agrees measures the bias of feedback labels."""
-    drawn = ids.isin(feedback.index[feedback["audit"]])
+    labelled, the share where the feedback label agrees measures the bias of feedback labels. Only
+    labels that would be used are drawn: corrections, and kept suggestions with `train_accepted`."""
+    train = bool(spec.feedback and spec.feedback.labels.train_accepted)
+    usable = feedback["how"].eq("changed") | (feedback["how"].eq("accepted") & train)
+    drawn = ids.isin(feedback.index[feedback["audit"] & usable])
     annotated = drawn & adjudicated.notna()
     agreed = int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum())
-    waiting = eligible.loc[drawn & ~annotated].assign(label_ref=ids.map(feedback["ref"]))
+    pending = drawn & ~annotated
+    # (The column from the rows kept: a Series assigned to an empty frame would become its index.)
+    waiting = eligible.loc[pending].assign(label_ref=ids[pending].map(feedback["ref"]).to_numpy())
     target = paths.warehouse / "feedback_audit.parquet"
     if waiting.empty:
         target.unlink(missing_ok=True)
