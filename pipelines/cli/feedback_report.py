@@ -9,7 +9,8 @@ import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import choose_dataset
-from pipelines.lib.feedback.report import FeedbackReportError, events_folder, ingested_days, write_feedback_report
+from pipelines.lib.feedback.ingest import events_folder, ingested_days
+from pipelines.lib.feedback.report import FeedbackReportError, write_feedback_report
 from pipelines.lib.workspace import DatasetPaths
 
 _DAY = click.DateTime(formats=["%Y-%m-%d"])

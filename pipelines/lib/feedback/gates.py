@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.lib.feedback.drift import drift_gate, feedback_drift, misroute_gate
-from pipelines.lib.feedback.ingest import ingested_events
+from pipelines.lib.feedback.ingest import ingested_days, read_events
 from pipelines.lib.feedback.metrics import feedback_metrics
-from pipelines.lib.feedback.report import ingested_days, read_events
 from pipelines.lib.feedback.results import FeedbackGate
 from pipelines.lib.files import write_parquet
 from pipelines.lib.spec import DatasetSpec
@@ -32,9 +31,7 @@ def evaluate_feedback(paths: DatasetPaths, spec: DatasetSpec) -> FeedbackOutcome
     assert feedback is not None  # the asset exists only with a feedback block
     segments = spec.feedback_segments
     days = ingested_days(paths)
-    events = (
-        read_events(paths, days, segments) if days else ingested_events(paths).assign(**dict.fromkeys(segments, ""))
-    )
+    events = read_events(paths, days, segments)
     metrics = feedback_metrics(events, segments, feedback.start, feedback.min_n)
     write_parquet(metrics, paths.feedback_metrics)
     weeks = feedback_drift(metrics, segments, feedback.drift, feedback.min_n)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as pads
@@ -175,15 +176,46 @@ def _ticket_segments(paths: DatasetPaths, spec: DatasetSpec) -> pd.DataFrame:
     return table.drop_duplicates(spec.id_column, keep="last").set_index(spec.id_column)[segments]
 
 
-def ingested_events(paths: DatasetPaths, first: str | None = None, last: str | None = None) -> pd.DataFrame:
-    """The ingested events of the days from `first` to `last` (inclusive; default: all), one
-    frame. Empty (with `EVENT_COLUMNS`) when no day is ingested."""
-    folder = paths.warehouse / "feedback_events"
-    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-    files = [f for f in files if (first is None or f.stem >= first) and (last is None or f.stem <= last)]
-    if not files:
-        return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in EVENT_COLUMNS.items()})
-    return pads.dataset([str(f) for f in files], format="parquet").to_table().to_pandas()
+class IngestedDayError(ValueError):
+    """An ingested day's file lacks an event column (written by an older trainset): ingest it again."""
+
+
+def events_folder(paths: DatasetPaths) -> Path:
+    """The folder of the ingested days' partition files."""
+    return paths.feedback_events("day").parent
+
+
+def ingested_days(paths: DatasetPaths) -> list[date]:
+    """Days whose feedback events were ingested (a partition file exists), oldest first."""
+    folder = events_folder(paths)
+    found = []
+    for file in folder.glob("*.parquet") if folder.is_dir() else []:
+        try:
+            found.append(date.fromisoformat(file.stem))
+        except ValueError:
+            continue  # not a daily partition
+    return sorted(found)
+
+
+def read_events(paths: DatasetPaths, days: list[date] | None = None, segments: list[str] = ()) -> pd.DataFrame:
+    """The ingested events of `days` (default: every ingested day), one frame with
+    `EVENT_COLUMNS` and `segments` (a segment a day lacks reads as MISSING); empty, with those
+    columns, when there is none. Raises IngestedDayError for a day without an event column."""
+    frames = []
+    for day in ingested_days(paths) if days is None else days:
+        file = paths.feedback_events(day.isoformat())
+        frame = pd.read_parquet(file)
+        absent = [c for c in EVENT_COLUMNS if c not in frame.columns]
+        if absent:
+            raise IngestedDayError(
+                f"{file}: no column {', '.join(absent)}; ingest the day again with "
+                f"`trainset feedback ingest {paths.dataset}`"
+            )
+        frames.append(frame.assign(**{s: MISSING for s in segments if s not in frame.columns}))
+    if not frames:
+        columns = dict(EVENT_COLUMNS) | dict.fromkeys(segments, "str")
+        return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+    return pd.concat(frames, ignore_index=True)
 
 
 def purge_feedback_tickets(paths: DatasetPaths, ticket_ids: set[str]) -> int:
@@ -215,7 +247,10 @@ __all__ = [
     "IngestedDay",
     "Pending",
     "ingest_day",
-    "ingested_events",
+    "IngestedDayError",
+    "events_folder",
+    "ingested_days",
+    "read_events",
     "pending_days",
     "purge_feedback_tickets",
 ]

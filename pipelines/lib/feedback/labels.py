@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.lib.feedback.ingest import ingested_events
+from pipelines.lib.feedback.ingest import read_events
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -32,7 +32,7 @@ def feedback_labels(paths: DatasetPaths, spec: DatasetSpec, eligible_ids: pd.Ser
     if spec.feedback is None:
         return empty
     wanted = [a for a in ("changed", "accepted") if getattr(spec.feedback.labels, a)]
-    events = ingested_events(paths)
+    events = read_events(paths)
     if events.empty or not wanted:
         return empty
     # Consent first: nothing below ever sees an event without it.

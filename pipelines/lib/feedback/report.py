@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib.feedback.drift import CLASS, cell, drift_gate, feedback_drift, misroute_gate, p_text, proportion
-from pipelines.lib.feedback.events import EVENT_COLUMNS, MISSING
+from pipelines.lib.feedback.events import MISSING
+from pipelines.lib.feedback.ingest import events_folder, ingested_days, read_events
 from pipelines.lib.feedback.metrics import ALL, changed_to, feedback_metrics
 from pipelines.lib.feedback.results import (
     AcceptanceRow,
@@ -40,38 +41,6 @@ class FeedbackReportError(Exception):
     an ingested file without an event column. The message says what, where and what to do."""
 
     exit_code = 2
-
-
-def events_folder(paths: DatasetPaths) -> Path:
-    """The folder of the ingested days' partition files."""
-    return paths.feedback_events("day").parent
-
-
-def ingested_days(paths: DatasetPaths) -> list[date]:
-    """Days whose feedback events were ingested (a partition file exists), oldest first."""
-    found = []
-    for file in events_folder(paths).glob("*.parquet"):
-        try:
-            found.append(date.fromisoformat(file.stem))
-        except ValueError:
-            continue  # not a daily partition
-    return sorted(found)
-
-
-def read_events(paths: DatasetPaths, days: list[date], segments: list[str]) -> pd.DataFrame:
-    """The ingested events of `days`, one frame; a segment column a partition lacks reads as MISSING."""
-    frames = []
-    for day in days:
-        file = paths.feedback_events(day.isoformat())
-        frame = pd.read_parquet(file)
-        absent = [c for c in EVENT_COLUMNS if c not in frame.columns]
-        if absent:
-            raise FeedbackReportError(
-                f"{file}: no column {', '.join(absent)}; ingest the day again with "
-                f"`trainset feedback ingest {paths.dataset}`"
-            )
-        frames.append(frame.assign(**{s: MISSING for s in segments if s not in frame.columns}))
-    return pd.concat(frames, ignore_index=True)
 
 
 def write_feedback_report(
