@@ -59,7 +59,7 @@ def ingest_feedback(
     cursor = cursor_file.read_text() if cursor_file.is_file() else None
     sensor = defs.resolve_sensor_def(f"{spec.name}_feedback_sensor")
     with dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"workspace": defs.resources["workspace"]}, definitions=defs
+        instance=instance, cursor=cursor, resources={"workspace": (defs.resources or {})["workspace"]}, definitions=defs
     ) as context:
         tick = sensor.evaluate_tick(context)
     summary = IngestSummary()
@@ -75,7 +75,7 @@ def ingest_feedback(
         (summary.days if result.success else summary.failed).append(day)
         for event in result.get_asset_materialization_events():
             meta = event.step_materialization_data.materialization.metadata
-            summary.events[day] = int(meta["dagster/row_count"].value)
+            summary.events[day] = int(meta["dagster/row_count"].value)  # type: ignore[arg-type]
     if tick.cursor is not None and not summary.failed:  # a failed day is asked for again next time
         write_text(tick.cursor, cursor_file)
     ingested = (paths.warehouse / "feedback_events").is_dir()

@@ -4,6 +4,7 @@ start, filled by a sensor that reads the event store by watermark) and `feedback
 calls one function of `pipelines.lib.feedback`."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -36,7 +37,7 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     # end_offset=1: today is a partition too, re-ingested whole as its events arrive.
     daily = dg.DailyPartitionsDefinition(start_date=feedback.start.isoformat(), timezone="UTC", end_offset=1)
-    common = {"group_name": spec.name, "owners": [f"team:{spec.owner}"]}
+    common: dict[str, Any] = {"group_name": spec.name, "owners": [f"team:{spec.owner}"]}
 
     @dg.asset(
         key=key("feedback_events"),

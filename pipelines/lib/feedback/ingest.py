@@ -10,6 +10,7 @@ which days to ingest.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -197,7 +198,7 @@ def ingested_days(paths: DatasetPaths) -> list[date]:
     return sorted(found)
 
 
-def read_events(paths: DatasetPaths, days: list[date] | None = None, segments: list[str] = ()) -> pd.DataFrame:
+def read_events(paths: DatasetPaths, days: list[date] | None = None, segments: Sequence[str] = ()) -> pd.DataFrame:
     """The ingested events of `days` (default: every ingested day), one frame with
     `EVENT_COLUMNS` and `segments` (a segment a day lacks reads as MISSING); empty, with those
     columns, when there is none. Raises IngestedDayError for a day without an event column."""

@@ -86,7 +86,7 @@ def purge_user(
     paths = DatasetPaths(root, dataset)
     warehouse = paths.warehouse
     pseudonym = pseudonymize(pd.Series([user], dtype="str"), key).iloc[0]
-    deleted, tickets, stored_ids = 0, set(), set()
+    deleted, tickets, stored_ids = 0, set[str](), set[str]()
     for path in sorted(warehouse.glob("**/*.parquet")):
         # Landed days and the raw zone hold the user's id as written; later zones its pseudonym.
         is_raw = path.parent.name.startswith(("raw_", "landed_"))
