@@ -58,6 +58,7 @@ SLOWEST_FIRST = (
     "test_cli_errors.py",
     "test_init_to_release.py",
     "test_sql_end_to_end.py",
+    "test_feedback_loop.py",
     "test_other_columns.py",
     "test_pipeline_end_to_end.py",
     "test_properties.py",
