@@ -11,6 +11,7 @@ harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,8 @@ import dagster as dg
 from pipelines.components.feedback_assets import feedback_job_name, metrics_job_name
 from pipelines.definitions import build_definitions
 from pipelines.lib.catalog import get_spec
+from pipelines.lib.feedback.ingest import outside_partitions
+from pipelines.lib.feedback.store import FeedbackStore
 from pipelines.lib.files import write_text
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -38,6 +41,9 @@ class IngestSummary:
     failed: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: events no partition takes (before feedback.start, dated in the future), in words
+    outside: str = ""
 
 
 def ingest_feedback(
@@ -51,7 +57,7 @@ def ingest_feedback(
         raise FeedbackNotDeclaredError(
             f"{spec.name} declares no feedback: add a `feedback:` block (store, start, segments) to its defs.yaml"
         )
-    instance = instance or dg.DagsterInstance.get()
+    instance = instance or dg.DagsterInstance.get()  # $DAGSTER_HOME: the CLI sets it (cli.common)
     spec_file = get_spec(spec.name, root)[1]
     defs = build_definitions(root, datasets=[(spec, spec_file)])
     paths = DatasetPaths(root, spec.name)
@@ -76,6 +82,13 @@ def ingest_feedback(
         for event in result.get_asset_materialization_events():
             meta = event.step_materialization_data.materialization.metadata
             summary.events[day] = int(meta["dagster/row_count"].value)  # type: ignore[arg-type]
+            summary.quarantined[day] = {
+                key.removeprefix("removed/quarantined:"): int(value.value)  # type: ignore[arg-type]
+                for key, value in meta.items()
+                if key.startswith("removed/quarantined:") and value.value
+            }
+    store = FeedbackStore.for_dataset(spec, root)
+    summary.outside = outside_partitions(store.day_counts(date(1970, 1, 1)), spec.feedback.start, datetime.now(UTC))
     if tick.cursor is not None and not summary.failed:  # a failed day is asked for again next time
         write_text(tick.cursor, cursor_file)
     ingested = (paths.warehouse / "feedback_events").is_dir()

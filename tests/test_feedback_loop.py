@@ -129,10 +129,27 @@ def pilot(request, tmp_path_factory):
             instance = dg.DagsterInstance.ephemeral()
             ingested = ingest_feedback(spec, root, instance=instance)
             repeated = ingest_feedback(spec, root, instance=instance)
-            # Logged after the watermark passed its ts, within feedback.late_days of it.
-            late_ts = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
+            # An application's clock a year ahead: the event must not hold back the ones after it.
+            with sa.create_engine(store.url).begin() as connection:
+                connection.execute(
+                    sa.text(
+                        f"INSERT INTO {spec.feedback.store.table} (event_id, ticket_id, model_version, "
+                        "predicted_category, final_category, user_action, consent_flag, ts) VALUES "
+                        "('future', :t, 'v1', 'Billing', 'Billing', 'accepted', true, :ts)"
+                    ),
+                    {
+                        "t": fixed.ticket_id,
+                        "ts": datetime(2027, 12, 1, tzinfo=UTC)
+                        if request.param == "postgresql"
+                        else "2027-12-01 00:00:00.000000",
+                    },
+                )
+            # Logged long after the watermark passed its ts; and one before the pilot's first day.
+            late_ts = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
             late = _event("late", eligible.iloc[7].ticket_id, "Billing", "Billing", "accepted", True, late_ts)
-            store.log([late])
+            early_ts = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+            early = _event("early", eligible.iloc[7].ticket_id, "Billing", "Billing", "accepted", True, early_ts)
+            store.log([late, early])
             after_late = ingest_feedback(spec, root, instance=instance)
             second = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
             labeled = pd.read_parquet(paths.labeled)  # before the erasure below
@@ -179,7 +196,10 @@ def test_the_sensor_ingests_each_event_exactly_once(pilot):
     assert ingested.days == [(START + timedelta(days=n)).isoformat() for n in range(14)]
     assert not ingested.failed
     assert repeated.days == [] and repeated.skipped
-    assert pilot["after_late"].days == ["2026-10-24"]  # a late event: its day only, whole again
+    after_late = pilot["after_late"]
+    assert after_late.days == ["2026-10-14"]  # a late event: its day only, whole again
+    assert "1 event(s) dated before feedback.start (2026-10-05..2026-10-05)" in after_late.outside
+    assert "1 event(s) dated in the future (from 2027-12-01)" in after_late.outside
     paths = pilot["paths"]
     stored = pd.concat([pd.read_parquet(f) for f in sorted((paths.warehouse / "feedback_events").glob("*.parquet"))])
     assert stored["event_id"].is_unique

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -18,3 +19,14 @@ workspace_option = click.option(
     help="Workspace folder (a git + DVC repository): its pipelines/defs/ declares the datasets, its "
     "expectations/ holds their GX suites.",
 )
+
+
+def local_dagster_home(workspace: Path) -> Path:
+    """`$DAGSTER_HOME`, else the workspace's `.dagster_home` (created, with SQLite storage and no
+    telemetry): where the verbs that run Dagster in process keep its runs and events."""
+    os.environ.setdefault("DAGSTER_HOME", str(workspace / ".dagster_home"))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():  # defaults: SQLite storage under DAGSTER_HOME
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home

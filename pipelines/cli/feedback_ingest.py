@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.cli.common import dataset_option, local_dagster_home, workspace_option
+from pipelines.lib.workspace import DatasetPaths
 
 
 @click.command()
@@ -21,11 +22,20 @@ def ingest(dataset: str | None, workspace: Path) -> None:
     from pipelines.lib.catalog import choose_dataset
 
     spec, _ = choose_dataset(dataset, workspace)
+    local_dagster_home(workspace)
     summary = ingest_feedback(spec, workspace)
     if summary.skipped:
         click.echo(f"{spec.name}: {summary.skipped}")
+    elif summary.outside:
+        click.echo(f"{spec.name}: {summary.outside}")
     for day in summary.days:
-        click.echo(f"{spec.name}: ingested {day}: {summary.events.get(day, 0)} event(s) kept")
+        quarantined = summary.quarantined.get(day, {})
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(quarantined.items()))
+        held = f", {sum(quarantined.values())} quarantined ({reasons})" if quarantined else ""
+        click.echo(f"{spec.name}: ingested {day}: {summary.events.get(day, 0)} event(s) kept{held}")
+    if any(summary.quarantined.values()):
+        folder = DatasetPaths(workspace, spec.name).feedback_quarantine("day").parent
+        click.echo(f"  quarantined events (id, ticket, reason; never text): {folder}/")
     for line in summary.checks:
         click.echo(f"  {line}")
     if summary.days:

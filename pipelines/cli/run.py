@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.cli.common import dataset_option, local_dagster_home, workspace_option
 from pipelines.lib.catalog import choose_dataset
 
 
@@ -43,11 +42,7 @@ def run(dataset: str | None, workspace: Path, start, end, as_of, verbose: bool) 
     from pipelines.runner import materialize_dataset  # Dagster loads only for the verbs that run it
 
     spec, spec_file = choose_dataset(dataset, workspace)
-    os.environ.setdefault("DAGSTER_HOME", str(workspace / ".dagster_home"))
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():  # defaults: SQLite storage under DAGSTER_HOME
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    local_dagster_home(workspace)
     summary = materialize_dataset(
         spec,
         workspace,

@@ -10,7 +10,7 @@ import dagster as dg
 
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.lib.feedback.gates import evaluate_feedback
-from pipelines.lib.feedback.ingest import Cursor, ingest_day, pending_days
+from pipelines.lib.feedback.ingest import Cursor, ingest_day, ingested_counts, pending_days
 from pipelines.lib.feedback.store import FeedbackStore
 from pipelines.lib.files import write_json
 from pipelines.lib.spec import DatasetSpec
@@ -54,8 +54,9 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
         segments. No text: only consented events are ever joined to text, when `labeled` runs."""
         paths = workspace.paths(spec.name)
         day = context.partition_key
-        result = ingest_day(paths, spec, FeedbackStore.for_dataset(spec, paths.root), day, workspace.key(spec))
-        stats = {"accounting": result.accounting.model_dump(), "consented": result.consented}
+        store = FeedbackStore.for_dataset(spec, paths.root)
+        result = ingest_day(paths, spec, store, day, workspace.key(spec))
+        stats = {"accounting": result.accounting.model_dump(), "consented": result.consented, "store": store.location}
         write_json(stats | {"duplicates": result.duplicates}, paths.stats("feedback_events", day))
         accounting = result.accounting
         yield dg.MaterializeResult(
@@ -106,27 +107,25 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
 
     @dg.sensor(name=f"{spec.name}_feedback_sensor", job=job, minimum_interval_seconds=60)
     def feedback_sensor(context: dg.SensorEvaluationContext, workspace: TrainsetWorkspace):
-        """Request the ingestion of each day holding events logged since the cursor: after its
-        watermark (ts, event_id), or late into the last `feedback.late_days` days. One run per
-        day, keyed by the day and the watermark: the same events never request a run twice."""
+        """Request the ingestion of each day holding events logged since the cursor's watermark
+        (ts, event_id), and of each day whose events in the store differ from those ingested
+        (logged late, deleted, another store). One run per day, keyed by the day, its count and
+        the watermark: the same events never request a run twice."""
         paths = workspace.paths(spec.name)
-        cursor = Cursor.parse(context.cursor)
         pending = pending_days(
             FeedbackStore.for_dataset(spec, paths.root),
-            cursor,
+            Cursor.parse(context.cursor),
             feedback.start,
-            feedback.late_days,
-            datetime.now(UTC).date(),
+            datetime.now(UTC),
+            ingested_counts(paths),
         )
         context.update_cursor(pending.cursor.dump())
         if not pending.days:
-            outside = f"; {len(pending.outside)} day(s) outside the partitions" if pending.outside else ""
-            return dg.SkipReason(f"no new feedback event{outside}")
-        # The day's count too: an event logged late leaves the watermark where it was.
+            outside = pending.outside
+            return dg.SkipReason("no new feedback event" + (f"; {outside}" if outside else ""))
         mark = f"{pending.cursor.ts.isoformat() if pending.cursor.ts else ''}/{pending.cursor.event_id}"
         return [
-            dg.RunRequest(run_key=f"{day}@{mark}#{pending.cursor.counts.get(day, '')}", partition_key=day)
-            for day in pending.days
+            dg.RunRequest(run_key=f"{day}:{count}:{mark}", partition_key=day) for day, count in pending.days.items()
         ]
 
     metrics_job = dg.define_asset_job(

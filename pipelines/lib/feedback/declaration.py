@@ -47,7 +47,7 @@ class FeedbackStoreSpec(_Strict):
     @field_validator("url")
     @classmethod
     def _known_dialect(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("postgresql", "sqlite")):
+        if url is not None and not url.startswith(("postgres", "sqlite")):
             raise ValueError(f"store.url: {url.split(':', 1)[0]!r} is not supported; use postgresql:// or sqlite:///")
         return url
 
@@ -129,13 +129,6 @@ class FeedbackSpec(_Strict):
     misroute: MisrouteBar = Field(default_factory=MisrouteBar, description="The max_misroute_rate gate.")
     drift: DriftBar = Field(default_factory=DriftBar, description="The max_feedback_drift gate.")
     labels: FeedbackLabelsSpec = Field(default_factory=FeedbackLabelsSpec, description="Feedback -> labels.")
-    late_days: int = Field(
-        default=2,
-        ge=0,
-        le=31,
-        description="Days back the sensor looks for events logged late (a ts before its watermark); older late "
-        "events wait for a backfill of their day.",
-    )
 
     @model_validator(mode="after")
     def _segments_named(self) -> FeedbackSpec:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -40,12 +40,12 @@ REASONS = (
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the sensor stands: the last (ts, event_id) seen, and the events per day of the days a
-    late event may still arrive in (`feedback.late_days` before the watermark's day)."""
+    """The sensor's watermark: the last (ts, event_id) read from the store at `store` (its URL
+    without password, and its table)."""
 
+    store: str = ""
     ts: datetime | None = None
     event_id: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str | None) -> Cursor:
@@ -54,51 +54,93 @@ class Cursor:
             return cls()
         data = json.loads(text)
         ts = datetime.fromisoformat(data["ts"]) if data.get("ts") else None
-        return cls(ts=ts, event_id=data.get("event_id", ""), counts=dict(data.get("counts", {})))
+        return cls(store=data.get("store", ""), ts=ts, event_id=data.get("event_id", ""))
 
     def dump(self) -> str:
         ts = self.ts.isoformat() if self.ts else None
-        return json.dumps({"ts": ts, "event_id": self.event_id, "counts": self.counts}, sort_keys=True)
+        return json.dumps({"store": self.store, "ts": ts, "event_id": self.event_id}, sort_keys=True)
 
 
 @dataclass(frozen=True)
 class Pending:
-    """Days to ingest and the cursor to keep once they are requested."""
+    """Days to ingest (with the store's count of each), the cursor to keep once they are
+    requested, and the events no partition can take."""
 
-    days: list[str]
+    days: dict[str, int]
     cursor: Cursor
     new_events: int
-    late_days: list[str]
-    #: days outside the partitions (before the pilot's start, after today): left in the store
-    outside: list[str]
+    #: days whose stored events differ from what was ingested, beyond the watermark's new ones:
+    #: events logged late, deleted, or a day ingested from another store
+    reconciled: list[str]
+    #: the events no partition takes, in words (`outside_partitions`)
+    outside: str
 
 
-def pending_days(store: FeedbackStore, cursor: Cursor, start: date, late_days: int, today: date) -> Pending:
-    """Days holding events logged since `cursor`: those after its watermark, and those within
-    `late_days` before the watermark's day whose count grew (an event logged late, with an older
-    ts). Days before `start` or after `today` are reported, not requested."""
-    watermark = (cursor.ts, cursor.event_id) if cursor.ts else None
+def outside_partitions(counts: dict[str, int], start: date, now: datetime) -> str:
+    """The events no daily partition takes, in words ("" when there is none): those dated before
+    `start` (never ingested) and those dated after `now` (ingested when their day comes).
+    `counts` is the store's events per UTC day."""
+    first, today = start.isoformat(), now.astimezone(UTC).date().isoformat()
+    before = {d: n for d, n in counts.items() if d < first}
+    future = {d: n for d, n in counts.items() if d > today}
+    words = []
+    if before:
+        words.append(
+            f"{sum(before.values())} event(s) dated before feedback.start ({min(before)}..{max(before)}) are not "
+            "ingested: move feedback.start earlier to include them"
+        )
+    if future:
+        words.append(f"{sum(future.values())} event(s) dated in the future (from {min(future)}) wait for their day")
+    return "; ".join(words)
+
+
+def pending_days(
+    store: FeedbackStore, cursor: Cursor, start: date, now: datetime, ingested: dict[str, tuple[str, int]]
+) -> Pending:
+    """Days to ingest: those holding events after the cursor's watermark (read in (ts, event_id)
+    order, up to `now`: an event dated in the future never moves the watermark past events logged
+    after it), and every day whose count in the store differs from what was ingested from this
+    store (`ingested`: day -> (store, events read)), so that an event logged late, however late,
+    an event deleted (erasure), or a switch to another store, is never missed. Days before `start`
+    or after `now` are counted, not requested."""
+    location = store.location
+    watermark = (cursor.ts, cursor.event_id) if cursor.ts and cursor.store == location else None
     new = store.read_after(watermark)
-    days = set(new["ts"].dt.strftime("%Y-%m-%d")) if len(new) else set()
-    ts, event_id = cursor.ts, cursor.event_id
+    new = new[new["ts"] <= now]
+    ts, event_id = watermark or (None, "")
     if len(new):
         last = new.iloc[-1]
         ts, event_id = last["ts"].to_pydatetime(), str(last["event_id"])
-    late: list[str] = []
-    counts: dict[str, int] = {}
-    if ts is not None:
-        since = max(start, ts.astimezone(UTC).date() - timedelta(days=late_days))
-        counts = {d: n for d, n in store.day_counts(since).items() if d <= ts.astimezone(UTC).date().isoformat()}
-        late = sorted(d for d, n in counts.items() if d in cursor.counts and n > cursor.counts[d] and d not in days)
-        days |= set(late)
-    inside = sorted(d for d in days if start.isoformat() <= d <= today.isoformat())
+    first, today = start.isoformat(), now.astimezone(UTC).date().isoformat()
+    counts = store.day_counts(date(1970, 1, 1))
+    changed = {
+        day
+        for day in set(counts) | set(ingested)
+        if ingested.get(day) != (location, counts.get(day, 0)) and not (day not in ingested and counts.get(day) == 0)
+    }
+    fresh = set(new["ts"].dt.strftime("%Y-%m-%d")) if len(new) else set()
+    wanted = {d for d in changed | fresh if first <= d <= today}
     return Pending(
-        days=inside,
-        cursor=Cursor(ts=ts, event_id=event_id, counts=counts),
+        days={d: counts.get(d, 0) for d in sorted(wanted)},
+        cursor=Cursor(store=location, ts=ts, event_id=event_id),
         new_events=len(new),
-        late_days=late,
-        outside=sorted(days - set(inside)),
+        reconciled=sorted(wanted - fresh),
+        outside=outside_partitions(counts, start, now),
     )
+
+
+def ingested_counts(paths: DatasetPaths) -> dict[str, tuple[str, int]]:
+    """Per ingested day: the store it was read from and the events read (its stats file)."""
+    found = {}
+    for day in ingested_days(paths):
+        stats = paths.stats("feedback_events", day.isoformat())
+        if stats.is_file():
+            data = json.loads(stats.read_text())
+            found[day.isoformat()] = (
+                data.get("store", ""),
+                int(data["accounting"]["rows_in"]) + data.get("duplicates", 0),
+            )
+    return found
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,10 @@ NAMING_CLASSES = ("08", "28", "3D", "3F", "42")
 _CONNECT_TODO = "check that the server is running and the URL's host, port, user, password and database"
 
 
+#: how far ahead of this machine's clock an event's ts may be (time zones, clock skew)
+FUTURE_SKEW = timedelta(days=1)
+
+
 class FeedbackStoreError(RuntimeError):
     """The feedback store cannot be used: says what, where (table and URL without its password)
     and what to do."""
@@ -101,6 +105,8 @@ class FeedbackEvent(BaseModel):
             raise ValueError("must be an ISO 8601 date and time such as 2026-11-28T22:30:00Z")
         if value.utcoffset() is None:
             raise ValueError("has no time zone: give an offset (2026-11-28T22:30:00-05:00) or Z for UTC")
+        if value > datetime.now(UTC) + FUTURE_SKEW:
+            raise ValueError("is more than a day in the future: check the sender's clock and the time zone offset")
         return value.astimezone(UTC)
 
     def _content(self) -> tuple:
@@ -186,6 +192,14 @@ class FeedbackStore:
             raise ValueError(f"feedback table {table!r}: use lowercase letters, digits and _")
         try:
             self.url = sa.make_url(url)
+            if self.url.drivername.split("+")[0] == "postgres":  # Heroku's and libpq's spelling
+                self.url = self.url.set(drivername=self.url.drivername.replace("postgres", "postgresql", 1))
+            if self.url.get_backend_name() not in ("postgresql", "sqlite"):
+                raise FeedbackStoreError(
+                    f"the feedback store {self.url.render_as_string(hide_password=True)} is a "
+                    f"{self.url.get_backend_name()} database; trainset logs events in PostgreSQL "
+                    "(postgresql://user@host:5432/database) or SQLite (sqlite:///path/to/events.db)"
+                )
         except sa.exc.ArgumentError:
             raise FeedbackStoreError(
                 "the feedback store's URL is not a database URL; write it as postgresql://user@host:5432/database "
