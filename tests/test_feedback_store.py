@@ -521,14 +521,21 @@ def test_a_dataset_without_a_feedback_block_is_named(tmp_path, trainset):
     )
 
 
-def test_the_console_script_reports_a_bad_line_in_one_line(tmp_path):
+def test_the_console_script_names_every_bad_line_and_logs_nothing(tmp_path):
     declare(tmp_path, small_spec())
-    FeedbackStore.for_dataset(small_spec(), tmp_path).migrate()
+    store = FeedbackStore.for_dataset(small_spec(), tmp_path)
+    store.migrate()
     bad = tmp_path / "events.jsonl"
-    bad.write_text(json.dumps({**_record("e1"), "user_action": "escalated"}) + "\n")
+    lines = [{**_record("e1"), "user_action": "escalated"}, _record("e2"), {**_record("e3"), "consent_flag": None}]
+    bad.write_text("".join(json.dumps(line) + "\n" for line in lines))
     command = [TRAINSET, "feedback", "log", "ticket_triage", "--file", str(bad), "--workspace", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == [
-        f"error: {bad}, line 1: user_action: must be one of accepted, changed, ignored"
-    ]
+    shown = result.stderr.strip().splitlines()
+    assert shown[0] == f"error: {bad}, line 1: user_action: must be one of accepted, changed, ignored"
+    assert shown[1].startswith(f"{bad}, line 3: consent_flag") and shown[2] == "nothing was logged from the file"
+    assert store.read_after(None).empty
+    empty = tmp_path / "empty.csv"
+    empty.write_text("\ufeffevent_id,ticket_id,model_version,predicted_category,user_action,consent_flag,ts\r\n")
+    result = subprocess.run([*command[:5], str(empty), *command[6:]], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and f"{empty}: holds no event; nothing was logged" in result.stderr

@@ -162,9 +162,14 @@ def log(
     )
 
 
+#: bad lines named in one error (all are counted)
+SHOWN_PROBLEMS = 20
+
+
 def read_event_file(path: Path) -> list[FeedbackEvent]:
     """The events of a JSONL or CSV file (UTF-8, with or without a byte-order mark), validated;
-    EventInputError naming the line and field of the first that is not an event."""
+    EventInputError naming the line and field of every line that is not an event (the first
+    `SHOWN_PROBLEMS`), or saying the file holds none."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -172,14 +177,22 @@ def read_event_file(path: Path) -> list[FeedbackEvent]:
         line = data[: error.start].count(b"\n") + 1
         raise EventInputError(f"{path}, line {line}: not UTF-8 text; save the file as UTF-8") from None
     suffix = path.suffix.lower()
+    problems: list[str] = []
     if suffix in (".jsonl", ".ndjson", ".json"):
-        return _jsonl_events(path, text)
-    if suffix == ".csv":
-        return _csv_events(path, text)
-    raise EventInputError(f"{path}: not a .jsonl or .csv file; write the events as JSON lines or CSV")
+        events = _jsonl_events(path, text, problems)
+    elif suffix == ".csv":
+        events = _csv_events(path, text, problems)
+    else:
+        raise EventInputError(f"{path}: not a .jsonl or .csv file; write the events as JSON lines or CSV")
+    if problems:  # every bad line at once, so that a large export is fixed in one pass
+        more = f"\n... and {len(problems) - SHOWN_PROBLEMS} more line(s)" if len(problems) > SHOWN_PROBLEMS else ""
+        raise EventInputError("\n".join(problems[:SHOWN_PROBLEMS]) + more + "\nnothing was logged from the file")
+    if not events:
+        raise EventInputError(f"{path}: holds no event; nothing was logged")
+    return events
 
 
-def _jsonl_events(path: Path, text: str) -> list[FeedbackEvent]:
+def _jsonl_events(path: Path, text: str, problems: list[str]) -> list[FeedbackEvent]:
     events = []
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON text may hold U+2028
         if not line.strip():
@@ -189,12 +202,13 @@ def _jsonl_events(path: Path, text: str) -> list[FeedbackEvent]:
         except json.JSONDecodeError:
             record = None
         if not isinstance(record, dict):
-            raise EventInputError(f"{path}, line {number}: not a JSON object (a .jsonl file holds one event a line)")
-        events.append(_event(record, f"{path}, line {number}"))
+            problems.append(f"{path}, line {number}: not a JSON object (a .jsonl file holds one event a line)")
+            continue
+        _collect(events, problems, record, f"{path}, line {number}")
     return events
 
 
-def _csv_events(path: Path, text: str) -> list[FeedbackEvent]:
+def _csv_events(path: Path, text: str, problems: list[str]) -> list[FeedbackEvent]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in reader.fieldnames or []]
@@ -214,17 +228,25 @@ def _csv_events(path: Path, text: str) -> list[FeedbackEvent]:
         for row in reader:
             where = f"{path}, line {reader.line_num}"
             if None in row:
-                raise EventInputError(f"{where}: more values than the header's {len(header)} columns")
+                problems.append(f"{where}: more values than the header's {len(header)} columns")
+                continue
             record = {name: value for name, value in row.items() if value}  # an empty cell is absent
             if not record:
                 continue  # a trailing all-empty row
             consent = record.get("consent_flag")
             if isinstance(consent, str):
                 record["consent_flag"] = CSV_BOOLEANS.get(consent.strip().lower(), consent)
-            events.append(_event(record, where))
+            _collect(events, problems, record, where)
     except csv.Error as error:
         raise EventInputError(f"{path}, line {reader.line_num}: not CSV ({error})") from None
     return events
+
+
+def _collect(events: list[FeedbackEvent], problems: list[str], record: dict[str, Any], where: str) -> None:
+    try:
+        events.append(_event(record, where))
+    except EventInputError as error:
+        problems.append(str(error))
 
 
 def _event(record: dict[str, Any], where: str | None, names: dict[str, str] | None = None) -> FeedbackEvent:

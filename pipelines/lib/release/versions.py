@@ -259,7 +259,9 @@ def publish(
     # The DVC config travels with the pointer, so the tag alone says where the bytes are;
     # gate metrics go with it, so `dvc metrics diff` can compare two release tags.
     candidates = ["datasets.dvc", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore", *extra_paths]
-    candidates += [f"reports/{dataset}/{name}" for name in ("gates.json", "coverage.csv", "gate_report.html")]
+    # (label_issues.csv: ids, given and suggested label, self-confidence; never text.)
+    released = ("gates.json", "coverage.csv", "gate_report.html", "label_issues.csv")
+    candidates += [f"reports/{dataset}/{name}" for name in released]
     pointer = [p for p in candidates if (root / p).exists()]
     vcs.git(root, "add", *pointer, what="staging datasets.dvc")
     tag = release_tag(dataset, version)
