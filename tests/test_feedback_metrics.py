@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from pipelines.lib.feedback.declaration import DriftBar, MisrouteBar
-from pipelines.lib.feedback.drift import drift_gate, feedback_drift, misroute_gate, psi
+from pipelines.lib.feedback.drift import drift_gate, feedback_drift, misroute_gate, mix_drift, psi
 from pipelines.lib.feedback.events import EVENT_COLUMNS, MISSING
 from pipelines.lib.feedback.metrics import COLUMNS, changed_to, feedback_metrics
+from pipelines.lib.feedback.results import WeekDrift, counted
 
 START = date(2026, 11, 9)  # ticket_triage's feedback.start
 SEGMENTS = ["language", "channel"]
@@ -275,3 +276,69 @@ def test_the_misroute_gate_names_the_model_version_and_its_worst_cell():
 def test_metrics_of_no_events_are_an_empty_table_with_every_column():
     empty = feedback_metrics(events_frame(user_action=[]).iloc[:0], SEGMENTS, START, min_n=30)
     assert empty.empty and list(empty.columns) == list(COLUMNS)
+
+
+def test_a_mix_is_judged_only_when_both_weeks_hold_min_n_events():
+    # ~10 events in week 2: Account's share moves 7% -> 40%, far past the bars, on too few events
+    before = pd.Series({"Account": 1, "Billing": 6, "Technical": 4, "Other": 3})
+    after = pd.Series({"Account": 4, "Billing": 3, "Technical": 2, "Other": 1})
+    tiny = mix_drift("predicted_category", before, after, DriftBar(), min_n=30)
+    assert tiny.js_distance >= 0.1 and tiny.psi >= 0.1
+    assert not tiny.judged and not tiny.drifted and (tiny.before_events, tiny.after_events) == (14, 10)
+
+
+def test_a_mix_of_1000_events_or_fewer_drifts_only_with_a_chi_square_p_below_alpha():
+    shares = {"Account": 10, "Billing": 10, "Technical": 10, "Other": 10}
+    moved = {"Account": 17, "Billing": 8, "Technical": 8, "Other": 7}  # JS 0.16, PSI 0.14: past both bars
+    for scale, drifted in ((1, False), (5, True), (30, True)):
+        before, after = (pd.Series(counts) * scale for counts in (shares, moved))
+        mix = mix_drift("predicted_category", before, after, DriftBar(), min_n=30)
+        assert mix.judged and mix.js_distance >= 0.1 and mix.psi >= 0.1
+        assert mix.small_sample == (scale * 40 <= 1000)
+        assert mix.drifted == drifted, (scale, mix.chi2_p)
+    # 40 events a week: chi-square p=0.43, the move may be chance; 200 a week: p=0.003, it is not
+    small = mix_drift("predicted_category", pd.Series(shares), pd.Series(moved), DriftBar(), min_n=30)
+    assert small.chi2_p > 0.05 and not small.drifted
+    larger = mix_drift("predicted_category", pd.Series(shares) * 5, pd.Series(moved) * 5, DriftBar(), min_n=30)
+    words = drift_gate([_week([larger])], DriftBar()).message
+    assert "predicted class mix moved (JS 0.16 >= 0.1, PSI 0.14 >= 0.1, chi-square p=0.003 < 0.05)" in words
+
+
+def _week(mixes) -> WeekDrift:
+    return WeekDrift(
+        week=2, first_day=date(2026, 11, 16), last_day=date(2026, 11, 22), events=80, mixes=mixes, acceptance=[]
+    )
+
+
+def test_a_week_of_ten_events_against_a_large_week_1_drifts_nothing_and_judges_nothing():
+    rng = np.random.default_rng(7)
+    events = pd.concat([pilot_week(rng, 1, 2000), pilot_week(rng, 2, 10, chat=0.9)], ignore_index=True)
+    metrics = feedback_metrics(events, SEGMENTS, START, min_n=30)
+    [week] = feedback_drift(metrics, SEGMENTS, DriftBar(), min_n=30)
+    assert not week.drifted and not any(m.judged for m in week.mixes)
+    gate = drift_gate([week], DriftBar())
+    assert gate.passed and not gate.judged and gate.shown_status == "not judged"
+    assert "too small to judge" in gate.message and "within the bars" not in gate.message
+
+
+def test_the_gates_say_their_units_and_a_gate_that_judged_nothing_is_not_judged():
+    events = two_weeks(seed=20261109, chat=0.45, de_acceptance=0.61)
+    metrics = feedback_metrics(events, SEGMENTS, START, min_n=30)
+    drift = drift_gate(feedback_drift(metrics, SEGMENTS, DriftBar(), min_n=30), DriftBar())
+    assert drift.measured_text == f"{drift.measured} drifts" and drift.threshold_text == "0 allowed"
+    assert drift.shown_status == "WARN" and drift.status_class == "warned"
+    misroute = misroute_gate(metrics, MisrouteBar(max=0.05))
+    assert misroute.measured_text == f"{misroute.measured:.1%}" and misroute.threshold_text == "at most 5%"
+    nothing = drift_gate([], DriftBar())
+    assert nothing.passed and not nothing.judged
+    assert (nothing.shown_status, nothing.status_class, nothing.measured_text) == ("not judged", "unjudged", "n/a")
+    unjudged = misroute_gate(metrics.iloc[:0], MisrouteBar())
+    assert unjudged.shown_status == "not judged" and unjudged.measured_text == "n/a"
+    one = drift_gate(
+        [_week([mix_drift("channel", pd.Series({"a": 5000}), pd.Series({"b": 5000}), DriftBar(), 30)])], DriftBar()
+    )
+    assert one.measured_text == "1 drift"
+
+
+def test_counted_says_one_event_and_many_events():
+    assert (counted(1, "event"), counted(0, "event"), counted(12345, "day")) == ("1 event", "0 events", "12,345 days")

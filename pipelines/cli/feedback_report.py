@@ -11,6 +11,7 @@ from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import choose_dataset
 from pipelines.lib.feedback.ingest import events_folder, ingested_days
 from pipelines.lib.feedback.report import FeedbackReportError, write_feedback_report
+from pipelines.lib.feedback.results import counted
 from pipelines.lib.workspace import DatasetPaths
 
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -40,7 +41,13 @@ def report(
         raise FeedbackReportError(
             f"dataset {spec.name!r} declares no `feedback:` block; add one (start, segments, bars) to its defs.yaml"
         )
-    first = from_day.date() if from_day else spec.feedback.start
+    start = spec.feedback.start
+    if from_day is None and to_day is not None and to_day.date() < start:
+        raise FeedbackReportError(
+            f"the pilot of {spec.name} starts on {start} (feedback.start): --to {to_day.date()} is before it; "
+            f"give a --to on or after {start}"
+        )
+    first = from_day.date() if from_day else start
     last = to_day.date() if to_day else _last_ingested(paths, spec.name)
     if to_day is None and last < first:
         raise FeedbackReportError(
@@ -49,11 +56,12 @@ def report(
         )
     files = write_feedback_report(spec, paths, first, last, out.resolve() if out else None)
     summary = files.summary
-    click.echo(f"{spec.name}: feedback {first} to {last}, {summary.events:,} events over {summary.days_ingested} days")
+    volume = f"{counted(summary.events, 'event')} over {counted(summary.days_ingested, 'day')}"
+    click.echo(f"{spec.name}: feedback {first} to {last}, {volume}")
     click.echo(f"  acceptance {summary.overall.acceptance.shown()}")
     click.echo(f"  misroutes  {summary.overall.misroute.shown(percent=True)}")
     for gate in summary.gates:
-        click.echo(f"  {gate.status.label:<6} {gate.severity:<5} {gate.name:<20} {gate.message}")
+        click.echo(f"  {gate.shown_status:<10} {gate.severity:<5} {gate.name:<20} {gate.message}")
     click.echo(f"report:      {files.html}")
     click.echo(f"figures:     {files.json_file}")
     click.echo(f"post-mortem: {files.postmortem}")

@@ -8,10 +8,16 @@ week w against week 1, measured three ways as Evidently does for a categorical c
 - PSI = sum over values of (p - q) ln(p / q). An empty share would make it infinite; as in Evidently's
   `get_binned_data`, it is replaced by 0.0001, or by a millionth of the smallest non-empty share
   when that share is itself 0.0001 or less.
-- a chi-square test of homogeneity of the two weeks' counts (`scipy.stats.chi2_contingency`), reported
-  beside them: with thousands of events it finds differences too small to matter, so it does not decide.
+- a chi-square test of homogeneity of the two weeks' counts (`scipy.stats.chi2_contingency`). With
+  thousands of events it finds differences too small to matter, so above `SMALL_SAMPLE` it is only
+  reported; on a small sample it is what tells a move from chance.
 
-A mix drifted when JS >= `max_js` or PSI >= `max_psi` (Evidently's default bars: 0.1 and 0.1).
+A mix is judged only when both weeks hold at least `min_n` events; below that it is too small to
+judge and never drifted. A judged mix drifted when JS >= `max_js` or PSI >= `max_psi` (Evidently's
+default bars: 0.1 and 0.1) and, when either week holds `SMALL_SAMPLE` (1,000) events or fewer, the
+chi-square p-value is also below `alpha`. So does Evidently: its default test for a categorical
+column is the chi-square test up to 1,000 reference rows and Jensen-Shannon above, since on a few
+dozen events JS and PSI pass their bars by chance alone.
 
 Acceptance drift, overall and for each segment value: a two-proportion z-test (statsmodels
 `proportions_ztest`) of week w's acceptance against week 1's. It drifted when both weeks hold at
@@ -39,6 +45,7 @@ from pipelines.lib.feedback.results import (
     Proportion,
     ValueShare,
     WeekDrift,
+    counted,
 )
 
 #: the column whose mix is the predicted class mix
@@ -46,6 +53,9 @@ CLASS = "predicted_category"
 #: Evidently's replacement of an empty share in PSI, and the share at or below which it uses a
 #: millionth of the smallest non-empty share instead
 EMPTY_SHARE = 0.0001
+#: events of a week at or below which a mix drifts only when the chi-square test agrees: Evidently's
+#: bound between its small-sample test (chi-square) and Jensen-Shannon for a categorical column
+SMALL_SAMPLE = 1000
 
 
 def psi(before: np.ndarray, after: np.ndarray) -> float:
@@ -60,26 +70,37 @@ def _filled(shares: np.ndarray) -> np.ndarray:
     return np.where(shares > 0, shares, smallest / 10**6 if smallest <= EMPTY_SHARE else EMPTY_SHARE)
 
 
-def mix_drift(column: str, before: pd.Series, after: pd.Series, bar: DriftBar) -> MixDrift:
-    """How the mix of `column` moved: `before` and `after` are event counts by value (week 1, week w)."""
+def mix_drift(column: str, before: pd.Series, after: pd.Series, bar: DriftBar, min_n: int) -> MixDrift:
+    """How the mix of `column` moved: `before` and `after` are event counts by value (week 1, week w).
+    Judged only when both weeks hold `min_n` events; drifted when judged, JS or PSI reach their bar
+    and, when either week holds `SMALL_SAMPLE` events or fewer, the chi-square p is below alpha."""
     counts = pd.concat([before.rename("before"), after.rename("after")], axis=1).fillna(0).astype("int64")
     counts = counts[(counts["before"] + counts["after"]) > 0].sort_index()
-    shares = counts / counts.sum()
+    totals = counts.sum()
+    fewest = int(totals.min()) if len(counts) else 0
+    shares = counts / totals
     p, q = shares["before"].to_numpy(), shares["after"].to_numpy()
-    js = float(jensenshannon(p, q, base=2)) if len(counts) > 1 else 0.0
-    found = chi2_contingency(counts.to_numpy().T).pvalue if len(counts) > 1 else None
+    js = float(jensenshannon(p, q, base=2)) if len(counts) > 1 and fewest > 0 else 0.0
+    found = chi2_contingency(counts.to_numpy().T).pvalue if len(counts) > 1 and fewest > 0 else None
     values = [
         ValueShare(value=str(v), before_n=int(b), after_n=int(a), before=float(sb), after=float(sa))
         for v, b, a, sb, sa in zip(counts.index, counts["before"], counts["after"], p, q, strict=True)
     ]
     moved = max(values, key=lambda s: abs(s.after - s.before), default=None)
-    index = psi(p, q)
+    index = psi(p, q) if fewest > 0 else 0.0
+    judged = fewest >= min_n
+    small = fewest <= SMALL_SAMPLE
+    tested = found is not None and found < bar.alpha
     return MixDrift(
         column=column,
+        before_events=int(totals["before"]),
+        after_events=int(totals["after"]),
         js_distance=js,
         psi=index,
         chi2_p=found,
-        drifted=js >= bar.max_js or index >= bar.max_psi,
+        judged=judged,
+        small_sample=small,
+        drifted=judged and (js >= bar.max_js or index >= bar.max_psi) and (tested or not small),
         moved=moved,
         shares=values,
     )
@@ -108,20 +129,23 @@ def acceptance_drift(
     )
 
 
-def feedback_drift(metrics: pd.DataFrame, segments: list[str], bar: DriftBar, min_n: int) -> list[WeekDrift]:
-    """Each week after week 1 that has events, against week 1, from the rows of
-    `metrics.feedback_metrics` (all model versions together). Empty when week 1 has no events."""
+def feedback_drift(
+    metrics: pd.DataFrame, segments: list[str], bar: DriftBar, min_n: int, baseline: int = 1
+) -> list[WeekDrift]:
+    """Each week after `baseline` (week 1 unless said) that has events, against it, from the rows of
+    `metrics.feedback_metrics` (all model versions together). Empty when the baseline week has no
+    events."""
     weekly = metrics[(metrics["level"] == "week") & (metrics["model_version"] == ALL)]
     overall = weekly[(weekly["predicted_category"] == ALL) & (weekly["segment"] == ALL) & (weekly["n"] > 0)]
     weeks = sorted(int(w) for w in overall["period"])
-    if 1 not in weeks:
+    if baseline not in weeks:
         return []
     by_week = {w: weekly[weekly["period"] == str(w)] for w in weeks}
     found = []
-    for week in weeks[1:]:
-        before, after = by_week[1], by_week[week]
-        mixes = [mix_drift(CLASS, _mix(before, CLASS), _mix(after, CLASS), bar)]
-        mixes += [mix_drift(s, _mix(before, s), _mix(after, s), bar) for s in segments]
+    for week in weeks[weeks.index(baseline) + 1 :]:
+        before, after = by_week[baseline], by_week[week]
+        mixes = [mix_drift(CLASS, _mix(before, CLASS), _mix(after, CLASS), bar, min_n)]
+        mixes += [mix_drift(s, _mix(before, s), _mix(after, s), bar, min_n) for s in segments]
         rates_before, rates_after = _acceptance(before), _acceptance(after)
         acceptance = [
             acceptance_drift(segment, value, rates_before[(segment, value)], rates_after[(segment, value)], bar, min_n)
@@ -132,6 +156,7 @@ def feedback_drift(metrics: pd.DataFrame, segments: list[str], bar: DriftBar, mi
         events = int(overall.loc[overall["period"] == str(week), "n"].iloc[0])
         found.append(
             WeekDrift(
+                baseline=baseline,
                 week=week,
                 first_day=date.fromisoformat(first),
                 last_day=date.fromisoformat(last),
@@ -173,6 +198,7 @@ def proportion(row: pd.Series, rate: str) -> Proportion:
 def cell(row: pd.Series) -> Cell:
     """One metrics row as a typed cell."""
     return Cell(
+        model_version=row["model_version"],
         predicted_category=row[CLASS],
         segment=row["segment"],
         value=row["value"],
@@ -187,7 +213,8 @@ def cell(row: pd.Series) -> Cell:
 
 def drift_gate(weeks: list[WeekDrift], bar: DriftBar) -> FeedbackGate:
     """`max_feedback_drift`: fails when any week's class or segment mix, or any acceptance (overall
-    or of a segment value), drifted from week 1; the message names each, with its figures."""
+    or of a segment value), drifted from week 1; the message names each, with its figures. Judged
+    when some mix or acceptance of some week was large enough to judge."""
     lines, drifts = [], 0
     for week in weeks:
         found = [_mix_words(m, bar) for m in week.mixes if m.drifted]
@@ -195,30 +222,44 @@ def drift_gate(weeks: list[WeekDrift], bar: DriftBar) -> FeedbackGate:
         drifts += len(found)
         if found:
             lines.append(f"week {week.week}: " + "; ".join(found))
+    mixes = [m for w in weeks for m in w.mixes if m.judged]
+    judged = bool(mixes) or any(a.judged for w in weeks for a in w.acceptance)
+    listed = ("weeks " if len(weeks) > 1 else "week ") + ", ".join(str(w.week) for w in weeks)
     if not weeks:
         message = "no week after week 1 with events yet (or none in week 1): nothing to compare"
     elif lines:
         message = "; ".join(lines)
-    else:
-        widest = max((m for w in weeks for m in w.mixes), key=lambda m: m.js_distance)
+    elif not judged:
         message = (
-            f"weeks {', '.join(str(w.week) for w in weeks)} within the bars against week 1 "
-            f"(widest mix move: {widest.column}, JS {widest.js_distance:.3f} < {bar.max_js:g})"
+            f"{listed} too small to judge against week 1: no mix with "
+            "feedback.min_n events, nor acceptance with feedback.min_n decided events, in both weeks"
+        )
+    elif not mixes:
+        message = f"{listed} within the bars against week 1 (every mix too small to judge)"
+    else:
+        widest = max(mixes, key=lambda m: m.js_distance)
+        untested = f", chi-square {p_text(widest.chi2_p)} >= {bar.alpha:g}" if widest.js_distance >= bar.max_js else ""
+        message = (
+            f"{listed} within the bars against week 1 "
+            f"(widest judged mix move: {widest.column}, JS {widest.js_distance:.3f}{untested})"
         )
     return FeedbackGate(
         name="max_feedback_drift",
         severity=bar.severity,
         passed=drifts == 0,
-        judged=bool(weeks),
+        judged=judged,
         message=message,
         measured=drifts,
         threshold=0,
+        measured_text=counted(drifts, "drift") if judged else "n/a",
+        threshold_text="0 allowed",
     )
 
 
 def _mix_words(mix: MixDrift, bar: DriftBar) -> str:
     over = [f"JS {mix.js_distance:.2f} >= {bar.max_js:g}"] if mix.js_distance >= bar.max_js else []
     over += [f"PSI {mix.psi:.2f} >= {bar.max_psi:g}"] if mix.psi >= bar.max_psi else []
+    over += [f"chi-square {p_text(mix.chi2_p)} < {bar.alpha:g}"] if mix.small_sample else []
     moved = f": {mix.moved.value} {mix.moved.before:.0%} -> {mix.moved.after:.0%}" if mix.moved else ""
     name = "predicted class" if mix.column == CLASS else mix.column
     return f"{name} mix moved ({', '.join(over)}){moved}"
@@ -252,6 +293,8 @@ def misroute_gate(metrics: pd.DataFrame, bar: MisrouteBar) -> FeedbackGate:
             message="no model version has enough decided events to judge its misroutes",
             measured=None,
             threshold=bar.max,
+            measured_text="n/a",
+            threshold_text=f"at most {_percent(bar.max)}",
         )
     over = judged[judged["misroute_rate"] > bar.max]
     parts = []
@@ -272,7 +315,14 @@ def misroute_gate(metrics: pd.DataFrame, bar: MisrouteBar) -> FeedbackGate:
         message="; ".join(parts),
         measured=float(judged["misroute_rate"].max()),
         threshold=bar.max,
+        measured_text=f"{judged['misroute_rate'].max():.1%}",
+        threshold_text=f"at most {_percent(bar.max)}",
     )
+
+
+def _percent(share: float) -> str:
+    """`5%`, `2.5%`: a bar as declared, without trailing zeros."""
+    return f"{share * 100:g}%"
 
 
 def _worst_cell(rows: pd.DataFrame) -> Cell | None:

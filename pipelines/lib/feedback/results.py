@@ -1,6 +1,6 @@
 """What the feedback report measures, as typed results: rates with their intervals, each week's
-drift against week 1, the two feedback gates, and the summary the HTML report, `report.json`
-and the post-mortem draft are all rendered from."""
+drift against week 1, the two feedback gates, the quarantined events, and the summary the HTML
+report, `report.json` and the post-mortem draft are all rendered from."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ def _no_nan(value: float | None) -> float | None:
 Number = Annotated[float | None, BeforeValidator(_no_nan)]
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 event`, `0 events`, `12,345 events`: a count and its noun, singular for one."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
 class Proportion(_Result):
     """`count` of `of` as a rate with its Wilson 95% interval; the rate is None when `of` is 0."""
 
@@ -45,8 +50,10 @@ class Proportion(_Result):
 
 
 class Cell(_Result):
-    """Rates of one cell of the metrics: a class (`*` all) x a segment value (`*` all)."""
+    """Rates of one cell of the metrics: a model version (`*` all) x a class (`*` all) x a segment
+    value (`*` all)."""
 
+    model_version: str = Field(default="*", description="The model version, `*` for all versions pooled.")
     predicted_category: str = Field(description="The predicted class, `*` for all.")
     segment: str = Field(description="The segment column, `*` for all.")
     value: str = Field(description="The segment value, `*` for all.")
@@ -95,10 +102,18 @@ class MixDrift(_Result):
     """How the mix of one column's values (the predicted class, or a segment) moved from week 1."""
 
     column: str = Field(description="`predicted_category`, or a segment column.")
+    before_events: int = Field(ge=0, description="Events of week 1.")
+    after_events: int = Field(ge=0, description="Events of the later week.")
     js_distance: float = Field(description="Jensen-Shannon distance (base 2, 0..1) of the two mixes.")
     psi: float = Field(description="Population stability index, empty shares replaced as Evidently does.")
     chi2_p: Number = Field(description="Chi-square test of homogeneity p-value; None with a single value.")
-    drifted: bool = Field(description="js_distance >= max_js or psi >= max_psi.")
+    judged: bool = Field(description="Both weeks hold at least min_n events; else too small to judge, never drifted.")
+    small_sample: bool = Field(
+        description="A week holds 1,000 events or fewer: the chi-square p must also be below alpha to drift."
+    )
+    drifted: bool = Field(
+        description="judged, js_distance >= max_js or psi >= max_psi, and with a small sample chi2_p < alpha."
+    )
     moved: ValueShare | None = Field(description="The value whose share moved most.")
     shares: list[ValueShare] = Field(description="Every value's shares, week 1 and the later week.")
 
@@ -121,8 +136,10 @@ class AcceptanceDrift(_Result):
 
 
 class WeekDrift(_Result):
-    """One pilot week against week 1."""
+    """One pilot week against an earlier one: week 1 (drift), or the first week of a report's range
+    that does not hold week 1 (the post-mortem's comparison)."""
 
+    baseline: int = Field(default=1, ge=1, description="The week compared against: 1 unless said.")
     week: int = Field(ge=2)
     first_day: date
     last_day: date
@@ -141,28 +158,48 @@ class FeedbackGate(_Result):
     name: str
     severity: str = Field(pattern="^(warn|error)$")
     passed: bool
-    judged: bool = Field(description="Enough events to measure; a gate that could not be judged passes, saying so.")
+    judged: bool = Field(
+        description="Enough events to measure; a gate that could not be judged passes, and is shown as not judged."
+    )
     message: str = Field(description="The result in words, naming the model version, segment and value.")
     measured: Annotated[float | int | None, BeforeValidator(_no_nan)] = Field(
         description="The worst misroute rate; or the number of drifts found."
     )
     threshold: float | int = Field(description="misroute.max; or 0 drifts allowed.")
+    measured_text: str = Field(description="`measured` with its unit: `7.2%`, `3 drifts`; `n/a` when not judged.")
+    threshold_text: str = Field(description="`threshold` with its unit: `at most 5%`, `0 allowed`.")
 
     @property
     def status(self) -> GateStatus:
         """passed, warned or failed (an `error` bar), as every other gate reads."""
         return gate_verdict(self.severity, self.passed)
 
+    @property
+    def shown_status(self) -> str:
+        """How reports show the result: `not judged` for a gate that judged nothing, else pass,
+        WARN or FAIL."""
+        return self.status.label if self.judged else "not judged"
+
+    @property
+    def status_class(self) -> str:
+        """The HTML class of the status: `unjudged` (grey), else passed, warned or failed."""
+        return self.status.value if self.judged else "unjudged"
+
 
 class DayVolume(_Result):
     """Events of one day of the range, by action; a day not ingested has none."""
 
     day: date
-    ingested: bool = Field(description="The day's events were ingested (its partition exists).")
+    ingested: bool = Field(description="The day's events were ingested: its partition file exists.")
     events: int = Field(ge=0)
     accepted: int = Field(ge=0)
     changed: int = Field(ge=0)
     ignored: int = Field(ge=0)
+
+    @property
+    def quiet(self) -> bool:
+        """Ingested, and holding no event: a quiet day, not a gap."""
+        return self.ingested and self.events == 0
 
 
 class WeekVolume(_Result):
@@ -182,6 +219,13 @@ class ChangePair(_Result):
     final_category: str
     changed: int = Field(ge=0)
     share: float = Field(description="Of the changes of the predicted class.")
+
+
+class QuarantineCount(_Result):
+    """Events of the range the ingestion quarantined for one reason (`ingest.REASONS`)."""
+
+    reason: str
+    events: int = Field(ge=0)
 
 
 class MissingShare(_Result):
@@ -208,21 +252,40 @@ class FeedbackSummary(_Result):
     model_versions: list[str]
     segments: list[str] = Field(description="The segment columns events are reported by.")
     overall: Cell = Field(description="All events of the range.")
-    by_model: list[Cell] = Field(description="All events of each model version.")
+    by_model: list[Cell] = Field(description="All events of each model version (`model_version` says which).")
     days: list[DayVolume]
     weeks: list[WeekVolume]
-    acceptance: list[AcceptanceRow] = Field(description="Each predicted class, then each segment value.")
+    acceptance: list[AcceptanceRow] = Field(
+        description="Each predicted class, then each segment value, all model versions pooled."
+    )
+    acceptance_by_model: list[AcceptanceRow] = Field(
+        description="With more than one model version: for each, all its events, each predicted class and each "
+        "segment value (`cell.model_version` says which); empty with one."
+    )
     lagging: list[Cell] = Field(
-        description="Judged cells (class, segment value, or both) whose interval lies below the overall rate."
+        description="Judged cells (class, segment value, or both; model versions pooled) whose interval lies below "
+        "the overall rate."
     )
     label_more: list[Cell] = Field(
         description="The lagging classes and segment values, and the lagging class x segment cells that neither "
         "explains: what to label more of."
     )
-    drift: list[WeekDrift] = Field(description="Each week after week 1, against week 1.")
+    drift: list[WeekDrift] = Field(description="Each week after week 1, against week 1 (none without week 1).")
+    comparison: WeekDrift | None = Field(
+        description="What the post-mortem compares: the range's last week against week 1 when the range holds "
+        "it, else against the range's first week; None with fewer than two weeks."
+    )
     gates: list[FeedbackGate]
     changed_to: list[ChangePair] = Field(description="The most frequent changes, predicted -> final class.")
     missing: list[MissingShare] = Field(description="Per segment column: events without a value.")
+    quarantined: list[QuarantineCount] = Field(
+        description="Events of the range's days the ingestion quarantined, by reason, most first."
+    )
+
+    @property
+    def quarantined_events(self) -> int:
+        """Events quarantined over the range, every reason."""
+        return sum(q.events for q in self.quarantined)
 
 
 class FeedbackReportFiles(_Result):
