@@ -207,3 +207,28 @@ def postgres_schema(prefix: str) -> Iterator[tuple[sa.Engine, str]]:
         with engine.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         engine.dispose()
+
+
+def chromium(page: Path, tmp_path: Path, *action: str) -> subprocess.CompletedProcess:
+    """Debian's headless Chromium on a local page (`--dump-dom` unless `action` says otherwise),
+    with the flags this machine's closed network needs; skips the test where it is not installed
+    (.ci/run installs it). Fails the test if Chromium fails."""
+    binary = shutil.which("chromium")
+    if binary is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1280,1800",
+    ]
+    command = [binary, *flags, *(action or ["--dump-dom"]), page.as_uri()]
+    done = subprocess.run(command, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done

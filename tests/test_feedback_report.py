@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import declare, small_spec
+from conftest import chromium, declare, small_spec
 from test_feedback_metrics import START, pilot_week
 
 from pipelines.cli import cli
@@ -117,28 +116,12 @@ def test_the_html_is_self_contained_and_renders_in_chromium(reported, tmp_path):
     html = (out / "report.html").read_text()
     assert "<script" not in html.lower()
     assert not re.search(r"https?:|//[a-z0-9]|url\(|@import|<link|<img|<iframe", html, re.IGNORECASE)
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ]
-    page = (out / "report.html").as_uri()
-    dom = subprocess.run([chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    acceptance = dom.stdout.split('<table id="acceptance">')[1].split("</table>")[0]
+    dom = chromium(out / "report.html", tmp_path).stdout.decode()
+    acceptance = dom.split('<table id="acceptance">')[1].split("</table>")[0]
     assert acceptance.count('class="interval"') >= 4 + 4 + 3  # each class, language and channel
     assert "language" in acceptance and "de" in acceptance
-    assert dom.stdout.count('class="stack"') == 13  # a bar for each ingested day
-    assert '<span class="drifted">drifted</span>' in dom.stdout.split('<table id="drift-mix">')[1]
+    assert dom.count('class="stack"') == 13  # a bar for each ingested day
+    assert '<span class="drifted">drifted</span>' in dom.split('<table id="drift-mix">')[1]
 
 
 def test_a_range_with_nothing_ingested_says_what_to_run(pilot):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from datetime import date
 
@@ -11,7 +10,7 @@ import dagster as dg
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import AS_OF, land, make_workspace, small_spec
+from conftest import AS_OF, chromium, land, make_workspace, small_spec
 
 from pipelines.cli import cli
 from pipelines.lib.quality.gate_results import GateResult, Shortfall
@@ -114,31 +113,13 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
 
 
 def assert_report_renders_in_chromium(report, tmp_path):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        "--window-size=1280,1800",
-    ]
-    dom = subprocess.run([chromium, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
+    dom = chromium(report, tmp_path).stdout.decode()
     for figure in ("coverage-language", "coverage-channel", "freshness"):
-        section = dom.stdout.split(f'<figure id="{figure}">')[1].split("</figure>")[0]
+        section = dom.split(f'<figure id="{figure}">')[1].split("</figure>")[0]
         assert section.count('class="bar"') > 3, figure
-    assert "WAIVED" in dom.stdout and "data-governance/alice" in dom.stdout
+    assert "WAIVED" in dom and "data-governance/alice" in dom
     shot = tmp_path / "report.png"
-    subprocess.run(
-        [chromium, *flags, f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120, check=True
-    )
+    chromium(report, tmp_path, f"--screenshot={shot}")
     assert shot.stat().st_size > 20_000  # a rendered page with plots, not a blank one
 
 

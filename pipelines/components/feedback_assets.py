@@ -97,8 +97,8 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
                 check_name=gate.name,
                 passed=gate.passed,
                 severity=severity[gate.severity],
-                description=gate.message,
-                metadata={"measured": gate.measured, "threshold": gate.threshold},
+                description=gate.message if gate.judged else f"not judged: {gate.message}",
+                metadata={"measured": gate.measured_text, "threshold": gate.threshold_text, "judged": gate.judged},
             )
 
     job = dg.define_asset_job(

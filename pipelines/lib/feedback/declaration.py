@@ -75,7 +75,13 @@ class DriftBar(_Strict):
 
     max_js: float = Field(default=0.1, gt=0, le=1, description="Jensen-Shannon distance (base 2) of a mix.")
     max_psi: float = Field(default=0.1, gt=0, description="Population stability index of a mix.")
-    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance of the acceptance-change test.")
+    alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="Significance of the acceptance-change test, and of the chi-square test a mix of 1,000 events "
+        "or fewer must also pass to count as drift.",
+    )
     min_change: float = Field(
         default=0.05, ge=0, le=1, description="Smallest acceptance change (absolute) that counts as drift."
     )
