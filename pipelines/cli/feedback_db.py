@@ -193,7 +193,7 @@ def read_event_file(path: Path) -> list[FeedbackEvent]:
 
 
 def _jsonl_events(path: Path, text: str, problems: list[str]) -> list[FeedbackEvent]:
-    events = []
+    events: list[FeedbackEvent] = []
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON text may hold U+2028
         if not line.strip():
             continue
@@ -223,7 +223,7 @@ def _csv_events(path: Path, text: str, problems: list[str]) -> list[FeedbackEven
         problems += [f"column {', '.join(twice)} twice"] if twice else []
         raise EventInputError(f"{path}, line 1: {'; '.join(problems)}; the columns are {', '.join(FIELDS)}")
     reader.fieldnames = header
-    events = []
+    events: list[FeedbackEvent] = []
     try:
         for row in reader:
             where = f"{path}, line {reader.line_num}"
