@@ -236,6 +236,8 @@ class DatasetSpec(StrictModel):
         if self.labeling and self.labeling.weak:
             for name in sorted(set(self.labeling.weak.rules) - set(self.labels.classes)):
                 problems.append(f"labeling.weak.rules names {name!r}, which is not one of labels.classes")
+        if self.feedback and c.id is None:
+            problems.append("feedback needs columns.id, which is declared absent (null): events name tickets by id")
         if self.feedback and self.feedback.segments:
             for name in [n for n in self.feedback.segments if n not in self.segment_columns]:
                 problems.append(f"feedback.segments names {name!r}, which is not the language or a declared segment")
