@@ -40,6 +40,10 @@ def test_the_declared_dataset_is_valid():
         (lambda a: a["gates"].update(min_examples_per_klass={"min": 1}), "gates.min_examples_per_klass: not a gate"),
         (lambda a: a["gates"]["min_examples_per_class"].update(mn=1), "gates.min_examples_per_class.mn: not a param"),
         (lambda a: a["gates"]["min_share_outside_language"].update(min=1.5), "gates.min_share_outside_language.min"),
+        (lambda a: a["columns"].update(id=None), "feedback needs columns.id"),
+        (lambda a: a["feedback"].update(segments=["channel", "region"]), "feedback.segments names 'region'"),
+        (lambda a: a["feedback"]["drift"].update(severity="fatal"), "feedback.drift.severity"),
+        (lambda a: a["feedback"].update(store={"url": "mysql://root@db/x"}), "feedback.store.url"),
     ],
 )
 def test_invalid_specs_name_the_file_and_the_field(tmp_path, edit, message):
