@@ -25,11 +25,11 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.pool import NullPool
 
 from pipelines.lib.feedback import migrations
 from pipelines.lib.feedback.declaration import DEFAULT_TABLE, USER_ACTIONS
 from pipelines.lib.feedback.events import EVENT_COLUMNS
+from pipelines.lib.sql_connection import driver_reason, utc_connection
 
 if TYPE_CHECKING:
     from pipelines.lib.spec import DatasetSpec
@@ -40,8 +40,6 @@ TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 #: events per INSERT: 4,000 parameters, well under SQLite's and PostgreSQL's limits
 CHUNK = 500
 # SQLSTATE classes whose message names only identifiers, never a value from a row.
-NAMING_CLASSES = ("08", "28", "3D", "3F", "42")
-_CONNECT_TODO = "check that the server is running and the URL's host, port, user, password and database"
 
 
 #: how far ahead of this machine's clock an event's ts may be (time zones, clock skew)
@@ -402,35 +400,18 @@ class FeedbackStore:
         file = self._sqlite_file()
         if ready and file is not None and not file.exists():
             raise self._missing()  # sqlite3 would create an empty database there
-        url = self.url
-        if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
-            url = url.update_query_dict({"connect_timeout": "10"})  # an unreachable host fails, not hangs
-        try:
-            engine = sa.create_engine(url, poolclass=NullPool)
-        except (sa.exc.ArgumentError, ImportError):
-            raise self._error(
-                f"no installed driver for {url.drivername!r}", "use postgresql:// or sqlite:///"
-            ) from None
-        try:
+        todo = "use postgresql:// or sqlite:///"
+        with utc_connection(self.url, self._error, todo) as connection:
             try:
-                connection = engine.connect()
+                with connection.begin():
+                    if ready:
+                        self._check_revision(connection)
+                    yield connection
             except sa.exc.DBAPIError as error:
-                raise self._error(f"cannot connect ({_reason(error)})", _CONNECT_TODO) from None
-            with connection:
-                try:
-                    with connection.begin():
-                        if connection.dialect.name == "postgresql":
-                            connection.exec_driver_sql("SET TIME ZONE 'UTC'")
-                        if ready:
-                            self._check_revision(connection)
-                        yield connection
-                except sa.exc.DBAPIError as error:
-                    raise self._error(
-                        f"the database refused the statement ({_reason(error)})",
-                        f"check the URL and the table, or run `trainset feedback init-db {self._name}`",
-                    ) from None
-        finally:
-            engine.dispose()
+                raise self._error(
+                    f"the database refused the statement ({driver_reason(error)})",
+                    f"check the URL and the table, or run `trainset feedback init-db {self._name}`",
+                ) from None
 
     def _check_revision(self, connection: Connection) -> None:
         at = migrations.current(connection, self.table)
@@ -482,15 +463,3 @@ def _frame(names: list[str], rows: Sequence[sa.Row]) -> pd.DataFrame:
         else:
             frame[name] = raw[name].astype(dtype)
     return frame
-
-
-def _reason(error: sa.exc.DBAPIError) -> str:
-    """The driver's reason, unless it could quote a value from a row: PostgreSQL's data errors are
-    named by their condition only."""
-    original = error.orig
-    sqlstate = getattr(original, "sqlstate", None)
-    if sqlstate and not sqlstate.startswith(NAMING_CLASSES):
-        return f"{type(original).__name__}, SQLSTATE {sqlstate}; its message is left out as it may quote a value"
-    primary = getattr(getattr(original, "diag", None), "message_primary", None)
-    lines = (primary or str(original)).strip().splitlines()
-    return lines[0] if lines else type(original).__name__

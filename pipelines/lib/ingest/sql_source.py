@@ -33,9 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 from pipelines.lib.ingest.record_set import text_frame
+from pipelines.lib.sql_connection import driver_reason, utc_connection
 
 __all__ = ["SqlBatch", "SqlSourceError", "Watermark", "count_new_rows", "count_null_watermark", "read_new_rows"]
 
@@ -48,8 +48,6 @@ KINDS: dict[str, tuple[Callable[[str], Any], type[sa.types.TypeEngine] | None]] 
     "decimal": (Decimal, sa.Numeric),
     "text": (str, sa.String),
 }
-# SQLSTATE classes whose message names only identifiers from the query, never a value from a row.
-NAMING_CLASSES = ("08", "28", "3D", "3F", "42")
 # Arrow types whose text cast is the text written (times but for a zero fraction); others go
 # through `_value_text`.
 ARROW_TEXT = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_string, pa.types.is_date)
@@ -242,35 +240,20 @@ def _connected(source: Source) -> Iterator[Connection]:
     if file and file != ":memory:" and not file.startswith("file:") and not Path(file).exists():
         # sqlite3 would create an empty database there and report the table missing
         raise source.error(f"the database file {Path(file).absolute()} does not exist", "check the path in the URL")
-    if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
-        url = url.update_query_dict({"connect_timeout": "10"})  # an unreachable host fails, not hangs
-    try:
-        engine = sa.create_engine(url, poolclass=NullPool)
-    except (sa.exc.ArgumentError, ImportError) as error:
-        raise source.error(f"no installed driver for {url.drivername!r} ({error})", _DRIVER_TODO) from None
-    try:
+    with utc_connection(url, source.error, _DRIVER_TODO) as connection:
         try:
-            connection = engine.connect()
+            yield connection
+        except sa.exc.NoSuchTableError:
+            raise source.error("the table does not exist", _TABLE_TODO) from None
         except sa.exc.DBAPIError as error:
-            raise source.error(f"cannot connect ({_reason(error)})", _CONNECT_TODO) from None
-        with connection:
-            try:
-                if connection.dialect.name == "postgresql":  # timestamptz read as UTC wherever the server is
-                    connection.exec_driver_sql("SET TIME ZONE 'UTC'")
-                yield connection
-            except sa.exc.NoSuchTableError:
-                raise source.error("the table does not exist", _TABLE_TODO) from None
-            except sa.exc.DBAPIError as error:
-                raise source.error(f"the database refused the read ({_reason(error)})", _query_todo(source)) from None
-            except sa.exc.StatementError as error:  # its message quotes the parameter: a row's value
-                what = f"the stored watermark cannot be bound as the column's type ({type(error.orig).__name__})"
-                raise source.error(what, _query_todo(source)) from None
-    finally:
-        engine.dispose()
+            what = f"the database refused the read ({driver_reason(error)})"
+            raise source.error(what, _query_todo(source)) from None
+        except sa.exc.StatementError as error:  # its message quotes the parameter: a row's value
+            what = f"the stored watermark cannot be bound as the column's type ({type(error.orig).__name__})"
+            raise source.error(what, _query_todo(source)) from None
 
 
 _DRIVER_TODO = "use postgresql+psycopg:// for PostgreSQL or sqlite:/// for SQLite"
-_CONNECT_TODO = "check that the server is running and the URL's host, port, user, password and database"
 _TABLE_TODO = 'check its name (another schema\'s as "schema.table") and that the URL names the right database'
 
 
@@ -278,18 +261,6 @@ def _query_todo(source: Source) -> str:
     if source.table is not None:
         return f"check the table, the watermark column {source.watermark!r} and the stored watermark's kind"
     return "fix the query: it runs as SELECT * FROM (<query>) AS src WHERE <watermark> > :after"
-
-
-def _reason(error: sa.exc.DBAPIError) -> str:
-    """The driver's reason, unless it could quote a value from a row: PostgreSQL's data errors
-    ('invalid input syntax for type integer: "..."') are named by their condition only."""
-    original = error.orig
-    sqlstate = getattr(original, "sqlstate", None)
-    if sqlstate and not sqlstate.startswith(NAMING_CLASSES):
-        return f"{type(original).__name__}, SQLSTATE {sqlstate}; its message is left out as it may quote a value"
-    primary = getattr(getattr(original, "diag", None), "message_primary", None)
-    lines = (primary or str(original)).strip().splitlines()
-    return lines[0] if lines else type(original).__name__
 
 
 def _columns(connection: Connection, source: Source) -> tuple[list, Any, list]:
