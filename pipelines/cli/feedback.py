@@ -3,9 +3,9 @@ subcommand lives in its own module, imported only when it runs."""
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from pipelines.cli import LazyGroup
 
 #: subcommand -> module defining a click command of the same name (`-` spelled `_`)
 SUBCOMMANDS = {
@@ -17,17 +17,6 @@ SUBCOMMANDS = {
 }
 
 
-class _Subcommands(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(SUBCOMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in SUBCOMMANDS:
-            return None
-        command: click.Command = getattr(importlib.import_module(SUBCOMMANDS[cmd_name]), cmd_name.replace("-", "_"))
-        return command
-
-
-@click.group(cls=_Subcommands)
+@click.group(cls=LazyGroup, modules=SUBCOMMANDS)
 def feedback() -> None:
     """Prediction outcomes of a deployed model: log them, ingest them, report acceptance and drift."""
