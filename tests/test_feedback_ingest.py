@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.lib.feedback.ingest import Cursor, pending_days
@@ -84,3 +85,39 @@ def test_events_outside_the_partitions_are_said_and_never_hold_the_watermark(tmp
     store.log([_event("c", datetime(2026, 10, 15, tzinfo=UTC))])
     ingested = {day: (store.location, n) for day, n in pending.days.items()}
     assert pending_days(store, pending.cursor, START, NOW, ingested).days == {"2026-10-15": 1}
+
+
+def test_without_a_language_column_an_events_language_is_detected_from_its_ticket(tmp_path):
+    from conftest import small_spec
+
+    from pipelines.lib.feedback.ingest import ingest_day
+    from pipelines.lib.files import write_parquet
+    from pipelines.lib.workspace import DatasetPaths
+
+    base = small_spec()
+    feedback = base.feedback.model_copy(update={"segments": None})  # the default: language and segments
+    spec = base.model_copy(update={"columns": base.columns.model_copy(update={"language": None}), "feedback": feedback})
+    assert spec.feedback_segments == ["detected_language", "channel"]
+    paths = DatasetPaths(tmp_path, spec.name)
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2", "T3"],
+            "channel": ["email", "chat", "web"],
+            "subject": ["Invoice charged twice", "Rechnung doppelt abgebucht", "x"],
+            "body": [
+                "Hello, my card was charged twice for the same invoice this month, please refund one.",
+                "Hallo, meine Karte wurde diesen Monat zweimal für dieselbe Rechnung belastet, bitte erstatten.",
+                "",
+            ],
+        }
+    )
+    write_parquet(tickets, paths.redacted("2026-10-03"))
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'events.db'}")
+    store.migrate()
+    store.register_model("v1", spec.name, 1, who="test")
+    events = [_event(f"e{n}", datetime(2026, 10, 3, 9, n, tzinfo=UTC)) for n in range(3)]
+    store.log([e.model_copy(update={"ticket_id": t}) for e, t in zip(events, ["T1", "T2", "T3"], strict=True)])
+    ingest_day(paths, spec, store, "2026-10-03", b"k" * 32)
+    kept = pd.read_parquet(paths.feedback_events("2026-10-03")).set_index("ticket_id")
+    assert kept["detected_language"].to_dict() == {"T1": "en", "T2": "de", "T3": "und"}
+    assert kept["channel"].to_dict() == {"T1": "email", "T2": "chat", "T3": "web"}

@@ -240,7 +240,10 @@ class DatasetSpec(StrictModel):
             problems.append("feedback needs columns.id, which is declared absent (null): events name tickets by id")
         if self.feedback and self.feedback.segments:
             for name in [n for n in self.feedback.segments if n not in self.segment_columns]:
-                problems.append(f"feedback.segments names {name!r}, which is not the language or a declared segment")
+                problems.append(
+                    f"feedback.segments names {name!r}, which is not the language or a declared segment "
+                    f"(one of {', '.join(self.segment_columns)})"
+                )
         if c.user is None and self.privacy.consent is not None:
             problems.append("privacy.consent needs columns.user, which is declared absent (null)")
         # (Compared with the defaults, not by what was set: a manifest's spec holds every default.)

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from pipelines.lib.accounting import Accounting, RowAccounting
@@ -24,7 +26,8 @@ from pipelines.lib.feedback.events import EVENT_COLUMNS, MISSING
 from pipelines.lib.feedback.store import FeedbackStore
 from pipelines.lib.files import write_json, write_parquet
 from pipelines.lib.privacy.pseudonymize import pseudonymize
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.reports import UNDETERMINED
+from pipelines.lib.spec import DETECTED_LANGUAGE, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
 #: quarantine reasons of an event, in the order they are checked (an event gets the first)
@@ -169,7 +172,7 @@ def ingest_day(paths: DatasetPaths, spec: DatasetSpec, store: FeedbackStore, day
     if spec.id_column in spec.pseudonymized_columns:  # the dataset holds the id's pseudonym
         ticket = pseudonymize(ticket, key)
     frame = events.assign(ticket_id=ticket, day=day)
-    lookup = _ticket_segments(paths, spec)
+    lookup = _ticket_segments(paths, spec, frame["ticket_id"])
     action, final = frame["user_action"], frame["final_category"]
     checks = {
         "unknown_action": ~action.isin(USER_ACTIONS),
@@ -200,23 +203,34 @@ def ingest_day(paths: DatasetPaths, spec: DatasetSpec, store: FeedbackStore, day
     )
 
 
-def _ticket_segments(paths: DatasetPaths, spec: DatasetSpec) -> pd.DataFrame:
-    """The dataset's tickets (its id column, as stored past redaction) and their segment values:
-    what an event's ticket is looked up in. A segment column the redacted zone lacks (a detected
-    language) reads as MISSING."""
+def _ticket_segments(paths: DatasetPaths, spec: DatasetSpec, tickets: pd.Series) -> pd.DataFrame:
+    """The stored tickets among `tickets` (the dataset's id column, as stored past redaction),
+    indexed by id, with their segment values: what an event's ticket is looked up in. A dataset
+    without a language column has its language detected from the ticket's redacted text, as the
+    training set does (`detected_language`); a ticket the detector cannot place is `und`."""
     folder = paths.warehouse / "redacted"
     segments = spec.feedback_segments
     files = sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
     if not files:
         return pd.DataFrame(columns=segments, index=pd.Index([], dtype="str", name=spec.id_column), dtype="str")
     dataset = pads.dataset(files, format="parquet")
+    detect = DETECTED_LANGUAGE in segments and DETECTED_LANGUAGE not in dataset.schema.names
     present = [c for c in segments if c in dataset.schema.names]
-    table = dataset.to_table(columns=[spec.id_column, *present]).to_pandas()
+    wanted = [spec.id_column, *present, *(spec.columns.text if detect else [])]
+    # Only the day's tickets are read (a filter pushed down to the files), and only their columns.
+    ids = pa.array(tickets.dropna().astype("str").unique(), type=pa.string())
+    table = dataset.to_table(columns=wanted, filter=pc.field(spec.id_column).cast(pa.string()).isin(ids)).to_pandas()
     table[spec.id_column] = table[spec.id_column].astype("str")
+    table = table.drop_duplicates(spec.id_column, keep="last")
+    if detect:
+        from pipelines.lib.quality.steps import detect_training_languages  # lingua and GX: only when needed
+
+        found = detect_training_languages(table, spec)
+        table[DETECTED_LANGUAGE] = found.fillna(UNDETERMINED).astype("str")
     for name in segments:
-        if name not in present:
+        if name not in table.columns:
             table[name] = MISSING
-    return table.drop_duplicates(spec.id_column, keep="last").set_index(spec.id_column)[segments]
+    return table.set_index(spec.id_column)[segments]
 
 
 class IngestedDayError(ValueError):
