@@ -205,3 +205,15 @@ def test_forget_purges_withdrawn_objects_from_an_s3_remote(tmp_path, s3_endpoint
         cli, ["pull", "ticket_triage@v2", "-o", str(tmp_path / "c2"), "--workspace", str(clone)]
     )
     assert pulled.exit_code == 0 and "every sha256 matches manifest.json" in pulled.output
+
+
+def test_forgetting_an_id_that_matches_nothing_says_so_without_repeating_it(tmp_path):
+    from click.testing import CliRunner
+
+    from pipelines.cli import cli
+
+    root = make_workspace(tmp_path / "workspace")
+    result = CliRunner().invoke(cli, ["forget", "u-mistyped-0001", "--workspace", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "matched no stored row of any dataset" in result.stderr
+    assert "u-mistyped-0001" not in result.output + result.stderr

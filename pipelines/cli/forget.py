@@ -54,6 +54,14 @@ def forget(user: str, reason: str, workspace: Path) -> None:
                 f"  {name}: {events[name]} feedback event(s) about the user's tickets deleted from the event store"
             )
         click.echo("  and withdraws earlier versions that hold them (deleted from the DVC cache and remote)")
+    if not any(deleted.values()):
+        # Recorded all the same: the user's rows are kept out of every later export too. But a
+        # mistyped id matches nobody, so say so rather than let it pass as done.
+        click.echo(
+            "note: the id given matched no stored row of any dataset; check it is the id as the exports write it "
+            "(the request stays recorded and applies to rows that land later)",
+            err=True,
+        )
 
 
 def _delete_events(spec, workspace: Path, tickets: set[str]) -> int:

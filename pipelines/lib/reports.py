@@ -191,6 +191,12 @@ class FeedbackLabels(Report):
         default=0, ge=0, description="Unlabelled rows with a kept suggestion left in the pool (train_accepted off)."
     )
     replaced_source: int = Field(default=0, ge=0, description="Rows whose source label a correction replaced.")
+    events_sha256: str = Field(
+        default="",
+        description="sha256 of the (event id, label) pairs used, sorted: which feedback events a version's labels "
+        "came from (the events live in the store, not in the release).",
+    )
+    store: str = Field(default="", description="The event store read: its URL without password, and its table.")
     audit_drawn: int = Field(default=0, ge=0, description="Feedback-labelled rows drawn for a blind human audit.")
     audit_annotated: int = Field(default=0, ge=0, description="Drawn rows annotators have labelled.")
     audit_agreement: float | None = Field(
@@ -204,7 +210,13 @@ class LabeledReport(Report):
     accounting: RowAccounting = Field(
         description="removed: unlabeled (kept in the labeling pool), awaiting_adjudication (in the steward queue)."
     )
-    by_source: dict[str, int] = Field(default_factory=dict, description="Labelled rows per label_source.")
+    by_source: dict[str, int] = Field(
+        default_factory=dict, description="Labelled rows per label_source (this stage: before the freshness window)."
+    )
+    released_by_source: dict[str, int] | None = Field(
+        default=None,
+        description="Released rows (every split) per label_source; set by the release from the training set.",
+    )
     by_how: dict[str, int] = Field(
         default_factory=dict, description="Adjudicated rows per rule: unanimous, majority, single, steward."
     )
@@ -282,6 +294,7 @@ class TrainingSetReport(Report):
     weekly: dict[str, int] = Field(default_factory=dict, description="Examples per week (its Monday, YYYY-MM-DD).")
     language: LanguageReport | None = None
     limits: list[Limit] = Field(default_factory=list, description="What the declared columns keep from applying.")
+    label_sources: dict[str, int] = Field(default_factory=dict, description="Rows per label_source.")
 
 
 # -- gates -------------------------------------------------------------------------------------

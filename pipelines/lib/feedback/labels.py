@@ -9,6 +9,8 @@ user's tickets, or expired ones, get no label from feedback either.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -59,3 +61,16 @@ def _audit_draw(event_ids: pd.Series, share: float) -> np.ndarray:
     every run, whatever else was logged): pandas' fixed-key 64-bit hash of the id as a uniform draw."""
     hashed = pd.util.hash_pandas_object(event_ids.astype("str"), index=False).to_numpy(dtype=np.uint64)
     return (hashed / np.float64(2**64)) < share
+
+
+def store_description(spec: DatasetSpec, root: Path) -> str:
+    """Where the events come from, for a manifest: `$VARIABLE` when the URL is in the environment
+    (never read here), else the URL without its password; then the table."""
+    if spec.feedback is None:
+        return ""
+    store = spec.feedback.store
+    if store.url_env:
+        return f"${store.url_env}, table {store.table}"
+    from pipelines.lib.feedback.store import FeedbackStore
+
+    return f"{FeedbackStore(store.resolved_url(root, spec.name), store.table).location}, table {store.table}"

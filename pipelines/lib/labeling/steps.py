@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.accounting import Accounting, NothingLeftError
-from pipelines.lib.feedback.labels import feedback_labels
+from pipelines.lib.feedback.labels import feedback_labels, store_description
 from pipelines.lib.files import write_parquet
+from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
 from pipelines.lib.labeling.annotations import GOLD_PREFIX
@@ -78,7 +79,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     frame["label_annotators"] = ids.map(decided["annotators"]).fillna(0).astype("int64")
     frame["label_batch"] = ids.map(batch_of).fillna("").astype("str")
     feedback = feedback_labels(paths, spec, ids)
-    used = _apply_feedback(frame, ids, feedback, human_label, spec)
+    used = _apply_feedback(paths, frame, ids, feedback, human_label, spec)
 
     pool = frame[label].isna()
     weak = None
@@ -143,7 +144,12 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
 
 
 def _apply_feedback(
-    frame: pd.DataFrame, ids: pd.Series, feedback: pd.DataFrame, human: pd.Series, spec: DatasetSpec
+    paths: DatasetPaths,
+    frame: pd.DataFrame,
+    ids: pd.Series,
+    feedback: pd.DataFrame,
+    human: pd.Series,
+    spec: DatasetSpec,
 ) -> FeedbackLabels:
     """Put consented feedback labels on `frame` (in place): a correction wherever no human label
     is; a kept suggestion (weak) only on a row with no label at all, and only when
@@ -162,7 +168,10 @@ def _apply_feedback(
     frame.loc[taken, "label_how"] = how[taken]
     frame["label_ref"] = ids.map(feedback["ref"]).where(taken, "").astype("str")
     frame["label_model_version"] = ids.map(feedback["model_version"]).where(taken, "").astype("str")
+    used = sorted(zip(frame.loc[taken, "label_ref"], frame.loc[taken, label].astype("str"), strict=True))
     return FeedbackLabels(
+        events_sha256=combined_sha256([f"{ref}\t{value}" for ref, value in used]) if used else "",
+        store=store_description(spec, paths.root),
         changed=int(correction.sum()),
         accepted=int((kept_suggestion & train).sum()),
         accepted_not_used=int((kept_suggestion & ~train).sum()),

@@ -107,6 +107,7 @@ def build_training_set(
         as_of=as_of,
         accounting=accounting.close(len(frame)),
         splits={split: int((frame["split"] == split).sum()) for split in SPLITS},
+        label_sources={str(k): int(n) for k, n in frame["label_source"].value_counts().sort_index().items()},
         counts=counts,
         weekly=weekly,
         language=LanguageReport(

@@ -121,7 +121,7 @@ def release_training_set(
         counts=training.counts,
         language=training.language,
         limits=training.limits,
-        labels=labeled,
+        labels=labeled.model_copy(update={"released_by_source": training.label_sources}),
     )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
