@@ -239,7 +239,7 @@ def usable(root: Path, declared: PartnerTerms, source: str = "acme"):
             ["no decision record at decisions/tickets/acme.yaml: draft one with `trainset assess-partner`"],
         ),
         (SIGNED.format(decision="approve"), OPEN, True, ["approved by Ana Steward on 2026-01-05"]),
-        (SIGNED.format(decision="approve") + "expiry: 2026-06-01\n", OPEN, True, ["until 2026-06-01"]),
+        (SIGNED.format(decision="approve") + "expiry: 2026-06-01\n", OPEN, True, ["in force through 2026-06-01"]),
         (SIGNED.format(decision="approve") + "expiry: 2026-05-31\n", OPEN, False, ["expired on 2026-05-31"]),
         (SIGNED.format(decision="reject"), OPEN, False, ["rejected by Ana Steward on 2026-01-05: closes"]),
         (

@@ -184,7 +184,7 @@ def partner_usable(
     if problems:
         return Verdict(allowed=False, reasons=problems)
     assert record is not None
-    until = f" until {record.expiry}" if record.expiry else ""
+    until = f" in force through {record.expiry}" if record.expiry else ""
     signed = f"{record.decision.value}d by {record.approver} on {record.date}{until}: {'; '.join(record.reasons)}"
     if record.decision is Decision.CONDITIONAL:
         signed = f"approved on conditions by {record.approver} on {record.date}{until}: {'; '.join(record.reasons)}"

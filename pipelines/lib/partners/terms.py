@@ -214,7 +214,7 @@ def allows_training(terms: PartnerTerms, as_of: date) -> Verdict:
     if refusals:
         return Verdict(allowed=False, reasons=refusals)
     in_force = (
-        f"the agreement is in force until {terms.agreement_expires}"
+        f"the agreement is in force through {terms.agreement_expires}"
         if terms.agreement_expires
         else "the agreement states no end date"
     )
