@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from pipelines.lib.feedback.events import FeedbackEvent
 from pipelines.lib.feedback.ingest import Cursor, pending_days
-from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore
+from pipelines.lib.feedback.store import FeedbackStore
 
 START = date(2026, 10, 1)
 NOW = datetime(2026, 10, 20, 12, tzinfo=UTC)

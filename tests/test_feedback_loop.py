@@ -23,7 +23,8 @@ from conftest import AS_OF, POSTGRES_URL, land, make_workspace, postgres_schema,
 from pipelines.cli import cli
 from pipelines.feedback_runner import ingest_feedback
 from pipelines.lib.feedback.declaration import FeedbackSpec
-from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore
+from pipelines.lib.feedback.events import FeedbackEvent
+from pipelines.lib.feedback.store import FeedbackStore
 from pipelines.lib.labeling.plan import make_plan
 from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.workspace import DatasetPaths

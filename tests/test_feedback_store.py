@@ -28,7 +28,8 @@ from pipelines.cli import main
 from pipelines.lib.errors import describe_validation
 from pipelines.lib.feedback import migrations
 from pipelines.lib.feedback.declaration import FeedbackStoreSpec
-from pipelines.lib.feedback.store import COLUMNS, FeedbackEvent, FeedbackStore, FeedbackStoreError, Logged
+from pipelines.lib.feedback.events import FeedbackEvent
+from pipelines.lib.feedback.store import COLUMNS, FeedbackStore, FeedbackStoreError, Logged
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
 SERVER = sa.make_url(POSTGRES_URL)

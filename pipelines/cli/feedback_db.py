@@ -18,7 +18,8 @@ from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.feedback.declaration import USER_ACTIONS
 
 if TYPE_CHECKING:  # imported where they are used: `trainset feedback --help` loads no database driver
-    from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore
+    from pipelines.lib.feedback.events import FeedbackEvent
+    from pipelines.lib.feedback.store import FeedbackStore
 
 #: option of `trainset feedback log` -> the event field it gives
 OPTION_FIELDS = {
@@ -255,7 +256,7 @@ def _event(record: dict[str, Any], where: str | None, names: dict[str, str] | No
     from pydantic import ValidationError
 
     from pipelines.lib.errors import validation_problems
-    from pipelines.lib.feedback.store import FeedbackEvent
+    from pipelines.lib.feedback.events import FeedbackEvent
 
     try:
         return FeedbackEvent.model_validate(record)

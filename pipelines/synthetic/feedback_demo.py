@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.feedback.store import FeedbackEvent, FeedbackStore, Logged
+from pipelines.lib.feedback.events import FeedbackEvent
+from pipelines.lib.feedback.store import FeedbackStore, Logged
 from pipelines.lib.release.versions import versions
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths, default_workspace

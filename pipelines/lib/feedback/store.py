@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
 from pipelines.lib.feedback import migrations
-from pipelines.lib.feedback.declaration import DEFAULT_TABLE, USER_ACTIONS
-from pipelines.lib.feedback.events import EVENT_COLUMNS
+from pipelines.lib.feedback.declaration import DEFAULT_TABLE
+from pipelines.lib.feedback.events import EVENT_COLUMNS, FeedbackEvent
 from pipelines.lib.sql_connection import driver_reason, utc_connection
 
 if TYPE_CHECKING:
@@ -39,84 +38,11 @@ COLUMNS = {name: dtype for name, dtype in EVENT_COLUMNS.items() if name != "day"
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 #: events per INSERT: 4,000 parameters, well under SQLite's and PostgreSQL's limits
 CHUNK = 500
-# SQLSTATE classes whose message names only identifiers, never a value from a row.
-
-
-#: how far ahead of this machine's clock an event's ts may be (time zones, clock skew)
-FUTURE_SKEW = timedelta(days=1)
 
 
 class FeedbackStoreError(RuntimeError):
     """The feedback store cannot be used: says what, where (table and URL without its password)
     and what to do."""
-
-
-class FeedbackEvent(BaseModel):
-    """One prediction outcome, as an application logs it: what the model suggested for a ticket and
-    what the agent did with the suggestion."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    event_id: str
-    ticket_id: str
-    model_version: str
-    predicted_category: str
-    final_category: str | None = None
-    user_action: str
-    consent_flag: StrictBool
-    ts: datetime
-
-    @field_validator("event_id", "ticket_id", mode="before")
-    @classmethod
-    def _whole_number_as_text(cls, value: Any) -> Any:
-        # An export may write ids as JSON numbers; a fraction (1001.0) would not read back as the id.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @field_validator("event_id", "ticket_id", "model_version", "predicted_category")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("final_category")
-    @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value if value is not None and value.strip() else None
-
-    @field_validator("user_action")
-    @classmethod
-    def _known_action(cls, value: str) -> str:
-        if value not in USER_ACTIONS:
-            raise ValueError(f"must be one of {', '.join(USER_ACTIONS)}")
-        return value
-
-    @field_validator("ts", mode="before")
-    @classmethod
-    def _aware_utc(cls, value: Any) -> datetime:
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value.strip())
-            except ValueError:
-                raise ValueError("is not an ISO 8601 date and time such as 2026-11-28T22:30:00Z") from None
-        if not isinstance(value, datetime):
-            raise ValueError("must be an ISO 8601 date and time such as 2026-11-28T22:30:00Z")
-        if value.utcoffset() is None:
-            raise ValueError("has no time zone: give an offset (2026-11-28T22:30:00-05:00) or Z for UTC")
-        if value > datetime.now(UTC) + FUTURE_SKEW:
-            raise ValueError("is more than a day in the future: check the sender's clock and the time zone offset")
-        return value.astimezone(UTC)
-
-    def _content(self) -> tuple:
-        return (
-            self.ticket_id,
-            self.model_version,
-            self.predicted_category,
-            self.final_category,
-            self.user_action,
-            self.consent_flag,
-            self.ts,
-        )
 
 
 @dataclass(frozen=True)
