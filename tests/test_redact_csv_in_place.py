@@ -41,7 +41,6 @@ def both_ways(tmp_path: Path, monkeypatch, data: bytes, fields: list[str], chunk
     source = tmp_path / "in.csv"
     source.write_bytes(data)
     monkeypatch.setattr(csv_in_place, "CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(csv_in_place, "MAX_CHUNK_BYTES", chunk_bytes)
     refused = []
     locate = csv_in_place.locate
 

@@ -24,14 +24,16 @@ from pipelines.lib.privacy.exports.csv_fields import CsvDialect, NotAsRewritten,
 from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactionPolicy,
-    batch_size,
     in_order,
     redact_values,
 )
 
 BOM = b"\xef\xbb\xbf"
-#: bytes per chunk, at least and at most (export_redaction.batch_size)
-CHUNK_BYTES, MAX_CHUNK_BYTES = 8 << 20, 32 << 20
+#: bytes per chunk, whatever the file's size. The engine's working set is several times its
+#: input, and memory touched for the first time costs more than the engine's fixed cost per call
+#: (about 10 ms): `trainset redact` on 80 MB in 10 chunks took 0.48 s of system time and 2.50 s in
+#: all, in 4 chunks of 20 MB 0.78 s and 2.66 s (peak memory 380 MB against 590 MB)
+CHUNK_BYTES = 8 << 20
 _QUOTE, _LF = ord('"'), ord("\n")
 
 
@@ -48,10 +50,9 @@ def redact_in_place(
         if dialect.bom:
             target.write(BOM)
             data = data.slice(len(BOM))
-        chunks = _chunks(data, batch_size(data.size, CHUNK_BYTES, MAX_CHUNK_BYTES))
-        for redacted, counts, unterminated in in_order(
-            lambda chunk: _redact_chunk(chunk, columns, policy, dialect), chunks
-        ):
+        chunks = _chunks(data, CHUNK_BYTES)
+        results = in_order(lambda chunk: _redact_chunk(chunk, columns, policy, dialect), chunks, waiting=1)
+        for redacted, counts, unterminated in results:
             target.write(redacted)
             if unterminated:  # the last record, without a line ending: it gets one, as every other
                 target.write(dialect.eol.encode())
@@ -65,7 +66,10 @@ def _chunks(data: pa.Buffer, size: int) -> Iterator[tuple[pa.Buffer, bool]]:
     view = np.frombuffer(data, np.uint8)
     at = 0
     while at < len(view):
-        end = _record_end(view, at, at + size)
+        target = at + size
+        if len(view) - target < size // 8:  # no sliver of a last chunk: its call of the engine costs
+            target = len(view)
+        end = _record_end(view, at, target)
         yield data.slice(at, end - at), at == 0
         at = end
 
