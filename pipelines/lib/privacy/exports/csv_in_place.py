@@ -6,8 +6,9 @@ Chunks are redacted two at a time and written in order.
 
 Parsing every column and writing every column again was half the engine's work: on 80 MB of
 generated tickets (subject and body redacted), CPU seconds on one thread, Arrow's reader 0.27
-and the writer 0.24, the engine 1.0; here locating the fields (and checking the chunk) takes
-0.12, decoding the values 0.06, writing the changed ones and splicing them in 0.11.
+and the writer 0.24, the engine 1.0; here cutting the chunks takes 0.02, locating the fields
+(and checking each chunk) 0.09, decoding the values 0.05, finding and writing the changed ones
+0.04 and splicing them in 0.06.
 """
 
 from __future__ import annotations
