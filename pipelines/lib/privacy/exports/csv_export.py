@@ -3,7 +3,9 @@ ones redacted, the file written back with the same delimiter, line ending and by
 
 Values are quoted only where they must be (Python's QUOTE_MINIMAL: a value holding the
 delimiter, a quote or a line break), as most exports are written; Arrow's own writer quotes every
-text value, empty ones too. Streamed in record batches, written with Arrow kernels.
+text value, empty ones too. A file already written so is redacted in place, only the changed
+values written again (csv_in_place); any other is streamed in record batches, parsed by Arrow and
+written again with Arrow kernels, where a record that cannot be read is named by its line.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
@@ -20,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from pipelines.lib.privacy.exports.csv_fields import CsvDialect, NotAsRewritten, written
+from pipelines.lib.privacy.exports.csv_in_place import redact_in_place
 from pipelines.lib.privacy.exports.export_redaction import (
     FileSummary,
     RedactFileError,
@@ -30,8 +33,6 @@ from pipelines.lib.privacy.exports.export_redaction import (
     redact_values,
     shown_names,
 )
-from pipelines.lib.privacy.exports.jsonl_lines import byte_positions
-from pipelines.lib.privacy.pii_spans import buffers
 
 BOM = b"\xef\xbb\xbf"
 #: the delimiters a sniffed header may use, the first winning a tie
@@ -39,16 +40,6 @@ DELIMITERS = ",;\t|"
 #: bytes per block the reader parses and hands on as one batch, at least and at most
 #: (export_redaction.batch_size)
 BLOCK_BYTES, MAX_BLOCK_BYTES = 8 << 20, 32 << 20
-
-
-@dataclass(frozen=True)
-class CsvDialect:
-    """How an export is written: delimiter, line ending, byte-order mark, and its header."""
-
-    delimiter: str
-    eol: str
-    bom: bool
-    header: list[str]
 
 
 def sniff(source: Path, delimiter: str | None = None) -> CsvDialect:
@@ -85,6 +76,19 @@ def redact_csv(
     twice = sorted({f for f in fields if dialect.header.count(f) > 1})
     if twice:
         raise RedactFileError(f"{source}: the header names {twice} more than once; rename the columns apart")
+    if dialect.delimiter.isascii() and dialect.delimiter not in '"\r\n':  # one byte, not a quote or line break
+        try:
+            return redact_in_place(source, target, fields, policy, dialect)
+        except NotAsRewritten:  # parsed and written again, from the start
+            target.seek(0)
+            target.truncate()
+    return _redact_rewritten(source, target, fields, policy, dialect)
+
+
+def _redact_rewritten(
+    source: Path, target: BinaryIO, fields: list[str], policy: RedactionPolicy, dialect: CsvDialect
+) -> FileSummary:
+    """Every record parsed by Arrow and written again."""
     unclosed = _unclosed_quote(source, dialect)
     if unclosed:
         raise unclosed
@@ -103,18 +107,7 @@ def redact_csv(
 def _records(columns: list[pa.Array], dialect: CsvDialect) -> pa.Buffer:
     """The CSV text of the records whose fields are `columns` (strings, nulls written empty),
     each ended by the dialect's line ending."""
-    special = f'{dialect.delimiter}"\r\n'.encode()
-    fields = []
-    for column in columns:
-        column = pc.fill_null(column.cast(pa.large_string()), "")
-        quote = _holding(column, special)
-        if len(columns) == 1:  # an empty line would read as no record at all
-            quote = pc.or_(quote, pc.equal(column, ""))
-        if pc.any(quote).as_py():  # only values that must be quoted go through the replace
-            needing = pc.replace_substring(column.filter(quote), '"', '""')
-            quoted = pc.binary_join_element_wise(_QUOTE, needing, _QUOTE, _EMPTY)
-            column = pc.replace_with_mask(column, quote, quoted)
-        fields.append(column)
+    fields = [written(column.cast(pa.large_string()), dialect, len(columns) == 1) for column in columns]
     end = pa.scalar(dialect.eol, pa.large_string())
     lines = pc.binary_join_element_wise(*fields, pa.scalar(dialect.delimiter, pa.large_string()))
     lines = pc.binary_join_element_wise(lines, end, _EMPTY)
@@ -122,19 +115,7 @@ def _records(columns: list[pa.Array], dialect: CsvDialect) -> pa.Buffer:
     return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])]
 
 
-def _holding(column: pa.Array, chars: bytes) -> pa.Array:
-    """Whether each value of a large string array (no nulls) holds one of the bytes `chars`: numpy
-    over the data buffer, and only the few values where one is found are located (an RE2 scan
-    of every value cost three times Arrow's whole writer)."""
-    data, offsets = buffers(column)
-    hit = np.zeros(len(column), bool)
-    if len(data):
-        at = byte_positions(data[offsets[0] : offsets[-1]], chars) + offsets[0]
-        hit[np.searchsorted(offsets, at, side="right") - 1] = True
-    return pa.array(hit)
-
-
-_QUOTE, _EMPTY = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
+_EMPTY = pa.scalar("", pa.large_string())
 
 
 def _batches(source: Path, dialect: CsvDialect, reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:

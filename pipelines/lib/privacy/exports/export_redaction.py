@@ -109,15 +109,20 @@ def changed(before: pa.Array, after: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.not_equal(before.cast(after.type), after), False).to_numpy(False)
 
 
-def in_order(work: Callable[[T], R], items: Iterable[T], workers: int = WORKERS) -> Generator[R, None, None]:
+def in_order(
+    work: Callable[[T], R], items: Iterable[T], workers: int = WORKERS, waiting: int = 0
+) -> Generator[R, None, None]:
     """work(item) for each item on `workers` threads (Arrow and numpy release the GIL), results in
-    the items' order; at most workers + 1 items are in flight, so memory stays bounded."""
+    the items' order; at most workers + `waiting` + 1 items are in flight, so memory stays bounded.
+
+    `waiting`: items queued for the workers while a result is handed on, so that a worker done
+    while the caller writes that result (which the disk may hold up) starts on the next at once."""
     with ThreadPoolExecutor(workers) as pool:
         pending: deque[Future[R]] = deque()
         try:
             for item in items:
                 pending.append(pool.submit(work, item))
-                if len(pending) > workers:
+                if len(pending) > workers + waiting:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
