@@ -23,7 +23,6 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
 
-from babel import Locale
 from babel.core import get_global
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -90,7 +89,7 @@ def _spdx() -> Licensing:
 @cache
 def country_codes() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes, from the CLDR data babel ships."""
-    territories = [str(code) for code in Locale("en").territories]
+    territories = [str(code) for code in get_global("territory_languages")]
     return frozenset(code for code in territories if len(code) == 2 and code.isalpha()) - _NOT_ISO_3166_1
 
 
