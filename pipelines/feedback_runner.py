@@ -11,16 +11,13 @@ harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines.components.feedback_assets import feedback_job_name, metrics_job_name
+from pipelines.components.feedback_assets import OUTSIDE_TAG, feedback_job_name, metrics_job_name
 from pipelines.definitions import build_definitions
 from pipelines.lib.catalog import get_spec
-from pipelines.lib.feedback.ingest import outside_partitions
-from pipelines.lib.feedback.store import FeedbackStore
 from pipelines.lib.files import write_text
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -87,8 +84,8 @@ def ingest_feedback(
                 for key, value in meta.items()
                 if key.startswith("removed/quarantined:") and value.value
             }
-    store = FeedbackStore.for_dataset(spec, root)
-    summary.outside = outside_partitions(store.day_counts(date(1970, 1, 1)), spec.feedback.start, datetime.now(UTC))
+    # Said by the sensor: in its skip message, or in the tags of the runs it asks for.
+    summary.outside = next((r.tags.get(OUTSIDE_TAG, "") for r in tick.run_requests or []), "")
     if tick.cursor is not None and not summary.failed:  # a failed day is asked for again next time
         write_text(tick.cursor, cursor_file)
     ingested = (paths.warehouse / "feedback_events").is_dir()

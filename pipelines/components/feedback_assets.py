@@ -16,6 +16,8 @@ from pipelines.lib.files import write_json
 from pipelines.lib.spec import DatasetSpec
 
 ROW_COUNT = "dagster/row_count"
+#: run tag of an ingestion run: the events no partition takes, in words (`ingest.outside_partitions`)
+OUTSIDE_TAG = "trainset/feedback_outside"
 
 
 def feedback_job_name(dataset: str) -> str:
@@ -124,8 +126,10 @@ def build_feedback_defs(spec: DatasetSpec) -> dg.Definitions:
             outside = pending.outside
             return dg.SkipReason("no new feedback event" + (f"; {outside}" if outside else ""))
         mark = f"{pending.cursor.ts.isoformat() if pending.cursor.ts else ''}/{pending.cursor.event_id}"
+        tags = {OUTSIDE_TAG: pending.outside} if pending.outside else {}
         return [
-            dg.RunRequest(run_key=f"{day}:{count}:{mark}", partition_key=day) for day, count in pending.days.items()
+            dg.RunRequest(run_key=f"{day}:{count}:{mark}", partition_key=day, tags=tags)
+            for day, count in pending.days.items()
         ]
 
     metrics_job = dg.define_asset_job(

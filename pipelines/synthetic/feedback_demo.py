@@ -80,7 +80,7 @@ def simulate_pilot(
                     "final_category": truth,
                     "user_action": action,
                     "consent_flag": rng.random(per_day) < CONSENT_SHARE,
-                    "ts": [day_start + timedelta(seconds=int(s)) for s in seconds],
+                    "ts": pd.Timestamp(day_start) + pd.to_timedelta(seconds, unit="s"),
                 }
             )
         )
