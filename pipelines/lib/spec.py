@@ -22,6 +22,7 @@ from pipelines.lib.quality.gate_declarations import GateParams, gate_fits, gates
 from pipelines.lib.spec_blocks import (
     DERIVED_ID,
     DETECTED_LANGUAGE,
+    SOURCE_COLUMN,
     AnnotationsSpec,
     ColumnsSpec,
     ConsentSpec,
@@ -52,6 +53,7 @@ __all__ = [
     "Limit",
     "PiiType",
     "PrivacySpec",
+    "SOURCE_COLUMN",
     "RetentionSpec",
     "SensitiveRetentionSpec",
     "SourceSpec",
@@ -236,6 +238,7 @@ class DatasetSpec(StrictModel):
         if self.labeling and self.labeling.weak:
             for name in sorted(set(self.labeling.weak.rules) - set(self.labels.classes)):
                 problems.append(f"labeling.weak.rules names {name!r}, which is not one of labels.classes")
+        problems += self._sources_fit()
         if self.feedback and c.id is None:
             problems.append("feedback needs columns.id, which is declared absent (null): events name tickets by id")
         if self.feedback and self.feedback.segments:
@@ -261,6 +264,28 @@ class DatasetSpec(StrictModel):
         if problems:
             raise ValueError(f"dataset {self.name!r}: " + "; ".join(problems))
         return self
+
+    def _sources_fit(self) -> list[str]:
+        """What a source's `rename` and `label_map` name that the dataset does not declare."""
+        problems, expected = [], [name for name in self.kept_columns if name != DERIVED_ID]
+        if SOURCE_COLUMN in expected:
+            problems.append(f"{SOURCE_COLUMN!r} is the column trainset names each row's source in: rename that role")
+        names = [source.name for source in self.sources]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"two sources are named {name!r}")
+        for source in self.sources:
+            for column in [c for c in source.rename.values() if c not in expected]:
+                problems.append(
+                    f"sources {source.name!r}: rename maps to {column!r}, which is not a dataset column "
+                    f"(one of {', '.join(expected)})"
+                )
+            for theirs, ours in source.label_map.items():
+                if ours is not None and ours not in self.labels.classes:
+                    problems.append(
+                        f"sources {source.name!r}: label_map maps {theirs!r} to {ours!r}, which is not one of "
+                        f"labels.classes ({', '.join(self.labels.classes)}); null drops the class"
+                    )
+        return problems
 
     def fingerprint(self) -> str:
         """sha256 (64 hex digits) of the spec's canonical JSON: identifies exactly which declaration

@@ -10,6 +10,7 @@ import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.lib.durations import IsoDuration
+from pipelines.lib.partners.terms import PartnerTerms
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn"]
@@ -17,6 +18,8 @@ PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn
 DETECTED_LANGUAGE = "detected_language"
 #: the id column trainset derives when no id column is declared (`columns.id: null`)
 DERIVED_ID = "record_id"
+#: the column every stored and released row names its source in (`sources[].name`)
+SOURCE_COLUMN = "source_name"
 
 
 class Limit(BaseModel):
@@ -41,10 +44,11 @@ class SourceSpec(StrictModel):
     once (by content), so re-landing the same export changes nothing."""
 
     name: str = Field(description="Source name; its raw asset is `raw_<name>`.", pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["files", "sql"] = Field(
+    kind: Literal["files", "sql", "partner"] = Field(
         default="files",
         description="`files`: exports at `path`; `sql`: rows of `table` or `query` at the database `url` "
-        "(or `url_env`), read incrementally by the `watermark` column.",
+        "(or `url_env`), read incrementally by the `watermark` column; `partner`: files a partner delivers at "
+        "`path`, used only under its `terms` and a signed decision record (`decisions/<dataset>/<source>.yaml`).",
     )
     path: str | None = Field(
         default=None,
@@ -73,12 +77,34 @@ class SourceSpec(StrictModel):
         description="SQL: a column that grows with every insert or update (an `updated_at` set by the database, "
         "or a sequence); each run reads the rows past the highest value read so far.",
     )
-    owner: str = Field(description="Team accountable for the source system.")
+    owner: str = Field(description="Team accountable for the source system (for a partner: who holds the agreement).")
     steward: str = Field(description="Person or team who answers questions about this source's data.")
     legal_basis: str = Field(
-        description="Legal basis for using this source to train models (e.g. legitimate_interest, consent)."
+        description="Legal basis for using this source to train models (e.g. legitimate_interest, consent, contract)."
     )
-    licence: str = Field(description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0).")
+    licence: str = Field(
+        description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0); a partner "
+        "source's is its `terms.licence`."
+    )
+    terms: PartnerTerms | None = Field(
+        default=None,
+        description="Partner: the terms of the agreement, as data. A term not stated is `unknown`, never allowed.",
+    )
+    rename: dict[str, str] = Field(
+        default_factory=dict,
+        description="Files and partner: the export's column name -> the dataset's (`Ticket Text: body`), for "
+        "exports written in their own schema.",
+    )
+    label_map: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="The source's label -> one of `labels.classes`; null: no counterpart, and its rows are "
+        "quarantined as unmapped_label. A label neither mapped nor a declared class is unknown_label.",
+    )
+    deletions: str | None = Field(
+        default=None,
+        description="Partner: where the partner's delete lists land (a CSV file, a folder of them or a glob), "
+        "each with a column of the record ids to delete (the dataset's id column, or `id`).",
+    )
     start_date: date = Field(
         description="First day of data; the first daily partition. Earlier records are quarantined as "
         "before_start_date."
@@ -140,6 +166,41 @@ class SourceSpec(StrictModel):
         its `path`, or `sql:<table>` (`sql:query` for a query)."""
         return self.path if self.path is not None else f"sql:{self.table or 'query'}"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _partner_licence(cls, value: object) -> object:
+        # A partner's licence is stated once, in its terms; `licence` repeats it for every source alike.
+        if isinstance(value, dict) and value.get("kind") == "partner" and "licence" not in value:
+            terms = value.get("terms")
+            stated = terms.get("licence") if isinstance(terms, dict) else None
+            # (Without terms, the error to read is the one asking for them, not for `licence`.)
+            return {**value, "licence": stated if isinstance(stated, str) else ""}
+        return value
+
+    @model_validator(mode="after")
+    def _partner_keys(self) -> SourceSpec:
+        if self.kind == "partner":
+            if self.terms is None:
+                raise ValueError(
+                    "a `kind: partner` source needs `terms:` (at least `licence:`): every term not stated is "
+                    "`unknown`, and its rows are used only when the terms allow training"
+                )
+            if self.licence != self.terms.licence:
+                raise ValueError(
+                    f"`licence` ({self.licence!r}) differs from `terms.licence` ({self.terms.licence!r}): "
+                    "state it once, under `terms:`"
+                )
+        else:
+            given = [key for key in ("terms", "deletions") if getattr(self, key) is not None]
+            if given:
+                raise ValueError(f"{given} belong to a `kind: partner` source")
+        if self.kind == "sql" and self.rename:
+            raise ValueError("a `kind: sql` source names its columns in `query` (`SELECT x AS y`), not `rename`")
+        targets = list(self.rename.values())
+        if len(set(targets)) != len(targets):
+            raise ValueError("`rename` maps two export columns to the same dataset column")
+        return self
+
     @model_validator(mode="after")
     def _kind_keys(self) -> SourceSpec:
         sql_keys = {
@@ -149,12 +210,12 @@ class SourceSpec(StrictModel):
             "query": self.query,
             "watermark": self.watermark,
         }
-        if self.kind == "files":
+        if self.kind in ("files", "partner"):
             given = sorted(k for k, v in sql_keys.items() if v is not None)
             if self.path is None:
-                raise ValueError("a `files` source needs `path`: an export file, a folder of them or a glob")
+                raise ValueError(f"a `{self.kind}` source needs `path`: an export file, a folder of them or a glob")
             if given:
-                raise ValueError(f"{given} belong to a `kind: sql` source; a `files` source reads `path`")
+                raise ValueError(f"{given} belong to a `kind: sql` source; a `{self.kind}` source reads `path`")
             return self
         if self.path is not None:
             raise ValueError("a `kind: sql` source reads `table` or `query` at `url`, not `path`")

@@ -165,7 +165,8 @@ def read_days(
     # A dataset may declare no timestamp column: nothing to parse, nothing in the future.
     timestamp = spec.columns.timestamp
     parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
-    reasons = _row_reasons(frame, spec, parsed, future_after(as_of), known_ids)
+    frame, unmapped = mapped_labels(frame, spec.labels.column, source.label_map)
+    reasons = _row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped)
     bad = reasons.notna()
     id_column = spec.id_column
     quarantine = pd.DataFrame(
@@ -189,19 +190,53 @@ def read_days(
     return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank)
 
 
+def mapped_labels(frame: pd.DataFrame, column: str, label_map: dict[str, str | None]) -> tuple[pd.DataFrame, pd.Series]:
+    """The frame with the source's labels mapped to the dataset's (`SourceSpec.label_map`), and
+    which rows held a label mapped to null (no counterpart). Labels the map does not name are
+    left as written. Vectorised."""
+    if not label_map:
+        return frame, pd.Series(False, index=frame.index)
+    labels = frame[column]
+    unmapped = labels.isin([theirs for theirs, ours in label_map.items() if ours is None])
+    mapped = labels.map({theirs: ours for theirs, ours in label_map.items() if ours is not None})
+    return frame.assign(**{column: mapped.where(mapped.notna(), labels)}), unmapped
+
+
 def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: str) -> Records:
     what = f"source {source.name!r}, file {relative}: cannot be read as {source.format}"
+    # The export's own name of the id column, so a malformed record still says whose it was.
+    id_name = next((theirs for theirs, ours in source.rename.items() if ours == spec.id_column), spec.id_column)
     try:
         if source.format == "parquet":
-            _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}")
-        return read_records(path, source.format, spec.id_column, encoding=source.encoding, delimiter=source.delimiter)
+            _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}", source.rename)
+        records = read_records(path, source.format, id_name, encoding=source.encoding, delimiter=source.delimiter)
     except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
         raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
+    return renamed(records, source, f"source {source.name!r}, file {relative}")
 
 
-def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str) -> None:
+def renamed(records: Records, source: SourceSpec, where: str) -> Records:
+    """The records with the export's column names changed to the dataset's (`source.rename`).
+    Raises SourceError when an export holds both a renamed column and one already of the name it
+    would take (which one is meant cannot be told)."""
+    if not source.rename:
+        return records
+    found = set(records.rows.columns)
+    clashes = [f"{theirs!r} -> {ours!r}" for theirs, ours in source.rename.items() if theirs in found and ours in found]
+    if clashes:
+        raise SourceError(
+            f"{where}: has both columns of rename {', '.join(clashes)}; remove that rename, or the export's "
+            "column of the dataset's name"
+        )
+    return Records(
+        records.rows.rename(columns=source.rename), records.malformed.rename(columns=source.rename), records.blank
+    )
+
+
+def _check_parquet_types(schema: pa.Schema, spec: DatasetSpec, where: str, rename: dict[str, str]) -> None:
     """A typed export whose columns changed type (an epoch number for the timestamp, a code for
-    the label) is a source problem, not thousands of bad rows."""
+    the label) is a source problem, not thousands of bad rows. `rename`: export name -> ours."""
+    schema = pa.schema([field.with_name(rename.get(field.name, field.name)) for field in schema])
     c = spec.columns
     expected = {c.timestamp: "a timestamp or ISO-8601 text"} if c.timestamp else {}
     expected[spec.labels.column] = "text"
@@ -243,10 +278,12 @@ def _row_reasons(
     parsed: pd.Series | None,
     future: pd.Timestamp,
     known_ids: pd.Series | None,
+    unmapped: pd.Series,
 ) -> pd.Series:
     """The first reason each row cannot be used, or NA. `parsed` is the timestamp column as UTC
-    instants (None: the dataset has none); `future` the first instant that is in the future.
-    Checked in order; vectorised."""
+    instants (None: the dataset has none); `future` the first instant that is in the future;
+    `unmapped` the rows whose source label the source's label_map maps to null. Checked in
+    order; vectorised."""
     c = spec.columns
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
 
@@ -264,6 +301,7 @@ def _row_reasons(
         mark(parsed >= future, "future_timestamp")
     labels = frame[spec.labels.column]
     unlabelled = labels.fillna("").str.strip() == "" if spec.labeling else False
+    mark(unmapped, "unmapped_label")
     mark(~labels.isin(spec.labels.classes) & ~unlabelled, "unknown_label")
     all_text_blank = np.logical_and.reduce([blank[t].to_numpy() for t in c.text])
     mark(pd.Series(all_text_blank, index=frame.index), "empty_text")
