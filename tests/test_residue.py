@@ -129,7 +129,7 @@ def test_generated_tickets_leave_no_residue_once_redacted():
     from conftest import small_spec
 
     tickets = generate(GeneratorConfig(rows=6000, seed=5, as_of=AS_OF, months=3)).tickets
-    frame, _ = minimise_and_redact(tickets, small_spec(), b"k")
+    frame, _ = minimise_and_redact(tickets.assign(source_name="tickets"), small_spec(), b"k")
     table = pa.Table.from_pandas(frame, preserve_index=False)
     assert find_residue(table, ["subject", "body"], dataset="ticket_triage", id_column="ticket_id") == []
     planted = find_residue(tickets, ["subject", "body"], dataset="ticket_triage", id_column="ticket_id")

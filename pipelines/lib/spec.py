@@ -187,6 +187,13 @@ class DatasetSpec(StrictModel):
         roles = [self.id_column, c.user, c.timestamp, c.language]
         return [*(name for name in roles if name is not None), *c.segments, *c.text, self.labels.column]
 
+    @property
+    def stored_columns(self) -> list[str]:
+        """Columns of every stored row past redaction, in order: the kept columns with the row's
+        source (`SOURCE_COLUMN`) after the id."""
+        kept = self.kept_columns
+        return [kept[0], SOURCE_COLUMN, *kept[1:]]
+
     def placeholders(self) -> list[str]:
         """Keys still holding a `TODO` placeholder (as `trainset init` drafts them), dotted as the
         YAML spells them: a released version says they are unfilled rather than hiding it."""

@@ -27,7 +27,7 @@ from pipelines.lib.privacy.redaction import PII_TYPES
 from pipelines.lib.quality.gate_results import GateResult
 from pipelines.lib.quality.gates import evaluate_gates
 from pipelines.lib.quality.steps import as_detected, detect_training_languages, split_with_languages
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 
 #: the seed's channels: "include email + chat + web"
 SEED_CHANNELS = ("email", "chat", "web")
@@ -154,7 +154,8 @@ def measure_draft(spec: DatasetSpec, export: Path, run: FirstRun, now: datetime 
     column the spec names, ValueError if the first run would have no day to process."""
     data = read_as_first_run(spec, export, run, now)
     landed, as_of = data.landed, data.as_of
-    redacted, _ = minimise_and_redact(landed.rows, spec, key=b"draft: pseudonyms are not measured")
+    rows = landed.rows.assign(**{SOURCE_COLUMN: spec.sources[0].name})  # a draft reads one export
+    redacted, _ = minimise_and_redact(rows, spec, key=b"draft: pseudonyms are not measured")
     frame = apply_freshness(redacted, spec, as_of, Accounting(len(redacted))).reset_index(drop=True)
     spec, detected = _settle_languages(spec, frame)
     language = spec.language_column

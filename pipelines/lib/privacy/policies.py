@@ -25,7 +25,7 @@ def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tup
     Returns the redacted frame and, aligned with it, how many values of each PII type were
     replaced in each row (counts, never values).
     """
-    frame = raw[spec.kept_columns].copy()
+    frame = raw[spec.stored_columns].copy()
     replaced = pd.DataFrame(0, index=frame.index, columns=list(spec.privacy.redact), dtype="int64")
     for column in spec.columns.text:
         result = redact(
@@ -41,7 +41,7 @@ def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tup
 
 def dropped_columns(raw_columns: list[str], spec: DatasetSpec) -> list[str]:
     """Columns minimisation removes: everything the spec does not name."""
-    return [name for name in raw_columns if name not in spec.kept_columns and name != "partition"]
+    return [name for name in raw_columns if name not in spec.stored_columns and name != "partition"]
 
 
 def load_opt_outs(path: Path, user_column: str) -> pd.Series:

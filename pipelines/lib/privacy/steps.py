@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from pipelines.lib.quality import schemas
 from pipelines.lib.quality.waivers import load_allowances
 from pipelines.lib.report_files import write_eligibility, write_redaction
 from pipelines.lib.reports import ContractResult, EligibilityReport, RedactionReport, RetentionOnStorage
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
 
@@ -70,7 +71,10 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
     batch's contract and PII-residue review."""
     parts, day_rows = [], []
     for partition in partitions:
-        day = [pd.read_parquet(paths.raw(source.name, partition)) for source in spec.sources]
+        day = [
+            pd.read_parquet(paths.raw(source.name, partition)).assign(**{SOURCE_COLUMN: source.name})
+            for source in spec.sources
+        ]
         parts += day
         day_rows.append(sum(map(len, day)))
     raw = pd.concat(parts, ignore_index=True)
@@ -131,7 +135,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     days; writes and returns the eligibility report (rows removed per reason, contract)."""
     expired = expire_stored(paths.root, spec, as_of)
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
-    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else _empty(spec)
+    frame = pd.concat([_redacted_day(f, spec) for f in files], ignore_index=True) if files else _empty(spec)
     accounting = Accounting(len(frame))  # the row_accounting check compares it with the redacted days' stats
     frame = apply_retention(frame, spec, as_of, accounting)
     # A dataset with no user column holds no one's id: no erasure request can name its rows.
@@ -161,6 +165,21 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     return report
 
 
+def _redacted_day(path: Path, spec: DatasetSpec) -> pd.DataFrame:
+    """One redacted day; a day written before rows named their source gets the dataset's only
+    source (with several, which row came from which cannot be told: redacting the day again can)."""
+    frame = pd.read_parquet(path)
+    if SOURCE_COLUMN in frame.columns:
+        return frame
+    if len(spec.sources) > 1:
+        raise ValueError(
+            f"{path}: a redacted day without the {SOURCE_COLUMN!r} column, in a dataset of several sources; "
+            f"redact its days again: `trainset run {spec.name} --from {spec.first_date}`"
+        )
+    frame.insert(1, SOURCE_COLUMN, spec.sources[0].name)
+    return frame
+
+
 def _nothing_eligible(spec: DatasetSpec, as_of: date, accounting: Accounting, storage: RetentionOnStorage) -> str:
     """Why no row is eligible, with the dates, and what to do."""
     retention = spec.privacy.retention.default
@@ -185,7 +204,7 @@ def _nothing_eligible(spec: DatasetSpec, as_of: date, accounting: Accounting, st
 
 
 def _empty(spec: DatasetSpec) -> pd.DataFrame:
-    columns = {name: pd.Series(dtype="str") for name in spec.kept_columns}
+    columns = {name: pd.Series(dtype="str") for name in spec.stored_columns}
     if spec.columns.timestamp:
         columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
     return pd.DataFrame(columns)

@@ -12,7 +12,7 @@ import pandera.pandas as pa
 
 from pipelines.lib.quality.splits import SPLITS
 from pipelines.lib.reports import LABEL_SOURCES, ContractResult
-from pipelines.lib.spec import DETECTED_LANGUAGE, DatasetSpec
+from pipelines.lib.spec import DETECTED_LANGUAGE, SOURCE_COLUMN, DatasetSpec
 
 PSEUDONYM = r"^[0-9a-f]{20}$"
 
@@ -34,6 +34,8 @@ def redacted_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     """Minimised, redacted rows: exactly the allowed columns, ids pseudonymised."""
     c = spec.columns
     columns = {spec.id_column: pa.Column(str, unique=True, nullable=False)}
+    sources = [source.name for source in spec.sources]
+    columns[SOURCE_COLUMN] = pa.Column(str, pa.Check.isin(sources, error="source_name is a declared source"))
     if c.user:
         columns[c.user] = pa.Column(str, nullable=False)
     if c.timestamp:
