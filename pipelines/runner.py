@@ -114,7 +114,8 @@ def materialize_dataset(
     run's summary; a run refused because another run of the dataset holds its lock is a failed
     run whose summary says so. Raises, before any run starts, SpecError (spec or its
     `requirements.env`), MissingKeyError (the key is missing or unusable), GuidelineError (the
-    labeling guideline fails its checks) or ValueError (no landed days in range)."""
+    labeling guideline fails its checks), DecisionRecordError (a partner source's decision record
+    is invalid) or ValueError (no landed days in range)."""
     spec_file = spec_file or get_spec(spec.name, root)[1]
     check_environment([spec_file])
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
@@ -122,6 +123,10 @@ def materialize_dataset(
         from pipelines.lib.labeling.guideline import load_guideline
 
         load_guideline(root / spec.labeling.guideline, spec.labels.classes)
+    for source in (s for s in spec.sources if s.kind == "partner"):  # so is a decision record that cannot be read
+        from pipelines.lib.partners.decisions import load_decision
+
+        load_decision(root, spec.name, source.name)
     days = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")

@@ -133,6 +133,10 @@ def test_the_release_keeps_the_exports_own_columns(released):
     assert set(spec.kept_columns) - {DERIVED_ID} <= set(header)
     assert spec.sources[0].path == case.file  # the export itself, where it is
     frame = _released_rows(root, case.name)
+    # besides the spec's columns, only what trainset adds: each row's source, the detected language,
+    # each label's provenance
+    assert set(frame.columns) - {"detected_language", *PROVENANCE} <= set(spec.stored_columns)
+    assert (frame[SOURCE_COLUMN] == spec.sources[0].name).all()
 
 
 def test_an_export_without_an_id_gets_derived_ids_and_the_card_says_so(released):

@@ -134,7 +134,17 @@ def test_the_release_keeps_its_own_columns_and_the_detected_language(released):
     root, _, _ = released
     version = root / "datasets" / "case_routing" / "v1"
     frame = pd.concat(pd.read_parquet(version / f"{s}.parquet") for s in ("train", "validation", "test"))
-    kept = ["case_number", "source_name", "opened", "product", "title", "description", "queue", *PROVENANCE, DETECTED_LANGUAGE]
+    kept = [
+        "case_number",
+        "source_name",
+        "opened",
+        "product",
+        "title",
+        "description",
+        "queue",
+        *PROVENANCE,
+        DETECTED_LANGUAGE,
+    ]
     assert list(frame.columns) == kept
     assert not set(DROPPED) & set(frame.columns)
     assert frame["case_number"].str.fullmatch(r"\d{7}").all()  # text as written, leading zeros kept

@@ -53,6 +53,7 @@ USER_ERRORS = {
     "pipelines.lib.feedback.report": ["FeedbackReportError"],
     "pipelines.lib.feedback.store": ["FeedbackStoreError"],
     "pipelines.feedback_runner": ["FeedbackNotDeclaredError"],
+    "pipelines.lib.partners.decisions": ["DecisionRecordError"],
 }
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.partners.terms import LicenceRollUp, PartnerTerms
 from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.quality.gate_results import GateResult
 from pipelines.lib.spec import Limit
@@ -115,16 +116,41 @@ class RetentionOnStorage(Report):
     oldest_day_kept: date | None = None
 
 
+class PartnerUse(Report):
+    """Whether one partner source's rows were used in a build, and on whose decision
+    (`pipelines.lib.partners.eligibility`)."""
+
+    source: str
+    used: bool = Field(description="Rows used: a signed decision in force, and terms that allow training.")
+    reasons: list[str] = Field(description="What decided it, in words: the record first, then the terms.")
+    decision: str | None = Field(description="approve, reject or conditional; None: no record.")
+    approver: str | None = None
+    signed: date | None = Field(default=None, description="The day the record was signed.")
+    expiry: date | None = Field(default=None, description="The record's last day in force.")
+    conditions: list[str] = Field(default_factory=list)
+    record: str = Field(description="Where the record is (or would be), relative to the workspace.")
+    record_sha256: str | None = Field(default=None, description="sha256 of the record file as read.")
+    rows_in: int = Field(ge=0, description="The source's redacted rows read.")
+    removed: dict[str, int] = Field(default_factory=dict, description="The source's rows removed, per reason.")
+
+    @property
+    def rows_used(self) -> int:
+        """The source's rows kept by `eligible`."""
+        return self.rows_in - sum(self.removed.values())
+
+
 class EligibilityReport(Report):
-    """The eligible rows: retention, erasure requests and consent applied."""
+    """The eligible rows: retention, erasure requests, consent and partner terms applied."""
 
     as_of: date
     partitions: int = Field(description="Redacted days read.")
     opted_out_users: int = 0
     erasure_requests: int = 0
     retention_storage: RetentionOnStorage = Field(default_factory=RetentionOnStorage)
+    partners: list[PartnerUse] = Field(default_factory=list, description="Each partner source's use, in source order.")
     accounting: RowAccounting = Field(
-        description="removed: retention_expired, retention_expired_sensitive, erasure_request, consent_opt_out."
+        description="removed: retention_expired, retention_expired_sensitive, erasure_request, consent_opt_out, "
+        "and the partner reasons (`pipelines.lib.partners.eligibility.REASONS`)."
     )
     contract: ContractResult
 
@@ -333,10 +359,14 @@ class SpecRecord(Report):
 
 class InputSummary(Report):
     source: str
+    kind: str = Field(default="files", description="files, sql or partner.")
     owner: str
     steward: str
     legal_basis: str
     licence: str
+    terms: PartnerTerms | None = Field(default=None, description="A partner source's terms, as declared.")
+    use: PartnerUse | None = Field(default=None, description="A partner source's decision and rows used.")
+    released: int | None = Field(default=None, ge=0, description="The source's rows in the version's data files.")
     path: str
     partitions: str = Field(description="`first..last (N days)`, or `none`.")
     sha256: str = Field(description="Combined sha256 of the landed exports, in landing order.")
@@ -399,6 +429,17 @@ Policy = Annotated[
 ]
 
 
+class LicenceSection(Report):
+    """The licence of a version: the licence of every source its rows come from, and the terms of
+    its partner sources rolled up (the most restrictive term wins)."""
+
+    licences: dict[str, str] = Field(description="Licence of each source with rows in the version, in source order.")
+    partner_terms: LicenceRollUp | None = Field(
+        default=None, description="The partner sources' terms rolled up; None: no partner row is in the version."
+    )
+    attributions: list[str] = Field(default_factory=list, description="Attribution texts the version must carry.")
+
+
 class ManifestBody(Report):
     """What the release step assembles from the stage reports, before a version exists."""
 
@@ -422,6 +463,9 @@ class ManifestBody(Report):
     )
     labels: LabeledReport | None = Field(
         default=None, description="Where the labels came from, agreement and gold per batch, the guideline."
+    )
+    licence: LicenceSection | None = Field(
+        default=None, description="The licences and partner terms of the sources the version's rows come from."
     )
 
 

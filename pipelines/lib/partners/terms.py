@@ -154,6 +154,8 @@ class PartnerTerms(BaseModel):
     @field_validator("geography", mode="before")
     @classmethod
     def _geography(cls, value: object) -> object:
+        if value is None:  # not stated (as a manifest's copy of the spec writes it)
+            return None
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not value:

@@ -1,5 +1,5 @@
 """Steps of the privacy assets: redacted (minimised, redacted, pseudonymised, checked for PII
-residue) and eligible (retention, erasure, consent)."""
+residue) and eligible (retention, erasure, consent, partner terms)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pandas as pd
 from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting, removal_summary
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet
+from pipelines.lib.partners.eligibility import apply_partner_terms
 from pipelines.lib.privacy.erasure import erased_pseudonyms
 from pipelines.lib.privacy.policies import (
     apply_consent,
@@ -147,6 +148,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
         opt_outs = load_opt_outs(paths.landing(consent.path), consent.user_column or str(spec.columns.user))
         opted_out = len(opt_outs)
         frame = apply_consent(frame, pseudonymize(opt_outs, key), spec, accounting)
+    frame, partners = apply_partner_terms(frame, spec, paths.root, as_of, accounting)
     if frame.empty:
         raise NothingLeftError(_nothing_eligible(spec, as_of, accounting, expired))
     order = [name for name in (spec.columns.timestamp, spec.id_column) if name is not None]
@@ -158,6 +160,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
         opted_out_users=opted_out,
         erasure_requests=len(erased),
         retention_storage=expired,
+        partners=partners,
         accounting=accounting.close(len(frame)),
         contract=schemas.validate(schemas.redacted_schema(spec), frame),
     )

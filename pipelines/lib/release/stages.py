@@ -17,6 +17,7 @@ import yaml
 
 from pipelines.lib.catalog import dataset_specs
 from pipelines.lib.spec import DatasetSpec, SourceSpec
+from pipelines.lib.partners.decisions import decision_path
 from pipelines.lib.workspace import DatasetPaths
 
 DVC_YAML = "dvc.yaml"
@@ -34,7 +35,7 @@ HEADER = """\
 def _source_dep(source: SourceSpec) -> str | None:
     """What DVC can watch of a source: its file or folder, a glob's fixed folder, a SQLite database
     file; nothing for a database server (its rows change outside the workspace)."""
-    if source.kind == "files":
+    if source.kind in ("files", "partner"):
         assert source.path is not None
         parts = PurePosixPath(source.path).parts
         fixed = [part for part in itertools.takewhile(lambda part: not any(c in part for c in "*?["), parts)]
@@ -56,6 +57,10 @@ def stage(root: Path, spec: DatasetSpec, spec_file: Path) -> dict:
         inputs.append(spec.labeling.guideline)
     if paths.labels_store.is_dir():
         inputs.append(paths.labels_store.relative_to(root).as_posix())
+    # Which partner rows may be used: the steward's decision records.
+    decisions = decision_path(root, spec.name, "-").parent
+    if any(source.kind == "partner" for source in spec.sources) and decisions.is_dir():
+        inputs.append(decisions.relative_to(root).as_posix())
     reports = paths.released_reports.relative_to(root).as_posix()
     return {
         "cmd": f".venv/bin/trainset run {spec.name} --workspace .",

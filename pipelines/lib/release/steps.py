@@ -16,6 +16,8 @@ import pandas as pd
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.ingest.landing import read_ledger
+from pipelines.lib.partners.decisions import decision_path
+from pipelines.lib.partners.terms import roll_up
 from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.privacy.pseudonymize import key_id
 from pipelines.lib.privacy.residue_review import ResidueReview
@@ -53,6 +55,7 @@ from pipelines.lib.reports import (
     ErasurePolicy,
     IngestReport,
     InputSummary,
+    LicenceSection,
     ManifestBody,
     MinimisationPolicy,
     Policy,
@@ -63,7 +66,7 @@ from pipelines.lib.reports import (
     RetentionPolicy,
     SpecRecord,
 )
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
 # -- release -----------------------------------------------------------------------------------
@@ -93,6 +96,7 @@ def release_training_set(
     eligible = read_eligibility(paths)
     labeled = read_labeled(paths)
     ingested = {s.name: ingest_days(paths, s.name) for s in spec.sources}
+    released = {str(k): int(n) for k, n in frame[SOURCE_COLUMN].value_counts(sort=False).items()}
     redacted = redaction_days(paths)
     body = ManifestBody(
         created_at=datetime.now(UTC).replace(microsecond=0),
@@ -105,7 +109,10 @@ def release_training_set(
             content=spec.model_dump(mode="json"),
         ),
         pseudonymisation_key_id=key_id(key),
-        inputs=[_input_summary(paths, spec, s.name, ingested[s.name]) for s in spec.sources],
+        inputs=[
+            _input_summary(paths, spec, s.name, ingested[s.name], eligible, released.get(s.name, 0))
+            for s in spec.sources
+        ],
         policies=_policies(spec, redacted, eligible),
         accounting={
             **{f"raw_{name}": RowAccounting.total(d.accounting for d in days) for name, days in ingested.items()},
@@ -122,6 +129,7 @@ def release_training_set(
         language=training.language,
         limits=training.limits,
         labels=labeled.model_copy(update={"released_by_source": training.label_sources}),
+        licence=licence_section(spec, released),
     )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
@@ -152,9 +160,10 @@ def what_built_it(paths: DatasetPaths, spec_file: Path, spec: DatasetSpec | None
     """Make the work tree hold what a release commits beside the pointer, and name it: the run's
     gate reports (copied to `reports/<name>/`), the retention deletions since the last release
     (moved into `privacy/retention_log.jsonl`), the spec, its GX suite, `waivers.yaml`, the labeling
-    guideline, the imported annotations and the steward's adjudications (`labeling/<name>/`), and the
-    dvc.yaml stages (rewritten from the workspace's specs). Returns paths relative to the
-    workspace; files outside it (a spec given from elsewhere) are left out."""
+    guideline, the imported annotations and the steward's adjudications (`labeling/<name>/`), the
+    partner sources' decision records (`decisions/<name>/`), and the dvc.yaml stages (rewritten
+    from the workspace's specs). Returns paths relative to the workspace; files outside it (a spec
+    given from elsewhere) are left out."""
     root = paths.root.resolve()
     if paths.reports.is_dir():
         paths.released_reports.mkdir(parents=True, exist_ok=True)
@@ -165,6 +174,8 @@ def what_built_it(paths: DatasetPaths, spec_file: Path, spec: DatasetSpec | None
     if spec is not None and spec.labeling and spec.labeling.guideline:
         sources.append(paths.landing(spec.labeling.guideline).resolve())
     sources += sorted(paths.labels_store.rglob("*.csv"))
+    if spec is not None:  # the steward's decision on each partner source, as it was read
+        sources += [decision_path(root, spec.name, s.name) for s in spec.sources if s.kind == "partner"]
     committed += [str(p.relative_to(root)) for p in sources if p.is_relative_to(root) and p.is_file()]
     if spec_file.resolve().is_relative_to(root):  # declared in this workspace: its stage is in dvc.yaml
         write_stages(root)
@@ -188,16 +199,40 @@ def _record_residue(paths: DatasetPaths, run_id: str, review: ResidueReview) -> 
         write_gate_report(paths, run_id)
 
 
-def _input_summary(paths: DatasetPaths, spec: DatasetSpec, source_name: str, days: list[IngestReport]) -> InputSummary:
+def licence_section(spec: DatasetSpec, released: dict[str, int]) -> LicenceSection:
+    """The version's licence section from the sources its rows come from (`released`: rows per
+    source): each one's licence, and the partner sources' terms rolled up (`terms.roll_up`)."""
+    used = [s for s in spec.sources if released.get(s.name)]
+    partners = {s.name: s.terms for s in used if s.terms is not None}
+    rolled = roll_up(partners) if partners else None
+    return LicenceSection(
+        licences={s.name: s.licence for s in used},
+        partner_terms=rolled,
+        attributions=rolled.attributions if rolled else [],
+    )
+
+
+def _input_summary(
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    source_name: str,
+    days: list[IngestReport],
+    eligible: EligibilityReport,
+    released: int,
+) -> InputSummary:
     source = next(s for s in spec.sources if s.name == source_name)
     partitions = [d.partition for d in days]
     exports = read_ledger(paths, source.name).exports
     return InputSummary(
         source=source.name,
+        kind=source.kind,
         owner=source.owner,
         steward=source.steward,
         legal_basis=source.legal_basis,
         licence=source.licence,
+        terms=source.terms,
+        use=next((use for use in eligible.partners if use.source == source.name), None),
+        released=released,
         path=source.location,
         partitions=f"{partitions[0]}..{partitions[-1]} ({len(partitions)} days)" if partitions else "none",
         sha256=combined_sha256([e.sha256 for e in exports]),

@@ -1,0 +1,232 @@
+"""Partner sources end to end: two partners' deliveries, written in their own ways, declared beside
+the case_routing export with their terms; what a steward's decision records let through, run
+after run, through `trainset run`.
+
+acme's terms allow training and its security incidents close the dataset's gap on the Security
+class; globex's deny training. Without a decision neither is used; once signed, acme's rows reach
+the next version with its terms and attribution in the card, globex's never do (the reason in
+the accounting and the card); when acme's approval expires, the next version is built without it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import date
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import TEST_KEY
+from partner_exports import ACME_LABELS, ACME_RENAME, write_acme, write_globex
+from test_other_columns import AS_OF, trainset, workspace_with_cases
+
+from pipelines.lib.reports import Manifest
+from pipelines.lib.spec import SOURCE_COLUMN
+
+DATASET = "case_routing"
+ACME_ATTRIBUTION = "Contains support cases © Acme Support GmbH, used under agreement ACME-2026-017"
+ACME_EXPIRY = date(2026, 11, 10)
+
+ACME = {
+    "name": "acme",
+    "kind": "partner",
+    "path": "data/landing/partners/acme",
+    "format": "csv",
+    "delimiter": ";",
+    "timezone": "Europe/Berlin",
+    "owner": "partnerships",
+    "steward": "data-governance",
+    "legal_basis": "contract",
+    "start_date": "2026-09-01",
+    "rename": ACME_RENAME,
+    "label_map": ACME_LABELS,
+    "terms": {
+        "licence": "proprietary",
+        "commercial_use": "allowed",
+        "model_training": "allowed",
+        "derivatives": "allowed",
+        "sub_licensing": "denied",
+        "share_alike": "not_required",
+        "attribution": ACME_ATTRIBUTION,
+        "retention": "P24M",
+        "deletion_on_request": "required",
+        "geography": ["DE", "FR", "GB"],
+        "agreement_expires": "2027-12-31",
+        "contract": "ACME-2026-017",
+    },
+}
+GLOBEX = {
+    "name": "globex",
+    "kind": "partner",
+    "path": "data/landing/partners/globex",
+    "format": "jsonl",
+    "owner": "partnerships",
+    "steward": "data-governance",
+    "legal_basis": "contract",
+    "start_date": "2026-09-01",
+    "terms": {
+        "licence": "CC-BY-NC-4.0",
+        "commercial_use": "denied",
+        "model_training": "denied",
+        "attribution": "Globex Corporation",
+    },
+}
+
+
+def _declare_partners(root) -> None:
+    path = root / "pipelines" / "defs" / DATASET / "defs.yaml"
+    document = yaml.safe_load(path.read_text())
+    attributes = document["attributes"]
+    attributes["sources"] += [ACME, GLOBEX]
+    attributes["labels"]["classes"].append("Security")
+    attributes["gates"]["min_examples_per_class"] = {"min": 20, "severity": "warn"}
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+
+def _sign(root, source: str, body: dict) -> None:
+    folder = root / "decisions" / DATASET
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{source}.yaml").write_text(yaml.safe_dump({"dataset": DATASET, "source": source, **body}))
+
+
+def _version(root, n: int) -> tuple[Manifest, str, pd.DataFrame]:
+    folder = root / "datasets" / DATASET / f"v{n}"
+    manifest = Manifest.model_validate_json((folder / "manifest.json").read_text())
+    rows = pd.concat(pd.read_parquet(folder / f"{s}.parquet") for s in ("train", "validation", "test"))
+    return manifest, (folder / "DATASET_CARD.md").read_text(), rows
+
+
+def _commit(root, message: str) -> None:
+    for command in (["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run(["git", *command], cwd=root, check=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Three runs: before any decision, after the steward signs, after acme's approval expires."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
+        for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+            env.setenv(var, "test@localhost" if var.endswith("EMAIL") else "test")
+        root, _ = workspace_with_cases(tmp_path_factory.mktemp("partners") / "workspace")
+        _declare_partners(root)
+        last = date(2026, 10, 30)
+        acme = write_acme(root / "data" / "landing" / "partners" / "acme", last)
+        globex = write_globex(root / "data" / "landing" / "partners" / "globex", last)
+        _commit(root, "partner sources declared")
+        results = [trainset(root, "run", DATASET, "--as-of", AS_OF.isoformat())]
+        _sign(
+            root,
+            "acme",
+            {
+                "decision": "approve",
+                "reasons": ["closes the Security gap", "terms allow training"],
+                "approver": "dana.steward",
+                "date": "2026-10-30",
+                "expiry": ACME_EXPIRY.isoformat(),
+            },
+        )
+        _sign(
+            root,
+            "globex",
+            {
+                "decision": "reject",
+                "reasons": ["model_training is denied by its licence"],
+                "approver": "dana.steward",
+                "date": "2026-10-30",
+            },
+        )
+        results.append(trainset(root, "run", DATASET, "--as-of", AS_OF.isoformat()))
+        results.append(trainset(root, "run", DATASET, "--as-of", "2026-11-12"))
+        yield root, results, acme, globex
+
+
+def test_without_a_decision_no_partner_row_is_used(runs):
+    root, results, acme, globex = runs
+    first = results[0]
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "partner_undecided" in first.stdout
+    manifest, card, rows = _version(root, 1)
+    assert set(rows[SOURCE_COLUMN]) == {"cases"}
+    uses = {i.source: i.use for i in manifest.inputs if i.use}
+    mapped = sum(n for label, n in acme.classes.items() if ACME_LABELS[label] is not None)
+    assert uses["acme"].removed == {"partner_undecided": mapped} and not uses["acme"].used
+    assert uses["globex"].removed == {"partner_undecided": sum(globex.classes.values())}
+    assert manifest.licence is not None and manifest.licence.partner_terms is None
+    assert "No partner row is in this version." in card
+    assert "decisions/case_routing/acme.yaml` does not exist" in card
+    # the gap: no Security example of our own
+    gate = next(g for g in manifest.gates if g.name == "min_examples_per_class")
+    assert gate.status == "warned"
+
+
+def test_an_approved_partner_closes_the_gap_with_its_terms_in_the_card(runs):
+    root, results, acme, globex = runs
+    second = results[1]
+    assert second.returncode == 0, second.stdout + second.stderr
+    manifest, card, rows = _version(root, 2)
+    mapped = {ACME_LABELS[label]: n for label, n in acme.classes.items() if ACME_LABELS[label]}
+    from_acme = rows[rows[SOURCE_COLUMN] == "acme"]
+    assert len(from_acme) == sum(mapped.values())
+    assert from_acme["queue"].value_counts().to_dict() == mapped
+    assert from_acme["case_number"].str.startswith("ACME-").all()  # the partner's own ids, renamed to ours
+    gate = next(g for g in manifest.gates if g.name == "min_examples_per_class")
+    assert gate.status == "passed"  # Security: acme's incidents close the gap
+    # acme's class with no counterpart is quarantined, never relabelled
+    assert manifest.quarantine.by_reason.get("unmapped_label") == acme.classes["Billing Dispute"]
+    inputs = {i.source: i for i in manifest.inputs}
+    assert inputs["acme"].released == len(from_acme) and inputs["acme"].terms.contract == "ACME-2026-017"
+    assert inputs["acme"].use.used and inputs["acme"].use.decision == "approve"
+    assert inputs["acme"].use.record_sha256 is not None
+    assert manifest.licence.licences == {"cases": "internal-use-only", "acme": "proprietary"}
+    rolled = manifest.licence.partner_terms
+    assert rolled.sub_licensing == "denied" and rolled.decided_by["sub_licensing"] == ["acme"]
+    assert manifest.licence.attributions == [ACME_ATTRIBUTION]
+    assert "### Partner source acme" in card and "**Used**" in card
+    assert ACME_ATTRIBUTION in card and "| sub_licensing | denied | acme |" in card
+    assert "approve by dana.steward on 2026-10-30, in force through 2026-11-10" in card
+    # the decision that let the rows in is committed with the version
+    shown = subprocess.run(
+        ["git", "show", "--name-only", "--format=", f"{DATASET}@v2"], cwd=root, capture_output=True, text=True
+    )
+    assert {"decisions/case_routing/acme.yaml", "decisions/case_routing/globex.yaml"} <= set(shown.stdout.split())
+
+
+def test_a_partner_without_training_rights_never_reaches_a_release(runs):
+    root, results, _, globex = runs
+    for n in (1, 2, 3):
+        _, _, rows = _version(root, n)
+        assert "globex" not in set(rows[SOURCE_COLUMN])
+    manifest, card, _ = _version(root, 2)
+    assert manifest.accounting["eligible"].removed["partner_rejected"] == sum(globex.classes.values())
+    use = next(i.use for i in manifest.inputs if i.source == "globex")
+    assert not use.used and use.decision == "reject"
+    assert any("model_training is denied" in reason for reason in use.reasons)
+    section = card.split("### Partner source globex", 1)[1].split("\n## ", 1)[0]
+    assert "**Not used**" in section and "partner_rejected" in section and "model_training is denied" in section
+    assert "partner_rejected" in results[1].stdout
+
+
+def test_an_expired_approval_stops_the_next_release_from_using_the_source(runs):
+    root, results, acme, _ = runs
+    third = results[2]
+    assert third.returncode == 0, third.stdout + third.stderr
+    manifest, card, rows = _version(root, 3)
+    assert "acme" not in set(rows[SOURCE_COLUMN])
+    removed = manifest.accounting["eligible"].removed
+    assert removed["partner_decision_expired"] == sum(n for label, n in acme.classes.items() if ACME_LABELS[label])
+    use = next(i.use for i in manifest.inputs if i.source == "acme")
+    assert any(f"expired on {ACME_EXPIRY}" in reason for reason in use.reasons)
+    assert "acme" not in manifest.licence.licences and ACME_ATTRIBUTION not in json.dumps(
+        manifest.licence.model_dump(mode="json")
+    )
+
+
+def test_no_planted_partner_pii_reaches_a_release(runs):
+    root, _, acme, globex = runs
+    released = b"".join(path.read_bytes() for path in sorted((root / "datasets" / DATASET).rglob("*.parquet")))
+    released += b"".join(path.read_bytes() for path in sorted((root / "datasets" / DATASET).rglob("*.md")))
+    text = released.decode("utf-8", errors="ignore")
+    for value in acme.planted + globex.planted:
+        assert value not in text, "a planted value reached a release"
