@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from pipelines.lib.catalog import dataset_specs
-from pipelines.lib.spec import DatasetSpec, SourceSpec
 from pipelines.lib.partners.decisions import decision_path
+from pipelines.lib.spec import DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
 
 DVC_YAML = "dvc.yaml"
