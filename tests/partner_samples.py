@@ -297,8 +297,9 @@ def globex_sample(folder: Path, ours: pd.DataFrame, seed: int = 13) -> Planted:
     """Globex's export: JSONL with its own keys and class names, ids and customers as JSON numbers
     (one id null), times in UTC, contact fields, the channel written its own way (portal, mail,
     chat: never `web`) and in three records the customer's e-mail address where the channel should
-    be. 75 records: 10 repeat our texts (2 labelled otherwise), 64 new (6 login problems: a
-    sensitive class, under a contract rather than consent), 1 without an id."""
+    be; two messages quote an IP address. 75 records: 10 repeat our texts (2 labelled otherwise),
+    64 new (6 login problems: a sensitive class, under a contract rather than consent), 1 without
+    an id."""
     writer = Writer(seed)
     planted = Planted(path=folder / "globex-sample.jsonl")
     groups: list[dict] = []
@@ -316,7 +317,10 @@ def globex_sample(folder: Path, ours: pd.DataFrame, seed: int = 13) -> Planted:
         value = writer.value(kind, "us") if kind else ""
         body = f"{body} {LEADS[kind]['us'].format(value)}" if kind else body
         medium = ("portal", "mail", "chat")[n % 3]
-        groups.append(dict(subject=subject, body=body, kind=kind, value=value, label=label, medium=medium, usable=True))
+        ip = writer.fakers["us"].ipv4_public() if n in (5, 9) else ""  # which the dataset does not redact
+        body = f"{body} Logged from {ip}." if ip else body
+        group = dict(subject=subject, body=body, kind=kind, value=value, label=label, medium=medium, usable=True)
+        groups.append(group | ({"ip": ip} if ip else {}))
     for group in [g for g in groups if g.get("label") == "Other" and g.get("usable")][:3]:
         group["medium"] = writer.email("us")  # the customer's address where the channel should be
         group["medium_pii"] = True
@@ -347,6 +351,9 @@ def globex_sample(folder: Path, ours: pd.DataFrame, seed: int = 13) -> Planted:
         planted.count("contact_phone", "phone")
         if group["kind"]:
             planted.count("message", group["kind"])
+        if group.get("ip"):
+            planted.values.append(group["ip"])
+            planted.count("message", "ip_address")
         if group.get("medium_pii"):
             planted.values.append(row["medium"])
             planted.count("medium", "email")

@@ -343,6 +343,9 @@ def test_globex_is_drafted_for_rejection(globex):
     conditions = " ".join(report["conditions"])
     assert "column 'channel' (the export's 'medium') is kept as written and holds PII (3 email)" in conditions
     assert "terms.deletion_on_request is unknown" in conditions
+    assert (
+        "column 'body' (the export's 'message') holds ip_address, which privacy.redact does not replace" in conditions
+    )
     found = {c["export_column"]: c["values"] for c in report["pii"]["columns"] if c["values"]}
     assert found == planted.pii
     assert report["schema_fit"]["quarantined"] == {"missing_required_field": 1}
@@ -361,6 +364,20 @@ def test_no_value_of_a_sample_reaches_the_report_the_draft_or_the_terminal(reque
     leaked = [v for v in [*planted.values, *planted.cells] if v and len(v) > 3 and v.lower() in shown]
     assert not leaked, f"{len(leaked)} sample values in the outputs"
     assert len(planted.values) > 400 if which == "acme" else len(planted.values) > 150
+
+
+def test_an_export_without_its_header_line_shows_none_of_its_first_record(tmp_path, workspace):
+    root, _, ours = workspace
+    planted = acme_sample(tmp_path, ours)
+    headerless = tmp_path / "headerless.csv"
+    headerless.write_bytes(b"\xef\xbb\xbf" + planted.path.read_bytes().split(b"\r\n", 1)[1])
+    result = assess(root, "--source", "acme", "--sample", str(headerless))
+    assert result.exit_code == 0, result.output
+    report, page, _ = written(root, "acme")
+    assert report["terms"]["drafted"] == "reject"  # no text and no label column: nothing to use
+    assert {c["column"] for c in report["pii"]["columns"] if c["treatment"] == "dropped"} == {"<not shown>"}
+    shown = "\n".join([json.dumps(report, ensure_ascii=False), page, result.output]).lower()
+    assert not [v for v in [*planted.values, *planted.cells] if len(v) > 3 and v.lower() in shown]
 
 
 def test_a_signed_record_is_never_overwritten(workspace, acme):

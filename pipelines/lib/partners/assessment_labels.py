@@ -23,7 +23,7 @@ from pipelines.lib.labeling.agreement import cohen_kappa, one_vs_rest_cohen
 from pipelines.lib.labeling.guideline import load_guideline
 from pipelines.lib.labeling.store import decisions_file, load_annotations
 from pipelines.lib.partners.assessment_model import ClassFit, Confusion, Finding, LabelFit, LabelQuality, Mapping
-from pipelines.lib.partners.assessment_privacy import looks_like_a_name
+from pipelines.lib.partners.assessment_privacy import NOT_SHOWN, looks_like_a_name
 from pipelines.lib.partners.sample import AssessmentError, PartnerSample
 from pipelines.lib.privacy.redaction import PII_TYPES, redact
 from pipelines.lib.quality.splits import normalised_text
@@ -37,15 +37,20 @@ from pipelines.lib.workspace import DatasetPaths
 MIN_ITEMS = 100
 #: a partner class shown by name: letters first, then words, no digit runs, no `@`
 CLASS_NAME = re.compile(r"[^\W\d_][\w .&/+()'-]{0,63}")
-NOT_SHOWN = "<not shown>"
+#: fewest rows an undeclared partner class is carried by to be shown by name
+MIN_ROWS_SHOWN = 3
 #: disagreements listed
 CONFUSIONS_SHOWN = 5
 
 
-def shown_class(name: str) -> str:
-    """The partner's class name if it may be shown (shaped like a class, no PII the engine finds),
-    else `<not shown>`: a shifted column can put a customer's data where the label should be."""
-    if not CLASS_NAME.fullmatch(name) or re.search(r"\d{3}", name):
+def shown_class(name: str, rows: int, declared: bool) -> str:
+    """The partner's class name if it may be shown, else `<not shown>`. A class the spec declares
+    (in `label_map` or `labels.classes`) is shown; another only when shaped like a class name,
+    holding no PII the engine finds, and carried by `MIN_ROWS_SHOWN` rows or more: a shifted
+    column can put a customer's data where the label should be, and an id is in one row."""
+    if declared:
+        return name
+    if rows < MIN_ROWS_SHOWN or not CLASS_NAME.fullmatch(name) or re.search(r"\d{3}", name):
         return NOT_SHOWN
     counts = redact(pa.array([name], type=pa.large_string()), PII_TYPES).counts
     return NOT_SHOWN if any(n.sum() for n in counts.values()) else name
@@ -67,7 +72,7 @@ def label_fit(sample: PartnerSample, spec: DatasetSpec) -> tuple[LabelFit, list[
             ours, how = name, "ours"
         else:
             ours, how = None, "unknown"
-        fits.append(ClassFit(theirs=shown_class(name), rows=int(n), ours=ours, how=how))
+        fits.append(ClassFit(theirs=shown_class(name, int(n), how != "unknown"), rows=int(n), ours=ours, how=how))
     labelled = int((~blank).sum())
     mapped = sum(f.rows for f in fits if f.ours is not None)
     ours_counts = sample.rows.loc[~blank, spec.labels.column].value_counts()

@@ -39,6 +39,8 @@ PREVENTS = {
     "text": "no text: nothing for a model to learn from",
     "label": "no label: every row waits for labeling (or is quarantined without a `labeling:` block)",
 }
+#: how a name that looks like a value is shown
+NOT_SHOWN = "<not shown>"
 #: roles without which nothing of the export can be used
 ESSENTIAL = ("text", "label")
 
@@ -73,7 +75,7 @@ def schema_fit(sample: PartnerSample, spec: DatasetSpec) -> tuple[SchemaFit, lis
             )
     kept = {*spec.kept_columns, DERIVED_ID}
     dropped = [name for name in sample.export_columns if sample.source.rename.get(name, name) not in kept]
-    shown = [name for name in dropped if looks_like_a_name(name)]
+    shown = [name for name in dropped if shows_names(sample) and looks_like_a_name(name)]
     quarantined = {str(k): int(n) for k, n in sample.reasons.dropna().value_counts().items()}
     malformed = {str(k): int(n) for k, n in sample.malformed["reason"].value_counts().items()}
     usable = int(sample.reasons.isna().sum())
@@ -105,6 +107,13 @@ def schema_fit(sample: PartnerSample, spec: DatasetSpec) -> tuple[SchemaFit, lis
     return section, findings
 
 
+def shows_names(sample: PartnerSample) -> bool:
+    """Whether the export's own column names may be shown: only when its header line names at
+    least one column the dataset keeps. Without one, the first line is likely a record (an export
+    without its header), and its values (an e-mail, a customer number, a class) read as names."""
+    return len(sample.missing_columns) < sample.expected_columns
+
+
 def looks_like_a_name(name: str) -> bool:
     """Whether a column or class name may be shown: shaped like a name, not like a record's value
     (a file without its header has a record where the names should be). Three digits in a row
@@ -122,9 +131,12 @@ def pii_inventory(sample: PartnerSample, spec: DatasetSpec) -> tuple[PiiInventor
         found = {kind: int(n.sum()) for kind, n in counts.items() if n.sum()}
         rows = {kind: int((n > 0).sum()) for kind, n in counts.items() if n.sum()}
         treatment = _treatment(str(name), spec)
-        column = ColumnPii(
-            column=str(name), export_column=sample.export_name(str(name)), treatment=treatment, values=found, rows=rows
-        )
+        # A column the dataset keeps is named by the spec; any other is named by the export, and
+        # an export without its header line has a record where the names should be.
+        named = treatment != "dropped" or (shows_names(sample) and looks_like_a_name(str(name)))
+        shown = str(name) if named else NOT_SHOWN
+        export = sample.export_name(str(name)) if treatment != "dropped" else shown
+        column = ColumnPii(column=shown, export_column=export, treatment=treatment, values=found, rows=rows)
         columns.append(column)
         findings += _column_findings(column, spec)
     sensitive = spec.privacy.retention.sensitive
@@ -187,13 +199,13 @@ def _treatment(column: str, spec: DatasetSpec) -> Treatment:
 
 
 def _column_findings(column: ColumnPii, spec: DatasetSpec) -> list[Finding]:
+    """What a column's PII asks of the steward. PII the dataset redacts, pseudonymises or drops is
+    handled by the pipeline: shown in the inventory, not a finding."""
     found = ", ".join(f"{n} {kind}" for kind, n in column.values.items())
     where = f"column {column.column!r}" + (
         f" (the export's {column.export_column!r})" if column.export_column != column.column else ""
     )
-    if not column.values:
-        return []
-    if column.treatment == "kept as written":
+    if column.values and column.treatment == "kept as written":
         return [
             Finding(
                 section="pii",
@@ -202,18 +214,14 @@ def _column_findings(column: ColumnPii, spec: DatasetSpec) -> list[Finding]:
                 "partner clears it before delivery, or the column is not mapped to a role",
             )
         ]
-    if column.treatment == "redacted":
-        unredacted = [kind for kind in column.values if kind not in spec.privacy.redact]
-        findings = [Finding(section="pii", level="note", text=f"{where} is redacted as text: {found} replaced")]
-        if unredacted:
-            findings.append(
-                Finding(
-                    section="pii",
-                    level="condition",
-                    text=f"{where} holds {', '.join(unredacted)}, which privacy.redact does not replace: add "
-                    f"{', '.join(unredacted)} to privacy.redact",
-                )
+    unredacted = [kind for kind in column.values if kind not in spec.privacy.redact]
+    if column.treatment == "redacted" and unredacted:
+        return [
+            Finding(
+                section="pii",
+                level="condition",
+                text=f"{where} holds {', '.join(unredacted)}, which privacy.redact does not replace: add "
+                f"{', '.join(unredacted)} to privacy.redact",
             )
-        return findings
-    what = "pseudonymised" if column.treatment == "pseudonymised" else "dropped by minimisation"
-    return [Finding(section="pii", level="note", text=f"{where} holds {found}: {what}")]
+        ]
+    return []

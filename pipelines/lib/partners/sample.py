@@ -62,6 +62,8 @@ class PartnerSample:
     blank: int
     file_records: int
     export_columns: list[str]
+    #: how many columns the dataset expects in the export (its kept columns, a derived id aside)
+    expected_columns: int
     missing_columns: list[str]
     #: the sample's raw values of every export column, for the PII inventory only (never shown)
     raw: pd.DataFrame
@@ -155,6 +157,7 @@ def read_sample(path: Path, spec: DatasetSpec, source: SourceSpec, rows: int, as
         blank=records.blank,
         file_records=records.count,
         export_columns=export_columns,
+        expected_columns=len(expected),
         missing_columns=missing,
         raw=raw,
     )
