@@ -39,7 +39,7 @@ class AssessmentError(ValueError):
         self.exit_code = exit_code
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PartnerSample:
     """The first records of a partner's export, as ingestion reads them.
 
@@ -48,8 +48,8 @@ class PartnerSample:
     text columns redacted, plus `row` and `line`. `their_labels`: each row's label as the partner
     wrote it. `reasons`: each row's quarantine reason, NA when ingestion would keep it.
     `timestamps`: UTC instants (NaT where a value does not parse), None without a timestamp role.
-    `malformed`: records that could not be parsed (`row`, `line`, `reason`). `replaced`: per row,
-    PII values the dataset's redaction replaced in its text columns."""
+    `malformed`: records that could not be parsed (`row`, `line`, `reason`). `raw`: the parsed
+    records' values as written (renamed), for the PII inventory only: never shown."""
 
     path: Path
     source: SourceSpec
@@ -65,8 +65,12 @@ class PartnerSample:
     #: how many columns the dataset expects in the export (its kept columns, a derived id aside)
     expected_columns: int
     missing_columns: list[str]
-    #: the sample's raw values of every export column, for the PII inventory only (never shown)
     raw: pd.DataFrame
+
+    def __repr__(self) -> str:
+        # Its frames hold the sample's values (unredacted PII): a repr, a log or a traceback's
+        # locals show the file and the counts only.
+        return f"PartnerSample({self.path.name}, {self.records} records of source {self.source.name!r})"
 
     @property
     def records(self) -> int:
