@@ -24,6 +24,7 @@ VERBS = {
     "import-labels": "pipelines.cli.import_labels",
     "adjudicate": "pipelines.cli.adjudicate",
     "feedback": "pipelines.cli.feedback",
+    "assess-partner": "pipelines.cli.assess_partner",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
@@ -53,6 +54,7 @@ USER_ERRORS = {
     "pipelines.lib.feedback.report": ["FeedbackReportError"],
     "pipelines.lib.feedback.store": ["FeedbackStoreError"],
     "pipelines.feedback_runner": ["FeedbackNotDeclaredError"],
+    "pipelines.lib.partners.sample": ["AssessmentError"],
     "pipelines.lib.partners.decisions": ["DecisionRecordError"],
 }
 

@@ -166,7 +166,7 @@ def read_days(
     timestamp = spec.columns.timestamp
     parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
     frame, unmapped = mapped_labels(frame, spec.labels.column, source.label_map)
-    reasons = _row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped)
+    reasons = row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped)
     bad = reasons.notna()
     id_column = spec.id_column
     quarantine = pd.DataFrame(
@@ -272,7 +272,7 @@ def _shown(names: list[str]) -> list[str]:
     return [name if COLUMN_NAME.fullmatch(name) and not re.search(r"\d{3}", name) else "<not shown>" for name in names]
 
 
-def _row_reasons(
+def row_reasons(
     frame: pd.DataFrame,
     spec: DatasetSpec,
     parsed: pd.Series | None,

@@ -117,7 +117,7 @@ def make_plan(paths: DatasetPaths, spec: DatasetSpec, number: int, seed: int = 1
     candidates = _features(pool, spec, texts)
     proba, model = _probabilities(paths, spec, candidates, texts, seed)
     # Items whose annotators disagree wait for a steward: send enough for the expected yield too.
-    kept = _adjudication_yield(labeled)
+    kept = adjudication_yield(labeled)
     wanted = [dataclasses.replace(c, missing=math.ceil(c.missing / kept)) for c in cells]
     picked = select(candidates, wanted, proba, uncertainty(proba), spec.labels.column, labeling.max_items)
     items = picked.items if status != "nothing_to_label" else picked.items.iloc[0:0]
@@ -204,7 +204,7 @@ def _pilot_sample(
     return rest.assign(cell="pilot_sample").iloc[turn.argsort(kind="stable")].head(n)
 
 
-def _adjudication_yield(labeled: LabeledReport) -> float:
+def adjudication_yield(labeled: LabeledReport) -> float:
     """Share of annotated items that got a label (not queued) so far; 0.9 before any."""
     adjudicated = sum(labeled.by_how.values())
     done = adjudicated + labeled.queue
