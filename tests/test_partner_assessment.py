@@ -37,7 +37,7 @@ from pipelines.lib.quality.gates import evaluate_gates
 from pipelines.lib.quality.splits import assign_splits
 from pipelines.lib.report_files import write_gate_run
 from pipelines.lib.reports import GateRun
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
@@ -149,6 +149,7 @@ def store_ours(root: Path, spec: DatasetSpec, ours: pd.DataFrame) -> None:
     two annotators' labels of ten tickets ACME's sample repeats."""
     paths = DatasetPaths(root, spec.name)
     frame = ours.drop(columns=["template", "kind"])
+    frame.insert(1, SOURCE_COLUMN, spec.sources[0].name)  # as stored: each row names its source
     for column in spec.columns.text:
         text = pa.array(frame[column], type=pa.large_string())
         frame[column] = redact(text, spec.privacy.redact, regions=spec.phone_regions).text.to_pandas()

@@ -84,10 +84,12 @@ def _declare_partners(root) -> None:
     path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
 
 
+def _record(root, source: str):
+    return root / "decisions" / DATASET / f"{source}.yaml"
+
+
 def _sign(root, source: str, body: dict) -> None:
-    folder = root / "decisions" / DATASET
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{source}.yaml").write_text(yaml.safe_dump({"dataset": DATASET, "source": source, **body}))
+    _record(root, source).write_text(yaml.safe_dump({"dataset": DATASET, "source": source, **body}))
 
 
 def _version(root, n: int) -> tuple[Manifest, str, pd.DataFrame]:
@@ -116,34 +118,35 @@ def runs(tmp_path_factory):
         globex = write_globex(root / "data" / "landing" / "partners" / "globex", last)
         _commit(root, "partner sources declared")
         results = [trainset(root, "run", DATASET, "--as-of", AS_OF.isoformat())]
+        # The steward assesses each delivery against the gaps of that run, then signs the drafts.
+        for source, delivery in (("acme", acme), ("globex", globex)):
+            results.append(
+                trainset(
+                    root,
+                    "assess-partner",
+                    DATASET,
+                    "--source",
+                    source,
+                    "--sample",
+                    str(delivery.path),
+                    "--as-of",
+                    AS_OF.isoformat(),
+                )
+            )
+        drafts = {source: yaml.safe_load(_record(root, source).read_text()) for source in ("acme", "globex")}
         _sign(
             root,
             "acme",
-            {
-                "decision": "approve",
-                "reasons": ["closes the Security gap", "terms allow training"],
-                "approver": "dana.steward",
-                "date": "2026-10-30",
-                "expiry": ACME_EXPIRY.isoformat(),
-            },
+            {**drafts["acme"], "approver": "dana.steward", "date": "2026-10-30", "expiry": ACME_EXPIRY.isoformat()},
         )
-        _sign(
-            root,
-            "globex",
-            {
-                "decision": "reject",
-                "reasons": ["model_training is denied by its licence"],
-                "approver": "dana.steward",
-                "date": "2026-10-30",
-            },
-        )
+        _sign(root, "globex", {**drafts["globex"], "approver": "dana.steward", "date": "2026-10-30"})
         results.append(trainset(root, "run", DATASET, "--as-of", AS_OF.isoformat()))
         results.append(trainset(root, "run", DATASET, "--as-of", "2026-11-12"))
-        yield root, results, acme, globex
+        yield root, [results[0], results[3], results[4], results[1], results[2]], acme, globex, drafts
 
 
 def test_without_a_decision_no_partner_row_is_used(runs):
-    root, results, acme, globex = runs
+    root, results, acme, globex, _ = runs
     first = results[0]
     assert first.returncode == 0, first.stdout + first.stderr
     assert "partner_undecided" in first.stdout
@@ -161,8 +164,24 @@ def test_without_a_decision_no_partner_row_is_used(runs):
     assert gate.status == "warned"
 
 
+def test_the_assessment_drafts_approve_for_the_partner_closing_the_gap_and_reject_for_the_other(runs):
+    root, results, acme, globex, drafts = runs
+    for result in results[3:]:
+        assert result.returncode == 0, result.stdout + result.stderr
+    # acme closes the gap under terms that allow training; its labels overlap none of ours, so
+    # their quality is a condition to check, not a reason to refuse
+    assert drafts["acme"]["decision"] == "conditional" and drafts["globex"]["decision"] == "reject"
+    assert any("label quality" in condition for condition in drafts["acme"]["conditions"])
+    assessment = json.loads((root / "reports" / DATASET / "partners" / "acme" / "assessment.json").read_text())
+    text = json.dumps(assessment) + (root / "reports" / DATASET / "partners" / "acme" / "assessment.md").read_text()
+    assert "Security" in text and "min_examples_per_class" in text  # the gap it closes
+    assert any("model_training" in reason for reason in drafts["globex"]["reasons"])
+    for value in acme.planted + globex.planted:
+        assert value not in text and value not in results[3].stdout + results[4].stdout
+
+
 def test_an_approved_partner_closes_the_gap_with_its_terms_in_the_card(runs):
-    root, results, acme, globex = runs
+    root, results, acme, globex, _ = runs
     second = results[1]
     assert second.returncode == 0, second.stdout + second.stderr
     manifest, card, rows = _version(root, 2)
@@ -177,7 +196,8 @@ def test_an_approved_partner_closes_the_gap_with_its_terms_in_the_card(runs):
     assert manifest.quarantine.by_reason.get("unmapped_label") == acme.classes["Billing Dispute"]
     inputs = {i.source: i for i in manifest.inputs}
     assert inputs["acme"].released == len(from_acme) and inputs["acme"].terms.contract == "ACME-2026-017"
-    assert inputs["acme"].use.used and inputs["acme"].use.decision == "approve"
+    assert inputs["acme"].use.used and inputs["acme"].use.decision == "conditional"
+    assert inputs["acme"].use.conditions
     assert inputs["acme"].use.record_sha256 is not None
     assert manifest.licence.licences == {"cases": "internal-use-only", "acme": "proprietary"}
     rolled = manifest.licence.partner_terms
@@ -185,7 +205,8 @@ def test_an_approved_partner_closes_the_gap_with_its_terms_in_the_card(runs):
     assert manifest.licence.attributions == [ACME_ATTRIBUTION]
     assert "### Partner source acme" in card and "**Used**" in card
     assert ACME_ATTRIBUTION in card and "| sub_licensing | denied | acme |" in card
-    assert "approve by dana.steward on 2026-10-30, in force through 2026-11-10" in card
+    assert "conditional by dana.steward on 2026-10-30, in force through 2026-11-10" in card
+    assert "- condition: " in card
     # the decision that let the rows in is committed with the version
     shown = subprocess.run(
         ["git", "show", "--name-only", "--format=", f"{DATASET}@v2"], cwd=root, capture_output=True, text=True
@@ -194,7 +215,7 @@ def test_an_approved_partner_closes_the_gap_with_its_terms_in_the_card(runs):
 
 
 def test_a_partner_without_training_rights_never_reaches_a_release(runs):
-    root, results, _, globex = runs
+    root, results, _, globex, _ = runs
     for n in (1, 2, 3):
         _, _, rows = _version(root, n)
         assert "globex" not in set(rows[SOURCE_COLUMN])
@@ -209,7 +230,7 @@ def test_a_partner_without_training_rights_never_reaches_a_release(runs):
 
 
 def test_an_expired_approval_stops_the_next_release_from_using_the_source(runs):
-    root, results, acme, _ = runs
+    root, results, acme, _, _ = runs
     third = results[2]
     assert third.returncode == 0, third.stdout + third.stderr
     manifest, card, rows = _version(root, 3)
@@ -224,7 +245,7 @@ def test_an_expired_approval_stops_the_next_release_from_using_the_source(runs):
 
 
 def test_no_planted_partner_pii_reaches_a_release(runs):
-    root, _, acme, globex = runs
+    root, _, acme, globex, _ = runs
     released = b"".join(path.read_bytes() for path in sorted((root / "datasets" / DATASET).rglob("*.parquet")))
     released += b"".join(path.read_bytes() for path in sorted((root / "datasets" / DATASET).rglob("*.md")))
     text = released.decode("utf-8", errors="ignore")

@@ -98,7 +98,7 @@ def assess_partner(
     pii = kept(pii_inventory(sample, spec))
     fit = kept(label_fit(sample, spec))
     quality = kept(label_quality(sample, spec, our_labels(paths, spec), relabels))
-    texts = our_texts(paths, spec)
+    texts = our_texts(paths, spec, partner.name)
     repeats = kept(overlap(sample, spec, texts))
     fresh = kept(freshness(sample, spec, as_of))
     usable, removed = usable_rows(sample, spec, texts, as_of)

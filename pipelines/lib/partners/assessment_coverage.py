@@ -18,7 +18,7 @@ from pipelines.lib.durations import cutoff
 from pipelines.lib.partners.assessment_model import Finding, Freshness, Overlap
 from pipelines.lib.partners.sample import PartnerSample
 from pipelines.lib.quality.splits import fold_numbers, normalised_text
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
 
@@ -45,9 +45,10 @@ def hashed(keys: pd.Series) -> np.ndarray:
     return pd.util.hash_pandas_object(keys, index=False).to_numpy()
 
 
-def our_texts(paths: DatasetPaths, spec: DatasetSpec) -> OurTexts:
-    """The duplicate keys of our data: every day of the redacted zone, and eligible. Read a day at
-    a time, only the text columns."""
+def our_texts(paths: DatasetPaths, spec: DatasetSpec, source: str) -> OurTexts:
+    """The duplicate keys of our data: every day of the redacted zone, and eligible, without the
+    rows of the assessed `source` itself (a delivery already landed is not its own duplicate).
+    Read a day at a time, only the text and source columns."""
     exact, near, zones = [], [], []
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
     if files:
@@ -56,7 +57,10 @@ def our_texts(paths: DatasetPaths, spec: DatasetSpec) -> OurTexts:
         zones.append("eligible")
         files.append(paths.eligible)
     for path in files:
-        keys = normalised_text(pd.read_parquet(path, columns=spec.columns.text), spec.columns.text)
+        frame = pd.read_parquet(
+            path, columns=[*spec.columns.text, SOURCE_COLUMN], filters=[(SOURCE_COLUMN, "!=", source)]
+        )
+        keys = normalised_text(frame, spec.columns.text)
         keys = keys[keys != ""]
         exact.append(np.unique(hashed(keys)))
         near.append(np.unique(hashed(fold_numbers(keys))))

@@ -27,7 +27,7 @@ from pipelines.lib.partners.assessment_privacy import NOT_SHOWN, looks_like_a_na
 from pipelines.lib.partners.sample import AssessmentError, PartnerSample
 from pipelines.lib.privacy.redaction import PII_TYPES, redact
 from pipelines.lib.quality.splits import normalised_text
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
 #: Fewest items agreement is judged on. The seed pilots labeling on 100-300 items before trusting
@@ -165,8 +165,14 @@ def our_labels(paths: DatasetPaths, spec: DatasetSpec) -> dict[str, pd.Series]:
         found["gold"] = _unambiguous(keys, pd.Series([g.label for g in gold]))
     if not paths.eligible.is_file():
         return found
-    eligible = pd.read_parquet(paths.eligible, columns=[spec.id_column, *spec.columns.text, spec.labels.column])
+    eligible = pd.read_parquet(paths.eligible)
     keys = normalised_text(eligible, spec.columns.text)
+    # A partner's labels are not ours: only our own sources' labels, and our adjudications, judge them.
+    # (Rows stored before they named their source are all our own.)
+    own = eligible.get(SOURCE_COLUMN, pd.Series(pd.NA, index=eligible.index)).isin(
+        [s.name for s in spec.sources if s.kind == "partner"]
+    )
+    own = ~own
     annotations, _ = load_annotations(paths)
     human = annotations[~annotations["gold"]]
     if len(human):
@@ -174,7 +180,7 @@ def our_labels(paths: DatasetPaths, spec: DatasetSpec) -> dict[str, pd.Series]:
         by_id = settled.set_index("item")["label"]
         adjudicated = eligible[spec.id_column].astype("str").map(by_id)
         found["adjudicated"] = _unambiguous(keys[adjudicated.notna()], adjudicated.dropna())
-    found["eligible"] = _unambiguous(keys, eligible[spec.labels.column])
+    found["eligible"] = _unambiguous(keys[own], eligible.loc[own, spec.labels.column])
     return found
 
 
