@@ -60,6 +60,7 @@ SLOWEST_FIRST = (
     "test_sql_end_to_end.py",
     "test_feedback_loop.py",
     "test_other_columns.py",
+    "test_partner_sources.py",
     "test_pipeline_end_to_end.py",
     "test_properties.py",
     "test_init.py",

@@ -88,7 +88,7 @@ def write_globex(folder: Path, last_day: date, rows: int = 40, seed: int = 47) -
         day = last_day - timedelta(days=n % 15)
         lines.append(
             {
-                "case_number": f"GLX{n:04d}",
+                "case_number": f"{n + 1:07d}",  # numbered as the dataset's own cases are: the same ids
                 "opened": f"{day.isoformat()}T10:00:00Z",
                 "title": fake.sentence(nb_words=5),
                 "description": text,

@@ -61,6 +61,7 @@ GLOBEX = {
     "kind": "partner",
     "path": "data/landing/partners/globex",
     "format": "jsonl",
+    "id_prefix": "globex:",  # its case numbers are the dataset's own
     "owner": "partnerships",
     "steward": "data-governance",
     "legal_basis": "contract",
@@ -251,3 +252,30 @@ def test_no_planted_partner_pii_reaches_a_release(runs):
     text = released.decode("utf-8", errors="ignore")
     for value in acme.planted + globex.planted:
         assert value not in text, "a planted value reached a release"
+
+
+def test_the_prefix_keeps_a_partners_ids_apart_from_ours(runs):
+    root, _, _, globex, _ = runs
+    shared = pd.read_json(globex.path, lines=True, dtype=False)["case_number"]
+    assert shared.str.fullmatch(r"\d{7}").all()  # the partner numbers its cases as the dataset does
+    stored = pd.read_parquet(root / "data" / "warehouse" / DATASET / "redacted")
+    held = stored.loc[stored[SOURCE_COLUMN] == "globex", "case_number"]
+    assert set(held) == {f"globex:{n}" for n in shared} and stored["case_number"].is_unique
+
+
+def test_ids_another_source_holds_are_quarantined_as_such_and_the_prefix_keeps_them_apart(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(var, "test@localhost" if var.endswith("EMAIL") else "test")
+    root, _ = workspace_with_cases(tmp_path / "workspace")
+    path = root / "pipelines" / "defs" / DATASET / "defs.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["attributes"]["labels"]["classes"].append("Security")
+    document["attributes"]["sources"].append({k: v for k, v in GLOBEX.items() if k != "id_prefix"})
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    write_globex(root / "data" / "landing" / "partners" / "globex", date(2026, 10, 30))
+    result = trainset(root, "run", DATASET, "--as-of", AS_OF.isoformat())
+    assert "Traceback" not in result.stderr, result.stderr
+    # another record under the same number: never a duplicate of ours, never dropped unsaid
+    assert "raw_globex: 40 in -> 0 out (40 quarantined:id_of_another_source)" in result.stdout
+    assert "0000001" not in result.stdout + result.stderr  # counts, never an id

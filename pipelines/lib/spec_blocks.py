@@ -95,6 +95,12 @@ class SourceSpec(StrictModel):
         description="Files and partner: the export's column name -> the dataset's (`Ticket Text: body`), for "
         "exports written in their own schema.",
     )
+    id_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,32}$",
+        description="Prepended to each record id of this source (`acme:`), so that its ids cannot collide with "
+        "another source's; stored and released ids carry it.",
+    )
     label_map: dict[str, str | None] = Field(
         default_factory=dict,
         description="The source's label -> one of `labels.classes`; null: no counterpart, and its rows are "

@@ -136,12 +136,14 @@ def read_days(
     *,
     as_of: date,
     known_ids: pd.Series | None = None,
+    other_ids: pd.Series | None = None,
     now: datetime | None = None,
 ) -> LandedDays:
     """Land the source's new exports (`land_source`), then read and check days of it in one
     batch; raises SourceError only for source-level problems. Row checks run once over all days,
     so duplicates across days are caught too; `known_ids` (ids landed earlier, outside this
-    batch) are duplicates as well. A timestamp at or after the end of the run's `as_of` day
+    batch) are duplicates as well; an id in `other_ids` (another source's) is
+    `id_of_another_source`. A timestamp at or after the end of the run's `as_of` day
     (`timestamps.future_after`) is `future_timestamp`."""
     paths = DatasetPaths(root, spec.name)
     land_source(paths, spec, source, as_of=as_of, now=now)
@@ -160,13 +162,16 @@ def read_days(
     for name in spec.kept_columns:  # an export that has landed no record has no columns
         if name not in frame.columns:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    if source.id_prefix and spec.columns.id is not None:  # a blank id stays blank: missing_required_field
+        ids = frame[spec.id_column]
+        frame[spec.id_column] = ids.where(ids.fillna("").str.strip() == "", source.id_prefix + ids)
     unparsed = frame[PROBLEM].notna()
     malformed, frame = frame.loc[unparsed], frame.loc[~unparsed].reset_index(drop=True)
     # A dataset may declare no timestamp column: nothing to parse, nothing in the future.
     timestamp = spec.columns.timestamp
     parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
     frame, unmapped = mapped_labels(frame, spec.labels.column, source.label_map)
-    reasons = row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped)
+    reasons = row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped, other_ids)
     bad = reasons.notna()
     id_column = spec.id_column
     quarantine = pd.DataFrame(
@@ -279,11 +284,13 @@ def row_reasons(
     future: pd.Timestamp,
     known_ids: pd.Series | None,
     unmapped: pd.Series,
+    other_ids: pd.Series | None = None,
 ) -> pd.Series:
     """The first reason each row cannot be used, or NA. `parsed` is the timestamp column as UTC
     instants (None: the dataset has none); `future` the first instant that is in the future;
-    `unmapped` the rows whose source label the source's label_map maps to null. Checked in
-    order; vectorised."""
+    `unmapped` the rows whose source label the source's label_map maps to null; `other_ids` the
+    ids other sources of the dataset hold (another record, not a copy: `id_prefix` keeps them
+    apart). Checked in order; vectorised."""
     c = spec.columns
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
 
@@ -311,5 +318,7 @@ def row_reasons(
     duplicate = ids.duplicated(keep="first")
     if known_ids is not None and len(known_ids):
         duplicate |= ids.isin(known_ids)
+    if other_ids is not None and len(other_ids):
+        mark(ids.isin(other_ids), "id_of_another_source")
     mark(duplicate, "duplicate_id")
     return reasons

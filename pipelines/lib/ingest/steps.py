@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
@@ -45,8 +46,8 @@ def land_raw(
     `IngestReport` per day; returns them with the batch's contract. Raises SourceError when a
     source file as a whole cannot be read."""
     source = next(s for s in spec.sources if s.name == source_name)
-    known_ids = _ids_landed_before(paths, spec, source_name, partitions)
-    landed = read_days(paths.root, spec, source, partitions, as_of=as_of, known_ids=known_ids)
+    known_ids, other_ids = _ids_landed_before(paths, spec, source_name, partitions)
+    landed = read_days(paths.root, spec, source, partitions, as_of=as_of, known_ids=known_ids, other_ids=other_ids)
     rows_by_day: dict = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
     bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
     per_day: list[IngestReport] = []
@@ -68,13 +69,21 @@ def land_raw(
     return IngestBatch(per_day, contract)
 
 
-def _ids_landed_before(paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]) -> pd.Series:
-    """Ids already in the raw zone outside this batch: a second copy of one is a duplicate. The
-    copy landed first is kept; a batch of days in one run keeps the earliest day's copy."""
-    batch = {paths.raw(source_name, p) for p in partitions}
-    files = [f for s in spec.sources for f in sorted(paths.raw(s.name, "x").parent.glob("*.parquet")) if f not in batch]
-    ids = [pd.read_parquet(f, columns=[spec.id_column])[spec.id_column] for f in files]
-    return pd.concat(ids, ignore_index=True) if ids else pd.Series([], dtype="str")
+def _ids_landed_before(
+    paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]
+) -> tuple[pd.Series, pd.Series]:
+    """Ids already in the source's raw zone outside this batch (a second copy of one is a
+    duplicate: the copy landed first is kept; a batch of days in one run keeps the earliest day's
+    copy), and the ids in the raw zones of the dataset's other sources."""
+
+    def ids(name: str, skip: set[Path]) -> pd.Series:
+        files = [f for f in sorted(paths.raw(name, "x").parent.glob("*.parquet")) if f not in skip]
+        found = [pd.read_parquet(f, columns=[spec.id_column])[spec.id_column] for f in files]
+        return pd.concat(found, ignore_index=True) if found else pd.Series([], dtype="str")
+
+    own = ids(source_name, {paths.raw(source_name, p) for p in partitions})
+    others = [ids(s.name, set()) for s in spec.sources if s.name != source_name]
+    return own, pd.concat(others, ignore_index=True) if others else pd.Series([], dtype="str")
 
 
 # -- quarantine --------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
         parts += day
         day_rows.append(sum(map(len, day)))
     raw = pd.concat(parts, ignore_index=True)
+    _refuse_shared_ids(raw, spec)
     frame, replaced = minimise_and_redact(raw, spec, key)
     dropped = dropped_columns(list(raw.columns), spec)
     # The batch is the days in order: each day is one slice of it (no pass over the batch per day).
@@ -101,6 +102,23 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
         contract=schemas.validate(schemas.redacted_schema(spec), frame),
         pii_residue=check_residue(paths, spec, frame, f"redacted {_day_range(partitions)}"),
     )
+
+
+def _refuse_shared_ids(raw: pd.DataFrame, spec: DatasetSpec) -> None:
+    """Raise ValueError when two sources hold the same record id: every later step (labels,
+    adjudication, splits, erasure) knows an example by its id alone. Counts only, no id."""
+    if len(spec.sources) < 2:
+        return
+    pairs = raw[[spec.id_column, SOURCE_COLUMN]].drop_duplicates()
+    shared = pairs[spec.id_column].duplicated(keep=False)
+    if shared.any():
+        sources = sorted(set(pairs.loc[shared, SOURCE_COLUMN]))
+        raise ValueError(
+            f"{pairs.loc[shared, spec.id_column].nunique()} record id(s) of {spec.id_column!r} are held by more "
+            "than one of the "
+            f'sources {", ".join(sources)}; declare `id_prefix:` on one of them (e.g. `id_prefix: "{sources[-1]}:"`) '
+            "so that each source's ids stay its own"
+        )
 
 
 def _day_range(partitions: list[str]) -> str:
