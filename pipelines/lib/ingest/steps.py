@@ -72,18 +72,25 @@ def land_raw(
 def _ids_landed_before(
     paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str]
 ) -> tuple[pd.Series, pd.Series]:
-    """Ids already in the source's raw zone outside this batch (a second copy of one is a
-    duplicate: the copy landed first is kept; a batch of days in one run keeps the earliest day's
-    copy), and the ids in the raw zones of the dataset's other sources."""
+    """The ids a record of the batch may not take, from the raw zones outside it: copies (the
+    source's own ids, and those of our other sources, which export the same records: a second
+    copy is a duplicate; the copy landed first is kept, and a batch of days keeps the earliest
+    day's), and other records' (between a partner source and any other, the same id is another
+    record)."""
 
     def ids(name: str, skip: set[Path]) -> pd.Series:
         files = [f for f in sorted(paths.raw(name, "x").parent.glob("*.parquet")) if f not in skip]
         found = [pd.read_parquet(f, columns=[spec.id_column])[spec.id_column] for f in files]
         return pd.concat(found, ignore_index=True) if found else pd.Series([], dtype="str")
 
-    own = ids(source_name, {paths.raw(source_name, p) for p in partitions})
-    others = [ids(s.name, set()) for s in spec.sources if s.name != source_name]
-    return own, pd.concat(others, ignore_index=True) if others else pd.Series([], dtype="str")
+    source = next(s for s in spec.sources if s.name == source_name)
+    copies = [ids(source_name, {paths.raw(source_name, p) for p in partitions})]
+    others = []
+    for other in (s for s in spec.sources if s.name != source_name):
+        ours = source.kind != "partner" and other.kind != "partner"
+        (copies if ours else others).append(ids(other.name, set()))
+    empty = pd.Series([], dtype="str")
+    return pd.concat(copies, ignore_index=True), (pd.concat(others, ignore_index=True) if others else empty)
 
 
 # -- quarantine --------------------------------------------------------------------------------
