@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo demo-labeling test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
+.PHONY: setup demo demo-labeling demo-partner test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
