@@ -81,6 +81,20 @@ demo-labeling: setup
 	$(BIN)/trainset versions triage_backlog
 	@echo "The plan: data/labeling/triage_backlog/plans/; the card: datasets/triage_backlog/v1/DATASET_CARD.md"
 
+## demo-partner: partner data due diligence: our tickets too few on Account -> two partners'
+## deliveries assessed (one closes the gap under terms allowing training, one is denied training)
+## -> the steward signs the drafts -> a version with the approved partner's rows and terms
+demo-partner: setup
+	$(BIN)/trainset keygen --path $(KEY_FILE)
+	$(BIN)/python -m pipelines.synthetic.partner_demo prepare
+	-$(BIN)/trainset run triage_partners
+	$(BIN)/trainset assess-partner triage_partners --source northwind --sample data/landing/partners/northwind/northwind-delivery-1.csv --price 40
+	$(BIN)/trainset assess-partner triage_partners --source globex --sample data/landing/partners/globex/globex-sample.jsonl
+	$(BIN)/python -m pipelines.synthetic.partner_demo sign
+	$(BIN)/trainset run triage_partners
+	$(BIN)/trainset versions triage_partners
+	@echo "The assessments: reports/triage_partners/partners/; the decisions: decisions/triage_partners/; the card: datasets/triage_partners/v1/DATASET_CARD.md"
+
 ## test: the whole suite
 test: setup $(S3_ENV)/.installed
 	$(BIN)/pytest -n 2 --dist loadfile
