@@ -207,7 +207,7 @@ def test_an_approved_partner_closes_the_gap_with_its_terms_in_the_card(runs):
     assert "### Partner source acme" in card and "**Used**" in card
     assert ACME_ATTRIBUTION in card and "| sub_licensing | denied | acme |" in card
     assert "conditional by dana.steward on 2026-10-30, in force through 2026-11-10" in card
-    assert "- condition: " in card
+    assert "- the record's condition: label quality" in card
     # the decision that let the rows in is committed with the version
     shown = subprocess.run(
         ["git", "show", "--name-only", "--format=", f"{DATASET}@v2"], cwd=root, capture_output=True, text=True

@@ -184,12 +184,18 @@ def partner_usable(
     if problems:
         return Verdict(allowed=False, reasons=problems)
     assert record is not None
-    until = f" in force through {record.expiry}" if record.expiry else ""
-    signed = f"{record.decision.value}d by {record.approver} on {record.date}{until}: {'; '.join(record.reasons)}"
-    if record.decision is Decision.CONDITIONAL:
-        signed = f"approved on conditions by {record.approver} on {record.date}{until}: {'; '.join(record.reasons)}"
-        signed += f"; conditions: {'; '.join(record.conditions)}"
-    return Verdict(allowed=True, reasons=[signed, *(f"terms allow training: {r}" for r in training.reasons)])
+    until = f", in force through {record.expiry}" if record.expiry else ""
+    how = "approved on conditions" if record.decision is Decision.CONDITIONAL else "approved"
+    signed = f"{how} by {record.approver} on {record.date}{until}"
+    return Verdict(
+        allowed=True,
+        reasons=[
+            signed,
+            *(f"the record's reason: {reason}" for reason in record.reasons),
+            *(f"the record's condition: {condition}" for condition in record.conditions),
+            *(f"terms allow training: {reason}" for reason in training.reasons),
+        ],
+    )
 
 
 def draft_record(
