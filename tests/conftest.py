@@ -54,6 +54,7 @@ SLOWEST_FIRST = (
     "test_labeling_loop.py",
     "test_run_lock.py",
     "test_erasure.py",
+    "test_partner_deletions.py",
     "test_sharing.py",
     "test_cli_errors.py",
     "test_init_to_release.py",

@@ -85,7 +85,7 @@ def _ids_landed_before(
 
     source = next(s for s in spec.sources if s.name == source_name)
     copies = [ids(source_name, {paths.raw(source_name, p) for p in partitions})]
-    others = []
+    others: list[pd.Series] = []
     for other in (s for s in spec.sources if s.name != source_name):
         ours = source.kind != "partner" and other.kind != "partner"
         (copies if ours else others).append(ids(other.name, set()))

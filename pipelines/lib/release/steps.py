@@ -17,6 +17,7 @@ from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.ingest.landing import read_ledger
 from pipelines.lib.partners.decisions import decision_path
+from pipelines.lib.partners.deletions import PARTNER_DELETIONS_LOG, delete_lists
 from pipelines.lib.partners.terms import roll_up
 from pipelines.lib.privacy.erasure import ERASURE_LOG, erased_pseudonyms
 from pipelines.lib.privacy.pseudonymize import key_id
@@ -38,7 +39,13 @@ from pipelines.lib.release.versions import (
     release_lock,
 )
 from pipelines.lib.release.versions import publish as publish_release
-from pipelines.lib.release.withdrawal import purge_objects, registry_path, versions_to_withdraw, withdraw
+from pipelines.lib.release.withdrawal import (
+    purge_objects,
+    registry_path,
+    versions_holding_partner_rows,
+    versions_to_withdraw,
+    withdraw,
+)
 from pipelines.lib.report_files import (
     MissingReportError,
     ingest_days,
@@ -144,13 +151,21 @@ def release_training_set(
         outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
         erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
         withdrawals = versions_to_withdraw(paths.root, spec.name, spec.columns.user, erased, outcome.version)
+        # (a version holding both an erased user and a listed partner row is withdrawn once, for both)
+        withdrawals += versions_holding_partner_rows(
+            paths.root, spec.name, spec, delete_lists(paths.root, spec), outcome.version, key
+        )
         # An unchanged version without its tag was cut short before publishing: finish it.
         unpublished = vcs.is_git_repo(paths.root) and outcome.tag is None
         if not publish or not (outcome.created or withdrawals or unpublished):
             return outcome
         # Also finishes withdrawals a crash cut short: their files go, their objects are purged.
         deleted = withdraw(paths.root, spec.name, withdrawals, kill=kill)
-        extra = [str(registry_path(paths.root, spec.name).relative_to(paths.root)), str(ERASURE_LOG)]
+        extra = [
+            str(registry_path(paths.root, spec.name).relative_to(paths.root)),
+            str(ERASURE_LOG),
+            str(PARTNER_DELETIONS_LOG),
+        ]
         extra += what_built_it(paths, spec_file, spec)
         purge = lambda: purge_objects(paths.root, deleted)  # noqa: E731
         return publish_release(paths.root, outcome, extra, purge=purge, kill=kill)

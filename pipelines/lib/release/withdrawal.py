@@ -1,9 +1,11 @@
-"""Withdrawing released versions that hold erased users, and naming what replaces them.
+"""Withdrawing released versions that hold erased users or records a partner asked to delete,
+and naming what replaces them.
 
-Every earlier version that holds a user with an erasure request (`privacy.erasure`) is
-*withdrawn*: its data files are deleted from the workspace, the DVC cache and the DVC remote
-(objects that another version shares are kept), its manifest and card stay as a tombstone, and
-`registry/<dataset>.json` names the version that replaces it.
+Every earlier version that holds a user with an erasure request (`privacy.erasure`), or a row of
+a partner source whose delete lists name it (`partners.deletions`), is *withdrawn*: its data
+files are deleted from the workspace, the DVC cache and the DVC remote (objects that another
+version shares are kept), its manifest and card stay as a tombstone saying why, and
+`registry/<dataset>.json` names the reason and the version that replaces it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.lib.files import write_json
+from pipelines.lib.partners.deletions import PARTNER_DELETION, DeleteLists, as_stored
 from pipelines.lib.release import vcs
 from pipelines.lib.release.killpoints import NEVER, KillSwitch
 from pipelines.lib.release.versions import versions
+from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 
 DATA_FILES = ("train.parquet", "validation.parquet", "test.parquet")
+#: the reason code of a version withdrawn because it holds an erased user
+ERASURE = "erasure"
+#: what a tombstone says a version held, per reason
+HELD = {ERASURE: "users who asked to be erased", PARTNER_DELETION: "records a partner asked to delete"}
 
 
 class WithdrawnError(RuntimeError):
@@ -30,11 +39,13 @@ class WithdrawnError(RuntimeError):
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """One version withdrawn, and why."""
+    """One version withdrawn, and why: `reason` is `erasure` (`requests`: erasure request ids) or
+    `partner_deletion_request` (`requests`: `<source>:<list path>` of the lists naming its rows)."""
 
     version: int
     replaced_by: int
     requests: list[str]
+    reason: str = ERASURE
 
 
 def registry_path(root: Path, dataset: str) -> Path:
@@ -66,12 +77,8 @@ def versions_to_withdraw(
     dataset with no user column."""
     if not erased or user_column is None:
         return []
-    releases, withdrawn = root / "datasets" / dataset, read_registry(root, dataset)["withdrawn"]
     found = []
-    for version in versions(releases):
-        folder = releases / f"v{version}"
-        if version >= latest or str(version) in withdrawn or not (folder / DATA_FILES[0]).exists():
-            continue
+    for version, folder in _withdrawable(root, dataset, latest):
         users = pd.concat([pd.read_parquet(folder / name, columns=[user_column]) for name in DATA_FILES])[user_column]
         hits = sorted({erased[u] for u in users[users.isin(erased)].unique()})
         if hits:
@@ -79,22 +86,73 @@ def versions_to_withdraw(
     return found
 
 
+def versions_holding_partner_rows(
+    root: Path, dataset: str, spec: DatasetSpec, lists: dict[str, DeleteLists], latest: int, key: bytes
+) -> list[Withdrawal]:
+    """Earlier versions (before `latest`), not yet withdrawn and with their data files, that hold a
+    row a partner asked to delete: `SOURCE_COLUMN` is the source and the id is on its list (`lists`
+    by source name), as released: with the source's `id_prefix`, as its pseudonym when the id
+    column is pseudonymised. A version released before rows named their source is matched by id
+    alone. Each names the lists its rows are on."""
+    wanted = {name: listed for name, listed in lists.items() if len(listed.ids)}
+    if not wanted:
+        return []
+    sources = {s.name: s for s in spec.sources}
+    # each source's listed ids as released -> the list first naming them
+    stored = {
+        name: pd.Series(listed.listed_in.to_numpy(), index=as_stored(listed.ids, spec, sources[name], key).to_numpy())
+        for name, listed in wanted.items()
+    }
+    found = []
+    for version, folder in _withdrawable(root, dataset, latest):
+        names = pq.read_schema(folder / DATA_FILES[0]).names
+        if spec.id_column not in names:
+            continue
+        columns = [spec.id_column, *([SOURCE_COLUMN] if SOURCE_COLUMN in names else [])]
+        rows = pd.concat([pd.read_parquet(folder / name, columns=columns) for name in DATA_FILES])
+        ids = rows[spec.id_column].astype("str")
+        hits = set()
+        for name, listed_in in stored.items():
+            on_list = ids.isin(listed_in.index)
+            if SOURCE_COLUMN in rows.columns:
+                on_list &= rows[SOURCE_COLUMN] == name
+            hits |= {f"{name}:{path}" for path in ids[on_list].map(listed_in).unique()}
+        if hits:
+            found.append(Withdrawal(version, latest, sorted(hits), PARTNER_DELETION))
+    return found
+
+
+def _withdrawable(root: Path, dataset: str, latest: int) -> list[tuple[int, Path]]:
+    """(version, folder) of the versions before `latest` not yet withdrawn that hold their data files."""
+    releases, withdrawn = root / "datasets" / dataset, read_registry(root, dataset)["withdrawn"]
+    return [
+        (version, releases / f"v{version}")
+        for version in versions(releases)
+        if version < latest and str(version) not in withdrawn and (releases / f"v{version}" / DATA_FILES[0]).exists()
+    ]
+
+
 def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal], kill: KillSwitch = NEVER) -> list[str]:
-    """Withdraw versions: record them in the registry with the DVC object ids (md5s) of their
-    data files, then delete those files and leave a tombstone.
+    """Withdraw versions: record them in the registry (reason, requests, replacement) with the DVC
+    object ids (md5s) of their data files, then delete those files and leave a tombstone saying
+    why. A version named for several reasons (an erased user and a partner's list) is withdrawn
+    once, its entry naming both (`reason`: the codes joined by `, `).
 
     The registry is written first, so a crash at any point leaves a record from which the next
     release finishes the job: every withdrawn version's files are deleted again (if still there)
     and the md5s of every withdrawn version are returned, for `purge_objects`.
     """
     registry = read_registry(root, dataset)
+    by_version: dict[int, list[Withdrawal]] = {}
     for item in withdrawals:
-        folder = root / "datasets" / dataset / f"v{item.version}"
-        registry["withdrawn"][str(item.version)] = {
+        by_version.setdefault(item.version, []).append(item)
+    for version, items in by_version.items():
+        folder = root / "datasets" / dataset / f"v{version}"
+        registry["withdrawn"][str(version)] = {
             "withdrawn_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "reason": "erasure",
-            "requests": item.requests,
-            "replaced_by": item.replaced_by,
+            "reason": ", ".join(dict.fromkeys(item.reason for item in items)),
+            "requests": [request for item in items for request in item.requests],
+            "replaced_by": items[0].replaced_by,
             "objects": [_md5(folder / name) for name in DATA_FILES if (folder / name).exists()],
         }
     if withdrawals:
@@ -107,9 +165,10 @@ def withdraw(root: Path, dataset: str, withdrawals: list[Withdrawal], kill: Kill
             (folder / name).unlink(missing_ok=True)
         tombstone = folder / "WITHDRAWN.md"
         if folder.is_dir() and not tombstone.exists():
+            held = " and ".join(HELD.get(reason, reason) for reason in entry["reason"].split(", "))
             tombstone.write_text(
-                f"# {dataset} v{version} is withdrawn\n\nIts data held users who asked to be erased "
-                f"({', '.join(entry['requests'])}). Use {dataset}@v{entry['replaced_by']}. The manifest and card "
+                f"# {dataset} v{version} is withdrawn\n\nIts data held {held} ({entry['reason']}: "
+                f"{', '.join(entry['requests'])}). Use {dataset}@v{entry['replaced_by']}. The manifest and card "
                 "stay as a record; the data files were deleted from the workspace, the DVC cache and the remote.\n"
             )
         objects += entry.get("objects", [])
