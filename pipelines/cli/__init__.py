@@ -56,6 +56,7 @@ USER_ERRORS = {
     "pipelines.feedback_runner": ["FeedbackNotDeclaredError"],
     "pipelines.lib.partners.sample": ["AssessmentError"],
     "pipelines.lib.partners.decisions": ["DecisionRecordError"],
+    "pipelines.lib.partners.delete_lists": ["DeleteListError"],
 }
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.partners.deletions import PartnerDeletions
 from pipelines.lib.partners.terms import LicenceRollUp, PartnerTerms
 from pipelines.lib.privacy.residue_review import ResidueReview
 from pipelines.lib.quality.gate_results import GateResult
@@ -148,6 +149,10 @@ class EligibilityReport(Report):
     erasure_requests: int = 0
     retention_storage: RetentionOnStorage = Field(default_factory=RetentionOnStorage)
     partners: list[PartnerUse] = Field(default_factory=list, description="Each partner source's use, in source order.")
+    partner_deletions: PartnerDeletions = Field(
+        default_factory=PartnerDeletions,
+        description="The partners' delete lists read, and the rows they deleted from storage this run.",
+    )
     accounting: RowAccounting = Field(
         description="removed: retention_expired, retention_expired_sensitive, erasure_request, consent_opt_out, "
         "and the partner reasons (`pipelines.lib.partners.eligibility.REASONS`)."

@@ -13,6 +13,7 @@ import pandas as pd
 from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting, removal_summary
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet
+from pipelines.lib.partners.deletions import apply_partner_deletions, delete_lists, purge_partner_deletions
 from pipelines.lib.partners.eligibility import apply_partner_terms
 from pipelines.lib.privacy.erasure import erased_pseudonyms
 from pipelines.lib.privacy.policies import (
@@ -153,6 +154,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     """Enforce retention on storage, then apply retention, erasure and consent to the redacted
     days; writes and returns the eligibility report (rows removed per reason, contract)."""
     expired = expire_stored(paths.root, spec, as_of)
+    partner_deletions = purge_partner_deletions(paths, spec, key)
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
     frame = pd.concat([_redacted_day(f, spec) for f in files], ignore_index=True) if files else _empty(spec)
     accounting = Accounting(len(frame))  # the row_accounting check compares it with the redacted days' stats
@@ -160,6 +162,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     # A dataset with no user column holds no one's id: no erasure request can name its rows.
     erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
     frame = apply_erasure(frame, erased, spec, accounting)
+    frame = apply_partner_deletions(frame, spec, delete_lists(paths.root, spec), accounting, key)
     opted_out = 0
     if spec.privacy.consent:
         consent = spec.privacy.consent
@@ -179,6 +182,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
         erasure_requests=len(erased),
         retention_storage=expired,
         partners=partners,
+        partner_deletions=partner_deletions,
         accounting=accounting.close(len(frame)),
         contract=schemas.validate(schemas.redacted_schema(spec), frame),
     )
