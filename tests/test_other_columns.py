@@ -214,6 +214,8 @@ VOCABULARY = {
     "pipelines/lib/labeling/label_studio_export.py",
     "pipelines/lib/ingest/language.py",
     "pipelines/lib/ingest/roles.py",
+    # role names (the language role), as the partner assessment's schema fit names each role
+    "pipelines/lib/partners/assessment_privacy.py",
     "pipelines/lib/ingest/profile.py",
     "pipelines/lib/drafting/bars.py",
     "pipelines/lib/drafting/spec_text.py",

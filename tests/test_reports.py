@@ -153,6 +153,7 @@ def test_the_card_renders_from_its_template_with_the_same_text():
     assert sections == [
         "Files",
         "Sources",
+        "Licence",
         "Coverage",
         "Labels",
         "Quality gates",
@@ -205,6 +206,7 @@ def test_the_templates_ship_with_the_package():
         "feedback_report.html.j2",
         "gate_report.html.j2",
         "labeling_plan.md.j2",
+        "partner_assessment.md.j2",
     ]
     for template in templates:
         relative = str(template.relative_to(PROJECT / "pipelines"))
