@@ -60,6 +60,7 @@ SPEC = {
             "name": "acme",
             "kind": "partner",
             "path": "data/partners/acme",
+            "deletions": "data/partners/acme/deletions",
             "delimiter": ";",
             "timezone": "Europe/Berlin",
             "legal_basis": "consent",

@@ -73,7 +73,8 @@ def partner_spec(
             "model_training": "allowed",
             "commercial_use": "allowed",
             "derivatives": "allowed",
-            "deletion_on_request": "required",
+            # (Without a place for delete lists, an obligation to delete on request is refused.)
+            "deletion_on_request": "required" if deletions else "unknown",
         },
     }
     document["sources"] = [*document["sources"], partner | ({"deletions": deletions} if deletions else {})]

@@ -32,6 +32,7 @@ ACME = {
     "name": "acme",
     "kind": "partner",
     "path": "data/landing/partners/acme",
+    "deletions": "data/landing/partners/acme-deletions",
     "format": "csv",
     "delimiter": ";",
     "timezone": "Europe/Berlin",

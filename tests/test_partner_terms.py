@@ -246,7 +246,7 @@ def usable(root: Path, declared: PartnerTerms, source: str = "acme"):
             SIGNED.format(decision="conditional") + "conditions: [relabel its Other class]\n",
             OPEN,
             True,
-            ["approved on conditions", "conditions: relabel its Other class"],
+            ["approved on conditions", "the record's condition: relabel its Other class"],
         ),
         (
             SIGNED.format(decision="approve"),
@@ -336,3 +336,23 @@ def test_a_draft_proposes_what_the_verdict_says(declared, conditions, decision):
     assert document["reasons"] == verdict.reasons
     assert document["approver"] == "TODO" and document["date"] == "TODO"
     assert document.get("conditions", []) == list(conditions)
+
+
+def test_an_obligation_to_delete_on_request_needs_a_place_for_the_delete_lists():
+    from pydantic import ValidationError
+
+    from pipelines.lib.spec_blocks import SourceSpec
+
+    source = {
+        "name": "acme",
+        "kind": "partner",
+        "path": "data/partners/acme",
+        "owner": "partnerships",
+        "steward": "data-governance",
+        "legal_basis": "contract",
+        "start_date": "2026-01-01",
+        "terms": {"licence": "MIT", "deletion_on_request": "required"},
+    }
+    with pytest.raises(ValidationError, match="declare `deletions:`"):
+        SourceSpec.model_validate(source)
+    assert SourceSpec.model_validate(source | {"deletions": "data/partners/acme/deletions"}).deletions

@@ -191,6 +191,11 @@ class SourceSpec(StrictModel):
                     "a `kind: partner` source needs `terms:` (at least `licence:`): every term not stated is "
                     "`unknown`, and its rows are used only when the terms allow training"
                 )
+            if self.terms.deletion_on_request == "required" and self.deletions is None:
+                raise ValueError(
+                    "terms.deletion_on_request is required, so the partner's delete lists must have somewhere to "
+                    "land: declare `deletions:` (e.g. `deletions: data/landing/partners/<name>/deletions`)"
+                )
             if self.licence != self.terms.licence:
                 raise ValueError(
                     f"`licence` ({self.licence!r}) differs from `terms.licence` ({self.terms.licence!r}): "

@@ -75,6 +75,7 @@ attributes:
     - name: northwind
       kind: partner
       path: data/landing/partners/northwind
+      deletions: data/landing/partners/northwind-deletions   # the delete lists it sends
       format: csv
       delimiter: ";"
       timezone: Europe/Berlin
