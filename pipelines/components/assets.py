@@ -101,8 +101,8 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         **follow,
     )
     def eligible(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
-        """Retention enforced on storage; retention, erasure requests and consent opt-outs applied:
-        only rows the dataset may still use."""
+        """Retention enforced on storage; retention, erasure requests, consent opt-outs, partner
+        terms and decisions, and partners' delete lists applied: only rows the dataset may still use."""
         paths = workspace.paths(spec.name)
         report = build_eligible(paths, spec, workspace.as_of_date(), workspace.key(spec))
         storage = report.retention_storage
@@ -114,6 +114,8 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
                 "retention/sensitive_rows_deleted": storage.sensitive_rows_deleted,
                 "retention/oldest_day_kept": str(storage.oldest_day_kept),
             }
+            | {f"partner/{use.source}/rows_used": use.rows_used for use in report.partners}
+            | {f"partner/{use.source}/decision": str(use.decision or "none") for use in report.partners}
         )
         yield contract_result(key("eligible"), "eligible_contract", report.contract, paths, context.run_id)
         yield accounting_result(key("eligible"), reconcile.reconcile_eligible(paths), paths, context.run_id)
