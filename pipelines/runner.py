@@ -22,6 +22,7 @@ from pipelines.lib.errors import describe_validation_text
 from pipelines.lib.ingest.landing import export_files, landed_days, run_range
 from pipelines.lib.ingest.sources import land_source
 from pipelines.lib.locks import LockedError, exclusive
+from pipelines.lib.partners.decisions import check_decision_records
 from pipelines.lib.privacy.pseudonymize import load_key
 from pipelines.lib.report_files import (
     gate_run_path,
@@ -123,10 +124,7 @@ def materialize_dataset(
         from pipelines.lib.labeling.guideline import load_guideline
 
         load_guideline(root / spec.labeling.guideline, spec.labels.classes)
-    for source in (s for s in spec.sources if s.kind == "partner"):  # so is a decision record that cannot be read
-        from pipelines.lib.partners.decisions import load_decision
-
-        load_decision(root, spec.name, source.name)
+    check_decision_records(root, spec)  # so is a decision record that cannot be read
     days = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")

@@ -33,7 +33,8 @@ from pipelines.lib.catalog import choose_dataset
     "as_of",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="Reference day for retention and freshness (default: yesterday, UTC).",
+    help="Reference day for retention and freshness (default: yesterday, UTC). A day after today removes rows "
+    "from the build only: storage keeps what today's retention allows.",
 )
 @click.option("--verbose", is_flag=True, help="Show Dagster's own log (steps, events, tracebacks) as the run goes.")
 def run(dataset: str | None, workspace: Path, start, end, as_of, verbose: bool) -> None:

@@ -83,8 +83,9 @@ class SourceSpec(StrictModel):
         description="Legal basis for using this source to train models (e.g. legitimate_interest, consent, contract)."
     )
     licence: str = Field(
-        description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0); a partner "
-        "source's is its `terms.licence`."
+        default="",
+        description="Licence or terms under which the data may be used (e.g. internal, CC-BY-4.0); required, "
+        "except of a partner source, whose is its `terms.licence`.",
     )
     terms: PartnerTerms | None = Field(
         default=None,
@@ -202,6 +203,10 @@ class SourceSpec(StrictModel):
                     "state it once, under `terms:`"
                 )
         else:
+            if not self.licence.strip():
+                raise ValueError(
+                    "`licence` is missing: write the licence or terms the data is used under (e.g. internal)"
+                )
             given = [key for key in ("terms", "deletions") if getattr(self, key) is not None]
             if given:
                 raise ValueError(f"{given} belong to a `kind: partner` source")

@@ -44,6 +44,8 @@ QUARANTINE_COLUMNS = ["source", "file", "row", "line", "record_id", "reason"]
 #: a name shown in an error about the columns found: a file without its header line has a record
 #: where the names should be, and its values (emails, names) must not reach the message
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+#: a name in a line known to be a header: spaces and other scripts allowed (`Ticket ID`, `Erstellt am`)
+HEADER_NAME = re.compile(r"[^\W\d][^@\n]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,19 @@ def read_export(
         rows = records.rows.assign(**{c: pd.Series(dtype="str") for c in required if c not in found})
         return Export(relative, sha256, Records(rows, records.malformed, records.blank), stamp)
     missing = [c for c in required if c not in found]
+    # A header that holds one of the names expected is a header: its names may be shown whole.
+    header = bool(set(found) & {*required, *source.rename, *source.rename.values()})
+    unmatched = [theirs for theirs, ours in source.rename.items() if ours in missing]
+    if unmatched:
+        raise SourceError(
+            f"source {source.name!r}, file {relative}: `rename:` names export column(s) {unmatched}, which the file "
+            f"does not have; found {_shown(found, header)}.{_near(unmatched, found)} Write the export's own names "
+            "in `rename:`, as its header line spells them."
+        )
     if missing:
         raise SourceError(
             f"source {source.name!r}, file {relative}: missing column(s) {missing}; found "
-            f"{_shown(found)}.{_near(missing, found)} The spec's `columns:` and `labels.column` name what is "
+            f"{_shown(found, header)}.{_near(missing, found)} The spec's `columns:` and `labels.column` name what is "
             "expected (for CSV, check the header line and the source's `delimiter:`)."
         )
     return Export(relative, sha256, records, stamp)
@@ -272,9 +283,13 @@ def _near(missing: list[str], found: list[str]) -> str:
     return f" Did you mean {', '.join(pairs)}?" if pairs else ""
 
 
-def _shown(names: list[str]) -> list[str]:
+def _shown(names: list[str], header: bool = False) -> list[str]:
+    """The names as an error may show them: in a line known to be a header (`header`), any short
+    name without an `@`; else only identifier-like names (a line without its header holds a
+    record, whose values must not reach a message)."""
     # (Three digits in a row: more often a record's id or phone than a column's name.)
-    return [name if COLUMN_NAME.fullmatch(name) and not re.search(r"\d{3}", name) else "<not shown>" for name in names]
+    shape = HEADER_NAME if header else COLUMN_NAME
+    return [name if shape.fullmatch(name) and not re.search(r"\d{3}", name) else "<not shown>" for name in names]
 
 
 def row_reasons(

@@ -14,12 +14,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.lib.errors import USAGE, describe_os_error, validation_problems
 from pipelines.lib.partners.terms import PartnerTerms, Verdict, allows_training
+
+if TYPE_CHECKING:
+    from pipelines.lib.spec import DatasetSpec
 
 #: where a workspace keeps the decision records, one `<dataset>/<source>.yaml` per partner source
 DECISIONS_FOLDER = Path("decisions")
@@ -113,6 +117,34 @@ def load_decision(root: Path, dataset: str, source: str) -> DecisionRecord | Non
     return read_decision(path, dataset, source)
 
 
+def check_decision_records(root: Path, spec: DatasetSpec) -> None:
+    """Before a run: every record under `decisions/<dataset>/` is the record of one of the
+    dataset's partner sources (a misnamed file would leave its source silently undecided), and
+    every signed one can be read. Raises DecisionRecordError naming the file; drafts pass."""
+    partners = [s.name for s in spec.sources if s.kind == "partner"]
+    folder = decision_path(root, spec.name, "-").parent
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if path.suffix in (".yaml", ".yml") and path.stem not in partners:
+            named = ", ".join(partners) or "none"
+            raise DecisionRecordError(
+                f"{path}: names no partner source of {spec.name} (its partner sources: {named}); a record is "
+                f"`decisions/{spec.name}/<source>.yaml`: rename it, or remove it"
+            )
+    for source in partners:
+        if not is_unsigned_draft(root, spec.name, source):
+            load_decision(root, spec.name, source)
+
+
+def is_unsigned_draft(root: Path, dataset: str, source: str) -> bool:
+    """Whether the source's record is a draft still waiting for its signature (approver or date
+    left TODO, as `draft_record` writes them); False when there is none or it cannot be read."""
+    try:
+        document = yaml.safe_load(decision_path(root, dataset, source).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return False
+    return isinstance(document, dict) and TODO in (str(document.get("approver")), str(document.get("date")))
+
+
 def read_decision(path: Path, dataset: str, source: str) -> DecisionRecord:
     """Read and validate one decision record, which must be the record of `dataset`'s `source`."""
     try:
@@ -122,6 +154,8 @@ def read_decision(path: Path, dataset: str, source: str) -> DecisionRecord:
         raise DecisionRecordError(f"{describe_os_error(error)}; check the file can be read") from None
     except UnicodeDecodeError:
         raise DecisionRecordError(f"{path}: not UTF-8 text; save the record as UTF-8") from None
+    except ValueError as error:  # a date YAML reads but no calendar holds (2026-11-31)
+        raise DecisionRecordError(f"{path}: {error}; write dates as real days, YYYY-MM-DD") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

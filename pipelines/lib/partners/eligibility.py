@@ -5,7 +5,8 @@ whose source's terms allow training (`decisions.partner_usable`). Otherwise ever
 source is removed, counted under one reason code, and the reasons in words go to the report, the
 manifest and the card:
 
-- `partner_undecided`: no decision record at `decisions/<dataset>/<source>.yaml`;
+- `partner_undecided`: no decision record at `decisions/<dataset>/<source>.yaml`, or a draft not
+  signed yet;
 - `partner_rejected`: the record rejects the source;
 - `partner_decision_expired`: the record's expiry has passed;
 - `partner_terms_deny_training`: the terms deny or leave unknown training or commercial use,
@@ -25,7 +26,14 @@ import pandas as pd
 from pipelines.lib.accounting import Accounting
 from pipelines.lib.durations import cutoff
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.partners.decisions import Decision, DecisionRecord, decision_path, load_decision, partner_usable
+from pipelines.lib.partners.decisions import (
+    Decision,
+    DecisionRecord,
+    decision_path,
+    is_unsigned_draft,
+    load_decision,
+    partner_usable,
+)
 from pipelines.lib.partners.terms import allows_training
 from pipelines.lib.reports import PartnerUse
 from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec, SourceSpec
@@ -49,8 +57,15 @@ def apply_partner_terms(
     uses = []
     for source in (s for s in spec.sources if s.kind == "partner"):
         assert source.terms is not None  # the spec requires terms of a partner source
-        record = load_decision(root, spec.name, source.name)
+        # A draft waiting for its signature decides nothing yet: the source is undecided, and the
+        # rest of the dataset builds as before.
+        draft = is_unsigned_draft(root, spec.name, source.name)
+        record = None if draft else load_decision(root, spec.name, source.name)
         verdict = partner_usable(source.terms, record, as_of, dataset=spec.name, source=source.name)
+        if draft:
+            where = decision_path(root, spec.name, source.name).relative_to(root)
+            waiting = f"the draft at {where} is not signed yet: a steward reviews it and writes approver and date"
+            verdict = verdict.model_copy(update={"reasons": [waiting, *verdict.reasons[1:]]})
         mine = frame[SOURCE_COLUMN] == source.name
         rows_in = int(mine.sum())
         removed: dict[str, int] = {}

@@ -126,7 +126,12 @@ class PartnerTerms(BaseModel):
         default=Obligation.UNKNOWN, description="Must rows be deleted when the partner sends a delete list?"
     )
     geography: list[str] | None = Field(
-        default=None, description="Where the data may be used: ISO 3166-1 alpha-2 codes, or `worldwide`."
+        default=None,
+        description="Where the data may be used: ISO 3166-1 alpha-2 codes, or `worldwide`.",
+        # As written in YAML: one code or `worldwide` alone is a string (the validator makes it a list).
+        json_schema_extra={
+            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}, {"type": "null"}]
+        },
     )
     agreement_expires: date | None = Field(
         default=None, description="Last day the agreement is in force (YYYY-MM-DD); absent: no end date."

@@ -39,7 +39,10 @@ def _day(path: Path) -> date | None:
 
 def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> RetentionOnStorage:
     """Delete what retention no longer allows to be kept; returns what was deleted (files, and
-    sensitive rows counted once) and the oldest day kept, for the eligibility report."""
+    sensitive rows counted once) and the oldest day kept, for the eligibility report. An `as_of`
+    after today (UTC) deletes only what today's retention does: a run looking ahead (what a
+    later version would hold) must not destroy data the calendar still allows to keep."""
+    as_of = min(as_of, datetime.now(UTC).date())
     warehouse = DatasetPaths(root, spec.name).warehouse
     oldest_kept = cutoff(as_of, spec.privacy.retention.default).date()
     folders = [warehouse / "redacted", warehouse / "stats"]

@@ -189,9 +189,9 @@ def what_built_it(paths: DatasetPaths, spec_file: Path, spec: DatasetSpec | None
     if spec is not None and spec.labeling and spec.labeling.guideline:
         sources.append(paths.landing(spec.labeling.guideline).resolve())
     sources += sorted(paths.labels_store.rglob("*.csv"))
-    if spec is not None:  # the steward's decision on each partner source, as it was read
-        sources += [decision_path(root, spec.name, s.name) for s in spec.sources if s.kind == "partner"]
-    committed += [str(p.relative_to(root)) for p in sources if p.is_relative_to(root) and p.is_file()]
+    if spec is not None:  # the steward's decisions, as they were read: the folder, so a removed record goes too
+        sources += [decision_path(root, spec.name, "-").parent]
+    committed += [str(p.relative_to(root)) for p in sources if p.is_relative_to(root) and p.exists()]
     if spec_file.resolve().is_relative_to(root):  # declared in this workspace: its stage is in dvc.yaml
         write_stages(root)
         committed.append(DVC_YAML)
