@@ -356,3 +356,38 @@ def test_an_obligation_to_delete_on_request_needs_a_place_for_the_delete_lists()
     with pytest.raises(ValidationError, match="declare `deletions:`"):
         SourceSpec.model_validate(source)
     assert SourceSpec.model_validate(source | {"deletions": "data/partners/acme/deletions"}).deletions
+
+
+def test_a_draft_awaiting_its_signature_is_no_error_before_a_run_but_a_stray_record_is(tmp_path):
+    from conftest import small_spec
+
+    from pipelines.lib.partners.decisions import check_decision_records, is_unsigned_draft
+    from pipelines.lib.spec import DatasetSpec
+
+    base = small_spec().model_dump(mode="json")
+    partner = {
+        "name": "acme",
+        "kind": "partner",
+        "path": "data/partners/acme",
+        "owner": "partnerships",
+        "steward": "data-governance",
+        "legal_basis": "contract",
+        "start_date": "2026-01-01",
+        "terms": OPEN,
+    }
+    spec = DatasetSpec.model_validate(base | {"sources": [*base["sources"], partner]})
+    verdict = allows_training(PartnerTerms.model_validate(OPEN), AS_OF)
+    draft = decision_path(tmp_path, spec.name, "acme")
+    draft.parent.mkdir(parents=True)
+    draft.write_text(draft_record(spec.name, "acme", verdict))
+    assert is_unsigned_draft(tmp_path, spec.name, "acme")
+    check_decision_records(tmp_path, spec)  # a draft waits; it stops nothing
+    (draft.parent / "Acme.yaml").write_text(draft.read_text())
+    with pytest.raises(DecisionRecordError, match="Acme.yaml: names no partner source of ticket_triage"):
+        check_decision_records(tmp_path, spec)
+    (draft.parent / "Acme.yaml").unlink()
+    draft.write_text(
+        SIGNED.format(decision="approve").replace("tickets", spec.name).replace("2026-01-05", "2026-11-31")
+    )
+    with pytest.raises(DecisionRecordError, match="acme.yaml: day is out of range for month; write dates as real"):
+        check_decision_records(tmp_path, spec)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from conftest import small_spec
+from dateutil.relativedelta import relativedelta
 
 from pipelines.lib.files import write_parquet
 from pipelines.lib.ingest.sources import land_source
@@ -68,3 +69,15 @@ def test_expired_days_are_deleted_everywhere_and_sensitive_rows_where_older(tmp_
     }
     assert all(set(r) == {"dataset", "deleted_at", "zone", "day", "rows", "rule"} for r in log)
     assert expire_stored(tmp_path, spec, AS_OF).files_deleted == 0  # idempotent
+
+
+def test_a_look_ahead_as_of_deletes_only_what_todays_retention_does(tmp_path):
+    # A run `--as-of` a future day (to see what a later version would hold) must not destroy what
+    # the calendar still allows to keep: storage follows today's retention, the build the day given.
+    spec = small_spec()
+    today = datetime.now(UTC).date()
+    kept = (today - timedelta(days=30)).isoformat()
+    zone_file(tmp_path, "data/warehouse/ticket_triage/redacted", kept, ["Billing"])
+    result = expire_stored(tmp_path, spec, today + timedelta(days=800))
+    assert result.files_deleted == 0 and result.oldest_day_kept <= today - relativedelta(months=11)
+    assert (tmp_path / "data/warehouse/ticket_triage/redacted" / f"{kept}.parquet").is_file()
