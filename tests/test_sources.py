@@ -209,3 +209,20 @@ def test_a_parquet_export_whose_column_types_changed_is_refused_by_name(tmp_path
         match=r"10-02.parquet: column types changed: created_at is int64, expected a timestamp .*category is int64",
     ):
         read_days(tmp_path, spec, source, ["2026-10-02"], as_of=AS_OF, now=NOW)
+
+
+def test_a_rename_that_misses_the_exports_column_names_the_rename_and_the_close_header_name(tmp_path):
+    spec = small_spec()
+    source = spec.sources[0].model_copy(update={"rename": {"Ticket Id": "ticket_id", "Team": "category"}})
+    header = HEADER.replace("ticket_id", "Ticket ID").replace("category", "Team")
+    land(tmp_path, "2026-10-01", header + "T1,u1,x,2026-10-01T10:00:00Z,email,en,Hi,b,Billing\n")
+    with pytest.raises(SourceError) as caught:
+        read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF, now=NOW)
+    message = str(caught.value)
+    assert "`rename:` names export column(s) ['Ticket Id'], which the file does not have" in message
+    assert "Did you mean 'Ticket ID' for 'Ticket Id'?" in message and "'Ticket ID'," in message  # a header: shown
+    # a line that is no header (a record where the names should be) still shows no value
+    land(tmp_path, "2026-10-01", "T1,u1,ana@example.com,2026-10-01T10:00:00Z,email,en,Hi,b,Billing\n")
+    with pytest.raises(SourceError) as caught:
+        read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
+    assert "ana@example.com" not in str(caught.value)
