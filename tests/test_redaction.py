@@ -148,3 +148,23 @@ def test_unknown_regions_are_refused():
 )
 def test_extensions_in_any_language_go_with_the_number(phone):
     assert redact(pa.array([f"Tel. {phone} bitte"]), ["phone"]).text.to_pylist() == ["Tel. <PHONE> bitte"]
+
+
+def test_a_brazilian_number_after_the_preposition_no_is_a_phone_and_a_number_after_no_dot_a_reference():
+    # `me liguem no 11 2345-6789` (call me on ...): Portuguese and Spanish `no` is a preposition,
+    # not the abbreviation of number; `No 4471...` and `no. 4471...` stay references.
+    texts = [
+        "Me liguem no 11 2345-6789 amanhã",
+        "Me liguem no 11 98765-4321",
+        "llámame no 612 345 678",
+        "Order No 1234567 shipped",
+        "see no. 1234567",
+    ]
+    result = redact(pa.array(texts, type=pa.large_string()), ["phone"], regions=["BR", "ES", "US"]).text.to_pylist()
+    assert result == [
+        "Me liguem no <PHONE> amanhã",
+        "Me liguem no <PHONE>",
+        "llámame no <PHONE>",
+        "Order No 1234567 shipped",
+        "see no. 1234567",
+    ]

@@ -123,7 +123,9 @@ RULES: tuple[Rule, ...] = (
     Rule("id glued to letters", KEEP, "", right_starts=_ASCII_LETTERS + "_-\x80", right=rf"^-?{_LATIN}"),  # 31473b9821d1, 70655158-b8e2
     Rule("code literal", KEEP, starts=_DIGITS, left_ends="=(", left=r"(?:[a-z_]\(|=) ?$"),  # range(1000000), id = 2025...
     Rule("time", KEEP, "", left_ends=":h", left=r"\d[:h]$"),  # 10:32.585292, 14h30
-    Rule("reference number", KEEP, starts=_DIGITS, left=r"(?:#|№|(?i:\bn[or°º]|\bref|\bid)\.?) ?$"),
+    # `No 4471` and `nr 4471` are references; lower-case `no` without its dot is the Portuguese
+    # and Spanish preposition (`me liguem no 11 2345-6789`: call me on), not an abbreviation.
+    Rule("reference number", KEEP, starts=_DIGITS, left=r"(?:#|№|(?:\bN[oOrR°º]|\bn[rR°º]|(?i:\bref|\bid))\.?|\bno\.) ?$"),
     Rule("date", KEEP, digits=(6, 10), shape=rf"(?:{_DATES})(?:[ T]\d{{1,2}})?|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"),
     Rule("decimal", KEEP, any_of=".", shape=r"[1-9]\d{0,2}\.\d{4,}", not_left=_phone_words()),  # GPS 52.520008, measurements
     Rule("year-led id", KEEP, starts="12", any_of="/-.", shape=r"(?:19|20)\d\d(?:[/-]\d+)+|(?:19|20)\d\d[01]\d[0-3]\d(?:\.\d+)+"),  # 2024/00815, 2026-11-27-0042, build 20240327.8
