@@ -226,3 +226,26 @@ def test_a_rename_that_misses_the_exports_column_names_the_rename_and_the_close_
     with pytest.raises(SourceError) as caught:
         read_days(tmp_path, spec, spec.sources[0], ["2026-10-01"], as_of=AS_OF, now=NOW)
     assert "ana@example.com" not in str(caught.value)
+
+
+def test_language_tags_are_read_as_their_code_and_a_sources_values_mapped_to_ours(tmp_path):
+    spec = small_spec()
+    source = spec.sources[0].model_copy(update={"value_map": {"channel": {"Email": "email", "Web form": "web"}}})
+    rows = [
+        "T1,u1,x,2026-10-01T10:00:00Z,Email,en-US,Hi,b,Billing",
+        "T2,u2,x,2026-10-01T11:00:00Z,Web form,pt_BR,Oi,b,Billing",
+        "T3,u3,x,2026-10-01T12:00:00Z,chat,DE,Hallo,b,Billing",
+    ]
+    land(tmp_path, "2026-10-01", HEADER + "\n".join(rows) + "\n")
+    landed = read_days(tmp_path, spec, source, ["2026-10-01"], as_of=AS_OF, now=NOW)
+    assert landed.rows["language"].tolist() == ["en", "pt", "de"]
+    assert landed.rows["channel"].tolist() == ["email", "web", "chat"]
+
+
+def test_a_value_map_of_a_column_without_a_segment_role_is_refused():
+    from pipelines.lib.spec import DatasetSpec
+
+    document = small_spec().model_dump(mode="json")
+    document["sources"][0]["value_map"] = {"subject": {"Hi": "Hello"}}
+    with pytest.raises(ValueError, match="value_map names 'subject', which is not the language column or a segment"):
+        DatasetSpec.model_validate(document)

@@ -286,6 +286,12 @@ class DatasetSpec(StrictModel):
                     f"sources {source.name!r}: rename maps to {column!r}, which is not a dataset column "
                     f"(one of {', '.join(expected)})"
                 )
+            mappable = [*([self.columns.language] if self.columns.language else []), *self.columns.segments]
+            for column in [c for c in source.value_map if c not in mappable]:
+                problems.append(
+                    f"sources {source.name!r}: value_map names {column!r}, which is not the language column or a "
+                    f"segment (one of {', '.join(mappable) or 'none declared'})"
+                )
             for theirs, ours in source.label_map.items():
                 if ours is not None and ours not in self.labels.classes:
                     problems.append(

@@ -107,6 +107,12 @@ class SourceSpec(StrictModel):
         description="The source's label -> one of `labels.classes`; null: no counterpart, and its rows are "
         "quarantined as unmapped_label. A label neither mapped nor a declared class is unknown_label.",
     )
+    value_map: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="The source's values of a segment or language column -> the dataset's "
+        "(`channel: {Email: email, Web form: web}`), for exports that write them their own way. Language "
+        "tags are reduced to their ISO 639-1 code first (`en-US` -> `en`).",
+    )
     deletions: str | None = Field(
         default=None,
         description="Partner: where the partner's delete lists land (a CSV file, a folder of them or a glob), "

@@ -34,6 +34,27 @@ def _language(code: str) -> Language:
         raise UnknownLanguageError(f"{code!r} is not an ISO 639-1 code the language detector knows") from None
 
 
+def known_codes(codes: list[str]) -> list[str]:
+    """The codes of `codes` the detector knows (a claimed value such as `English` or `xx` is
+    compared with the detected language as it is, and never asked of the detector)."""
+    known = []
+    for code in codes:
+        try:
+            _language(code)
+        except UnknownLanguageError:
+            continue
+        known.append(code)
+    return known
+
+
+def primary_subtags(values: pd.Series) -> pd.Series:
+    """Language tags as exports write them reduced to their ISO 639-1 code: `en-US`, `pt_BR`,
+    `EN` -> `en`, `pt`, `en` (BCP 47's primary language subtag, lower case); anything else
+    (`English`, blanks) as written. Vectorised."""
+    primary = values.str.extract(r"^\s*([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*\s*$", expand=False).str.lower()
+    return primary.where(primary.notna(), values)
+
+
 @functools.lru_cache(maxsize=8)
 def _detector(codes: tuple[str, ...]) -> LanguageDetector:
     # Low-accuracy mode: twice as fast, and on tickets (a subject and a few sentences) it found

@@ -34,6 +34,7 @@ from pipelines.lib.ingest.landing import (
     landed_day,
     read_ledger,
 )
+from pipelines.lib.ingest.language import primary_subtags
 from pipelines.lib.ingest.records import POSITION, Records, UnreadableFile, read_records
 from pipelines.lib.ingest.timestamps import future_after, parse_timestamps
 from pipelines.lib.spec import DERIVED_ID, DatasetSpec, SourceSpec
@@ -182,6 +183,7 @@ def read_days(
     timestamp = spec.columns.timestamp
     parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
     frame, unmapped = mapped_labels(frame, spec.labels.column, source.label_map)
+    frame = mapped_values(frame, spec, source)
     reasons = row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped, other_ids)
     bad = reasons.notna()
     id_column = spec.id_column
@@ -216,6 +218,20 @@ def mapped_labels(frame: pd.DataFrame, column: str, label_map: dict[str, str | N
     unmapped = labels.isin([theirs for theirs, ours in label_map.items() if ours is None])
     mapped = labels.map({theirs: ours for theirs, ours in label_map.items() if ours is not None})
     return frame.assign(**{column: mapped.where(mapped.notna(), labels)}), unmapped
+
+
+def mapped_values(frame: pd.DataFrame, spec: DatasetSpec, source: SourceSpec) -> pd.DataFrame:
+    """The frame with its language tags reduced to ISO 639-1 codes (`language.primary_subtags`)
+    and the source's segment and language values mapped to the dataset's (`value_map`); a value
+    the map does not name stays as written. Vectorised."""
+    language = spec.columns.language
+    if language is not None and language in frame.columns:
+        frame = frame.assign(**{language: primary_subtags(frame[language])})
+    for column, mapping in source.value_map.items():
+        if column in frame.columns:
+            mapped = frame[column].map(mapping)
+            frame = frame.assign(**{column: mapped.where(mapped.notna(), frame[column])})
+    return frame
 
 
 def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: str) -> Records:

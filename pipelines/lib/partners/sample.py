@@ -18,7 +18,7 @@ import pyarrow as pa
 from pipelines.lib.errors import BAD_DATA, USAGE
 from pipelines.lib.ingest.landing import SourceError
 from pipelines.lib.ingest.records import POSITION, Records, UnreadableFile, read_records
-from pipelines.lib.ingest.sources import mapped_labels, renamed, row_reasons
+from pipelines.lib.ingest.sources import mapped_labels, mapped_values, renamed, row_reasons
 from pipelines.lib.ingest.timestamps import future_after, parse_timestamps
 from pipelines.lib.privacy.redaction import redact
 from pipelines.lib.quality.splits import normalised_text
@@ -141,6 +141,7 @@ def read_sample(path: Path, spec: DatasetSpec, source: SourceSpec, rows: int, as
     label = spec.labels.column
     their_labels = frame[label].astype("str")
     frame, unmapped = mapped_labels(frame, label, source.label_map)
+    frame = mapped_values(frame, spec, source)
     stamps = parse_timestamps(frame[spec.columns.timestamp], source.timezone) if spec.columns.timestamp else None
     reasons = row_reasons(frame, spec, stamps, future_after(as_of), None, unmapped)
     for column in spec.columns.text:  # redacted as `privacy.policies.minimise_and_redact` does

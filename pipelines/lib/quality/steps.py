@@ -11,7 +11,7 @@ import pandas as pd
 from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import read_csv_table, write_json, write_parquet
-from pipelines.lib.ingest.language import detect_languages
+from pipelines.lib.ingest.language import detect_languages, known_codes
 from pipelines.lib.privacy.policies import apply_freshness
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.gate_report import write_gate_report
@@ -138,7 +138,9 @@ def detect_training_languages(frame: pd.DataFrame, spec: DatasetSpec) -> pd.Seri
     """The detected language (ISO 639-1, NA when undecided) of each row's joined text, among the
     declared languages, the claimed ones present and the detector's background languages."""
     claimed = [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
-    return detect_languages(joined_text(frame, spec.columns.text, separator=". "), [*spec.languages, *claimed])
+    return detect_languages(
+        joined_text(frame, spec.columns.text, separator=". "), [*spec.languages, *known_codes(claimed)]
+    )
 
 
 def split_with_languages(
