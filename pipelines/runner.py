@@ -33,6 +33,7 @@ from pipelines.lib.report_files import (
     read_training_set,
     redaction_days,
 )
+from pipelines.lib.reports import PartnerUse
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths, last_complete_day
 
@@ -201,6 +202,7 @@ def _asset_line(name: str, paths: DatasetPaths, spec: DatasetSpec, days: list[st
         accounting = eligible.accounting
         if deleted := eligible.retention_storage.sensitive_rows_deleted:  # booked against the days above
             note = f" (retention first deleted {deleted} stored sensitive rows)"
+        note += "".join(f"\n    {_partner_line(use)}" for use in eligible.partners)
     elif name == "labeled":
         labeled = read_labeled(paths)
         accounting = labeled.accounting
@@ -213,11 +215,23 @@ def _asset_line(name: str, paths: DatasetPaths, spec: DatasetSpec, days: list[st
     elif name == "quarantine":
         quarantine = read_quarantine(paths)
         reasons = ", ".join(f"{n} {reason}" for reason, n in quarantine.by_reason.items())
-        return f"quarantine: {quarantine.rows} rows" + (f" ({reasons})" if reasons else "")
+        hint = ""
+        if "id_of_another_source" in quarantine.by_reason:  # other records, not copies: the spec can keep them
+            hint = "\n    a partner source shares record ids with another source: declare `id_prefix:` on it"
+        return f"quarantine: {quarantine.rows} rows" + (f" ({reasons})" if reasons else "") + hint
     else:
         return name
     removed = ", ".join(f"{n} {reason}" for reason, n in accounting.removed.items() if n)
     return f"{name}: {accounting.rows_in} in -> {accounting.rows_out} out" + (f" ({removed})" if removed else "") + note
+
+
+def _partner_line(use: PartnerUse) -> str:
+    """`partner acme: used, 50 rows (approve by ..., in force through ...)`, or why not."""
+    if use.used:
+        until = f", in force through {use.expiry}" if use.expiry else ""
+        return f"partner {use.source}: used, {use.rows_used} rows ({use.decision} by {use.approver}{until})"
+    reasons = ", ".join(use.removed) or "no row read"
+    return f"partner {use.source}: not used ({reasons}): {use.reasons[0]}"
 
 
 def _root_cause(error) -> str:

@@ -229,6 +229,7 @@ def test_a_partner_without_training_rights_never_reaches_a_release(runs):
     section = card.split("### Partner source globex", 1)[1].split("\n## ", 1)[0]
     assert "**Not used**" in section and "partner_rejected" in section and "model_training is denied" in section
     assert "partner_rejected" in results[1].stdout
+    assert "partner acme: used, 50 rows (conditional by dana.steward, in force through 2026-11-10)" in results[1].stdout
 
 
 def test_an_expired_approval_stops_the_next_release_from_using_the_source(runs):
@@ -241,6 +242,10 @@ def test_an_expired_approval_stops_the_next_release_from_using_the_source(runs):
     assert removed["partner_decision_expired"] == sum(n for label, n in acme.classes.items() if ACME_LABELS[label])
     use = next(i.use for i in manifest.inputs if i.source == "acme")
     assert any(f"expired on {ACME_EXPIRY}" in reason for reason in use.reasons)
+    assert (
+        "partner acme: not used (partner_decision_expired): the conditional decision of 2026-10-30 expired on "
+        f"{ACME_EXPIRY}" in third.stdout
+    )
     assert "acme" not in manifest.licence.licences and ACME_ATTRIBUTION not in json.dumps(
         manifest.licence.model_dump(mode="json")
     )
@@ -279,4 +284,10 @@ def test_ids_another_source_holds_are_quarantined_as_such_and_the_prefix_keeps_t
     assert "Traceback" not in result.stderr, result.stderr
     # another record under the same number: never a duplicate of ours, never dropped unsaid
     assert "raw_globex: 40 in -> 0 out (40 quarantined:id_of_another_source)" in result.stdout
+    assert "a partner source shares record ids with another source: declare `id_prefix:` on it" in result.stdout
     assert "0000001" not in result.stdout + result.stderr  # counts, never an id
+    # the assessment of the delivery says so before any decision
+    sample = str(root / "data" / "landing" / "partners" / "globex" / "globex.jsonl")
+    assessed = trainset(root, "assess-partner", DATASET, "--source", "globex", "--sample", sample)
+    assert "40 of 40 sample rows take a record id another source of case_routing holds" in assessed.stdout
+    assert 'declare `id_prefix:` on the source (e.g. `id_prefix: "globex:"`)' in assessed.stdout

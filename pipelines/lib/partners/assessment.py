@@ -21,7 +21,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from pipelines.lib.partners.assessment_coverage import freshness, our_texts, overlap, usable_rows
+from pipelines.lib.partners.assessment_coverage import (
+    freshness,
+    ids_of_other_sources,
+    our_texts,
+    overlap,
+    usable_rows,
+)
 from pipelines.lib.partners.assessment_gaps import gap_closure, no_gate_run, roi
 from pipelines.lib.partners.assessment_labels import label_fit, label_quality, our_labels, read_relabelled
 from pipelines.lib.partners.assessment_model import (
@@ -99,7 +105,7 @@ def assess_partner(
     fit = kept(label_fit(sample, spec))
     quality = kept(label_quality(sample, spec, our_labels(paths, spec), relabels))
     texts = our_texts(paths, spec, partner.name)
-    repeats = kept(overlap(sample, spec, texts))
+    repeats = kept(overlap(sample, spec, texts, ids_of_other_sources(paths, spec, partner.name)))
     fresh = kept(freshness(sample, spec, as_of))
     usable, removed = usable_rows(sample, spec, texts, as_of)
     available = rows_available or sample.records

@@ -72,8 +72,22 @@ def our_texts(paths: DatasetPaths, spec: DatasetSpec, source: str) -> OurTexts:
     )
 
 
-def overlap(sample: PartnerSample, spec: DatasetSpec, ours: OurTexts) -> tuple[Overlap, list[Finding]]:
-    """How many sample rows repeat a text of ours, or an earlier sample row's."""
+def ids_of_other_sources(paths: DatasetPaths, spec: DatasetSpec, source: str) -> pd.Series:
+    """The record ids the dataset's other sources hold in their raw zones (text, as stored)."""
+    found = [
+        pd.read_parquet(path, columns=[spec.id_column])[spec.id_column]
+        for other in spec.sources
+        if other.name != source
+        for path in sorted(paths.raw(other.name, "-").parent.glob("*.parquet"))
+    ]
+    return pd.concat(found, ignore_index=True).astype("str") if found else pd.Series([], dtype="str")
+
+
+def overlap(
+    sample: PartnerSample, spec: DatasetSpec, ours: OurTexts, other_ids: pd.Series | None = None
+) -> tuple[Overlap, list[Finding]]:
+    """How many sample rows repeat a text of ours, or an earlier sample row's; and, with
+    `other_ids` (`ids_of_other_sources`), how many take a record id another source holds."""
     key = sample.text_key(spec)
     rows = len(key)
     in_ours = ours.holds(key)
@@ -99,6 +113,20 @@ def overlap(sample: PartnerSample, spec: DatasetSpec, ours: OurTexts) -> tuple[O
                 text=f"{int(repeated.sum())} of {rows} sample rows ({repeat_share:.1%}) repeat an earlier sample row",
             )
         )
+    clashing = 0
+    if other_ids is not None and len(other_ids) and spec.id_column in sample.rows.columns:
+        prefix = sample.source.id_prefix or ""
+        clashing = int((prefix + sample.rows[spec.id_column].astype("str")).isin(other_ids).sum())
+    if clashing:
+        findings.append(
+            Finding(
+                section="overlap",
+                level="condition",
+                text=f"{clashing} of {rows} sample rows take a record id another source of {spec.name} holds: they "
+                "would be quarantined as id_of_another_source; declare `id_prefix:` on the source (e.g. "
+                f'`id_prefix: "{sample.source.name}:"`)',
+            )
+        )
     compared = " and ".join(ours.zones) or "no data of ours yet"
     verdict = (
         f"{int(in_ours.sum())} of {rows} rows ({share:.1%}) already in our data ({compared}), "
@@ -115,6 +143,7 @@ def overlap(sample: PartnerSample, spec: DatasetSpec, ours: OurTexts) -> tuple[O
         repeated=int(repeated.sum()),
         repeated_share=round(repeat_share, 4),
         near_repeated=int(near_repeated.sum()),
+        ids_of_other_sources=clashing,
     )
     return section, findings
 

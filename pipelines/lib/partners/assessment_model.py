@@ -155,6 +155,11 @@ class Overlap(Section):
     repeated: int = Field(description="Rows repeating an earlier row's normalised text.")
     repeated_share: float
     near_repeated: int
+    ids_of_other_sources: int = Field(
+        default=0,
+        description="Sample rows whose record id (with the source's id_prefix) another source already holds: "
+        "ingestion would quarantine them as id_of_another_source.",
+    )
 
 
 class Freshness(Section):
