@@ -213,7 +213,9 @@ def test_an_approved_partner_closes_the_gap_with_its_terms_in_the_card(runs):
     shown = subprocess.run(
         ["git", "show", "--name-only", "--format=", f"{DATASET}@v2"], cwd=root, capture_output=True, text=True
     )
-    assert {"decisions/case_routing/acme.yaml", "decisions/case_routing/globex.yaml"} <= set(shown.stdout.split())
+    committed = set(shown.stdout.split())
+    assert {"decisions/case_routing/acme.yaml", "decisions/case_routing/globex.yaml"} <= committed
+    assert "reports/case_routing/partners/acme/assessment.md" in committed  # what the decision was drafted from
 
 
 def test_a_partner_without_training_rights_never_reaches_a_release(runs):

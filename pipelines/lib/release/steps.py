@@ -176,7 +176,8 @@ def what_built_it(paths: DatasetPaths, spec_file: Path, spec: DatasetSpec | None
     gate reports (copied to `reports/<name>/`), the retention deletions since the last release
     (moved into `privacy/retention_log.jsonl`), the spec, its GX suite, `waivers.yaml`, the labeling
     guideline, the imported annotations and the steward's adjudications (`labeling/<name>/`), the
-    partner sources' decision records (`decisions/<name>/`), and the dvc.yaml stages (rewritten
+    partner sources' decision records (`decisions/<name>/`) and assessments
+    (`reports/<name>/partners/`), and the dvc.yaml stages (rewritten
     from the workspace's specs). Returns paths relative to the workspace; files outside it (a spec
     given from elsewhere) are left out."""
     root = paths.root.resolve()
@@ -191,6 +192,8 @@ def what_built_it(paths: DatasetPaths, spec_file: Path, spec: DatasetSpec | None
     sources += sorted(paths.labels_store.rglob("*.csv"))
     if spec is not None:  # the steward's decisions, as they were read: the folder, so a removed record goes too
         sources += [decision_path(root, spec.name, "-").parent]
+        # and the assessments they were drafted from (figures and names only: no sample value)
+        sources += [paths.released_reports / "partners"]
     committed += [str(p.relative_to(root)) for p in sources if p.is_relative_to(root) and p.exists()]
     if spec_file.resolve().is_relative_to(root):  # declared in this workspace: its stage is in dvc.yaml
         write_stages(root)
