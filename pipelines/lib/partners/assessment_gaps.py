@@ -25,8 +25,9 @@ from pipelines.lib.labeling.plan import adjudication_yield
 from pipelines.lib.labeling.selection import COVERAGE_GATES, open_cells
 from pipelines.lib.partners.assessment_model import CellGain, Finding, GapClosure, GateGap, Roi, SegmentGap
 from pipelines.lib.quality import gate_measures  # noqa: F401  (importing it registers every gate's measure)
-from pipelines.lib.quality.gate_registry import IMPLEMENTATIONS, GateInputs
+from pipelines.lib.quality.gate_registry import GateInputs
 from pipelines.lib.quality.gate_results import GateResult, Shortfall
+from pipelines.lib.quality.gates import measure_gate
 from pipelines.lib.quality.splits import SPLITS
 from pipelines.lib.quality.steps import as_detected, detect_training_languages
 from pipelines.lib.report_files import MissingReportError, read_labeled
@@ -240,16 +241,7 @@ def apportion(exact: np.ndarray, total: int) -> np.ndarray:
 
 
 def _measure(recorded: GateResult, params, frame: pd.DataFrame, spec: DatasetSpec, as_of: date) -> GateResult:
-    m = IMPLEMENTATIONS[recorded.name](params, GateInputs(frame, spec, as_of))
-    return GateResult(
-        name=recorded.name,
-        severity=recorded.severity,
-        passed=m.passed,
-        measured=m.measured,
-        required=m.required,
-        explanation=m.explanation,
-        failing=m.failing,
-    )
+    return measure_gate(recorded.name, recorded.severity, params, GateInputs(frame, spec, as_of))
 
 
 def _same(a: Shortfall, b: Shortfall) -> bool:

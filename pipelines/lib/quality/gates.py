@@ -13,6 +13,8 @@ from datetime import date
 
 import pandas as pd
 
+from pipelines.lib.quality.gate_declarations import GateParams, Severity
+
 # Importing the measures registers every gate's implementation.
 from pipelines.lib.quality.gate_measures import label_agreement as label_agreement
 from pipelines.lib.quality.gate_measures import per_class_agreement as per_class_agreement
@@ -49,21 +51,21 @@ def evaluate_gates(
     inputs = GateInputs(frame, spec, as_of, annotations, landed, previous, language_mismatch)
     if found is not None:
         inputs.found = found
-    results = []
-    for name, params in spec.gates.declared():
-        m = IMPLEMENTATIONS[name](params, inputs)
-        results.append(
-            GateResult(
-                name=name,
-                severity=params.severity,
-                passed=m.passed,
-                measured=m.measured,
-                required=m.required,
-                explanation=m.explanation,
-                failing=m.failing,
-            )
-        )
-    return results
+    return [measure_gate(name, params.severity, params, inputs) for name, params in spec.gates.declared()]
+
+
+def measure_gate(name: str, severity: Severity, params: GateParams, inputs: GateInputs) -> GateResult:
+    """One gate measured by its registered implementation (`gate_registry.IMPLEMENTATIONS`)."""
+    m = IMPLEMENTATIONS[name](params, inputs)
+    return GateResult(
+        name=name,
+        severity=severity,
+        passed=m.passed,
+        measured=m.measured,
+        required=m.required,
+        explanation=m.explanation,
+        failing=m.failing,
+    )
 
 
 def apply_waivers(results: list[GateResult], waivers: list[Waiver], today: date) -> list[GateResult]:
