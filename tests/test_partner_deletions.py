@@ -122,6 +122,16 @@ def test_delete_lists_are_read_as_partners_write_them(tmp_path, written, ids):
     assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_a_list_is_read_with_its_own_delimiter_not_the_deliveries(tmp_path):
+    spec = partner_spec()
+    document = spec.model_dump(mode="json")
+    document["sources"][-1]["delimiter"] = ";"  # the deliveries are `;`-delimited; its lists need not be
+    spec = DatasetSpec.model_validate(document)
+    write_list(tmp_path, "tabs.csv", b"Ticket ID\treason\n00123\tgdpr\n")
+    write_list(tmp_path, "commas.csv", b"Ticket ID,reason\n00124,gdpr\n")
+    assert sorted(read_delete_lists(tmp_path, spec, acme(spec)).ids) == ["00123", "00124"]
+
+
 @pytest.mark.parametrize("declared", [LISTS, f"{LISTS}/", f"{LISTS}/*.csv", f"{LISTS}/2026-*.csv"])
 def test_a_folder_or_glob_of_lists_is_read_whole_each_id_once(tmp_path, declared):
     spec = partner_spec(deletions=declared)

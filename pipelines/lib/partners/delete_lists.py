@@ -123,7 +123,9 @@ def read_delete_list(path: Path, root: Path, spec: DatasetSpec, source: SourceSp
         text = as_utf8(data, source.encoding).data
         if not text.strip():
             return pd.Series(dtype="str"), entry
-        records = without_blank(csv_records(text, id_column_names(spec, source)[0], source.delimiter))
+        # (The list's own delimiter, sniffed from its header: a partner's lists need not be written
+        # as its deliveries are.)
+        records = without_blank(csv_records(text, id_column_names(spec, source)[0]))
     except (UnreadableFile, pa.ArrowInvalid) as error:
         raise DeleteListError(
             f"delete list {shown}: {error}; ask {source.name} for a CSV file with a header line"
