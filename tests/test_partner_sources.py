@@ -290,3 +290,18 @@ def test_ids_another_source_holds_are_quarantined_as_such_and_the_prefix_keeps_t
     assessed = trainset(root, "assess-partner", DATASET, "--source", "globex", "--sample", sample)
     assert "40 of 40 sample rows take a record id another source of case_routing holds" in assessed.stdout
     assert 'declare `id_prefix:` on the source (e.g. `id_prefix: "globex:"`)' in assessed.stdout
+
+
+def test_the_same_rows_on_a_renewed_decision_are_a_new_basis(runs):
+    from pipelines.lib.release.versions import partner_basis
+
+    root = runs[0]
+    manifest, _, _ = _version(root, 2)
+    renewed = [
+        i.model_copy(update={"use": i.use.model_copy(update={"record_sha256": "0" * 64})}) if i.source == "acme" else i
+        for i in manifest.inputs
+    ]
+    assert partner_basis(manifest.inputs) == partner_basis(list(manifest.inputs))
+    assert partner_basis(manifest.inputs) != partner_basis(renewed)
+    # globex released no row: its record is no basis of the version
+    assert [source for source, _, _ in partner_basis(manifest.inputs)] == ["acme"]

@@ -142,6 +142,11 @@ def _forget_partner_rows(workspace: Path, dataset: str | None, source_name: str,
     click.echo(
         f"  the next `trainset run {spec.name}` releases without them and withdraws earlier versions that hold them"
     )
+    # The deliveries themselves are the partner's files as received, never rewritten: say where they still are.
+    click.echo(
+        f"  the delivery files under {source.path} are kept as received and still hold them (unredacted) until "
+        "retention deletes them: delete or replace a delivery to remove them there too"
+    )
     if not mine.rows_deleted:
         click.echo(
             f"note: no stored row of {source_name} is on its lists; rows that land later are left out all the same. "

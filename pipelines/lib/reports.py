@@ -413,6 +413,13 @@ class ErasurePolicy(_Policy):
     rows_removed: int = 0
 
 
+class PartnerDeletionPolicy(_Policy):
+    name: Literal["partner_deletion"] = "partner_deletion"
+    lists: int = Field(default=0, description="The partners' delete lists on record.")
+    ids_requested: int = Field(default=0, description="Distinct record ids they name.")
+    rows_removed: int = Field(default=0, description="Rows the build left out for them (`eligible`).")
+
+
 class RetentionOnStoragePolicy(RetentionOnStorage, _Policy):
     name: Literal["retention_on_storage"] = "retention_on_storage"
 
@@ -428,6 +435,7 @@ Policy = Annotated[
     | PseudonymisationPolicy
     | ConsentPolicy
     | ErasurePolicy
+    | PartnerDeletionPolicy
     | RetentionOnStoragePolicy
     | RetentionPolicy,
     Field(discriminator="name"),

@@ -65,6 +65,7 @@ from pipelines.lib.reports import (
     LicenceSection,
     ManifestBody,
     MinimisationPolicy,
+    PartnerDeletionPolicy,
     Policy,
     PseudonymisationPolicy,
     RedactionPolicy,
@@ -277,7 +278,7 @@ def _policies(spec: DatasetSpec, redacted: list[RedactionReport], eligible: Elig
     # What a declared-absent column keeps from applying is said in the policy itself.
     limits = {limit.rule: limit.reason for limit in spec.limits()}
     pseudonymized = spec.pseudonymized_columns
-    return [
+    policies: list[Policy] = [
         MinimisationPolicy(dropped_columns=dropped, summary=f"columns dropped before storage: {dropped or 'none'}"),
         RedactionPolicy(
             replaced=replaced, summary="replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items())
@@ -311,4 +312,25 @@ def _policies(spec: DatasetSpec, redacted: list[RedactionReport], eligible: Elig
             summary=f"kept {retention.default}{sensitive}; {expired} + {expired_sensitive} (sensitive) rows expired"
             + (f" ({limits['retention']})" if "retention" in limits else ""),
         ),
+    ]
+    return policies + _partner_deletion_policy(spec, eligible)
+
+
+def _partner_deletion_policy(spec: DatasetSpec, eligible: EligibilityReport) -> list[Policy]:
+    """The partners' delete lists, for a dataset with a partner source that receives them."""
+    if not any(s.deletions for s in spec.sources):
+        return []
+    purged = eligible.partner_deletions.sources
+    lists = sum(len(s.lists) for s in purged)
+    ids = sum(s.ids_requested for s in purged)
+    removed = eligible.accounting.removed.get("partner_deletion_request", 0)
+    return [
+        PartnerDeletionPolicy(
+            lists=lists,
+            ids_requested=ids,
+            rows_removed=removed,
+            summary=f"{lists} partner delete list(s) on record naming {ids} record id(s); their rows were deleted "
+            f"from storage when each list was applied, {removed} more left out of this build "
+            "(privacy/partner_deletions_log.jsonl)",
+        )
     ]

@@ -33,7 +33,7 @@ from pipelines.lib.quality.waivers import ResidueAllowance
 from pipelines.lib.release import vcs
 from pipelines.lib.release.card import render_card
 from pipelines.lib.release.killpoints import NEVER, KillSwitch
-from pipelines.lib.reports import FileEntry, Manifest, ManifestBody
+from pipelines.lib.reports import FileEntry, InputSummary, Manifest, ManifestBody
 
 VERSION_DIR = re.compile(r"^v(\d+)$")
 MANIFEST = "manifest.json"
@@ -151,7 +151,8 @@ def release(
     residue: ReleaseResidue | None = None,
     kill: KillSwitch = NEVER,
 ) -> ReleaseOutcome:
-    """Write the frame's splits as the next version unless the latest version has the same content.
+    """Write the frame's splits as the next version unless the latest version has the same content
+    on the same partner basis (`partner_basis`).
 
     Every text column of every written file is scanned for PII residue first; a finding no
     steward allowed, or an allowance that names no finding, stops the release. Allowed findings
@@ -164,7 +165,12 @@ def release(
         review = _released_residue(dataset, staging, files, residue or ReleaseResidue(text_columns=[]))
         fingerprint = combined_sha256([f"{name}:{meta.sha256}" for name, meta in sorted(files.items())])
         existing = versions(releases)
-        if existing and read_manifest(releases / f"v{existing[-1]}").content_sha256 == fingerprint:
+        latest_manifest = read_manifest(releases / f"v{existing[-1]}") if existing else None
+        if (
+            latest_manifest is not None
+            and latest_manifest.content_sha256 == fingerprint
+            and partner_basis(latest_manifest.inputs) == partner_basis(manifest_body.inputs)
+        ):
             latest = existing[-1]
             return ReleaseOutcome(dataset, latest, releases / f"v{latest}", False, _tag_if_git(root, dataset, latest))
         version = (existing[-1] if existing else 0) + 1
@@ -190,6 +196,17 @@ def release(
         return ReleaseOutcome(dataset, version, target, True, None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def partner_basis(inputs: list[InputSummary]) -> list[tuple[str, str | None, str]]:
+    """What a version's partner rows are used on: per partner source with rows in it, its decision
+    record (sha256) and its terms. The same rows on another basis (a decision renewed, terms
+    changed) are a new version, so that the latest card states the basis in force."""
+    return [
+        (i.source, i.use.record_sha256 if i.use else None, i.terms.model_dump_json() if i.terms else "")
+        for i in inputs
+        if i.terms is not None and i.released
+    ]
 
 
 def _write_splits(frame: pd.DataFrame, folder: Path) -> dict[str, FileEntry]:
