@@ -305,3 +305,19 @@ def test_the_same_rows_on_a_renewed_decision_are_a_new_basis(runs):
     assert partner_basis(manifest.inputs) != partner_basis(renewed)
     # globex released no row: its record is no basis of the version
     assert [source for source, _, _ in partner_basis(manifest.inputs)] == ["acme"]
+
+
+def test_a_version_whose_partner_basis_has_lapsed_says_so_when_listed_and_pulled(runs, tmp_path):
+    root = runs[0]
+    # v2 was released under acme's approval, which expired on 2026-11-10 (before today)
+    listed = trainset(root, "versions", DATASET)
+    lines = listed.stdout.splitlines()
+    after_v2 = lines[[n for n, line in enumerate(lines) if line.startswith(f"{DATASET}@v2 ")][0] + 1]
+    assert after_v2 == (
+        "  partner rows no longer usable for training: acme: the conditional decision of 2026-10-30 expired on "
+        "2026-11-10 (its last day in force): a steward renews or replaces decisions/case_routing/acme.yaml"
+    )
+    pulled = trainset(root, "pull", f"{DATASET}@v2", "-o", str(tmp_path / "v2"))
+    assert pulled.returncode == 0 and "warning: case_routing@v2 holds partner rows no longer usable" in pulled.stderr
+    quiet = trainset(root, "pull", f"{DATASET}@v3", "-o", str(tmp_path / "v3"))  # v3 holds none of acme's rows
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import choose_dataset
+from pipelines.lib.partners.eligibility import lapsed_partners
 from pipelines.lib.release.versions import read_manifest
 from pipelines.lib.release.versions import versions as list_versions
 from pipelines.lib.release.withdrawal import read_registry
@@ -19,7 +21,8 @@ from pipelines.lib.release.withdrawal import read_registry
 def versions(dataset: str | None, workspace: Path) -> None:
     """List the released versions of DATASET with their size, gates and tag. DATASET may be left
     out when the workspace declares only one."""
-    dataset = choose_dataset(dataset, workspace)[0].name
+    spec = choose_dataset(dataset, workspace)[0]
+    dataset = spec.name
     releases = workspace / "datasets" / dataset
     found = list_versions(releases)
     if not found:
@@ -39,3 +42,5 @@ def versions(dataset: str | None, workspace: Path) -> None:
             f"created {manifest.created_at.isoformat()}  "
             f"gates: {'all passed' if not not_passed else 'not passed: ' + ', '.join(not_passed)}"
         )
+        for lapsed in lapsed_partners(manifest, workspace, datetime.now(UTC).date(), spec):
+            click.echo(f"  partner rows no longer usable for training: {lapsed}")

@@ -35,7 +35,7 @@ from pipelines.lib.partners.decisions import (
     partner_usable,
 )
 from pipelines.lib.partners.terms import allows_training
-from pipelines.lib.reports import PartnerUse
+from pipelines.lib.reports import Manifest, PartnerUse
 from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec, SourceSpec
 
 #: reason codes of partner rows removed in `eligible`, in the order they are decided
@@ -107,3 +107,25 @@ def _refusal(source: SourceSpec, record: DecisionRecord | None, as_of: date) -> 
         return "partner_decision_expired"
     assert source.terms is not None and not allows_training(source.terms, as_of).allowed
     return "partner_terms_deny_training"
+
+
+def lapsed_partners(manifest: Manifest, root: Path, today: date, spec: DatasetSpec | None = None) -> list[str]:
+    """The partner sources whose rows a released version holds but may no longer be used for
+    training as of `today`, each as `source: why` (the first reason of `decisions.partner_usable`,
+    judged on the decision record in the workspace now and the terms declared now, else those the
+    version was released under). A version released under a decision since expired, rejected or
+    withdrawn from the workspace, or under terms since changed to deny training, is listed."""
+    declared = {s.name: s.terms for s in spec.sources} if spec is not None else {}
+    found = []
+    for summary in manifest.inputs:
+        if summary.terms is None or not summary.released:
+            continue
+        terms = declared.get(summary.source) or summary.terms
+        if is_unsigned_draft(root, manifest.dataset, summary.source):
+            record = None
+        else:
+            record = load_decision(root, manifest.dataset, summary.source)
+        verdict = partner_usable(terms, record, today, dataset=manifest.dataset, source=summary.source)
+        if not verdict.allowed:
+            found.append(f"{summary.source}: {verdict.reasons[0]}")
+    return found
