@@ -205,15 +205,15 @@ def test_a_record_later_than_its_landing_is_quarantined_as_future(tmp_path):
 
 
 def test_retention_deletes_an_export_once_every_record_of_it_is_expired(tmp_path):
-    spec = spec_with(path="exports")
-    old = write(tmp_path, "exports/old.csv", ticket("T1", "2026-05-01T10:00:00Z"), mtime=1_000)
+    spec = spec_with(path="exports", start_date="2025-01-01")
+    old = write(tmp_path, "exports/old.csv", ticket("T1", "2025-05-01T10:00:00Z"), mtime=1_000)
     mixed = write(
-        tmp_path, "exports/mixed.csv", ticket("T2", "2026-05-02T10:00:00Z"), ticket("T3", "2026-10-01T10:00Z")
+        tmp_path, "exports/mixed.csv", ticket("T2", "2025-05-02T10:00:00Z"), ticket("T3", "2025-10-01T10:00Z")
     )
     land(tmp_path, spec)
-    expire_stored(tmp_path, spec, date(2027, 5, 15))  # P12M: keeps 2026-05-15 on
+    expire_stored(tmp_path, spec, date(2026, 5, 15))  # P12M: keeps 2025-05-15 on (a day past: storage follows it)
     assert not old.exists() and mixed.exists()  # an export is the source's file: deleted whole or kept
-    assert sorted(day_ids(tmp_path, spec)) == ["2026-10-01"]
+    assert sorted(day_ids(tmp_path, spec)) == ["2025-10-01"]
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "parquet"])
