@@ -338,21 +338,24 @@ def test_a_draft_proposes_what_the_verdict_says(declared, conditions, decision):
     assert document.get("conditions", []) == list(conditions)
 
 
+#: a partner source of a spec, as `sources[]` declares it
+PARTNER_SOURCE = {
+    "name": "acme",
+    "kind": "partner",
+    "path": "data/partners/acme",
+    "owner": "partnerships",
+    "steward": "data-governance",
+    "legal_basis": "contract",
+    "start_date": "2026-01-01",
+}
+
+
 def test_an_obligation_to_delete_on_request_needs_a_place_for_the_delete_lists():
     from pydantic import ValidationError
 
     from pipelines.lib.spec_blocks import SourceSpec
 
-    source = {
-        "name": "acme",
-        "kind": "partner",
-        "path": "data/partners/acme",
-        "owner": "partnerships",
-        "steward": "data-governance",
-        "legal_basis": "contract",
-        "start_date": "2026-01-01",
-        "terms": {"licence": "MIT", "deletion_on_request": "required"},
-    }
+    source = PARTNER_SOURCE | {"terms": {"licence": "MIT", "deletion_on_request": "required"}}
     with pytest.raises(ValidationError, match="declare `deletions:`"):
         SourceSpec.model_validate(source)
     assert SourceSpec.model_validate(source | {"deletions": "data/partners/acme/deletions"}).deletions
@@ -365,16 +368,7 @@ def test_a_draft_awaiting_its_signature_is_no_error_before_a_run_but_a_stray_rec
     from pipelines.lib.spec import DatasetSpec
 
     base = small_spec().model_dump(mode="json")
-    partner = {
-        "name": "acme",
-        "kind": "partner",
-        "path": "data/partners/acme",
-        "owner": "partnerships",
-        "steward": "data-governance",
-        "legal_basis": "contract",
-        "start_date": "2026-01-01",
-        "terms": OPEN,
-    }
+    partner = PARTNER_SOURCE | {"terms": OPEN}
     spec = DatasetSpec.model_validate(base | {"sources": [*base["sources"], partner]})
     verdict = allows_training(PartnerTerms.model_validate(OPEN), AS_OF)
     draft = decision_path(tmp_path, spec.name, "acme")
