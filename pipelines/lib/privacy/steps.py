@@ -151,8 +151,11 @@ def stored_row_ids(paths: DatasetPaths, spec: DatasetSpec) -> set[str]:
 
 
 def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> EligibilityReport:
-    """Enforce retention on storage, then apply retention, erasure and consent to the redacted
-    days; writes and returns the eligibility report (rows removed per reason, contract)."""
+    """Enforce retention and the partners' delete lists on storage, then apply retention, erasure,
+    delete lists, consent and partner terms and decisions (`partners.eligibility`) to the redacted
+    days; writes and returns the eligibility report (rows removed per reason, contract). Raises
+    NothingLeftError when no row is left, DecisionRecordError or DeleteListError for a partner's
+    record or list that cannot be read."""
     expired = expire_stored(paths.root, spec, as_of)
     partner_deletions = purge_partner_deletions(paths, spec, key)
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
