@@ -75,6 +75,7 @@ def test_an_unusable_key_fails_before_any_run_saying_what_to_do(tmp_path, key, m
     if key is not None:
         key_file.parent.mkdir()
         key_file.write_text(key)
+        key_file.chmod(0o600)
     env = without_key() | {"TRAINSET_PSEUDONYM_KEY_FILE": str(key_file)}
     result = trainset("run", "--workspace", str(tmp_path), cwd=tmp_path, env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -36,8 +36,13 @@ def test_missing_key_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY_FILE", str(tmp_path / "absent.key"))
     with pytest.raises(MissingKeyError, match="does not exist"):
         load_key("TRAINSET_PSEUDONYM_KEY")
-    (tmp_path / "k").write_text("secret\n")
+    (tmp_path / "k").write_text("a-longer-secret-key\n")
+    (tmp_path / "k").chmod(0o644)
     monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
+    with pytest.raises(MissingKeyError, match=r"readable by other users of this host \(mode 644\).*chmod 600"):
+        load_key("TRAINSET_PSEUDONYM_KEY")  # as ssh refuses a loose private key
+    (tmp_path / "k").chmod(0o600)
+    (tmp_path / "k").write_text("secret\n")
     with pytest.raises(MissingKeyError, match="is 6 characters, fewer than 16.*trainset keygen"):
         load_key("TRAINSET_PSEUDONYM_KEY")  # a guessable key would let anyone reverse the pseudonyms
     (tmp_path / "k").write_text("a-longer-secret-key\n")

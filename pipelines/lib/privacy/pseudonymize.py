@@ -26,8 +26,8 @@ def load_key(env_var: str) -> bytes:
     """Read and check the key: `$env_var`, or the file named by `$env_var_FILE`.
 
     Returns the key's bytes (surrounding whitespace stripped). Raises MissingKeyError, saying
-    what to do, when neither variable is set, the file is missing or unreadable, or the key is
-    shorter than MIN_KEY_CHARS characters."""
+    what to do, when neither variable is set, the file is missing, unreadable or readable by other
+    users (group or world permission bits), or the key is shorter than MIN_KEY_CHARS characters."""
     value = os.environ.get(env_var)
     source = f"${env_var}"
     if not value:
@@ -44,6 +44,13 @@ def load_key(env_var: str) -> bytes:
             raise MissingKeyError(
                 f"pseudonymisation key missing: {env_var}{KEY_FILE_SUFFIX} names {path}, which does not exist; "
                 f"create it with `trainset keygen --path {path}`, or point {env_var}{KEY_FILE_SUFFIX} at the key"
+            )
+        loose = path.stat().st_mode & 0o077
+        if loose:  # as ssh refuses a private key others can read: they could reverse every pseudonym
+            raise MissingKeyError(
+                f"pseudonymisation key {source} is readable by other users of this host (mode "
+                f"{path.stat().st_mode & 0o777:o}): anyone who reads it can reverse the pseudonyms; "
+                f"run `chmod 600 {path}` (`trainset keygen` writes keys that way)"
             )
         try:
             value = path.read_text()
