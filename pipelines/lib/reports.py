@@ -450,7 +450,11 @@ class LicenceSection(Report):
     partner_terms: LicenceRollUp | None = Field(
         default=None, description="The partner sources' terms rolled up; None: no partner row is in the version."
     )
-    attributions: list[str] = Field(default_factory=list, description="Attribution texts the version must carry.")
+
+    @property
+    def attributions(self) -> list[str]:
+        """Attribution texts the version must carry (the partner terms' own, rolled up)."""
+        return self.partner_terms.attributions if self.partner_terms else []
 
 
 class ManifestBody(Report):

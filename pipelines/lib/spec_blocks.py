@@ -173,6 +173,10 @@ class SourceSpec(StrictModel):
             ) from None
         return value
 
+    def export_name(self, column: str) -> str:
+        """The export's own name of a dataset column: its `rename` key, or the name itself."""
+        return next((theirs for theirs, ours in self.rename.items() if ours == column), column)
+
     @property
     def location(self) -> str:
         """Where the source's records come from, as the ledger, manifest and quarantine name it:

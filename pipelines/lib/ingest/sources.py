@@ -216,8 +216,8 @@ def mapped_labels(frame: pd.DataFrame, column: str, label_map: dict[str, str | N
         return frame, pd.Series(False, index=frame.index)
     labels = frame[column]
     unmapped = labels.isin([theirs for theirs, ours in label_map.items() if ours is None])
-    mapped = labels.map({theirs: ours for theirs, ours in label_map.items() if ours is not None})
-    return frame.assign(**{column: mapped.where(mapped.notna(), labels)}), unmapped
+    mapped = labels.replace({theirs: ours for theirs, ours in label_map.items() if ours is not None})
+    return frame.assign(**{column: mapped}), unmapped
 
 
 def mapped_values(frame: pd.DataFrame, spec: DatasetSpec, source: SourceSpec) -> pd.DataFrame:
@@ -229,15 +229,14 @@ def mapped_values(frame: pd.DataFrame, spec: DatasetSpec, source: SourceSpec) ->
         frame = frame.assign(**{language: primary_subtags(frame[language])})
     for column, mapping in source.value_map.items():
         if column in frame.columns:
-            mapped = frame[column].map(mapping)
-            frame = frame.assign(**{column: mapped.where(mapped.notna(), frame[column])})
+            frame = frame.assign(**{column: frame[column].replace(mapping)})
     return frame
 
 
 def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: str) -> Records:
     what = f"source {source.name!r}, file {relative}: cannot be read as {source.format}"
     # The export's own name of the id column, so a malformed record still says whose it was.
-    id_name = next((theirs for theirs, ours in source.rename.items() if ours == spec.id_column), spec.id_column)
+    id_name = source.export_name(spec.id_column)
     try:
         if source.format == "parquet":
             _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}", source.rename)

@@ -131,8 +131,13 @@ def check_decision_records(root: Path, spec: DatasetSpec) -> None:
                 f"`decisions/{spec.name}/<source>.yaml`: rename it, or remove it"
             )
     for source in partners:
-        if not is_unsigned_draft(root, spec.name, source):
-            load_decision(root, spec.name, source)
+        signed_decision(root, spec.name, source)
+
+
+def signed_decision(root: Path, dataset: str, source: str) -> DecisionRecord | None:
+    """The source's record once signed; None while there is none, or only a draft awaiting its
+    signature. Raises DecisionRecordError for a signed record that cannot be read."""
+    return None if is_unsigned_draft(root, dataset, source) else load_decision(root, dataset, source)
 
 
 def is_unsigned_draft(root: Path, dataset: str, source: str) -> bool:

@@ -85,8 +85,7 @@ def list_files(root: Path, source: SourceSpec) -> list[Path]:
 def id_column_names(spec: DatasetSpec, source: SourceSpec) -> tuple[str, str]:
     """The names a list may give its id column, preferred first: the dataset's id column as the
     partner's exports name it (`rename` read backwards), then `id`."""
-    theirs = next((t for t, ours in source.rename.items() if ours == spec.id_column), spec.id_column)
-    return theirs, GENERIC_ID
+    return source.export_name(spec.id_column), GENERIC_ID
 
 
 def read_delete_lists(root: Path, spec: DatasetSpec, source: SourceSpec) -> DeleteLists:

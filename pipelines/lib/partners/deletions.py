@@ -135,15 +135,18 @@ def apply_partner_deletions(
     return accounting.remove(frame, drop, PARTNER_DELETION)
 
 
-def purge_partner_deletions(paths: DatasetPaths, spec: DatasetSpec, key: bytes) -> PartnerDeletions:
-    """Delete, from every stored zone, the rows each partner source's lists name (see the
-    module's docstring), book each deletion against its zone's report, and log each list seen for
-    the first time. Idempotent: a second call deletes nothing and reports 0. Raises
-    DeleteListError for a list that cannot be read (nothing is deleted then)."""
+def purge_partner_deletions(
+    paths: DatasetPaths, spec: DatasetSpec, key: bytes, lists: dict[str, DeleteLists] | None = None
+) -> PartnerDeletions:
+    """Delete, from every stored zone, the rows each partner source's lists name (`lists`, by
+    default read with `delete_lists`; see the module's docstring), book each deletion against its
+    zone's report, and log each list seen for the first time. Idempotent: a second call deletes
+    nothing and reports 0. Raises DeleteListError for a list that cannot be read (nothing is
+    deleted then)."""
     # Imported here: the report files module imports `reports` (see the module's docstring).
     from pipelines.lib.report_files import record_deletion
 
-    lists = delete_lists(paths.root, spec)
+    lists = delete_lists(paths.root, spec) if lists is None else lists
     logged = _logged(paths.root, spec.name)
     reports, lines = [], []
     for name, listed in lists.items():

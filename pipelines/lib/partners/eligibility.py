@@ -31,8 +31,8 @@ from pipelines.lib.partners.decisions import (
     DecisionRecord,
     decision_path,
     is_unsigned_draft,
-    load_decision,
     partner_usable,
+    signed_decision,
 )
 from pipelines.lib.partners.terms import allows_training
 from pipelines.lib.reports import Manifest, PartnerUse
@@ -60,7 +60,7 @@ def apply_partner_terms(
         # A draft waiting for its signature decides nothing yet: the source is undecided, and the
         # rest of the dataset builds as before.
         draft = is_unsigned_draft(root, spec.name, source.name)
-        record = None if draft else load_decision(root, spec.name, source.name)
+        record = signed_decision(root, spec.name, source.name)
         verdict = partner_usable(source.terms, record, as_of, dataset=spec.name, source=source.name)
         if draft:
             where = decision_path(root, spec.name, source.name).relative_to(root)
@@ -121,10 +121,7 @@ def lapsed_partners(manifest: Manifest, root: Path, today: date, spec: DatasetSp
         if summary.terms is None or not summary.released:
             continue
         terms = declared.get(summary.source) or summary.terms
-        if is_unsigned_draft(root, manifest.dataset, summary.source):
-            record = None
-        else:
-            record = load_decision(root, manifest.dataset, summary.source)
+        record = signed_decision(root, manifest.dataset, summary.source)
         verdict = partner_usable(terms, record, today, dataset=manifest.dataset, source=summary.source)
         if not verdict.allowed:
             found.append(f"{summary.source}: {verdict.reasons[0]}")

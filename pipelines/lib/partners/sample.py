@@ -20,7 +20,7 @@ from pipelines.lib.ingest.landing import SourceError
 from pipelines.lib.ingest.records import POSITION, Records, UnreadableFile, read_records
 from pipelines.lib.ingest.sources import mapped_labels, mapped_values, renamed, row_reasons
 from pipelines.lib.ingest.timestamps import future_after, parse_timestamps
-from pipelines.lib.privacy.redaction import redact
+from pipelines.lib.privacy.policies import redact_text
 from pipelines.lib.quality.splits import normalised_text
 from pipelines.lib.spec import DERIVED_ID, DatasetSpec, SourceSpec
 
@@ -82,7 +82,7 @@ class PartnerSample:
 
     def export_name(self, column: str) -> str:
         """The export's own name of a dataset column (its `rename` key), or the name itself."""
-        return next((theirs for theirs, ours in self.source.rename.items() if ours == column), column)
+        return self.source.export_name(column)
 
 
 def partner_source(spec: DatasetSpec, name: str) -> SourceSpec:
@@ -144,11 +144,7 @@ def read_sample(path: Path, spec: DatasetSpec, source: SourceSpec, rows: int, as
     frame = mapped_values(frame, spec, source)
     stamps = parse_timestamps(frame[spec.columns.timestamp], source.timezone) if spec.columns.timestamp else None
     reasons = row_reasons(frame, spec, stamps, future_after(as_of), None, unmapped)
-    for column in spec.columns.text:  # redacted as `privacy.policies.minimise_and_redact` does
-        result = redact(
-            pa.array(frame[column].fillna(""), type=pa.large_string()), spec.privacy.redact, regions=spec.phone_regions
-        )
-        frame[column] = result.text.to_pandas().set_axis(frame.index)
+    frame, _ = redact_text(frame, spec)  # as `redacted` does
     return PartnerSample(
         path=path,
         source=source,
@@ -169,7 +165,7 @@ def read_sample(path: Path, spec: DatasetSpec, source: SourceSpec, rows: int, as
 
 def _read(path: Path, spec: DatasetSpec, source: SourceSpec) -> Records:
     # The export's own name of the id column, so a malformed record still says whose it was.
-    id_name = next((theirs for theirs, ours in source.rename.items() if ours == spec.id_column), spec.id_column)
+    id_name = source.export_name(spec.id_column)
     try:
         return read_records(path, source.format, id_name, encoding=source.encoding, delimiter=source.delimiter)
     except UnreadableFile as error:  # our own words: no record's value in them

@@ -25,7 +25,15 @@ def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tup
     Returns the redacted frame and, aligned with it, how many values of each PII type were
     replaced in each row (counts, never values).
     """
-    frame = raw[spec.stored_columns].copy()
+    frame, replaced = redact_text(raw[spec.stored_columns].copy(), spec)
+    for column in spec.pseudonymized_columns:
+        frame[column] = pseudonymize(frame[column], key)
+    return frame, replaced
+
+
+def redact_text(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame with PII in its text columns replaced (`privacy.redact`, the dataset's phone
+    regions), in place, and how many values of each type were replaced in each row."""
     replaced = pd.DataFrame(0, index=frame.index, columns=list(spec.privacy.redact), dtype="int64")
     for column in spec.columns.text:
         result = redact(
@@ -34,8 +42,6 @@ def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tup
         frame[column] = result.text.to_pandas().set_axis(frame.index)
         for pii_type, counts in result.counts.items():
             replaced[pii_type] += counts
-    for column in spec.pseudonymized_columns:
-        frame[column] = pseudonymize(frame[column], key)
     return frame, replaced
 
 

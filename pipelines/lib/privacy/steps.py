@@ -157,7 +157,8 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     NothingLeftError when no row is left, DecisionRecordError or DeleteListError for a partner's
     record or list that cannot be read."""
     expired = expire_stored(paths.root, spec, as_of)
-    partner_deletions = purge_partner_deletions(paths, spec, key)
+    lists = delete_lists(paths.root, spec)  # read once: purged from storage, then left out of the build
+    partner_deletions = purge_partner_deletions(paths, spec, key, lists)
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
     frame = pd.concat([_redacted_day(f, spec) for f in files], ignore_index=True) if files else _empty(spec)
     accounting = Accounting(len(frame))  # the row_accounting check compares it with the redacted days' stats
@@ -165,7 +166,7 @@ def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: byt
     # A dataset with no user column holds no one's id: no erasure request can name its rows.
     erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
     frame = apply_erasure(frame, erased, spec, accounting)
-    frame = apply_partner_deletions(frame, spec, delete_lists(paths.root, spec), accounting, key)
+    frame = apply_partner_deletions(frame, spec, lists, accounting, key)
     opted_out = 0
     if spec.privacy.consent:
         consent = spec.privacy.consent

@@ -223,11 +223,8 @@ def licence_section(spec: DatasetSpec, released: dict[str, int]) -> LicenceSecti
     source): each one's licence, and the partner sources' terms rolled up (`terms.roll_up`)."""
     used = [s for s in spec.sources if released.get(s.name)]
     partners = {s.name: s.terms for s in used if s.terms is not None}
-    rolled = roll_up(partners) if partners else None
     return LicenceSection(
-        licences={s.name: s.licence for s in used},
-        partner_terms=rolled,
-        attributions=rolled.attributions if rolled else [],
+        licences={s.name: s.licence for s in used}, partner_terms=roll_up(partners) if partners else None
     )
 
 
