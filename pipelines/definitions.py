@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.components.execution import Execution
 from pipelines.components.resources import TrainsetWorkspace
 from pipelines.components.training_dataset import TrainingDataset
 from pipelines.lib.catalog import check_environment, dataset_specs
@@ -36,21 +37,25 @@ def build_definitions(
     (crash tests only). Returns the merged Definitions. Raises SpecError for an invalid spec and
     MissingEnvironmentError when a variable a spec declares under `requirements.env` is unset.
 
-    Every job runs on the in-process executor: the workspace resource is set up once per run,
-    and holds the dataset's run lock from the first step to the last."""
+    Every job runs on the executor the environment declares (`components.execution`): in process
+    by default, where the workspace resource is set up once per run and holds the dataset's run
+    lock from the first step to the last; or on Celery workers. Raises ExecutionError for an
+    executor the environment names wrongly."""
     root = Path(root or default_workspace()).resolve()
     KillSwitch(kill_at)  # an unknown point is an error now, not a release that never dies
     declared = list(datasets) if datasets is not None else list(dataset_specs(root).values())
     check_environment([spec_file for _, spec_file in declared])
+    execution = Execution.from_environment()
     workspace = TrainsetWorkspace(
         root=str(root),
         as_of=as_of.isoformat() if as_of else None,
         key_envs={spec.name: spec.privacy.key_env for spec, _ in declared},
         kill_at=kill_at,
+        distributed=execution.distributed,
     )
     return dg.Definitions.merge(
         *(dg.build_defs_for_component(TrainingDataset(spec, spec_file)) for spec, spec_file in declared),
-        dg.Definitions(resources={"workspace": workspace}, executor=dg.in_process_executor),
+        dg.Definitions(resources={"workspace": workspace}, executor=execution.executor_def()),
     )
 
 

@@ -119,6 +119,31 @@ def materialize_dataset(
     labeling guideline fails its checks), DecisionRecordError (a partner source's decision record
     is invalid) or ValueError (no landed days in range)."""
     spec_file = spec_file or get_spec(spec.name, root)[1]
+    start, end, reference = prepare_run(spec, root, spec_file, start=start, end=end, as_of=as_of)
+    defs = build_definitions(root, datasets=[(spec, spec_file)], as_of=reference, kill_at=kill_at)
+    result = defs.resolve_job_def(job_name(spec.name)).execute_in_process(
+        instance=instance or dg.DagsterInstance.get(),
+        tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        raise_on_error=False,
+    )
+    keys = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    return summarise(result, DatasetPaths(root, spec.name), spec, keys)
+
+
+def prepare_run(
+    spec: DatasetSpec,
+    root: Path,
+    spec_file: Path,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: date | None = None,
+) -> tuple[date, date, date]:
+    """What every run of a dataset does before Dagster starts it, in process or on the deployment:
+    check the spec's environment, key, guideline and partner decision records, land the new
+    exports, and choose the days. Returns (first day, last day, as-of day). Raises as
+    `materialize_dataset` does."""
     check_environment([spec_file])
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
     if spec.labeling is not None and spec.labeling.guideline:  # a broken guideline fails here, not mid-run
@@ -129,16 +154,7 @@ def materialize_dataset(
     days = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")
-    start, end, reference = run_range(spec, days, last_complete_day(), start=start, end=end, as_of=as_of)
-    defs = build_definitions(root, datasets=[(spec, spec_file)], as_of=reference, kill_at=kill_at)
-    result = defs.resolve_job_def(job_name(spec.name)).execute_in_process(
-        instance=instance or dg.DagsterInstance.get(),
-        tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        raise_on_error=False,
-    )
-    keys = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
-    return summarise(result, DatasetPaths(root, spec.name), spec, keys)
+    return run_range(spec, days, last_complete_day(), start=start, end=end, as_of=as_of)
 
 
 def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: DatasetSpec, days: list[str]) -> RunSummary:

@@ -25,6 +25,8 @@ VERBS = {
     "adjudicate": "pipelines.cli.adjudicate",
     "feedback": "pipelines.cli.feedback",
     "assess-partner": "pipelines.cli.assess_partner",
+    "deploy": "pipelines.cli.deploy",
+    "backfill": "pipelines.cli.backfill",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
@@ -57,6 +59,8 @@ USER_ERRORS = {
     "pipelines.lib.partners.sample": ["AssessmentError"],
     "pipelines.lib.partners.decisions": ["DecisionRecordError"],
     "pipelines.lib.partners.delete_lists": ["DeleteListError"],
+    "pipelines.deployment.local": ["DeploymentError"],
+    "pipelines.components.execution": ["ExecutionError"],
 }
 
 

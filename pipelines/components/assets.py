@@ -15,6 +15,7 @@ from pipelines.components.checks import (
     gate_check_result,
     residue_result,
 )
+from pipelines.components.execution import Execution
 from pipelines.components.feedback_assets import build_feedback_defs
 from pipelines.components.resources import TrainsetWorkspace, job_name
 from pipelines.lib.accounting import RowAccounting
@@ -47,6 +48,10 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
     common: dict[str, Any] = {"group_name": spec.name, "owners": _owners(spec)}
+    # Steps over the whole history (and ingest, which decides which copy of a record is kept by
+    # what is already landed) run one at a time per dataset, across runs: the dataset's pool
+    # (limit 1 in the deployment's dagster.yaml). Redaction of separate days runs side by side.
+    serial: dict[str, Any] = {"pool": pool_name(spec.name)}
     # Declarative automation: downstream assets follow new raw days, never past a failed blocking check.
     follow: dict[str, Any] = {
         "automation_condition": dg.AutomationCondition.eager()
@@ -54,7 +59,12 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     }
     partitioned: dict[str, Any] = {"partitions_def": daily, "backfill_policy": dg.BackfillPolicy.single_run()}
 
-    assets: list = [_raw_asset(spec, source.name, key, common | partitioned) for source in spec.sources]
+    # Each source lands after the one declared before it, whatever the executor: which copy of a
+    # record shared by two sources is kept must not depend on which worker finishes first.
+    assets: list = []
+    for source in spec.sources:
+        after = [assets[-1].key] if assets else []
+        assets.append(_raw_asset(spec, source.name, key, common | partitioned | serial, after))
 
     @dg.asset(
         key=key("redacted"),
@@ -66,8 +76,9 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         ],
         kinds={"pandas", "parquet"},
         **common,
-        **partitioned,
         **follow,
+        partitions_def=daily,
+        backfill_policy=Execution.from_environment().backfill_policy(),
     )
     def redacted(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """PII replaced by typed placeholders, ids pseudonymised, columns outside the spec dropped."""
@@ -83,7 +94,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         yield accounting_result(key("redacted"), reconciled, paths, context.run_id)
         yield residue_result(key("redacted"), batch.pii_residue, paths, context.run_id)
 
-    @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common, **follow)
+    @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common, **follow, **serial)
     def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """Every row that could not be processed, with its reason and location (no text)."""
         report = collect_quarantine(workspace.paths(spec.name), spec)
@@ -99,6 +110,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         kinds={"pandas", "parquet"},
         **common,
         **follow,
+        **serial,
     )
     def eligible(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Retention enforced on storage; retention, erasure requests, consent opt-outs, partner
@@ -131,6 +143,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         kinds={"pandas", "parquet"},
         **common,
         **follow,
+        **serial,
     )
     def labeled(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Each eligible row's label and its provenance (source, adjudicated annotations, weak
@@ -167,6 +180,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         kinds={"pandas", "parquet"},
         **common,
         **follow,
+        **serial,
     )
     def training_set(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace):
         """Freshness window and stratified split; every quality gate measured on the result."""
@@ -189,7 +203,9 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         for gate in run.gates:
             yield gate_check_result(key("training_set"), gate)
 
-    @dg.asset(key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common, **follow)
+    @dg.asset(
+        key=key("release"), deps=[key("training_set"), key("quarantine")], kinds={"dvc"}, **common, **follow, **serial
+    )
     def release(context: dg.AssetExecutionContext, workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """An immutable version under datasets/, with manifest and card, pushed to DVC and tagged."""
         outcome = release_training_set(
@@ -221,7 +237,12 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     )
 
 
-def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
+def pool_name(dataset: str) -> str:
+    """The Dagster pool of a dataset's steps that must run one at a time (ingest and whole-history steps)."""
+    return f"trainset_{dataset}"
+
+
+def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict, after: list[dg.AssetKey]):
     asset_key = key(f"raw_{source_name}")
     source = next(s for s in spec.sources if s.name == source_name)
 
@@ -229,6 +250,7 @@ def _raw_asset(spec: DatasetSpec, source_name: str, key, options: dict):
         key=asset_key,
         check_specs=[_check(asset_key, "raw_contract"), _check(asset_key, "row_accounting")],
         kinds={source.format, "parquet"},
+        deps=after,
         description=f"Source {source.name!r} as landed ({source.location}), placed in days by its timestamp, typed; "
         f"owner {source.owner}, legal basis {source.legal_basis}, licence {source.licence}.",
         **options,

@@ -23,6 +23,10 @@ def job_name(dataset: str) -> str:
     return f"{dataset}_job"
 
 
+#: a run's reference day when its resource does not fix one (a backfill through the deployment sets it)
+AS_OF_TAG = "trainset/as_of"
+
+
 def run_lock_name(dataset: str) -> str:
     """The workspace lock (`pipelines.lib.locks`) every run of a dataset holds, however it started."""
     return f"{dataset}.run"
@@ -31,10 +35,12 @@ def run_lock_name(dataset: str) -> str:
 class TrainsetWorkspace(dg.ConfigurableResource):
     """A trainset workspace: specs, suites, landing files, intermediate zones, releases, DVC and git.
 
-    When a run starts (Dagster runs the jobs on the in-process executor, so once per run), the
-    resource takes the run lock of every dataset the run materializes, the same lock
-    `trainset run` takes, and loads and checks each one's pseudonymisation key: a second run
-    of a dataset, or a missing key, fails the run before any asset runs."""
+    When a run starts (on the in-process executor, once per run), the resource takes the run
+    lock of every dataset the run materializes, the same lock `trainset run` takes, and loads and
+    checks each one's pseudonymisation key: a second run of a dataset, or a missing key, fails
+    the run before any asset runs. On Celery (`distributed`), every step sets the resource up in
+    its worker and holds the lock shared: the dataset's Dagster pool keeps its whole-history
+    steps one at a time across runs, while days are redacted side by side."""
 
     root: str = Field(default_factory=default_workspace, description="Workspace folder.")
     as_of: str | None = Field(
@@ -51,7 +57,12 @@ class TrainsetWorkspace(dg.ConfigurableResource):
         description="Crash tests only: the release point (pipelines.lib.release.killpoints.POINTS) at which "
         "the run kills itself with SIGKILL. Leave unset.",
     )
+    distributed: bool = Field(
+        default=False,
+        description="Steps run in worker processes (the Celery executor): each holds the run lock shared.",
+    )
     _keys: dict[str, bytes] = PrivateAttr(default_factory=dict)
+    _run_as_of: str | None = PrivateAttr(default=None)
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[TrainsetWorkspace]:
@@ -65,9 +76,10 @@ class TrainsetWorkspace(dg.ConfigurableResource):
             # result); no step runs then, and the lock may already be another run's.
             datasets = set()
         root = Path(self.root).resolve()
+        self._run_as_of = (context.dagster_run.tags.get(AS_OF_TAG) if context.dagster_run else None) or None
         with contextlib.ExitStack() as held:
             for name in sorted(datasets):
-                held.enter_context(exclusive(root, run_lock_name(name), f"run of {name}"))
+                held.enter_context(exclusive(root, run_lock_name(name), f"run of {name}", shared=self.distributed))
             self._keys = {name: load_key(self.key_envs[name]) for name in datasets}
             yield self
 
@@ -76,8 +88,9 @@ class TrainsetWorkspace(dg.ConfigurableResource):
         return DatasetPaths(Path(self.root).resolve(), dataset)
 
     def as_of_date(self) -> date:
-        """The reference day: `as_of`, else yesterday (UTC)."""
-        return date.fromisoformat(self.as_of) if self.as_of else last_complete_day()
+        """The reference day: `as_of`, else the run's `trainset/as_of` tag, else yesterday (UTC)."""
+        chosen = self.as_of or self._run_as_of
+        return date.fromisoformat(chosen) if chosen else last_complete_day()
 
     def key(self, spec: DatasetSpec) -> bytes:
         """The dataset's pseudonymisation key, as checked when the run started (loaded now if this

@@ -1,0 +1,48 @@
+"""`trainset backfill`: a dataset's days through the local deployment, spread over its workers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.lib.catalog import choose_dataset
+
+
+@click.command()
+@dataset_option
+@workspace_option
+@click.option(
+    "--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (default: first landed)."
+)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (default: last landed).")
+@click.option("--port", type=int, default=3070, show_default=True, help="The deployment's webserver port.")
+@click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds to wait for the backfill.")
+def backfill(dataset: str | None, workspace: Path, start, end, port: int, timeout: float) -> None:
+    """Land DATASET's new exports, then backfill its days on the deployment (`trainset deploy
+    start`): ingest once, redaction in batches of days on the Celery workers, then eligibility,
+    labels, gates and the release; exit 1 if the backfill fails."""
+    from pipelines.deployment.backfill import launch, wait
+    from pipelines.deployment.local import Deployment
+    from pipelines.runner import prepare_run
+
+    spec, spec_file = choose_dataset(dataset, workspace)
+    deployment = Deployment(workspace, port=port)
+    first, last, as_of = prepare_run(spec, workspace, spec_file, start=start and start.date(), end=end and end.date())
+    assets = [f"raw_{s.name}" for s in spec.sources] + ["redacted", "quarantine", "eligible", "labeled"]
+    backfill_id = launch(deployment, spec, first, last, as_of, asset_names=assets + ["training_set", "release"])
+    click.echo(f"backfill {backfill_id}: {spec.name} {first}..{last} on {deployment.url}")
+    outcome = wait(deployment, backfill_id, timeout=timeout)
+    runs = ", ".join(f"{n} {status.lower()}" for status, n in sorted(outcome.runs.items()))
+    click.echo(f"  {outcome.status.lower()}: {sum(outcome.runs.values())} runs ({runs})")
+    for worker, steps in sorted(outcome.steps_by_worker.items()):
+        click.echo(f"  {worker}: {len(steps)} steps")
+    from pipelines.lib.release.versions import versions
+    from pipelines.lib.workspace import DatasetPaths
+
+    releases = DatasetPaths(workspace, spec.name).releases
+    found = versions(releases)
+    click.echo(f"latest version: v{found[-1]} at {releases / f'v{found[-1]}'}" if found else "no version released")
+    sys.exit(0 if outcome.success else 1)

@@ -1,0 +1,1 @@
+"""Running trainset past one process: the local deployment and backfills through it."""

@@ -1,0 +1,127 @@
+"""A backfill of a dataset's days through the deployment: Dagster's asset backfill, launched on the
+webserver's GraphQL endpoint (as the UI launches one), run by the daemon from the queue in batches
+of days, each step on a Celery worker.
+
+The exports are landed first, under the dataset's run lock, as `trainset run` lands them; the
+daemon then runs ingest once over the range, redaction in runs of `TRAINSET_DAYS_PER_RUN` days
+side by side, and the whole-history steps once after the last day.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from pipelines.components.resources import AS_OF_TAG
+from pipelines.deployment.local import Deployment, DeploymentError, running_pid
+from pipelines.lib.spec import DatasetSpec
+
+#: the run tag the deployment's queue limits runs by (deploy/dagster.yaml)
+DATASET_TAG = "trainset/dataset"
+
+_BACKFILL_STATUS = """
+query BackfillStatus($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status runs(limit: 1000) { runId status } }
+    ... on PythonError { message }
+    ... on BackfillNotFoundError { message }
+  }
+}
+"""
+
+
+@dataclass
+class BackfillOutcome:
+    """How a backfill ended: its status, its runs by status, and the steps each worker ran."""
+
+    backfill_id: str
+    status: str
+    runs: Counter = field(default_factory=Counter)
+    steps_by_worker: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return self.status == "COMPLETED_SUCCESS" and set(self.runs) <= {"SUCCESS"}
+
+
+def launch(
+    deployment: Deployment, spec: DatasetSpec, start: date, end: date, as_of: date, *, asset_names: list[str]
+) -> str:
+    """Ask the webserver for an asset backfill of the dataset's assets over [start, end], as of
+    `as_of` (every run's reference day, as `trainset run` fixes it); returns its id. Raises
+    DeploymentError when the deployment is not running or refuses the backfill."""
+    if running_pid(deployment, "webserver") is None or running_pid(deployment, "daemon") is None:
+        raise DeploymentError(f"the deployment of {deployment.root} is not running: start it with `make deploy-local`")
+    from dagster_graphql.client.query import LAUNCH_PARTITION_BACKFILL_MUTATION
+
+    days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    params = {
+        "partitionNames": days,
+        "assetSelection": [{"path": [spec.name, name]} for name in asset_names],
+        "tags": [{"key": DATASET_TAG, "value": spec.name}, {"key": AS_OF_TAG, "value": as_of.isoformat()}],
+        "title": f"{spec.name} {days[0]}..{days[-1]}",
+    }
+    answer = _graphql(deployment, LAUNCH_PARTITION_BACKFILL_MUTATION, {"backfillParams": params})
+    launched = answer["launchPartitionBackfill"]
+    if launched["__typename"] != "LaunchBackfillSuccess":
+        raise DeploymentError(
+            f"the deployment refused the backfill of {spec.name}: {launched.get('message', launched)}"
+        )
+    return launched["backfillId"]
+
+
+def wait(deployment: Deployment, backfill_id: str, timeout: float = 1800.0, poll: float = 2.0) -> BackfillOutcome:
+    """Wait for the backfill to end (or `timeout` seconds); returns its outcome, with the Celery
+    worker that ran each step (from the run's engine events). Raises DeploymentError on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = _graphql(deployment, _BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        if answer["__typename"] != "PartitionBackfill":
+            raise DeploymentError(f"backfill {backfill_id}: {answer.get('message', answer['__typename'])}")
+        status = answer["status"]
+        if status not in ("REQUESTED", "CANCELING", "FAILING"):
+            break
+        if time.monotonic() > deadline:
+            raise DeploymentError(f"backfill {backfill_id} still {status} after {timeout:.0f} s: see {deployment.url}")
+        time.sleep(poll)
+    run_ids = [run["runId"] for run in answer["runs"]]
+    return BackfillOutcome(
+        backfill_id=backfill_id,
+        status=status,
+        runs=Counter(run["status"] for run in answer["runs"]),
+        steps_by_worker=steps_by_worker(deployment, run_ids),
+    )
+
+
+def steps_by_worker(deployment: Deployment, run_ids: list[str]) -> dict[str, list[str]]:
+    """Each Celery worker's host name and the steps (`run id prefix:step key`) it executed, from
+    dagster-celery's "Executing steps ... in celery worker" engine events."""
+    import os
+
+    import dagster as dg
+
+    os.environ.setdefault("TRAINSET_DAGSTER_PG_URL", deployment.pg_url)
+    by_worker: dict[str, list[str]] = {}
+    with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
+        for run_id in run_ids:
+            for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+                event = entry.dagster_event
+                data = getattr(event, "event_specific_data", None)
+                metadata = getattr(data, "metadata", None) or {}
+                worker = metadata.get("Celery worker")
+                if worker is not None:
+                    by_worker.setdefault(str(worker.value), []).append(f"{run_id[:8]}:{entry.step_key}")
+    return by_worker
+
+
+def _graphql(deployment: Deployment, query: str, variables: dict) -> dict:
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.port)
+    try:
+        return client._execute(query, variables)  # noqa: SLF001 - the client has no backfill method
+    except DagsterGraphQLClientError as error:
+        raise DeploymentError(f"the deployment's webserver at {deployment.url} answered: {error}") from None

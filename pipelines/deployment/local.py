@@ -1,0 +1,244 @@
+"""The production-shaped deployment on one machine: Dagster's daemon and webserver on a PostgreSQL
+instance, and Celery workers taking steps from a Redis (or RabbitMQ) broker.
+
+`start` launches the processes in the background, each with its log and pid file under
+`<workspace>/.deploy/`, and waits until each answers; `stop` ends them (SIGTERM, then SIGKILL
+after a grace period) and removes the pid files. The servers themselves (PostgreSQL, the broker)
+are the machine's; the instance's database is created when missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.components.execution import BACKEND_ENV, BROKER_ENV, DAYS_PER_RUN_ENV, EXECUTOR_ENV, Execution
+
+#: where the deployment's committed configuration lives (dagster.yaml, workspace.yaml, celery.yaml)
+CONFIG = Path(__file__).resolve().parents[2] / "deploy"
+#: the instance's PostgreSQL database (dagster-postgres)
+PG_URL_ENV = "TRAINSET_DAGSTER_PG_URL"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/trainset_dagster"
+DEFAULT_PORT = 3070
+#: seconds a process has to end on SIGTERM before it is killed
+GRACE = 20.0
+
+
+class DeploymentError(RuntimeError):
+    """A server the deployment needs is not reachable, or a process did not start."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One local deployment of a workspace: its folder, port, workers and environment."""
+
+    root: Path
+    workers: int = 2
+    port: int = DEFAULT_PORT
+    pg_url: str = field(default_factory=lambda: os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL)
+    execution: Execution = field(default_factory=lambda: Execution.from_environment())
+
+    @property
+    def home(self) -> Path:
+        """The deployment's DAGSTER_HOME (its dagster.yaml points at PostgreSQL)."""
+        return self.root / ".deploy" / "dagster_home"
+
+    @property
+    def url(self) -> str:
+        """The webserver, whose GraphQL endpoint launches backfills."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """What every process of the deployment runs with: the instance, the Celery executor and
+        its broker, the workspace."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "DAGSTER_HOME": str(self.home),
+                PG_URL_ENV: self.pg_url,
+                EXECUTOR_ENV: "celery",
+                BROKER_ENV: self.execution.broker,
+                BACKEND_ENV: self.execution.backend,
+                DAYS_PER_RUN_ENV: str(self.execution.days_per_run),
+                "TRAINSET_WORKSPACE": str(self.root),
+            }
+        )
+        return env
+
+    def processes(self) -> dict[str, list[str]]:
+        """Each process by name, with its command line."""
+        bin_dir = Path(sys.executable).parent
+        workspace = ["-w", str(CONFIG / "workspace.yaml")]
+        commands = {
+            "daemon": [str(bin_dir / "dagster-daemon"), "run", *workspace],
+            "webserver": [str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(self.port)],
+        }
+        for n in range(1, self.workers + 1):
+            commands[f"worker{n}"] = [
+                str(bin_dir / "celery"),
+                "-A",
+                "dagster_celery.app",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",  # one step at a time per worker: two workers, two steps
+                "--prefetch-multiplier=1",
+                "-n",
+                f"worker{n}@%h",
+            ]
+        return commands
+
+    def pid_file(self, name: str) -> Path:
+        return self.root / ".deploy" / f"{name}.pid"
+
+    def log_file(self, name: str) -> Path:
+        return self.root / ".deploy" / f"{name}.log"
+
+
+def start(deployment: Deployment, timeout: float = 120.0) -> list[str]:
+    """Start what is not running of the deployment and wait until the webserver answers and the
+    workers listen. Returns a line per process. Raises DeploymentError naming what failed and
+    where its log is."""
+    _check_servers(deployment)
+    deployment.home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CONFIG / "dagster.yaml", deployment.home / "dagster.yaml")
+    env = deployment.environment()
+    # The Celery workers read the broker from a module dagster-celery writes from celery.yaml.
+    celery_config = _celery_config_dir(deployment, env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(celery_config), env.get("PYTHONPATH", "")]))
+    lines = []
+    for name, command in deployment.processes().items():
+        if (pid := running_pid(deployment, name)) is not None:
+            lines.append(f"{name}: already running (pid {pid})")
+            continue
+        log = deployment.log_file(name).open("wb")
+        process = subprocess.Popen(
+            command, cwd=deployment.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deployment.pid_file(name).write_text(str(process.pid))
+        lines.append(f"{name}: started (pid {process.pid}, log {deployment.log_file(name)})")
+    _wait_ready(deployment, timeout)
+    return lines
+
+
+def stop(deployment: Deployment) -> list[str]:
+    """End every process of the deployment (SIGTERM to its process group, SIGKILL after GRACE
+    seconds) and remove its pid file. Returns a line per process."""
+    lines = []
+    for name in deployment.processes():
+        pid = running_pid(deployment, name)
+        deployment.pid_file(name).unlink(missing_ok=True)
+        if pid is None:
+            continue
+        _end(pid)
+        lines.append(f"{name}: stopped (pid {pid})")
+    return lines or ["nothing was running"]
+
+
+def running_pid(deployment: Deployment, name: str) -> int | None:
+    """The pid of the deployment's process `name` if it is alive."""
+    path = deployment.pid_file(name)
+    if not path.is_file():
+        return None
+    pid = int(path.read_text().strip() or 0)
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def _end(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + GRACE
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _check_servers(deployment: Deployment) -> None:
+    """Create the instance's database when missing; raise DeploymentError when PostgreSQL or the
+    broker does not answer, saying how to start it."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(deployment.pg_url)
+    server = url.set(database="postgres").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone()
+            if not exists:
+                connection.execute(f'CREATE DATABASE "{url.database}"')
+    except psycopg.OperationalError as error:
+        raise DeploymentError(
+            f"PostgreSQL at {url.host}:{url.port or 5432} does not answer ({str(error).strip().splitlines()[0]}): "
+            f"start it, or point {PG_URL_ENV} at a server"
+        ) from None
+    broker = deployment.execution.broker
+    try:
+        from kombu import Connection
+
+        with Connection(broker, connect_timeout=5) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:  # kombu raises the transport's own errors
+        raise DeploymentError(
+            f"the Celery broker {broker} does not answer ({type(error).__name__}): start it, or point {BROKER_ENV} "
+            "at one (redis://host:6379/0 or amqp://guest:guest@host:5672//)"
+        ) from None
+
+
+def _celery_config_dir(deployment: Deployment, env: dict[str, str]) -> Path:
+    """A folder holding `dagster_celery_config.py`, the worker-side settings of the executor."""
+    folder = deployment.root / ".deploy" / "celery"
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "broker_url": env[BROKER_ENV],
+        "result_backend": env[BACKEND_ENV],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+    }
+    (folder / "dagster_celery_config.py").write_text("".join(f"{k} = {v!r}\n" for k, v in settings.items()))
+    return folder
+
+
+def _wait_ready(deployment: Deployment, timeout: float) -> None:
+    """Wait until the webserver serves GraphQL and every worker has joined the broker."""
+    deadline = time.monotonic() + timeout
+    pending = set(deployment.processes())
+    while pending and time.monotonic() < deadline:
+        for name in sorted(pending):
+            if running_pid(deployment, name) is None:
+                raise DeploymentError(f"{name} exited at start: read {deployment.log_file(name)}")
+            if name == "webserver":
+                try:
+                    with urllib.request.urlopen(f"{deployment.url}/server_info", timeout=2):
+                        pending.discard(name)
+                except OSError:
+                    pass
+            elif name.startswith("worker"):
+                if b" ready." in deployment.log_file(name).read_bytes():
+                    pending.discard(name)
+            else:
+                pending.discard(name)
+        time.sleep(0.5)
+    if pending:
+        raise DeploymentError(
+            f"{', '.join(sorted(pending))} not ready after {timeout:.0f} s: "
+            f"read the logs in {deployment.root / '.deploy'}"
+        )
