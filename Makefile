@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo demo-labeling demo-partner test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
+.PHONY: setup demo demo-labeling demo-partner demo-distributed deploy-local deploy-stop test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,25 @@ demo-partner: setup
 	$(BIN)/trainset versions triage_partners
 	@echo "The assessments: reports/triage_partners/partners/; the decisions: decisions/triage_partners/; the card: datasets/triage_partners/v1/DATASET_CARD.md"
 
+## deploy-local: the production-shaped deployment on this machine: Dagster on PostgreSQL (runs,
+## event log, schedules), the run queue with a pool per dataset, its daemon and webserver
+## (http://127.0.0.1:3070), a run worker and two step workers on Celery with the Redis broker
+deploy-local: setup
+	$(BIN)/trainset deploy start
+
+## deploy-stop: stop every process deploy-local started
+deploy-stop: setup
+	$(BIN)/trainset deploy stop
+
+## demo-distributed: the demo's tickets backfilled through the deployment: ingest once, redaction
+## in batches of days spread over the two workers, then the gates and the release; stops the
+## deployment afterwards
+demo-distributed: setup
+	$(BIN)/trainset keygen --path $(KEY_FILE)
+	$(BIN)/trainset generate
+	$(BIN)/trainset deploy start
+	$(BIN)/trainset backfill ticket_triage; status=$$?; $(BIN)/trainset deploy stop; exit $$status
+
 ## test: the whole suite
 test: setup $(S3_ENV)/.installed
 	$(BIN)/pytest -n 2 --dist loadfile
@@ -116,7 +135,7 @@ ui: setup
 
 # reports/ holds the latest release's committed gate reports; a run's own are under data/
 clean:
-	rm -rf data .dagster_home
+	rm -rf data .dagster_home .deploy
 
 ## bench-pipeline: 1M generated tickets through the whole graph; prints time and peak memory
 bench-pipeline: setup

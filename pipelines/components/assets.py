@@ -94,7 +94,9 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         yield accounting_result(key("redacted"), reconciled, paths, context.run_id)
         yield residue_result(key("redacted"), batch.pii_residue, paths, context.run_id)
 
-    @dg.asset(key=key("quarantine"), deps=raw_keys, kinds={"parquet"}, **common, **follow, **serial)
+    # After redaction too, though it reads only ingest's parts: a backfill then gathers the
+    # quarantine in the same run as the whole-history steps, not in a run of its own.
+    @dg.asset(key=key("quarantine"), deps=[*raw_keys, key("redacted")], kinds={"parquet"}, **common, **follow, **serial)
     def quarantine(workspace: TrainsetWorkspace) -> dg.MaterializeResult:
         """Every row that could not be processed, with its reason and location (no text)."""
         report = collect_quarantine(workspace.paths(spec.name), spec)

@@ -26,7 +26,9 @@ from pipelines.components.execution import BACKEND_ENV, BROKER_ENV, DAYS_PER_RUN
 CONFIG = Path(__file__).resolve().parents[2] / "deploy"
 #: the instance's PostgreSQL database (dagster-postgres)
 PG_URL_ENV = "TRAINSET_DAGSTER_PG_URL"
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/trainset_dagster"
+# psycopg2, as dagster-postgres expects: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3,
+# on which dagster-postgres's connections are found closed.
+DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/trainset_dagster"
 DEFAULT_PORT = 3070
 #: seconds a process has to end on SIGTERM before it is killed
 GRACE = 20.0
@@ -178,7 +180,7 @@ def _check_servers(deployment: Deployment) -> None:
     from sqlalchemy.engine import make_url
 
     url = make_url(deployment.pg_url)
-    server = url.set(database="postgres").render_as_string(hide_password=False)
+    server = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     try:
         with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
             exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone()
@@ -228,9 +230,11 @@ def _wait_ready(deployment: Deployment, timeout: float) -> None:
             if name == "webserver":
                 try:
                     with urllib.request.urlopen(f"{deployment.url}/server_info", timeout=2):
-                        pending.discard(name)
+                        pass
                 except OSError:
-                    pass
+                    continue
+                _check_code_location(deployment)
+                pending.discard(name)
             elif name.startswith("worker"):
                 if b" ready." in deployment.log_file(name).read_bytes():
                     pending.discard(name)
@@ -242,3 +246,25 @@ def _wait_ready(deployment: Deployment, timeout: float) -> None:
             f"{', '.join(sorted(pending))} not ready after {timeout:.0f} s: "
             f"read the logs in {deployment.root / '.deploy'}"
         )
+
+
+_LOCATIONS = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name locationOrLoadError { __typename ... on PythonError { message } } } } } }
+"""
+
+
+def _check_code_location(deployment: Deployment) -> None:
+    """Raise DeploymentError with the load error when the code location did not load (a spec
+    that does not validate, a variable a spec requires missing from the environment)."""
+    from dagster_graphql import DagsterGraphQLClient
+
+    answer = DagsterGraphQLClient("127.0.0.1", port_number=deployment.port)._execute(_LOCATIONS)  # noqa: SLF001
+    for entry in answer["workspaceOrError"].get("locationEntries", []):
+        loaded = entry["locationOrLoadError"] or {}
+        if loaded.get("__typename") == "PythonError":
+            message = loaded["message"].strip().splitlines()[-1]
+            raise DeploymentError(
+                f"the deployment's code location {entry['name']!r} did not load: {message} "
+                "(fix it, then `trainset deploy stop` and start again)"
+            )
