@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo demo-labeling demo-partner demo-distributed deploy-local deploy-stop test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos
+.PHONY: setup demo demo-labeling demo-partner demo-distributed deploy-local deploy-stop test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos chaos-distributed
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -97,7 +97,7 @@ demo-partner: setup
 
 ## deploy-local: the production-shaped deployment on this machine: Dagster on PostgreSQL (runs,
 ## event log, schedules), the run queue with a pool per dataset, its daemon and webserver
-## (http://127.0.0.1:3070), a run worker and two step workers on Celery with the Redis broker
+## (http://127.0.0.1:3070), and two Celery workers on the RabbitMQ broker
 deploy-local: setup
 	$(BIN)/trainset deploy start
 
@@ -156,5 +156,12 @@ bench-redaction: setup $(BIN)/.bench-installed
 
 ## chaos: the pipeline under every fault (bad rows, bad files, SIGKILL during the release, two
 ## runs at once); prints fault, outcome and rows lost; exits 1 if a row is lost or a fault is mishandled
+## Then a run on the deployment under a killed Celery worker, a restarted broker and a restarted
+## PostgreSQL (this restarts the machine's RabbitMQ and PostgreSQL: not while tests run);
+## `make chaos-distributed` runs those alone
 chaos: setup
 	$(BIN)/python tools/chaos.py $(if $(ROWS),--rows $(ROWS))
+	$(BIN)/python tools/chaos_distributed.py
+
+chaos-distributed: setup
+	$(BIN)/python tools/chaos_distributed.py

@@ -13,7 +13,7 @@ from pipelines.cli.common import workspace_option
 @click.group()
 def deploy() -> None:
     """Start, stop or show the local deployment: Dagster on PostgreSQL, its daemon and webserver,
-    and Celery workers on the Redis broker (see deploy/)."""
+    and Celery workers on the RabbitMQ broker (see deploy/)."""
 
 
 @deploy.command()

@@ -15,11 +15,14 @@ import dagster as dg
 
 #: the executor every job runs on: `in_process` (default) or `celery`
 EXECUTOR_ENV = "TRAINSET_EXECUTOR"
-#: the Celery broker and result backend (default: the Redis server on loopback)
+#: the Celery broker and result backend (default: the RabbitMQ server on loopback, results over it)
 BROKER_ENV, BACKEND_ENV = "TRAINSET_CELERY_BROKER", "TRAINSET_CELERY_BACKEND"
 #: days of a partitioned asset one run of a backfill processes (on Celery; default 5)
 DAYS_PER_RUN_ENV = "TRAINSET_DAYS_PER_RUN"
-DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+# RabbitMQ gives a task back to the queue the moment the worker holding it dies; Redis only after
+# its visibility timeout (an hour by default), which also re-delivers any step running longer.
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+DEFAULT_BACKEND = "rpc://"
 DEFAULT_DAYS_PER_RUN = 5
 #: what a Celery step does when its worker dies mid-step: Dagster runs it again, up to this many times
 STEP_RETRIES = 2
@@ -35,7 +38,7 @@ class Execution:
 
     executor: str = "in_process"
     broker: str = DEFAULT_BROKER
-    backend: str = DEFAULT_BROKER
+    backend: str = DEFAULT_BACKEND
     days_per_run: int = DEFAULT_DAYS_PER_RUN
 
     @classmethod
@@ -48,7 +51,7 @@ class Execution:
         if not days.isdigit() or int(days) < 1:
             raise ExecutionError(f"{DAYS_PER_RUN_ENV}={days!r}: give a whole number of days, 1 or more")
         broker = os.environ.get(BROKER_ENV) or DEFAULT_BROKER
-        return cls(executor, broker, os.environ.get(BACKEND_ENV) or broker, int(days))
+        return cls(executor, broker, os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND, int(days))
 
     @property
     def distributed(self) -> bool:

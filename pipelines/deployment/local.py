@@ -1,5 +1,5 @@
 """The production-shaped deployment on one machine: Dagster's daemon and webserver on a PostgreSQL
-instance, and Celery workers taking steps from a Redis (or RabbitMQ) broker.
+instance, and Celery workers taking steps from a RabbitMQ (or Redis) broker.
 
 `start` launches the processes in the background, each with its log and pid file under
 `<workspace>/.deploy/`, and waits until each answers; `stop` ends them (SIGTERM, then SIGKILL
