@@ -1,9 +1,10 @@
 """The deployment past one process, against the machine's real servers: Dagster on PostgreSQL,
-its daemon and webserver, and two Celery workers on the Redis broker (`trainset deploy start`).
+its daemon and webserver, and two Celery workers on the RabbitMQ broker (`trainset deploy start`).
 
 A month of days is backfilled through it (`trainset backfill`): ingest once, redaction in runs
-of days shared by both workers, then the whole-history steps and the release. The release must
-hold the very bytes the single-process run releases from the same exports.
+of days shared by both workers, then the whole-history steps and the release; the worker that
+begins the training set is SIGKILLed mid-step. The release must still hold the very bytes the
+single-process run releases from the same exports.
 """
 
 from __future__ import annotations
@@ -17,24 +18,21 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
-from conftest import AS_OF, ENVIRONMENT, land, make_workspace, small_spec
+from conftest import ENVIRONMENT, land, make_workspace, small_spec
 
-from pipelines.components.assets import RANGE_END, RANGE_START
-from pipelines.components.resources import AS_OF_TAG
-from pipelines.deployment.backfill import DATASET_TAG
 from pipelines.lib.catalog import get_spec
 from pipelines.runner import materialize_dataset
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 SPLITS = ("train.parquet", "validation.parquet", "test.parquet")
+STEP = "ticket_triage__training_set"
 
 
 def _free_port() -> int:
@@ -80,9 +78,17 @@ def deployed(tmp_path_factory):
     try:
         started = cli("deploy", "start", "--port", str(port))
         assert started.returncode == 0, started.stdout + started.stderr
-        backfill = cli("backfill", "ticket_triage", "--port", str(port), "--timeout", "600")
         status = cli("deploy", "status")
-        yield Deployed(single, distributed, backfill, status, port, env, cli)
+        command = [TRAINSET, "backfill", "ticket_triage", "--workspace", str(distributed), "--port", str(port)]
+        running = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Mid-backfill, SIGKILL the worker that begins the training set (and its pool).
+        os.environ["TRAINSET_DAGSTER_PG_URL"] = env["TRAINSET_DAGSTER_PG_URL"]
+        with dg.DagsterInstance.from_config(str(distributed / ".deploy" / "dagster_home")) as instance:
+            run_id, killed = _kill_worker_running(instance, STEP, distributed)
+            out, err = running.communicate(timeout=900)
+            ran_on = _workers_of(instance, run_id, STEP)
+        backfill = subprocess.CompletedProcess(command, running.returncode, out, err)
+        yield Deployed(single, distributed, backfill, status, killed, ran_on)
     finally:
         stopped = cli("deploy", "stop")
         assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stdout + stopped.stderr
@@ -97,9 +103,9 @@ class Deployed:
     distributed: Path
     backfill: subprocess.CompletedProcess
     status: subprocess.CompletedProcess
-    port: int
-    env: dict
-    cli: Callable[..., subprocess.CompletedProcess]
+    #: the worker killed while it ran the training set, and the workers that began it, in order
+    killed: str
+    ran_on: list[str]
 
 
 def test_a_backfill_through_celery_workers_releases_what_one_process_releases(deployed):
@@ -124,7 +130,7 @@ def _manifest(path: Path, root: Path) -> dict:
 
 
 def test_both_workers_ran_steps_of_the_backfill(deployed):
-    backfill = deployed.backfill
+    backfill = deployed.backfill  # counted before and after the kill
     workers = {
         line.split(":")[0].strip(): int(line.split(":")[1].split()[0])
         for line in backfill.stdout.splitlines()
@@ -140,26 +146,10 @@ def test_every_process_of_the_deployment_runs(deployed):
 
 
 def test_a_step_whose_worker_is_killed_runs_again_on_the_other_worker(deployed):
-    """SIGKILL the worker running a step: RabbitMQ gives the step back, the other worker runs it,
-    the run succeeds, and the release it reaches holds the same rows as before."""
-    from dagster_graphql import DagsterGraphQLClient
-
-    client = DagsterGraphQLClient("127.0.0.1", port_number=deployed.port)
-    first, last = deployed.backfill.stdout.split("ticket_triage ")[1].split()[0].split("..")  # the backfill's days
-    range_tags = {RANGE_START: first, RANGE_END: last, AS_OF_TAG: AS_OF.isoformat()}
-    run_id = client.submit_job_execution("ticket_triage_job", tags=range_tags | {DATASET_TAG: "ticket_triage"})
-    os.environ["TRAINSET_DAGSTER_PG_URL"] = deployed.env["TRAINSET_DAGSTER_PG_URL"]
-    home = deployed.distributed / ".deploy" / "dagster_home"
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        killed = _kill_worker_running(instance, run_id, "ticket_triage__training_set", deployed.distributed)
-        deadline = time.monotonic() + 600
-        while not (run := instance.get_run_by_id(run_id)).is_finished and time.monotonic() < deadline:
-            time.sleep(1)
-        ran_on = _workers_of(instance, run_id, "ticket_triage__training_set")
-    assert run.status == dg.DagsterRunStatus.SUCCESS, run.status
-    assert killed in ran_on and len(ran_on) == 2, (killed, ran_on)
-    versions = sorted(p.name for p in (deployed.distributed / "datasets" / "ticket_triage").glob("v*"))
-    assert versions == ["v1"]  # the retried step built the same training set: nothing new to release
+    """The worker running the training set was SIGKILLed mid-step: RabbitMQ gave the step back,
+    the other worker ran it, the backfill succeeded, and its release is byte-identical (above)."""
+    assert deployed.backfill.returncode == 0, deployed.backfill.stdout + deployed.backfill.stderr
+    assert deployed.ran_on[0] == deployed.killed and len(set(deployed.ran_on)) == 2, deployed.ran_on
 
 
 def _workers_of(instance, run_id: str, step: str) -> list[str]:
@@ -171,14 +161,15 @@ def _workers_of(instance, run_id: str, step: str) -> list[str]:
     ]
 
 
-def _kill_worker_running(instance, run_id: str, step: str, root: Path) -> str:
-    """Wait until a worker begins `step`, then SIGKILL that worker and its pool; returns its name."""
-    deadline = time.monotonic() + 300
+def _kill_worker_running(instance, step: str, root: Path) -> tuple[str, str]:
+    """Wait until a worker begins `step` in any run, then SIGKILL that worker and its pool;
+    returns (the run's id, the worker's name)."""
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        if workers := _workers_of(instance, run_id, step):
-            name = workers[0].split("@")[0]
-            pid = int((root / ".deploy" / f"{name}.pid").read_text())
-            os.killpg(pid, signal.SIGKILL)
-            return workers[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no worker began {step} within 300 s")
+        for run in instance.get_runs():
+            if workers := _workers_of(instance, run.run_id, step):
+                pid = int((root / ".deploy" / f"{workers[0].split('@')[0]}.pid").read_text())
+                os.killpg(pid, signal.SIGKILL)
+                return run.run_id, workers[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no worker began {step} within 900 s")
