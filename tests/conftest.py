@@ -50,6 +50,7 @@ ENVIRONMENT = {"TRAINSET_PSEUDONYM_KEY": TEST_KEY} | {
 #: workers then end within seconds of each other. xdist's default, the files with the most tests
 #: first, hands these (a few slow tests each) out last, and one worker waited on the other's.
 SLOWEST_FIRST = (
+    "test_distributed.py",
     "test_crash_safety.py",
     "test_labeling_loop.py",
     "test_run_lock.py",
