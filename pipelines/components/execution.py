@@ -17,15 +17,14 @@ import dagster as dg
 EXECUTOR_ENV = "TRAINSET_EXECUTOR"
 #: the Celery broker and result backend (default: the RabbitMQ server on loopback, results over it)
 BROKER_ENV, BACKEND_ENV = "TRAINSET_CELERY_BROKER", "TRAINSET_CELERY_BACKEND"
-#: days of a partitioned asset one run of a backfill processes (on Celery; default 5)
+#: days of a partitioned asset one run of a backfill processes (on Celery; default 31)
 DAYS_PER_RUN_ENV = "TRAINSET_DAYS_PER_RUN"
 # RabbitMQ gives a task back to the queue the moment the worker holding it dies; Redis only after
 # its visibility timeout (an hour by default), which also re-delivers any step running longer.
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_BACKEND = "rpc://"
-DEFAULT_DAYS_PER_RUN = 5
-#: what a Celery step does when its worker dies mid-step: Dagster runs it again, up to this many times
-STEP_RETRIES = 2
+# A month a run: each run costs a process start (seconds), so a year makes 12 runs, not 365.
+DEFAULT_DAYS_PER_RUN = 31
 
 
 class ExecutionError(ValueError):
