@@ -76,6 +76,18 @@ class LandingLedger(Report):
     watermark: dict | None = Field(default=None, description="SQL: the highest watermark read so far.")
 
 
+# -- redaction on the way in (`privacy.keep_raw`) ------------------------------------------------
+
+
+class IngestRedaction(Report):
+    """How one raw day was minimised and redacted as it was stored (counts and names, no value)."""
+
+    pii_types: list[str] = Field(description="The PII types redacted (`privacy.redact` when the day was stored).")
+    regions: list[str] = Field(description="The regions whose national phone numbers were recognised.")
+    replaced: dict[str, int] = Field(default_factory=dict, description="Values replaced, by PII type.")
+    dropped_columns: list[str] = Field(default_factory=list, description="Export columns not stored.")
+
+
 class IngestReport(Report):
     """One landed day of one source: the file read, rows read, rows quarantined by reason."""
 
@@ -83,6 +95,11 @@ class IngestReport(Report):
     file: str = Field(description="The landed file, relative to the workspace.")
     sha256: str = Field(description="sha256 of the landed file.")
     accounting: RowAccounting = Field(description="Records read; removed: `quarantined:<reason>`.")
+    redaction: IngestRedaction | None = Field(
+        default=None,
+        description="The raw day holds minimised, redacted text (the default); None: its text as written "
+        "(`privacy.keep_raw`), redacted by `redacted`.",
+    )
 
     @property
     def quarantined(self) -> dict[str, int]:
