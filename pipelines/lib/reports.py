@@ -474,6 +474,30 @@ class LicenceSection(Report):
         return self.partner_terms.attributions if self.partner_terms else []
 
 
+# -- storage of the zones holding personal data (`pipelines.lib.zones`) -----------------------------
+
+
+class StorageRecord(Report):
+    """How the version's sources were kept on disk: as written or redacted, and who could read them."""
+
+    keep_raw: bool = Field(
+        description="The raw zone kept the sources' rows as written (`privacy.keep_raw`); false: only the spec's "
+        "columns, text redacted on the way in."
+    )
+    raw_days_as_written: int = Field(
+        ge=0, description="Raw days holding text as written (with keep_raw, or stored before redaction at ingest)."
+    )
+    pii_zones: list[str] = Field(
+        description="Folders holding personal data as written, relative to the workspace: owner-only (0700 folders, "
+        "0600 files)."
+    )
+    group: str | None = Field(default=None, description="The Unix group owning the dataset's files (`privacy.group`).")
+    later_zones: Literal["closed", "umask"] = Field(
+        description="The redacted zone, later ones and the releases: `closed` to other users (0700, or 0750 for the "
+        "group) for confidential and restricted data; as the `umask` leaves them otherwise."
+    )
+
+
 class ManifestBody(Report):
     """What the release step assembles from the stage reports, before a version exists."""
 
@@ -500,6 +524,9 @@ class ManifestBody(Report):
     )
     licence: LicenceSection | None = Field(
         default=None, description="The licences and partner terms of the sources the version's rows come from."
+    )
+    storage: StorageRecord | None = Field(
+        default=None, description="How the sources were kept on disk (None: a version released before this record)."
     )
 
 

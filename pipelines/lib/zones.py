@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.lib.files import PRIVATE_FOLDER, close_folder, make_folder
+from pipelines.lib.reports import IngestReport, StorageRecord
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -59,3 +60,14 @@ def prepare_releases(paths: DatasetPaths, spec: DatasetSpec) -> Path:
         return make_folder(paths.releases)
     close_folder(paths.releases, mode, spec.privacy.group, within=False)
     return paths.releases
+
+
+def storage_record(paths: DatasetPaths, spec: DatasetSpec, ingested: dict[str, list[IngestReport]]) -> StorageRecord:
+    """How the sources' days were kept (`ingested`: each source's stored days), for the manifest."""
+    return StorageRecord(
+        keep_raw=spec.privacy.keep_raw,
+        raw_days_as_written=sum(day.redaction is None for days in ingested.values() for day in days),
+        pii_zones=[str(zone.relative_to(paths.root)) for zone in pii_zones(paths, spec)],
+        group=spec.privacy.group,
+        later_zones="umask" if dataset_mode(spec) is None else "closed",
+    )

@@ -76,7 +76,7 @@ from pipelines.lib.reports import (
 )
 from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
-from pipelines.lib.zones import prepare_releases
+from pipelines.lib.zones import prepare_releases, storage_record
 
 # -- release -----------------------------------------------------------------------------------
 
@@ -139,6 +139,7 @@ def release_training_set(
         limits=training.limits,
         labels=labeled.model_copy(update={"released_by_source": training.label_sources}),
         licence=licence_section(spec, released),
+        storage=storage_record(paths, spec, ingested),
     )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
