@@ -92,7 +92,7 @@ def _redacted_on_ingest(
         return rows, dict.fromkeys(partitions)
     frame, replaced, dropped = minimise_on_ingest(rows, spec)
     by_day = replaced.groupby(rows["partition"].to_numpy(), sort=False).sum()
-    done = {}
+    done: dict[str, IngestRedaction | None] = {}
     for partition in partitions:
         counts = by_day.loc[partition] if partition in by_day.index else replaced.sum() * 0
         done[partition] = IngestRedaction(
