@@ -174,3 +174,19 @@ def test_a_file_takes_its_folder_s_modes_and_the_umask_s_in_an_open_folder(tmp_p
     assert mode(closed / "deeper") == 0o700 and mode(closed / "deeper" / "a.txt") == 0o600
     assert mode(closed / "b.parquet") == 0o600
     assert mode(tmp_path / "open" / "c.txt") == 0o666 and mode(tmp_path / "open" / "d.txt") == 0o600
+
+
+def test_zones_written_before_they_were_closed_are_closed_with_what_they_hold(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    spec = spec_with()
+    paths = DatasetPaths(tmp_path, spec.name)
+    before = os.umask(0o022)
+    try:
+        write_text("{}", paths.landing_ledger("tickets"))
+        write_parquet(pd.DataFrame({"a": [1]}), paths.quarantine_part("tickets", DAY))
+    finally:
+        os.umask(before)
+    assert mode(paths.quarantine_part("tickets", DAY)) == 0o644
+    prepare_dataset(paths, spec)
+    assert mode(paths.landing_ledger("tickets")) == 0o600 and mode(paths.quarantine_part("tickets", DAY)) == 0o600
+    assert mode(paths.quarantine_part("tickets", DAY).parent) == 0o700

@@ -98,26 +98,36 @@ def make_folder(folder: Path) -> Path:
 def close_folder(folder: Path, mode: int = PRIVATE_FOLDER, group: str | None = None, *, within: bool = True) -> Path:
     """Make `folder` (created if missing) readable by no one but its owner (`mode`; 0750 lets its
     group read), owned by `group` when one is named; with `within`, what it holds already follows
-    (folders `mode`, files without the execute bits). With a group, the set-group-id bit makes
-    every file written in it later the group's too. Raises AccessError when the group does not
-    exist or the user may not give files to it."""
+    (folders `mode`, files without the execute bits) unless the folder was closed so already, and
+    so all written in it since. With a group, the set-group-id bit makes every file written in it
+    later the group's too. Raises AccessError when the group does not exist or the user may not
+    give files to it."""
     gid = group_id(group) if group is not None else -1
     mode = mode | (stat.S_ISGID if group is not None else 0)
     make_folder(folder)
-    for path in [folder, *(folder.rglob("*") if within else ())]:
-        if gid != -1 and path.stat().st_gid != gid:
-            try:
-                os.chown(path, -1, gid)
-            except PermissionError:
-                raise AccessError(
-                    f"{path}: cannot give it to group {group!r}: the user running trainset is not a member of it "
-                    "(`id -Gn` lists the user's groups); add the user to the group, or change `privacy.group`"
-                ) from None
-        if path.is_dir():
-            os.chmod(path, mode)
-        elif path.is_file():
-            os.chmod(path, mode & 0o660)
+    found = folder.stat()
+    settled = stat.S_IMODE(found.st_mode) == mode and gid in (-1, found.st_gid)
+    for path in [folder, *(folder.rglob("*") if within and not settled else ())]:
+        try:
+            _close(path, mode, gid, group)
+        except FileNotFoundError:
+            continue  # a temporary file another step renamed meanwhile: written with its modes
     return folder
+
+
+def _close(path: Path, mode: int, gid: int, group: str | None) -> None:
+    if gid != -1 and path.stat().st_gid != gid:
+        try:
+            os.chown(path, -1, gid)
+        except PermissionError:
+            raise AccessError(
+                f"{path}: cannot give it to group {group!r}: the user running trainset is not a member of it "
+                "(`id -Gn` lists the user's groups); add the user to the group, or change `privacy.group`"
+            ) from None
+    if path.is_dir():
+        os.chmod(path, mode)
+    elif path.is_file():
+        os.chmod(path, mode & 0o660)
 
 
 def follow_folder(folder: Path) -> None:
