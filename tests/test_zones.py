@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 from conftest import small_spec
 
-from pipelines.lib.files import AccessError, close_folder, write_parquet, write_text
+from pipelines.lib.files import AccessError, close_folder, take_modes_of, write_parquet, write_text
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.privacy.steps import redact_partitions
 from pipelines.lib.report_files import read_ingest
 from pipelines.lib.spec import DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
-from pipelines.lib.zones import prepare_dataset
+from pipelines.lib.zones import prepare_dataset, prepare_releases
 
 AS_OF = date(2026, 10, 5)
 DAY = "2026-10-01"
@@ -190,3 +190,17 @@ def test_zones_written_before_they_were_closed_are_closed_with_what_they_hold(tm
     prepare_dataset(paths, spec)
     assert mode(paths.landing_ledger("tickets")) == 0o600 and mode(paths.quarantine_part("tickets", DAY)) == 0o600
     assert mode(paths.quarantine_part("tickets", DAY).parent) == 0o700
+
+
+def test_a_version_staged_owner_only_takes_the_modes_and_group_of_the_releases_folder(tmp_path):
+    group = grp.getgrgid(os.getgid()).gr_name
+    spec = spec_with(group=group)
+    releases = prepare_releases(DatasetPaths(tmp_path, spec.name), spec)
+    assert mode(releases) == 0o750 and releases.stat().st_mode & stat.S_ISGID
+    staging = close_folder(tmp_path / "data" / "staging" / "ticket_triage-1")
+    write_text("card", staging / "DATASET_CARD.md")
+    assert mode(staging) == 0o700 and mode(staging / "DATASET_CARD.md") == 0o600
+    take_modes_of(releases, staging)
+    version = staging.rename(releases / "v1")
+    assert mode(version) == 0o750 and mode(version / "DATASET_CARD.md") == 0o640
+    assert (version / "DATASET_CARD.md").stat().st_gid == os.getgid()
