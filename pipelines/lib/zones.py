@@ -1,8 +1,8 @@
 """Who may read each of a dataset's zones on disk, whatever the umask of the process writing them.
 
 The zones holding personal data as the source wrote it (`pii_zones`: the landing copies of each
-source, its raw zone with `privacy.keep_raw`, and the quarantine, which names records by id and
-place) and the staging folder of a release are owner-only: folders 0700, files 0600, owned by
+source; its raw zone, whose user ids are as written, and its text too with `privacy.keep_raw`; the
+quarantine, which names records by id and place) and the staging folder of a release are owner-only: folders 0700, files 0600, owned by
 `privacy.group` when one is declared. The dataset's warehouse folder, and so the redacted zone and
 every later one written in it (eligible, labeled, training set, stats, reports, GX Data Docs), and
 its released versions follow the dataset's classification (`dataset_mode`). Files written in a
