@@ -3,10 +3,11 @@
 The zones holding personal data as the source wrote it (`pii_zones`: the landing copies of each
 source; its raw zone, whose user ids are as written, and its text too with `privacy.keep_raw`; the
 quarantine, which names records by id and place) and the staging folder of a release are
-owner-only: folders 0700, files 0600, owned by `privacy.group` when one is declared. The dataset's warehouse folder, and so the redacted zone and
-every later one written in it (eligible, labeled, training set, stats, reports, GX Data Docs), and
-its released versions follow the dataset's classification (`dataset_mode`). Files written in a
-folder take its modes (`files.make_folder`, `files.file_mode`): closing a folder is enough.
+owner-only: folders 0700, files 0600, owned by `privacy.group` when one is declared. The dataset's
+warehouse folder, and so the redacted zone and every later one written in it (eligible, labeled,
+training set, stats, reports, GX Data Docs), and its released versions follow the dataset's
+classification (`dataset_mode`). Files written in a folder take its modes (`files.make_folder`,
+`files.file_mode`): closing a folder is enough.
 """
 
 from __future__ import annotations
