@@ -122,6 +122,14 @@ def test_an_unknown_dataset_lists_the_declared_ones(declared):
     assert_error(result, 2, "no dataset named 'nope'", "declared: ['ticket_triage']")
 
 
+def test_an_owner_group_that_does_not_exist_is_named_before_a_record_is_stored(declared):
+    edit_spec(declared, lambda a: a["privacy"].update(group="no_such_group_here"))
+    land(declared, rows=200, months=1)
+    result = trainset("run", "--workspace", declared, "--as-of", AS_OF, cwd=declared)
+    assert_error(result, 2, "group 'no_such_group_here' does not exist on this machine", "change `privacy.group`")
+    assert not list((declared / "data" / "warehouse").rglob("*.parquet"))
+
+
 # -- environment and workspace --------------------------------------------------------------------
 
 

@@ -65,6 +65,11 @@ def test_init_drafts_a_valid_spec_with_every_guess_marked(drafted):
         assert "# guessed:" in line and line.endswith("— review"), line
     for placeholder in ("owner", "steward", "legal_basis", "licence"):
         assert f"{placeholder}: TODO-" in text
+    # Who may read it and whom to call are people's to say: drafted as placeholders, listed as such.
+    assert spec.classification == "confidential" and spec.sources[0].classification == "confidential"
+    assert {"access.raw", "access.releases", "escalation.pii_found", "sources[0].escalation.gate_failure"} <= set(
+        spec.placeholders()
+    )
     assert "must be filled in" in text
     # 1500 tickets cannot hold 1000 of every class: the seed's bar is drafted at warn, measured.
     assert spec.gates["min_examples_per_class"].severity == "warn"

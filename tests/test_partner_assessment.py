@@ -41,11 +41,18 @@ from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
 TRAINSET = str(Path(sys.executable).parent / "trainset")
-SOURCE = {"owner": "partnerships", "steward": "data-governance", "start_date": "2026-01-01"}
+ESCALATION = {"gate_failure": "partnerships", "pii_found": "privacy-office", "deletion_request": "partnerships"}
+SOURCE = {
+    "owner": "partnerships",
+    "steward": "data-governance",
+    "escalation": ESCALATION,
+    "start_date": "2026-01-01",
+}
 SPEC = {
     "name": "support_triage",
     "owner": "support-ml",
     "steward": "data-governance",
+    "escalation": ESCALATION,
     "sources": [
         {
             "name": "tickets",
@@ -54,6 +61,7 @@ SPEC = {
             "steward": "support-ops",
             "legal_basis": "legitimate_interest",
             "licence": "internal-use-only",
+            "escalation": ESCALATION,
             "start_date": "2026-01-01",
         },
         {

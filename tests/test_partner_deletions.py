@@ -67,6 +67,11 @@ def partner_spec(
         "owner": "partnerships",
         "steward": "data-governance",
         "legal_basis": "contract",
+        "escalation": {
+            "gate_failure": "partnerships",
+            "pii_found": "privacy-office",
+            "deletion_request": "partnerships",
+        },
         "start_date": "2025-05-01",
         "terms": {
             "licence": "CC-BY-4.0",

@@ -39,6 +39,7 @@ ACME = {
     "owner": "partnerships",
     "steward": "data-governance",
     "legal_basis": "contract",
+    "escalation": {"gate_failure": "partnerships", "pii_found": "privacy-office", "deletion_request": "partnerships"},
     "start_date": "2026-09-01",
     "rename": ACME_RENAME,
     "label_map": ACME_LABELS,
@@ -66,6 +67,7 @@ GLOBEX = {
     "owner": "partnerships",
     "steward": "data-governance",
     "legal_basis": "contract",
+    "escalation": {"gate_failure": "partnerships", "pii_found": "privacy-office", "deletion_request": "partnerships"},
     "start_date": "2026-09-01",
     "terms": {
         "licence": "CC-BY-NC-4.0",

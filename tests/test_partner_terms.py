@@ -346,6 +346,7 @@ PARTNER_SOURCE = {
     "owner": "partnerships",
     "steward": "data-governance",
     "legal_basis": "contract",
+    "escalation": {"gate_failure": "partnerships", "pii_found": "privacy-office", "deletion_request": "partnerships"},
     "start_date": "2026-01-01",
 }
 

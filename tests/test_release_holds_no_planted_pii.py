@@ -1,12 +1,17 @@
 """PII of every kind, written as nobody here writes it, planted in a generated landing zone: a
-whole Dagster run releases a version that holds none of it."""
+whole Dagster run releases a version that holds none of it, stores none of it past the landing
+copies, and leaves the zones holding personal data owner-only under an umask of 022."""
 
 from __future__ import annotations
 
 import csv
+import os
+import stat
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from conftest import AS_OF, land, make_workspace, small_spec
 
@@ -47,7 +52,11 @@ def released(tmp_path_factory):
             frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)
             planted += take
         assert planted == len(texts)
-        summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
+        umask = os.umask(0o022)  # what most shells set: files 0644 and folders 0755 unless trainset says otherwise
+        try:
+            summary = materialize_dataset(spec, root, as_of=AS_OF, instance=dg.DagsterInstance.ephemeral())
+        finally:
+            os.umask(umask)
         yield root, summary, values
 
 
@@ -63,3 +72,60 @@ def test_the_release_holds_none_of_the_planted_values(released):
         assert placeholder in released_text
     leaked = [value for value in values if value in released_text]
     assert leaked == [], f"{len(leaked)} planted values released"
+
+
+def written_by_trainset(root: Path) -> list[Path]:
+    """Every file of the workspace but git's objects and the exports the test wrote (`data/landing`)."""
+    skipped = (root / ".git", root / "data" / "landing")
+    return [
+        p
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_relative_to(skipped[0]) and not p.is_relative_to(skipped[1])
+    ]
+
+
+def text_of(path: Path) -> str:
+    """A file's text: every value of a parquet file (DVC's cache too, by its magic bytes), else its bytes."""
+    data = path.read_bytes()
+    if data[:4] == b"PAR1":
+        table = pq.read_table(path)
+        return "\n".join("\n".join(map(str, column.to_pylist())) for column in table.columns)
+    return data.decode("utf-8", errors="replace")
+
+
+def test_no_file_trainset_wrote_past_the_landing_copies_holds_a_planted_value(released):
+    root, summary, values = released
+    assert summary.success, summary.failure
+    landed = root / "data" / "warehouse" / "ticket_triage" / "landed_tickets"
+    files = written_by_trainset(root)
+    copies = [p for p in files if p.is_relative_to(landed)]
+    # The landing copies are the one place that holds the records as written (owner-only, below).
+    assert sum(value in text_of(p) for p in copies for value in values[:20]) > 0
+    leaks = {
+        str(path.relative_to(root)): n
+        for path in files
+        if not path.is_relative_to(landed) and (n := sum(value in text_of(path) for value in values))
+    }
+    assert leaks == {}, "planted values stored past the landing copies (file: values found)"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode) & 0o777
+
+
+def test_every_file_of_a_run_is_closed_to_others_and_the_pii_zones_to_all_but_the_owner(released):
+    root, _, _ = released
+    warehouse = root / "data" / "warehouse" / "ticket_triage"
+    pii = [warehouse / "landed_tickets", warehouse / "raw_tickets", warehouse / "quarantine"]
+    for zone in pii:
+        inside = list(zone.rglob("*"))
+        assert inside and mode(zone) == 0o700, zone
+        assert {
+            str(p.relative_to(root)): oct(mode(p)) for p in inside if mode(p) != (0o700 if p.is_dir() else 0o600)
+        } == {}
+    assert mode(warehouse / "quarantine.parquet") == 0o600
+    assert not list((root / "data" / "staging").glob("*"))  # staged owner-only, renamed into place
+    # ticket_triage is confidential and declares no group: every other file of the run is its owner's alone.
+    written = [*warehouse.rglob("*"), *(root / "datasets" / "ticket_triage").rglob("*")]
+    assert mode(warehouse) == 0o700 and mode(root / "datasets" / "ticket_triage") == 0o700
+    assert {str(p.relative_to(root)): oct(mode(p)) for p in written if mode(p) & 0o077} == {}

@@ -158,6 +158,7 @@ def test_the_card_renders_from_its_template_with_the_same_text():
         "Labels",
         "Quality gates",
         "Privacy treatment",
+        "Access and escalation",
         "What could not apply",
         "PII residue in the released files",
         "Row accounting",

@@ -45,7 +45,7 @@ USER_ERRORS = {
     "pipelines.lib.release.versions": ["ReleaseError"],
     "pipelines.lib.locks": ["LockedError"],
     "pipelines.lib.report_files": ["MissingReportError", "ReportError"],
-    "pipelines.lib.files": ["TableError"],
+    "pipelines.lib.files": ["TableError", "AccessError"],
     "pipelines.lib.quality.waivers": ["WaiverError"],
     "pipelines.lib.quality.expectations": ["SuiteError"],
     "pipelines.lib.labeling.plan": ["PlanError"],

@@ -1,22 +1,38 @@
 """Writing and reading the files trainset keeps: zones as parquet, reports as JSON. Writes go to a
-temporary file renamed into place, so a reader never sees half a file."""
+temporary file renamed into place, so a reader never sees half a file.
+
+Who may read a file is decided by its folder, never by the umask of the process that writes it: a
+folder closed to other users (no permission bits for them, as `close_folder` makes the zones that
+hold personal data) passes its owner and group bits on to every file and folder written in it
+(0700 -> 0600 files, 0750 -> 0640), and its group too (the set-group-id bit); in a folder open to
+others, the umask decides as usual.
+"""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+#: modes of what only the owner may read: the zones holding personal data as the source wrote it
+PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame as zstd parquet, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def write_parquet(frame: pd.DataFrame, path: Path, *, private: bool = False) -> None:
+    """Write a frame as zstd parquet, atomically; its mode follows its folder (`private`: owner-only
+    whatever the folder)."""
     tmp = _temporary(path)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+    with _created(tmp, private) as handle:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), handle, compression="zstd")
     tmp.replace(path)
 
 
@@ -25,17 +41,129 @@ def write_json(data: dict, path: Path) -> None:
     write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", path)
 
 
-def write_text(text: str, path: Path) -> None:
-    """Write a text file (UTF-8), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_text(text: str, path: Path, *, private: bool = False) -> None:
+    """Write a text file (UTF-8), atomically; its mode follows its folder (`private`: owner-only)."""
     tmp = _temporary(path)
-    tmp.write_text(text, encoding="utf-8")
+    with _created(tmp, private) as handle:
+        handle.write(text.encode("utf-8"))
     tmp.replace(path)
 
 
 def _temporary(path: Path) -> Path:
     """A sibling to write before the rename; per process, so two writers never share one."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+@contextmanager
+def _created(path: Path, private: bool) -> Iterator[IO[bytes]]:
+    """A new file opened for writing (its folder made first), created with the mode its folder
+    passes on, or owner-only when `private`: set on the descriptor, before a byte is written."""
+    make_folder(path.parent)
+    mode = PRIVATE_FILE if private else file_mode(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if mode is not None else 0o666)
+    if mode is not None:
+        os.fchmod(fd, mode)
+    with os.fdopen(fd, "wb") as handle:
+        yield handle
+
+
+def _closed(mode: int) -> bool:
+    """A folder mode that grants other users nothing."""
+    return not mode & stat.S_IRWXO
+
+
+def file_mode(folder: Path) -> int | None:
+    """The mode a file written in `folder` takes: the folder's owner and group read and write bits
+    when the folder is closed to others (0700 -> 0600, 0750 -> 0640); None (the umask's) otherwise."""
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    return mode & 0o660 if _closed(mode) else None
+
+
+def make_folder(folder: Path) -> Path:
+    """Create `folder` and its missing parents; each one created inside a folder closed to others
+    takes that folder's mode (with its set-group-id bit, hence its group), whatever the umask."""
+    missing = []
+    current = folder
+    while not current.is_dir():
+        missing.append(current)
+        current = current.parent
+    for created in reversed(missing):
+        created.mkdir(exist_ok=True)
+        mode = stat.S_IMODE(created.parent.stat().st_mode)
+        if _closed(mode):
+            os.chmod(created, mode & (stat.S_ISGID | 0o770))
+    return folder
+
+
+def close_folder(folder: Path, mode: int = PRIVATE_FOLDER, group: str | None = None, *, within: bool = True) -> Path:
+    """Make `folder` (created if missing) readable by no one but its owner (`mode`; 0750 lets its
+    group read), owned by `group` when one is named; with `within`, what it holds already follows
+    (folders `mode`, files without the execute bits) unless the folder was closed so already, and
+    so all written in it since. With a group, the set-group-id bit makes every file written in it
+    later the group's too. Raises AccessError when the group does not exist or the user may not
+    give files to it."""
+    gid = group_id(group) if group is not None else -1
+    mode = mode | (stat.S_ISGID if group is not None else 0)
+    make_folder(folder)
+    found = folder.stat()
+    settled = stat.S_IMODE(found.st_mode) == mode and gid in (-1, found.st_gid)
+    for path in [folder, *(folder.rglob("*") if within and not settled else ())]:
+        try:
+            _close(path, mode, gid, group)
+        except FileNotFoundError:
+            continue  # a temporary file another step renamed meanwhile: written with its modes
+    return folder
+
+
+def _close(path: Path, mode: int, gid: int, group: str | None) -> None:
+    if gid != -1 and path.stat().st_gid != gid:
+        try:
+            os.chown(path, -1, gid)
+        except PermissionError:
+            raise AccessError(
+                f"{path}: cannot give it to group {group!r}: the user running trainset is not a member of it "
+                "(`id -Gn` lists the user's groups); add the user to the group, or change `privacy.group`"
+            ) from None
+    if path.is_dir():
+        os.chmod(path, mode)
+    elif path.is_file():
+        os.chmod(path, mode & 0o660)
+
+
+def follow_folder(folder: Path) -> None:
+    """Give everything under `folder` the modes it passes on, when it is closed to others: for what
+    another library wrote there with the umask's modes (GX Data Docs, CSV files)."""
+    mode = stat.S_IMODE(folder.stat().st_mode) if folder.is_dir() else stat.S_IRWXO
+    if not _closed(mode):
+        return
+    for path in folder.rglob("*"):
+        os.chmod(path, mode & (stat.S_ISGID | 0o770) if path.is_dir() else mode & 0o660)
+
+
+def take_modes_of(parent: Path, folder: Path) -> None:
+    """Give `folder` (about to be renamed into `parent`) and everything in it the modes `parent`
+    passes on, open or closed: folders `parent`'s mode, files without the execute bits."""
+    found = parent.stat()
+    mode = stat.S_IMODE(found.st_mode) & (stat.S_ISGID | 0o777)
+    for path in [folder, *folder.rglob("*")]:
+        if mode & stat.S_ISGID and path.stat().st_gid != found.st_gid:
+            os.chown(path, -1, found.st_gid)  # the group the parent gives its files (we gave it)
+        os.chmod(path, mode if path.is_dir() else mode & 0o666)
+
+
+class AccessError(PermissionError):
+    """A declared group cannot own the dataset's files; the message says which and what to do."""
+
+
+def group_id(group: str) -> int:
+    """The id of a named group. Raises AccessError when no such group exists."""
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise AccessError(
+            f"group {group!r} does not exist on this machine (`getent group {group}` finds nothing); create it, "
+            "or change `privacy.group` in the spec"
+        ) from None
 
 
 class TableError(ValueError):

@@ -76,6 +76,18 @@ class LandingLedger(Report):
     watermark: dict | None = Field(default=None, description="SQL: the highest watermark read so far.")
 
 
+# -- redaction on the way in (`privacy.keep_raw`) ------------------------------------------------
+
+
+class IngestRedaction(Report):
+    """How one raw day was minimised and redacted as it was stored (counts and names, no value)."""
+
+    pii_types: list[str] = Field(description="The PII types redacted (`privacy.redact` when the day was stored).")
+    regions: list[str] = Field(description="The regions whose national phone numbers were recognised.")
+    replaced: dict[str, int] = Field(default_factory=dict, description="Values replaced, by PII type.")
+    dropped_columns: list[str] = Field(default_factory=list, description="Export columns not stored.")
+
+
 class IngestReport(Report):
     """One landed day of one source: the file read, rows read, rows quarantined by reason."""
 
@@ -83,6 +95,11 @@ class IngestReport(Report):
     file: str = Field(description="The landed file, relative to the workspace.")
     sha256: str = Field(description="sha256 of the landed file.")
     accounting: RowAccounting = Field(description="Records read; removed: `quarantined:<reason>`.")
+    redaction: IngestRedaction | None = Field(
+        default=None,
+        description="The raw day holds minimised, redacted text (the default); None: its text as written "
+        "(`privacy.keep_raw`), redacted by `redacted`.",
+    )
 
     @property
     def quarantined(self) -> dict[str, int]:
@@ -457,6 +474,30 @@ class LicenceSection(Report):
         return self.partner_terms.attributions if self.partner_terms else []
 
 
+# -- storage of the zones holding personal data (`pipelines.lib.zones`) -----------------------------
+
+
+class StorageRecord(Report):
+    """How the version's sources were kept on disk: as written or redacted, and who could read them."""
+
+    keep_raw: bool = Field(
+        description="The raw zone kept the sources' rows as written (`privacy.keep_raw`); false: only the spec's "
+        "columns, text redacted on the way in."
+    )
+    raw_days_as_written: int = Field(
+        ge=0, description="Raw days holding text as written (with keep_raw, or stored before redaction at ingest)."
+    )
+    pii_zones: list[str] = Field(
+        description="Folders holding personal data as written, relative to the workspace: owner-only (0700 folders, "
+        "0600 files)."
+    )
+    group: str | None = Field(default=None, description="The Unix group owning the dataset's files (`privacy.group`).")
+    later_zones: Literal["closed", "umask"] = Field(
+        description="The redacted zone, later ones and the releases: `closed` to other users (0700, or 0750 for the "
+        "group) for confidential and restricted data; as the `umask` leaves them otherwise."
+    )
+
+
 class ManifestBody(Report):
     """What the release step assembles from the stage reports, before a version exists."""
 
@@ -483,6 +524,9 @@ class ManifestBody(Report):
     )
     licence: LicenceSection | None = Field(
         default=None, description="The licences and partner terms of the sources the version's rows come from."
+    )
+    storage: StorageRecord | None = Field(
+        default=None, description="How the sources were kept on disk (None: a version released before this record)."
     )
 
 

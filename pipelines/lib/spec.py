@@ -19,6 +19,7 @@ from pipelines.lib.feedback.declaration import FeedbackSpec
 from pipelines.lib.labeling.declaration import LabelingSpec
 from pipelines.lib.privacy.pii_shapes import regions_of_languages
 from pipelines.lib.quality.gate_declarations import GateParams, gate_fits, gates_json_schema, parse_gates
+from pipelines.lib.spec_access import AccessSpec, Classification, EscalationSpec, access_placeholders
 from pipelines.lib.spec_blocks import (
     DERIVED_ID,
     DETECTED_LANGUAGE,
@@ -40,6 +41,9 @@ from pipelines.lib.spec_blocks import (
 )
 
 __all__ = [
+    "AccessSpec",
+    "Classification",
+    "EscalationSpec",
     "DERIVED_ID",
     "DETECTED_LANGUAGE",
     "AnnotationsSpec",
@@ -99,6 +103,19 @@ class DatasetSpec(StrictModel):
     description: str = Field(default="", description="What the dataset is for; opens the dataset card.")
     owner: str = Field(description="Team accountable for the dataset.")
     steward: str = Field(description="Team that reviews failed gates and approves waivers.")
+    # -- access, classification, escalation (`spec_access`) --
+    classification: Classification = Field(
+        default="confidential",
+        description="How sensitive the dataset is: public, internal, confidential or restricted. Confidential and "
+        "restricted datasets' zones past redaction and releases are closed to other users of the machine.",
+    )
+    access: AccessSpec = Field(
+        default_factory=AccessSpec, description="Groups who may read the raw zone, and who may pull releases."
+    )
+    escalation: EscalationSpec = Field(
+        description="Whom to contact when a gate fails, when PII is found, when a person or a partner asks for "
+        "deletion."
+    )
     sources: list[SourceSpec] = Field(min_length=1, description="Raw sources of examples.")
     columns: ColumnsSpec = Field(description="Column roles; the allow-list of minimisation.")
     privacy: PrivacySpec = Field(
@@ -201,7 +218,12 @@ class DatasetSpec(StrictModel):
         for index, source in enumerate(self.sources):
             for key in ("owner", "steward", "legal_basis", "licence"):
                 values[f"sources[{index}].{key}"] = getattr(source, key)
-        return [key for key, value in values.items() if value.strip().upper().startswith("TODO")]
+        found = [key for key, value in values.items() if value.strip().upper().startswith("TODO")]
+        found += access_placeholders(self.access, "access") + self.escalation.placeholders("escalation")
+        for index, source in enumerate(self.sources):
+            found += access_placeholders(source.access, f"sources[{index}].access")
+            found += source.escalation.placeholders(f"sources[{index}].escalation")
+        return found
 
     def limits(self) -> list[Limit]:
         """What the spec's declared-absent columns keep from applying, in words: the run summary,

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from pipelines.lib.durations import IsoDuration
 from pipelines.lib.partners.terms import PartnerTerms
+from pipelines.lib.spec_access import AccessSpec, Classification, EscalationSpec
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 PiiType = Literal["email", "phone", "credit_card", "iban", "ip_address", "us_ssn"]
@@ -81,6 +82,18 @@ class SourceSpec(StrictModel):
     steward: str = Field(description="Person or team who answers questions about this source's data.")
     legal_basis: str = Field(
         description="Legal basis for using this source to train models (e.g. legitimate_interest, consent, contract)."
+    )
+    # -- access, classification, escalation (`spec_access`) --
+    classification: Classification = Field(
+        default="confidential",
+        description="How sensitive the source's data is: public, internal, confidential or restricted.",
+    )
+    access: AccessSpec = Field(
+        default_factory=AccessSpec, description="Groups who may read this source's data as written, and its releases."
+    )
+    escalation: EscalationSpec = Field(
+        description="Whom to contact about this source when a gate fails, when PII is found in it, when a person "
+        "or the partner asks for deletion."
     )
     licence: str = Field(
         default="",
@@ -367,6 +380,20 @@ class PrivacySpec(StrictModel):
     )
     consent: ConsentSpec | None = Field(default=None, description="Opt-out table; opted-out users are excluded.")
     retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Retention periods.")
+    # -- storage of the zones that hold personal data (`pipelines.lib.zones`) --
+    keep_raw: bool = Field(
+        default=False,
+        description="Keep the source's text as written in the raw zone, so that a later change of `redact` or "
+        "`regions` can redact it again after the landing copies are gone. Default (false): text is redacted on "
+        "the way in, and the only copy as written is the landed export, until retention deletes it.",
+    )
+    group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$",
+        description="A Unix group that owns the dataset's files (the PII zones stay owner-only, 0700/0600; a "
+        "confidential dataset's later zones and releases become readable by the group, 0750/0640). The user "
+        "running trainset must be a member.",
+    )
 
 
 def _known_regions(regions: list[str] | None) -> list[str] | None:

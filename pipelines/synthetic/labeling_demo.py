@@ -47,6 +47,10 @@ attributes:
     ticket-triage classifier.
   owner: support-ml
   steward: data-governance
+  escalation:
+    gate_failure: data-governance
+    pii_found: privacy-office
+    deletion_request: privacy-office
 
   sources:
     - name: tickets
@@ -56,6 +60,10 @@ attributes:
       steward: support-ops
       legal_basis: legitimate_interest
       licence: internal-use-only
+      escalation:
+        gate_failure: support-ops
+        pii_found: privacy-office
+        deletion_request: privacy-office
       start_date: "{start}"
 
   columns:

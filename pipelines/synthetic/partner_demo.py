@@ -62,6 +62,10 @@ attributes:
     partner's tickets where its terms and a signed decision allow.
   owner: support-ml
   steward: data-governance
+  escalation:
+    gate_failure: data-governance
+    pii_found: privacy-office
+    deletion_request: privacy-office
 
   sources:
     - name: tickets
@@ -71,6 +75,10 @@ attributes:
       steward: support-ops
       legal_basis: legitimate_interest
       licence: internal-use-only
+      escalation:
+        gate_failure: support-ops
+        pii_found: privacy-office
+        deletion_request: privacy-office
       start_date: "{start}"
     - name: northwind
       kind: partner
@@ -83,6 +91,10 @@ attributes:
       owner: partnerships
       steward: data-governance
       legal_basis: contract
+      escalation:
+        gate_failure: partnerships
+        pii_found: privacy-office
+        deletion_request: partnerships
       start_date: "{start}"
       rename: {rename}
       label_map: {label_map}
@@ -107,6 +119,10 @@ attributes:
       owner: partnerships
       steward: data-governance
       legal_basis: contract
+      escalation:
+        gate_failure: partnerships
+        pii_found: privacy-office
+        deletion_request: partnerships
       start_date: "{start}"
       terms:
         licence: CC-BY-NC-4.0

@@ -55,6 +55,14 @@ class Draft:
     languages_present: list[str] = field(default_factory=list)
 
 
+#: whom to call, as `init` drafts it: people must say (the spec refuses a source without them)
+ESCALATION_PLACEHOLDERS = {
+    "gate_failure": "TODO-gate-failure-contact",
+    "pii_found": "TODO-privacy-contact",
+    "deletion_request": "TODO-deletion-contact",
+}
+
+
 def profiled_languages(profile: ExportProfile) -> list[str]:
     """The languages detected in the profile's text above `MIN_LANGUAGE_SHARE`, most first: the
     first guess, settled by `measure_draft` on the rows a run keeps."""
@@ -108,6 +116,9 @@ def draft_spec(profile: ExportProfile, name: str, languages: list[str], path: st
         "description": "TODO-describe the outcome this dataset trains a model for",
         "owner": "TODO-owner",
         "steward": "TODO-steward",
+        "classification": "confidential",
+        "access": {"raw": ["TODO-raw-readers"], "releases": ["TODO-release-readers"]},
+        "escalation": ESCALATION_PLACEHOLDERS,
         "sources": [
             {
                 "name": name,
@@ -117,6 +128,8 @@ def draft_spec(profile: ExportProfile, name: str, languages: list[str], path: st
                 "steward": "TODO-source-steward",
                 "legal_basis": "TODO-legal-basis",
                 "licence": "TODO-licence",
+                "classification": "confidential",
+                "escalation": ESCALATION_PLACEHOLDERS,
                 "start_date": start.isoformat(),
             }
         ],

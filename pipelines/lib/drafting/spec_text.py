@@ -16,7 +16,7 @@ from pipelines.lib.catalog import COMPONENT_TYPE
 from pipelines.lib.drafting.bars import Draft
 from pipelines.lib.ingest.profile import ExportProfile
 from pipelines.lib.quality.gate_results import GateResult
-from pipelines.lib.spec import DERIVED_ID
+from pipelines.lib.spec import DERIVED_ID, EscalationSpec
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 _YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "~"}
@@ -83,6 +83,7 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
         f"  description: {scalar(spec.description)}  # TODO: must be filled in: the user outcome and its target metric",
         f"  owner: {spec.owner}  # TODO: must be filled in: the team accountable for the dataset",
         f"  steward: {spec.steward}  # TODO: must be filled in: the team that reviews failed gates and waivers",
+        *_access_lines(spec.classification, spec.access.raw, spec.access.releases, spec.escalation, "  "),
         "",
         "  sources:",
         f"    - name: {source.name}",
@@ -94,6 +95,7 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
         f"      steward: {source.steward}  # TODO: must be filled in: who answers questions about this data",
         f"      legal_basis: {source.legal_basis}  # TODO: must be filled in, e.g. legitimate_interest, consent",
         f"      licence: {source.licence}  # TODO: must be filled in, e.g. internal-use-only",
+        *_access_lines(source.classification, None, None, source.escalation, "      "),
         f'      start_date: "{source.start_date.isoformat()}"  # {first_day}',
         "",
         "  columns:",
@@ -121,6 +123,8 @@ def render_defs(draft: Draft, profile: ExportProfile, command: str) -> str:
         f"    # PII found in the text columns: {found_text}. Every kind is redacted, found or not.",
         f"    redact: {flow(list(spec.privacy.redact))}",
         f"    key_env: {spec.privacy.key_env}",
+        "    # keep_raw: true  # keep the text as written in the raw zone (owner-only) to redact it again later",
+        "    # group: GROUP     # a Unix group owning the dataset's files (the user must be a member)",
         "    retention:",
         "      default: P12M  # the seed's default",
         "      # sensitive: {categories: [...], keep: P3M}  # the seed's 3 months, for sensitive classes",
@@ -229,3 +233,23 @@ def render_suite(draft: Draft, profile: ExportProfile) -> str:
 
 def _expect(kind: str, column: str, kwargs: dict[str, Any], why: str) -> dict[str, Any]:
     return {"type": kind, "kwargs": {"column": column, **kwargs}, "meta": {"why": why}}
+
+
+def _access_lines(
+    classification: str, raw: list[str] | None, releases: list[str] | None, escalation: EscalationSpec, indent: str
+) -> list[str]:
+    """The classification, access and escalation keys as `init` drafts them: placeholders to fill."""
+    lines = [f"{indent}classification: {classification}  # guessed: the export holds personal data {REVIEW}"]
+    if raw is not None and releases is not None:
+        lines += [
+            f"{indent}access:  # TODO: must be filled in: named groups, never people",
+            f"{indent}  raw: {flow(raw)}  # who may read the zones holding the data as written",
+            f"{indent}  releases: {flow(releases)}  # who may pull released versions",
+        ]
+    lines += [
+        f"{indent}escalation:  # TODO: must be filled in: a team, channel or address each",
+        f"{indent}  gate_failure: {escalation.gate_failure}  # told when a gate blocks a release",
+        f"{indent}  pii_found: {escalation.pii_found}  # told when PII is found where it must not be",
+        f"{indent}  deletion_request: {escalation.deletion_request}  # handles erasure requests and delete lists",
+    ]
+    return lines

@@ -37,6 +37,7 @@ from pipelines.lib.ingest.timestamps import parse_timestamps
 from pipelines.lib.reports import LandedExport, LandingLedger
 from pipelines.lib.spec import DERIVED_ID, DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
+from pipelines.lib.zones import prepare_dataset
 
 #: columns a landed day adds to the export's own: which export a record came from (its path and
 #: sha256), and why it cannot be used when that is known at landing (malformed, before_start_date)
@@ -155,6 +156,7 @@ def land_exports(
     blank_day = {filed_on.isoformat()} if any(e.records.blank for e in fresh) else set()
     days = sorted(set(touched) | set(new_by_day) | blank_day)
     if write:
+        prepare_dataset(paths, spec)  # the landing copies hold the records as written: owner-only
         for day in days:
             before = touched.get(day)
             if before is None and paths.landed(source.name, day).is_file():

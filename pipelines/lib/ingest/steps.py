@@ -11,11 +11,13 @@ import pandas as pd
 from pipelines.lib.accounting import Accounting, RowAccounting
 from pipelines.lib.files import write_parquet
 from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
+from pipelines.lib.privacy.policies import minimise_on_ingest
 from pipelines.lib.quality import schemas
 from pipelines.lib.report_files import write_ingest, write_quarantine
-from pipelines.lib.reports import ContractResult, IngestReport, QuarantineReport
+from pipelines.lib.reports import ContractResult, IngestRedaction, IngestReport, QuarantineReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
+from pipelines.lib.zones import prepare_dataset
 
 #: the accounting reason of records whose every field is empty
 BLANK_RECORD = "blank_record"
@@ -42,17 +44,22 @@ def land_raw(
 ) -> IngestBatch:
     """Parse landed days of a source into the raw zone (one file per day); unusable rows go to
     quarantine, all-empty records are counted as `blank_record` (read, neither landed nor
-    quarantined). A timestamp past the run's `as_of` day is `future_timestamp`. Writes an
-    `IngestReport` per day; returns them with the batch's contract. Raises SourceError when a
-    source file as a whole cannot be read."""
+    quarantined). A timestamp past the run's `as_of` day is `future_timestamp`. Unless the spec
+    declares `privacy.keep_raw`, a raw day holds only the spec's columns, its text redacted: the
+    source's text as written stays only in the landing copies. The PII zones are owner-only
+    (`zones.prepare_dataset`). Writes an `IngestReport` per day; returns them with the batch's
+    contract. Raises SourceError when a source file as a whole cannot be read, AccessError when
+    `privacy.group` cannot own the files."""
     source = next(s for s in spec.sources if s.name == source_name)
+    prepare_dataset(paths, spec)
     known_ids, other_ids = _ids_landed_before(paths, spec, source_name, partitions)
     landed = read_days(paths.root, spec, source, partitions, as_of=as_of, known_ids=known_ids, other_ids=other_ids)
-    rows_by_day: dict = dict(tuple(landed.rows.groupby("partition", sort=False))) if len(landed.rows) else {}
+    stored, redaction = _redacted_on_ingest(landed.rows, spec, partitions)
+    rows_by_day: dict = dict(tuple(stored.groupby("partition", sort=False))) if len(stored) else {}
     bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
     per_day: list[IngestReport] = []
     for partition in partitions:
-        rows = rows_by_day.get(partition, landed.rows.iloc[0:0]).drop(columns="partition")
+        rows = rows_by_day.get(partition, stored.iloc[0:0]).drop(columns="partition")
         bad = bad_by_day.get(partition, landed.quarantine.iloc[0:0]).drop(columns="partition")
         write_parquet(rows, paths.raw(source.name, partition))
         write_parquet(bad, paths.quarantine_part(source.name, partition))
@@ -62,11 +69,39 @@ def land_raw(
         # so from max_quarantine_rate), yet in the day's accounting, so rows in = out + removed.
         removed |= {BLANK_RECORD: landed.blank[partition]} if landed.blank[partition] else {}
         accounting = Accounting(rows_read, removed)
-        report = IngestReport(partition=partition, file=file, sha256=sha256, accounting=accounting.close(len(rows)))
+        report = IngestReport(
+            partition=partition,
+            file=file,
+            sha256=sha256,
+            accounting=accounting.close(len(rows)),
+            redaction=redaction[partition],
+        )
         write_ingest(paths, source.name, report)
         per_day.append(report)
-    contract = schemas.validate(schemas.raw_schema(spec), landed.rows.drop(columns="partition", errors="ignore"))
+    contract = schemas.validate(schemas.raw_schema(spec), stored.drop(columns="partition", errors="ignore"))
     return IngestBatch(per_day, contract)
+
+
+def _redacted_on_ingest(
+    rows: pd.DataFrame, spec: DatasetSpec, partitions: list[str]
+) -> tuple[pd.DataFrame, dict[str, IngestRedaction | None]]:
+    """The batch's typed rows as the raw zone stores them, and what was done to each day: minimised
+    and redacted in one vectorised pass (`minimise_on_ingest`), or, with `privacy.keep_raw`, as
+    written (None)."""
+    if spec.privacy.keep_raw:
+        return rows, dict.fromkeys(partitions)
+    frame, replaced, dropped = minimise_on_ingest(rows, spec)
+    by_day = replaced.groupby(rows["partition"].to_numpy(), sort=False).sum()
+    done: dict[str, IngestRedaction | None] = {}
+    for partition in partitions:
+        counts = by_day.loc[partition] if partition in by_day.index else replaced.sum() * 0
+        done[partition] = IngestRedaction(
+            pii_types=list(spec.privacy.redact),
+            regions=spec.phone_regions,
+            replaced={str(t): int(n) for t, n in counts.items()},
+            dropped_columns=dropped,
+        )
+    return frame, done
 
 
 def _ids_landed_before(
@@ -102,7 +137,7 @@ def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> QuarantineRepo
     parts = sorted((paths.warehouse / "quarantine").glob("*/*.parquet"))
     frames = [pd.read_parquet(p) for p in parts]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    write_parquet(frame, paths.quarantine)
+    write_parquet(frame, paths.quarantine, private=True)  # records by id and place: owner-only
     by_reason = {str(r): int(n) for r, n in frame["reason"].value_counts().items()} if len(frame) else {}
     report = QuarantineReport(rows=len(frame), by_reason=by_reason)
     write_quarantine(paths, report)

@@ -19,16 +19,38 @@ from pipelines.lib.privacy.redaction import redact
 from pipelines.lib.spec import DatasetSpec
 
 
-def minimise_and_redact(raw: pd.DataFrame, spec: DatasetSpec, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep only the spec's columns, redact PII in text, pseudonymise ids.
+def minimise_and_redact(
+    raw: pd.DataFrame, spec: DatasetSpec, key: bytes, redacted: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep only the spec's columns, redact PII in text, pseudonymise ids. Rows `redacted` marks
+    had their text redacted on the way in under the spec's rules (`minimise_on_ingest`): left as
+    they are.
 
     Returns the redacted frame and, aligned with it, how many values of each PII type were
     replaced in each row (counts, never values).
     """
-    frame, replaced = redact_text(raw[spec.stored_columns].copy(), spec)
+    frame = raw[spec.stored_columns].copy()
+    if redacted is None or not redacted.any():
+        frame, replaced = redact_text(frame, spec)
+    else:
+        todo = ~redacted.to_numpy()
+        replaced = pd.DataFrame(0, index=frame.index, columns=list(spec.privacy.redact), dtype="int64")
+        if todo.any():
+            part, counts = redact_text(frame.loc[todo].copy(), spec)
+            frame.loc[todo, spec.columns.text] = part[spec.columns.text]
+            replaced.loc[todo] = counts
     for column in spec.pseudonymized_columns:
         frame[column] = pseudonymize(frame[column], key)
     return frame, replaced
+
+
+def minimise_on_ingest(rows: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Typed rows as the raw zone stores them by default: only the spec's columns (ids kept as
+    written, for erasure and deletions), text redacted. Returns them, the values replaced per row
+    and PII type (counts only), and the columns left out (`partition` kept, when present)."""
+    keep = [*spec.kept_columns, *(["partition"] if "partition" in rows.columns else [])]
+    frame, replaced = redact_text(rows[keep].copy(), spec)
+    return frame, replaced, dropped_columns(list(rows.columns), spec)
 
 
 def redact_text(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -30,8 +30,14 @@ from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
 from pipelines.lib.privacy.retention import expire_stored
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.waivers import load_allowances
-from pipelines.lib.report_files import write_eligibility, write_redaction
-from pipelines.lib.reports import ContractResult, EligibilityReport, RedactionReport, RetentionOnStorage
+from pipelines.lib.report_files import MissingReportError, read_ingest, write_eligibility, write_redaction
+from pipelines.lib.reports import (
+    ContractResult,
+    EligibilityReport,
+    IngestRedaction,
+    RedactionReport,
+    RetentionOnStorage,
+)
 from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -69,30 +75,40 @@ class RedactionBatch:
 
 def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[str], key: bytes) -> RedactionBatch:
     """Minimise, redact and pseudonymise days of every source into the redacted zone (one file
-    per day), in one vectorised batch. Writes a `RedactionReport` per day; returns them with the
-    batch's contract and PII-residue review."""
-    parts, day_rows = [], []
+    per day), in one vectorised batch. A raw day already minimised and redacted on the way in
+    under the spec's rules (its `IngestReport.redaction`) is not redacted again: its counts are
+    carried over. Writes a `RedactionReport` per day; returns them with the batch's contract and
+    PII-residue review."""
+    parts, day_rows, done, on_ingest = [], [], [], []
     for partition in partitions:
-        day = [
-            pd.read_parquet(paths.raw(source.name, partition)).assign(**{SOURCE_COLUMN: source.name})
-            for source in spec.sources
-        ]
+        day = []
+        for source in spec.sources:
+            frame = pd.read_parquet(paths.raw(source.name, partition)).assign(**{SOURCE_COLUMN: source.name})
+            redaction = _redaction_on_ingest(paths, source.name, partition)
+            done.append(np.full(len(frame), redaction is not None and _same_rules(redaction, spec)))
+            on_ingest.append(redaction)
+            day.append(frame)
         parts += day
         day_rows.append(sum(map(len, day)))
     raw = pd.concat(parts, ignore_index=True)
     _refuse_shared_ids(raw, spec)
-    frame, replaced = minimise_and_redact(raw, spec, key)
-    dropped = dropped_columns(list(raw.columns), spec)
+    frame, replaced = minimise_and_redact(raw, spec, key, redacted=pd.Series(np.concatenate(done), index=raw.index))
+    on_the_way_in = [c for r in on_ingest if r is not None for c in r.dropped_columns]
+    dropped = list(dict.fromkeys([*dropped_columns(list(raw.columns), spec), *on_the_way_in]))
     # The batch is the days in order: each day is one slice of it (no pass over the batch per day).
     ends = np.cumsum(day_rows, dtype=int)
     reports = []
-    for partition, start, end in zip(partitions, ends - day_rows, ends, strict=True):
+    for index, (partition, start, end) in enumerate(zip(partitions, ends - day_rows, ends, strict=True)):
         part = frame.iloc[start:end]
         write_parquet(part, paths.redacted(partition))
+        counts = {str(t): int(n) for t, n in replaced.iloc[start:end].sum().items()}
+        for earlier in on_ingest[index * len(spec.sources) : (index + 1) * len(spec.sources)]:
+            for kind, n in (earlier.replaced if earlier else {}).items():
+                counts[kind] = counts.get(kind, 0) + n
         report = RedactionReport(
             partition=partition,
             accounting=Accounting(len(part)).close(len(part)),
-            replaced={str(t): int(n) for t, n in replaced.iloc[start:end].sum().items()},
+            replaced=counts,
             dropped_columns=dropped,
         )
         write_redaction(paths, report)
@@ -103,6 +119,22 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
         contract=schemas.validate(schemas.redacted_schema(spec), frame),
         pii_residue=check_residue(paths, spec, frame, f"redacted {_day_range(partitions)}"),
     )
+
+
+def _redaction_on_ingest(paths: DatasetPaths, source: str, partition: str) -> IngestRedaction | None:
+    """How a raw day was minimised and redacted on the way in; None: it holds the text as written
+    (`privacy.keep_raw`, or a day stored before redaction moved to ingest)."""
+    try:
+        return read_ingest(paths, source, partition).redaction
+    except MissingReportError:
+        return None
+
+
+def _same_rules(redaction: IngestRedaction, spec: DatasetSpec) -> bool:
+    """Whether a day was redacted under the spec's present rules; if not it is redacted again, and
+    a PII type added to `privacy.redact` since is found (one removed cannot be put back: the raw day
+    holds its placeholders until it is landed again)."""
+    return (redaction.pii_types, redaction.regions) == (list(spec.privacy.redact), spec.phone_regions)
 
 
 def _refuse_shared_ids(raw: pd.DataFrame, spec: DatasetSpec) -> None:

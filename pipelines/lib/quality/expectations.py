@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.lib.files import follow_folder, make_folder
 from pipelines.lib.reports import ExpectationOutcome
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -91,6 +92,17 @@ def run_suite(
 
 
 def _run_checkpoint(
+    suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[str, Any], docs_root: Path
+) -> list:
+    # GX writes its files with the umask's modes: they follow the dataset's folder once written.
+    make_folder(docs_root / "gx")
+    try:
+        return _checkpoint_results(suite, frame, parameters, docs_root)
+    finally:
+        follow_folder(docs_root / "gx")
+
+
+def _checkpoint_results(
     suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[str, Any], docs_root: Path
 ) -> list:
     context = gx.get_context(mode="file", project_root_dir=str(docs_root))

@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting
 from pipelines.lib.durations import cutoff
-from pipelines.lib.files import read_csv_table, write_json, write_parquet
+from pipelines.lib.files import follow_folder, read_csv_table, write_json, write_parquet
 from pipelines.lib.ingest.language import detect_languages, known_codes
 from pipelines.lib.privacy.policies import apply_freshness
 from pipelines.lib.quality import schemas
@@ -228,3 +228,4 @@ def _write_dvc_reports(paths: DatasetPaths, run: GateRun, counts: list[CoverageC
     coverage = rows.groupby([spec.labels.column, language], observed=True)["n"].sum().reset_index()
     paths.reports.mkdir(parents=True, exist_ok=True)
     coverage.to_csv(paths.reports / "coverage.csv", index=False)
+    follow_folder(paths.reports)  # pandas' CSV files take the umask's modes; the dataset's folder decides

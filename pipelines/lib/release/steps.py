@@ -76,6 +76,7 @@ from pipelines.lib.reports import (
 )
 from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
+from pipelines.lib.zones import prepare_releases, storage_record
 
 # -- release -----------------------------------------------------------------------------------
 
@@ -138,6 +139,7 @@ def release_training_set(
         limits=training.limits,
         labels=labeled.model_copy(update={"released_by_source": training.label_sources}),
         licence=licence_section(spec, released),
+        storage=storage_record(paths, spec, ingested),
     )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
@@ -149,6 +151,7 @@ def release_training_set(
         )
         # A fresh clone holds datasets.dvc but not datasets/: fetch what is released before numbering.
         fetch_missing_versions(paths.root, spec.name)
+        prepare_releases(paths, spec)
         outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
         erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
         withdrawals = versions_to_withdraw(paths.root, spec.name, spec.columns.user, erased, outcome.version)

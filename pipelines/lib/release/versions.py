@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from pipelines.lib.errors import BAD_DATA, describe_validation
+from pipelines.lib.files import close_folder, make_folder, take_modes_of
 from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.locks import exclusive
 from pipelines.lib.privacy.residue import ResidueFinding, find_residue
@@ -159,7 +160,9 @@ def release(
     are listed in the manifest and the card. `publish` then tracks, pushes, commits and tags it."""
     releases = root / "datasets" / dataset
     staging = root / "data" / "staging" / f"{dataset}-{uuid.uuid4().hex}"
-    staging.mkdir(parents=True)
+    # Owner-only until the files have passed their residue check: then the version takes the modes
+    # of the folder it is renamed into (`zones.prepare_releases`).
+    close_folder(staging)
     try:
         files = _write_splits(frame, staging)
         review = _released_residue(dataset, staging, files, residue or ReleaseResidue(text_columns=[]))
@@ -189,7 +192,7 @@ def release(
         card = FileEntry(sha256=file_sha256(staging / CARD), bytes=(staging / CARD).stat().st_size)
         manifest = manifest.model_copy(update={"files": files | {CARD: card}})
         (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-        releases.mkdir(parents=True, exist_ok=True)
+        take_modes_of(make_folder(releases), staging)
         kill.reach("release:staged")
         os.rename(staging, target)  # atomic on one filesystem; fails if target appeared meanwhile
         kill.reach("release:renamed")
