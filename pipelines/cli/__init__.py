@@ -25,6 +25,7 @@ VERBS = {
     "adjudicate": "pipelines.cli.adjudicate",
     "feedback": "pipelines.cli.feedback",
     "assess-partner": "pipelines.cli.assess_partner",
+    "audit": "pipelines.cli.audit",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
@@ -57,6 +58,7 @@ USER_ERRORS = {
     "pipelines.lib.partners.sample": ["AssessmentError"],
     "pipelines.lib.partners.decisions": ["DecisionRecordError"],
     "pipelines.lib.partners.delete_lists": ["DeleteListError"],
+    "pipelines.lib.audit.verify": ["AuditChainError"],
 }
 
 

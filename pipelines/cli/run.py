@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, local_dagster_home, workspace_option
+from pipelines.lib.audit.events import record_run
 from pipelines.lib.catalog import choose_dataset
 
 
@@ -54,6 +55,7 @@ def run(dataset: str | None, workspace: Path, start, end, as_of, verbose: bool) 
         # The summary below names each failure's root cause; Dagster's log repeats it with tracebacks.
         log_level="INFO" if verbose else "CRITICAL",
     )
+    record_run(workspace, spec.name, summary)
     _report(summary)
     sys.exit(0 if summary.success else 1)
 
