@@ -132,3 +132,44 @@ def test_concurrent_writers_never_interleave_or_fork_the_chain(tmp_path):
     count, problems = verify(tmp_path)
     assert (count, problems) == (100, [])
     assert [e.seq for e in entries(tmp_path)] == list(range(1, 101))
+
+
+def test_the_change_log_says_what_moved_between_versions(tmp_path):
+    """Two versions released from manifests that differ in rows, a bar, a gate's status and the rows
+    removed by reason; the first withdrawn. The change log names each, newest first."""
+    from test_release import body, frame
+
+    from pipelines.lib.accounting import RowAccounting
+    from pipelines.lib.audit.changelog import changelog
+    from pipelines.lib.files import write_json
+    from pipelines.lib.quality.gate_results import GateResult
+    from pipelines.lib.release.versions import release
+
+    def version(offset: int, bar: int, passed: bool, erased: int):
+        first = body()
+        spec = first.spec.content | {"gates": first.spec.content["gates"] | {"min_examples_per_class": {"min": bar}}}
+        gate = GateResult(name="min_examples_per_class", severity="warn", passed=passed, measured=5, required=bar)
+        steps = {"eligible": RowAccounting(rows_in=40, rows_out=40 - erased, removed={"erasure_request": erased})}
+        update = {"spec": first.spec.model_copy(update={"content": spec}), "gates": [gate], "accounting": steps}
+        return release(tmp_path, "demo", frame(offset=offset), first.model_copy(update=update))
+
+    version(0, 5, True, 0)
+    version(10, 8, False, 3)
+    withdrawn = {"withdrawn_at": "2026-11-30T05:00:00+00:00", "reason": "erasure", "requests": ["e1"], "replaced_by": 2}
+    write_json({"withdrawn": {"1": withdrawn}}, tmp_path / "registry" / "demo.json")
+    record(tmp_path, PullEvent(dataset="demo", version=2, files=4))
+    text = changelog(tmp_path, "demo", entries(tmp_path), pulls=True)
+    assert text.index("## v2 — ") < text.index("## v1 — ")
+    v2, v1 = text.split("## v2 — ")[1].split("## v1 — ")
+    assert "- rows: 30 (+0 since v1)" in v2
+    assert "- examples added: 10; removed: 10 (by id, against v1)" in v2
+    assert "erasure_request 3 (+3)" in v2
+    assert "gates.min_examples_per_class.min: 5 → 8" in v2
+    assert "- gates that changed status: min_examples_per_class passed → warned" in v2
+    assert "- pulled through trainset: 1: " in v2
+    assert "**withdrawn** 2026-11-30T05:00:00+00:00 (erasure: 1 request(s)); use v2" in v1 and "(first version)" in v1
+
+
+def test_a_change_log_of_a_dataset_never_released_is_a_usage_error(tmp_path):
+    result = audit(tmp_path, "changelog", "demo")
+    assert result.exit_code == 2 and "demo has no released version under" in result.output

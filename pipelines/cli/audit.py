@@ -58,7 +58,11 @@ def changelog(dataset: str, workspace: Path) -> None:
     """Print DATASET's change log (datasets/DATASET/CHANGELOG.md as of now), with who pulled each
     version through trainset."""
     from pipelines.lib.audit.changelog import changelog as render  # loads pyarrow and the manifests
+    from pipelines.lib.release.versions import versions
 
+    releases = workspace / "datasets" / dataset
+    if not versions(releases):
+        raise click.UsageError(f"{dataset} has no released version under {releases}: there is no change log yet")
     click.echo(render(workspace, dataset, entries(workspace), pulls=True), nl=False)
 
 

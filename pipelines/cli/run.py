@@ -55,8 +55,8 @@ def run(dataset: str | None, workspace: Path, start, end, as_of, verbose: bool) 
         # The summary below names each failure's root cause; Dagster's log repeats it with tracebacks.
         log_level="INFO" if verbose else "CRITICAL",
     )
-    record_run(workspace, spec.name, summary)
     _report(summary)
+    record_run(workspace, spec.name, summary)  # the audit log's entry for this run, whatever came of it
     sys.exit(0 if summary.success else 1)
 
 
