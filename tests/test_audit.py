@@ -173,3 +173,16 @@ def test_the_change_log_says_what_moved_between_versions(tmp_path):
 def test_a_change_log_of_a_dataset_never_released_is_a_usage_error(tmp_path):
     result = audit(tmp_path, "changelog", "demo")
     assert result.exit_code == 2 and "demo has no released version under" in result.output
+
+
+def test_loading_a_version_with_pipelines_load_is_a_pull_in_the_log(tmp_path):
+    from test_release import body, frame
+
+    import pipelines
+    from pipelines.lib.release.versions import release
+
+    release(tmp_path, "demo", frame(), body())
+    splits = pipelines.load("demo", workspace=tmp_path)
+    assert sorted(splits) == ["test", "train", "validation"]
+    (pulled,) = entries(tmp_path)
+    assert pulled.event == PullEvent(dataset="demo", version=1, files=3, via="pipelines.load")

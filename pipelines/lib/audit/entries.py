@@ -77,10 +77,11 @@ class WithdrawalEvent(EventBase):
 
 
 class PullEvent(EventBase):
-    """A version fetched and verified through `trainset pull`."""
+    """A version fetched and verified through `trainset pull`, or loaded by `pipelines.load`."""
 
     type: Literal["pull"] = "pull"
     files: int = Field(description="Files verified against the manifest.")
+    via: Literal["trainset pull", "pipelines.load"] = Field(default="trainset pull", description="How it was pulled.")
 
 
 class WaiverEvent(EventBase):

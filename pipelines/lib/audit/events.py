@@ -45,9 +45,15 @@ def record_run(root: Path, dataset: str, summary: Any) -> AuditEntry:
     )
 
 
-def record_pull(root: Path, dataset: str, version: int, files: list[str]) -> AuditEntry:
-    """A version fetched and verified through `trainset pull`."""
-    return record(root, PullEvent(dataset=dataset, version=version, files=len(files)))
+def record_pull(
+    root: Path,
+    dataset: str,
+    version: int,
+    files: list[str],
+    via: Literal["trainset pull", "pipelines.load"] = "trainset pull",
+) -> AuditEntry:
+    """A version fetched and verified through `trainset pull` (or loaded by `pipelines.load`)."""
+    return record(root, PullEvent(dataset=dataset, version=version, files=len(files), via=via))
 
 
 def record_erasure(root: Path, request_id: str, deleted: dict[str, int], reason: str) -> AuditEntry:
