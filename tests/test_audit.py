@@ -186,3 +186,42 @@ def test_loading_a_version_with_pipelines_load_is_a_pull_in_the_log(tmp_path):
     assert sorted(splits) == ["test", "train", "validation"]
     (pulled,) = entries(tmp_path)
     assert pulled.event == PullEvent(dataset="demo", version=1, files=3, via="pipelines.load")
+
+
+def test_entries_since_a_release_follow_a_log_another_clone_extended(tmp_path):
+    """Clone A has an entry pending when it pulls clone B's release (B's log went two entries
+    further): the chain still holds, and A's next release re-links its entries after B's."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    record(a, RunEvent(dataset="demo", version=1, run_id="r1", outcome="released", partitions="2 days"))
+    commit_pending(a)
+    (b / "audit").mkdir(parents=True)
+    (b / AUDIT_LOG).write_text((a / AUDIT_LOG).read_text())  # b is a clone of a
+    record(a, PullEvent(dataset="demo", version=1, files=4))  # pending in a
+    for version in (2, 3):
+        record(b, PullEvent(dataset="demo", version=version, files=4))
+    commit_pending(b)
+    (a / AUDIT_LOG).write_text((b / AUDIT_LOG).read_text())  # `git pull` of b's release into a
+    assert verify(a) == (4, [])
+    record(a, PullEvent(dataset="other", version=1, files=4))  # follows a's pending entry
+    commit_pending(a)
+    assert verify(a) == (5, [])
+    logged = entries(a)
+    assert [e.seq for e in logged] == [1, 2, 3, 4, 5]
+    assert [(e.event.dataset, e.event.version) for e in logged[3:]] == [("demo", 1), ("other", 1)]
+
+
+def test_an_edited_pending_entry_is_not_relinked_onto_another_clones_log(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    record(a, RunEvent(dataset="demo", version=1, run_id="r1", outcome="released", partitions="2 days"))
+    commit_pending(a)
+    (b / "audit").mkdir(parents=True)
+    (b / AUDIT_LOG).write_text((a / AUDIT_LOG).read_text())
+    record(a, PullEvent(dataset="demo", version=1, files=4))
+    record(b, PullEvent(dataset="demo", version=2, files=4))
+    commit_pending(b)
+    (a / AUDIT_LOG).write_text((b / AUDIT_LOG).read_text())
+    pending = a / PENDING_LOG
+    pending.write_text(pending.read_text().replace('"files": 4', '"files": 5'))
+    commit_pending(a)  # appended as it is, for verify to name
+    count, problems = verify(a)
+    assert count == 3 and any("entry #2 (pull demo@v1" in str(p) and "was edited" in str(p) for p in problems)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipelines.lib.audit.entries import GENESIS, Actor, AuditEntry, EventBase, new_entry, text_sha256
+from pipelines.lib.audit.entries import GENESIS, Actor, AuditEntry, EventBase, entry_hash, new_entry, text_sha256
 
 AUDIT_LOG = Path("audit") / "log.jsonl"
 PENDING_LOG = Path("audit") / "pending.jsonl"
@@ -102,14 +102,9 @@ def last_entry(root: Path) -> tuple[int, str]:
     A last line that is not an entry is chained to as written (its sha256), so that `trainset
     audit verify` still finds it."""
     for path in (root / PENDING_LOG, root / AUDIT_LOG):
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-        lines = [line for line in lines if line.strip()]
+        lines = _lines(path)
         if lines:
-            try:
-                fields = json.loads(lines[-1])
-                return int(fields["seq"]), str(fields["hash"])
-            except (ValueError, KeyError, TypeError):
-                return len(lines), text_sha256(lines[-1])
+            return _parsed_tail(lines)
     return 0, GENESIS
 
 
@@ -128,23 +123,60 @@ def commit_pending(root: Path) -> Path:
     with audit_lock(root):
         pending = root / PENDING_LOG
         if pending.is_file():
-            last = _last_seq(root / AUDIT_LOG)
-            lines = [line for line in pending.read_text(encoding="utf-8").splitlines() if line.strip()]
-            _append(root / AUDIT_LOG, [line for line in lines if (_seq(line) or last + 1) > last])
+            _relink(root)
+            committed = set(_lines(root / AUDIT_LOG))
+            _append(root / AUDIT_LOG, [line for line in _lines(pending) if line not in committed])
             pending.unlink()
     return AUDIT_LOG
 
 
-def _last_seq(path: Path) -> int:
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.is_file() else []
-    return max((s for s in map(_seq, lines) if s is not None), default=0)
+def relink_pending(root: Path) -> None:
+    """Chain the pending entries onto the log's last entry, if they branch from an earlier one."""
+    with audit_lock(root):
+        _relink(root)
 
 
-def _seq(line: str) -> int | None:
+def _relink(root: Path) -> None:
+    """Pending entries chain from the log's last entry as it was when they were written. When the
+    log has gained entries since (a `git pull` of another clone's release), they are renumbered and
+    chained onto its new last entry, their content unchanged: only an intact run of entries
+    branching from an entry of the log is, so a damaged one is left for `verify` to name."""
+    pending = _lines(root / PENDING_LOG)
+    committed = _lines(root / AUDIT_LOG)
+    new = [line for line in pending if line not in set(committed)]
+    if not new or not committed:
+        return
+    seq, head = _parsed_tail(committed)
     try:
-        return int(json.loads(line)["seq"])
+        found = [json.loads(line) for line in new]
+        branched = {json.loads(line)["hash"] for line in committed}
+        entries = [AuditEntry.model_validate(fields) for fields in found]
+    except (ValueError, KeyError, TypeError, ValidationError):
+        return
+    intact = all(entry_hash(f) == f["hash"] for f in found)
+    chained = all(later.prev == earlier.hash for earlier, later in zip(entries, entries[1:], strict=False))
+    if entries[0].prev == head or entries[0].prev not in branched or not (intact and chained):
+        return
+    relinked = []
+    for entry in entries:
+        seq += 1
+        moved = new_entry(seq, entry.at, entry.event, entry.who, entry.why, head)
+        relinked.append(moved.line())
+        head = moved.hash
+    kept = [line for line in pending if line not in set(new)]
+    (root / PENDING_LOG).write_text("".join(f"{line}\n" for line in kept + relinked), encoding="utf-8")
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.is_file() else []
+
+
+def _parsed_tail(lines: list[str]) -> tuple[int, str]:
+    try:
+        fields = json.loads(lines[-1])
+        return int(fields["seq"]), str(fields["hash"])
     except (ValueError, KeyError, TypeError):
-        return None
+        return len(lines), text_sha256(lines[-1])
 
 
 def read_lines(root: Path) -> list[Line]:

@@ -20,7 +20,7 @@ from pipelines.lib.audit.entries import (
     WithdrawalEvent,
     text_sha256,
 )
-from pipelines.lib.audit.log import audit_lock, commit_pending, entries, last_entry, record, who
+from pipelines.lib.audit.log import audit_lock, commit_pending, entries, last_entry, record, relink_pending, who
 from pipelines.lib.hashing import combined_sha256, file_sha256
 from pipelines.lib.partners.deletions import DeleteLists
 from pipelines.lib.quality.gate_results import GateResult
@@ -42,6 +42,7 @@ def release_record(
     delete lists honoured, as counts and hashes; and the audit log's last entry."""
     today = datetime.now(UTC).date()
     requests = sorted({text_sha256(request) for request in erased.values()})
+    relink_pending(root)  # entries since the last release follow the log as it now is
     with audit_lock(root):
         seq, head = last_entry(root)
     return ReleaseRecord(

@@ -40,7 +40,17 @@ def verify(root: Path) -> tuple[int, list[Problem]]:
     lines = read_lines(root)
     problems: list[Problem] = []
     expected_seq, prev_hash, prev_label = 1, GENESIS, "the start of the log"
+    committed: dict[str, tuple[int, str]] = {}  # hash -> (seq, label) of the committed entries
+    previous_file = AUDIT_LOG
     for line in lines:
+        fields = line.fields or {}
+        branch = fields.get("prev")
+        if line.file != previous_file and isinstance(branch, str) and branch != prev_hash and branch in committed:
+            # The entries since the last release branch from an entry the log has gained others
+            # after (a `git pull` of another clone's release): the next release re-links them.
+            expected_seq, prev_label = committed[branch][0] + 1, committed[branch][1]
+            prev_hash = branch
+        previous_file = line.file
         if line.fields is None or "hash" not in line.fields or "seq" not in line.fields:
             problems.append(
                 Problem(
@@ -71,6 +81,8 @@ def verify(root: Path) -> tuple[int, list[Problem]]:
             problems.append(Problem(line.where, f"{label} is numbered {seq} where #{expected_seq} was due: renumbered"))
         expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
         prev_hash, prev_label = str(line.fields["hash"]), label
+        if line.file == AUDIT_LOG and isinstance(seq, int):
+            committed[prev_hash] = (seq, label)
     if not problems:  # a chain rewritten whole, hashes and all, still differs from what was committed
         problems = _committed_prefix(root, [line for line in lines if line.file == AUDIT_LOG])
     return len(lines), problems
