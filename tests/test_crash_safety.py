@@ -91,7 +91,7 @@ def assert_no_partial_version(root: Path) -> None:
     """Every version folder is complete (or withdrawn), and every tag names one."""
     releases = root / "datasets" / DATASET
     withdrawn = read_registry(root, DATASET)["withdrawn"]
-    folders = sorted(p.name for p in releases.iterdir()) if releases.is_dir() else []
+    folders = sorted(p.name for p in releases.iterdir() if p.is_dir()) if releases.is_dir() else []  # + CHANGELOG.md
     assert folders == [f"v{v}" for v in versions(releases)], "a version folder without its manifest"
     for version in versions(releases):
         files = read_manifest(releases / f"v{version}").files

@@ -130,6 +130,60 @@ def test_a_dataset_with_other_columns_no_user_and_no_channel_releases(released):
     assert "not applied: language: no language column" in result.stdout
 
 
+def test_the_audit_log_lists_the_run_the_release_and_a_pull_and_the_release_commit_carries_it(released, tmp_path):
+    root, planted, _ = released
+    pulled = trainset(root, "pull", "case_routing@v1", "-o", str(tmp_path / "v1"))
+    assert pulled.returncode == 0, pulled.stderr
+    shown = trainset(root, "audit", "show", "--dataset", "case_routing")
+    assert shown.returncode == 0, shown.stderr
+    events = [line.split()[2] for line in shown.stdout.splitlines()]  # `#N at event dataset@vN ... by who`
+    assert events[-3:] == ["release", "run", "pull"], shown.stdout  # the run's entry is written once it ends
+    release, run, pull = shown.stdout.splitlines()[-3:]
+    assert "release case_routing@v1 " in release and "run case_routing@v1 " in run and "outcome=released" in run
+    assert "pull case_routing@v1 files=4" in pull
+    of_v1 = trainset(root, "audit", "show", "--dataset", "case_routing", "--version", "1").stdout.splitlines()
+    assert [line.split()[2] for line in of_v1] == ["release", "run", "pull"]
+    listed = trainset(root, "versions", "case_routing").stdout
+    assert "pulled through trainset 1 time(s), last " in listed and " by " in listed
+    verified = trainset(root, "audit", "verify")
+    assert verified.returncode == 0 and "the chain holds" in verified.stdout, verified.stderr
+    # The release commit carries the log up to and with the release's entry; what came after waits, ignored by git.
+    committed = subprocess.run(
+        ["git", "show", "case_routing@v1:audit/log.jsonl"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert json.loads(committed[-1])["event"]["type"] == "release"
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
+    # The manifest and card answer who released it and under what; the change log sits beside the versions.
+    version = root / "datasets" / "case_routing" / "v1"
+    record = json.loads((version / "manifest.json").read_text())["release_record"]
+    assert record["released_by"]["os_user"] and record["erasure_requests"] == 0 and record["waivers"] == []
+    assert "## Release record" in (version / "DATASET_CARD.md").read_text()
+    changelog = (root / "datasets" / "case_routing" / "CHANGELOG.md").read_text()
+    assert "## v1 — " in changelog and "(first version)" in changelog
+    text = (root / "audit" / "log.jsonl").read_text() + (root / "audit" / "pending.jsonl").read_text()
+    assert not any(value in text for values in planted.values() for value in values)
+
+
+def test_audit_verify_names_an_edited_and_a_removed_entry_of_a_real_log(released, tmp_path):
+    root, _, _ = released
+    for case in ("edited", "removed"):
+        copy = tmp_path / case
+        shutil.copytree(root / "audit", copy / "audit")
+        log = copy / "audit" / "log.jsonl"
+        release = log.read_text()
+        assert json.loads(release)["event"]["type"] == "release"  # the entry the release commit carries
+        log.write_text(release.replace('"rows": ', '"rows": 1') if case == "edited" else "")
+        result = trainset(copy, "audit", "verify")
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "is broken: 1 problem(s)" in result.stderr and "restore audit/log.jsonl" in result.stderr
+        if case == "edited":
+            assert "audit/log.jsonl:1: entry #1 (release case_routing@v1 at " in result.stderr
+            assert "was edited after it was written" in result.stderr
+        else:
+            assert "audit/pending.jsonl:1: entry #2 (run case_routing@v1 at " in result.stderr
+            assert "follows the start of the log: entry #1 removed" in result.stderr
+
+
 def test_the_release_keeps_its_own_columns_and_the_detected_language(released):
     root, _, _ = released
     version = root / "datasets" / "case_routing" / "v1"

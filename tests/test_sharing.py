@@ -126,3 +126,13 @@ def test_a_clone_pulls_runs_and_releases_through_the_shared_remote(origin, tmp_p
         "pull", "ticket_triage@v2", "-o", str(tmp_path / "v2"), "--workspace", str(origin), cwd=origin, home=home
     )
     assert back.returncode == 0, back.stderr
+    # The audit log came with the clone's release (its pulls, its release of v2); the origin's pull follows it.
+    shown = trainset("audit", "show", "--workspace", str(origin), cwd=origin, home=home).stdout.splitlines()
+    assert [line.split()[2:4] for line in shown][-4:] == [
+        ["pull", "ticket_triage@v1"],
+        ["pull", "ticket_triage@v1"],
+        ["release", "ticket_triage@v2"],
+        ["pull", "ticket_triage@v2"],
+    ]
+    verified = trainset("audit", "verify", "--workspace", str(origin), cwd=origin, home=home)
+    assert verified.returncode == 0, verified.stderr

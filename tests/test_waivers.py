@@ -92,6 +92,16 @@ def test_release_goes_ahead_with_the_waiver_recorded(tmp_path):
         ["git", "show", "ticket_triage@v1:waivers.yaml"], cwd=root, capture_output=True, text=True, check=True
     )
     assert tagged.stdout == (root / "waivers.yaml").read_text()
+    # The release record and the audit log the release commit carries say it was released under the waiver.
+    (waiver,) = read_manifest(version).release_record.waivers
+    assert (waiver.gate, waiver.approver) == ("min_examples_per_class", "data-governance/alice")
+    logged = subprocess.run(
+        ["git", "show", "ticket_triage@v1:audit/log.jsonl"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    waived_entry = [json.loads(line) for line in logged.splitlines() if '"type": "waiver"' in line]
+    assert [(e["event"]["gate"], e["event"]["version"], e["why"]) for e in waived_entry] == [
+        ("min_examples_per_class", 1, WAIVER["reason"])
+    ]
 
     report = CliRunner().invoke(cli, ["gates", "--workspace", str(root)]).output
     assert f"run {waived.run_id}" in report

@@ -27,6 +27,7 @@ VERBS = {
     "assess-partner": "pipelines.cli.assess_partner",
     "deploy": "pipelines.cli.deploy",
     "backfill": "pipelines.cli.backfill",
+    "audit": "pipelines.cli.audit",
 }
 
 # Errors whose message already says what, where and what to do: shown without a traceback.
@@ -61,6 +62,7 @@ USER_ERRORS = {
     "pipelines.lib.partners.delete_lists": ["DeleteListError"],
     "pipelines.deployment.local": ["DeploymentError"],
     "pipelines.components.execution": ["ExecutionError"],
+    "pipelines.lib.audit.verify": ["AuditChainError"],
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import workspace_option
+from pipelines.lib.audit.events import record_erasure
 from pipelines.lib.catalog import dataset_specs, get_spec
 from pipelines.lib.partners.deletions import place_delete_list, purge_partner_deletions, workspace_relative
 from pipelines.lib.privacy.erasure import ERASURE_LOG, purge_user, record_request
@@ -78,6 +79,7 @@ def _forget_user(user: str, reason: str, workspace: Path) -> None:
         )
         if spec.feedback is not None:  # the events about the user's tickets, where they are logged
             events[name] = _delete_events(spec, workspace, tickets)
+    record_erasure(workspace, request_id, deleted, reason)
     click.echo(f"recorded {request_id} in {workspace / ERASURE_LOG} (pseudonyms only, not the id)")
     for name, rows in deleted.items():
         click.echo(

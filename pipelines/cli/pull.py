@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import workspace_option
+from pipelines.lib.audit.events import record_pull
 from pipelines.lib.catalog import SpecError, dataset_specs
 from pipelines.lib.partners.eligibility import lapsed_partners
 from pipelines.lib.release.consume import fetch_version, parse_ref
@@ -28,6 +29,7 @@ def pull(ref: str, out: Path, workspace: Path) -> None:
     """Fetch REF (e.g. ticket_triage@v1) into OUT and verify it against its manifest."""
     dataset, version = parse_ref(ref)
     verified = fetch_version(workspace, dataset, version, out)
+    record_pull(workspace, dataset, version, verified)
     click.echo(f"pulled {dataset}@v{version} into {out}: {len(verified)} files, every sha256 matches manifest.json")
     # Fetched all the same (a model trained on it may need auditing), but said: its partner rows
     # were released under a basis that no longer holds.

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, local_dagster_home, workspace_option
+from pipelines.lib.audit.events import record_run
 from pipelines.lib.catalog import choose_dataset
 
 
@@ -55,6 +56,7 @@ def run(dataset: str | None, workspace: Path, start, end, as_of, verbose: bool) 
         log_level="INFO" if verbose else "CRITICAL",
     )
     _report(summary)
+    record_run(workspace, spec.name, summary)  # the audit log's entry for this run, whatever came of it
     sys.exit(0 if summary.success else 1)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.cli.common import dataset_option, workspace_option
+from pipelines.lib.audit.log import entries
 from pipelines.lib.catalog import choose_dataset
 from pipelines.lib.partners.eligibility import lapsed_partners
 from pipelines.lib.release.versions import read_manifest
@@ -19,8 +20,8 @@ from pipelines.lib.release.withdrawal import read_registry
 @dataset_option
 @workspace_option
 def versions(dataset: str | None, workspace: Path) -> None:
-    """List the released versions of DATASET with their size, gates and tag. DATASET may be left
-    out when the workspace declares only one."""
+    """List the released versions of DATASET with their size, gates and tag, and who pulled each
+    through trainset (the audit log). DATASET may be left out when the workspace declares only one."""
     spec = choose_dataset(dataset, workspace)[0]
     dataset = spec.name
     releases = workspace / "datasets" / dataset
@@ -29,6 +30,7 @@ def versions(dataset: str | None, workspace: Path) -> None:
         click.echo(f"{dataset}: no versions under {releases}")
         return
     withdrawn = read_registry(workspace, dataset)["withdrawn"]
+    pulls = [e for e in entries(workspace) if e.event.type == "pull" and e.event.dataset == dataset]
     for version in found:
         if str(version) in withdrawn:
             entry = withdrawn[str(version)]
@@ -42,5 +44,9 @@ def versions(dataset: str | None, workspace: Path) -> None:
             f"created {manifest.created_at.isoformat()}  "
             f"gates: {'all passed' if not not_passed else 'not passed: ' + ', '.join(not_passed)}"
         )
+        pulled = [e for e in pulls if e.event.version == version]
+        if pulled:  # from the audit log: the version folder is never rewritten
+            last = pulled[-1]
+            click.echo(f"  pulled through trainset {len(pulled)} time(s), last {last.at.date()} by {last.who}")
         for lapsed in lapsed_partners(manifest, workspace, datetime.now(UTC).date(), spec):
             click.echo(f"  partner rows no longer usable for training: {lapsed}")

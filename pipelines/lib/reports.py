@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.audit.entries import Actor
 from pipelines.lib.partners.deletions import PartnerDeletions
 from pipelines.lib.partners.terms import LicenceRollUp, PartnerTerms
 from pipelines.lib.privacy.residue_review import ResidueReview
@@ -498,6 +499,48 @@ class StorageRecord(Report):
     )
 
 
+class WaiverRecord(Report):
+    """A failed gate a steward's waiver let through this version."""
+
+    gate: str
+    approver: str
+    expires: date
+    reason: str
+
+
+class AllowanceRecord(Report):
+    """A residue allowance in force when the version was released (a finding a steward reviewed
+    and found not to be PII), named by its finding's hash: never the row id."""
+
+    finding_sha256: str = Field(description="sha256 of `dataset/row id/column/offset/kind`.")
+    column: str
+    kind: str
+    approver: str
+    expires: date
+    reason: str
+
+
+class ReleaseRecord(Report):
+    """The privacy officer's questions about one version, answered at its release from the audit
+    log: who released it, under which waivers and allowances, which erasure requests it honours.
+    Who pulled it since is in the log: `trainset audit show --dataset D --version N`."""
+
+    released_by: Actor = Field(
+        description="The operator who released it: OS user, git name, host (the e-mail is in the audit log)."
+    )
+    waivers: list[WaiverRecord] = Field(default_factory=list, description="Failed gates let through by a waiver.")
+    allowances: list[AllowanceRecord] = Field(default_factory=list, description="Residue allowances in force.")
+    erasure_requests: int = Field(default=0, ge=0, description="Erasure requests on record, all honoured.")
+    erasure_requests_sha256: str | None = Field(
+        default=None, description="Combined sha256 of those requests' id hashes, sorted (never the ids)."
+    )
+    partner_delete_lists: list[str] = Field(
+        default_factory=list, description="sha256 of each partner delete list honoured."
+    )
+    audit_seq: int = Field(default=0, ge=0, description="The audit log's last entry before the release (0: none).")
+    audit_head: str = Field(description="That entry's hash: the release's place in the audit chain.")
+
+
 class ManifestBody(Report):
     """What the release step assembles from the stage reports, before a version exists."""
 
@@ -527,6 +570,9 @@ class ManifestBody(Report):
     )
     storage: StorageRecord | None = Field(
         default=None, description="How the sources were kept on disk (None: a version released before this record)."
+    )
+    release_record: ReleaseRecord | None = Field(
+        default=None, description="Who released the version, under which waivers and allowances, honouring what."
     )
 
 

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.lib.accounting import Accounting
+from pipelines.lib.audit.events import record_partner_deletions
 from pipelines.lib.files import write_parquet
 from pipelines.lib.partners.delete_lists import (
     DeleteListError,
@@ -170,6 +171,7 @@ def purge_partner_deletions(
             if (name, f.path, f.sha256) not in logged
         ]
     _append_log(paths.root, lines)
+    record_partner_deletions(paths.root, lines)
     return PartnerDeletions(sources=reports)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipelines.lib.audit.events import record_retention
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet
 from pipelines.lib.hashing import file_sha256
@@ -67,6 +68,7 @@ def expire_stored(root: Path, spec: DatasetSpec, as_of: date) -> RetentionOnStor
         with log.open("a", encoding="utf-8") as handle:
             for record in records:
                 handle.write(json.dumps({"dataset": spec.name, "deleted_at": stamp, **record}, sort_keys=True) + "\n")
+        record_retention(root, spec.name, records, oldest_kept)
     return RetentionOnStorage(
         files_deleted=sum(r["rule"] == "default" for r in records),
         # An example is one row in raw and one in redacted: count it once, from the redacted zone.

@@ -1,7 +1,7 @@
 """Step of the release asset: the manifest from every stage's report, the version, DVC and git.
 
 The release commit carries what built the version (its defs.yaml, GX suite, waivers.yaml and
-dvc.yaml stage), the run's gate reports and the privacy logs, so checking out the tag gives the
+dvc.yaml stage), the run's gate reports, the privacy logs and the audit log, so checking out the tag gives the
 declaration to rebuild it. Nothing is written to tracked files unless a release is published.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.lib.accounting import RowAccounting
+from pipelines.lib.audit.release import audit_release, release_record
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.ingest.landing import read_ledger
 from pipelines.lib.partners.decisions import decision_path
@@ -107,6 +108,8 @@ def release_training_set(
     ingested = {s.name: ingest_days(paths, s.name) for s in spec.sources}
     released = {str(k): int(n) for k, n in frame[SOURCE_COLUMN].value_counts(sort=False).items()}
     redacted = redaction_days(paths)
+    erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
+    lists = delete_lists(paths.root, spec)
     body = ManifestBody(
         created_at=datetime.now(UTC).replace(microsecond=0),
         as_of=training.as_of,
@@ -140,6 +143,9 @@ def release_training_set(
         labels=labeled.model_copy(update={"released_by_source": training.label_sources}),
         licence=licence_section(spec, released),
         storage=storage_record(paths, spec, ingested),
+        release_record=release_record(
+            paths.root, gate_run.gates, load_allowances(paths.root, spec.name), erased, lists
+        ),
     )
     with release_lock(paths.root, spec.name):
         residue = ReleaseResidue(
@@ -153,12 +159,9 @@ def release_training_set(
         fetch_missing_versions(paths.root, spec.name)
         prepare_releases(paths, spec)
         outcome = release(paths.root, spec.name, frame, body, residue=residue, kill=kill)
-        erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
         withdrawals = versions_to_withdraw(paths.root, spec.name, spec.columns.user, erased, outcome.version)
         # (a version holding both an erased user and a listed partner row is withdrawn once, for both)
-        withdrawals += versions_holding_partner_rows(
-            paths.root, spec.name, spec, delete_lists(paths.root, spec), outcome.version, key
-        )
+        withdrawals += versions_holding_partner_rows(paths.root, spec.name, spec, lists, outcome.version, key)
         # An unchanged version without its tag was cut short before publishing: finish it.
         unpublished = vcs.is_git_repo(paths.root) and outcome.tag is None
         if not publish or not (outcome.created or withdrawals or unpublished):
@@ -171,6 +174,7 @@ def release_training_set(
             str(PARTNER_DELETIONS_LOG),
         ]
         extra += what_built_it(paths, spec_file, spec)
+        extra += audit_release(paths.root, outcome)  # the release's entries, the change log, the log itself
         purge = lambda: purge_objects(paths.root, deleted)  # noqa: E731
         return publish_release(paths.root, outcome, extra, purge=purge, kill=kill)
 

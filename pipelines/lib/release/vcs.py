@@ -153,8 +153,9 @@ def ensure_dvc_repo(root: Path) -> None:
         dvc(root, "remote", "add", "-d", DEFAULT_REMOTE, str(remote), what="adding the default DVC remote")
 
 
-#: trainset's working zones: landed exports, raw rows (PII) and runs' state, never committed
-WORKING_ZONES = ("/data/", "/.dagster_home/")
+#: trainset's working zones: landed exports, raw rows (PII) and runs' state, never committed; and
+#: the audit entries since the last release, which the next release moves into audit/log.jsonl
+WORKING_ZONES = ("/data/", "/.dagster_home/", "/audit/pending.jsonl")
 
 
 def _ignore_working_zones(root: Path) -> None:
