@@ -161,6 +161,7 @@ def test_the_card_renders_from_its_template_with_the_same_text():
         "Access and escalation",
         "What could not apply",
         "PII residue in the released files",
+        "Release record",
         "Row accounting",
         "Known gaps",
         "How to get it",
