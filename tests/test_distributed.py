@@ -88,7 +88,8 @@ def deployed(tmp_path_factory):
             out, err = running.communicate(timeout=900)
             ran_on = _workers_of(instance, run_id, STEP)
         backfill = subprocess.CompletedProcess(command, running.returncode, out, err)
-        yield Deployed(single, distributed, backfill, status, killed, ran_on)
+        audit = cli("audit", "show", "--dataset", "ticket_triage")
+        yield Deployed(single, distributed, backfill, status, killed, ran_on, audit)
     finally:
         stopped = cli("deploy", "stop")
         assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stdout + stopped.stderr
@@ -106,6 +107,7 @@ class Deployed:
     #: the worker killed while it ran the training set, and the workers that began it, in order
     killed: str
     ran_on: list[str]
+    audit: subprocess.CompletedProcess
 
 
 def test_a_backfill_through_celery_workers_releases_what_one_process_releases(deployed):
@@ -150,6 +152,11 @@ def test_a_step_whose_worker_is_killed_runs_again_on_the_other_worker(deployed):
     the other worker ran it, the backfill succeeded, and its release is byte-identical (above)."""
     assert deployed.backfill.returncode == 0, deployed.backfill.stdout + deployed.backfill.stderr
     assert deployed.ran_on[0] == deployed.killed and len(set(deployed.ran_on)) == 2, deployed.ran_on
+
+
+def test_the_backfill_and_its_release_are_in_the_audit_log(deployed):
+    assert deployed.audit.returncode == 0, deployed.audit.stderr
+    assert "backfill" in deployed.audit.stdout and "release" in deployed.audit.stdout, deployed.audit.stdout
 
 
 def _workers_of(instance, run_id: str, step: str) -> list[str]:

@@ -84,7 +84,8 @@ def make_template(root: Path, rows: int, spec: DatasetSpec) -> None:
     root.mkdir(parents=True)
     shutil.copytree(PROJECT / "expectations", root / "expectations")
     declared = root / "pipelines" / "defs" / DATASET / "defs.yaml"
-    declared.parent.mkdir(parents=True)
+    # What the spec names beside it (the labeling guideline) comes too; the spec is written below.
+    shutil.copytree(PROJECT / "pipelines" / "defs" / DATASET, declared.parent)
     # Column roles keep their nulls: a user or timestamp column is declared absent as null.
     attributes = spec.model_dump(mode="json", exclude_none=True) | {"columns": spec.columns.model_dump(mode="json")}
     document = {"type": COMPONENT_TYPE, "requirements": {"env": [spec.privacy.key_env]}, "attributes": attributes}

@@ -17,7 +17,7 @@ content hash, no id twice. Prints one line per fault; exits 1 if one was not han
 This restarts the machine's RabbitMQ application and PostgreSQL cluster: run it when nothing
 else is using them (it is not part of `make test`).
 
-    python tools/chaos_distributed.py [--rows 3000] [--keep]
+    python tools/chaos_distributed.py [--rows 6000] [--keep]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ STEP = f"{DATASET}__training_set"
 def main() -> None:
     """Every distributed fault, one line each; exits 1 if one was not handled."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--rows", type=int, default=6000)
     parser.add_argument("--keep", action="store_true", help="keep the scenario workspaces for inspection")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="trainset-chaos-distributed-"))
@@ -63,7 +63,9 @@ def main() -> None:
         make_template(template, args.rows, spec)
         baseline_root = scratch / "baseline"
         shutil.copytree(template, baseline_root)
-        run_pipeline(baseline_root, spec)
+        [(code, success, message)] = run_pipeline(baseline_root, spec)
+        if not success:
+            sys.exit(f"the in-process baseline did not release (exit {code}): {message}")
         baseline = read_manifest(_latest(baseline_root))
         faults: list[tuple[str, Callable[[Path, str], None]]] = [
             ("Celery worker killed mid-step", _kill_worker),

@@ -32,6 +32,11 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int, timeou
     deployment = Deployment(workspace, port=port)
     first, last, as_of = prepare_run(spec, workspace, spec_file, start=start and start.date(), end=end and end.date())
     assets = [f"raw_{s.name}" for s in spec.sources] + ["redacted", "quarantine", "eligible", "labeled"]
+    from pipelines.lib.release.versions import versions
+    from pipelines.lib.workspace import DatasetPaths
+
+    releases = DatasetPaths(workspace, spec.name).releases
+    before = versions(releases)
     backfill_id = launch(deployment, spec, first, last, as_of, asset_names=assets + ["training_set", "release"])
     click.echo(f"backfill {backfill_id}: {spec.name} {first}..{last} on {deployment.url}")
     outcome = wait(deployment, backfill_id, timeout=timeout)
@@ -39,10 +44,20 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int, timeou
     click.echo(f"  {outcome.status.lower()}: {sum(outcome.runs.values())} runs ({runs})")
     for worker, steps in sorted(outcome.steps_by_worker.items()):
         click.echo(f"  {worker}: {len(steps)} steps")
-    from pipelines.lib.release.versions import versions
-    from pipelines.lib.workspace import DatasetPaths
-
-    releases = DatasetPaths(workspace, spec.name).releases
     found = versions(releases)
     click.echo(f"latest version: v{found[-1]} at {releases / f'v{found[-1]}'}" if found else "no version released")
+    from pipelines.lib.audit.entries import RunEvent
+    from pipelines.lib.audit.log import record
+
+    released = outcome.success and found != before
+    record(  # the audit log's entry for the backfill, as `trainset run` makes one for its run
+        workspace,
+        RunEvent(
+            dataset=spec.name,
+            version=found[-1] if found else None,
+            run_id=f"backfill {backfill_id}",
+            outcome="released" if released else "unchanged" if outcome.success else "failed",
+            partitions=f"{first}..{last}",
+        ),
+    )
     sys.exit(0 if outcome.success else 1)
