@@ -111,7 +111,9 @@ def uncertainty(proba: pd.DataFrame) -> pd.Series:
 
 
 def _classifier(seed: int) -> SGDClassifier:
-    return SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=EPOCHS, tol=None, random_state=seed)
+    # The one-vs-rest fits run in threads on every core (SGD's loop releases the GIL); each class
+    # draws its seed before they start, so the model is the same whatever the number of threads.
+    return SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=EPOCHS, tol=None, random_state=seed, n_jobs=-1)
 
 
 def _checked(texts: pd.Series, labels: pd.Series, classes: Sequence[str]) -> pd.Series:
