@@ -279,7 +279,7 @@ def print_result(result: ScaleResult) -> None:
 
 def print_fit(results: list[ScaleResult]) -> None:
     measured = [r for r in results if r.outcome == "ok"]
-    print("\n== linear fit against rows (y = a * rows/1M + b)")
+    print("\n== linear fit against rows (y = a * rows/1M + b), and y at 10M rows")
     if len(measured) < 2:
         print("  needs two scales measured")
         return
@@ -293,7 +293,7 @@ def print_fit(results: list[ScaleResult]) -> None:
         ("one-day peak RSS MB", [r.incremental_peak_mb for r in measured]),
     ):
         a, b = np.polyfit(millions, values, 1)
-        print(f"  {what:<22} a = {a:>9.2f} per 1M rows   b = {b:>9.2f}")
+        print(f"  {what:<22} a = {a:>9.2f} per 1M rows   b = {b:>9.2f}   at 10M: {a * 10 + b:>10,.0f}")
 
 
 def main() -> None:
