@@ -24,7 +24,7 @@ def test_cached_detection_equals_detection_run_by_run(tmp_path):
         pd.testing.assert_series_equal(cached, detect_languages(texts, candidates))
     # Only the texts of the latest call stay, and no text is stored.
     stored = pq.read_table(cache_file(tmp_path, candidates))
-    assert stored.column_names == ["h1", "h2", "language"] and stored.num_rows == second.fillna("").nunique()
+    assert stored.column_names == ["h1", "h2", "detected"] and stored.num_rows == second.fillna("").nunique()
 
 
 def test_another_candidate_set_does_not_read_the_cache(tmp_path):

@@ -22,8 +22,8 @@ from pipelines.lib.ingest.language import BACKGROUND, detect_languages
 
 #: the two keys of the text hash (siphash keys are 16 characters)
 HASH_KEYS = ("trainset-lang-01", "trainset-lang-02")
-#: the cache's columns: the text's hash, and its language ("" when undecided)
-COLUMNS = ["h1", "h2", "language"]
+#: the cache's columns: the text's hash, and the language detected ("" when undecided)
+COLUMNS = ["h1", "h2", "detected"]
 
 
 def cache_file(folder: Path, candidates: list[str]) -> Path:
@@ -57,17 +57,17 @@ def detect_languages_cached(texts: pd.Series, candidates: list[str], folder: Pat
     cached = (
         pd.read_parquet(path)
         if path.is_file()
-        else pd.DataFrame(columns=COLUMNS).astype({"h1": "uint64", "h2": "uint64", "language": "str"})
+        else pd.DataFrame(columns=COLUMNS).astype({"h1": "uint64", "h2": "uint64", "detected": "str"})
     )
     found = keys.merge(cached, on=["h1", "h2"], how="left", sort=False)
-    missing = found["language"].isna().to_numpy()
+    missing = found["detected"].isna().to_numpy()
     if missing.any():
         detected = detect_languages(distinct_texts[missing], candidates)
-        found.loc[missing, "language"] = detected.fillna("").to_numpy()
+        found.loc[missing, "detected"] = detected.fillna("").to_numpy()
     write_parquet(found[COLUMNS], path)
     for stale in folder.glob("languages-*.parquet"):  # another candidate set's results are not read again
         if stale != path:
             stale.unlink()
-    codes = found["language"].astype("str").to_numpy(dtype=object)
+    codes = found["detected"].astype("str").to_numpy(dtype=object)
     result = pd.Series(codes[positions], index=texts.index, dtype="str")
     return result.where(result != "")
