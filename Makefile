@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo demo-labeling demo-partner demo-distributed deploy-local deploy-stop test lint ui check-defs schemas clean bench-pipeline bench-redaction eval-redaction chaos chaos-distributed
+.PHONY: setup demo demo-labeling demo-partner demo-distributed deploy-local deploy-stop test lint ui check-defs schemas clean bench-pipeline bench-scale bench-redaction eval-redaction chaos chaos-distributed
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -140,6 +140,11 @@ clean:
 ## bench-pipeline: 1M generated tickets through the whole graph; prints time and peak memory
 bench-pipeline: setup
 	$(BIN)/python benchmarks/bench_pipeline.py --rows $(or $(ROWS),1000000)
+
+## bench-scale: 1M, 3M and 10M generated tickets end to end, then one new day on top of each: wall time and
+## peak RSS per stage, and a linear fit against rows (SCALES="1000000 3000000" to choose; MAX_RSS_MB to cap)
+bench-scale: setup
+	$(BIN)/python benchmarks/bench_scale.py --scales $(or $(SCALES),1000000 3000000 10000000) $(if $(MAX_RSS_MB),--max-rss-mb $(MAX_RSS_MB))
 
 ## eval-redaction: precision, recall and look-alikes kept per PII type on the project's own set, a set
 ## Faker wrote and the field cases, beside the targets; exits 1 when one is not met

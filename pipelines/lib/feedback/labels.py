@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.feedback.ingest import read_events
+from pipelines.lib.membership import is_in
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -39,7 +40,7 @@ def feedback_labels(paths: DatasetPaths, spec: DatasetSpec, eligible_ids: pd.Ser
         return empty
     # Consent first: nothing below ever sees an event without it.
     events = events.loc[events["consent_flag"].astype(bool), _READ]
-    events = events[events["user_action"].isin(wanted) & events["ticket_id"].isin(eligible_ids)]
+    events = events[events["user_action"].isin(wanted) & is_in(events["ticket_id"], eligible_ids)]
     if events.empty:
         return empty
     latest = events.sort_values(["ts", "event_id"]).drop_duplicates("ticket_id", keep="last")

@@ -34,6 +34,7 @@ from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet, write_text
 from pipelines.lib.ingest.records import POSITION, Records
 from pipelines.lib.ingest.timestamps import parse_timestamps
+from pipelines.lib.membership import is_in
 from pipelines.lib.reports import LandedExport, LandingLedger
 from pipelines.lib.spec import DERIVED_ID, DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -236,9 +237,9 @@ def _drop_stale(
     id_column = spec.id_column
     columns = [id_column, SHA256, PROBLEM]
     head = pd.read_parquet(day_file, columns=columns)
-    stale = head[SHA256].isin(fresh).to_numpy().copy()
+    stale = is_in(head[SHA256], fresh).to_numpy().copy()
     if source.duplicates == "latest" and spec.columns.id is not None and len(winners):
-        superseded = head[id_column].isin(winners.index).to_numpy() & head[PROBLEM].isna().to_numpy() & ~stale
+        superseded = is_in(head[id_column], winners.index).to_numpy() & head[PROBLEM].isna().to_numpy() & ~stale
         if superseded.any():
             np.add.at(replaced, winners.loc[head.loc[superseded, id_column]].to_numpy(), 1)
             stale |= superseded

@@ -37,6 +37,7 @@ from pipelines.lib.ingest.landing import (
 from pipelines.lib.ingest.language import primary_subtags
 from pipelines.lib.ingest.records import POSITION, Records, UnreadableFile, read_records
 from pipelines.lib.ingest.timestamps import future_after, parse_timestamps
+from pipelines.lib.membership import is_in
 from pipelines.lib.spec import DERIVED_ID, DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
 
@@ -347,8 +348,8 @@ def row_reasons(
     ids = frame[spec.id_column]
     duplicate = ids.duplicated(keep="first")
     if known_ids is not None and len(known_ids):
-        duplicate |= ids.isin(known_ids)
+        duplicate |= is_in(ids, known_ids)
     if other_ids is not None and len(other_ids):
-        mark(ids.isin(other_ids), "id_of_another_source")
+        mark(is_in(ids, other_ids), "id_of_another_source")
     mark(duplicate, "duplicate_id")
     return reasons

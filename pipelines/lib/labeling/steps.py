@@ -24,6 +24,7 @@ from pipelines.lib.labeling.annotations import GOLD_PREFIX
 from pipelines.lib.labeling.guideline import Guideline, load_guideline
 from pipelines.lib.labeling.store import decisions_file, load_annotations
 from pipelines.lib.labeling.weak import weak_labels
+from pipelines.lib.membership import is_in
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.splits import joined_text
 from pipelines.lib.report_files import write_labeled
@@ -98,7 +99,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
             frame.loc[rows, "label_source"] = "weak"
             frame.loc[rows, "label_how"] = "rule"
             pool = frame[label].isna()
-    queued = pool & ids.isin(adjudication.queue["item"])
+    queued = pool & is_in(ids, adjudication.queue["item"])
     held = frame[pool].copy()
     if weak is not None:
         held = held.join(weak)
@@ -110,7 +111,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
         raise NothingLeftError(_nothing_labelled(spec, len(eligible), int(pool.sum())))
     write_parquet(frame.astype(PROVENANCE).reset_index(drop=True), paths.labeled)
     contract = schemas.validate(schemas.labeled_schema(spec), frame)
-    waiting = adjudication.queue[adjudication.queue["item"].isin(ids[queued])]
+    waiting = adjudication.queue[is_in(adjudication.queue["item"], ids[queued])]
     text = joined_text(eligible, spec.columns.text).set_axis(ids)  # redacted: eligible is past redaction
     _write_queue(paths, waiting.assign(text=waiting["item"].map(text)))
     kept = frame["label_source"]
@@ -127,7 +128,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
         queue=int(queued.sum()),
         pool=int(pool.sum() - queued.sum()),
         weak_in_pool=0 if weak is None else int(weak["weak_label"].reindex(held.index).notna().sum()),
-        annotations_unmatched=int((~human["item"].isin(ids)).sum()),
+        annotations_unmatched=int((~is_in(human["item"], ids)).sum()),
         feedback=None if spec.feedback is None else used.model_copy(update=audit),
         files=files,
         guideline=None
@@ -193,7 +194,7 @@ def _feedback_audit(
     labels that would be used are drawn: corrections, and kept suggestions with `train_accepted`."""
     train = bool(spec.feedback and spec.feedback.labels.train_accepted)
     usable = feedback["how"].eq("changed") | (feedback["how"].eq("accepted") & train)
-    drawn = ids.isin(feedback.index[feedback["audit"] & usable])
+    drawn = is_in(ids, feedback.index[feedback["audit"] & usable])
     annotated = drawn & adjudicated.notna()
     agreed = int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum())
     pending = drawn & ~annotated

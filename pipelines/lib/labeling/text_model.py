@@ -50,13 +50,16 @@ class TextModel:
 
 def vectorise(texts: pd.Series):  # -> scipy.sparse.csr_matrix
     """texts (n) -> sparse n x 2^18 features (hashed word 1-2 grams, log(1 + tf), rows L2-normed);
-    a missing text is the empty text."""
+    a missing text is the empty text. Each distinct text is vectorised once (every step is per
+    row), then its row is repeated for each copy."""
     hasher = HashingVectorizer(
         analyzer="word", ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm=None
     )
-    counts = hasher.transform(texts.fillna("").astype(str))
+    positions, distinct = pd.factorize(texts.fillna("").astype(str), use_na_sentinel=False)
+    counts = hasher.transform(list(distinct))
     counts.data = np.log1p(counts.data)
-    return normalize(counts)
+    rows = normalize(counts)
+    return rows if len(distinct) == len(texts) else rows[positions]
 
 
 def fit_text_model(texts: pd.Series, labels: pd.Series, classes: Sequence[str], seed: int) -> TextModel:
@@ -108,7 +111,9 @@ def uncertainty(proba: pd.DataFrame) -> pd.Series:
 
 
 def _classifier(seed: int) -> SGDClassifier:
-    return SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=EPOCHS, tol=None, random_state=seed)
+    # The one-vs-rest fits run in threads on every core (SGD's loop releases the GIL); each class
+    # draws its seed before they start, so the model is the same whatever the number of threads.
+    return SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=EPOCHS, tol=None, random_state=seed, n_jobs=-1)
 
 
 def _checked(texts: pd.Series, labels: pd.Series, classes: Sequence[str]) -> pd.Series:

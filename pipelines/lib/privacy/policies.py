@@ -14,6 +14,7 @@ import pyarrow as pa
 from pipelines.lib.accounting import Accounting
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import read_csv_table
+from pipelines.lib.membership import is_in
 from pipelines.lib.privacy.pseudonymize import pseudonymize
 from pipelines.lib.privacy.redaction import redact
 from pipelines.lib.spec import DatasetSpec
@@ -89,7 +90,7 @@ def apply_consent(
     Raises ValueError for a spec with no user column (the spec refuses consent without one)."""
     if spec.columns.user is None:
         raise ValueError(f"dataset {spec.name!r}: consent needs columns.user")
-    drop = frame[spec.columns.user].isin(opted_out_pseudonyms)
+    drop = is_in(frame[spec.columns.user], opted_out_pseudonyms)
     return accounting.remove(frame, drop, "consent_opt_out")
 
 
@@ -100,7 +101,7 @@ def apply_erasure(
     user column nothing can be matched (`DatasetSpec.limits` says so)."""
     if spec.columns.user is None:
         return frame
-    drop = frame[spec.columns.user].isin(list(erased))
+    drop = is_in(frame[spec.columns.user], list(erased))
     return accounting.remove(frame, drop, "erasure_request")
 
 

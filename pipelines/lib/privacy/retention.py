@@ -14,6 +14,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -111,14 +112,11 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[d
             day = _day(path)
             if day is None or day >= limit.date():
                 continue
-            frame = pd.read_parquet(path)
-            # With no timestamp column an example is as old as the day its export landed.
-            stamps = frame[spec.columns.timestamp] if spec.columns.timestamp else pd.Timestamp(day, tz="UTC")
-            if isinstance(stamps, pd.Series) and not pd.api.types.is_datetime64_any_dtype(stamps):
-                stamps = parse_timestamps(stamps)  # landed days hold the text as written (unparseable: NaT, kept)
-            expired = frame[spec.labels.column].isin(sensitive.categories) & (stamps < limit)
-            if expired.any():
-                write_parquet(frame.loc[~expired.to_numpy()], path)
+            expired = _sensitive_expired(path, spec, sensitive.categories, limit, day)
+            if expired is not None:
+                # Only a day that loses rows is read whole and written again; every other is
+                # read as two columns (the label and the timestamp).
+                write_parquet(pd.read_parquet(path).loc[~expired], path)
                 record_deletion(paths, folder.name, path.stem, "retention_expired_sensitive", int(expired.sum()))
                 records.append(
                     {
@@ -129,6 +127,28 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[d
                     }
                 )
     return records
+
+
+def _sensitive_expired(
+    path: Path, spec: DatasetSpec, categories: list[str], limit: pd.Timestamp, day: date
+) -> np.ndarray | None:
+    """Which rows of a stored day are of a sensitive class and older than `limit` (a boolean
+    mask over the file's rows), or None when none is. Reads the label and timestamp columns only."""
+    label, timestamp = spec.labels.column, spec.columns.timestamp
+    table = pq.read_table(path, columns=[label, timestamp] if timestamp else [label])
+    candidates = table[label].to_pandas().isin(categories).to_numpy(dtype=bool)
+    if not candidates.any():
+        return None
+    # With no timestamp column an example is as old as the day its export landed.
+    if timestamp:
+        stamps = table[timestamp].to_pandas()
+        if not pd.api.types.is_datetime64_any_dtype(stamps):
+            stamps = parse_timestamps(stamps)  # landed days hold the text as written (unparseable: NaT, kept)
+        old = (stamps < limit).to_numpy(dtype=bool, na_value=False)
+    else:
+        old = np.full(len(candidates), pd.Timestamp(day, tz="UTC") < limit)
+    expired = candidates & old
+    return expired if expired.any() else None
 
 
 def commit_pending_log(paths: DatasetPaths) -> Path:

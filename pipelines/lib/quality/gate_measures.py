@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipelines.lib.durations import cutoff
 from pipelines.lib.labeling.agreement import cohen_kappa, one_vs_rest_cohen
+from pipelines.lib.membership import is_in
 from pipelines.lib.quality.gate_declarations import (
     Kappa,
     MaxRate,
@@ -282,7 +283,7 @@ def _leakage(bar: MaxRate, data: GateInputs) -> Measured:
     frame, key = data.frame, data.text_key
     if "split" not in frame.columns or not len(frame):
         return Measured(True, "not split", bar.max, "the examples are not split")
-    in_train = key.isin(key[frame["split"] == "train"])
+    in_train = is_in(key, key[frame["split"] == "train"])
     held_out = frame["split"] != "train"
     leaked = in_train & held_out
     share = float(leaked.sum() / held_out.sum()) if held_out.any() else 0.0
@@ -311,7 +312,7 @@ def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classe
 def _doubly_labelled(annotations: pd.DataFrame | None, ids: pd.Series) -> pd.DataFrame | None:
     if annotations is None or annotations.empty:
         return None
-    in_set = annotations[annotations["id"].isin(ids)]
+    in_set = annotations[is_in(annotations["id"], ids)]
     wide = in_set.pivot_table(index="id", columns="annotator", values="label", aggfunc="first").dropna()
     return None if wide.shape[1] < 2 or wide.empty else wide
 

@@ -16,6 +16,7 @@ from pipelines.lib.privacy.policies import apply_freshness
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.gate_report import write_gate_report
 from pipelines.lib.quality.gates import apply_waivers, evaluate_gates
+from pipelines.lib.quality.language_cache import detect_languages_cached
 from pipelines.lib.quality.splits import SPLITS, assign_splits, joined_text
 from pipelines.lib.quality.waivers import load_waivers
 from pipelines.lib.release.versions import read_manifest, versions
@@ -58,7 +59,7 @@ def build_training_set(
             f"freshness window ({window} as of {as_of}) starts: pass --as-of, or widen freshness.window"
         )
     language = spec.language_column
-    detected = detect_training_languages(frame, spec)
+    detected = detect_training_languages(frame, spec, cache=paths.warehouse / "cache")
     frame, mismatch = split_with_languages(frame, spec, detected)
     write_parquet(frame, paths.training_set)
 
@@ -134,13 +135,16 @@ def build_training_set(
     return TrainingSetEvaluation(report, run, write_gate_report(paths, run_id))
 
 
-def detect_training_languages(frame: pd.DataFrame, spec: DatasetSpec) -> pd.Series:
+def detect_training_languages(frame: pd.DataFrame, spec: DatasetSpec, cache: Path | None = None) -> pd.Series:
     """The detected language (ISO 639-1, NA when undecided) of each row's joined text, among the
-    declared languages, the claimed ones present and the detector's background languages."""
+    declared languages, the claimed ones present and the detector's background languages. With a
+    `cache` folder, only texts no earlier run detected are detected (`language_cache`)."""
     claimed = [str(v) for v in frame[spec.columns.language].dropna().unique()] if spec.columns.language else []
-    return detect_languages(
-        joined_text(frame, spec.columns.text, separator=". "), [*spec.languages, *known_codes(claimed)]
-    )
+    texts = joined_text(frame, spec.columns.text, separator=". ")
+    candidates = [*spec.languages, *known_codes(claimed)]
+    if cache is not None:
+        return detect_languages_cached(texts, candidates, cache)
+    return detect_languages(texts, candidates)
 
 
 def split_with_languages(
