@@ -225,3 +225,11 @@ def test_an_edited_pending_entry_is_not_relinked_onto_another_clones_log(tmp_pat
     commit_pending(a)  # appended as it is, for verify to name
     count, problems = verify(a)
     assert count == 3 and any("entry #2 (pull demo@v1" in str(p) and "was edited" in str(p) for p in problems)
+
+
+def test_the_change_log_names_a_moved_key_of_a_source_by_its_position():
+    from pipelines.lib.audit.changelog import _spec_changes
+
+    before = {"sources": [{"name": "a", "path": "x", "url": None}], "gates": {"m": {"min": 5}}}
+    after = {"sources": [{"name": "a", "path": "y", "url": None}], "gates": {"m": {"min": 6}}}
+    assert _spec_changes(before, after) == ["gates.m.min: 5 → 6", "sources[0].path: x → y"]

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import AS_OF, land, make_workspace, small_spec
 
+from pipelines.lib.release.vcs import default_remote
 from pipelines.runner import materialize_dataset
 from pipelines.synthetic.faker_pii import build_faker_set
 from pipelines.synthetic.field_cases import load_field_cases
@@ -100,11 +101,10 @@ def test_no_file_trainset_wrote_past_the_landing_copies_holds_a_planted_value(re
     files = written_by_trainset(root)
     copies = [p for p in files if p.is_relative_to(landed)]
     # The landing copies are the one place that holds the records as written (owner-only, below).
-    assert sum(value in text_of(p) for p in copies for value in values[:20]) > 0
+    assert sum(value in text for text in map(text_of, copies) for value in values[:20]) > 0
+    stored = {path: text_of(path) for path in files if not path.is_relative_to(landed)}  # each file read once
     leaks = {
-        str(path.relative_to(root)): n
-        for path in files
-        if not path.is_relative_to(landed) and (n := sum(value in text_of(path) for value in values))
+        str(path.relative_to(root)): n for path, text in stored.items() if (n := sum(value in text for value in values))
     }
     assert leaks == {}, "planted values stored past the landing copies (file: values found)"
 
@@ -129,3 +129,6 @@ def test_every_file_of_a_run_is_closed_to_others_and_the_pii_zones_to_all_but_th
     written = [*warehouse.rglob("*"), *(root / "datasets" / "ticket_triage").rglob("*")]
     assert mode(warehouse) == 0o700 and mode(root / "datasets" / "ticket_triage") == 0o700
     assert {str(p.relative_to(root)): oct(mode(p)) for p in written if mode(p) & 0o077} == {}
+    # DVC's cache and the default local remote hold the released bytes too: no one else may enter them.
+    remote = default_remote(root)
+    assert remote.is_dir() and mode(remote) == 0o700 and mode(root / ".dvc" / "cache") == 0o700

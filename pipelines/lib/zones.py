@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.lib.files import PRIVATE_FOLDER, close_folder, make_folder
+from pipelines.lib.release.vcs import default_remote
 from pipelines.lib.reports import IngestReport, StorageRecord
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -61,6 +62,18 @@ def prepare_releases(paths: DatasetPaths, spec: DatasetSpec) -> Path:
         return make_folder(paths.releases)
     close_folder(paths.releases, mode, spec.privacy.group, within=False)
     return paths.releases
+
+
+def close_version_stores(paths: DatasetPaths, spec: DatasetSpec) -> list[Path]:
+    """Close the stores DVC keeps the released bytes in as the dataset's releases are closed: the
+    workspace's cache (`.dvc/cache`) and its default local remote. Only their top folder: DVC
+    writes its objects 0444 in folders the umask opens, and a folder no one else may enter hides
+    what it holds. A remote on object storage is the bucket's policy's. Returns the folders closed."""
+    mode = dataset_mode(spec)
+    if mode is None:
+        return []
+    stores = [paths.root / ".dvc" / "cache", default_remote(paths.root)]
+    return [close_folder(store, mode, spec.privacy.group, within=False) for store in stores if store.is_dir()]
 
 
 def storage_record(paths: DatasetPaths, spec: DatasetSpec, ingested: dict[str, list[IngestReport]]) -> StorageRecord:

@@ -157,9 +157,16 @@ def _spec_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of the spec by its path: `sources[0].path`, `gates.min_examples_per_class.min`. A
+    list of mappings (the sources) is flattened by position; a list of plain values is one leaf."""
     if isinstance(value, dict):
         flat: dict[str, Any] = {}
         for key, item in value.items():
             flat |= _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return flat
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        flat = {}
+        for n, item in enumerate(value):
+            flat |= _flatten(item, f"{prefix}[{n}]")
         return flat
     return {prefix: value}

@@ -77,7 +77,7 @@ from pipelines.lib.reports import (
 )
 from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
-from pipelines.lib.zones import prepare_releases, storage_record
+from pipelines.lib.zones import close_version_stores, prepare_releases, storage_record
 
 # -- release -----------------------------------------------------------------------------------
 
@@ -176,7 +176,9 @@ def release_training_set(
         extra += what_built_it(paths, spec_file, spec)
         extra += audit_release(paths.root, outcome)  # the release's entries, the change log, the log itself
         purge = lambda: purge_objects(paths.root, deleted)  # noqa: E731
-        return publish_release(paths.root, outcome, extra, purge=purge, kill=kill)
+        published = publish_release(paths.root, outcome, extra, purge=purge, kill=kill)
+        close_version_stores(paths, spec)  # DVC's cache and local remote hold the released bytes too
+        return published
 
 
 def what_built_it(paths: DatasetPaths, spec_file: Path, spec: DatasetSpec | None = None) -> list[str]:
@@ -283,7 +285,12 @@ def _policies(spec: DatasetSpec, redacted: list[RedactionReport], eligible: Elig
     limits = {limit.rule: limit.reason for limit in spec.limits()}
     pseudonymized = spec.pseudonymized_columns
     policies: list[Policy] = [
-        MinimisationPolicy(dropped_columns=dropped, summary=f"columns dropped before storage: {dropped or 'none'}"),
+        MinimisationPolicy(
+            dropped_columns=dropped,
+            # With keep_raw the raw zone keeps every column as written: they are dropped after it.
+            summary=f"columns dropped {'from the redacted zone on' if spec.privacy.keep_raw else 'before storage'}: "
+            f"{dropped or 'none'}",
+        ),
         RedactionPolicy(
             replaced=replaced, summary="replaced in text: " + ", ".join(f"{k} {v}" for k, v in replaced.items())
         ),
