@@ -298,3 +298,16 @@ def test_the_demos_help_desk_export_is_one_file_with_its_own_names(tmp_path):
         "Queue": "label",
     }
     assert profile.last_timestamp.date() == NEWEST and profile.first_timestamp.date() == date(2026, 10, 18)
+
+
+def test_free_text_that_mentions_contacts_in_every_row_is_text_to_redact_and_a_contact_column_is_dropped(tmp_path):
+    """A description in which every customer signs with an e-mail is the ticket's text: redacted,
+    not dropped (only the subject would be left to train on); the e-mail column itself is dropped."""
+    frame = help_desk_export(200, NEWEST)
+    frame["Ticket Description"] = frame["Ticket Description"] + " Reach me at " + frame["Customer Email"] + " please."
+    path = write_export(frame, tmp_path / "export.csv")
+    rows, malformed, blank = read_export(path)
+    profile = profile_export(rows, malformed, str(path), "csv", blank=blank)
+    description = profile.column("Ticket Description")
+    assert description.role == "text" and "mentions email: redacted" in description.reason
+    assert profile.column("Customer Email").role == "drop"

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pipelines.lib.audit.entries import AuditEntry
+from pipelines.lib.files import write_text
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.release.withdrawal import DATA_FILES, read_registry
 from pipelines.lib.reports import Manifest
@@ -25,8 +26,7 @@ CHANGELOG = "CHANGELOG.md"
 def write_changelog(root: Path, dataset: str, log: list[AuditEntry]) -> Path:
     """Write the dataset's change log beside its versions; returns its path."""
     path = root / "datasets" / dataset / CHANGELOG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(changelog(root, dataset, log), encoding="utf-8")
+    write_text(changelog(root, dataset, log), path)  # its mode follows the releases folder's
     return path
 
 

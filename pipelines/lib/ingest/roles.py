@@ -122,7 +122,8 @@ def guess_roles(shapes: list[Shape], label: str | None = None) -> list[Guess]:
             take(shape, "label", f"named by --label; {shape.distinct} distinct values")
         elif shape.filled == 0:
             take(shape, "drop", "always blank")
-        elif shape.pii_share >= 0.5:
+        elif shape.pii_share >= 0.5 and not _free_text(shape):
+            # A contact column is dropped; free text that mentions contacts is text, redacted.
             take(shape, "drop", f"holds {', '.join(shape.pii_kinds)} in {shape.pii_share:.0%} of its values")
         elif hint(shape.name, PERSON_WORDS) is not None:
             take(shape, "drop", "named like a person's name or contact details")
@@ -167,7 +168,12 @@ def guess_roles(shapes: list[Shape], label: str | None = None) -> list[Guess]:
         take(best, "user", f"id-shaped, {best.distinct} distinct values, {repeats}{named}")
     for shape in free():
         if _free_text(shape):
-            take(shape, "text", f"free text: median {shape.median_words:g} words, {shape.median_chars:g} characters")
+            mentions = f"; mentions {', '.join(shape.pii_kinds)}: redacted" if shape.pii_kinds else ""
+            take(
+                shape,
+                "text",
+                f"free text: median {shape.median_words:g} words, {shape.median_chars:g} characters{mentions}",
+            )
     for shape in free():
         if shape.repeating or (shape.few_values and hint(shape.name, SEGMENT_WORDS) is not None):
             take(shape, "segment", f"a category: {shape.distinct} distinct values")
