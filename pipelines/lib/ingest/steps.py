@@ -94,7 +94,7 @@ def _redacted_on_ingest(
     by_day = replaced.groupby(rows["partition"].to_numpy(), sort=False).sum()
     done: dict[str, IngestRedaction | None] = {}
     for partition in partitions:
-        counts = by_day.loc[partition] if partition in by_day.index else replaced.sum() * 0
+        counts = by_day.loc[partition] if partition in by_day.index else pd.Series(0, index=replaced.columns)
         done[partition] = IngestRedaction(
             pii_types=list(spec.privacy.redact),
             regions=spec.phone_regions,

@@ -3,6 +3,7 @@ residue) and eligible (retention, erasure, consent, partner terms)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -80,36 +81,37 @@ def redact_partitions(paths: DatasetPaths, spec: DatasetSpec, partitions: list[s
     under the spec's rules (its `IngestReport.redaction`) is not redacted again: its counts are
     carried over. Writes a `RedactionReport` per day; returns them with the batch's contract and
     PII-residue review."""
-    parts, day_rows, done, on_ingest = [], [], [], []
+    parts, day_rows, done, dropped_on_ingest = [], [], [], []
+    replaced_on_ingest: list[Counter] = []  # per day: what ingest already replaced, every source
     for partition in partitions:
-        day = []
+        day, earlier = [], Counter[str]()
         for source in spec.sources:
             frame = pd.read_parquet(paths.raw(source.name, partition)).assign(**{SOURCE_COLUMN: source.name})
             redaction = _redaction_on_ingest(paths, source.name, partition)
             done.append(np.full(len(frame), redaction is not None and _same_rules(redaction, spec)))
-            on_ingest.append(redaction)
+            if redaction is not None:
+                earlier.update(redaction.replaced)
+                dropped_on_ingest += redaction.dropped_columns
             day.append(frame)
         parts += day
         day_rows.append(sum(map(len, day)))
+        replaced_on_ingest.append(earlier)
     raw = pd.concat(parts, ignore_index=True)
     _refuse_shared_ids(raw, spec)
     frame, replaced = minimise_and_redact(raw, spec, key, redacted=pd.Series(np.concatenate(done), index=raw.index))
-    on_the_way_in = [c for r in on_ingest if r is not None for c in r.dropped_columns]
-    dropped = list(dict.fromkeys([*dropped_columns(list(raw.columns), spec), *on_the_way_in]))
+    dropped = list(dict.fromkeys([*dropped_columns(list(raw.columns), spec), *dropped_on_ingest]))
     # The batch is the days in order: each day is one slice of it (no pass over the batch per day).
     ends = np.cumsum(day_rows, dtype=int)
     reports = []
-    for index, (partition, start, end) in enumerate(zip(partitions, ends - day_rows, ends, strict=True)):
+    for partition, start, end, earlier in zip(partitions, ends - day_rows, ends, replaced_on_ingest, strict=True):
         part = frame.iloc[start:end]
         write_parquet(part, paths.redacted(partition))
-        counts = {str(t): int(n) for t, n in replaced.iloc[start:end].sum().items()}
-        for earlier in on_ingest[index * len(spec.sources) : (index + 1) * len(spec.sources)]:
-            for kind, n in (earlier.replaced if earlier else {}).items():
-                counts[kind] = counts.get(kind, 0) + n
+        counts = Counter({str(t): int(n) for t, n in replaced.iloc[start:end].sum().items()})
+        counts.update(earlier)
         report = RedactionReport(
             partition=partition,
             accounting=Accounting(len(part)).close(len(part)),
-            replaced=counts,
+            replaced=dict(counts),
             dropped_columns=dropped,
         )
         write_redaction(paths, report)
