@@ -81,3 +81,34 @@ def test_a_look_ahead_as_of_deletes_only_what_todays_retention_does(tmp_path):
     result = expire_stored(tmp_path, spec, today + timedelta(days=800))
     assert result.files_deleted == 0 and result.oldest_day_kept <= today - relativedelta(months=11)
     assert (tmp_path / "data/warehouse/ticket_triage/redacted" / f"{kept}.parquet").is_file()
+
+
+def test_a_day_read_again_after_sensitive_rows_expired_still_counts_them(tmp_path):
+    # Retention deletes rows from the landed copy too; a later read of the day (a re-run, a
+    # backfill) finds fewer records, and its ingest report must still account for every one.
+    from pipelines.lib.ingest.steps import land_raw
+    from pipelines.lib.report_files import landed_deletions, read_ingest
+
+    spec = small_spec()
+    landing = tmp_path / "data" / "landing" / "tickets"
+    landing.mkdir(parents=True)
+    header = "ticket_id,user_id,customer_email,created_at,channel,language,subject,body,category\n"
+    day = "2026-05-01"  # Account (P3M) has expired by AS_OF, Billing has not
+    lines = [
+        f"T{i},u{i},x,{day}T12:00:00Z,web,en,Hi,body number {i},{c}\n"
+        for i, c in enumerate(["Billing", "Account", "Account"])
+    ]
+    (landing / f"{day}.csv").write_text(header + "".join(lines))
+    paths = DatasetPaths(tmp_path, spec.name)
+    land_source(paths, spec, spec.sources[0], as_of=AS_OF)
+    first = land_raw(paths, spec, "tickets", [day], as_of=AS_OF).days[0].accounting
+    assert (first.rows_in, first.rows_out) == (3, 3)
+
+    expire_stored(tmp_path, spec, AS_OF)
+    assert landed_deletions(paths, "tickets", day) == {"retention_expired_sensitive": 2}
+    booked = read_ingest(paths, "tickets", day).accounting
+    again = land_raw(paths, spec, "tickets", [day], as_of=AS_OF).days[0].accounting
+    assert booked == again
+    assert (again.rows_in, again.rows_out, again.removed) == (3, 1, {"retention_expired_sensitive": 2})
+    expire_stored(tmp_path, spec, AS_OF)  # nothing left to expire: nothing booked twice
+    assert landed_deletions(paths, "tickets", day) == {"retention_expired_sensitive": 2}

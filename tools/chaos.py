@@ -347,7 +347,8 @@ def kill_fault(template: Path, scratch: Path, spec: DatasetSpec, point: str, bas
     root = fresh(template, scratch, f"kill {point}")
     expected = landed_records(root)
     [(code, _, _)] = run_pipeline(root, spec, kill_at=point)
-    folders = sorted(p.name for p in (root / "datasets" / DATASET).glob("*"))
+    # Version folders only: the dataset's CHANGELOG.md sits beside them.
+    folders = sorted(p.name for p in (root / "datasets" / DATASET).glob("*") if p.is_dir())
     partial = [f for f in folders if not (root / "datasets" / DATASET / f / "manifest.json").is_file()]
     tags = subprocess.run(["git", "tag"], cwd=root, capture_output=True, text=True).stdout.split()
     [(_, success, _)] = run_pipeline(root, spec)

@@ -26,6 +26,7 @@ from pipelines.lib.reports import (
     GateRun,
     IngestReport,
     LabeledReport,
+    LandedDeletions,
     QuarantineReport,
     RedactionReport,
     TrainingSetReport,
@@ -176,13 +177,17 @@ def gate_run_ids(paths: DatasetPaths) -> list[str]:
 def record_deletion(paths: DatasetPaths, zone: str, partition: str | None, reason: str, rows: int) -> None:
     """Book rows deleted later from a stored zone (retention, erasure) against its report, so it
     stays balanced: `rows` fewer out, as many more removed for `reason`. `zone` is `raw_<source>`,
-    `redacted`, `eligible`, `labeled`, `unlabeled` or `training_set`; a zone without a report (`landed_<source>`,
-    `unlabeled`, `feedback_audit`) is left alone."""
+    `redacted`, `eligible`, `labeled`, `unlabeled` or `training_set`; a landed day's deletions are
+    kept beside it (`landed_deletions`) for the ingest report of each later read of the day; a
+    zone counted by another's report (`unlabeled`, `feedback_audit`) is left alone."""
     kind: type[IngestReport | RedactionReport | EligibilityReport | LabeledReport | TrainingSetReport]
-    if zone.startswith("landed_") or zone in ("unlabeled", "feedback_audit"):
-        # landed days are the raw zone's input: a day read again counts what is left; the
-        # labeling pool and the feedback audit are counted by the labeled report of the run that
-        # wrote them
+    if zone.startswith("landed_"):
+        # A landed day is the raw zone's input: a day read again from it would count only what is
+        # left, so its deletions are kept beside it and booked by every later read.
+        _book_landed_deletion(paths, zone.removeprefix("landed_"), partition, reason, rows)
+        return
+    if zone in ("unlabeled", "feedback_audit"):
+        # counted by the labeled report of the run that wrote them
         return
     if zone.startswith("raw_"):
         kind = IngestReport
@@ -201,6 +206,21 @@ def record_deletion(paths: DatasetPaths, zone: str, partition: str | None, reaso
         return
     report = read_report(path, kind)
     write_report(report.model_copy(update={"accounting": report.accounting.after_deletion(reason, rows)}), path)
+
+
+def landed_deletions(paths: DatasetPaths, source: str, partition: str) -> dict[str, int]:
+    """Rows deleted from a source's landed day since it landed, by reason ({} when none); raises
+    ReportError if the record cannot be read."""
+    path = paths.stats(f"landed_{source}", partition)
+    return read_report(path, LandedDeletions).removed if path.is_file() else {}
+
+
+def _book_landed_deletion(paths: DatasetPaths, source: str, partition: str | None, reason: str, rows: int) -> None:
+    if not rows or partition is None:
+        return
+    removed = landed_deletions(paths, source, partition)
+    removed[reason] = removed.get(reason, 0) + rows
+    write_report(LandedDeletions(partition=partition, removed=removed), paths.stats(f"landed_{source}", partition))
 
 
 def _days(paths: DatasetPaths, asset: str) -> list[Path]:

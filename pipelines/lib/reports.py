@@ -108,6 +108,15 @@ class IngestReport(Report):
         return {r.split(":", 1)[1]: n for r, n in self.accounting.removed.items() if r.startswith("quarantined:")}
 
 
+class LandedDeletions(Report):
+    """Rows deleted from one landed day of one source after it landed (retention, erasure, a
+    partner's delete list), by reason: the day's ingest report books them again whenever the day
+    is read again, so it keeps counting the records the exports held."""
+
+    partition: str = Field(description="The day, YYYY-MM-DD.")
+    removed: dict[str, int] = Field(default_factory=dict, description="Rows deleted, by reason.")
+
+
 class QuarantineReport(Report):
     """Every quarantined row of every source and day, counted by reason."""
 

@@ -13,7 +13,7 @@ from pipelines.lib.files import write_parquet
 from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
 from pipelines.lib.privacy.policies import minimise_on_ingest
 from pipelines.lib.quality import schemas
-from pipelines.lib.report_files import write_ingest, write_quarantine
+from pipelines.lib.report_files import landed_deletions, write_ingest, write_quarantine
 from pipelines.lib.reports import ContractResult, IngestRedaction, IngestReport, QuarantineReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -68,7 +68,9 @@ def land_raw(
         # Padding rows of an export are not landed rows: counted apart from the quarantine (and
         # so from max_quarantine_rate), yet in the day's accounting, so rows in = out + removed.
         removed |= {BLANK_RECORD: landed.blank[partition]} if landed.blank[partition] else {}
-        accounting = Accounting(rows_read, removed)
+        # Rows deleted from the landed day since it landed (retention, erasure) were read once.
+        deleted = landed_deletions(paths, source.name, partition)
+        accounting = Accounting(rows_read + sum(deleted.values()), removed | deleted)
         report = IngestReport(
             partition=partition,
             file=file,
