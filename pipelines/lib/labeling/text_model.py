@@ -74,7 +74,12 @@ def fit_text_model(texts: pd.Series, labels: pd.Series, classes: Sequence[str], 
 
 
 def out_of_sample_proba(
-    texts: pd.Series, labels: pd.Series, classes: Sequence[str], folds: int = 5, seed: int = 0
+    texts: pd.Series,
+    labels: pd.Series,
+    classes: Sequence[str],
+    folds: int = 5,
+    seed: int = 0,
+    sample: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Each text's probabilities from a model that never saw it: n x classes, rows aligned with
     `texts`, from `cross_val_predict(method="predict_proba")` over stratified, shuffled folds.
@@ -82,10 +87,21 @@ def out_of_sample_proba(
     Folds: `folds`, fewer when the smallest class with at least two examples has fewer (never
     below 2). A class with a single example still gets a column: in the fold holding that example
     no model saw the class, so its probability there is 0 (as for a class with no example).
-    Raises ValueError as `fit_text_model`, and if fewer than two classes have two examples each.
+
+    With `sample` (n booleans), only the sampled rows are cross-validated, and every other row
+    gets its probabilities from one model fitted on the whole sample: out of sample for it by
+    construction, so each row's probabilities still come from a model that never saw it, at the
+    cost of fitting on the sample rather than on every row. Without it, every row is
+    cross-validated (the default).
+    Raises ValueError as `fit_text_model`, and if fewer than two classes (of the sample) have two
+    examples each.
     """
     y = _checked(texts, labels, classes)
-    counts = y.value_counts()
+    fitted = np.ones(len(y), dtype=bool) if sample is None else np.asarray(sample, dtype=bool)
+    if len(fitted) != len(y):
+        raise ValueError(f"{len(fitted)} sample flags for {len(y)} texts: they must be aligned")
+    y_fitted = y[fitted]
+    counts = y_fitted.value_counts()
     enough = counts[counts >= 2]
     if len(enough) < 2:
         raise ValueError(
@@ -94,14 +110,23 @@ def out_of_sample_proba(
         )
     if folds < 2:
         raise ValueError(f"folds {folds}: cross-validation needs at least 2")
+    features = vectorise(texts)
+    x_fitted = features if fitted.all() else features[fitted]
     splits = StratifiedKFold(n_splits=min(folds, int(enough.min())), shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # A class with fewer examples than folds is missing from some training folds: its column
         # is 0 there, which is what a model that never saw the class would say.
         warnings.filterwarnings("ignore", message=".*least populated class.*", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*classes in training fold.*", category=RuntimeWarning)
-        proba = cross_val_predict(_classifier(seed), vectorise(texts), y.to_numpy(), cv=splits, method="predict_proba")
-    return _frame(proba, sorted(y.unique()), tuple(classes), texts.index)
+        proba = cross_val_predict(_classifier(seed), x_fitted, y_fitted.to_numpy(), cv=splits, method="predict_proba")
+    seen = sorted(y_fitted.unique())
+    if fitted.all():
+        return _frame(proba, seen, tuple(classes), texts.index)
+    whole = np.zeros((len(y), len(seen)))
+    whole[fitted] = proba
+    # Every class of the sample has an example in it, so this model knows the same classes, in the same order.
+    whole[~fitted] = _classifier(seed).fit(x_fitted, y_fitted.to_numpy()).predict_proba(features[~fitted])
+    return _frame(whole, seen, tuple(classes), texts.index)
 
 
 def uncertainty(proba: pd.DataFrame) -> pd.Series:
