@@ -131,6 +131,7 @@ def test_splits_are_those_of_the_python_keys():
     )
     split = assign_splits(frame, ["body"], SplitSpec(), ["category"])
     assert split.value_counts().to_dict().keys() == {"train", "validation", "test"}
-    # the same texts in another case share a key, hence a split
     key = old_normalised_text(frame, ["body"])
+    assert split.equals(assign_splits(frame, ["body"], SplitSpec(), ["category"], key=key))
+    # the same texts in another case share a key, hence a split
     assert (split.groupby(key.to_numpy()).nunique() == 1).all()

@@ -54,12 +54,15 @@ def normalised_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return _series(_collapse_spaces(pc.utf8_lower(pa.array(joined))), joined)
 
 
-def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec, strata: list[str]) -> pd.Series:
+def assign_splits(
+    frame: pd.DataFrame, key_columns: list[str], split: SplitSpec, strata: list[str], key: pd.Series | None = None
+) -> pd.Series:
     """The split name of every row, stratified by the `strata` columns (`DatasetSpec.strata`),
-    grouped by identical text of the `key_columns`."""
+    grouped by identical text of the `key_columns`. `key`: their `normalised_text`, when the
+    caller has it already (aligned with `frame`)."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
-    key = normalised_text(frame, key_columns)
+    key = normalised_text(frame, key_columns) if key is None else key
     order_key = pd.util.hash_pandas_object(key, index=False, hash_key=f"{split.seed:016d}"[-16:])
     groups = [frame[c] for c in strata]
     rank = order_key.groupby(groups, sort=False).rank(method="min")  # identical texts tie
