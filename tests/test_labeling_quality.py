@@ -25,7 +25,7 @@ from pipelines.lib.labeling.adjudication import (
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
 from pipelines.lib.labeling.annotations import empty_annotations, typed
 from pipelines.lib.labeling.guideline import GuidelineError, load_guideline
-from pipelines.lib.labeling.label_issues import find_label_issues, issues_from_proba
+from pipelines.lib.labeling.label_issues import cross_validated_sample, find_label_issues, issues_from_proba
 from pipelines.lib.labeling.text_model import fit_text_model, out_of_sample_proba, uncertainty
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
@@ -464,6 +464,35 @@ def test_label_issues_find_most_flipped_labels_with_few_false_alarms():
     assert issues["self_confidence"].is_monotonic_increasing
     truth = tickets.set_index("id")["truth"]
     assert (issues["suggested"][found] == truth[issues["id"][found]].to_numpy()).mean() >= 0.9
+
+
+def test_above_the_cap_a_sample_is_cross_validated_and_flips_are_still_found():
+    tickets, flipped = multilingual_tickets(3000, seed=11)
+    ids, texts, given = tickets["id"], tickets["text"], pd.Series(tickets["given"])
+    sample = cross_validated_sample(ids, given, 1000, seed=0)
+    assert 1000 <= sample.sum() <= 1000 + len(CLASSES)
+    shares = given[sample].value_counts(normalize=True) - given.value_counts(normalize=True)
+    assert shares.abs().max() < 0.01  # stratified by class
+    issues = find_label_issues(ids, texts, given, CLASSES, seed=0, max_cross_validated=1000)
+    true_flips = set(ids[flipped])
+    found = issues["id"].isin(true_flips)
+    assert found.sum() / len(true_flips) >= 0.7 and found.mean() >= 0.8  # recall, precision
+    # flips outside the sample are judged too, by the model fitted on the whole sample
+    outside = set(ids[~sample]) & true_flips
+    assert len(set(issues["id"]) & outside) / len(outside) >= 0.7
+    # the same frame gives the same issues; so does the same frame in another order
+    assert issues.equals(find_label_issues(ids, texts, given, CLASSES, seed=0, max_cross_validated=1000))
+    shuffled = np.random.default_rng(1).permutation(len(ids))
+    again = cross_validated_sample(ids.iloc[shuffled], given.iloc[shuffled].reset_index(drop=True), 1000, seed=0)
+    assert set(ids.iloc[shuffled][again]) == set(ids[sample])
+    # at or below the cap, nothing is sampled
+    assert issues_equal_to_uncapped(ids[:500], texts[:500], given[:500], cap=500)
+
+
+def issues_equal_to_uncapped(ids: pd.Series, texts: pd.Series, given: pd.Series, cap: int) -> bool:
+    capped = find_label_issues(ids, texts, given, CLASSES, seed=0, max_cross_validated=cap)
+    proba = out_of_sample_proba(texts.reset_index(drop=True), given.reset_index(drop=True), CLASSES, seed=0)
+    return capped.equals(issues_from_proba(ids, given, proba))
 
 
 def test_label_issues_on_18000_generated_tickets(capsys):

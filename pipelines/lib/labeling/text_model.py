@@ -52,14 +52,19 @@ def vectorise(texts: pd.Series):  # -> scipy.sparse.csr_matrix
     """texts (n) -> sparse n x 2^18 features (hashed word 1-2 grams, log(1 + tf), rows L2-normed);
     a missing text is the empty text. Each distinct text is vectorised once (every step is per
     row), then its row is repeated for each copy."""
+    rows, positions = _distinct_features(texts)
+    return rows if rows.shape[0] == len(texts) else rows[positions]
+
+
+def _distinct_features(texts: pd.Series):  # -> (scipy.sparse.csr_matrix, np.ndarray)
+    """The features of each distinct text (as `vectorise`), and each text's row among them (n)."""
     hasher = HashingVectorizer(
         analyzer="word", ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm=None
     )
     positions, distinct = pd.factorize(texts.fillna("").astype(str), use_na_sentinel=False)
-    counts = hasher.transform(list(distinct))
+    counts = hasher.transform(distinct.tolist())
     counts.data = np.log1p(counts.data)
-    rows = normalize(counts)
-    return rows if len(distinct) == len(texts) else rows[positions]
+    return normalize(counts), positions
 
 
 def fit_text_model(texts: pd.Series, labels: pd.Series, classes: Sequence[str], seed: int) -> TextModel:
@@ -74,7 +79,12 @@ def fit_text_model(texts: pd.Series, labels: pd.Series, classes: Sequence[str], 
 
 
 def out_of_sample_proba(
-    texts: pd.Series, labels: pd.Series, classes: Sequence[str], folds: int = 5, seed: int = 0
+    texts: pd.Series,
+    labels: pd.Series,
+    classes: Sequence[str],
+    folds: int = 5,
+    seed: int = 0,
+    sample: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Each text's probabilities from a model that never saw it: n x classes, rows aligned with
     `texts`, from `cross_val_predict(method="predict_proba")` over stratified, shuffled folds.
@@ -82,10 +92,21 @@ def out_of_sample_proba(
     Folds: `folds`, fewer when the smallest class with at least two examples has fewer (never
     below 2). A class with a single example still gets a column: in the fold holding that example
     no model saw the class, so its probability there is 0 (as for a class with no example).
-    Raises ValueError as `fit_text_model`, and if fewer than two classes have two examples each.
+
+    With `sample` (n booleans), only the sampled rows are cross-validated, and every other row
+    gets its probabilities from one model fitted on the whole sample: out of sample for it by
+    construction, so each row's probabilities still come from a model that never saw it, at the
+    cost of fitting on the sample rather than on every row. Without it, every row is
+    cross-validated (the default).
+    Raises ValueError as `fit_text_model`, and if fewer than two classes (of the sample) have two
+    examples each.
     """
     y = _checked(texts, labels, classes)
-    counts = y.value_counts()
+    fitted = np.ones(len(y), dtype=bool) if sample is None else np.asarray(sample, dtype=bool)
+    if len(fitted) != len(y):
+        raise ValueError(f"{len(fitted)} sample flags for {len(y)} texts: they must be aligned")
+    y_fitted = y[fitted]
+    counts = y_fitted.value_counts()
     enough = counts[counts >= 2]
     if len(enough) < 2:
         raise ValueError(
@@ -94,14 +115,26 @@ def out_of_sample_proba(
         )
     if folds < 2:
         raise ValueError(f"folds {folds}: cross-validation needs at least 2")
+    if fitted.all():
+        x_fitted = vectorise(texts)
+    else:
+        distinct, positions = _distinct_features(texts)
+        x_fitted = distinct[positions[fitted]]
     splits = StratifiedKFold(n_splits=min(folds, int(enough.min())), shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # A class with fewer examples than folds is missing from some training folds: its column
         # is 0 there, which is what a model that never saw the class would say.
         warnings.filterwarnings("ignore", message=".*least populated class.*", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*classes in training fold.*", category=RuntimeWarning)
-        proba = cross_val_predict(_classifier(seed), vectorise(texts), y.to_numpy(), cv=splits, method="predict_proba")
-    return _frame(proba, sorted(y.unique()), tuple(classes), texts.index)
+        proba = cross_val_predict(_classifier(seed), x_fitted, y_fitted.to_numpy(), cv=splits, method="predict_proba")
+    seen = sorted(y_fitted.unique())
+    if fitted.all():
+        return _frame(proba, seen, tuple(classes), texts.index)
+    # The model knows the classes of the sample, in the same order; it predicts each distinct text once.
+    held_out = _classifier(seed).fit(x_fitted, y_fitted.to_numpy()).predict_proba(distinct)
+    whole = held_out[positions]
+    whole[fitted] = proba
+    return _frame(whole, seen, tuple(classes), texts.index)
 
 
 def uncertainty(proba: pd.DataFrame) -> pd.Series:
@@ -122,7 +155,7 @@ def _checked(texts: pd.Series, labels: pd.Series, classes: Sequence[str]) -> pd.
     if labels.isna().any():
         raise ValueError(f"{int(labels.isna().sum())} label(s) missing: drop those examples first")
     y = labels.astype(str).reset_index(drop=True)
-    unknown = sorted(set(y) - set(classes))
+    unknown = sorted(set(y.unique()) - set(classes))
     if unknown:
         raise ValueError(f"label(s) {unknown} are not in the classes {list(classes)}")
     return y

@@ -38,10 +38,14 @@ class GateInputs:
     language_mismatch: float | None = None
     #: what a gate found beyond its result, for the run's reports (e.g. `label_issues`: a frame)
     found: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: `normalised_text` of the text columns, when the split computed it already (aligned with `frame`)
+    known_text_key: pd.Series | None = None
 
     @functools.cached_property
     def text_key(self) -> pd.Series:
         """The duplicate key of every example; shared by the duplicate and leakage gates."""
+        if self.known_text_key is not None:
+            return self.known_text_key
         return normalised_text(self.frame, self.spec.columns.text)
 
     @property

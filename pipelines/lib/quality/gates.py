@@ -37,6 +37,7 @@ def evaluate_gates(
     previous: list[CoverageCount] | None = None,
     language_mismatch: float | None = None,
     found: dict[str, pd.DataFrame] | None = None,
+    text_key: pd.Series | None = None,
 ) -> list[GateResult]:
     """Measure every gate the spec declares on the training set (all splits together), in
     declaration order.
@@ -47,8 +48,9 @@ def evaluate_gates(
 
     Returns one GateResult per declared gate; shares are fractions in [0, 1], counts are rows.
     What a gate found beyond its result (the label issues) is put in `found`, when given.
+    `text_key`: the rows' `splits.normalised_text`, when the caller computed it already.
     Raises KeyError if a column a gate reads is missing from `frame`."""
-    inputs = GateInputs(frame, spec, as_of, annotations, landed, previous, language_mismatch)
+    inputs = GateInputs(frame, spec, as_of, annotations, landed, previous, language_mismatch, known_text_key=text_key)
     if found is not None:
         inputs.found = found
     return [measure_gate(name, params.severity, params, inputs) for name, params in spec.gates.declared()]

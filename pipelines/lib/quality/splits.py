@@ -6,6 +6,11 @@ share a hash, hence a position, hence a split -- across strata too, since every 
 smallest position of any copy: a duplicate can never leak from train into test. The same text
 always lands in the same split for the same seed, so a later version does not move a test
 example into train.
+
+The keys are computed in RE2 over whole columns (`pyarrow.compute`). They must stay what they
+were when Python's `re` computed them row by row (a key that changed would move a text to another
+split), so the classes spell out what Python's `\\s`, `\\d` and `\\w` mean on `str`: Unicode,
+where RE2's own are ASCII.
 """
 
 from __future__ import annotations
@@ -14,10 +19,27 @@ import functools
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.lib.spec import SplitSpec
 
 SPLITS = ("train", "validation", "test")
+
+# Python's classes on `str`, spelled for RE2 (they match the same code points as Python 3.11's for
+# every character its Unicode 14 assigns: tests/test_text_keys.py compares them all).
+#: `\s` but the space itself: ASCII whitespace, the information separators \x1c-\x1f, NEL and
+#: the Unicode separators (Zs, Zl, Zp)
+OTHER_SPACE = r"\t-\r\x{1C}-\x{1F}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"
+#: `\s`
+SPACE = rf" {OTHER_SPACE}"
+#: `\d`: a decimal digit of any script (full-width, Arabic-Indic, Devanagari ...)
+DIGIT = r"\p{Nd}"
+#: `\w`: letters and numbers of any script and `_` (not combining marks, as in Python)
+WORD = r"\p{L}\p{N}_"
+# Whitespace that collapsing changes: a run of two or more, or one that is not the space. RE2
+# through Arrow pays for every match, and most runs are one space already (4x faster than `\s+`).
+_SPACE_TO_COLLAPSE = rf"[{SPACE}]{{2,}}|[{OTHER_SPACE}]"
 
 
 def joined_text(frame: pd.DataFrame, columns: list[str], separator: str = " | ") -> pd.Series:
@@ -28,15 +50,19 @@ def joined_text(frame: pd.DataFrame, columns: list[str], separator: str = " | ")
 
 def normalised_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """The columns joined, lower-cased, with runs of whitespace collapsed: the duplicate key."""
-    return joined_text(frame, columns).str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+    joined = joined_text(frame, columns)
+    return _series(_collapse_spaces(pc.utf8_lower(pa.array(joined))), joined)
 
 
-def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec, strata: list[str]) -> pd.Series:
+def assign_splits(
+    frame: pd.DataFrame, key_columns: list[str], split: SplitSpec, strata: list[str], key: pd.Series | None = None
+) -> pd.Series:
     """The split name of every row, stratified by the `strata` columns (`DatasetSpec.strata`),
-    grouped by identical text of the `key_columns`."""
+    grouped by identical text of the `key_columns`. `key`: their `normalised_text`, when the
+    caller has it already (aligned with `frame`)."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
-    key = normalised_text(frame, key_columns)
+    key = normalised_text(frame, key_columns) if key is None else key
     order_key = pd.util.hash_pandas_object(key, index=False, hash_key=f"{split.seed:016d}"[-16:])
     groups = [frame[c] for c in strata]
     rank = order_key.groupby(groups, sort=False).rank(method="min")  # identical texts tie
@@ -54,5 +80,15 @@ def assign_splits(frame: pd.DataFrame, key_columns: list[str], split: SplitSpec,
 def fold_numbers(key: pd.Series) -> pd.Series:
     """A duplicate key with numbers and punctuation folded: texts that differ only in an order
     number, a date or a comma share it (a cheap, vectorised near-duplicate test)."""
-    folded = key.str.replace(r"\d+", "0", regex=True)
-    return folded.str.replace(r"[^\w\s<>]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    folded = pc.replace_substring_regex(pa.array(key.astype("str")), rf"[{DIGIT}]+", "0")
+    return _series(_collapse_spaces(pc.replace_substring_regex(folded, rf"[^{WORD}{SPACE}<>]+", "")), key)
+
+
+def _collapse_spaces(text: pa.Array) -> pa.Array:
+    """Runs of whitespace as one space, none at either end (`str.strip`'s whitespace, as pandas strips)."""
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _SPACE_TO_COLLAPSE, " "))
+
+
+def _series(text: pa.Array, like: pd.Series) -> pd.Series:
+    """The text as a `str` Series with the index and name of `like`."""
+    return pd.Series(pd.array(text, dtype="str"), index=like.index, name=like.name)

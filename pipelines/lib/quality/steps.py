@@ -17,7 +17,7 @@ from pipelines.lib.quality import schemas
 from pipelines.lib.quality.gate_report import write_gate_report
 from pipelines.lib.quality.gates import apply_waivers, evaluate_gates
 from pipelines.lib.quality.language_cache import detect_languages_cached
-from pipelines.lib.quality.splits import SPLITS, assign_splits, joined_text
+from pipelines.lib.quality.splits import SPLITS, assign_splits, joined_text, normalised_text
 from pipelines.lib.quality.waivers import load_waivers
 from pipelines.lib.release.versions import read_manifest, versions
 from pipelines.lib.report_files import ingest_days, write_gate_run, write_training_set
@@ -60,7 +60,8 @@ def build_training_set(
         )
     language = spec.language_column
     detected = detect_training_languages(frame, spec, cache=paths.warehouse / "cache")
-    frame, mismatch = split_with_languages(frame, spec, detected)
+    key = normalised_text(frame, spec.columns.text)  # the split's key, and the duplicate gates'
+    frame, mismatch = split_with_languages(frame, spec, detected, key)
     write_parquet(frame, paths.training_set)
 
     # GX takes seconds to import: only the step that runs the suite pays for it.
@@ -89,6 +90,7 @@ def build_training_set(
         previous=_latest_counts(paths),
         language_mismatch=mismatch,
         found=(found := dict[str, pd.DataFrame]()),
+        text_key=key,
     )
     issues = paths.reports / "label_issues.csv"
     if "label_issues" in found:  # ids and labels only; copied to reports/<name>/ by a release
@@ -148,14 +150,15 @@ def detect_training_languages(frame: pd.DataFrame, spec: DatasetSpec, cache: Pat
 
 
 def split_with_languages(
-    frame: pd.DataFrame, spec: DatasetSpec, detected: pd.Series
+    frame: pd.DataFrame, spec: DatasetSpec, detected: pd.Series, key: pd.Series | None = None
 ) -> tuple[pd.DataFrame, float | None]:
     """The frame with its `split` column (and, with no language column declared, the detected
     language as `detected_language`, added first: it is a default stratum), and the share (0..1)
-    of rows detected otherwise than claimed (None with no claimed language)."""
+    of rows detected otherwise than claimed (None with no claimed language). `key`: the rows'
+    `normalised_text`, when the caller has it already."""
     if spec.columns.language is None:
         frame = frame.assign(**{spec.language_column: detected.fillna(UNDETERMINED).astype("str")})
-    frame = frame.assign(split=assign_splits(frame, spec.columns.text, spec.split, spec.strata))
+    frame = frame.assign(split=assign_splits(frame, spec.columns.text, spec.split, spec.strata, key))
     if spec.columns.language is None:
         return frame, None
     claimed = frame[spec.columns.language]
