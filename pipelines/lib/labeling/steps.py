@@ -11,12 +11,17 @@ never become examples; an annotator under the gold bar is left out of adjudicati
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import Accounting, NothingLeftError
+from pipelines.lib.batches import BatchedContract, parquet_batches
 from pipelines.lib.feedback.labels import feedback_labels, store_description
-from pipelines.lib.files import write_parquet
+from pipelines.lib.files import streamed_parquet, write_parquet
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
@@ -49,11 +54,12 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     `unlabeled.parquet` (the pool, with weak labels when rules are declared). Writes the steward
     queue (`queue.csv` under the labeling work folder) when items wait for a decision.
 
+    The eligible rows are read, labelled and written a batch at a time (`batches.parquet_batches`):
+    a row's label depends on the row alone, and what is known of every row (annotations, decisions,
+    feedback labels) is small, so memory is bounded by a batch.
+
     Raises GuidelineError for a guideline that fails its checks, NothingLeftError when no eligible
     row holds a label."""
-    eligible = pd.read_parquet(paths.eligible)
-    accounting = Accounting(len(eligible))
-    label, ids = spec.labels.column, eligible[spec.id_column].astype("str")
     labeling = spec.labeling
     annotations, files = load_annotations(paths)
     guideline = _guideline(paths, spec)
@@ -66,21 +72,130 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     human = annotations[~annotations["gold"] & ~annotations["batch"].isin(held_back)]
     decisions = read_decisions(decisions_file(paths))
     adjudication = adjudicate(human, decisions, exclude_annotators=sorted(flagged))
-    decided = adjudication.labels.set_index("item")
-    batch_of = human.drop_duplicates("item", keep="last").set_index("item")["batch"]
+    known = _KnownLabels(
+        decided=adjudication.labels.set_index("item"),
+        batch_of=human.drop_duplicates("item", keep="last").set_index("item")["batch"],
+        queue=adjudication.queue["item"],
+        feedback=feedback_labels(paths, spec, _eligible_ids(paths, spec)),
+    )
+    tally = _Tally(accounting=Accounting(0), matched=np.zeros(len(human), dtype=bool))
+    contract = BatchedContract(schemas.labeled_schema(spec))
+    with streamed_parquet(paths.unlabeled) as pool_out, streamed_parquet(paths.labeled) as labeled_out:
+        for eligible in parquet_batches(paths.eligible):
+            frame, held = _label_batch(eligible, spec, known, human, tally)
+            pool_out.write(held)
+            labeled_out.write(frame.astype(PROVENANCE).reset_index(drop=True))
+            if not frame.empty:
+                contract.add(frame)
+        if not labeled_out.rows:
+            labeled_out.discard()
+    if not labeled_out.rows:
+        raise NothingLeftError(_nothing_labelled(spec, tally.accounting.rows_in, tally.pool))
+    waiting = adjudication.queue[is_in(adjudication.queue["item"], tally.queued_ids())]
+    _write_queue(paths, waiting.assign(text=waiting["item"].map(tally.queued_text())))
+    audit = _write_audit(paths, spec, tally)
+    report = LabeledReport(
+        accounting=tally.accounting.close(labeled_out.rows),
+        by_source=dict(sorted(tally.by_source.items())),
+        by_how=_ranked(tally.by_how),
+        changed_source_label=tally.changed,
+        contract=contract.result(lambda column: (b[column] for b in parquet_batches(paths.labeled, columns=[column]))),
+        batches=batches,
+        flagged_annotators=sorted(flagged),
+        held_back=held_back,
+        queue=tally.queued,
+        pool=tally.pool - tally.queued,
+        weak_in_pool=tally.weak_in_pool,
+        annotations_unmatched=int((~tally.matched).sum()),
+        feedback=None if spec.feedback is None else tally.feedback_labels(paths, spec).model_copy(update=audit),
+        files=files,
+        guideline=None
+        if guideline is None
+        else GuidelineRecord(
+            path=str(spec.labeling.guideline),  # type: ignore[union-attr]
+            sha256=guideline.sha256,
+            rules=len(guideline.rules),
+            gold=len(guideline.gold),
+        ),
+    )
+    write_labeled(paths, report)
+    return report
 
+
+@dataclass(frozen=True)
+class _KnownLabels:
+    """What is known of the eligible rows before they are read, by item id: small frames."""
+
+    decided: pd.DataFrame  #: adjudicated label, how and annotators per item
+    batch_of: pd.Series  #: the labeling batch each annotated item was in
+    queue: pd.Series  #: items waiting for a steward's decision
+    feedback: pd.DataFrame  #: consented feedback labels (`feedback_labels`)
+
+
+@dataclass
+class _Tally:
+    """What the batches add up to: counts, and the few rows kept for the queue and the audit."""
+
+    accounting: Accounting
+    matched: np.ndarray  #: per human annotation: its item is an eligible row
+    changed: int = 0
+    queued: int = 0
+    pool: int = 0
+    weak_in_pool: int = 0
+    by_source: Counter[str] = field(default_factory=Counter)
+    by_how: Counter[str] = field(default_factory=Counter)
+    feedback: Counter[str] = field(default_factory=Counter)
+    used: list[tuple[str, str]] = field(default_factory=list)
+    queue_text: list[pd.Series] = field(default_factory=list)
+    audit: Counter[str] = field(default_factory=Counter)
+    audit_rows: list[pd.DataFrame] = field(default_factory=list)
+
+    def queued_text(self) -> pd.Series:
+        """The redacted text of the rows held for a steward's decision, by id."""
+        return pd.concat(self.queue_text) if self.queue_text else pd.Series([], dtype="str")
+
+    def queued_ids(self) -> pd.Series:
+        """Ids of the rows held for a steward's decision."""
+        return pd.Series(self.queued_text().index, dtype="str")
+
+    def feedback_labels(self, paths: DatasetPaths, spec: DatasetSpec) -> FeedbackLabels:
+        """The feedback labels' counts, and the hash of the (event, label) pairs used."""
+        used = sorted(self.used)
+        return FeedbackLabels(
+            events_sha256=combined_sha256([f"{ref}\t{value}" for ref, value in used]) if used else "",
+            store=store_description(spec, paths.root),
+            **{name: self.feedback[name] for name in ("changed", "accepted", "accepted_not_used", "replaced_source")},
+        )
+
+
+def _eligible_ids(paths: DatasetPaths, spec: DatasetSpec) -> pd.Series:
+    """Every eligible row's id (one column), for the feedback labels; none read without feedback."""
+    if spec.feedback is None:
+        return pd.Series([], dtype="str")
+    return pq.read_table(paths.eligible, columns=[spec.id_column]).column(0).to_pandas().astype("str")
+
+
+def _label_batch(
+    eligible: pd.DataFrame, spec: DatasetSpec, known: _KnownLabels, human: pd.DataFrame, tally: _Tally
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One batch of eligible rows labelled: the rows that hold a label (with `PROVENANCE`) and the
+    pool rows to write (those not waiting for a steward); counted into `tally`."""
+    label, labeling = spec.labels.column, spec.labeling
+    ids = eligible[spec.id_column].astype("str")
+    tally.accounting.rows_in += len(eligible)
+    tally.matched |= is_in(human["item"], ids).to_numpy(dtype=bool)
+    decided = known.decided
     frame = eligible.copy()
     source = frame[label].astype("str")
     adjudicated = ids.map(decided["label"]).astype("str")
     human_label = adjudicated.notna()
-    changed = int((human_label & source.notna() & (source != adjudicated)).sum())
+    tally.changed += int((human_label & source.notna() & (source != adjudicated)).sum())
     frame[label] = adjudicated.where(human_label, source)
     frame["label_source"] = pd.Series(np.where(human_label, "adjudicated", "source"), index=frame.index, dtype="str")
     frame["label_how"] = ids.map(decided["how"]).fillna("").astype("str")
     frame["label_annotators"] = ids.map(decided["annotators"]).fillna(0).astype("int64")
-    frame["label_batch"] = ids.map(batch_of).fillna("").astype("str")
-    feedback = feedback_labels(paths, spec, ids)
-    used = _apply_feedback(paths, frame, ids, feedback, human_label, spec)
+    frame["label_batch"] = ids.map(known.batch_of).fillna("").astype("str")
+    _apply_feedback(frame, ids, known.feedback, human_label, spec, tally)
 
     pool = frame[label].isna()
     weak = None
@@ -99,62 +214,36 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
             frame.loc[rows, "label_source"] = "weak"
             frame.loc[rows, "label_how"] = "rule"
             pool = frame[label].isna()
-    queued = pool & is_in(ids, adjudication.queue["item"])
+    queued = pool & is_in(ids, known.queue)
     held = frame[pool].copy()
     if weak is not None:
         held = held.join(weak)
+        tally.weak_in_pool += int(weak["weak_label"].reindex(held.index).notna().sum())
     held = held.drop(columns=list(PROVENANCE) + [label])
-    write_parquet(held[~queued[pool].to_numpy()].reset_index(drop=True), paths.unlabeled)
-    frame = accounting.remove(frame, queued, "awaiting_adjudication")
-    frame = accounting.remove(frame, frame[label].isna(), "unlabeled")
-    if frame.empty:
-        raise NothingLeftError(_nothing_labelled(spec, len(eligible), int(pool.sum())))
-    write_parquet(frame.astype(PROVENANCE).reset_index(drop=True), paths.labeled)
-    contract = schemas.validate(schemas.labeled_schema(spec), frame)
-    waiting = adjudication.queue[is_in(adjudication.queue["item"], ids[queued])]
-    text = joined_text(eligible, spec.columns.text).set_axis(ids)  # redacted: eligible is past redaction
-    _write_queue(paths, waiting.assign(text=waiting["item"].map(text)))
+    tally.queued += int(queued.sum())
+    tally.pool += int(pool.sum())
+    if queued.any():
+        tally.queue_text.append(joined_text(eligible[queued], spec.columns.text).set_axis(ids[queued]))
+    _audit_batch(eligible, spec, ids, known.feedback, adjudicated, tally)
+    frame = tally.accounting.remove(frame, queued, "awaiting_adjudication")
+    frame = tally.accounting.remove(frame, frame[label].isna(), "unlabeled")
     kept = frame["label_source"]
-    audit = _feedback_audit(paths, spec, eligible, ids, feedback, adjudicated)
-    report = LabeledReport(
-        accounting=accounting.close(len(frame)),
-        by_source={str(k): int(n) for k, n in kept.value_counts().sort_index().items()},
-        by_how={str(k): int(n) for k, n in frame.loc[kept == "adjudicated", "label_how"].value_counts().items()},
-        changed_source_label=changed,
-        contract=contract,
-        batches=batches,
-        flagged_annotators=sorted(flagged),
-        held_back=held_back,
-        queue=int(queued.sum()),
-        pool=int(pool.sum() - queued.sum()),
-        weak_in_pool=0 if weak is None else int(weak["weak_label"].reindex(held.index).notna().sum()),
-        annotations_unmatched=int((~is_in(human["item"], ids)).sum()),
-        feedback=None if spec.feedback is None else used.model_copy(update=audit),
-        files=files,
-        guideline=None
-        if guideline is None
-        else GuidelineRecord(
-            path=str(spec.labeling.guideline),  # type: ignore[union-attr]
-            sha256=guideline.sha256,
-            rules=len(guideline.rules),
-            gold=len(guideline.gold),
-        ),
-    )
-    write_labeled(paths, report)
-    return report
+    tally.by_source.update(kept.value_counts().to_dict())
+    tally.by_how.update(frame.loc[kept == "adjudicated", "label_how"].value_counts().to_dict())
+    return frame, held[~queued[pool].to_numpy()].reset_index(drop=True)
 
 
 def _apply_feedback(
-    paths: DatasetPaths,
     frame: pd.DataFrame,
     ids: pd.Series,
     feedback: pd.DataFrame,
     human: pd.Series,
     spec: DatasetSpec,
-) -> FeedbackLabels:
+    tally: _Tally,
+) -> None:
     """Put consented feedback labels on `frame` (in place): a correction wherever no human label
     is; a kept suggestion (weak) only on a row with no label at all, and only when
-    `feedback.labels.train_accepted`. Returns the counts."""
+    `feedback.labels.train_accepted`. Counts them, and the (event, label) pairs used, in `tally`."""
     label = spec.labels.column
     how = ids.map(feedback["how"])
     value = ids.map(feedback["label"])
@@ -169,48 +258,69 @@ def _apply_feedback(
     frame.loc[taken, "label_how"] = how[taken]
     frame["label_ref"] = ids.map(feedback["ref"]).where(taken, "").astype("str")
     frame["label_model_version"] = ids.map(feedback["model_version"]).where(taken, "").astype("str")
-    used = sorted(zip(frame.loc[taken, "label_ref"], frame.loc[taken, label].astype("str"), strict=True))
-    return FeedbackLabels(
-        events_sha256=combined_sha256([f"{ref}\t{value}" for ref, value in used]) if used else "",
-        store=store_description(spec, paths.root),
-        changed=int(correction.sum()),
-        accepted=int((kept_suggestion & train).sum()),
-        accepted_not_used=int((kept_suggestion & ~train).sum()),
-        replaced_source=replaced,
+    tally.used += zip(frame.loc[taken, "label_ref"], frame.loc[taken, label].astype("str"), strict=True)
+    tally.feedback.update(
+        {
+            "changed": int(correction.sum()),
+            "accepted": int((kept_suggestion & train).sum()),
+            "accepted_not_used": int((kept_suggestion & ~train).sum()),
+            "replaced_source": replaced,
+        }
     )
 
 
-def _feedback_audit(
-    paths: DatasetPaths,
-    spec: DatasetSpec,
+def _audit_batch(
     eligible: pd.DataFrame,
+    spec: DatasetSpec,
     ids: pd.Series,
     feedback: pd.DataFrame,
     adjudicated: pd.Series,
-) -> dict:
-    """The audit of feedback labels: the drawn items no annotator has labelled yet go to
-    `feedback_audit.parquet` (redacted text, for the next labeling plan); on those annotators have
-    labelled, the share where the feedback label agrees measures the bias of feedback labels. Only
-    labels that would be used are drawn: corrections, and kept suggestions with `train_accepted`."""
+    tally: _Tally,
+) -> None:
+    """The audit of feedback labels in one batch: the drawn items no annotator has labelled yet are
+    kept for `feedback_audit.parquet` (redacted text, for the next labeling plan); on those
+    annotators have labelled, agreement with the feedback label is counted. Only labels that would
+    be used are drawn: corrections, and kept suggestions with `train_accepted`."""
     train = bool(spec.feedback and spec.feedback.labels.train_accepted)
     usable = feedback["how"].eq("changed") | (feedback["how"].eq("accepted") & train)
     drawn = is_in(ids, feedback.index[feedback["audit"] & usable])
     annotated = drawn & adjudicated.notna()
-    agreed = int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum())
+    tally.audit.update(
+        {
+            "drawn": int(drawn.sum()),
+            "annotated": int(annotated.sum()),
+            "agreed": int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum()),
+        }
+    )
     pending = drawn & ~annotated
-    # (The column from the rows kept: a Series assigned to an empty frame would become its index.)
-    waiting = eligible.loc[pending].assign(label_ref=ids[pending].map(feedback["ref"]).to_numpy())
+    if pending.any():
+        # (The column from the rows kept: a Series assigned to an empty frame would become its index.)
+        waiting = eligible.loc[pending].assign(label_ref=ids[pending].map(feedback["ref"]).to_numpy())
+        tally.audit_rows.append(waiting.drop(columns=[spec.labels.column]))
+
+
+def _write_audit(paths: DatasetPaths, spec: DatasetSpec, tally: _Tally) -> dict:
+    """Write `feedback_audit.parquet` (the drawn items waiting for annotators; removed when none
+    waits); returns the audit's counts for the feedback report."""
     target = paths.warehouse / "feedback_audit.parquet"
-    if waiting.empty:
+    if not tally.audit_rows:
         target.unlink(missing_ok=True)
     else:
-        write_parquet(waiting.drop(columns=[spec.labels.column]).reset_index(drop=True), target)
-    n = int(annotated.sum())
+        write_parquet(pd.concat(tally.audit_rows, ignore_index=True), target)
+    n = tally.audit["annotated"]
     return {
-        "audit_drawn": int(drawn.sum()),
+        "audit_drawn": tally.audit["drawn"],
         "audit_annotated": n,
-        "audit_agreement": round(agreed / n, 4) if n else None,
+        "audit_agreement": round(tally.audit["agreed"] / n, 4) if n else None,
     }
+
+
+def _ranked(counts: Counter[str]) -> dict[str, int]:
+    """Counts most first, ties in the order they were first met (as `value_counts` ranks them)."""
+    if not counts:
+        return {}
+    ranked = pd.Series(dict(counts), dtype="int64").sort_values(ascending=False)
+    return {str(k): int(n) for k, n in ranked.items()}
 
 
 def _guideline(paths: DatasetPaths, spec: DatasetSpec) -> Guideline | None:
