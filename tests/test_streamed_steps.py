@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import AS_OF, PROJECT, TEST_KEY, land, make_workspace, small_spec
 
-import pipelines.lib.privacy.steps as privacy_steps
+import pipelines.lib.privacy.eligible as privacy_eligible
 from pipelines.lib import batches
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.files import write_parquet
@@ -71,7 +71,7 @@ def test_eligible_in_batches_is_eligible_from_one_frame(workspace_copy, monkeypa
     streamed = build_eligible(paths, spec, AS_OF, key)
     assert pq.ParquetFile(paths.eligible).metadata.num_row_groups > 10  # a batch of a few days each
     written = _outputs(paths, "eligible")
-    monkeypatch.setattr(privacy_steps, "_eligible_in_batches", _at_once)
+    monkeypatch.setattr(privacy_eligible, "_eligible_in_batches", _at_once)
     whole = build_eligible(paths, spec, AS_OF, key)
     assert pq.ParquetFile(paths.eligible).metadata.num_row_groups == 1
     _same(written, _outputs(paths, "eligible"))
@@ -96,7 +96,7 @@ def test_a_row_before_its_day_is_built_from_one_frame_in_the_global_order(worksp
     assert pq.ParquetFile(paths.eligible).metadata.num_row_groups == 1
     order = [spec.columns.timestamp, spec.id_column]
     pd.testing.assert_frame_equal(written, written.sort_values(order).reset_index(drop=True))
-    monkeypatch.setattr(privacy_steps, "_eligible_in_batches", _at_once)
+    monkeypatch.setattr(privacy_eligible, "_eligible_in_batches", _at_once)
     assert build_eligible(paths, spec, AS_OF, key) == fallen_back
 
 
