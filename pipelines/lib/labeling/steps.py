@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from pipelines.lib.accounting import Accounting, NothingLeftError
 from pipelines.lib.batches import BatchedContract, parquet_batches
 from pipelines.lib.feedback.labels import feedback_labels, store_description
-from pipelines.lib.files import streamed_parquet, write_parquet
+from pipelines.lib.files import StreamSchemaError, streamed_parquet, write_parquet
 from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
@@ -78,24 +78,18 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
         queue=adjudication.queue["item"],
         feedback=feedback_labels(paths, spec, _eligible_ids(paths, spec)),
     )
-    tally = _Tally(accounting=Accounting(0), matched=np.zeros(len(human), dtype=bool))
-    contract = BatchedContract(schemas.labeled_schema(spec))
-    with streamed_parquet(paths.unlabeled) as pool_out, streamed_parquet(paths.labeled) as labeled_out:
-        for eligible in parquet_batches(paths.eligible):
-            frame, held = _label_batch(eligible, spec, known, human, tally)
-            pool_out.write(held)
-            labeled_out.write(frame.astype(PROVENANCE).reset_index(drop=True))
-            if not frame.empty:
-                contract.add(frame)
-        if not labeled_out.rows:
-            labeled_out.discard()
-    if not labeled_out.rows:
+    try:
+        tally, contract = _label_in_batches(paths, spec, known, human)
+    except StreamSchemaError:
+        # A batch whose columns came out of other types than the batch before: one batch of all.
+        tally, contract = _label_in_batches(paths, spec, known, human, pq.ParquetFile(paths.eligible).metadata.num_rows)
+    if not tally.labeled:
         raise NothingLeftError(_nothing_labelled(spec, tally.accounting.rows_in, tally.pool))
     waiting = adjudication.queue[is_in(adjudication.queue["item"], tally.queued_ids())]
     _write_queue(paths, waiting.assign(text=waiting["item"].map(tally.queued_text())))
     audit = _write_audit(paths, spec, tally)
     report = LabeledReport(
-        accounting=tally.accounting.close(labeled_out.rows),
+        accounting=tally.accounting.close(tally.labeled),
         by_source=dict(sorted(tally.by_source.items())),
         by_how=_ranked(tally.by_how),
         changed_source_label=tally.changed,
@@ -122,6 +116,28 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     return report
 
 
+def _label_in_batches(
+    paths: DatasetPaths, spec: DatasetSpec, known: _KnownLabels, human: pd.DataFrame, rows: int | None = None
+) -> tuple[_Tally, BatchedContract]:
+    """Label eligible.parquet `rows` at a time (default `batches.BATCH_ROWS`), writing
+    unlabeled.parquet and, when a row holds a label, labeled.parquet as the batches go; returns
+    their tally and contract. Raises StreamSchemaError when a batch's columns come out of other
+    types than the batch before (nothing is written then)."""
+    tally = _Tally(accounting=Accounting(0), matched=np.zeros(len(human), dtype=bool))
+    contract = BatchedContract(schemas.labeled_schema(spec))
+    with streamed_parquet(paths.unlabeled) as pool_out, streamed_parquet(paths.labeled) as labeled_out:
+        for eligible in parquet_batches(paths.eligible, rows=rows):
+            frame, held = _label_batch(eligible, spec, known, human, tally)
+            pool_out.write(held)
+            labeled_out.write(frame.astype(PROVENANCE).reset_index(drop=True))
+            if not frame.empty:
+                contract.add(frame)
+        tally.labeled = labeled_out.rows
+        if not tally.labeled:
+            labeled_out.discard()  # the pool is written; labeled.parquet stays as it was
+    return tally, contract
+
+
 @dataclass(frozen=True)
 class _KnownLabels:
     """What is known of the eligible rows before they are read, by item id: small frames."""
@@ -138,6 +154,7 @@ class _Tally:
 
     accounting: Accounting
     matched: np.ndarray  #: per human annotation: its item is an eligible row
+    labeled: int = 0
     changed: int = 0
     queued: int = 0
     pool: int = 0
