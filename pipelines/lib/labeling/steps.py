@@ -12,7 +12,6 @@ never become examples; an annotator under the gold bar is left out of adjudicati
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,32 +19,20 @@ import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import Accounting, NothingLeftError
 from pipelines.lib.batches import BatchedContract, parquet_batches
-from pipelines.lib.feedback.labels import feedback_labels, store_description
+from pipelines.lib.feedback.labels import feedback_labels
 from pipelines.lib.files import StreamSchemaError, streamed_parquet, write_parquet
-from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
 from pipelines.lib.labeling.annotations import GOLD_PREFIX
 from pipelines.lib.labeling.guideline import Guideline, load_guideline
+from pipelines.lib.labeling.row_labels import PROVENANCE, KnownLabels, LabelTally, label_batch
 from pipelines.lib.labeling.store import decisions_file, load_annotations
-from pipelines.lib.labeling.weak import weak_labels
 from pipelines.lib.membership import is_in
 from pipelines.lib.quality import schemas
-from pipelines.lib.quality.splits import joined_text
 from pipelines.lib.report_files import write_labeled
-from pipelines.lib.reports import BatchQuality, FeedbackLabels, GoldRecord, GuidelineRecord, LabeledReport
+from pipelines.lib.reports import BatchQuality, GoldRecord, GuidelineRecord, LabeledReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
-
-#: provenance columns the labeled rows (and so the training set and its splits) carry
-PROVENANCE = {
-    "label_source": "str",  # source, adjudicated or weak
-    "label_how": "str",  # unanimous, majority, single, steward (adjudicated); rule (weak); "" (source)
-    "label_annotators": "int64",  # human annotators whose labels were counted
-    "label_batch": "str",  # the labeling batch the item was annotated in; "" for none
-    "label_ref": "str",  # feedback:<event_id> for a label from feedback; "" otherwise
-    "label_model_version": "str",  # the model version whose prediction the feedback was about; ""
-}
 
 
 def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
@@ -72,7 +59,7 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     human = annotations[~annotations["gold"] & ~annotations["batch"].isin(held_back)]
     decisions = read_decisions(decisions_file(paths))
     adjudication = adjudicate(human, decisions, exclude_annotators=sorted(flagged))
-    known = _KnownLabels(
+    known = KnownLabels(
         decided=adjudication.labels.set_index("item"),
         batch_of=human.drop_duplicates("item", keep="last").set_index("item")["batch"],
         queue=adjudication.queue["item"],
@@ -117,17 +104,17 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
 
 
 def _label_in_batches(
-    paths: DatasetPaths, spec: DatasetSpec, known: _KnownLabels, human: pd.DataFrame, rows: int | None = None
-) -> tuple[_Tally, BatchedContract]:
+    paths: DatasetPaths, spec: DatasetSpec, known: KnownLabels, human: pd.DataFrame, rows: int | None = None
+) -> tuple[LabelTally, BatchedContract]:
     """Label eligible.parquet `rows` at a time (default `batches.BATCH_ROWS`), writing
     unlabeled.parquet and, when a row holds a label, labeled.parquet as the batches go; returns
     their tally and contract. Raises StreamSchemaError when a batch's columns come out of other
     types than the batch before (nothing is written then)."""
-    tally = _Tally(accounting=Accounting(0), matched=np.zeros(len(human), dtype=bool))
+    tally = LabelTally(accounting=Accounting(0), matched=np.zeros(len(human), dtype=bool))
     contract = BatchedContract(schemas.labeled_schema(spec))
     with streamed_parquet(paths.unlabeled) as pool_out, streamed_parquet(paths.labeled) as labeled_out:
         for eligible in parquet_batches(paths.eligible, rows=rows):
-            frame, held = _label_batch(eligible, spec, known, human, tally)
+            frame, held = label_batch(eligible, spec, known, human, tally)
             pool_out.write(held)
             labeled_out.write(frame.astype(PROVENANCE).reset_index(drop=True))
             if not frame.empty:
@@ -138,53 +125,6 @@ def _label_in_batches(
     return tally, contract
 
 
-@dataclass(frozen=True)
-class _KnownLabels:
-    """What is known of the eligible rows before they are read, by item id: small frames."""
-
-    decided: pd.DataFrame  #: adjudicated label, how and annotators per item
-    batch_of: pd.Series  #: the labeling batch each annotated item was in
-    queue: pd.Series  #: items waiting for a steward's decision
-    feedback: pd.DataFrame  #: consented feedback labels (`feedback_labels`)
-
-
-@dataclass
-class _Tally:
-    """What the batches add up to: counts, and the few rows kept for the queue and the audit."""
-
-    accounting: Accounting
-    matched: np.ndarray  #: per human annotation: its item is an eligible row
-    labeled: int = 0
-    changed: int = 0
-    queued: int = 0
-    pool: int = 0
-    weak_in_pool: int = 0
-    by_source: Counter[str] = field(default_factory=Counter)
-    by_how: Counter[str] = field(default_factory=Counter)
-    feedback: Counter[str] = field(default_factory=Counter)
-    used: list[tuple[str, str]] = field(default_factory=list)
-    queue_text: list[pd.Series] = field(default_factory=list)
-    audit: Counter[str] = field(default_factory=Counter)
-    audit_rows: list[pd.DataFrame] = field(default_factory=list)
-
-    def queued_text(self) -> pd.Series:
-        """The redacted text of the rows held for a steward's decision, by id."""
-        return pd.concat(self.queue_text) if self.queue_text else pd.Series([], dtype="str")
-
-    def queued_ids(self) -> pd.Series:
-        """Ids of the rows held for a steward's decision."""
-        return pd.Series(self.queued_text().index, dtype="str")
-
-    def feedback_labels(self, paths: DatasetPaths, spec: DatasetSpec) -> FeedbackLabels:
-        """The feedback labels' counts, and the hash of the (event, label) pairs used."""
-        used = sorted(self.used)
-        return FeedbackLabels(
-            events_sha256=combined_sha256([f"{ref}\t{value}" for ref, value in used]) if used else "",
-            store=store_description(spec, paths.root),
-            **{name: self.feedback[name] for name in ("changed", "accepted", "accepted_not_used", "replaced_source")},
-        )
-
-
 def _eligible_ids(paths: DatasetPaths, spec: DatasetSpec) -> pd.Series:
     """Every eligible row's id (one column), for the feedback labels; none read without feedback."""
     if spec.feedback is None:
@@ -192,131 +132,7 @@ def _eligible_ids(paths: DatasetPaths, spec: DatasetSpec) -> pd.Series:
     return pq.read_table(paths.eligible, columns=[spec.id_column]).column(0).to_pandas().astype("str")
 
 
-def _label_batch(
-    eligible: pd.DataFrame, spec: DatasetSpec, known: _KnownLabels, human: pd.DataFrame, tally: _Tally
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One batch of eligible rows labelled: the rows that hold a label (with `PROVENANCE`) and the
-    pool rows to write (those not waiting for a steward); counted into `tally`."""
-    label, labeling = spec.labels.column, spec.labeling
-    ids = eligible[spec.id_column].astype("str")
-    tally.accounting.rows_in += len(eligible)
-    tally.matched |= is_in(human["item"], ids).to_numpy(dtype=bool)
-    decided = known.decided
-    frame = eligible.copy()
-    source = frame[label].astype("str")
-    adjudicated = ids.map(decided["label"]).astype("str")
-    human_label = adjudicated.notna()
-    tally.changed += int((human_label & source.notna() & (source != adjudicated)).sum())
-    frame[label] = adjudicated.where(human_label, source)
-    frame["label_source"] = pd.Series(np.where(human_label, "adjudicated", "source"), index=frame.index, dtype="str")
-    frame["label_how"] = ids.map(decided["how"]).fillna("").astype("str")
-    frame["label_annotators"] = ids.map(decided["annotators"]).fillna(0).astype("int64")
-    frame["label_batch"] = ids.map(known.batch_of).fillna("").astype("str")
-    _apply_feedback(frame, ids, known.feedback, human_label, spec, tally)
-
-    pool = frame[label].isna()
-    weak = None
-    if labeling and labeling.weak:
-        language = frame[spec.columns.language] if spec.columns.language else None
-        weak = weak_labels(
-            joined_text(frame[pool], spec.columns.text),
-            language[pool] if language is not None else None,
-            labeling.weak,
-            spec.labels.classes,
-        )
-        if labeling.weak.train:
-            taken = weak["weak_label"].notna()
-            rows = weak.index[taken]
-            frame.loc[rows, label] = weak.loc[rows, "weak_label"]
-            frame.loc[rows, "label_source"] = "weak"
-            frame.loc[rows, "label_how"] = "rule"
-            pool = frame[label].isna()
-    queued = pool & is_in(ids, known.queue)
-    held = frame[pool].copy()
-    if weak is not None:
-        held = held.join(weak)
-        tally.weak_in_pool += int(weak["weak_label"].reindex(held.index).notna().sum())
-    held = held.drop(columns=list(PROVENANCE) + [label])
-    tally.queued += int(queued.sum())
-    tally.pool += int(pool.sum())
-    if queued.any():
-        tally.queue_text.append(joined_text(eligible[queued], spec.columns.text).set_axis(ids[queued]))
-    _audit_batch(eligible, spec, ids, known.feedback, adjudicated, tally)
-    frame = tally.accounting.remove(frame, queued, "awaiting_adjudication")
-    frame = tally.accounting.remove(frame, frame[label].isna(), "unlabeled")
-    kept = frame["label_source"]
-    tally.by_source.update(kept.value_counts().to_dict())
-    tally.by_how.update(frame.loc[kept == "adjudicated", "label_how"].value_counts().to_dict())
-    return frame, held[~queued[pool].to_numpy()].reset_index(drop=True)
-
-
-def _apply_feedback(
-    frame: pd.DataFrame,
-    ids: pd.Series,
-    feedback: pd.DataFrame,
-    human: pd.Series,
-    spec: DatasetSpec,
-    tally: _Tally,
-) -> None:
-    """Put consented feedback labels on `frame` (in place): a correction wherever no human label
-    is; a kept suggestion (weak) only on a row with no label at all, and only when
-    `feedback.labels.train_accepted`. Counts them, and the (event, label) pairs used, in `tally`."""
-    label = spec.labels.column
-    how = ids.map(feedback["how"])
-    value = ids.map(feedback["label"])
-    correction = how.eq("changed").fillna(False) & ~human
-    replaced = int((correction & frame[label].notna() & frame[label].ne(value)).sum())
-    kept_suggestion = how.eq("accepted").fillna(False) & ~human & frame[label].isna()
-    train = bool(spec.feedback and spec.feedback.labels.train_accepted)
-    taken = correction | (kept_suggestion & train)
-    frame.loc[taken, label] = value[taken]
-    frame.loc[correction, "label_source"] = "feedback"
-    frame.loc[kept_suggestion & train, "label_source"] = "weak"
-    frame.loc[taken, "label_how"] = how[taken]
-    frame["label_ref"] = ids.map(feedback["ref"]).where(taken, "").astype("str")
-    frame["label_model_version"] = ids.map(feedback["model_version"]).where(taken, "").astype("str")
-    tally.used += zip(frame.loc[taken, "label_ref"], frame.loc[taken, label].astype("str"), strict=True)
-    tally.feedback.update(
-        {
-            "changed": int(correction.sum()),
-            "accepted": int((kept_suggestion & train).sum()),
-            "accepted_not_used": int((kept_suggestion & ~train).sum()),
-            "replaced_source": replaced,
-        }
-    )
-
-
-def _audit_batch(
-    eligible: pd.DataFrame,
-    spec: DatasetSpec,
-    ids: pd.Series,
-    feedback: pd.DataFrame,
-    adjudicated: pd.Series,
-    tally: _Tally,
-) -> None:
-    """The audit of feedback labels in one batch: the drawn items no annotator has labelled yet are
-    kept for `feedback_audit.parquet` (redacted text, for the next labeling plan); on those
-    annotators have labelled, agreement with the feedback label is counted. Only labels that would
-    be used are drawn: corrections, and kept suggestions with `train_accepted`."""
-    train = bool(spec.feedback and spec.feedback.labels.train_accepted)
-    usable = feedback["how"].eq("changed") | (feedback["how"].eq("accepted") & train)
-    drawn = is_in(ids, feedback.index[feedback["audit"] & usable])
-    annotated = drawn & adjudicated.notna()
-    tally.audit.update(
-        {
-            "drawn": int(drawn.sum()),
-            "annotated": int(annotated.sum()),
-            "agreed": int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum()),
-        }
-    )
-    pending = drawn & ~annotated
-    if pending.any():
-        # (The column from the rows kept: a Series assigned to an empty frame would become its index.)
-        waiting = eligible.loc[pending].assign(label_ref=ids[pending].map(feedback["ref"]).to_numpy())
-        tally.audit_rows.append(waiting.drop(columns=[spec.labels.column]))
-
-
-def _write_audit(paths: DatasetPaths, spec: DatasetSpec, tally: _Tally) -> dict:
+def _write_audit(paths: DatasetPaths, spec: DatasetSpec, tally: LabelTally) -> dict:
     """Write `feedback_audit.parquet` (the drawn items waiting for annotators; removed when none
     waits); returns the audit's counts for the feedback report."""
     target = paths.warehouse / "feedback_audit.parquet"
