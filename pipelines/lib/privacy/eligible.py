@@ -145,9 +145,10 @@ def _eligible_in_batches(
                 contract.add(frame)
         if not out.rows:
             out.discard()
-    rows = out.rows
+    if not out.rows:
+        return _Eligible(0, accounting, _partners_over(uses), _unchecked(spec))
     result = contract.result(lambda column: (b[column] for b in parquet_batches(paths.eligible, columns=[column])))
-    return _Eligible(rows, accounting, _partners_over(uses), result if rows else _unchecked(spec))
+    return _Eligible(out.rows, accounting, _partners_over(uses), result)
 
 
 def _eligible_at_once(paths: DatasetPaths, spec: DatasetSpec, files: list[Path], rules: _EligibilityRules) -> _Eligible:
