@@ -4,6 +4,7 @@ of every row, whatever the batch size; a day out of order is built from one fram
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +14,7 @@ from conftest import AS_OF, PROJECT, TEST_KEY, land, make_workspace, small_spec
 
 import pipelines.lib.privacy.eligible as privacy_eligible
 from pipelines.lib import batches
+from pipelines.lib.accounting import NothingLeftError
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.files import write_parquet
 from pipelines.lib.labeling.steps import build_labeled
@@ -98,6 +100,17 @@ def test_a_row_before_its_day_is_built_from_one_frame_in_the_global_order(worksp
     pd.testing.assert_frame_equal(written, written.sort_values(order).reset_index(drop=True))
     monkeypatch.setattr(privacy_eligible, "_eligible_in_batches", _at_once)
     assert build_eligible(paths, spec, AS_OF, key) == fallen_back
+
+
+def test_no_row_left_in_any_batch_says_why_and_leaves_eligible_as_it_was(workspace_copy, monkeypatch):
+    spec = small_spec()
+    paths, key = DatasetPaths(workspace_copy, spec.name), load_key(spec.privacy.key_env)
+    before = paths.eligible.read_bytes()
+    monkeypatch.setattr(batches, "BATCH_ROWS", 97)
+    with pytest.raises(NothingLeftError, match="rows are before .*, the oldest day retention"):
+        build_eligible(paths, spec, date(2030, 1, 1), key)
+    assert paths.eligible.read_bytes() == before
+    assert not list(paths.warehouse.glob(".*.tmp"))
 
 
 def test_labeled_in_batches_is_labeled_from_one_frame(workspace_copy, monkeypatch):
