@@ -6,7 +6,7 @@ import pandas as pd
 from conftest import small_spec
 
 from pipelines.lib.files import write_parquet
-from pipelines.lib.privacy.steps import _redacted_day, _redacted_days
+from pipelines.lib.privacy.eligible import _redacted_day, _redacted_days
 from pipelines.lib.spec import SOURCE_COLUMN
 
 

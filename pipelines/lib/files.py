@@ -36,6 +36,78 @@ def write_parquet(frame: pd.DataFrame, path: Path, *, private: bool = False) -> 
     tmp.replace(path)
 
 
+class StreamSchemaError(ValueError):
+    """A frame streamed into a parquet file has other Arrow types than the frames before it."""
+
+
+class ParquetStream:
+    """Frames written one after another into one parquet file, a row group or more each
+    (`streamed_parquet`). An empty frame only shapes the file when no row is ever written."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._writer: pq.ParquetWriter | None = None
+        self._shape: pa.Table | None = None
+        self.rows = 0  #: rows written so far
+        self.discarded = False  #: the file is dropped when the block ends
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append `frame`'s rows. Raises StreamSchemaError when its Arrow types differ from those
+        of the frames written before it."""
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if not len(table):
+            if self._shape is None:
+                self._shape = table
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._handle, table.schema, compression="zstd")
+        elif not table.schema.equals(self._writer.schema, check_metadata=False):
+            raise StreamSchemaError(f"a batch of {len(table)} rows has other column types than the batches before it")
+        self._writer.write_table(table)
+        self.rows += len(table)
+
+    def discard(self) -> None:
+        """Leave the file as it was before the block (or absent): nothing written is kept."""
+        self.discarded = True
+
+    def close(self) -> None:
+        """End the file (an empty frame's schema and no row when no row was written); a
+        discarded file is only let go of."""
+        if self._writer is not None:
+            self._writer.close()
+        elif self.discarded:
+            return
+        elif self._shape is not None:
+            pq.write_table(self._shape, self._handle, compression="zstd")
+        else:
+            raise ValueError("no frame was written to the parquet stream, not even an empty one")
+
+
+@contextmanager
+def streamed_parquet(path: Path, *, private: bool = False) -> Iterator[ParquetStream]:
+    """A zstd parquet file written frame by frame, so that no more than a frame is held; the file
+    appears, atomically, when the block ends without error and without `discard`. Its mode follows
+    its folder (`private`: owner-only). At least one frame (empty or not) must be written."""
+    tmp = _temporary(path)
+    try:
+        with _created(tmp, private) as handle:
+            stream = ParquetStream(handle)
+            try:
+                yield stream
+            except BaseException:
+                stream.discard()
+                raise
+            finally:
+                stream.close()
+        if stream.discarded:
+            tmp.unlink()
+        else:
+            tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_json(data: dict, path: Path) -> None:
     """Write JSON (sorted keys, indented), atomically."""
     write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", path)

@@ -11,36 +11,28 @@ never become examples; an annotator under the gold bar is left out of adjudicati
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import Accounting, NothingLeftError
-from pipelines.lib.feedback.labels import feedback_labels, store_description
-from pipelines.lib.files import write_parquet
-from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.batches import BatchedContract, parquet_batches
+from pipelines.lib.feedback.labels import feedback_labels
+from pipelines.lib.files import StreamSchemaError, streamed_parquet, write_parquet
 from pipelines.lib.labeling.adjudication import adjudicate, read_decisions
 from pipelines.lib.labeling.agreement import batch_agreement, gold_scores
 from pipelines.lib.labeling.annotations import GOLD_PREFIX
 from pipelines.lib.labeling.guideline import Guideline, load_guideline
+from pipelines.lib.labeling.row_labels import PROVENANCE, KnownLabels, LabelTally, label_batch
 from pipelines.lib.labeling.store import decisions_file, load_annotations
-from pipelines.lib.labeling.weak import weak_labels
 from pipelines.lib.membership import is_in
 from pipelines.lib.quality import schemas
-from pipelines.lib.quality.splits import joined_text
 from pipelines.lib.report_files import write_labeled
-from pipelines.lib.reports import BatchQuality, FeedbackLabels, GoldRecord, GuidelineRecord, LabeledReport
+from pipelines.lib.reports import BatchQuality, GoldRecord, GuidelineRecord, LabeledReport
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
-
-#: provenance columns the labeled rows (and so the training set and its splits) carry
-PROVENANCE = {
-    "label_source": "str",  # source, adjudicated or weak
-    "label_how": "str",  # unanimous, majority, single, steward (adjudicated); rule (weak); "" (source)
-    "label_annotators": "int64",  # human annotators whose labels were counted
-    "label_batch": "str",  # the labeling batch the item was annotated in; "" for none
-    "label_ref": "str",  # feedback:<event_id> for a label from feedback; "" otherwise
-    "label_model_version": "str",  # the model version whose prediction the feedback was about; ""
-}
 
 
 def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
@@ -49,11 +41,12 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     `unlabeled.parquet` (the pool, with weak labels when rules are declared). Writes the steward
     queue (`queue.csv` under the labeling work folder) when items wait for a decision.
 
+    The eligible rows are read, labelled and written a batch at a time (`batches.parquet_batches`):
+    a row's label depends on the row alone, and what is known of every row (annotations, decisions,
+    feedback labels) is small, so memory is bounded by a batch.
+
     Raises GuidelineError for a guideline that fails its checks, NothingLeftError when no eligible
     row holds a label."""
-    eligible = pd.read_parquet(paths.eligible)
-    accounting = Accounting(len(eligible))
-    label, ids = spec.labels.column, eligible[spec.id_column].astype("str")
     labeling = spec.labeling
     annotations, files = load_annotations(paths)
     guideline = _guideline(paths, spec)
@@ -66,70 +59,36 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     human = annotations[~annotations["gold"] & ~annotations["batch"].isin(held_back)]
     decisions = read_decisions(decisions_file(paths))
     adjudication = adjudicate(human, decisions, exclude_annotators=sorted(flagged))
-    decided = adjudication.labels.set_index("item")
-    batch_of = human.drop_duplicates("item", keep="last").set_index("item")["batch"]
-
-    frame = eligible.copy()
-    source = frame[label].astype("str")
-    adjudicated = ids.map(decided["label"]).astype("str")
-    human_label = adjudicated.notna()
-    changed = int((human_label & source.notna() & (source != adjudicated)).sum())
-    frame[label] = adjudicated.where(human_label, source)
-    frame["label_source"] = pd.Series(np.where(human_label, "adjudicated", "source"), index=frame.index, dtype="str")
-    frame["label_how"] = ids.map(decided["how"]).fillna("").astype("str")
-    frame["label_annotators"] = ids.map(decided["annotators"]).fillna(0).astype("int64")
-    frame["label_batch"] = ids.map(batch_of).fillna("").astype("str")
-    feedback = feedback_labels(paths, spec, ids)
-    used = _apply_feedback(paths, frame, ids, feedback, human_label, spec)
-
-    pool = frame[label].isna()
-    weak = None
-    if labeling and labeling.weak:
-        language = frame[spec.columns.language] if spec.columns.language else None
-        weak = weak_labels(
-            joined_text(frame[pool], spec.columns.text),
-            language[pool] if language is not None else None,
-            labeling.weak,
-            spec.labels.classes,
-        )
-        if labeling.weak.train:
-            taken = weak["weak_label"].notna()
-            rows = weak.index[taken]
-            frame.loc[rows, label] = weak.loc[rows, "weak_label"]
-            frame.loc[rows, "label_source"] = "weak"
-            frame.loc[rows, "label_how"] = "rule"
-            pool = frame[label].isna()
-    queued = pool & is_in(ids, adjudication.queue["item"])
-    held = frame[pool].copy()
-    if weak is not None:
-        held = held.join(weak)
-    held = held.drop(columns=list(PROVENANCE) + [label])
-    write_parquet(held[~queued[pool].to_numpy()].reset_index(drop=True), paths.unlabeled)
-    frame = accounting.remove(frame, queued, "awaiting_adjudication")
-    frame = accounting.remove(frame, frame[label].isna(), "unlabeled")
-    if frame.empty:
-        raise NothingLeftError(_nothing_labelled(spec, len(eligible), int(pool.sum())))
-    write_parquet(frame.astype(PROVENANCE).reset_index(drop=True), paths.labeled)
-    contract = schemas.validate(schemas.labeled_schema(spec), frame)
-    waiting = adjudication.queue[is_in(adjudication.queue["item"], ids[queued])]
-    text = joined_text(eligible, spec.columns.text).set_axis(ids)  # redacted: eligible is past redaction
-    _write_queue(paths, waiting.assign(text=waiting["item"].map(text)))
-    kept = frame["label_source"]
-    audit = _feedback_audit(paths, spec, eligible, ids, feedback, adjudicated)
+    known = KnownLabels(
+        decided=adjudication.labels.set_index("item"),
+        batch_of=human.drop_duplicates("item", keep="last").set_index("item")["batch"],
+        queue=adjudication.queue["item"],
+        feedback=feedback_labels(paths, spec, _eligible_ids(paths, spec)),
+    )
+    try:
+        tally, contract = _label_in_batches(paths, spec, known, human)
+    except StreamSchemaError:
+        # A batch whose columns came out of other types than the batch before: one batch of all.
+        tally, contract = _label_in_batches(paths, spec, known, human, pq.ParquetFile(paths.eligible).metadata.num_rows)
+    if not tally.labeled:
+        raise NothingLeftError(_nothing_labelled(spec, tally.accounting.rows_in, tally.pool))
+    waiting = adjudication.queue[is_in(adjudication.queue["item"], tally.queued_ids())]
+    _write_queue(paths, waiting.assign(text=waiting["item"].map(tally.queued_text())))
+    audit = _write_audit(paths, spec, tally)
     report = LabeledReport(
-        accounting=accounting.close(len(frame)),
-        by_source={str(k): int(n) for k, n in kept.value_counts().sort_index().items()},
-        by_how={str(k): int(n) for k, n in frame.loc[kept == "adjudicated", "label_how"].value_counts().items()},
-        changed_source_label=changed,
-        contract=contract,
+        accounting=tally.accounting.close(tally.labeled),
+        by_source=dict(sorted(tally.by_source.items())),
+        by_how=_ranked(tally.by_how),
+        changed_source_label=tally.changed,
+        contract=contract.result(lambda column: (b[column] for b in parquet_batches(paths.labeled, columns=[column]))),
         batches=batches,
         flagged_annotators=sorted(flagged),
         held_back=held_back,
-        queue=int(queued.sum()),
-        pool=int(pool.sum() - queued.sum()),
-        weak_in_pool=0 if weak is None else int(weak["weak_label"].reindex(held.index).notna().sum()),
-        annotations_unmatched=int((~is_in(human["item"], ids)).sum()),
-        feedback=None if spec.feedback is None else used.model_copy(update=audit),
+        queue=tally.queued,
+        pool=tally.pool - tally.queued,
+        weak_in_pool=tally.weak_in_pool,
+        annotations_unmatched=int((~tally.matched).sum()),
+        feedback=None if spec.feedback is None else tally.feedback_labels(paths, spec).model_copy(update=audit),
         files=files,
         guideline=None
         if guideline is None
@@ -144,73 +103,57 @@ def build_labeled(paths: DatasetPaths, spec: DatasetSpec) -> LabeledReport:
     return report
 
 
-def _apply_feedback(
-    paths: DatasetPaths,
-    frame: pd.DataFrame,
-    ids: pd.Series,
-    feedback: pd.DataFrame,
-    human: pd.Series,
-    spec: DatasetSpec,
-) -> FeedbackLabels:
-    """Put consented feedback labels on `frame` (in place): a correction wherever no human label
-    is; a kept suggestion (weak) only on a row with no label at all, and only when
-    `feedback.labels.train_accepted`. Returns the counts."""
-    label = spec.labels.column
-    how = ids.map(feedback["how"])
-    value = ids.map(feedback["label"])
-    correction = how.eq("changed").fillna(False) & ~human
-    replaced = int((correction & frame[label].notna() & frame[label].ne(value)).sum())
-    kept_suggestion = how.eq("accepted").fillna(False) & ~human & frame[label].isna()
-    train = bool(spec.feedback and spec.feedback.labels.train_accepted)
-    taken = correction | (kept_suggestion & train)
-    frame.loc[taken, label] = value[taken]
-    frame.loc[correction, "label_source"] = "feedback"
-    frame.loc[kept_suggestion & train, "label_source"] = "weak"
-    frame.loc[taken, "label_how"] = how[taken]
-    frame["label_ref"] = ids.map(feedback["ref"]).where(taken, "").astype("str")
-    frame["label_model_version"] = ids.map(feedback["model_version"]).where(taken, "").astype("str")
-    used = sorted(zip(frame.loc[taken, "label_ref"], frame.loc[taken, label].astype("str"), strict=True))
-    return FeedbackLabels(
-        events_sha256=combined_sha256([f"{ref}\t{value}" for ref, value in used]) if used else "",
-        store=store_description(spec, paths.root),
-        changed=int(correction.sum()),
-        accepted=int((kept_suggestion & train).sum()),
-        accepted_not_used=int((kept_suggestion & ~train).sum()),
-        replaced_source=replaced,
-    )
+def _label_in_batches(
+    paths: DatasetPaths, spec: DatasetSpec, known: KnownLabels, human: pd.DataFrame, rows: int | None = None
+) -> tuple[LabelTally, BatchedContract]:
+    """Label eligible.parquet `rows` at a time (default `batches.BATCH_ROWS`), writing
+    unlabeled.parquet and, when a row holds a label, labeled.parquet as the batches go; returns
+    their tally and contract. Raises StreamSchemaError when a batch's columns come out of other
+    types than the batch before (nothing is written then)."""
+    tally = LabelTally(accounting=Accounting(0), matched=np.zeros(len(human), dtype=bool))
+    contract = BatchedContract(schemas.labeled_schema(spec))
+    with streamed_parquet(paths.unlabeled) as pool_out, streamed_parquet(paths.labeled) as labeled_out:
+        for eligible in parquet_batches(paths.eligible, rows=rows):
+            frame, held = label_batch(eligible, spec, known, human, tally)
+            pool_out.write(held)
+            labeled_out.write(frame.astype(PROVENANCE).reset_index(drop=True))
+            if not frame.empty:
+                contract.add(frame)
+        tally.labeled = labeled_out.rows
+        if not tally.labeled:
+            labeled_out.discard()  # the pool is written; labeled.parquet stays as it was
+    return tally, contract
 
 
-def _feedback_audit(
-    paths: DatasetPaths,
-    spec: DatasetSpec,
-    eligible: pd.DataFrame,
-    ids: pd.Series,
-    feedback: pd.DataFrame,
-    adjudicated: pd.Series,
-) -> dict:
-    """The audit of feedback labels: the drawn items no annotator has labelled yet go to
-    `feedback_audit.parquet` (redacted text, for the next labeling plan); on those annotators have
-    labelled, the share where the feedback label agrees measures the bias of feedback labels. Only
-    labels that would be used are drawn: corrections, and kept suggestions with `train_accepted`."""
-    train = bool(spec.feedback and spec.feedback.labels.train_accepted)
-    usable = feedback["how"].eq("changed") | (feedback["how"].eq("accepted") & train)
-    drawn = is_in(ids, feedback.index[feedback["audit"] & usable])
-    annotated = drawn & adjudicated.notna()
-    agreed = int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum())
-    pending = drawn & ~annotated
-    # (The column from the rows kept: a Series assigned to an empty frame would become its index.)
-    waiting = eligible.loc[pending].assign(label_ref=ids[pending].map(feedback["ref"]).to_numpy())
+def _eligible_ids(paths: DatasetPaths, spec: DatasetSpec) -> pd.Series:
+    """Every eligible row's id (one column), for the feedback labels; none read without feedback."""
+    if spec.feedback is None:
+        return pd.Series([], dtype="str")
+    return pq.read_table(paths.eligible, columns=[spec.id_column]).column(0).to_pandas().astype("str")
+
+
+def _write_audit(paths: DatasetPaths, spec: DatasetSpec, tally: LabelTally) -> dict:
+    """Write `feedback_audit.parquet` (the drawn items waiting for annotators; removed when none
+    waits); returns the audit's counts for the feedback report."""
     target = paths.warehouse / "feedback_audit.parquet"
-    if waiting.empty:
+    if not tally.audit_rows:
         target.unlink(missing_ok=True)
     else:
-        write_parquet(waiting.drop(columns=[spec.labels.column]).reset_index(drop=True), target)
-    n = int(annotated.sum())
+        write_parquet(pd.concat(tally.audit_rows, ignore_index=True), target)
+    n = tally.audit["annotated"]
     return {
-        "audit_drawn": int(drawn.sum()),
+        "audit_drawn": tally.audit["drawn"],
         "audit_annotated": n,
-        "audit_agreement": round(agreed / n, 4) if n else None,
+        "audit_agreement": round(tally.audit["agreed"] / n, 4) if n else None,
     }
+
+
+def _ranked(counts: Counter[str]) -> dict[str, int]:
+    """Counts most first, ties in the order they were first met (as `value_counts` ranks them)."""
+    if not counts:
+        return {}
+    ranked = pd.Series(dict(counts), dtype="int64").sort_values(ascending=False)
+    return {str(k): int(n) for k, n in ranked.items()}
 
 
 def _guideline(paths: DatasetPaths, spec: DatasetSpec) -> Guideline | None:

@@ -1,47 +1,29 @@
 """Steps of the privacy assets: redacted (minimised, redacted, pseudonymised, checked for PII
-residue) and eligible (retention, erasure, consent, partner terms)."""
+residue) and eligible (retention, erasure, consent, partner terms: `privacy.eligible`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
-from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting, removal_summary
-from pipelines.lib.durations import cutoff
+from pipelines.lib.accounting import Accounting, RowAccounting
 from pipelines.lib.files import write_parquet
-from pipelines.lib.partners.deletions import apply_partner_deletions, delete_lists, purge_partner_deletions
-from pipelines.lib.partners.eligibility import apply_partner_terms
-from pipelines.lib.privacy.erasure import erased_pseudonyms
-from pipelines.lib.privacy.policies import (
-    apply_consent,
-    apply_erasure,
-    apply_retention,
-    dropped_columns,
-    load_opt_outs,
-    minimise_and_redact,
-)
-from pipelines.lib.privacy.pseudonymize import pseudonymize
+from pipelines.lib.privacy.eligible import build_eligible
+from pipelines.lib.privacy.policies import dropped_columns, minimise_and_redact
 from pipelines.lib.privacy.residue import find_residue
 from pipelines.lib.privacy.residue_review import ResidueReview, review_residue
-from pipelines.lib.privacy.retention import expire_stored
 from pipelines.lib.quality import schemas
 from pipelines.lib.quality.waivers import load_allowances
-from pipelines.lib.report_files import MissingReportError, read_ingest, write_eligibility, write_redaction
-from pipelines.lib.reports import (
-    ContractResult,
-    EligibilityReport,
-    IngestRedaction,
-    RedactionReport,
-    RetentionOnStorage,
-)
+from pipelines.lib.report_files import MissingReportError, read_ingest, write_redaction
+from pipelines.lib.reports import ContractResult, IngestRedaction, RedactionReport
 from pipelines.lib.spec import SOURCE_COLUMN, DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
+
+__all__ = ["RedactionBatch", "build_eligible", "check_residue", "redact_partitions", "stored_row_ids"]
 
 
 @dataclass(frozen=True)
@@ -180,107 +162,3 @@ def stored_row_ids(paths: DatasetPaths, spec: DatasetSpec) -> set[str]:
     """Ids of every row in the redacted zone (every stored day)."""
     files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
     return {str(v) for f in files for v in pd.read_parquet(f, columns=[spec.id_column])[spec.id_column]}
-
-
-# -- eligible ----------------------------------------------------------------------------------
-
-
-def build_eligible(paths: DatasetPaths, spec: DatasetSpec, as_of: date, key: bytes) -> EligibilityReport:
-    """Enforce retention and the partners' delete lists on storage, then apply retention, erasure,
-    delete lists, consent and partner terms and decisions (`partners.eligibility`) to the redacted
-    days; writes and returns the eligibility report (rows removed per reason, contract). Raises
-    NothingLeftError when no row is left, DecisionRecordError or DeleteListError for a partner's
-    record or list that cannot be read."""
-    expired = expire_stored(paths.root, spec, as_of)
-    lists = delete_lists(paths.root, spec)  # read once: purged from storage, then left out of the build
-    partner_deletions = purge_partner_deletions(paths, spec, key, lists)
-    files = sorted((paths.warehouse / "redacted").glob("*.parquet"))
-    frame = _redacted_days(files, spec)
-    accounting = Accounting(len(frame))  # the row_accounting check compares it with the redacted days' stats
-    frame = apply_retention(frame, spec, as_of, accounting)
-    # A dataset with no user column holds no one's id: no erasure request can name its rows.
-    erased = erased_pseudonyms(paths.root, key) if spec.columns.user else {}
-    frame = apply_erasure(frame, erased, spec, accounting)
-    frame = apply_partner_deletions(frame, spec, lists, accounting, key)
-    opted_out = 0
-    if spec.privacy.consent:
-        consent = spec.privacy.consent
-        opt_outs = load_opt_outs(paths.landing(consent.path), consent.user_column or str(spec.columns.user))
-        opted_out = len(opt_outs)
-        frame = apply_consent(frame, pseudonymize(opt_outs, key), spec, accounting)
-    frame, partners = apply_partner_terms(frame, spec, paths.root, as_of, accounting)
-    if frame.empty:
-        raise NothingLeftError(_nothing_eligible(spec, as_of, accounting, expired))
-    order = [name for name in (spec.columns.timestamp, spec.id_column) if name is not None]
-    frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
-    write_parquet(frame, paths.eligible)
-    report = EligibilityReport(
-        as_of=as_of,
-        partitions=len(files),
-        opted_out_users=opted_out,
-        erasure_requests=len(erased),
-        retention_storage=expired,
-        partners=partners,
-        partner_deletions=partner_deletions,
-        accounting=accounting.close(len(frame)),
-        contract=schemas.validate(schemas.redacted_schema(spec), frame),
-    )
-    write_eligibility(paths, report)
-    return report
-
-
-def _redacted_days(files: list[Path], spec: DatasetSpec) -> pd.DataFrame:
-    """The redacted days `files` as one frame, in their order: read in one Arrow pass when every
-    day has the same schema (and so the same pandas types), else day by day (`_redacted_day`),
-    which is slower and needs twice the memory (each day, then their concatenation)."""
-    if not files:
-        return _empty(spec)
-    schemas = [pq.read_schema(f) for f in files]
-    if SOURCE_COLUMN in schemas[0].names and all(s.equals(schemas[0], check_metadata=True) for s in schemas[1:]):
-        return pq.ParquetDataset(files).read().to_pandas()
-    return pd.concat([_redacted_day(f, spec) for f in files], ignore_index=True)
-
-
-def _redacted_day(path: Path, spec: DatasetSpec) -> pd.DataFrame:
-    """One redacted day; a day written before rows named their source gets the dataset's only
-    source (with several, which row came from which cannot be told: redacting the day again can)."""
-    frame = pd.read_parquet(path)
-    if SOURCE_COLUMN in frame.columns:
-        return frame
-    if len(spec.sources) > 1:
-        raise ValueError(
-            f"{path}: a redacted day without the {SOURCE_COLUMN!r} column, in a dataset of several sources; "
-            f"redact its days again: `trainset run {spec.name} --from {spec.first_date}`"
-        )
-    frame.insert(1, SOURCE_COLUMN, spec.sources[0].name)
-    return frame
-
-
-def _nothing_eligible(spec: DatasetSpec, as_of: date, accounting: Accounting, storage: RetentionOnStorage) -> str:
-    """Why no row is eligible, with the dates, and what to do."""
-    retention = spec.privacy.retention.default
-    before = cutoff(as_of, retention).date()
-    expired = accounting.removed.get("retention_expired", 0) + accounting.removed.get("retention_expired_sensitive", 0)
-    if accounting.rows_in and expired == accounting.rows_in:
-        return (
-            f"{spec.name}: all {accounting.rows_in} rows are before {before}, the oldest day retention "
-            f"({retention} as of {as_of}) keeps: pass --as-of, or widen privacy.retention"
-        )
-    if not accounting.rows_in and storage.files_deleted:
-        return (
-            f"{spec.name}: every stored day is before {before}, the oldest day retention ({retention} as of {as_of}) "
-            f"keeps, so it was deleted ({storage.files_deleted} files): pass --as-of, or widen privacy.retention"
-        )
-    if not accounting.rows_in:
-        return (
-            f"{spec.name}: no stored row to make eligible: every landed row was quarantined or no day was "
-            "landed in range (`trainset gates` lists the quarantine reasons)"
-        )
-    return f"{spec.name}: no row of {accounting.rows_in} is eligible ({removal_summary(accounting.removed)})"
-
-
-def _empty(spec: DatasetSpec) -> pd.DataFrame:
-    columns = {name: pd.Series(dtype="str") for name in spec.stored_columns}
-    if spec.columns.timestamp:
-        columns[spec.columns.timestamp] = pd.Series(dtype="datetime64[us, UTC]")
-    return pd.DataFrame(columns)
