@@ -1,9 +1,12 @@
-"""A deployment given a RabbitMQ virtual host has a `dagster` queue of its own: a step one deployment
-sends is not seen by another's workers on the same broker. Against the machine's RabbitMQ."""
+"""The local deployment's pieces that need no running deployment, against the machine's servers: a
+deployment given a RabbitMQ virtual host has a `dagster` queue of its own (a step one deployment
+sends is not seen by another's workers on the same broker), `drop` deletes what it made, and
+stopping a process this one started does not wait out the grace period."""
 
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from kombu import Connection
 
 from pipelines.components.execution import BROKER_ENV, Execution
-from pipelines.deployment.local import Deployment, DeploymentError, create_vhost, drop
+from pipelines.deployment.local import GRACE, Deployment, DeploymentError, create_vhost, drop, running_pid, stop
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -74,3 +77,14 @@ def test_a_virtual_host_on_a_redis_broker_is_refused(tmp_path):
     redis = Deployment(tmp_path, execution=Execution("celery", broker="redis://127.0.0.1:6379/0"), vhost="one")
     with pytest.raises(DeploymentError, match="Redis database number"):
         redis.environment()
+
+
+def test_stop_ends_a_process_it_started_without_waiting_out_the_grace_period(tmp_path):
+    deployment = Deployment(tmp_path, workers=1)
+    (tmp_path / ".deploy").mkdir()
+    daemon = subprocess.Popen(["sleep", "300"], start_new_session=True)  # this process's child, as in a benchmark
+    deployment.pid_file("daemon").write_text(str(daemon.pid))
+    started = time.monotonic()
+    assert stop(deployment) == [f"daemon: stopped (pid {daemon.pid})"]
+    assert time.monotonic() - started < GRACE / 2
+    assert running_pid(deployment, "daemon") is None and daemon.poll() is not None
