@@ -52,6 +52,7 @@ class Backfilled:
     """One `trainset backfill` measured."""
 
     name: str
+    began: float
     stage: Stage
     usage: Usage
     runs: list[RunFigures]
@@ -79,9 +80,14 @@ def run_backfill(
     started = time.time()
     process = subprocess.Popen([*command, *span], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     cli["trainset backfill"] = process.pid
-    output, _ = process.communicate()
+    try:
+        output, _ = process.communicate()
+    finally:
+        if process.poll() is None:  # interrupted: its wait ends with the benchmark
+            process.kill()
+            process.wait()
+        del cli["trainset backfill"]
     ended = time.time()
-    del cli["trainset backfill"]
     print(output, end="", flush=True)
     found = re.search(r"^backfill (\S+):", output, re.MULTILINE)
     if process.returncode or found is None:
@@ -93,7 +99,7 @@ def run_backfill(
     workers = steps_by_worker(deployment, [run.run_id for run in runs])
     usage = sampler.usage(started, ended)
     stage = Stage(name, ended - started, usage.peak_mb, usage.cpu_seconds)
-    return Backfilled(name, stage, usage, runs, {w: len(s) for w, s in workers.items()})
+    return Backfilled(name, started, stage, usage, runs, {w: len(s) for w, s in workers.items()})
 
 
 def print_backfill(backfill: Backfilled) -> None:
@@ -101,10 +107,10 @@ def print_backfill(backfill: Backfilled) -> None:
     statuses = Counter(run.status for run in backfill.runs)
     print(f"\n== {backfill.name}: {stage.seconds:.1f} s wall, {stage.cpu_seconds:.1f} CPU s over every process")
     print(f"  runs launched: {len(backfill.runs)} ({', '.join(f'{n} {s.lower()}' for s, n in statuses.items())})")
-    origin = backfill.runs[0].start if backfill.runs else 0.0
+    # From when `trainset backfill` began: the first run waits for the landing and the daemon.
     print(f"  {'run':<10} {'starts at s':>11} {'seconds':>8}  steps (partitions)")
     for run in backfill.runs:
-        timing = f"{run.start - origin:>11.1f} {run.end - run.start:>8.1f}"
+        timing = f"{run.start - backfill.began:>11.1f} {run.end - run.start:>8.1f}"
         print(f"  {run.run_id[:8]:<10} {timing}  {', '.join(run.steps)} ({run.partitions})")
     print(f"  {'step, summed over runs':<30} {'runs':>5} {'seconds':>8}")
     for step, (count, seconds) in seconds_per_step(backfill.runs).items():
