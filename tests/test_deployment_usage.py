@@ -31,9 +31,7 @@ pool.wait()
 
 
 def test_the_sampler_sums_every_process_of_the_tree_by_kind():
-    worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
+    worker = subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         with TreeSampler(lambda: {"worker1": worker.pid}, interval=0.05) as sampler:
             started = time.time()
