@@ -57,6 +57,8 @@ class Backfilled:
     usage: Usage
     runs: list[RunFigures]
     steps_by_worker: dict[str, int]
+    #: CPU seconds of each step summed over its runs: its worker's processes while it ran
+    step_cpu: dict[str, float]
 
 
 def _free_port() -> int:
@@ -97,9 +99,16 @@ def run_backfill(
     with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
         runs = backfill_runs(instance, found[1])
     workers = steps_by_worker(deployment, [run.run_id for run in runs])
+    ran_on = {step: worker.split("@")[0] for worker, steps in workers.items() for step in steps}
+    step_cpu: dict[str, float] = {}
+    for run in runs:
+        for step, (began, finished) in run.steps.items():
+            worker = ran_on.get(f"{run.run_id[:8]}:{DATASET}__{step}")
+            cpu = sampler.usage(began, finished, root=worker).cpu_seconds if worker else float("nan")
+            step_cpu[step] = step_cpu.get(step, 0.0) + cpu
     usage = sampler.usage(started, ended)
     stage = Stage(name, ended - started, usage.peak_mb, usage.cpu_seconds)
-    return Backfilled(name, started, stage, usage, runs, {w: len(s) for w, s in workers.items()})
+    return Backfilled(name, started, stage, usage, runs, {w: len(s) for w, s in workers.items()}, step_cpu)
 
 
 def print_backfill(backfill: Backfilled) -> None:
@@ -112,9 +121,9 @@ def print_backfill(backfill: Backfilled) -> None:
     for run in backfill.runs:
         timing = f"{run.start - backfill.began:>11.1f} {run.end - run.start:>8.1f}"
         print(f"  {run.run_id[:8]:<10} {timing}  {', '.join(run.steps)} ({run.partitions})")
-    print(f"  {'step, summed over runs':<30} {'runs':>5} {'seconds':>8}")
+    print(f"  {'step, summed over runs':<30} {'runs':>5} {'seconds':>8} {'CPU s':>8}")
     for step, (count, seconds) in seconds_per_step(backfill.runs).items():
-        print(f"  {step:<30} {count:>5} {seconds:>8.1f}")
+        print(f"  {step:<30} {count:>5} {seconds:>8.1f} {backfill.step_cpu[step]:>8.1f}")
     for worker, steps in sorted(backfill.steps_by_worker.items()):
         print(f"  {worker}: {steps} steps")
     print(f"  peak RSS of every process together: {usage.peak_mb:,.0f} MB")

@@ -32,19 +32,26 @@ pool.wait()
 
 def test_the_sampler_sums_every_process_of_the_tree_by_kind():
     worker = subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    daemon = subprocess.Popen(["sleep", "60"])
     try:
-        with TreeSampler(lambda: {"worker1": worker.pid}, interval=0.05) as sampler:
+        with TreeSampler(lambda: {"worker1": worker.pid, "daemon": daemon.pid}, interval=0.05) as sampler:
             started = time.time()
             assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
             time.sleep(0.2)
             usage = sampler.usage(started, time.time())
+            of_worker = sampler.usage(started, time.time(), root="worker1")
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool process
+        daemon.kill()
         worker.wait()
-    assert set(usage.one_process_mb) == {"worker", "worker pool process"}, usage
+        daemon.wait()
+    assert set(usage.one_process_mb) == {"worker", "worker pool process", "daemon"}, usage
     assert usage.one_process_mb["worker pool process"] > 80
-    assert usage.peak_mb >= usage.one_process_mb["worker pool process"] + usage.one_process_mb["worker"] - 1
+    assert usage.peak_mb >= sum(usage.one_process_mb.values()) - 1
     assert 0.4 < usage.cpu_seconds < 5, usage
+    # one worker's processes alone: what a step that ran on it used
+    assert set(of_worker.one_process_mb) == {"worker", "worker pool process"}
+    assert 0.4 < of_worker.cpu_seconds <= usage.cpu_seconds
 
 
 @dg.asset(key_prefix="demo")

@@ -26,8 +26,10 @@ Process = tuple[int, int]
 
 @dataclass(frozen=True)
 class Seen:
-    """A process in one sample: what it is, its RSS (kB) and its CPU seconds so far."""
+    """A process in one sample: the root it descends from, what it is, its RSS (kB) and its CPU
+    seconds so far."""
 
+    root: str
     kind: str
     rss_kb: int
     cpu_seconds: float
@@ -116,15 +118,20 @@ class TreeSampler:
             while stack:
                 pid = stack.pop()
                 _, started, cpu, rss = table[pid]
-                seen[(pid, started)] = Seen(kind_of(root, pid, pid == root_pid), rss, cpu)
+                seen[(pid, started)] = Seen(root, kind_of(root, pid, pid == root_pid), rss, cpu)
                 stack.extend(children.get(pid, []))
         return seen
 
-    def usage(self, start: float, end: float) -> Usage:
-        """What the tree used between two instants (`time.time()`). CPU time is counted to each
-        process's last sample: a process that ends between two samples loses at most an interval."""
-        inside = [processes for t, processes in self.samples if start <= t <= end]
-        before = [processes for t, processes in self.samples if t < start][-1:]
+    def usage(self, start: float, end: float, root: str | None = None) -> Usage:
+        """What the tree used between two instants (`time.time()`), or only the processes
+        descending from `root` (`worker1`: a step's worker). CPU time is counted to each process's
+        last sample: a process that ends between two samples loses at most an interval."""
+
+        def kept(processes: dict[Process, Seen]) -> dict[Process, Seen]:
+            return {key: seen for key, seen in processes.items() if root in (None, seen.root)}
+
+        inside = [kept(processes) for t, processes in self.samples if start <= t <= end]
+        before = [kept(processes) for t, processes in self.samples if t < start][-1:]
         usage = Usage()
         last_cpu: dict[Process, float] = {}
         for processes in inside:
