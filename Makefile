@@ -17,7 +17,7 @@ ifeq ($(TRAINSET_PSEUDONYM_KEY),)
 export TRAINSET_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 endif
 
-.PHONY: setup demo demo-labeling demo-partner demo-distributed deploy-local deploy-stop test lint ui check-defs schemas clean bench-pipeline bench-scale bench-redaction eval-redaction chaos chaos-distributed
+.PHONY: setup demo demo-labeling demo-partner demo-distributed deploy-local deploy-stop test lint ui check-defs schemas clean bench-pipeline bench-scale bench-scale-celery bench-redaction eval-redaction chaos chaos-distributed
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -145,6 +145,13 @@ bench-pipeline: setup
 ## peak RSS per stage, and a linear fit against rows (SCALES="1000000 3000000" to choose; MAX_RSS_MB to cap)
 bench-scale: setup
 	$(BIN)/python benchmarks/bench_scale.py --scales $(or $(SCALES),1000000 3000000 10000000) $(if $(MAX_RSS_MB),--max-rss-mb $(MAX_RSS_MB))
+
+## bench-scale-celery: the same 18 months and one new day (ROWS tickets, default 1M) backfilled through a
+## deployment of its own (a PostgreSQL database and a RabbitMQ virtual host, two Celery workers, a free
+## port): wall and CPU seconds per stage and per step, the runs, the steps per worker and the peak RSS
+## of the deployment's processes; stops it and drops its database and virtual host afterwards
+bench-scale-celery: setup
+	$(BIN)/python benchmarks/bench_scale_celery.py --rows $(or $(ROWS),1000000)
 
 ## eval-redaction: precision, recall and look-alikes kept per PII type on the project's own set, a set
 ## Faker wrote and the field cases, beside the targets; exits 1 when one is not met

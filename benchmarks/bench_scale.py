@@ -161,6 +161,28 @@ def generate_landing(rows: int, root: Path, as_of: date) -> None:
     write_landing(generate(GeneratorConfig(rows=rows, as_of=as_of)), root / "data" / "landing")
 
 
+def prepare_workspace(rows: int, root: Path, new_day: date) -> tuple[Stage, Path]:
+    """A git workspace under `root` declaring the dataset, with `rows` generated tickets landed up
+    to `new_day`, which waits outside the landing folder; returns the generator's stage (a
+    process of its own) and where the held-back day waits."""
+    shutil.copytree(PROJECT / "expectations", root / "expectations")
+    defs = Path("pipelines") / "defs" / DATASET  # the spec and its labeling guideline
+    shutil.copytree(PROJECT / defs, root / defs)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    started = time.time()
+    generator = [sys.executable, __file__, "--generate", str(rows), "--root", str(root), "--as-of", str(new_day)]
+    made = json.loads(subprocess.run(generator, check=True, capture_output=True, text=True).stdout)
+    held = root / f"{new_day}.csv"
+    (root / "data" / "landing" / "tickets" / held.name).replace(held)
+    stage = Stage("generate + land (own process)", time.time() - started, made["peak_mb"], made["cpu_seconds"])
+    return stage, held
+
+
+def land_held_day(held: Path, root: Path) -> None:
+    """Put the held-back day into the landing folder, as a new export arrives."""
+    held.replace(root / "data" / "landing" / "tickets" / held.name)
+
+
 def measure_scale(rows: int, out: Path) -> None:
     """Child: one scale, history then one new day; writes a `ScaleResult` as JSON to `out`."""
     os.environ.setdefault("TRAINSET_PSEUDONYM_KEY", "benchmark-pseudonymisation-key")
@@ -168,39 +190,18 @@ def measure_scale(rows: int, out: Path) -> None:
     os.environ["XDG_DATA_HOME"] = str(root / "data-home")  # the release's DVC remote goes with the folder
     result = ScaleResult(rows)
     try:
-        shutil.copytree(PROJECT / "expectations", root / "expectations")
-        defs = Path("pipelines") / "defs" / DATASET  # the spec and its labeling guideline
-        shutil.copytree(PROJECT / defs, root / defs)
-        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
         new_day = date.today() - timedelta(days=1)
         with RssSampler() as sampler:
-            started = time.time()
-            generator = [
-                sys.executable,
-                __file__,
-                "--generate",
-                str(rows),
-                "--root",
-                str(root),
-                "--as-of",
-                str(new_day),
-            ]
-            made = json.loads(subprocess.run(generator, check=True, capture_output=True, text=True).stdout)
             # The newest day waits outside the landing folder: the incremental run lands it.
-            tickets = root / "data" / "landing" / "tickets"
-            held = root / f"{new_day}.csv"
-            (tickets / f"{new_day}.csv").replace(held)
-            generated = time.time() - started
-            result.stages.append(
-                Stage("generate + land (own process)", generated, made["peak_mb"], made["cpu_seconds"])
-            )
+            generated, held = prepare_workspace(rows, root, new_day)
+            result.stages.append(generated)
 
             started = time.time()
             stages, result.release = timed_run(sampler, "history", root=root)
-            result.end_to_end_seconds = generated + time.time() - started
+            result.end_to_end_seconds = generated.seconds + time.time() - started
             result.stages += stages
 
-            held.replace(tickets / f"{new_day}.csv")
+            land_held_day(held, root)
             started = time.time()
             result.incremental, result.incremental_release = timed_run(
                 sampler, "one day", root=root, start=new_day, end=new_day

@@ -5,6 +5,11 @@ instance, and Celery workers taking steps from a RabbitMQ (or Redis) broker.
 `<workspace>/.deploy/`, and waits until each answers; `stop` ends them (SIGTERM, then SIGKILL
 after a grace period) and removes the pid files. The servers themselves (PostgreSQL, the broker)
 are the machine's; the instance's database is created when missing.
+
+Workers take steps from dagster-celery's one `dagster` queue, whichever deployment sent them. A
+deployment given a RabbitMQ virtual host (`vhost`) gets its own `dagster` queue there: `start`
+creates the virtual host (`rabbitmqctl`, on the broker's machine) and points the executor and the
+workers at it; `drop` deletes it with the instance's database.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
 from pipelines.components.execution import BACKEND_ENV, BROKER_ENV, DAYS_PER_RUN_ENV, EXECUTOR_ENV, Execution
 
@@ -47,6 +53,23 @@ class Deployment:
     port: int = DEFAULT_PORT
     pg_url: str = field(default_factory=lambda: os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL)
     execution: Execution = field(default_factory=lambda: Execution.from_environment())
+    #: a RabbitMQ virtual host of the deployment's own (None: the broker URL's, shared)
+    vhost: str | None = None
+
+    @property
+    def broker(self) -> str:
+        """The broker URL of the executor and the workers: the execution's, on the deployment's
+        virtual host when it has one."""
+        broker = self.execution.broker
+        if self.vhost is None:
+            return broker
+        parts = urlsplit(broker)
+        if not parts.scheme.startswith(("amqp", "pyamqp")):
+            raise DeploymentError(
+                f"a virtual host is RabbitMQ's, and the broker is {parts.scheme}: give each deployment "
+                f"a broker of its own in {BROKER_ENV} (a Redis database number: redis://host:6379/N)"
+            )
+        return parts._replace(path="/" + quote(self.vhost, safe="")).geturl()
 
     @property
     def home(self) -> Path:
@@ -67,7 +90,7 @@ class Deployment:
                 "DAGSTER_HOME": str(self.home),
                 PG_URL_ENV: self.pg_url,
                 EXECUTOR_ENV: "celery",
-                BROKER_ENV: self.execution.broker,
+                BROKER_ENV: self.broker,
                 BACKEND_ENV: self.execution.backend,
                 DAYS_PER_RUN_ENV: str(self.execution.days_per_run),
                 "TRAINSET_WORKSPACE": str(self.root),
@@ -108,6 +131,7 @@ def start(deployment: Deployment, timeout: float = 120.0) -> list[str]:
     """Start what is not running of the deployment and wait until the webserver answers and the
     workers listen. Returns a line per process. Raises DeploymentError naming what failed and
     where its log is."""
+    create_vhost(deployment)
     _check_servers(deployment)
     deployment.home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(CONFIG / "dagster.yaml", deployment.home / "dagster.yaml")
@@ -144,6 +168,44 @@ def stop(deployment: Deployment) -> list[str]:
     return lines or ["nothing was running"]
 
 
+def create_vhost(deployment: Deployment) -> None:
+    """Create the deployment's RabbitMQ virtual host, if it has one and it is missing, open to the
+    broker URL's user."""
+    if deployment.vhost is None:
+        return
+    user = unquote(urlsplit(deployment.broker).username or "guest")
+    _rabbitmqctl("add_vhost", deployment.vhost)
+    _rabbitmqctl("set_permissions", "-p", deployment.vhost, user, ".*", ".*", ".*")
+
+
+def drop(deployment: Deployment) -> None:
+    """Delete the deployment's database and its virtual host, if it has one: its runs, event log
+    and whatever is left on its queues. For a deployment made for one test or measurement, once
+    it is stopped."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(deployment.pg_url)
+    server = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    if deployment.vhost is not None:
+        _rabbitmqctl("delete_vhost", deployment.vhost, missing_ok=True)
+
+
+def _rabbitmqctl(*args: str, missing_ok: bool = False) -> None:
+    """Run `rabbitmqctl` on the machine's RabbitMQ; raise DeploymentError with its answer."""
+    try:
+        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise DeploymentError(
+            "rabbitmqctl is not on PATH: a deployment's own virtual host is made on the broker's machine"
+        ) from None
+    if done.returncode and not (missing_ok and "does not exist" in done.stderr):
+        answer = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        raise DeploymentError(f"rabbitmqctl {' '.join(args)} failed: {' '.join(answer)} (run it as root or rabbitmq)")
+
+
 def running_pid(deployment: Deployment, name: str) -> int | None:
     """The pid of the deployment's process `name` if it is alive."""
     path = deployment.pid_file(name)
@@ -164,6 +226,10 @@ def _end(pid: int) -> None:
         return
     deadline = time.monotonic() + GRACE
     while time.monotonic() < deadline:
+        # Started by this process (a benchmark, not `trainset deploy start`): reaped here, or its
+        # group still answers as a zombie for the whole grace period.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
@@ -191,7 +257,7 @@ def _check_servers(deployment: Deployment) -> None:
             f"PostgreSQL at {url.host}:{url.port or 5432} does not answer ({str(error).strip().splitlines()[0]}): "
             f"start it, or point {PG_URL_ENV} at a server"
         ) from None
-    broker = deployment.execution.broker
+    broker = deployment.broker
     try:
         from kombu import Connection
 
