@@ -104,8 +104,10 @@ def build_training_set(
     confusion = pd.crosstab(claimed, detected.fillna("undetected")) if claimed is not None and len(frame) else None
     weekly = {}
     if spec.columns.timestamp:
-        week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time
-        weekly = {str(w): int(n) for w, n in week.dt.strftime("%Y-%m-%d").value_counts().sort_index().items()}
+        week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time.value_counts()
+        # Each week written as text once, not each row's (the order of the ISO dates is the weeks').
+        week.index = week.index.strftime("%Y-%m-%d")
+        weekly = {str(w): int(n) for w, n in week.sort_index().items()}
     report = TrainingSetReport(
         as_of=as_of,
         accounting=accounting.close(len(frame)),
@@ -209,7 +211,8 @@ def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCoun
     if not len(frame):
         return []
     keys = [spec.labels.column, *spec.segment_columns, "split"]
-    table = frame[keys].astype("object").fillna(MISSING)
+    table = frame[keys]
+    table = table.assign(**{key: _filled(table[key]) for key in keys})
     grouped = table.groupby(keys, observed=True, sort=True).size()
     segments = spec.segment_columns
     return [
@@ -221,6 +224,14 @@ def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCoun
         )
         for key, n in grouped.items()
     ]
+
+
+def _filled(column: pd.Series) -> pd.Series:
+    """The column with a missing value as `(missing)`: text stays text (no Python string per row);
+    any other type is made object first, so the marker can sit among its values."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.fillna(MISSING)
+    return column.astype("object").fillna(MISSING)
 
 
 def agreement_annotations(paths: DatasetPaths, spec: DatasetSpec) -> pd.DataFrame | None:
