@@ -71,7 +71,7 @@ def assign_splits(
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
     key = normalised_text(frame, key_columns) if key is None else key
-    order_key = pd.util.hash_pandas_object(key, index=False, hash_key=f"{split.seed:016d}"[-16:])
+    order_key = pd.Series(text_hash(key, f"{split.seed:016d}"[-16:]), index=key.index)
     groups = [frame[c] for c in strata]
     rank = order_key.groupby(groups, sort=False).rank(method="min")  # identical texts tie
     size = order_key.groupby(groups, sort=False).transform("size")
@@ -83,6 +83,17 @@ def assign_splits(
         position < split.train, "train", np.where(position < split.train + split.validation, "validation", "test")
     )
     return pd.Series(labels, index=frame.index, dtype="str")
+
+
+def text_hash(text: pd.Series, hash_key: str) -> np.ndarray:
+    """`pd.util.hash_pandas_object(text, index=False, hash_key=hash_key)` as uint64s, hashed
+    `KEY_ROWS` rows at a time: pandas makes a Python string of each distinct value it hashes, and
+    only a chunk's are held at once (each value's hash is its own, so the hashes are the same)."""
+    chunks = [
+        pd.util.hash_pandas_object(text.iloc[start : start + KEY_ROWS], index=False, hash_key=hash_key).to_numpy()
+        for start in range(0, len(text), KEY_ROWS)
+    ]
+    return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.uint64)
 
 
 def fold_numbers(key: pd.Series) -> pd.Series:
