@@ -158,13 +158,17 @@ def read_window(path: Path, spec: DatasetSpec, as_of: date) -> tuple[pd.DataFram
         kept.append(batch)
     if not kept and timestamp is not None:  # no rows: none removed, as the policy counts them
         apply_freshness(source.schema_arrow.empty_table().to_pandas(), spec, as_of, accounting)
-    return _one_chunk(pa.Table.from_batches(kept, schema=source.schema_arrow)).to_pandas(), accounting
+    return _one_table(kept, source.schema_arrow).to_pandas(), accounting
 
 
-def _one_chunk(table: pa.Table) -> pa.Table:
-    """The table with each column in one piece, joined a column at a time (never a second copy of
-    the whole table): the training set's file is then written byte for byte as from one read."""
-    schema, columns = table.schema, []
+def _one_table(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    """The batches as one table with each column in one piece, joined a column at a time: the
+    list is emptied first, so each column's pieces are freed once it is joined (never a second
+    copy of the whole window). The training set's file is then written byte for byte as from one
+    read."""
+    table = pa.Table.from_batches(batches, schema=schema)
+    batches.clear()
+    columns = []
     for name in schema.names:
         columns.append(table.column(name).combine_chunks())
         table = table.drop_columns([name])
