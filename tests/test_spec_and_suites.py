@@ -99,3 +99,28 @@ def test_the_suite_runs_with_parameters_from_the_spec():
         ("expect_column_distinct_values_to_contain_set", "category"),
         ("expect_column_max_to_be_between", "created_at"),
     }
+
+
+def test_the_suite_is_given_only_the_columns_its_expectations_read():
+    from pipelines.lib.quality.expectations import columns_read
+
+    suite = load_suite(PROJECT / "expectations" / "ticket_triage.json")
+    frame = pd.DataFrame({c: ["x"] for c in ["ticket_id", "subject", "body", "category", "language", "channel"]})
+    assert list(columns_read(suite, frame).columns) == ["ticket_id", "body", "category", "language", "channel"]
+    # A table-wide expectation, or a row condition (which may read any column), reads every column.
+    raw = json.loads((PROJECT / "expectations" / "ticket_triage.json").read_text())
+    for extra in (
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "body", "row_condition": 'subject=="x"'}},
+    ):
+        wider = load_suite_from(raw | {"expectations": [*raw["expectations"], extra]})
+        assert columns_read(wider, frame) is frame
+
+
+def load_suite_from(document: dict):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "suite.json"
+        path.write_text(json.dumps(document))
+        return load_suite(path)

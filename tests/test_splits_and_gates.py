@@ -139,3 +139,24 @@ def test_a_class_absent_from_a_split_is_a_failed_gate_not_a_silent_gap():
     assert not gate.passed and gate.blocking and gate.measured == 0
     assert [s.text for s in gate.failing] == ["Account/test: 0 < 5"]
     assert gate.explanation == "class 'Account' has 0 examples in test, below the 5 required"
+
+
+def test_the_window_is_read_a_batch_at_a_time_as_a_whole_read_would_cut_it(tmp_path, monkeypatch):
+    import pipelines.lib.quality.steps as steps
+    from pipelines.lib.accounting import Accounting
+    from pipelines.lib.files import write_parquet
+    from pipelines.lib.privacy.policies import apply_freshness
+
+    spec = small_spec()
+    path = tmp_path / "labeled.parquet"
+    write_parquet(tickets(500), path)
+    monkeypatch.setattr(steps, "READ_BATCH", 64)
+    later = date(2027, 1, 31)  # the window (6 months) then starts inside the tickets' 170 days
+    frame, accounting = steps.read_window(path, spec, later)
+    whole = Accounting(500)
+    expected = apply_freshness(pd.read_parquet(path), spec, later, whole).reset_index(drop=True)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert accounting == whole and 0 < len(frame) < 500
+    write_parquet(tickets(500).iloc[:0], path)
+    empty, none = steps.read_window(path, spec, AS_OF)
+    assert empty.empty and none == Accounting(0, {"outside_freshness_window": 0})

@@ -58,13 +58,39 @@ def vectorise(texts: pd.Series):  # -> scipy.sparse.csr_matrix
 
 def _distinct_features(texts: pd.Series):  # -> (scipy.sparse.csr_matrix, np.ndarray)
     """The features of each distinct text (as `vectorise`), and each text's row among them (n)."""
+    positions, distinct = _distinct(texts)
+    return _features(distinct), positions
+
+
+def _distinct(texts: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each text's position among the distinct texts (n), and the distinct texts (a missing text is
+    the empty text)."""
+    return pd.factorize(texts.fillna("").astype(str), use_na_sentinel=False)
+
+
+def _features(texts: pd.Index):  # -> scipy.sparse.csr_matrix
+    """The features of `texts` (as `vectorise`), each row computed from its own text alone."""
     hasher = HashingVectorizer(
         analyzer="word", ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm=None
     )
-    positions, distinct = pd.factorize(texts.fillna("").astype(str), use_na_sentinel=False)
-    counts = hasher.transform(distinct.tolist())
+    counts = hasher.transform(texts.tolist())
     counts.data = np.log1p(counts.data)
-    return normalize(counts), positions
+    return normalize(counts)
+
+
+#: distinct texts vectorised and predicted at a time past the cross-validated sample: their
+#: features (and Python strings) are held for one chunk, not for every text of the set
+PREDICTED_AT_ONCE = 20_000
+
+
+def _predict_in_chunks(classifier: SGDClassifier, texts: pd.Index) -> np.ndarray:
+    """`classifier.predict_proba` of the features of `texts`, vectorised a chunk at a time (a
+    row's probabilities depend on its own features only, so the result is the same)."""
+    chunks = range(0, len(texts), PREDICTED_AT_ONCE)
+    return np.concatenate(
+        [classifier.predict_proba(_features(texts[i : i + PREDICTED_AT_ONCE])) for i in chunks]
+        or [np.empty((0, len(classifier.classes_)))]
+    )
 
 
 def fit_text_model(texts: pd.Series, labels: pd.Series, classes: Sequence[str], seed: int) -> TextModel:
@@ -118,8 +144,11 @@ def out_of_sample_proba(
     if fitted.all():
         x_fitted = vectorise(texts)
     else:
-        distinct, positions = _distinct_features(texts)
-        x_fitted = distinct[positions[fitted]]
+        # Only the sample's distinct texts are vectorised here; every other text is vectorised a
+        # chunk at a time when it is predicted.
+        positions, distinct = _distinct(texts)
+        sampled, row = np.unique(positions[fitted], return_inverse=True)
+        x_fitted = _features(distinct[sampled])[row]
     splits = StratifiedKFold(n_splits=min(folds, int(enough.min())), shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # A class with fewer examples than folds is missing from some training folds: its column
@@ -131,8 +160,9 @@ def out_of_sample_proba(
     if fitted.all():
         return _frame(proba, seen, tuple(classes), texts.index)
     # The model knows the classes of the sample, in the same order; it predicts each distinct text once.
-    held_out = _classifier(seed).fit(x_fitted, y_fitted.to_numpy()).predict_proba(distinct)
-    whole = held_out[positions]
+    model = _classifier(seed).fit(x_fitted, y_fitted.to_numpy())
+    del x_fitted  # the sample's features are not needed to predict the others
+    whole = _predict_in_chunks(model, distinct)[positions]
     whole[fitted] = proba
     return _frame(whole, seen, tuple(classes), texts.index)
 

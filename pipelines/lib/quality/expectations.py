@@ -59,11 +59,33 @@ def _configuration(item: dict[str, Any]):
     return ExpectationConfiguration(type=item["type"], kwargs=item.get("kwargs", {}), meta=item.get("meta", {}))
 
 
+#: the arguments by which an expectation names the columns it reads
+COLUMN_ARGUMENTS = ("column", "column_A", "column_B", "column_list")
+
+
+def columns_read(suite: gx.ExpectationSuite, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the suite reads it: only the columns its expectations name, when each names
+    its columns and none filters rows by a condition (which may read any column); else the whole
+    frame. GX fingerprints every column of the frame it is given (a hash of each value): columns
+    no expectation reads would only be hashed."""
+    named: set[str] = set()
+    for expectation in suite.expectations:
+        arguments = expectation.configuration.kwargs
+        if arguments.get("row_condition") or not any(arguments.get(name) for name in COLUMN_ARGUMENTS):
+            return frame
+        for name in COLUMN_ARGUMENTS:
+            value = arguments.get(name)
+            named.update([value] if isinstance(value, str) else value or [])
+    return frame[[c for c in frame.columns if c in named]]
+
+
 def run_suite(
     suite: gx.ExpectationSuite, frame: pd.DataFrame, parameters: dict[str, Any], docs_root: Path | None = None
 ) -> list[ExpectationOutcome]:
     """Validate `frame` against `suite`; with `docs_root`, in a file-backed GX project there whose
-    checkpoint also rebuilds the Data Docs site (`gx/uncommitted/data_docs/local_site/`)."""
+    checkpoint also rebuilds the Data Docs site (`gx/uncommitted/data_docs/local_site/`). GX is
+    given only the columns the suite reads (`columns_read`)."""
+    frame = columns_read(suite, frame)
     if docs_root is None:
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

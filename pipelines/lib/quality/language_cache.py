@@ -14,11 +14,11 @@ import hashlib
 from pathlib import Path
 
 import lingua
-import numpy as np
 import pandas as pd
 
 from pipelines.lib.files import write_parquet
 from pipelines.lib.ingest.language import BACKGROUND, detect_languages
+from pipelines.lib.quality.splits import text_hash
 
 #: the two keys of the text hash (siphash keys are 16 characters)
 HASH_KEYS = ("trainset-lang-01", "trainset-lang-02")
@@ -37,12 +37,7 @@ def cache_file(folder: Path, candidates: list[str]) -> Path:
 def text_keys(texts: pd.Series) -> pd.DataFrame:
     """`h1`, `h2` (uint64): the 128-bit hash of each text, aligned with `texts` (reset index)."""
     values = texts.reset_index(drop=True)
-    return pd.DataFrame(
-        {
-            name: pd.util.hash_pandas_object(values, index=False, hash_key=key)
-            for name, key in zip(("h1", "h2"), HASH_KEYS, strict=True)
-        }
-    )
+    return pd.DataFrame({name: text_hash(values, key) for name, key in zip(("h1", "h2"), HASH_KEYS, strict=True)})
 
 
 def detect_languages_cached(texts: pd.Series, candidates: list[str], folder: Path) -> pd.Series:
@@ -51,7 +46,7 @@ def detect_languages_cached(texts: pd.Series, candidates: list[str], folder: Pat
     `folder` does not hold; writes the cache back with the results of this call's texts only.
     Raises UnknownLanguageError for a candidate the detector does not know."""
     positions, distinct = pd.factorize(texts.fillna(""))
-    distinct_texts = pd.Series(np.asarray(distinct, dtype=object), dtype="str")
+    distinct_texts = pd.Series(distinct, dtype="str").reset_index(drop=True)
     keys = text_keys(distinct_texts)
     path = cache_file(folder, candidates)
     cached = (

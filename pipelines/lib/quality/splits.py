@@ -48,10 +48,18 @@ def joined_text(frame: pd.DataFrame, columns: list[str], separator: str = " | ")
     return functools.reduce(lambda left, right: left + separator + right, parts)
 
 
+#: rows whose key is computed at a time: each step of a key makes a new copy of its text, and
+#: only a chunk's copies are held at once, not the column's
+KEY_ROWS = 65_536
+
+
 def normalised_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """The columns joined, lower-cased, with runs of whitespace collapsed: the duplicate key."""
-    joined = joined_text(frame, columns)
-    return _series(_collapse_spaces(pc.utf8_lower(pa.array(joined))), joined)
+    chunks = [
+        _collapse_spaces(pc.utf8_lower(pa.array(joined_text(frame.iloc[start : start + KEY_ROWS], columns))))
+        for start in range(0, len(frame), KEY_ROWS)
+    ]
+    return _series(chunks, frame.index, name=joined_text(frame.iloc[:0], columns).name)
 
 
 def assign_splits(
@@ -63,25 +71,43 @@ def assign_splits(
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
     key = normalised_text(frame, key_columns) if key is None else key
-    order_key = pd.util.hash_pandas_object(key, index=False, hash_key=f"{split.seed:016d}"[-16:])
+    order_key = pd.Series(text_hash(key, f"{split.seed:016d}"[-16:]), index=key.index)
     groups = [frame[c] for c in strata]
     rank = order_key.groupby(groups, sort=False).rank(method="min")  # identical texts tie
     size = order_key.groupby(groups, sort=False).transform("size")
     position = (rank - 1) / size  # 0 <= position < 1 inside the stratum
     # The same text under another label or language sits in another stratum: give every copy the
     # smallest position any copy has, so all copies land in one split and nothing leaks.
-    position = position.groupby(key.to_numpy()).transform("min")
+    position = position.groupby(pd.factorize(key)[0]).transform("min")  # codes: no Python string per row
     labels = np.where(
         position < split.train, "train", np.where(position < split.train + split.validation, "validation", "test")
     )
     return pd.Series(labels, index=frame.index, dtype="str")
 
 
+def text_hash(text: pd.Series, hash_key: str) -> np.ndarray:
+    """`pd.util.hash_pandas_object(text, index=False, hash_key=hash_key)` as uint64s, hashed
+    `KEY_ROWS` rows at a time: pandas makes a Python string of each distinct value it hashes, and
+    only a chunk's are held at once (each value's hash is its own, so the hashes are the same)."""
+    chunks = [
+        pd.util.hash_pandas_object(text.iloc[start : start + KEY_ROWS], index=False, hash_key=hash_key).to_numpy()
+        for start in range(0, len(text), KEY_ROWS)
+    ]
+    return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.uint64)
+
+
 def fold_numbers(key: pd.Series) -> pd.Series:
     """A duplicate key with numbers and punctuation folded: texts that differ only in an order
     number, a date or a comma share it (a cheap, vectorised near-duplicate test)."""
-    folded = pc.replace_substring_regex(pa.array(key.astype("str")), rf"[{DIGIT}]+", "0")
-    return _series(_collapse_spaces(pc.replace_substring_regex(folded, rf"[^{WORD}{SPACE}<>]+", "")), key)
+    text = pa.chunked_array([pa.array(key.astype("str"))]) if len(key) else pa.chunked_array([], pa.large_string())
+    chunks = [_folded(text.slice(start, KEY_ROWS)) for start in range(0, len(key), KEY_ROWS)]
+    return _series(chunks, key.index, name=key.name)
+
+
+def _folded(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`fold_numbers` of a chunk of keys."""
+    folded = pc.replace_substring_regex(text, rf"[{DIGIT}]+", "0")
+    return _collapse_spaces(pc.replace_substring_regex(folded, rf"[^{WORD}{SPACE}<>]+", ""))
 
 
 def _collapse_spaces(text: pa.Array) -> pa.Array:
@@ -89,6 +115,8 @@ def _collapse_spaces(text: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _SPACE_TO_COLLAPSE, " "))
 
 
-def _series(text: pa.Array, like: pd.Series) -> pd.Series:
-    """The text as a `str` Series with the index and name of `like`."""
-    return pd.Series(pd.array(text, dtype="str"), index=like.index, name=like.name)
+def _series(chunks: list, index: pd.Index, name: object) -> pd.Series:
+    """Text computed a chunk at a time as one `str` Series (its chunks kept, not copied into one)."""
+    pieces = [chunk for part in chunks for chunk in (part.chunks if isinstance(part, pa.ChunkedArray) else [part])]
+    text = pa.chunked_array(pieces, type=pieces[0].type if pieces else pa.large_string())
+    return pd.Series(pd.array(text, dtype="str"), index=index, name=name)

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import Accounting, NothingLeftError, RowAccounting
 from pipelines.lib.durations import cutoff
@@ -49,13 +51,11 @@ def build_training_set(
     set, its `TrainingSetReport`, the run's `GateRun`, the HTML gate report and the files
     dvc.yaml reads (gates.json, coverage.csv under the warehouse's reports, copied to
     reports/<name>/ by a release); returns the reports and the path of the run's HTML gate report."""
-    labeled = pd.read_parquet(paths.labeled)
-    accounting = Accounting(len(labeled))
-    frame = apply_freshness(labeled, spec, as_of, accounting).reset_index(drop=True)
-    if frame.empty and len(labeled):
+    frame, accounting = read_window(paths.labeled, spec, as_of)
+    if frame.empty and accounting.rows_in:
         window = spec.freshness.window
         raise NothingLeftError(
-            f"{spec.name}: all {len(labeled)} labelled rows are before {cutoff(as_of, window).date()}, where the "
+            f"{spec.name}: all {accounting.rows_in} labelled rows are before {cutoff(as_of, window).date()}, where the "
             f"freshness window ({window} as of {as_of}) starts: pass --as-of, or widen freshness.window"
         )
     language = spec.language_column
@@ -104,8 +104,10 @@ def build_training_set(
     confusion = pd.crosstab(claimed, detected.fillna("undetected")) if claimed is not None and len(frame) else None
     weekly = {}
     if spec.columns.timestamp:
-        week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time
-        weekly = {str(w): int(n) for w, n in week.dt.strftime("%Y-%m-%d").value_counts().sort_index().items()}
+        week = frame[spec.columns.timestamp].dt.tz_localize(None).dt.to_period("W").dt.start_time.value_counts()
+        # Each week written as text once, not each row's (the order of the ISO dates is the weeks').
+        week.index = week.index.strftime("%Y-%m-%d")
+        weekly = {str(w): int(n) for w, n in week.sort_index().items()}
     report = TrainingSetReport(
         as_of=as_of,
         accounting=accounting.close(len(frame)),
@@ -135,6 +137,42 @@ def build_training_set(
     write_gate_run(paths, run)
     _write_dvc_reports(paths, run, counts, spec)
     return TrainingSetEvaluation(report, run, write_gate_report(paths, run_id))
+
+
+#: labelled rows decoded at a time: the rows before the freshness window are never all held at once
+READ_BATCH = 65_536
+
+
+def read_window(path: Path, spec: DatasetSpec, as_of: date) -> tuple[pd.DataFrame, Accounting]:
+    """The labelled rows inside the freshness window (`apply_freshness`), and the step's accounting
+    (rows read, rows outside the window removed). The file is read a batch at a time and each
+    batch filtered as it comes, so the step never holds the whole history, only its window."""
+    source = pq.ParquetFile(path)
+    accounting = Accounting(source.metadata.num_rows)
+    timestamp = spec.columns.timestamp
+    kept = []
+    for batch in source.iter_batches(batch_size=READ_BATCH):
+        if timestamp is not None:
+            window = apply_freshness(batch.select([timestamp]).to_pandas(), spec, as_of, accounting)
+            batch = batch.take(window.index.to_numpy())
+        kept.append(batch)
+    if not kept and timestamp is not None:  # no rows: none removed, as the policy counts them
+        apply_freshness(source.schema_arrow.empty_table().to_pandas(), spec, as_of, accounting)
+    return _one_table(kept, source.schema_arrow).to_pandas(), accounting
+
+
+def _one_table(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    """The batches as one table with each column in one piece, joined a column at a time: the
+    list is emptied first, so each column's pieces are freed once it is joined (never a second
+    copy of the whole window). The training set's file is then written byte for byte as from one
+    read."""
+    table = pa.Table.from_batches(batches, schema=schema)
+    batches.clear()
+    columns = []
+    for name in schema.names:
+        columns.append(table.column(name).combine_chunks())
+        table = table.drop_columns([name])
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def detect_training_languages(frame: pd.DataFrame, spec: DatasetSpec, cache: Path | None = None) -> pd.Series:
@@ -177,7 +215,8 @@ def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCoun
     if not len(frame):
         return []
     keys = [spec.labels.column, *spec.segment_columns, "split"]
-    table = frame[keys].astype("object").fillna(MISSING)
+    table = frame[keys]
+    table = table.assign(**{key: _filled(table[key]) for key in keys})
     grouped = table.groupby(keys, observed=True, sort=True).size()
     segments = spec.segment_columns
     return [
@@ -189,6 +228,14 @@ def coverage_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[CoverageCoun
         )
         for key, n in grouped.items()
     ]
+
+
+def _filled(column: pd.Series) -> pd.Series:
+    """The column with a missing value as `(missing)`: text stays text (no Python string per row);
+    any other type is made object first, so the marker can sit among its values."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.fillna(MISSING)
+    return column.astype("object").fillna(MISSING)
 
 
 def agreement_annotations(paths: DatasetPaths, spec: DatasetSpec) -> pd.DataFrame | None:
