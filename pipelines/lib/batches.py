@@ -162,3 +162,18 @@ def _duplicates(hashes: list[np.ndarray], values: Callable[[], Iterable[pd.Serie
         kept.append(present[np.isin(_hashed(present), candidates)])
     found = pd.concat(kept, ignore_index=True) if kept else pd.Series([], dtype="str")
     return int(found.duplicated(keep=False).sum())
+
+
+def counted_batches(counts: list[int], rows: int | None = None) -> Iterator[range]:
+    """Positions of items holding `counts` rows each, grouped in their order as `day_batches`
+    groups days: consecutive items of at most `rows` rows together (default `BATCH_ROWS`), an
+    item holding more alone."""
+    limit = BATCH_ROWS if rows is None else rows
+    start, held = 0, 0
+    for position, n in enumerate(counts):
+        if position > start and held + n > limit:
+            yield range(start, position)
+            start, held = position, 0
+        held += n
+    if start < len(counts):
+        yield range(start, len(counts))
