@@ -4,6 +4,7 @@ size."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -14,10 +15,13 @@ import pytest
 import yaml
 from conftest import AS_OF, TEST_KEY, land, make_workspace, small_spec
 
+import pipelines.lib.ingest.steps as ingest_steps
 import pipelines.lib.privacy.steps as privacy_steps
+from pipelines.lib import batches
 from pipelines.lib.ingest.landing import landed_days
 from pipelines.lib.ingest.sources import land_source
 from pipelines.lib.ingest.steps import land_raw
+from pipelines.lib.membership import is_in
 from pipelines.lib.privacy.steps import redact_partitions
 from pipelines.lib.spec import DatasetSpec
 from pipelines.lib.workspace import DatasetPaths
@@ -31,12 +35,29 @@ def raw_landed(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
         root = make_workspace(tmp_path_factory.mktemp("streamed_ingest") / "workspace")
-        land(root, rows=1500, months=4)
+        _harsh_exports(land(root, rows=1500, months=4))
         spec = small_spec()
         paths = DatasetPaths(root, spec.name)
         land_source(paths, spec, spec.sources[0], as_of=AS_OF)
         land_raw(paths, spec, "tickets", _days(paths, spec), AS_OF)
         yield root
+
+
+def _harsh_exports(folder: Path) -> None:
+    """In every fifth export: a record twice, its copy dated 40 days later; a record whose first
+    copy lacks its user and whose clean copy is dated 60 days later; an unparseable timestamp."""
+    for path in sorted(folder.glob("*.csv"))[::5]:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        later, clean, undated = frame.iloc[0].copy(), frame.iloc[1].copy(), frame.iloc[2].copy()
+        later["created_at"] = _days_later(later["created_at"], 40)
+        clean["created_at"] = _days_later(clean["created_at"], 60)
+        frame.loc[frame.index[1], "user_id"] = ""
+        undated["ticket_id"], undated["created_at"] = undated["ticket_id"] + "-u", "not a time"
+        pd.concat([frame, pd.DataFrame([later, clean, undated])]).to_csv(path, index=False, quoting=csv.QUOTE_ALL)
+
+
+def _days_later(timestamp: str, days: int) -> str:
+    return (pd.Timestamp(timestamp) + pd.Timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
@@ -166,3 +187,57 @@ def test_an_id_two_sources_hold_is_refused_before_any_day_is_written(raw_copy):
     with pytest.raises(ValueError, match=r"record id\(s\) of 'ticket_id' are held by more than one of the sources"):
         redact_partitions(paths, spec, _days(paths, spec), KEY, rows=60)
     assert not list((paths.warehouse / "redacted").glob("*.parquet"))
+
+
+def _raw_files(paths: DatasetPaths) -> dict[str, bytes]:
+    warehouse = paths.warehouse
+    return (
+        _files(warehouse / "raw_tickets", "*.parquet")
+        | {f"q/{k}": v for k, v in _files(warehouse / "quarantine" / "tickets", "*.parquet").items()}
+        | _files(warehouse / "stats", "raw_tickets.*.json")
+    )
+
+
+def test_raw_in_groups_of_days_is_raw_in_one_batch(raw_copy, monkeypatch):
+    """Duplicates across groups (a later copy, a clean copy after a quarantined one) are found as
+    in one batch; the raw and quarantined days, reports and contract are the same."""
+    spec = small_spec()
+    paths = DatasetPaths(raw_copy, spec.name)
+    days = _days(paths, spec)
+    groups = _counting(monkeypatch, ingest_steps, "read_landed_days")
+    grouped = land_raw(paths, spec, "tickets", days, AS_OF, rows=60)
+    calls = len(groups)
+    assert calls > 10
+    written = _raw_files(paths)
+    whole = land_raw(paths, spec, "tickets", days, AS_OF, rows=10**9)
+    assert len(groups) == calls + 1  # every day at once
+    assert whole == grouped
+    assert _raw_files(paths) == written
+    removed = whole.accounting.removed
+    assert removed["quarantined:duplicate_id"] >= 2 * len(days[::5]) // 3
+    assert removed["quarantined:missing_required_field"] and removed["quarantined:unparseable_timestamp"]
+
+
+def test_the_days_of_a_later_run_count_the_days_landed_before_it(raw_copy):
+    spec = small_spec()
+    paths = DatasetPaths(raw_copy, spec.name)
+    days = _days(paths, spec)[40:]
+    grouped = land_raw(paths, spec, "tickets", days, AS_OF, rows=60)
+    written = _raw_files(paths)
+    assert land_raw(paths, spec, "tickets", days, AS_OF, rows=10**9) == grouped
+    assert _raw_files(paths) == written
+
+
+def test_values_seen_in_earlier_batches_are_those_is_in_finds_even_when_hashes_collide(monkeypatch):
+    """With a 2-bit hash nearly every value collides: only the values themselves decide."""
+    coarse = batches._hashed_all
+    monkeypatch.setattr(batches, "_hashed_all", lambda values: coarse(values) % 4)
+    earlier = [pd.Series(["a", "b", None, "c"], dtype="str"), pd.Series(["d", "e"], dtype="str")]
+    seen = batches.SeenValues()
+    for values in earlier:
+        seen.add(values)
+    asked = pd.Series(["e", "x", None, "a", "y", "c", "zz"], dtype="str", index=range(10, 17))
+    expected = is_in(asked, pd.concat(earlier, ignore_index=True))
+    pd.testing.assert_series_equal(seen.held(asked), expected)
+    assert seen.held(asked).tolist() == [True, False, True, True, False, True, False]
+    assert not batches.SeenValues().held(asked).any()
