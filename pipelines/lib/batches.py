@@ -5,6 +5,7 @@ bounded by a batch (a day, or `BATCH_ROWS`), not by the history.
   is a batch of its own);
 - `SortedBatches` sorts each batch and tells whether the batches, written one after another, are
   in the order one sort of them all gives;
+- `SeenValues` tells which values of a batch earlier batches held, without holding their rows;
 - `BatchedContract` validates a pandera schema batch by batch and counts the failures as one
   validation of every row would (uniqueness across batches included), without holding the rows.
 """
@@ -19,8 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.lib.membership import is_in
 from pipelines.lib.reports import ContractResult
 
 #: rows a batch holds at most, unless one day alone holds more
@@ -162,3 +166,56 @@ def _duplicates(hashes: list[np.ndarray], values: Callable[[], Iterable[pd.Serie
         kept.append(present[np.isin(_hashed(present), candidates)])
     found = pd.concat(kept, ignore_index=True) if kept else pd.Series([], dtype="str")
     return int(found.duplicated(keep=False).sum())
+
+
+def counted_batches(counts: list[int], rows: int | None = None) -> Iterator[range]:
+    """Positions of items holding `counts` rows each, grouped in their order as `day_batches`
+    groups days: consecutive items of at most `rows` rows together (default `BATCH_ROWS`), an
+    item holding more alone."""
+    limit = BATCH_ROWS if rows is None else rows
+    start, held = 0, 0
+    for position, n in enumerate(counts):
+        if position > start and held + n > limit:
+            yield range(start, position)
+            start, held = position, 0
+        held += n
+    if start < len(counts):
+        yield range(start, len(counts))
+
+
+class SeenValues:
+    """The values of a column seen in earlier batches, to tell which values of a batch one of them
+    held, as `membership.is_in` against all of them would: 64-bit hashes of the values (sorted, to
+    look up by bisection) beside the values themselves; equal hashes are confirmed on the values."""
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, dtype=np.uint64)
+        self._batches: list[tuple[np.ndarray, pd.Series]] = []
+
+    def add(self, values: pd.Series) -> None:
+        """Remember a batch's values (missing ones too)."""
+        hashes = _hashed_all(values)
+        # Two sorted runs: a stable sort merges them in one pass.
+        self._sorted = np.sort(np.concatenate([self._sorted, np.sort(hashes)]), kind="stable")
+        self._batches.append((hashes, values.reset_index(drop=True)))
+
+    def held(self, values: pd.Series) -> pd.Series:
+        """Whether each value was seen in an earlier batch: a boolean Series aligned with `values`."""
+        found = np.zeros(len(values), dtype=bool)
+        if len(self._sorted) and len(values):
+            hashes = _hashed_all(values)
+            at = np.minimum(np.searchsorted(self._sorted, hashes), len(self._sorted) - 1)
+            maybe = self._sorted[at] == hashes
+            if maybe.any():
+                candidates = pyarrow.array(np.unique(hashes[maybe]))
+                earlier = [
+                    seen[np.asarray(pc.is_in(pyarrow.array(h), value_set=candidates), dtype=bool)]
+                    for h, seen in self._batches
+                ]
+                found[maybe] = is_in(values[maybe], pd.concat(earlier, ignore_index=True)).to_numpy(dtype=bool)
+        return pd.Series(found, index=values.index, name=values.name)
+
+
+def _hashed_all(values: pd.Series) -> np.ndarray:
+    """64-bit hashes of every value as text (a missing value has one too), in their order."""
+    return pd.util.hash_pandas_object(values.astype("str"), index=False).to_numpy(dtype=np.uint64)

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.lib.batches import SeenValues
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.ingest.landing import (
     EXPORT,
@@ -63,6 +64,7 @@ class LandedDays:
     quarantine: pd.DataFrame
     files: dict[str, tuple[str, str, int]]
     blank: dict[str, int]
+    ids: pd.Series  #: the id of every record checked (malformed ones left out), as the checks saw it
 
 
 def read_export(
@@ -153,13 +155,28 @@ def read_days(
     now: datetime | None = None,
 ) -> LandedDays:
     """Land the source's new exports (`land_source`), then read and check days of it in one
-    batch; raises SourceError only for source-level problems. Row checks run once over all days,
+    batch (`read_landed_days`); raises SourceError only for source-level problems."""
+    land_source(DatasetPaths(root, spec.name), spec, source, as_of=as_of, now=now)
+    return read_landed_days(root, spec, source, partitions, as_of=as_of, known_ids=known_ids, other_ids=other_ids)
+
+
+def read_landed_days(
+    root: Path,
+    spec: DatasetSpec,
+    source: SourceSpec,
+    partitions: list[str],
+    *,
+    as_of: date,
+    known_ids: pd.Series | None = None,
+    other_ids: pd.Series | None = None,
+    earlier: SeenValues | None = None,
+) -> LandedDays:
+    """Read and check landed days of a source in one batch. Row checks run once over all days,
     so duplicates across days are caught too; `known_ids` (ids landed earlier, outside this
-    batch) are duplicates as well; an id in `other_ids` (another source's) is
-    `id_of_another_source`. A timestamp at or after the end of the run's `as_of` day
-    (`timestamps.future_after`) is `future_timestamp`."""
+    batch) and the ids of `earlier` batches of the same run are duplicates as well; an id in
+    `other_ids` (another source's) is `id_of_another_source`. A timestamp at or after the end of
+    the run's `as_of` day (`timestamps.future_after`) is `future_timestamp`."""
     paths = DatasetPaths(root, spec.name)
-    land_source(paths, spec, source, as_of=as_of, now=now)
     if not partitions:
         raise ValueError(f"source {source.name!r}: no partitions to read")
     ledger = read_ledger(paths, source.name)
@@ -185,7 +202,7 @@ def read_days(
     parsed = parse_timestamps(frame[timestamp], source.timezone) if timestamp else None
     frame, unmapped = mapped_labels(frame, spec.labels.column, source.label_map)
     frame = mapped_values(frame, spec, source)
-    reasons = row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped, other_ids)
+    reasons = row_reasons(frame, spec, parsed, future_after(as_of), known_ids, unmapped, other_ids, earlier)
     bad = reasons.notna()
     id_column = spec.id_column
     quarantine = pd.DataFrame(
@@ -206,7 +223,7 @@ def read_days(
         rows[spec.labels.column] = label.where(label.fillna("").str.strip() != "")
     if parsed is not None:
         rows[spec.columns.timestamp] = parsed[~bad].reset_index(drop=True)
-    return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank)
+    return LandedDays(rows=rows, quarantine=quarantine, files=files, blank=blank, ids=frame[id_column])
 
 
 def mapped_labels(frame: pd.DataFrame, column: str, label_map: dict[str, str | None]) -> tuple[pd.DataFrame, pd.Series]:
@@ -316,12 +333,14 @@ def row_reasons(
     known_ids: pd.Series | None,
     unmapped: pd.Series,
     other_ids: pd.Series | None = None,
+    earlier: SeenValues | None = None,
 ) -> pd.Series:
     """The first reason each row cannot be used, or NA. `parsed` is the timestamp column as UTC
     instants (None: the dataset has none); `future` the first instant that is in the future;
     `unmapped` the rows whose source label the source's label_map maps to null; `other_ids` the
     ids other sources of the dataset hold (another record, not a copy: `id_prefix` keeps them
-    apart). Checked in order; vectorised."""
+    apart); `earlier` the ids of earlier batches of the same run (duplicates too). Checked in
+    order; vectorised."""
     c = spec.columns
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
 
@@ -349,6 +368,8 @@ def row_reasons(
     duplicate = ids.duplicated(keep="first")
     if known_ids is not None and len(known_ids):
         duplicate |= is_in(ids, known_ids)
+    if earlier is not None:
+        duplicate |= earlier.held(ids)
     if other_ids is not None and len(other_ids):
         mark(is_in(ids, other_ids), "id_of_another_source")
     mark(duplicate, "duplicate_id")

@@ -7,15 +7,17 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import Accounting, RowAccounting
+from pipelines.lib.batches import BatchedContract, SeenValues, counted_batches
 from pipelines.lib.files import write_parquet
-from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, read_days
+from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, LandedDays, land_source, read_landed_days
 from pipelines.lib.privacy.policies import minimise_on_ingest
 from pipelines.lib.quality import schemas
 from pipelines.lib.report_files import landed_deletions, write_ingest, write_quarantine
 from pipelines.lib.reports import ContractResult, IngestRedaction, IngestReport, QuarantineReport
-from pipelines.lib.spec import DatasetSpec
+from pipelines.lib.spec import DatasetSpec, SourceSpec
 from pipelines.lib.workspace import DatasetPaths
 from pipelines.lib.zones import prepare_dataset
 
@@ -40,36 +42,95 @@ class IngestBatch:
 
 
 def land_raw(
-    paths: DatasetPaths, spec: DatasetSpec, source_name: str, partitions: list[str], as_of: date
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    source_name: str,
+    partitions: list[str],
+    as_of: date,
+    rows: int | None = None,
 ) -> IngestBatch:
     """Parse landed days of a source into the raw zone (one file per day); unusable rows go to
     quarantine, all-empty records are counted as `blank_record` (read, neither landed nor
     quarantined). A timestamp past the run's `as_of` day is `future_timestamp`. Unless the spec
     declares `privacy.keep_raw`, a raw day holds only the spec's columns, its text redacted: the
     source's text as written stays only in the landing copies. The PII zones are owner-only
-    (`zones.prepare_dataset`). Writes an `IngestReport` per day; returns them with the batch's
-    contract. Raises SourceError when a source file as a whole cannot be read, AccessError when
-    `privacy.group` cannot own the files."""
+    (`zones.prepare_dataset`). Writes an `IngestReport` per day; returns them with the contract of
+    every day. Raises SourceError when a source file as a whole cannot be read, AccessError when
+    `privacy.group` cannot own the files.
+
+    The days are read a group of consecutive days at a time (at most `rows` rows, default
+    `batches.BATCH_ROWS`; a bigger day alone), so memory is bounded by a group, not by the range:
+    the ids of earlier groups are duplicates as one batch of every day finds them, and the files,
+    reports and contract are those of one batch. When a day has no landed file, or the landed days
+    differ in their Arrow schemas, every day is read in one batch (whose types those are)."""
     source = next(s for s in spec.sources if s.name == source_name)
     prepare_dataset(paths, spec)
     known_ids, other_ids = _ids_landed_before(paths, spec, source_name, partitions)
-    landed = read_days(paths.root, spec, source, partitions, as_of=as_of, known_ids=known_ids, other_ids=other_ids)
-    stored, redaction = _redacted_on_ingest(landed.rows, spec, partitions)
+    land_source(paths, spec, source, as_of=as_of)
+    groups = _day_groups(paths, source, partitions, rows)
+    earlier = SeenValues() if len(groups) > 1 else None
+    contract = BatchedContract(schemas.raw_schema(spec))
+    per_day: list[IngestReport] = []
+    result = None
+    for group in groups:
+        days = [partitions[i] for i in group]
+        landed = read_landed_days(
+            paths.root, spec, source, days, as_of=as_of, known_ids=known_ids, other_ids=other_ids, earlier=earlier
+        )
+        if earlier is not None:
+            earlier.add(landed.ids)
+        stored, redaction = _redacted_on_ingest(landed.rows, spec, days)
+        per_day += _write_days(paths, source.name, days, landed, stored, redaction)
+        frame = stored.drop(columns="partition", errors="ignore")
+        if earlier is None:
+            result = schemas.validate(schemas.raw_schema(spec), frame)
+        else:
+            contract.add(frame)
+        del landed, stored, frame
+    if result is None:
+        files = [paths.raw(source.name, p) for p in partitions]
+        result = contract.result(lambda column: (pd.read_parquet(f, columns=[column])[column] for f in files))
+    return IngestBatch(per_day, result)
+
+
+def _day_groups(paths: DatasetPaths, source: SourceSpec, partitions: list[str], rows: int | None) -> list[range]:
+    """The days (positions in `partitions`) read together: groups of at most `rows` landed records
+    when every day has a landed file and all have one Arrow schema (so one frame of them all has
+    the types each has alone); else one group of every day."""
+    every = [range(len(partitions))]
+    files = [paths.landed(source.name, p) for p in partitions]
+    if not files or not all(f.is_file() for f in files):
+        return every
+    first = pq.read_schema(files[0])
+    if not all(pq.read_schema(f).equals(first, check_metadata=True) for f in files[1:]):
+        return every
+    return list(counted_batches([pq.ParquetFile(f).metadata.num_rows for f in files], rows))
+
+
+def _write_days(
+    paths: DatasetPaths,
+    source: str,
+    partitions: list[str],
+    landed: LandedDays,
+    stored: pd.DataFrame,
+    redaction: dict[str, IngestRedaction | None],
+) -> list[IngestReport]:
+    """Write each day's raw rows, quarantined rows and `IngestReport`; returns the reports."""
     rows_by_day: dict = dict(tuple(stored.groupby("partition", sort=False))) if len(stored) else {}
     bad_by_day: dict = dict(tuple(landed.quarantine.groupby("partition", sort=False))) if len(landed.quarantine) else {}
     per_day: list[IngestReport] = []
     for partition in partitions:
         rows = rows_by_day.get(partition, stored.iloc[0:0]).drop(columns="partition")
         bad = bad_by_day.get(partition, landed.quarantine.iloc[0:0]).drop(columns="partition")
-        write_parquet(rows, paths.raw(source.name, partition))
-        write_parquet(bad, paths.quarantine_part(source.name, partition))
+        write_parquet(rows, paths.raw(source, partition))
+        write_parquet(bad, paths.quarantine_part(source, partition))
         file, sha256, rows_read = landed.files[partition]
         removed = {f"quarantined:{r}": int(n) for r, n in bad["reason"].value_counts().items()}
         # Padding rows of an export are not landed rows: counted apart from the quarantine (and
         # so from max_quarantine_rate), yet in the day's accounting, so rows in = out + removed.
         removed |= {BLANK_RECORD: landed.blank[partition]} if landed.blank[partition] else {}
         # Rows deleted from the landed day since it landed (retention, erasure) were read once.
-        deleted = landed_deletions(paths, source.name, partition)
+        deleted = landed_deletions(paths, source, partition)
         accounting = Accounting(rows_read + sum(deleted.values()), removed | deleted)
         report = IngestReport(
             partition=partition,
@@ -78,10 +139,9 @@ def land_raw(
             accounting=accounting.close(len(rows)),
             redaction=redaction[partition],
         )
-        write_ingest(paths, source.name, report)
+        write_ingest(paths, source, report)
         per_day.append(report)
-    contract = schemas.validate(schemas.raw_schema(spec), stored.drop(columns="partition", errors="ignore"))
-    return IngestBatch(per_day, contract)
+    return per_day
 
 
 def _redacted_on_ingest(
