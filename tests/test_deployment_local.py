@@ -6,6 +6,7 @@ stopping a process this one started does not wait out the grace period."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -82,9 +83,15 @@ def test_a_virtual_host_on_a_redis_broker_is_refused(tmp_path):
 def test_stop_ends_a_process_it_started_without_waiting_out_the_grace_period(tmp_path):
     deployment = Deployment(tmp_path, workers=1)
     (tmp_path / ".deploy").mkdir()
-    daemon = subprocess.Popen(["sleep", "300"], start_new_session=True)  # this process's child, as in a benchmark
+    # This process's child, as in a benchmark. It takes SIGTERM's default action whatever it
+    # inherits (a test process may run with SIGTERM ignored or blocked, which exec keeps).
+    sleeper = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+    sleeper += "signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); print(flush=True); time.sleep(300)"
+    daemon = subprocess.Popen([sys.executable, "-c", sleeper], start_new_session=True, stdout=subprocess.PIPE)
+    assert daemon.stdout is not None and daemon.stdout.readline() == b"\n"  # its SIGTERM is as it should be
     deployment.pid_file("daemon").write_text(str(daemon.pid))
     started = time.monotonic()
     assert stop(deployment) == [f"daemon: stopped (pid {daemon.pid})"]
     assert time.monotonic() - started < GRACE / 2
     assert running_pid(deployment, "daemon") is None and daemon.poll() is not None
+    daemon.stdout.close()
