@@ -25,11 +25,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+
+from pipelines.deployment.usage import PeriodicSampler
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATASET = "ticket_triage"
@@ -78,38 +79,27 @@ def rss_kb(status: Path = Path("/proc/self/status"), field_name: str = "VmRSS") 
     return 0
 
 
-class RssSampler:
-    """Samples this process's RSS in a background thread; `peak_mb(start, end)` is the maximum
-    sampled between two `time.time()` instants (the step's start and end events)."""
+class RssSampler(PeriodicSampler[tuple[int, float]]):
+    """Samples this process's RSS (kB) and CPU seconds in a background thread; `peak_mb(start,
+    end)` is the maximum RSS sampled between two `time.time()` instants (a step's start and end
+    events)."""
 
     def __init__(self) -> None:
-        self.samples: list[tuple[float, int, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(SAMPLE_SECONDS)
 
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            times = os.times()
-            self.samples.append((time.time(), rss_kb(), times.user + times.system))
-            self._stop.wait(SAMPLE_SECONDS)
+    def take(self) -> tuple[int, float]:
+        times = os.times()
+        return rss_kb(), times.user + times.system
 
     def peak_mb(self, start: float, end: float) -> float:
-        inside = [kb for t, kb, _ in self.samples if start <= t <= end]
+        inside = [kb for t, (kb, _) in self.samples if start <= t <= end]
         # A step shorter than a sample interval: the sample just before it holds its RSS.
-        before = [kb for t, kb, _ in self.samples if t < start][-1:]
+        before = [kb for t, (kb, _) in self.samples if t < start][-1:]
         return max(inside or before or [0]) / 1024
 
     def cpu_seconds(self, start: float, end: float) -> float:
         """CPU seconds of the process between two instants (to the nearest sample)."""
-        at = lambda when: min(self.samples, key=lambda s: abs(s[0] - when))[2] if self.samples else 0.0  # noqa: E731
+        at = lambda when: min(self.samples, key=lambda s: abs(s[0] - when))[1][1] if self.samples else 0.0  # noqa: E731
         return at(end) - at(start)
 
     def stage(self, name: str, start: float, end: float) -> Stage:

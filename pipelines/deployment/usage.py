@@ -13,12 +13,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, Self, TypeVar
 
 #: how often the tree is sampled, seconds
 SAMPLE_SECONDS = 0.2
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
+
+T = TypeVar("T")
 
 #: a process of the tree: its pid and start time (pids are reused)
 Process = tuple[int, int]
@@ -77,19 +80,21 @@ def kind_of(root: str, pid: int, is_root: bool) -> str:
     return f"{base}'s child"
 
 
-class TreeSampler:
-    """Samples every process descending from the roots that `roots()` names (name: pid) at each
-    sample, every `interval` seconds, in a background thread (`with TreeSampler(...) as s:`)."""
+class PeriodicSampler(Generic[T]):
+    """Calls `take()` every `interval` seconds in a background thread while its `with` block runs,
+    keeping `(time.time(), what it returned)` in `samples`."""
 
-    def __init__(self, roots: Callable[[], dict[str, int]], interval: float = SAMPLE_SECONDS) -> None:
-        self.roots = roots
+    def __init__(self, interval: float) -> None:
         self.interval = interval
-        #: (time, every process of the tree then) per sample
-        self.samples: list[tuple[float, dict[Process, Seen]]] = []
+        self.samples: list[tuple[float, T]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> TreeSampler:
+    def take(self) -> T:
+        """One sample."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -99,8 +104,21 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), self.sample()))
+            self.samples.append((time.time(), self.take()))
             self._stop.wait(self.interval)
+
+
+class TreeSampler(PeriodicSampler[dict[Process, Seen]]):
+    """Samples every process descending from the roots that `roots()` names (name: pid) at each
+    sample, every `interval` seconds, in a background thread (`with TreeSampler(...) as s:`)."""
+
+    def __init__(self, roots: Callable[[], dict[str, int]], interval: float = SAMPLE_SECONDS) -> None:
+        super().__init__(interval)
+        self.roots = roots
+
+    def take(self) -> dict[Process, Seen]:
+        """Every process of the tree now (`sample`)."""
+        return self.sample()
 
     def sample(self) -> dict[Process, Seen]:
         """Every process of the tree now. Its kind is read at every sample: a process just forked
