@@ -76,7 +76,8 @@ def deployed(tmp_path_factory):
         )
 
     try:
-        started = cli("deploy", "start", "--port", str(port))
+        # A virtual host of its own: no other deployment on the broker takes its steps.
+        started = cli("deploy", "start", "--port", str(port), "--vhost", database)
         assert started.returncode == 0, started.stdout + started.stderr
         status = cli("deploy", "status")
         command = [TRAINSET, "backfill", "ticket_triage", "--workspace", str(distributed), "--port", str(port)]
@@ -96,6 +97,7 @@ def deployed(tmp_path_factory):
         assert not list((distributed / ".deploy").glob("*.pid"))
         with psycopg.connect(SERVER, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", database], capture_output=True, check=False)
 
 
 @dataclass

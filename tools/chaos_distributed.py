@@ -96,7 +96,7 @@ def _scenario(template: Path, scratch: Path, name: str, fault: Callable[[Path, s
     )
     cli = lambda *a: subprocess.run([TRAINSET, *a, "--workspace", str(root)], env=env, capture_output=True, text=True)  # noqa: E731
     try:
-        started = cli("deploy", "start", "--port", str(port))
+        started = cli("deploy", "start", "--port", str(port), "--vhost", database)  # its own queues
         if started.returncode != 0:
             return Outcome(name, f"deployment did not start: {started.stderr.strip()[-200:]}", 0, False)
         os.environ["TRAINSET_DAGSTER_PG_URL"] = env["TRAINSET_DAGSTER_PG_URL"]
@@ -120,6 +120,7 @@ def _scenario(template: Path, scratch: Path, name: str, fault: Callable[[Path, s
     finally:
         cli("deploy", "stop")
         subprocess.run(["psql", SERVER, "-qc", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'], check=False)
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", database], capture_output=True, check=False)
 
 
 def _land(root: Path) -> tuple[date, date, date]:

@@ -20,12 +20,18 @@ def deploy() -> None:
 @workspace_option
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Celery worker processes.")
 @click.option("--port", type=int, default=3070, show_default=True, help="The webserver's port on 127.0.0.1.")
-def start(workspace: Path, workers: int, port: int) -> None:
+@click.option(
+    "--vhost",
+    default=None,
+    help="A RabbitMQ virtual host of the deployment's own (created when missing), so that no other "
+    "deployment on the broker takes its steps; default: the broker URL's.",
+)
+def start(workspace: Path, workers: int, port: int, vhost: str | None) -> None:
     """Start what is not running yet, and wait until it answers."""
     from pipelines.deployment.local import Deployment
     from pipelines.deployment.local import start as start_deployment
 
-    deployment = Deployment(workspace, workers=workers, port=port)
+    deployment = Deployment(workspace, workers=workers, port=port, vhost=vhost)
     for line in start_deployment(deployment):
         click.echo(line)
     click.echo(f"Dagster UI: {deployment.url}; stop with `trainset deploy stop` (or `make deploy-stop`)")
