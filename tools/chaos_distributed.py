@@ -133,16 +133,25 @@ def _land(root: Path) -> tuple[date, date, date]:
     return prepare_run(spec, root, spec_file, as_of=AS_OF)
 
 
-def _submit(port: int, first: date, last: date, as_of: date) -> str:
-    """Submit the dataset's job over the days (the one run of `trainset run`) to the queue."""
-    from dagster_graphql import DagsterGraphQLClient
+def _submit(port: int, first: date, last: date, as_of: date, attempts: int = 5) -> str:
+    """Submit the dataset's job over the days (the one run of `trainset run`) to the queue. Right
+    after PostgreSQL restarted, the webserver may answer once from a connection the restart
+    closed: a user submits again, and so does this, up to `attempts` times, 3 s apart."""
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
     from pipelines.components.assets import RANGE_END, RANGE_START
     from pipelines.components.resources import AS_OF_TAG
 
     tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), AS_OF_TAG: as_of.isoformat()}
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-    return client.submit_job_execution(f"{DATASET}_job", tags=tags | {"trainset/dataset": DATASET})
+    for attempt in range(attempts):
+        try:
+            return client.submit_job_execution(f"{DATASET}_job", tags=tags | {"trainset/dataset": DATASET})
+        except DagsterGraphQLClientError as error:
+            if attempt == attempts - 1 or "OperationalError" not in str(error):
+                raise
+            time.sleep(3)
+    raise AssertionError("unreachable")
 
 
 def _instance(root: Path):
