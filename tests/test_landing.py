@@ -4,16 +4,21 @@ the days of its records' timestamps; the raw step reads days. Assertions name id
 
 from __future__ import annotations
 
+import gc
 import os
+import random
 import shutil
+import weakref
 from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
 from conftest import small_spec
+from faker import Faker
 
-from pipelines.lib.ingest.landing import export_files, read_ledger
-from pipelines.lib.ingest.sources import land_source, read_days
+from pipelines.lib.hashing import file_sha256
+from pipelines.lib.ingest.landing import export_files, land_exports, read_ledger
+from pipelines.lib.ingest.sources import land_source, read_days, read_export
 from pipelines.lib.ingest.steps import land_raw
 from pipelines.lib.privacy.retention import expire_stored
 from pipelines.lib.quality.reconcile import reconcile_raw
@@ -233,3 +238,89 @@ def test_jsonl_and_parquet_exports_land_by_timestamp_too(tmp_path, kind):
         frame.to_parquet(path)
     land(tmp_path, spec)
     assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"], "2026-10-03": ["T2"]}
+
+
+def test_a_backlog_landed_at_once_holds_the_same_records_as_landed_export_by_export(tmp_path):
+    """Many overlapping exports landed in one run (each read, staged and let go before the next)
+    keep, per day, the same latest copy of every id as landing them one at a time, and book the
+    same replaced copies; an extra column one export brings reaches every day it lands in."""
+    faker = Faker(["de_DE", "ja_JP", "en_US"])
+    Faker.seed(16)
+    rng = random.Random(16)
+    exports = []
+    for n in range(8):
+        records = []
+        for tid in (f"T{i}" for i in rng.sample(range(60), 30)):  # an export holds an id once
+            when = f"2026-10-0{rng.randrange(1, 5)}T{rng.randrange(24):02d}:00:00Z"
+            records.append(ticket(tid, when, body=faker.sentence().replace(",", " "), user=f"u{rng.randrange(9)}"))
+        exports.append((f"exports/e{n}.csv", records, 1_000 * (n + 1)))
+    at_once, one_by_one = tmp_path / "at_once", tmp_path / "one_by_one"
+    spec = spec_with(path="exports")
+    for relative, records, mtime in exports:
+        write(at_once, relative, *records, mtime=mtime)
+    extra = at_once / "exports/e3.csv"
+    lines = extra.read_text().splitlines()
+    extra.write_text("\n".join([lines[0] + ",priority", *[line + ",high" for line in lines[1:]], ""]))
+    os.utime(extra, (4_000, 4_000))
+    land(at_once, spec)
+    (one_by_one / "exports").mkdir(parents=True)
+    for relative, _, _ in exports:
+        shutil.copy2(at_once / relative, one_by_one / relative)
+        land(one_by_one, spec)
+
+    def records(root):
+        paths = DatasetPaths(root, spec.name)
+        folder = paths.landed("tickets", "x").parent
+        assert not list(folder.glob(".staging-*")), "the staged records are removed when the landing ends"
+        days = {}
+        for path in sorted(folder.glob("*.parquet")):
+            frame = pd.read_parquet(path).drop(columns=["_export", "_export_sha256", "row", "line"], errors="ignore")
+            days[path.stem] = frame.sort_values("ticket_id").reset_index(drop=True)
+        return days, sum(e.replaced for e in read_ledger(paths, "tickets").exports)
+
+    (days_at_once, replaced_at_once), (days_one_by_one, replaced_one_by_one) = records(at_once), records(one_by_one)
+    assert replaced_at_once == replaced_one_by_one > 0
+    assert list(days_at_once) == list(days_one_by_one)
+    for day, frame in days_at_once.items():
+        pd.testing.assert_frame_equal(frame, days_one_by_one[day][frame.columns], check_like=True)
+        assert "priority" in frame.columns  # each day holds every column the backlog brought
+    ids = pd.concat(days_at_once.values())["ticket_id"]
+    assert ids.is_unique  # one copy of each id in the whole source
+
+
+def test_landing_lets_go_of_each_export_before_reading_the_next(tmp_path):
+    """Exports are asked for one at a time, and none is still held when the next is read: a
+    backlog of exports costs one export's memory, not the backlog's."""
+    spec = spec_with(path="exports")
+    for n in range(4):
+        write(tmp_path, f"exports/e{n}.csv", ticket(f"T{n}", f"2026-10-0{n + 1}T10:00:00Z"), mtime=1_000 * (n + 1))
+    paths = DatasetPaths(tmp_path, spec.name)
+    source = spec.sources[0]
+    alive: list[weakref.ref] = []
+    held_when_read: list[int] = []
+
+    def read(path):
+        gc.collect()
+        held_when_read.append(sum(ref() is not None for ref in alive))
+        export = read_export(tmp_path, spec, source, path, file_sha256(path))
+        alive.append(weakref.ref(export.records.rows))
+        return export
+
+    exports = (read(path) for path in export_files(tmp_path, source))  # as `land_source` asks for them
+
+    landing = land_exports(paths, spec, source, exports, as_of=AS_OF, now=NOW)
+    assert held_when_read == [0, 0, 0, 0]
+    assert landing.touched == ["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]
+
+
+def test_a_staging_folder_a_killed_landing_left_is_removed_by_the_next(tmp_path):
+    """A landing killed while staging leaves its private folder; the next landing removes it and
+    lands the exports as if it had never run."""
+    spec = spec_with(path="exports")
+    write(tmp_path, "exports/e0.csv", ticket("T1", "2026-10-01T10:00:00Z"))
+    folder = DatasetPaths(tmp_path, spec.name).landed("tickets", "x").parent
+    (folder / ".staging-left").mkdir(parents=True)
+    (folder / ".staging-left" / "2026-10-01.000000.parquet").write_bytes(b"partial")
+    land(tmp_path, spec)
+    assert not list(folder.glob(".staging-*"))
+    assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"]}

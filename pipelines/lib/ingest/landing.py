@@ -23,6 +23,9 @@ in between lands the export again, the same way.
 from __future__ import annotations
 
 import glob
+import shutil
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -106,11 +109,26 @@ def read_ledger(paths: DatasetPaths, source: str) -> LandingLedger:
     return LandingLedger.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+#: the id index of the exports being landed: one row per record (id, export's order, day, usable)
+ID, ORDER, DAY, USABLE = "_id", "_order", "_day", "_usable"
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    """What the ledger keeps of an export once its records are staged."""
+
+    file: str
+    sha256: str
+    records: int
+    blank: int
+    stamp: tuple[int, int] | None
+
+
 def land_exports(
     paths: DatasetPaths,
     spec: DatasetSpec,
     source: SourceSpec,
-    exports: list[Export],
+    exports: Iterable[Export],
     *,
     as_of: date,
     now: datetime,
@@ -120,66 +138,78 @@ def land_exports(
     """Place new exports' records in their days (see the module's docstring); returns the
     exports landed and the days changed. `exports` are in landing order (the last one's copy of
     an id wins); one already in the ledger is skipped. With `write=False` nothing is written:
-    the days a landing would change (for a sensor). `watermark` is stored in the ledger (SQL)."""
+    the days a landing would change (for a sensor). `watermark` is stored in the ledger (SQL).
+
+    `exports` may be a generator that reads each export as it is asked for: one export is held
+    at a time. Its records are staged per day in a private folder beside the days, and only their
+    ids, days and export are kept until every export has been read (the duplicate rule needs the
+    last copy of each id), so memory is bounded by an export plus an id index, not by a backlog."""
     ledger = read_ledger(paths, source.name)
     known = {e.sha256 for e in ledger.exports}
-    fresh: list[Export] = []
-    for export in exports:
-        if export.sha256 not in known:
-            known.add(export.sha256)
-            fresh.append(export)
-    if not fresh:
-        if write and watermark is not None and watermark != ledger.watermark:
-            _write_ledger(paths, ledger.model_copy(update={"watermark": watermark}))
-        return Landing([], [])
+    landing_dir = paths.landed(source.name, "x").parent
     filed_on = landing_day(source, as_of, now)
-    frames = [_placed(spec, source, e, order, filed_on, now) for order, e in enumerate(fresh)]
-    new = pd.concat(frames, ignore_index=True)
-    id_column = spec.id_column
-    replaced = np.zeros(len(fresh), dtype=np.int64)
-    usable = new[PROBLEM].isna() & new[id_column].notna()
-    if source.duplicates == "latest" and spec.columns.id is not None and usable.any():
-        # Within the new exports, the last export's copies of an id win over earlier ones'.
-        last = new["_order"].where(usable).groupby(new[id_column].where(usable)).transform("max")
-        beaten = usable & (new["_order"] < last)
-        np.add.at(replaced, last[beaten].astype("int64").to_numpy(), 1)
-        new = new.loc[~beaten.to_numpy()].reset_index(drop=True)
-        usable = new[PROBLEM].isna() & new[id_column].notna()
-    winners = new.loc[usable, [id_column, "_order"]].drop_duplicates(id_column).set_index(id_column)["_order"]
-    fresh_shas = {e.sha256 for e in fresh}
-    touched: dict[str, pd.DataFrame | None] = {}
-    for day_file in sorted(paths.landed(source.name, "x").parent.glob("*.parquet")):
-        kept = _drop_stale(day_file, spec, source, winners, fresh_shas, replaced)
-        if kept is not None:
-            touched[day_file.stem] = kept
-    new_by_day = dict(tuple(new.groupby("_day", sort=True)))
-    # Blank records are booked on the landing day: its accounting changes even if no record lands there.
-    blank_day = {filed_on.isoformat()} if any(e.records.blank for e in fresh) else set()
-    days = sorted(set(touched) | set(new_by_day) | blank_day)
     if write:
         prepare_dataset(paths, spec)  # the landing copies hold the records as written: owner-only
-        for day in days:
-            before = touched.get(day)
-            if before is None and paths.landed(source.name, day).is_file():
-                before = pd.read_parquet(paths.landed(source.name, day))
-            added = new_by_day.get(day)
-            parts = [
-                f for f in (before, None if added is None else added.drop(columns=["_order", "_day"])) if f is not None
-            ]
-            if parts:
-                frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-                write_parquet(frame, paths.landed(source.name, day))
+    with _Staging(landing_dir if write else None) as staging:
+        fresh: list[_Fresh] = []
+        index: list[pd.DataFrame] = []  # per fresh export: id, order, day, usable (one row per record)
+        for export in exports:
+            if export.sha256 in known:
+                continue
+            known.add(export.sha256)
+            order = len(fresh)
+            placed = _placed(spec, source, export, order, filed_on, now)
+            index.append(_index_of(spec, placed, order))
+            staging.stage(order, placed)
+            # The export's records are staged: only what the ledger says of it is kept.
+            records = export.records
+            fresh.append(_Fresh(export.file, export.sha256, records.count, records.blank, export.stamp))
+            del placed, export, records
+        if not fresh:
+            if write and watermark is not None and watermark != ledger.watermark:
+                _write_ledger(paths, ledger.model_copy(update={"watermark": watermark}))
+            return Landing([], [])
+        new = pd.concat(index, ignore_index=True)
+        del index
+        replaced = np.zeros(len(fresh), dtype=np.int64)
+        latest = _latest_orders(spec, source, new)
+        if len(latest):
+            # Within the new exports, the last export's copies of an id win over earlier ones'.
+            beaten = _beaten(new[ID], new[ORDER], new[USABLE], latest)
+            np.add.at(replaced, latest.loc[new.loc[beaten, ID]].to_numpy(), 1)
+            new = new.loc[~beaten].reset_index(drop=True)
+        winners = new.loc[new[USABLE], [ID, ORDER]].drop_duplicates(ID).set_index(ID)[ORDER]
+        fresh_shas = {e.sha256 for e in fresh}
+        touched: dict[str, pd.DataFrame | None] = {}
+        for day_file in sorted(landing_dir.glob("*.parquet")):
+            kept = _drop_stale(day_file, spec, source, winners, fresh_shas, replaced)
+            if kept is not None:
+                touched[day_file.stem] = kept
+        new_days = sorted(new[DAY].unique())
+        # Blank records are booked on the landing day: its accounting changes even if no record lands there.
+        blank_day = {filed_on.isoformat()} if any(e.blank for e in fresh) else set()
+        days = sorted(set(touched) | set(new_days) | blank_day)
+        if write:
+            for day in days:
+                before = touched.pop(day, None)
+                if before is None and paths.landed(source.name, day).is_file():
+                    before = pd.read_parquet(paths.landed(source.name, day))
+                added = staging.day(day, spec, latest)
+                parts = [f for f in (before, added) if f is not None]
+                if parts:
+                    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+                    write_parquet(frame, paths.landed(source.name, day))
     # Per export, its records placed per day (a copy a later export in this landing beat is not).
-    placed = {int(o): days.value_counts().sort_index().to_dict() for o, days in new.groupby("_order")["_day"]}
+    placed_days = new.groupby([ORDER, DAY]).size()
     landed = [
         LandedExport(
             file=e.file,
             sha256=e.sha256,
             landed_at=now.astimezone(UTC).replace(microsecond=0),
             landed_on=filed_on,
-            records=e.records.count,
-            blank=e.records.blank,
-            days={str(d): int(n) for d, n in placed.get(order, {}).items()},
+            records=e.records,
+            blank=e.blank,
+            days={str(d): int(n) for d, n in placed_days.loc[order].items()} if order in placed_days.index else {},
             replaced=int(replaced[order]),
             size=e.stamp[0] if e.stamp else None,
             mtime_ns=e.stamp[1] if e.stamp else None,
@@ -221,6 +251,97 @@ def _placed(
     frame["_day"] = day
     frame["_order"] = order
     return frame
+
+
+def _index_of(spec: DatasetSpec, placed: pd.DataFrame, order: int) -> pd.DataFrame:
+    """The id index rows of one export's placed records: id, order, day and whether the record
+    can take part in the duplicate rule (parsed, in range, with an id)."""
+    ids = placed[spec.id_column]
+    return pd.DataFrame(
+        {
+            ID: ids.to_numpy(),
+            ORDER: np.full(len(placed), order, dtype=np.int32),
+            DAY: placed["_day"].to_numpy(),
+            USABLE: (placed[PROBLEM].isna() & ids.notna()).to_numpy(),
+        }
+    ).astype({ID: "str", DAY: "str"})
+
+
+def _latest_orders(spec: DatasetSpec, source: SourceSpec, index: pd.DataFrame) -> pd.Series:
+    """For each id that more than one new export holds (`duplicates: latest` with an id column),
+    the order of the last export holding it; empty otherwise."""
+    if source.duplicates != "latest" or spec.columns.id is None or not index[USABLE].any():
+        return pd.Series(dtype="int32", index=pd.Index([], dtype="str"))
+    pairs = index.loc[index[USABLE], [ID, ORDER]].drop_duplicates()
+    shared = pairs[pairs[ID].duplicated(keep=False)]
+    return shared.groupby(ID)[ORDER].max()
+
+
+def _beaten(ids: pd.Series, orders: pd.Series, usable: pd.Series, latest: pd.Series) -> np.ndarray:
+    """Which records a later export of the same landing replaces: usable, and their id's last
+    export (`latest`) comes after theirs."""
+    if not len(latest):
+        return np.zeros(len(ids), dtype=bool)
+    candidate = usable.to_numpy() & is_in(ids, latest.index).to_numpy()
+    beaten = np.zeros(len(ids), dtype=bool)
+    last = latest.loc[ids[candidate]].to_numpy()
+    beaten[candidate] = orders.to_numpy()[candidate] < last
+    return beaten
+
+
+class _Staging:
+    """The records of the exports being landed, one parquet file per export and day, in a private
+    folder beside the landed days; removed when the landing ends (the next landing removes one a
+    killed run left). With no folder (`write=False`) nothing is staged."""
+
+    def __init__(self, landing_dir: Path | None) -> None:
+        self._landing_dir = landing_dir
+        self._folder: Path | None = None
+        self._parts: dict[str, list[int]] = {}
+        self._columns: dict[str, object] = {}  # every column staged, in order of appearance, with its dtype
+
+    def __enter__(self) -> _Staging:
+        if self._landing_dir is not None:
+            self._landing_dir.mkdir(parents=True, exist_ok=True)
+            for stale in self._landing_dir.glob(".staging-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            self._folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=self._landing_dir))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def stage(self, order: int, placed: pd.DataFrame) -> None:
+        """Stage one export's placed records (with their `_day` and `_order`)."""
+        if self._folder is None:
+            return
+        records = placed.drop(columns=["_day", "_order"])
+        for name, dtype in records.dtypes.items():
+            self._columns.setdefault(str(name), dtype)
+        for day, rows in records.groupby(placed["_day"], sort=False):
+            write_parquet(rows, self._folder / f"{day}.{order:06d}.parquet", private=True)
+            self._parts.setdefault(str(day), []).append(order)
+
+    def day(self, day: str, spec: DatasetSpec, latest: pd.Series) -> pd.DataFrame | None:
+        """A day's staged records, export after export, without the copies a later export of the
+        landing replaces; None when no export placed a record in it."""
+        assert self._folder is not None
+        frames = []
+        for order in self._parts.get(day, []):
+            rows = pd.read_parquet(self._folder / f"{day}.{order:06d}.parquet")
+            ids = rows[spec.id_column]
+            usable = rows[PROBLEM].isna() & ids.notna()
+            beaten = _beaten(ids, pd.Series(order, index=rows.index), usable, latest)
+            frames.append(rows.loc[~beaten] if beaten.any() else rows)
+        if not frames:
+            return None
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+        if list(frame.columns) != list(self._columns):
+            # Exports with other columns: each day has every column any of them brought, as one frame had.
+            frame = frame.reindex(columns=list(self._columns))
+            frame = frame.astype({c: d for c, d in self._columns.items() if frame[c].isna().all()})
+        return frame
 
 
 def _drop_stale(

@@ -135,7 +135,8 @@ def land_source(
             sha = file_sha256(path)
             if sha not in known:
                 pending.append((stat.st_mtime_ns, path, sha, (stat.st_size, stat.st_mtime_ns)))
-    new = [read_export(paths.root, spec, source, path, sha, stamp) for _, path, sha, stamp in sorted(pending)]
+    # Read one at a time as landing asks for them: an export is held in memory only while it is placed.
+    new = (read_export(paths.root, spec, source, path, sha, stamp) for _, path, sha, stamp in sorted(pending))
     return land_exports(paths, spec, source, new, as_of=as_of, now=now, write=write)
 
 
