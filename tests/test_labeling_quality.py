@@ -15,6 +15,7 @@ from faker import Faker
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.proportion import proportion_confint
 
+from pipelines.lib.labeling import text_model
 from pipelines.lib.labeling.adjudication import (
     QUEUE_COLUMNS,
     DecisionError,
@@ -487,6 +488,24 @@ def test_above_the_cap_a_sample_is_cross_validated_and_flips_are_still_found():
     assert set(ids.iloc[shuffled][again]) == set(ids[sample])
     # at or below the cap, nothing is sampled
     assert issues_equal_to_uncapped(ids[:500], texts[:500], given[:500], cap=500)
+
+
+def test_rows_outside_the_sample_get_what_the_model_says_of_their_own_features(monkeypatch):
+    """Each distinct text an unsampled row holds is predicted once, from the sample's features
+    when the sample holds it too: the probabilities are those of every text vectorised anew."""
+    monkeypatch.setattr(text_model, "PREDICTED_AT_ONCE", 97)  # several chunks
+    tickets, _ = multilingual_tickets(1200, seed=4)
+    # copies of a text inside and outside the sample, and texts only outside it
+    texts = pd.concat([tickets["text"], tickets["text"].iloc[:300]], ignore_index=True)
+    given = pd.Series([*tickets["given"], *tickets["given"][:300]])
+    sample = np.zeros(len(texts), dtype=bool)
+    sample[::3] = True
+    proba = out_of_sample_proba(texts, given, CLASSES, seed=0, sample=sample)
+    model = text_model._classifier(0).fit(text_model.vectorise(texts[sample]), given[sample].to_numpy())
+    every = model.predict_proba(text_model.vectorise(texts))
+    expected = pd.DataFrame(every, columns=model.classes_, index=texts.index)[CLASSES]
+    pd.testing.assert_frame_equal(proba[~sample], expected[~sample], check_exact=True)
+    assert proba.equals(out_of_sample_proba(texts, given, CLASSES, seed=0, sample=sample))
 
 
 def issues_equal_to_uncapped(ids: pd.Series, texts: pd.Series, given: pd.Series, cap: int) -> bool:

@@ -148,7 +148,8 @@ def out_of_sample_proba(
         # chunk at a time when it is predicted.
         positions, distinct = _distinct(texts)
         sampled, row = np.unique(positions[fitted], return_inverse=True)
-        x_fitted = _features(distinct[sampled])[row]
+        sample_features = _features(distinct[sampled])  # one row per distinct text of the sample
+        x_fitted = sample_features[row]
     splits = StratifiedKFold(n_splits=min(folds, int(enough.min())), shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # A class with fewer examples than folds is missing from some training folds: its column
@@ -159,10 +160,20 @@ def out_of_sample_proba(
     seen = sorted(y_fitted.unique())
     if fitted.all():
         return _frame(proba, seen, tuple(classes), texts.index)
-    # The model knows the classes of the sample, in the same order; it predicts each distinct text once.
+    # The model knows the classes of the sample, in the same order; it predicts each distinct text
+    # an unsampled row holds, once. A text the sample holds too is predicted from the features it
+    # was fitted on, not vectorised again (a row's probabilities depend on its own features only).
     model = _classifier(seed).fit(x_fitted, y_fitted.to_numpy())
-    del x_fitted  # the sample's features are not needed to predict the others
-    whole = _predict_in_chunks(model, distinct)[positions]
+    del x_fitted
+    wanted = np.unique(positions[~fitted])
+    in_sample = np.isin(wanted, sampled)
+    predicted = np.empty((len(distinct), len(seen)))
+    if in_sample.any():
+        predicted[wanted[in_sample]] = model.predict_proba(sample_features[np.searchsorted(sampled, wanted[in_sample])])
+    del sample_features
+    predicted[wanted[~in_sample]] = _predict_in_chunks(model, distinct[wanted[~in_sample]])
+    whole = np.empty((len(y), len(seen)))
+    whole[~fitted] = predicted[positions[~fitted]]
     whole[fitted] = proba
     return _frame(whole, seen, tuple(classes), texts.index)
 
