@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from pipelines.lib.labeling.text_model import out_of_sample_proba
+from pipelines.lib.labeling.text_model import Features, out_of_sample_proba
 
 #: columns of the issues frame
 ISSUE_COLUMNS = ["id", "given", "suggested", "self_confidence"]
@@ -57,13 +57,15 @@ def find_label_issues(
     seed: int = 0,
     folds: int = 5,
     max_cross_validated: int = MAX_CROSS_VALIDATED,
+    features: Features | None = None,
 ) -> pd.DataFrame:
     """Examples whose label looks wrong: DataFrame[id, given, suggested, self_confidence in [0, 1]],
     least self-confident first (ties by id); empty (typed) when there is none.
 
     `ids`, `texts` and `labels` are aligned, n each. Probabilities come from
     `text_model.out_of_sample_proba` (`folds` folds, seeded); above `max_cross_validated`
-    examples, from a sample of that many (`cross_validated_sample`) and a model fitted on it.
+    examples, from a sample of that many (`cross_validated_sample`) and a model fitted on it;
+    `features` vectorises their distinct texts there (a cache gives the same rows).
     Deterministic: the same frame gives the same issues. 18,000 short tickets take a few seconds
     on two cores. Raises ValueError if ids repeat, and as `out_of_sample_proba` (misaligned
     inputs, unknown or missing labels, too few examples)."""
@@ -71,7 +73,8 @@ def find_label_issues(
     sample = None
     if len(ids) > max_cross_validated:
         sample = cross_validated_sample(ids.reset_index(drop=True), labels, max_cross_validated, seed)
-    proba = out_of_sample_proba(texts.reset_index(drop=True), labels, classes, folds=folds, seed=seed, sample=sample)
+    texts = texts.reset_index(drop=True)
+    proba = out_of_sample_proba(texts, labels, classes, folds=folds, seed=seed, sample=sample, features=features)
     return issues_from_proba(ids, labels, proba)
 
 

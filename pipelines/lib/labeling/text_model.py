@@ -14,11 +14,13 @@ probabilities.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -70,12 +72,33 @@ def _distinct(texts: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 def _features(texts: pd.Index):  # -> scipy.sparse.csr_matrix
     """The features of `texts` (as `vectorise`), each row computed from its own text alone."""
+    return features_from_counts(hashed_counts(texts))
+
+
+#: what the hashed counts depend on besides the text (a cache of counts is named for it)
+VECTORISER = f"word-1-2|{N_FEATURES}|no-sign|lower"
+
+
+def hashed_counts(texts: pd.Index):  # -> scipy.sparse.csr_matrix
+    """Counts of each text's hashed word 1-2 grams: n x 2^18, float64 whole numbers, each row's
+    columns in increasing order (as scikit-learn's hasher leaves them)."""
+    if not len(texts):  # the hasher cannot take none
+        return csr_matrix((0, N_FEATURES), dtype=np.float64)
     hasher = HashingVectorizer(
         analyzer="word", ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm=None
     )
-    counts = hasher.transform(texts.tolist())
+    return hasher.transform(texts.tolist())
+
+
+def features_from_counts(counts):  # (scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix
+    """Features from `hashed_counts`: log(1 + tf), rows L2-normed (a row from its own counts alone)."""
     counts.data = np.log1p(counts.data)
     return normalize(counts)
+
+
+#: distinct texts -> their features (n x 2^18, as `_features`); `labeling_features.FeatureCache`
+#: gives the same rows from counts kept between runs
+Features = Callable[[pd.Index], Any]
 
 
 #: distinct texts vectorised and predicted at a time past the cross-validated sample: their
@@ -83,12 +106,12 @@ def _features(texts: pd.Index):  # -> scipy.sparse.csr_matrix
 PREDICTED_AT_ONCE = 20_000
 
 
-def _predict_in_chunks(classifier: SGDClassifier, texts: pd.Index) -> np.ndarray:
+def _predict_in_chunks(classifier: SGDClassifier, texts: pd.Index, features: Features = _features) -> np.ndarray:
     """`classifier.predict_proba` of the features of `texts`, vectorised a chunk at a time (a
     row's probabilities depend on its own features only, so the result is the same)."""
     chunks = range(0, len(texts), PREDICTED_AT_ONCE)
     return np.concatenate(
-        [classifier.predict_proba(_features(texts[i : i + PREDICTED_AT_ONCE])) for i in chunks]
+        [classifier.predict_proba(features(texts[i : i + PREDICTED_AT_ONCE])) for i in chunks]
         or [np.empty((0, len(classifier.classes_)))]
     )
 
@@ -111,6 +134,7 @@ def out_of_sample_proba(
     folds: int = 5,
     seed: int = 0,
     sample: np.ndarray | None = None,
+    features: Features | None = None,
 ) -> pd.DataFrame:
     """Each text's probabilities from a model that never saw it: n x classes, rows aligned with
     `texts`, from `cross_val_predict(method="predict_proba")` over stratified, shuffled folds.
@@ -123,11 +147,14 @@ def out_of_sample_proba(
     gets its probabilities from one model fitted on the whole sample: out of sample for it by
     construction, so each row's probabilities still come from a model that never saw it, at the
     cost of fitting on the sample rather than on every row. Without it, every row is
-    cross-validated (the default).
+    cross-validated (the default). `features` vectorises the sampled and the predicted distinct
+    texts (`_features` unless given: a cache of them gives the same rows; without a sample, every
+    text is vectorised by `vectorise`).
     Raises ValueError as `fit_text_model`, and if fewer than two classes (of the sample) have two
     examples each.
     """
     y = _checked(texts, labels, classes)
+    features = features or _features
     fitted = np.ones(len(y), dtype=bool) if sample is None else np.asarray(sample, dtype=bool)
     if len(fitted) != len(y):
         raise ValueError(f"{len(fitted)} sample flags for {len(y)} texts: they must be aligned")
@@ -148,7 +175,7 @@ def out_of_sample_proba(
         # chunk at a time when it is predicted.
         positions, distinct = _distinct(texts)
         sampled, row = np.unique(positions[fitted], return_inverse=True)
-        sample_features = _features(distinct[sampled])  # one row per distinct text of the sample
+        sample_features = features(distinct[sampled])  # one row per distinct text of the sample
         x_fitted = sample_features[row]
     splits = StratifiedKFold(n_splits=min(folds, int(enough.min())), shuffle=True, random_state=seed)
     with warnings.catch_warnings():
@@ -171,7 +198,7 @@ def out_of_sample_proba(
     if in_sample.any():
         predicted[wanted[in_sample]] = model.predict_proba(sample_features[np.searchsorted(sampled, wanted[in_sample])])
     del sample_features
-    predicted[wanted[~in_sample]] = _predict_in_chunks(model, distinct[wanted[~in_sample]])
+    predicted[wanted[~in_sample]] = _predict_in_chunks(model, distinct[wanted[~in_sample]], features)
     whole = np.empty((len(y), len(seen)))
     whole[~fitted] = predicted[positions[~fitted]]
     whole[fitted] = proba

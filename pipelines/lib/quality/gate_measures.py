@@ -336,13 +336,18 @@ ISSUES_SHOWN = 20
 def _label_issues(bar: MaxRate, data: GateInputs) -> Measured:
     # scikit-learn loads only where this gate is declared.
     from pipelines.lib.labeling.label_issues import find_label_issues
+    from pipelines.lib.quality.feature_cache import FeatureCache
     from pipelines.lib.quality.splits import joined_text
 
     frame, spec = data.frame, data.spec
     if len(frame) < 10 or data.labels.nunique() < 2:
         return Measured(True, "too few examples", bar.max, "fewer than 10 examples or one class: nothing to compare")
     ids = frame[spec.id_column].astype("str")
-    issues = find_label_issues(ids, joined_text(frame, spec.columns.text), data.labels, spec.labels.classes, seed=13)
+    features = None if data.cache is None else FeatureCache(data.cache)
+    texts = joined_text(frame, spec.columns.text)
+    issues = find_label_issues(ids, texts, data.labels, spec.labels.classes, seed=13, features=features)
+    if features is not None:
+        features.write()
     data.found["label_issues"] = issues
     share = len(issues) / len(frame)
     ok = share <= bar.max

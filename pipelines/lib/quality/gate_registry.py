@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -40,6 +41,8 @@ class GateInputs:
     found: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: `normalised_text` of the text columns, when the split computed it already (aligned with `frame`)
     known_text_key: pd.Series | None = None
+    #: a folder where a gate may keep what later runs reuse (the label-issue gate's text features)
+    cache: Path | None = None
 
     @functools.cached_property
     def text_key(self) -> pd.Series:

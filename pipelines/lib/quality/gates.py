@@ -10,6 +10,7 @@ required, which segments fell short (`Account: 812 < 1000`) and the result in wo
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
@@ -38,6 +39,7 @@ def evaluate_gates(
     language_mismatch: float | None = None,
     found: dict[str, pd.DataFrame] | None = None,
     text_key: pd.Series | None = None,
+    cache: Path | None = None,
 ) -> list[GateResult]:
     """Measure every gate the spec declares on the training set (all splits together), in
     declaration order.
@@ -48,9 +50,12 @@ def evaluate_gates(
 
     Returns one GateResult per declared gate; shares are fractions in [0, 1], counts are rows.
     What a gate found beyond its result (the label issues) is put in `found`, when given.
-    `text_key`: the rows' `splits.normalised_text`, when the caller computed it already.
+    `text_key`: the rows' `splits.normalised_text`, when the caller computed it already. `cache`:
+    a folder where the label-issue gate keeps its text features between runs (`feature_cache`).
     Raises KeyError if a column a gate reads is missing from `frame`."""
-    inputs = GateInputs(frame, spec, as_of, annotations, landed, previous, language_mismatch, known_text_key=text_key)
+    inputs = GateInputs(
+        frame, spec, as_of, annotations, landed, previous, language_mismatch, known_text_key=text_key, cache=cache
+    )
     if found is not None:
         inputs.found = found
     return [measure_gate(name, params.severity, params, inputs) for name, params in spec.gates.declared()]

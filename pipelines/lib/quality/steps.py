@@ -91,6 +91,7 @@ def build_training_set(
         language_mismatch=mismatch,
         found=(found := dict[str, pd.DataFrame]()),
         text_key=key,
+        cache=paths.warehouse / "cache",
     )
     issues = paths.reports / "label_issues.csv"
     if "label_issues" in found:  # ids and labels only; copied to reports/<name>/ by a release
