@@ -9,7 +9,7 @@ import pandas as pd
 from conftest import small_spec
 
 from pipelines.lib.quality.gates import evaluate_gates, label_agreement
-from pipelines.lib.quality.splits import assign_splits
+from pipelines.lib.quality.splits import assign_splits, fold_numbers, normalised_text
 from pipelines.lib.spec import SplitSpec
 
 AS_OF = date(2026, 10, 31)
@@ -160,3 +160,16 @@ def test_the_window_is_read_a_batch_at_a_time_as_a_whole_read_would_cut_it(tmp_p
     write_parquet(tickets(500).iloc[:0], path)
     empty, none = steps.read_window(path, spec, AS_OF)
     assert empty.empty and none == Accounting(0, {"outside_freshness_window": 0})
+
+
+def test_near_duplicates_count_each_row_as_folding_every_row_would():
+    """The near-duplicate gate folds each distinct key once; the count is that of every row folded."""
+    spec = small_spec()
+    rng = np.random.default_rng(4)
+    bodies = [f"Order {n} of {d}.{m}: refund €{n},50!" for n, d, m in rng.integers(0, 40, (1500, 3))]
+    df = tickets(1500).assign(body=[b if i % 7 else f"Order {i} — refund" for i, b in enumerate(bodies)])
+    df["split"] = assign_splits(df, ["subject", "body"], spec.split, spec.strata)
+    key = normalised_text(df, ["subject", "body"])
+    expected = round(float(fold_numbers(key).duplicated().mean()), 4)
+    results = {g.name: g for g in evaluate_gates(df, spec, AS_OF, text_key=key)}
+    assert 0 < expected < 1 and results["max_near_duplicate_share"].measured == expected

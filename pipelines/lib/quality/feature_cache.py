@@ -46,43 +46,53 @@ class FeatureCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.path = cache_file(folder)
-        keys, self.counts = _read(self.path)
-        self.rows = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys))
-        self.used_keys: list[pd.DataFrame] = []
-        self.used_counts: list[sp.csr_matrix] = []
+        self.keys, self.counts = _read(self.path)
+        self.rows = pd.Series(np.arange(len(self.keys)), index=pd.MultiIndex.from_frame(self.keys))
+        # What `write` keeps: rows of the cache asked for, and the texts it lacked (their counts
+        # as kept, not as float64: a cache of a few hundred thousand texts is tens of MB).
+        self.asked: list[np.ndarray] = []
+        self.new_keys: list[pd.DataFrame] = []
+        self.new_counts: list[sp.csr_matrix] = []
 
     def __call__(self, texts: pd.Index) -> sp.csr_matrix:
         keys = text_keys(pd.Series(texts, dtype="str"))
         rows = self.rows.reindex(pd.MultiIndex.from_frame(keys)).to_numpy(dtype="float64")
         hit = ~np.isnan(rows)
-        parts = [self.counts[rows[hit].astype(np.int64)].astype(np.float64), hashed_counts(texts[~hit])]
+        cached = rows[hit].astype(np.int64)
+        fresh = hashed_counts(texts[~hit])
+        self.asked.append(cached)
+        fits = fresh.max(axis=1).toarray().ravel() <= np.iinfo(COUNT_TYPE).max if fresh.shape[0] else np.zeros(0, bool)
+        self.new_keys.append(keys[~hit][fits])
+        self.new_counts.append(fresh[np.flatnonzero(fits)].astype(COUNT_TYPE))
         # Hits first, then misses: put each row back at its text's place.
         place = np.empty(len(texts), dtype=np.int64)
         place[np.concatenate([np.flatnonzero(hit), np.flatnonzero(~hit)])] = np.arange(len(texts))
-        counts = sp.vstack(parts, format="csr")[place]
-        self.used_keys.append(keys)
-        self.used_counts.append(counts.copy())
+        counts = sp.vstack([self.counts[cached].astype(np.float64), fresh], format="csr")[place]
         return features_from_counts(counts)
 
     def write(self) -> None:
         """Keep the counts of the texts asked for (each once) in place of the cache's, or no cache
-        when none was asked for; other vectorisers' caches are removed."""
+        when none was asked for; other vectorisers' caches are removed. A text with a count above
+        `COUNT_TYPE`'s is not kept (it is vectorised again when asked for)."""
         for stale in self.folder.glob("features-*.parquet"):  # another vectoriser's counts are not read again
             if stale != self.path:
                 stale.unlink()
-        if not self.used_keys:
+        if not self.asked:
             self.path.unlink(missing_ok=True)
             return
-        keys = pd.concat(self.used_keys, ignore_index=True)
-        counts = sp.vstack(self.used_counts, format="csr")
-        keep = ~keys.duplicated().to_numpy() & (counts.max(axis=1).toarray().ravel() <= np.iinfo(COUNT_TYPE).max)
-        counts = counts[np.flatnonzero(keep)]
-        offsets = pa.array(counts.indptr.astype(np.int32))
+        asked = np.concatenate(self.asked)
+        keys = pd.concat([self.keys.iloc[asked], *self.new_keys], ignore_index=True)
+        counts = sp.vstack([self.counts[asked], *self.new_counts], format="csr")
+        keep = ~keys.duplicated().to_numpy()
+        if not keep.all():
+            counts, keys = counts[np.flatnonzero(keep)], keys[keep].reset_index(drop=True)
+        offsets = pa.array(counts.indptr.astype(np.int32, copy=False))
         lists = {
-            "columns": pa.ListArray.from_arrays(offsets, pa.array(counts.indices.astype(np.int32))),
-            "counts": pa.ListArray.from_arrays(offsets, pa.array(counts.data.astype(COUNT_TYPE))),
+            "columns": pa.ListArray.from_arrays(offsets, pa.array(counts.indices.astype(np.int32, copy=False))),
+            "counts": pa.ListArray.from_arrays(offsets, pa.array(counts.data.astype(COUNT_TYPE, copy=False))),
         }
-        frame = keys[keep].reset_index(drop=True)
+        del counts
+        frame = keys
         # Arrow-backed columns: the lists go to Parquet as they are, no Python object per text.
         frame = frame.assign(**{name: pd.arrays.ArrowExtensionArray(array) for name, array in lists.items()})
         self.folder.mkdir(parents=True, exist_ok=True)
