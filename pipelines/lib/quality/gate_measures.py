@@ -179,8 +179,8 @@ def _recent_share(bar: RecentShare, data: GateInputs) -> Measured:
 
 @implements("min_label_agreement")
 def _agreement(bar: Kappa, data: GateInputs) -> Measured:
-    ids = data.frame[data.spec.id_column]
-    kappa, items = label_agreement(data.annotations, ids)
+    wide = _doubly_labelled(data.annotations, data.frame[data.spec.id_column])  # once for both measures
+    kappa, items = _kappa(wide)
     unmeasured = "undefined" if items else "no doubly-labelled items"
     measured: float | str = unmeasured if kappa is None else round(kappa, 4)
     failing, words = [], []
@@ -198,7 +198,7 @@ def _agreement(bar: Kappa, data: GateInputs) -> Measured:
         )
         if kappa < bar.min:
             failing.append(Shortfall(text=f"overall: {measured} over {items} items"))
-    for name, value in per_class_agreement(data.annotations, ids, data.spec.labels.classes).items():
+    for name, value in _per_class_kappa(wide, data.spec.labels.classes).items():
         if value < bar.min:
             failing.append(Shortfall(segment=name, text=f"{name}: one-vs-rest kappa {value:.3f} < {bar.min}"))
             words.append(f"class {name!r} agrees less (one-vs-rest kappa {value:.3f})")
@@ -305,7 +305,10 @@ def per_class_agreement(annotations: pd.DataFrame | None, ids: pd.Series, classe
     """One-vs-rest Cohen's kappa of each class (does the pair agree on "is it this class?"): class
     name -> kappa in [-1, 1], for the classes where it is defined (either annotator used the class,
     not every label is it); {} without doubly-labelled items."""
-    wide = _doubly_labelled(annotations, ids)
+    return _per_class_kappa(_doubly_labelled(annotations, ids), classes)
+
+
+def _per_class_kappa(wide: pd.DataFrame | None, classes: list[str]) -> dict[str, float]:
     if wide is None:
         return {}
     first, second = wide.columns[:2]
@@ -325,7 +328,10 @@ def label_agreement(annotations: pd.DataFrame | None, ids: pd.Series) -> tuple[f
     """Cohen's kappa (in [-1, 1]) between the first two annotators on items in the training set,
     and how many items both labelled; (None, 0) without doubly-labelled items, (None, items) when
     every label is the same class (kappa is undefined)."""
-    wide = _doubly_labelled(annotations, ids)
+    return _kappa(_doubly_labelled(annotations, ids))
+
+
+def _kappa(wide: pd.DataFrame | None) -> tuple[float | None, int]:
     if wide is None:
         return None, 0
     first, second = wide.columns[:2]
