@@ -96,7 +96,7 @@ def features_from_counts(counts):  # (scipy.sparse.csr_matrix) -> scipy.sparse.c
     return normalize(counts)
 
 
-#: distinct texts -> their features (n x 2^18, as `_features`); `labeling_features.FeatureCache`
+#: distinct texts -> their features (n x 2^18, as `_features`); `quality.feature_cache.FeatureCache`
 #: gives the same rows from counts kept between runs
 Features = Callable[[pd.Index], Any]
 
@@ -154,7 +154,7 @@ def out_of_sample_proba(
     examples each.
     """
     y = _checked(texts, labels, classes)
-    features = features or _features
+    features = _features if features is None else features
     fitted = np.ones(len(y), dtype=bool) if sample is None else np.asarray(sample, dtype=bool)
     if len(fitted) != len(y):
         raise ValueError(f"{len(fitted)} sample flags for {len(y)} texts: they must be aligned")
