@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 
 from pipelines.lib.labeling import text_model
 from pipelines.lib.labeling.label_issues import cross_validated_sample, find_label_issues
+from pipelines.lib.quality import feature_cache
 from pipelines.lib.quality.feature_cache import FeatureCache, cache_file
 from pipelines.synthetic.generate import GeneratorConfig, generate
 
@@ -25,7 +26,8 @@ def assert_same_rows(got, expected) -> None:
     assert np.array_equal(got.data, expected.data)  # bit for bit, not close
 
 
-def test_features_from_the_cache_equal_features_vectorised_again(tmp_path):
+def test_features_from_the_cache_equal_features_vectorised_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(feature_cache, "WRITTEN_AT_ONCE", 97)  # the file in several parts
     first, second = _distinct(500, 3), _distinct(500, 4)
     tricky = pd.Index(["", "a", "word " * 70_000, "İSTANBUL ΣΑΣ naïve", "x y x y x y"])
     cold = FeatureCache(tmp_path)

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 import sklearn
 
-from pipelines.lib.files import write_parquet
+from pipelines.lib.files import streamed_parquet
 from pipelines.lib.labeling.text_model import N_FEATURES, VECTORISER, features_from_counts, hashed_counts
 from pipelines.lib.quality.language_cache import text_keys
 
@@ -81,22 +81,32 @@ class FeatureCache:
             self.path.unlink(missing_ok=True)
             return
         asked = np.concatenate(self.asked)
+        fresh = sp.vstack(self.new_counts, format="csr")
         keys = pd.concat([self.keys.iloc[asked], *self.new_keys], ignore_index=True)
-        counts = sp.vstack([self.counts[asked], *self.new_counts], format="csr")
-        keep = ~keys.duplicated().to_numpy()
-        if not keep.all():
-            counts, keys = counts[np.flatnonzero(keep)], keys[keep].reset_index(drop=True)
-        offsets = pa.array(counts.indptr.astype(np.int32, copy=False))
-        lists = {
-            "columns": pa.ListArray.from_arrays(offsets, pa.array(counts.indices.astype(np.int32, copy=False))),
-            "counts": pa.ListArray.from_arrays(offsets, pa.array(counts.data.astype(COUNT_TYPE, copy=False))),
-        }
-        del counts
-        frame = keys
-        # Arrow-backed columns: the lists go to Parquet as they are, no Python object per text.
-        frame = frame.assign(**{name: pd.arrays.ArrowExtensionArray(array) for name, array in lists.items()})
+        kept = np.flatnonzero(~keys.duplicated().to_numpy())
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_parquet(frame, self.path)
+        # Written a part at a time: only a part's rows are copied out of the cache at once.
+        with streamed_parquet(self.path) as stream:
+            for start in range(0, max(len(kept), 1), WRITTEN_AT_ONCE):
+                rows = kept[start : start + WRITTEN_AT_ONCE]
+                from_cache = rows < len(asked)
+                counts = sp.vstack([self.counts[asked[rows[from_cache]]], fresh[rows[~from_cache] - len(asked)]])
+                stream.write(_frame(keys.iloc[rows].reset_index(drop=True), counts.tocsr()))
+
+
+#: texts whose counts are written at a time
+WRITTEN_AT_ONCE = 100_000
+
+
+def _frame(keys: pd.DataFrame, counts: sp.csr_matrix) -> pd.DataFrame:
+    """Rows of the cache's file: the texts' keys, and their counts' columns and values as lists
+    (Arrow-backed: they go to Parquet as they are, no Python object per text)."""
+    offsets = pa.array(counts.indptr.astype(np.int32, copy=False))
+    lists = {
+        "columns": pa.ListArray.from_arrays(offsets, pa.array(counts.indices.astype(np.int32, copy=False))),
+        "counts": pa.ListArray.from_arrays(offsets, pa.array(counts.data.astype(COUNT_TYPE, copy=False))),
+    }
+    return keys.assign(**{name: pd.arrays.ArrowExtensionArray(array) for name, array in lists.items()})
 
 
 def _read(path: Path) -> tuple[pd.DataFrame, sp.csr_matrix]:
@@ -104,12 +114,14 @@ def _read(path: Path) -> tuple[pd.DataFrame, sp.csr_matrix]:
     if not path.is_file():
         return _empty_keys(), _empty_counts()
     table = pq.read_table(path)
-    columns, counts = table.column("columns").combine_chunks(), table.column("counts").combine_chunks()
-    indptr = columns.offsets.to_numpy()
-    matrix = sp.csr_matrix(
-        (counts.values.to_numpy(), columns.values.to_numpy(), indptr), shape=(len(table), N_FEATURES)
-    )
     keys = pd.DataFrame({"h1": table.column("h1").to_numpy(), "h2": table.column("h2").to_numpy()})
+    # Each list column in one piece, its parts let go of as soon as it is joined (one part a row group).
+    columns = table.column("columns").combine_chunks()
+    table = table.drop_columns(["columns"])
+    counts = table.column("counts").combine_chunks()
+    del table
+    indptr = columns.offsets.to_numpy()
+    matrix = sp.csr_matrix((counts.values.to_numpy(), columns.values.to_numpy(), indptr), shape=(len(keys), N_FEATURES))
     return keys, matrix
 
 
