@@ -1,6 +1,6 @@
 """The synthetic export generated and landed a block of consecutive days at a time.
 
-`generate` holds every ticket at once, about 1 GB per million; here memory is bounded by a block
+`generate` holds every ticket at once, over 1 GB per million; here memory is bounded by a block
 (`block_rows` tickets, about), whatever the number of rows. The tickets are drawn as `generate`
 draws them (same distributions, same columns, ids in order of creation), block after block from
 seeds of their own, so the same config and block size give the same bytes, though not the bytes
@@ -33,8 +33,9 @@ from pipelines.synthetic.generate import (
     write_days,
 )
 
-#: tickets per block, about: a block holds roughly 1 KB per ticket while it is assembled
-BLOCK_ROWS = 200_000
+#: tickets per block, about: assembling and writing a block peaks at 2-3 KB per ticket, so
+#: about 300 MB over the interpreter's; smaller blocks save little time or memory
+BLOCK_ROWS = 100_000
 DAY_SECONDS = 86_400
 
 
