@@ -140,6 +140,7 @@ def _assemble(
     class_idx, lang_idx, user_num = rows.class_idx, rows.lang_idx, rows.user_num
     first = np.array(tf.FIRST_NAMES)[user_num % len(tf.FIRST_NAMES)]
     last = np.array(tf.LAST_NAMES)[(user_num // len(tf.FIRST_NAMES)) % len(tf.LAST_NAMES)]
+    user_id = user_ids(user_num)
 
     subject = _pick_by_class_language(rng, tf.SUBJECTS, classes, languages, class_idx, lang_idx)
     problem = _pick_by_class_language(rng, tf.PROBLEMS, classes, languages, class_idx, lang_idx)
@@ -196,7 +197,7 @@ def _assemble(
     tickets = pd.DataFrame(
         {
             "ticket_id": ticket_id,
-            "user_id": user_ids(user_num),
+            "user_id": user_id,
             "customer_name": pd.Series(first).str.capitalize() + " " + pd.Series(last).str.capitalize(),
             "customer_email": email,
             "created_at": pd.Series(rows.created_at).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
