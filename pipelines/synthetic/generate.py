@@ -2,7 +2,8 @@
 
 Produces what a ticketing system would export: tickets with PII planted in free text, two
 annotators' labels on a subset, and a consent opt-out table. Assembly is vectorised (numpy
-indices into phrase banks, pandas string concatenation), so 1M tickets take seconds.
+indices into phrase banks, pandas string concatenation), so 1M tickets take seconds; they also
+take over 1 GB, held at once: `day_blocks` generates and lands an export a block of days at a time.
 """
 
 from __future__ import annotations
