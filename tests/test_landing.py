@@ -21,6 +21,7 @@ from conftest import small_spec
 from faker import Faker
 
 from pipelines.lib.hashing import file_sha256
+from pipelines.lib.ingest import landing
 from pipelines.lib.ingest.landing import SourceError, export_files, land_exports, read_ledger
 from pipelines.lib.ingest.sources import land_source, read_days, read_export
 from pipelines.lib.ingest.steps import land_raw
@@ -244,10 +245,16 @@ def test_jsonl_and_parquet_exports_land_by_timestamp_too(tmp_path, kind):
     assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"], "2026-10-03": ["T2"]}
 
 
-def test_a_backlog_landed_at_once_holds_the_same_records_as_landed_export_by_export(tmp_path):
-    """Many overlapping exports landed in one run (each read, staged and let go before the next)
+@pytest.mark.parametrize("hashes", ["64-bit", "colliding"])
+def test_a_backlog_landed_at_once_holds_the_same_records_as_landed_export_by_export(tmp_path, monkeypatch, hashes):
+    """Many overlapping exports landed in one run (each read, placed and let go before the next)
     keep, per day, the same latest copy of every id as landing them one at a time, and book the
-    same replaced copies, an extra column one export brings included."""
+    same replaced copies, an extra column one export brings included. Ids are looked up by their
+    64-bit hashes and confirmed on the ids: hashes that collide at every fourth value change
+    nothing."""
+    if hashes == "colliding":
+        coarse = landing.text_hashes
+        monkeypatch.setattr(landing, "text_hashes", lambda values: coarse(values) % 4)
     faker = Faker(["de_DE", "ja_JP", "en_US"])
     Faker.seed(16)
     rng = random.Random(16)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.lib.batches import text_hashes
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet, write_text
 from pipelines.lib.ingest.records import POSITION, Records
@@ -108,7 +109,7 @@ def read_ledger(paths: DatasetPaths, source: str) -> LandingLedger:
 
 
 #: the id index of the exports being landed: one row per record (id, export's order, day, usable)
-ID, ORDER, DAY, USABLE = "_id", "_order", "_day", "_usable"
+ID, ORDER, DAY, USABLE, HASH = "_id", "_order", "_day", "_usable", "_hash"
 
 
 @dataclass(frozen=True)
@@ -167,17 +168,16 @@ def land_exports(
         return Landing([], [])
     new = pd.concat(index, ignore_index=True)
     del index
-    # The order of the last new export holding each id: its copy replaces every other one.
-    usable = new.loc[new[USABLE], [ID, ORDER]]
-    winners = usable.groupby(ID, sort=False)[ORDER].max() if _latest_wins(spec, source) else pd.Series(dtype="int32")
-    beaten = _beaten(new, winners)
+    # The last new export holding an id: its copy replaces every other one.
+    lookup = _NewIds(new if _latest_wins(spec, source) else new.iloc[:0])
+    beaten = _beaten(new, lookup.shared())
     orders = {e.sha256: order for order, e in enumerate(fresh)}
     replaced = np.zeros(len(fresh), dtype=np.int64)
     # Days that may hold a replaced copy: every day landed before, and the new days of beaten copies.
-    suspects = sorted(set(before) | {_iso(d) for d in new.loc[beaten, DAY].unique()}) if len(winners) else []
+    suspects = sorted(set(before) | {_iso(d) for d in new.loc[beaten, DAY].unique()}) if len(lookup) else []
     emptied = {}
     for day in suspects:
-        kept = _without_replaced(paths.landed(source.name, day), spec, winners, orders, replaced, write)
+        kept = _without_replaced(paths.landed(source.name, day), spec, lookup, orders, replaced, write)
         if kept is not None:
             emptied[day] = kept
     new = new.loc[~beaten]
@@ -278,6 +278,7 @@ def _index_of(spec: DatasetSpec, placed: pd.DataFrame, order: int) -> pd.DataFra
             ORDER: np.full(len(placed), order, dtype=np.int32),
             DAY: _day_numbers(placed["_day"]),
             USABLE: placed[PROBLEM].isna() & ids.notna(),
+            HASH: text_hashes(ids),
         }
     )
 
@@ -297,13 +298,66 @@ def _latest_wins(spec: DatasetSpec, source: SourceSpec) -> bool:
     return source.duplicates == "latest" and spec.columns.id is not None
 
 
-def _beaten(new: pd.DataFrame, winners: pd.Series) -> np.ndarray:
+def _beaten(new: pd.DataFrame, shared: pd.Series) -> np.ndarray:
     """Which new records a later export of the same landing replaces: usable, and the last
-    export holding their id (`winners`) comes after theirs."""
-    if not len(winners):
-        return np.zeros(len(new), dtype=bool)
-    last = winners.reindex(new[ID]).to_numpy()
-    return new[USABLE].to_numpy() & (new[ORDER].to_numpy() < last)
+    export holding their id (`shared`, for the ids more than one new record holds) comes after
+    theirs."""
+    beaten = np.zeros(len(new), dtype=bool)
+    if not len(shared):
+        return beaten
+    candidates = np.flatnonzero(new[USABLE].to_numpy() & is_in(new[ID], shared.index).to_numpy())
+    last = shared.reindex(pd.Index(new[ID].iloc[candidates])).to_numpy()
+    beaten[candidates] = new[ORDER].to_numpy()[candidates] < last
+    return beaten
+
+
+class _NewIds:
+    """The ids of the new exports' usable records, to find the last new export holding an id:
+    their 64-bit hashes, sorted to look up by bisection, beside the index's ids; equal hashes are
+    confirmed on the ids (as `batches.SeenValues` does). 16 bytes a record beside the index,
+    where a hash table of 10M ids costs about 100."""
+
+    def __init__(self, new: pd.DataFrame) -> None:
+        rows = np.flatnonzero(new[USABLE].to_numpy())
+        hashes = new[HASH].to_numpy()[rows]
+        by_hash = np.argsort(hashes, kind="stable")
+        self._new, self._hashes, self._rows = new, hashes[by_hash], rows[by_hash]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def shared(self) -> pd.Series:
+        """The last export holding each id that more than one new record holds (order by id)."""
+        equal = self._hashes[1:] == self._hashes[:-1]
+        twin = np.zeros(len(self._hashes), dtype=bool)
+        twin[1:] |= equal
+        twin[:-1] |= equal
+        last = self._last(self._rows[twin])
+        counts = self._new[ID].iloc[self._rows[twin]].value_counts()
+        return last[counts.reindex(last.index).to_numpy() > 1]
+
+    def last_orders(self, ids: pd.Series) -> np.ndarray:
+        """For each of `ids`, the order of the last new export holding it; -1 where none does."""
+        found = np.full(len(ids), -1, dtype=np.int64)
+        if not len(self._rows) or not len(ids):
+            return found
+        hashes = text_hashes(ids)
+        low = np.searchsorted(self._hashes, hashes, "left")
+        high = np.searchsorted(self._hashes, hashes, "right")
+        maybe = np.flatnonzero(high > low)
+        if maybe.size:
+            counts = (high - low)[maybe]
+            # Every position of each range [low, high), one after another.
+            at = np.repeat(low[maybe] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            last = self._last(self._rows[at])
+            looked = last.reindex(pd.Index(ids.iloc[maybe].astype("str")))
+            found[maybe] = looked.fillna(-1).to_numpy(dtype=np.int64)
+        return found
+
+    def _last(self, rows: np.ndarray) -> pd.Series:
+        """The last order of each id among the index's `rows`."""
+        part = self._new.iloc[rows]
+        return part.groupby(ID, sort=False)[ORDER].max()
 
 
 def _add_to_days(paths: DatasetPaths, source: SourceSpec, placed: pd.DataFrame) -> None:
@@ -318,24 +372,22 @@ def _add_to_days(paths: DatasetPaths, source: SourceSpec, placed: pd.DataFrame) 
 def _without_replaced(
     day_file: Path,
     spec: DatasetSpec,
-    winners: pd.Series,
+    lookup: _NewIds,
     orders: dict[str, int],
     replaced: np.ndarray,
     write: bool,
 ) -> pd.DataFrame | None:
     """Remove from a landed day the copies of ids a new export replaces: a record landed before
-    (or by an earlier export of this landing) whose id the last new export holding it (`winners`)
+    (or by an earlier export of this landing) whose id the last new export holding it (`lookup`)
     holds too. Counts each on the export that replaced it; returns what the day keeps (written
     back with `write`), or None when it keeps every record or has no file."""
     if not day_file.is_file():
         return None
     id_column = spec.id_column
     head = pd.read_parquet(day_file, columns=[id_column, SHA256, PROBLEM])
-    position = winners.index.get_indexer(head[id_column].astype("str"))  # the index's hash table is built once
-    held = position >= 0
+    winner = lookup.last_orders(head[id_column])
     order = head[SHA256].map(orders).fillna(-1).to_numpy()  # -1: landed before this landing
-    winner = np.where(held, winners.to_numpy()[np.where(held, position, 0)], -1)
-    stale = held & head[PROBLEM].isna().to_numpy() & head[id_column].notna().to_numpy() & (order < winner)
+    stale = (winner >= 0) & head[PROBLEM].isna().to_numpy() & head[id_column].notna().to_numpy() & (order < winner)
     if not stale.any():
         return None
     np.add.at(replaced, winner[stale], 1)
