@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -44,3 +45,17 @@ def test_the_memory_a_step_freed_is_returned_to_the_system():
     start, freed, released = map(float, run.stdout.split())
     assert freed - start > 100, "the probe should leave freed memory in the allocators"
     assert released - start < (freed - start) / 2
+
+
+def test_steps_allocate_from_arrows_jemalloc_pool_unless_the_environment_names_one():
+    probe = (
+        "import pyarrow as pa; from pipelines.lib.memory import prefer_jemalloc; "
+        "print(prefer_jemalloc(), pa.array(['x']).nbytes > 0)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    chosen = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert chosen.stdout.split() == ["jemalloc", "True"]
+    named = subprocess.run(
+        [sys.executable, "-c", probe], env=env | {"ARROW_DEFAULT_MEMORY_POOL": "system"}, capture_output=True, text=True
+    )
+    assert named.stdout.split() == ["system", "True"]

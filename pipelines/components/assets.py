@@ -24,7 +24,7 @@ from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.ingest.sources import SourceError, land_source
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.labeling.steps import build_labeled
-from pipelines.lib.memory import release_unused_memory
+from pipelines.lib.memory import prefer_jemalloc, release_unused_memory
 from pipelines.lib.privacy.steps import build_eligible, redact_partitions
 from pipelines.lib.quality import reconcile
 from pipelines.lib.quality.gate_results import gate_verdict
@@ -45,6 +45,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     """Assets, checks, job, schedule and landing sensor of one declared dataset, in its own group.
 
     Raises SpecError naming `spec_file` if Dagster cannot run the spec's schedule."""
+    prefer_jemalloc()  # every process that runs the steps builds their definitions first
     daily = dg.DailyPartitionsDefinition(start_date=spec.first_date.isoformat(), timezone="UTC")
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
