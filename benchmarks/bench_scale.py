@@ -145,10 +145,12 @@ def step_spans(instance) -> dict[str, tuple[float, float]]:
 
 def generate_landing(rows: int, root: Path, as_of: date) -> None:
     """Generate `rows` tickets and write the landing zone under `root` (run as its own process, so
-    the generator's memory is not the pipeline's)."""
-    from pipelines.synthetic.generate import GeneratorConfig, generate, write_landing
+    the generator's memory is not the pipeline's), a block of days at a time: the generator's
+    memory stays about flat in `rows`."""
+    from pipelines.synthetic.day_blocks import write_landing_in_blocks
+    from pipelines.synthetic.generate import GeneratorConfig
 
-    write_landing(generate(GeneratorConfig(rows=rows, as_of=as_of)), root / "data" / "landing")
+    write_landing_in_blocks(GeneratorConfig(rows=rows, as_of=as_of), root / "data" / "landing")
 
 
 def prepare_workspace(rows: int, root: Path, new_day: date) -> tuple[Stage, Path]:

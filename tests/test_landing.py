@@ -8,8 +8,12 @@ import gc
 import os
 import random
 import shutil
+import subprocess
+import sys
+import textwrap
 import weakref
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,7 +21,8 @@ from conftest import small_spec
 from faker import Faker
 
 from pipelines.lib.hashing import file_sha256
-from pipelines.lib.ingest.landing import export_files, land_exports, read_ledger
+from pipelines.lib.ingest import landing
+from pipelines.lib.ingest.landing import SourceError, export_files, land_exports, read_ledger
 from pipelines.lib.ingest.sources import land_source, read_days, read_export
 from pipelines.lib.ingest.steps import land_raw
 from pipelines.lib.privacy.retention import expire_stored
@@ -240,10 +245,16 @@ def test_jsonl_and_parquet_exports_land_by_timestamp_too(tmp_path, kind):
     assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"], "2026-10-03": ["T2"]}
 
 
-def test_a_backlog_landed_at_once_holds_the_same_records_as_landed_export_by_export(tmp_path):
-    """Many overlapping exports landed in one run (each read, staged and let go before the next)
+@pytest.mark.parametrize("hashes", ["64-bit", "colliding"])
+def test_a_backlog_landed_at_once_holds_the_same_records_as_landed_export_by_export(tmp_path, monkeypatch, hashes):
+    """Many overlapping exports landed in one run (each read, placed and let go before the next)
     keep, per day, the same latest copy of every id as landing them one at a time, and book the
-    same replaced copies; an extra column one export brings reaches every day it lands in."""
+    same replaced copies, an extra column one export brings included. Ids are looked up by their
+    64-bit hashes and confirmed on the ids: hashes that collide at every fourth value change
+    nothing."""
+    if hashes == "colliding":
+        coarse = landing.text_hashes
+        monkeypatch.setattr(landing, "text_hashes", lambda values: coarse(values) % 4)
     faker = Faker(["de_DE", "ja_JP", "en_US"])
     Faker.seed(16)
     rng = random.Random(16)
@@ -271,7 +282,7 @@ def test_a_backlog_landed_at_once_holds_the_same_records_as_landed_export_by_exp
     def records(root):
         paths = DatasetPaths(root, spec.name)
         folder = paths.landed("tickets", "x").parent
-        assert not list(folder.glob(".staging-*")), "the staged records are removed when the landing ends"
+        assert not (folder / ".landing").exists(), "a finished landing leaves no marker"
         days = {}
         for path in sorted(folder.glob("*.parquet")):
             frame = pd.read_parquet(path).drop(columns=["_export", "_export_sha256", "row", "line"], errors="ignore")
@@ -282,8 +293,7 @@ def test_a_backlog_landed_at_once_holds_the_same_records_as_landed_export_by_exp
     assert replaced_at_once == replaced_one_by_one > 0
     assert list(days_at_once) == list(days_one_by_one)
     for day, frame in days_at_once.items():
-        pd.testing.assert_frame_equal(frame, days_one_by_one[day][frame.columns], check_like=True)
-        assert "priority" in frame.columns  # each day holds every column the backlog brought
+        pd.testing.assert_frame_equal(frame, days_one_by_one[day])
     ids = pd.concat(days_at_once.values())["ticket_id"]
     assert ids.is_unique  # one copy of each id in the whole source
 
@@ -313,14 +323,91 @@ def test_landing_lets_go_of_each_export_before_reading_the_next(tmp_path):
     assert landing.touched == ["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]
 
 
-def test_a_staging_folder_a_killed_landing_left_is_removed_by_the_next(tmp_path):
-    """A landing killed while staging leaves its private folder; the next landing removes it and
-    lands the exports as if it had never run."""
+def test_an_unreadable_export_in_a_backlog_lands_none_of_it(tmp_path):
+    """The third export of a backlog lacks a declared column: the landing fails saying which file,
+    and the exports read before it are taken out of their days again; once the file is fixed,
+    the backlog lands as if the failure had never happened."""
     spec = spec_with(path="exports")
-    write(tmp_path, "exports/e0.csv", ticket("T1", "2026-10-01T10:00:00Z"))
-    folder = DatasetPaths(tmp_path, spec.name).landed("tickets", "x").parent
-    (folder / ".staging-left").mkdir(parents=True)
-    (folder / ".staging-left" / "2026-10-01.000000.parquet").write_bytes(b"partial")
+    write(tmp_path, "exports/e0.csv", ticket("T1", "2026-10-01T10:00:00Z"), mtime=1_000)
     land(tmp_path, spec)
-    assert not list(folder.glob(".staging-*"))
+    write(tmp_path, "exports/e1.csv", ticket("T1", "2026-10-02T10:00:00Z", body="moved"), mtime=2_000)
+    write(tmp_path, "exports/e2.csv", ticket("T2", "2026-10-03T10:00:00Z"), mtime=3_000)
+    broken = tmp_path / "exports/e3.csv"
+    broken.write_text("ticket_id,created_at\nT3,2026-10-04T10:00:00Z\n")
+    os.utime(broken, (4_000, 4_000))
+    with pytest.raises(SourceError, match="exports/e3.csv"):
+        land(tmp_path, spec)
     assert day_ids(tmp_path, spec) == {"2026-10-01": ["T1"]}
+    folder = DatasetPaths(tmp_path, spec.name).landed("tickets", "x").parent
+    assert not (folder / ".landing").exists()
+    write(tmp_path, "exports/e3.csv", ticket("T3", "2026-10-04T10:00:00Z"), mtime=4_000)
+    land(tmp_path, spec)
+    assert day_ids(tmp_path, spec) == {
+        "2026-10-01": [],
+        "2026-10-02": ["T1"],
+        "2026-10-03": ["T2"],
+        "2026-10-04": ["T3"],
+    }
+
+
+def test_a_landing_killed_half_way_lands_again_the_same_way(tmp_path):
+    """A process killed (no clean-up runs) after placing two exports of a backlog leaves their
+    records in the days and a marker naming them; the next landing removes those records and
+    lands the backlog once, with the same ledger as a landing that was never killed."""
+    spec = spec_with(path="exports")
+    for n in range(4):
+        write(
+            tmp_path,
+            f"exports/e{n}.csv",
+            ticket(f"T{n}", f"2026-10-0{n + 1}T10:00:00Z"),
+            ticket("T9", f"2026-10-0{n + 1}T11:00:00Z"),
+            mtime=1_000 * (n + 1),
+        )
+    clean = tmp_path / "clean"
+    shutil.copytree(tmp_path / "exports", clean / "exports")
+    killed = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_landing import AS_OF, NOW, spec_with
+        from pipelines.lib.hashing import file_sha256
+        from pipelines.lib.ingest.landing import export_files, land_exports
+        from pipelines.lib.ingest.sources import read_export
+        from pipelines.lib.workspace import DatasetPaths
+        root = {str(tmp_path)!r}
+        from pathlib import Path
+        spec = spec_with(path="exports")
+        source = spec.sources[0]
+
+        def exports():
+            for n, path in enumerate(export_files(Path(root), source)):
+                if n == 2:
+                    os._exit(9)  # killed while reading the third export
+                yield read_export(Path(root), spec, source, path, file_sha256(path))
+
+        land_exports(DatasetPaths(Path(root), spec.name), spec, source, exports(), as_of=AS_OF, now=NOW)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", killed], cwd=Path(__file__).parents[1], capture_output=True, text=True)
+    assert run.returncode == 9, run.stderr
+    folder = DatasetPaths(tmp_path, spec.name).landed("tickets", "x").parent
+    assert (folder / ".landing").is_file()
+    assert day_ids(tmp_path, spec) == {"2026-10-01": ["T0", "T9"], "2026-10-02": ["T1", "T9"]}  # as the kill left it
+    land(tmp_path, spec)
+    land(clean, spec)
+    assert (
+        day_ids(tmp_path, spec)
+        == day_ids(clean, spec)
+        == {
+            "2026-10-01": ["T0"],
+            "2026-10-02": ["T1"],
+            "2026-10-03": ["T2"],
+            "2026-10-04": ["T3", "T9"],
+        }
+    )
+
+    def ledger(root):
+        return [(e.file, e.days, e.replaced) for e in read_ledger(DatasetPaths(root, spec.name), "tickets").exports]
+
+    assert ledger(tmp_path) == ledger(clean)
+    assert not (folder / ".landing").exists()

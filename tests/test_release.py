@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 
 from pipelines.lib.catalog import get_spec
 from pipelines.lib.locks import LockedError
+from pipelines.lib.release import vcs
 from pipelines.lib.release.consume import verify_version
 from pipelines.lib.release.versions import ReleaseError, read_manifest, release, release_lock, versions
 from pipelines.lib.reports import ContractResult, ManifestBody, QuarantineReport, SpecRecord
@@ -123,3 +125,21 @@ def _hold_run_lock(root, ready, done):
         # Held until the test is done: on a busy machine the refused run can take more than 10 s to
         # reach the lock, and must not find it free.
         done.wait(300)
+
+
+def test_the_default_remote_is_read_from_the_config_dvc_wrote(tmp_path, monkeypatch):
+    """A release does not start DVC to learn whether the workspace has a default remote when its
+    own config says so, as DVC itself wrote it; a remote it cannot see there (another config
+    level) is left to `dvc remote list`, so none is added beside it."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    subprocess.run(["git", "init", "-q", str(tmp_path / "ws")], check=True)
+    root = tmp_path / "ws"
+    vcs.ensure_dvc_repo(root)
+    assert vcs._has_default_remote(root / ".dvc" / "config")
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    vcs.dvc(other, "init", "-q", what="init")
+    vcs.dvc(other, "remote", "add", "--local", "-d", "mine", str(tmp_path / "mine"), what="remote")
+    assert not vcs._has_default_remote(other / ".dvc" / "config")
+    vcs.ensure_dvc_repo(other)
+    assert vcs.dvc(other, "remote", "list", what="list").split() == ["mine", str(tmp_path / "mine"), "(default)"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -112,3 +113,35 @@ def test_a_day_read_again_after_sensitive_rows_expired_still_counts_them(tmp_pat
     assert (again.rows_in, again.rows_out, again.removed) == (3, 1, {"retention_expired_sensitive": 2})
     expire_stored(tmp_path, spec, AS_OF)  # nothing left to expire: nothing booked twice
     assert landed_deletions(paths, "tickets", day) == {"retention_expired_sensitive": 2}
+
+
+def test_a_swept_day_is_read_again_only_when_it_changed_or_a_row_of_it_comes_due(tmp_path):
+    """Sensitive retention reads a stored day once: a day unchanged since its sweep is not read
+    again (its bytes are not even valid parquet here), unless a sensitive row of it comes due (a
+    record dated after its landing waits in the landing day) or the day is rewritten."""
+    spec = small_spec()  # Account is sensitive, kept 3 months
+    warehouse = tmp_path / "data/warehouse/ticket_triage"
+    zone_file(tmp_path, "data/warehouse/ticket_triage/redacted", "2026-03-02", ["Billing", "Billing"])
+    waiting = pd.DataFrame(
+        {
+            "ticket_id": ["A", "B"],
+            "created_at": pd.to_datetime(["2026-03-01T12:00:00Z", "2026-07-15T12:00:00Z"]).astype(
+                "datetime64[us, UTC]"
+            ),
+            "category": ["Billing", "Account"],  # B: dated after its landing day, due on 2026-10-15
+        }
+    )
+    write_parquet(waiting, warehouse / "redacted" / "2026-03-01.parquet")
+    assert expire_stored(tmp_path, spec, date(2026, 10, 10)).sensitive_rows_deleted == 0
+
+    swept = warehouse / "redacted" / "2026-03-02.parquet"
+    stat = swept.stat()
+    swept.write_bytes(b"\0" * stat.st_size)  # unreadable, same size and time: never read again
+    os.utime(swept, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert expire_stored(tmp_path, spec, date(2026, 10, 12)).sensitive_rows_deleted == 0
+    # B comes due: its day is read again although it did not change.
+    assert expire_stored(tmp_path, spec, date(2026, 10, 20)).sensitive_rows_deleted == 1
+    assert pd.read_parquet(warehouse / "redacted" / "2026-03-01.parquet")["ticket_id"].tolist() == ["A"]
+
+    zone_file(tmp_path, "data/warehouse/ticket_triage/redacted", "2026-03-02", ["Account"])  # rewritten
+    assert expire_stored(tmp_path, spec, date(2026, 10, 21)).sensitive_rows_deleted == 1

@@ -230,8 +230,8 @@ def test_the_days_of_a_later_run_count_the_days_landed_before_it(raw_copy):
 
 def test_values_seen_in_earlier_batches_are_those_is_in_finds_even_when_hashes_collide(monkeypatch):
     """With a 2-bit hash nearly every value collides: only the values themselves decide."""
-    coarse = batches._hashed_all
-    monkeypatch.setattr(batches, "_hashed_all", lambda values: coarse(values) % 4)
+    coarse = batches.text_hashes
+    monkeypatch.setattr(batches, "text_hashes", lambda values: coarse(values) % 4)
     earlier = [pd.Series(["a", "b", None, "c"], dtype="str"), pd.Series(["d", "e"], dtype="str")]
     seen = batches.SeenValues()
     for values in earlier:

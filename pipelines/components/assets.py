@@ -24,6 +24,7 @@ from pipelines.lib.hashing import combined_sha256
 from pipelines.lib.ingest.sources import SourceError, land_source
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.labeling.steps import build_labeled
+from pipelines.lib.memory import prefer_jemalloc, release_unused_memory
 from pipelines.lib.privacy.steps import build_eligible, redact_partitions
 from pipelines.lib.quality import reconcile
 from pipelines.lib.quality.gate_results import gate_verdict
@@ -44,6 +45,7 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
     """Assets, checks, job, schedule and landing sensor of one declared dataset, in its own group.
 
     Raises SpecError naming `spec_file` if Dagster cannot run the spec's schedule."""
+    prefer_jemalloc()  # every process that runs the steps builds their definitions first
     daily = dg.DailyPartitionsDefinition(start_date=spec.first_date.isoformat(), timezone="UTC")
     key = lambda name: dg.AssetKey([spec.name, name])  # noqa: E731
     raw_keys = [key(f"raw_{source.name}") for source in spec.sources]
@@ -231,12 +233,29 @@ def build_dataset_defs(spec: DatasetSpec, spec_file: Path) -> dg.Definitions:
         )
 
     assets += [redacted, quarantine, eligible, labeled, training_set, release]
-    job = dg.define_asset_job(job_name(spec.name), selection=dg.AssetSelection.assets(*assets), partitions_def=daily)
+    job = dg.define_asset_job(
+        job_name(spec.name),
+        selection=dg.AssetSelection.assets(*assets),
+        partitions_def=daily,
+        hooks={memory_released_on_success, memory_released_on_failure},
+    )
     schedules = [_daily_schedule(spec, spec_file, job)] if spec.schedule is not None else []
     return dg.Definitions.merge(
         dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=[_landing_sensor(spec, job)]),
         build_feedback_defs(spec),
     )
+
+
+@dg.success_hook(name="release_memory")
+def memory_released_on_success(context: dg.HookContext) -> None:
+    """After a step, the memory it freed goes back to the system (`memory.release_unused_memory`),
+    so the next step in the same process does not start from this one's peak."""
+    release_unused_memory()
+
+
+@dg.failure_hook(name="release_memory_after_failure")
+def memory_released_on_failure(context: dg.HookContext) -> None:
+    release_unused_memory()
 
 
 def pool_name(dataset: str) -> str:

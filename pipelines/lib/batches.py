@@ -194,7 +194,7 @@ class SeenValues:
 
     def add(self, values: pd.Series) -> None:
         """Remember a batch's values (missing ones too)."""
-        hashes = _hashed_all(values)
+        hashes = text_hashes(values)
         # Two sorted runs: a stable sort merges them in one pass.
         self._sorted = np.sort(np.concatenate([self._sorted, np.sort(hashes)]), kind="stable")
         self._batches.append((hashes, values.reset_index(drop=True)))
@@ -203,7 +203,7 @@ class SeenValues:
         """Whether each value was seen in an earlier batch: a boolean Series aligned with `values`."""
         found = np.zeros(len(values), dtype=bool)
         if len(self._sorted) and len(values):
-            hashes = _hashed_all(values)
+            hashes = text_hashes(values)
             at = np.minimum(np.searchsorted(self._sorted, hashes), len(self._sorted) - 1)
             maybe = self._sorted[at] == hashes
             if maybe.any():
@@ -216,6 +216,6 @@ class SeenValues:
         return pd.Series(found, index=values.index, name=values.name)
 
 
-def _hashed_all(values: pd.Series) -> np.ndarray:
+def text_hashes(values: pd.Series) -> np.ndarray:
     """64-bit hashes of every value as text (a missing value has one too), in their order."""
     return pd.util.hash_pandas_object(values.astype("str"), index=False).to_numpy(dtype=np.uint64)

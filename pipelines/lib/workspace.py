@@ -145,6 +145,12 @@ class DatasetPaths:
         return self.root / "reports" / self.dataset
 
     @property
+    def retention_sweeps(self) -> Path:
+        """The stored days already swept for expired sensitive rows, each with its size, mtime
+        and the next instant one of its rows expires (`privacy.retention`)."""
+        return self.warehouse / "retention_sweeps.json"
+
+    @property
     def pending_retention_log(self) -> Path:
         """Retention deletions since the latest release (git-ignored); each release moves them into
         the committed `privacy/retention_log.jsonl`."""

@@ -2,7 +2,8 @@
 
 Produces what a ticketing system would export: tickets with PII planted in free text, two
 annotators' labels on a subset, and a consent opt-out table. Assembly is vectorised (numpy
-indices into phrase banks, pandas string concatenation), so 1M tickets take seconds.
+indices into phrase banks, pandas string concatenation), so 1M tickets take seconds; they also
+take over 1 GB, held at once: `day_blocks` generates and lands an export a block of days at a time.
 """
 
 from __future__ import annotations
@@ -83,23 +84,64 @@ class RawExport:
 def generate(config: GeneratorConfig) -> RawExport:
     """Generate tickets, annotations and opt-outs; the same config always gives the same bytes."""
     rng = np.random.default_rng(config.seed)
-    n = config.rows
-    classes = list(config.class_weights)
-    languages = list(config.language_weights)
-    class_idx = rng.choice(len(classes), size=n, p=_normalised(config.class_weights))
-    lang_idx = rng.choice(len(languages), size=n, p=_normalised(config.language_weights))
+    start, seconds = _window(config.as_of, config.months)
+    rows = _draw_rows(rng, config, config.rows, start, seconds, user_count(config))
+    tickets, planted = _assemble(rng, config, rows, np.arange(1, config.rows + 1))
+    annotations = _annotations(rng, tickets, list(config.class_weights), config)
+    users = tickets["user_id"].drop_duplicates().sort_values().to_numpy()
+    opt_outs = _opt_outs(rng, users, config)
+    return RawExport(tickets=tickets, annotations=annotations, opt_outs=opt_outs, planted=planted)
+
+
+def user_count(config: GeneratorConfig) -> int:
+    """How many users the tickets are drawn from (user numbers 0 .. count - 1)."""
+    return max(1, int(config.rows / config.tickets_per_user))
+
+
+def user_ids(user_num: np.ndarray) -> pd.Series:
+    """The user ids the export writes for user numbers."""
+    return "u" + _zero_padded(user_num, 7)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What each ticket is before its text is assembled, in order of creation."""
+
+    class_idx: np.ndarray
+    lang_idx: np.ndarray
+    channel: np.ndarray
+    created_at: np.ndarray
+    user_num: np.ndarray
+
+
+def _draw_rows(
+    rng: np.random.Generator, config: GeneratorConfig, n: int, start: np.datetime64, seconds: int, n_users: int
+) -> _Rows:
+    """Class, language, channel, creation time (within `seconds` from `start`) and user of `n`
+    tickets, sorted by creation time."""
+    class_idx = rng.choice(len(config.class_weights), size=n, p=_normalised(config.class_weights))
+    lang_idx = rng.choice(len(config.language_weights), size=n, p=_normalised(config.language_weights))
     channel = np.array(list(config.channel_weights))[
         rng.choice(len(config.channel_weights), size=n, p=_normalised(config.channel_weights))
     ]
-    created_at = _timestamps(rng, n, config.as_of, config.months)
+    created_at = start + rng.integers(0, seconds, size=n).astype("timedelta64[s]")
     order = np.argsort(created_at, kind="stable")
-    class_idx, lang_idx, channel, created_at = class_idx[order], lang_idx[order], channel[order], created_at[order]
-
-    n_users = max(1, int(n / config.tickets_per_user))
     user_num = rng.integers(0, n_users, size=n)
+    return _Rows(class_idx[order], lang_idx[order], channel[order], created_at[order], user_num)
+
+
+def _assemble(
+    rng: np.random.Generator, config: GeneratorConfig, rows: _Rows, ticket_num: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tickets' table (ids from `ticket_num`) with PII planted in subjects and bodies, and the
+    table of what was planted where."""
+    n = len(ticket_num)
+    classes = list(config.class_weights)
+    languages = list(config.language_weights)
+    class_idx, lang_idx, user_num = rows.class_idx, rows.lang_idx, rows.user_num
     first = np.array(tf.FIRST_NAMES)[user_num % len(tf.FIRST_NAMES)]
     last = np.array(tf.LAST_NAMES)[(user_num // len(tf.FIRST_NAMES)) % len(tf.LAST_NAMES)]
-    user_id = "u" + _zero_padded(user_num, 7)
+    user_id = user_ids(user_num)
 
     subject = _pick_by_class_language(rng, tf.SUBJECTS, classes, languages, class_idx, lang_idx)
     problem = _pick_by_class_language(rng, tf.PROBLEMS, classes, languages, class_idx, lang_idx)
@@ -137,7 +179,7 @@ def generate(config: GeneratorConfig) -> RawExport:
     mislabelled = rng.random(n) < config.language_label_noise
     language = np.where(mislabelled, np.array(languages)[rng.integers(0, len(languages), size=n)], language)
 
-    ticket_id = "T" + _zero_padded(np.arange(1, n + 1), 8)
+    ticket_id = "T" + _zero_padded(ticket_num, 8)
     contact_type = np.where(use_phone, "phone", "email")
     planted = pd.concat(
         [
@@ -159,17 +201,15 @@ def generate(config: GeneratorConfig) -> RawExport:
             "user_id": user_id,
             "customer_name": pd.Series(first).str.capitalize() + " " + pd.Series(last).str.capitalize(),
             "customer_email": email,
-            "created_at": pd.Series(created_at).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "channel": channel,
+            "created_at": pd.Series(rows.created_at).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "channel": rows.channel,
             "language": language,
             "subject": subject,
             "body": body,
             "category": np.array(classes)[class_idx],
         }
     )
-    annotations = _annotations(rng, tickets, classes, config)
-    opt_outs = _opt_outs(rng, tickets, config)
-    return RawExport(tickets=tickets, annotations=annotations, opt_outs=opt_outs, planted=planted)
+    return tickets, planted
 
 
 def write_landing(export: RawExport, root: Path) -> dict[str, Path]:
@@ -177,15 +217,25 @@ def write_landing(export: RawExport, root: Path) -> dict[str, Path]:
     tickets_dir = root / "tickets"
     tickets_dir.mkdir(parents=True, exist_ok=True)
     day = export.tickets["created_at"].str.slice(0, 10)
-    by_day = dict(tuple(export.tickets.groupby(day, sort=True)))
-    # A quiet day still lands a file (header only), as a real daily export would.
-    for value in pd.date_range(min(by_day), max(by_day), freq="D").strftime("%Y-%m-%d"):
-        _write_csv(by_day.get(value, export.tickets.iloc[0:0]), tickets_dir / f"{value}.csv")
+    write_days(export.tickets, pd.date_range(day.min(), day.max(), freq="D"), tickets_dir)
     (root / "annotations").mkdir(parents=True, exist_ok=True)
     (root / "consent").mkdir(parents=True, exist_ok=True)
     _write_csv(export.annotations, root / "annotations" / "annotations.csv")
     _write_csv(export.opt_outs, root / "consent" / "opt_outs.csv")
-    return {"tickets": tickets_dir, "annotations": root / "annotations", "consent": root / "consent"}
+    return landing_folders(root)
+
+
+def landing_folders(root: Path) -> dict[str, Path]:
+    """Where a landing zone under `root` keeps each table."""
+    return {"tickets": root / "tickets", "annotations": root / "annotations", "consent": root / "consent"}
+
+
+def write_days(tickets: pd.DataFrame, days: pd.DatetimeIndex, tickets_dir: Path) -> None:
+    """One CSV per day of `days` (`YYYY-MM-DD.csv`) holding the tickets created that day."""
+    by_day = dict(tuple(tickets.groupby(tickets["created_at"].str.slice(0, 10), sort=True)))
+    # A quiet day still lands a file (header only), as a real daily export would.
+    for value in days.strftime("%Y-%m-%d"):
+        _write_csv(by_day.get(value, tickets.iloc[0:0]), tickets_dir / f"{value}.csv")
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -203,12 +253,11 @@ def _normalised(weights: dict[str, float]) -> np.ndarray:
     return values / values.sum()
 
 
-def _timestamps(rng: np.random.Generator, n: int, as_of: date, months: int) -> np.ndarray:
+def _window(as_of: date, months: int) -> tuple[np.datetime64, int]:
+    """The start (midnight) and length in seconds of `months` of history ending with day `as_of`."""
     end = datetime.combine(as_of, time.min) + relativedelta(days=1)
     start = end - relativedelta(months=months)
-    span = int((end - start).total_seconds())
-    offsets = rng.integers(0, span, size=n).astype("timedelta64[s]")
-    return np.datetime64(start, "s") + offsets
+    return np.datetime64(start, "s"), int((end - start).total_seconds())
 
 
 def _pick_by_language(rng, bank: dict[str, list[str]], languages, lang_idx) -> pd.Series:
@@ -290,8 +339,8 @@ def _annotations(rng, tickets: pd.DataFrame, classes: list[str], config: Generat
     )
 
 
-def _opt_outs(rng, tickets: pd.DataFrame, config: GeneratorConfig) -> pd.DataFrame:
-    users = tickets["user_id"].drop_duplicates().sort_values().to_numpy()
+def _opt_outs(rng, users: np.ndarray, config: GeneratorConfig) -> pd.DataFrame:
+    """Opt-outs of `opt_out_share` of `users` (user ids), each on a day of the year before as_of."""
     chosen = users[rng.random(len(users)) < config.opt_out_share]
     end = datetime.combine(config.as_of, time.min)
     days_ago = rng.integers(0, 365, size=len(chosen))

@@ -23,8 +23,6 @@ in between lands the export again, the same way.
 from __future__ import annotations
 
 import glob
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.lib.batches import text_hashes
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet, write_text
 from pipelines.lib.ingest.records import POSITION, Records
@@ -110,7 +109,7 @@ def read_ledger(paths: DatasetPaths, source: str) -> LandingLedger:
 
 
 #: the id index of the exports being landed: one row per record (id, export's order, day, usable)
-ID, ORDER, DAY, USABLE = "_id", "_order", "_day", "_usable"
+ID, ORDER, DAY, USABLE, HASH = "_id", "_order", "_day", "_usable", "_hash"
 
 
 @dataclass(frozen=True)
@@ -140,67 +139,52 @@ def land_exports(
     an id wins); one already in the ledger is skipped. With `write=False` nothing is written:
     the days a landing would change (for a sensor). `watermark` is stored in the ledger (SQL).
 
-    `exports` may be a generator that reads each export as it is asked for: one export is held
-    at a time. Its records are staged per day in a private folder beside the days, and only their
-    ids, days and export are kept until every export has been read (the duplicate rule needs the
-    last copy of each id), so memory is bounded by an export plus an id index, not by a backlog."""
+    `exports` may be a generator that reads each export as it is asked for: one export is held at
+    a time, so memory is bounded by an export and an index of the new records' ids, not by a
+    backlog. Each export's records are added to their days as it is read; once every export is
+    read, the copies a later export replaced are removed from the days that hold them. The
+    exports being landed are named in a marker file first, so a run killed half-way leaves
+    records the next landing knows to remove before it lands those exports again."""
     ledger = read_ledger(paths, source.name)
-    known = {e.sha256 for e in ledger.exports}
-    landing_dir = paths.landed(source.name, "x").parent
+    landed_before = {e.sha256 for e in ledger.exports}
+    known = set(landed_before)
+    folder = paths.landed(source.name, "x").parent
     filed_on = landing_day(source, as_of, now)
     if write:
         prepare_dataset(paths, spec)  # the landing copies hold the records as written: owner-only
-    with _Staging(landing_dir if write else None) as staging:
-        fresh: list[_Fresh] = []
-        index: list[pd.DataFrame] = []  # per fresh export: id, order, day, usable (one row per record)
-        for export in exports:
-            if export.sha256 in known:
-                continue
-            known.add(export.sha256)
-            order = len(fresh)
-            placed = _placed(spec, source, export, order, filed_on, now)
-            index.append(_index_of(spec, placed, order))
-            staging.stage(order, placed)
-            # The export's records are staged: only what the ledger says of it is kept.
-            records = export.records
-            fresh.append(_Fresh(export.file, export.sha256, records.count, records.blank, export.stamp))
-            del placed, export, records
-        if not fresh:
-            if write and watermark is not None and watermark != ledger.watermark:
-                _write_ledger(paths, ledger.model_copy(update={"watermark": watermark}))
-            return Landing([], [])
-        new = pd.concat(index, ignore_index=True)
-        del index
-        replaced = np.zeros(len(fresh), dtype=np.int64)
-        latest = _latest_orders(spec, source, new)
-        if len(latest):
-            # Within the new exports, the last export's copies of an id win over earlier ones'.
-            beaten = _beaten(new[ID], new[ORDER], new[USABLE], latest)
-            np.add.at(replaced, latest.loc[new.loc[beaten, ID]].to_numpy(), 1)
-            new = new.loc[~beaten].reset_index(drop=True)
-        winners = new.loc[new[USABLE], [ID, ORDER]].drop_duplicates(ID).set_index(ID)[ORDER]
-        fresh_shas = {e.sha256 for e in fresh}
-        touched: dict[str, pd.DataFrame | None] = {}
-        for day_file in sorted(landing_dir.glob("*.parquet")):
-            kept = _drop_stale(day_file, spec, source, winners, fresh_shas, replaced)
-            if kept is not None:
-                touched[day_file.stem] = kept
-        new_days = sorted(new[DAY].unique())
-        # Blank records are booked on the landing day: its accounting changes even if no record lands there.
-        blank_day = {filed_on.isoformat()} if any(e.blank for e in fresh) else set()
-        days = sorted(set(touched) | set(new_days) | blank_day)
-        if write:
-            for day in days:
-                before = touched.pop(day, None)
-                if before is None and paths.landed(source.name, day).is_file():
-                    before = pd.read_parquet(paths.landed(source.name, day))
-                added = staging.day(day, spec, latest)
-                parts = [f for f in (before, added) if f is not None]
-                if parts:
-                    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-                    write_parquet(frame, paths.landed(source.name, day))
-    # Per export, its records placed per day (a copy a later export in this landing beat is not).
-    placed_days = new.groupby([ORDER, DAY]).size()
+        _remove_unfinished(folder, landed_before)
+    before = sorted(p.stem for p in folder.glob("*.parquet"))
+    fresh: list[_Fresh] = []
+    index: list[pd.DataFrame] = []  # per fresh export: one row per record (id, order, day, usable)
+    try:
+        _place_each(paths, spec, source, exports, known, fresh, index, filed_on, now, write)
+    except BaseException:
+        if write:  # an export that cannot be read lands none: the days are as they were
+            _remove_unfinished(folder, landed_before)
+        raise
+    if not fresh:
+        if write and watermark is not None and watermark != ledger.watermark:
+            _write_ledger(paths, ledger.model_copy(update={"watermark": watermark}))
+        return Landing([], [])
+    new = pd.concat(index, ignore_index=True)
+    del index
+    # The last new export holding an id: its copy replaces every other one.
+    lookup = _NewIds(new if _latest_wins(spec, source) else new.iloc[:0])
+    beaten = _beaten(new, lookup.shared())
+    orders = {e.sha256: order for order, e in enumerate(fresh)}
+    replaced = np.zeros(len(fresh), dtype=np.int64)
+    # Days that may hold a replaced copy: every day landed before, and the new days of beaten copies.
+    suspects = sorted(set(before) | {_iso(d) for d in new.loc[beaten, DAY].unique()}) if len(lookup) else []
+    emptied = {}
+    for day in suspects:
+        kept = _without_replaced(paths.landed(source.name, day), spec, lookup, orders, replaced, write)
+        if kept is not None:
+            emptied[day] = kept
+    new = new.loc[~beaten]
+    # Blank records are booked on the landing day: its accounting changes even if no record lands there.
+    blank_day = {filed_on.isoformat()} if any(e.blank for e in fresh) else set()
+    days = sorted(set(emptied) | {_iso(d) for d in new[DAY].unique()} | blank_day)
+    placed_days = {int(o): per.value_counts().sort_index() for o, per in new.groupby(ORDER)[DAY]}
     landed = [
         LandedExport(
             file=e.file,
@@ -209,7 +193,7 @@ def land_exports(
             landed_on=filed_on,
             records=e.records,
             blank=e.blank,
-            days={str(d): int(n) for d, n in placed_days.loc[order].items()} if order in placed_days.index else {},
+            days={_iso(d): int(n) for d, n in placed_days.get(order, pd.Series()).items()},
             replaced=int(replaced[order]),
             size=e.stamp[0] if e.stamp else None,
             mtime_ns=e.stamp[1] if e.stamp else None,
@@ -219,6 +203,7 @@ def land_exports(
     if write:
         entries = ledger.exports + landed
         _write_ledger(paths, ledger.model_copy(update={"exports": entries, "watermark": watermark or ledger.watermark}))
+        _marker(folder).unlink(missing_ok=True)
     return Landing(landed, days)
 
 
@@ -253,121 +238,191 @@ def _placed(
     return frame
 
 
+def _place_each(
+    paths: DatasetPaths,
+    spec: DatasetSpec,
+    source: SourceSpec,
+    exports: Iterable[Export],
+    known: set[str],
+    fresh: list[_Fresh],
+    index: list[pd.DataFrame],
+    filed_on: date,
+    now: datetime,
+    write: bool,
+) -> None:
+    """Read the exports one at a time and add each new one's records to their days (with
+    `write`), appending what the ledger keeps of it to `fresh` and its id index to `index`."""
+    folder = paths.landed(source.name, "x").parent
+    for export in exports:
+        if export.sha256 in known:
+            continue
+        known.add(export.sha256)
+        placed = _placed(spec, source, export, len(fresh), filed_on, now)
+        index.append(_index_of(spec, placed, len(fresh)))
+        records = export.records
+        fresh.append(_Fresh(export.file, export.sha256, records.count, records.blank, export.stamp))
+        del export, records  # only what the ledger says of an export is kept once it is placed
+        if write:
+            _mark_unfinished(folder, [e.sha256 for e in fresh])
+            _add_to_days(paths, source, placed)
+        del placed
+
+
 def _index_of(spec: DatasetSpec, placed: pd.DataFrame, order: int) -> pd.DataFrame:
     """The id index rows of one export's placed records: id, order, day and whether the record
-    can take part in the duplicate rule (parsed, in range, with an id)."""
+    takes part in the duplicate rule (parsed, in range, with an id)."""
     ids = placed[spec.id_column]
     return pd.DataFrame(
         {
-            ID: ids.to_numpy(),
+            ID: ids.astype("str"),
             ORDER: np.full(len(placed), order, dtype=np.int32),
-            DAY: placed["_day"].to_numpy(),
-            USABLE: (placed[PROBLEM].isna() & ids.notna()).to_numpy(),
+            DAY: _day_numbers(placed["_day"]),
+            USABLE: placed[PROBLEM].isna() & ids.notna(),
+            HASH: text_hashes(ids),
         }
-    ).astype({ID: "str", DAY: "str"})
+    )
 
 
-def _latest_orders(spec: DatasetSpec, source: SourceSpec, index: pd.DataFrame) -> pd.Series:
-    """For each id that more than one new export holds (`duplicates: latest` with an id column),
-    the order of the last export holding it; empty otherwise."""
-    if source.duplicates != "latest" or spec.columns.id is None or not index[USABLE].any():
-        return pd.Series(dtype="int32", index=pd.Index([], dtype="str"))
-    pairs = index.loc[index[USABLE], [ID, ORDER]].drop_duplicates()
-    shared = pairs[pairs[ID].duplicated(keep=False)]
-    return shared.groupby(ID)[ORDER].max()
+def _day_numbers(days: pd.Series) -> np.ndarray:
+    """ISO days as proleptic ordinals (int32): an index of many records keeps 4 bytes a day."""
+    codes, uniques = pd.factorize(days)
+    return np.array([date.fromisoformat(d).toordinal() for d in uniques], dtype=np.int32)[codes]
 
 
-def _beaten(ids: pd.Series, orders: pd.Series, usable: pd.Series, latest: pd.Series) -> np.ndarray:
-    """Which records a later export of the same landing replaces: usable, and their id's last
-    export (`latest`) comes after theirs."""
-    if not len(latest):
-        return np.zeros(len(ids), dtype=bool)
-    candidate = usable.to_numpy() & is_in(ids, latest.index).to_numpy()
-    beaten = np.zeros(len(ids), dtype=bool)
-    last = latest.loc[ids[candidate]].to_numpy()
-    beaten[candidate] = orders.to_numpy()[candidate] < last
+def _iso(ordinal: int) -> str:
+    return date.fromordinal(int(ordinal)).isoformat()
+
+
+def _latest_wins(spec: DatasetSpec, source: SourceSpec) -> bool:
+    """Whether a later copy of an id replaces the earlier one (`duplicates: latest`, with ids)."""
+    return source.duplicates == "latest" and spec.columns.id is not None
+
+
+def _beaten(new: pd.DataFrame, shared: pd.Series) -> np.ndarray:
+    """Which new records a later export of the same landing replaces: usable, and the last
+    export holding their id (`shared`, for the ids more than one new record holds) comes after
+    theirs."""
+    beaten = np.zeros(len(new), dtype=bool)
+    if not len(shared):
+        return beaten
+    candidates = np.flatnonzero(new[USABLE].to_numpy() & is_in(new[ID], shared.index).to_numpy())
+    last = shared.reindex(pd.Index(new[ID].iloc[candidates])).to_numpy()
+    beaten[candidates] = new[ORDER].to_numpy()[candidates] < last
     return beaten
 
 
-class _Staging:
-    """The records of the exports being landed, one parquet file per export and day, in a private
-    folder beside the landed days; removed when the landing ends (the next landing removes one a
-    killed run left). With no folder (`write=False`) nothing is staged."""
+class _NewIds:
+    """The ids of the new exports' usable records, to find the last new export holding an id:
+    their 64-bit hashes, sorted to look up by bisection, beside the index's ids; equal hashes are
+    confirmed on the ids (as `batches.SeenValues` does). 16 bytes a record beside the index,
+    where a hash table of 10M ids costs about 100."""
 
-    def __init__(self, landing_dir: Path | None) -> None:
-        self._landing_dir = landing_dir
-        self._folder: Path | None = None
-        self._parts: dict[str, list[int]] = {}
-        self._columns: dict[str, object] = {}  # every column staged, in order of appearance, with its dtype
+    def __init__(self, new: pd.DataFrame) -> None:
+        rows = np.flatnonzero(new[USABLE].to_numpy())
+        hashes = new[HASH].to_numpy()[rows]
+        by_hash = np.argsort(hashes, kind="stable")
+        self._new, self._hashes, self._rows = new, hashes[by_hash], rows[by_hash]
 
-    def __enter__(self) -> _Staging:
-        if self._landing_dir is not None:
-            self._landing_dir.mkdir(parents=True, exist_ok=True)
-            for stale in self._landing_dir.glob(".staging-*"):
-                shutil.rmtree(stale, ignore_errors=True)
-            self._folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=self._landing_dir))
-        return self
+    def __len__(self) -> int:
+        return len(self._rows)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
+    def shared(self) -> pd.Series:
+        """The last export holding each id that more than one new record holds (order by id)."""
+        equal = self._hashes[1:] == self._hashes[:-1]
+        twin = np.zeros(len(self._hashes), dtype=bool)
+        twin[1:] |= equal
+        twin[:-1] |= equal
+        last = self._last(self._rows[twin])
+        counts = self._new[ID].iloc[self._rows[twin]].value_counts()
+        return last[counts.reindex(last.index).to_numpy() > 1]
 
-    def stage(self, order: int, placed: pd.DataFrame) -> None:
-        """Stage one export's placed records (with their `_day` and `_order`)."""
-        if self._folder is None:
-            return
-        records = placed.drop(columns=["_day", "_order"])
-        for name, dtype in records.dtypes.items():
-            self._columns.setdefault(str(name), dtype)
-        for day, rows in records.groupby(placed["_day"], sort=False):
-            write_parquet(rows, self._folder / f"{day}.{order:06d}.parquet", private=True)
-            self._parts.setdefault(str(day), []).append(order)
+    def last_orders(self, ids: pd.Series) -> np.ndarray:
+        """For each of `ids`, the order of the last new export holding it; -1 where none does."""
+        found = np.full(len(ids), -1, dtype=np.int64)
+        if not len(self._rows) or not len(ids):
+            return found
+        hashes = text_hashes(ids)
+        low = np.searchsorted(self._hashes, hashes, "left")
+        high = np.searchsorted(self._hashes, hashes, "right")
+        maybe = np.flatnonzero(high > low)
+        if maybe.size:
+            counts = (high - low)[maybe]
+            # Every position of each range [low, high), one after another.
+            at = np.repeat(low[maybe] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            last = self._last(self._rows[at])
+            looked = last.reindex(pd.Index(ids.iloc[maybe].astype("str")))
+            found[maybe] = looked.fillna(-1).to_numpy(dtype=np.int64)
+        return found
 
-    def day(self, day: str, spec: DatasetSpec, latest: pd.Series) -> pd.DataFrame | None:
-        """A day's staged records, export after export, without the copies a later export of the
-        landing replaces; None when no export placed a record in it."""
-        assert self._folder is not None
-        frames = []
-        for order in self._parts.get(day, []):
-            rows = pd.read_parquet(self._folder / f"{day}.{order:06d}.parquet")
-            ids = rows[spec.id_column]
-            usable = rows[PROBLEM].isna() & ids.notna()
-            beaten = _beaten(ids, pd.Series(order, index=rows.index), usable, latest)
-            frames.append(rows.loc[~beaten] if beaten.any() else rows)
-        if not frames:
-            return None
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
-        if list(frame.columns) != list(self._columns):
-            # Exports with other columns: each day has every column any of them brought, as one frame had.
-            frame = frame.reindex(columns=list(self._columns))
-            frame = frame.astype({c: d for c, d in self._columns.items() if frame[c].isna().all()})
-        return frame
+    def _last(self, rows: np.ndarray) -> pd.Series:
+        """The last order of each id among the index's `rows`."""
+        part = self._new.iloc[rows]
+        return part.groupby(ID, sort=False)[ORDER].max()
 
 
-def _drop_stale(
+def _add_to_days(paths: DatasetPaths, source: SourceSpec, placed: pd.DataFrame) -> None:
+    """Append one export's placed records to the files of their days."""
+    for day, rows in placed.groupby("_day", sort=True):
+        path = paths.landed(source.name, str(day))
+        added = rows.drop(columns=["_day", "_order"])
+        frame = pd.concat([pd.read_parquet(path), added], ignore_index=True) if path.is_file() else added
+        write_parquet(frame.reset_index(drop=True), path)
+
+
+def _without_replaced(
     day_file: Path,
     spec: DatasetSpec,
-    source: SourceSpec,
-    winners: pd.Series,
-    fresh: set[str],
+    lookup: _NewIds,
+    orders: dict[str, int],
     replaced: np.ndarray,
+    write: bool,
 ) -> pd.DataFrame | None:
-    """A landed day without the records the new exports supersede (their ids, with `latest`) or
-    replay (their own sha256); None when it keeps every record. Counts replaced copies on the
-    export that replaced them."""
+    """Remove from a landed day the copies of ids a new export replaces: a record landed before
+    (or by an earlier export of this landing) whose id the last new export holding it (`lookup`)
+    holds too. Counts each on the export that replaced it; returns what the day keeps (written
+    back with `write`), or None when it keeps every record or has no file."""
+    if not day_file.is_file():
+        return None
     id_column = spec.id_column
-    columns = [id_column, SHA256, PROBLEM]
-    head = pd.read_parquet(day_file, columns=columns)
-    stale = is_in(head[SHA256], fresh).to_numpy().copy()
-    if source.duplicates == "latest" and spec.columns.id is not None and len(winners):
-        superseded = is_in(head[id_column], winners.index).to_numpy() & head[PROBLEM].isna().to_numpy() & ~stale
-        if superseded.any():
-            np.add.at(replaced, winners.loc[head.loc[superseded, id_column]].to_numpy(), 1)
-            stale |= superseded
+    head = pd.read_parquet(day_file, columns=[id_column, SHA256, PROBLEM])
+    winner = lookup.last_orders(head[id_column])
+    order = head[SHA256].map(orders).fillna(-1).to_numpy()  # -1: landed before this landing
+    stale = (winner >= 0) & head[PROBLEM].isna().to_numpy() & head[id_column].notna().to_numpy() & (order < winner)
     if not stale.any():
         return None
+    np.add.at(replaced, winner[stale], 1)
     frame = pd.read_parquet(day_file)
-    return frame.loc[~stale].reset_index(drop=True)
+    kept = frame.loc[~stale].reset_index(drop=True)
+    if write:
+        write_parquet(kept, day_file)
+    return kept
+
+
+def _marker(folder: Path) -> Path:
+    """The file naming the exports a landing is placing (sha256 per line) until its ledger is
+    written."""
+    return folder / ".landing"
+
+
+def _mark_unfinished(folder: Path, shas: list[str]) -> None:
+    write_text("".join(f"{sha}\n" for sha in shas), _marker(folder))
+
+
+def _remove_unfinished(folder: Path, landed: set[str]) -> None:
+    """Remove the records of exports a killed landing placed but never entered in the ledger, so
+    they land again the same way."""
+    marker = _marker(folder)
+    if not marker.is_file():
+        return
+    unfinished = set(marker.read_text(encoding="utf-8").split()) - landed
+    for day_file in sorted(folder.glob("*.parquet")) if unfinished else []:
+        shas = pd.read_parquet(day_file, columns=[SHA256])[SHA256]
+        stale = is_in(shas, unfinished).to_numpy()
+        if stale.all():
+            day_file.unlink()
+        elif stale.any():
+            write_parquet(pd.read_parquet(day_file).loc[~stale].reset_index(drop=True), day_file)
+    marker.unlink()
 
 
 def _write_ledger(paths: DatasetPaths, ledger: LandingLedger) -> None:

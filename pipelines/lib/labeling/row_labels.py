@@ -92,14 +92,15 @@ def label_batch(
     decided = known.decided
     frame = eligible.copy()
     source = frame[label].astype("str")
-    adjudicated = ids.map(decided["label"]).astype("str")
+    found = _looked_up(ids, decided)
+    adjudicated = found["label"].astype("str")
     human_label = adjudicated.notna()
     tally.changed += int((human_label & source.notna() & (source != adjudicated)).sum())
     frame[label] = adjudicated.where(human_label, source)
     frame["label_source"] = pd.Series(np.where(human_label, "adjudicated", "source"), index=frame.index, dtype="str")
-    frame["label_how"] = ids.map(decided["how"]).fillna("").astype("str")
-    frame["label_annotators"] = ids.map(decided["annotators"]).fillna(0).astype("int64")
-    frame["label_batch"] = ids.map(known.batch_of).fillna("").astype("str")
+    frame["label_how"] = found["how"].fillna("").astype("str")
+    frame["label_annotators"] = found["annotators"].fillna(0).astype("int64")
+    frame["label_batch"] = _looked_up(ids, known.batch_of).fillna("").astype("str")
     _apply_feedback(frame, ids, known.feedback, human_label, spec, tally)
 
     pool = frame[label].isna()
@@ -138,6 +139,13 @@ def label_batch(
     return frame, held[~queued[pool].to_numpy()].reset_index(drop=True)
 
 
+def _looked_up(ids: pd.Series, table: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """`table`'s row (or value) for each id, missing where it has none, aligned with `ids`; its
+    index holds each id once. One lookup for every column: `ids.map` per column looks each id up
+    again and rebuilds a text column value by value."""
+    return table.reindex(pd.Index(ids)).set_axis(ids.index)
+
+
 def _apply_feedback(
     frame: pd.DataFrame,
     ids: pd.Series,
@@ -150,8 +158,8 @@ def _apply_feedback(
     is; a kept suggestion (weak) only on a row with no label at all, and only when
     `feedback.labels.train_accepted`. Counts them, and the (event, label) pairs used, in `tally`."""
     label = spec.labels.column
-    how = ids.map(feedback["how"])
-    value = ids.map(feedback["label"])
+    found = _looked_up(ids, feedback)
+    how, value = found["how"], found["label"]
     correction = how.eq("changed").fillna(False) & ~human
     replaced = int((correction & frame[label].notna() & frame[label].ne(value)).sum())
     kept_suggestion = how.eq("accepted").fillna(False) & ~human & frame[label].isna()
@@ -161,8 +169,8 @@ def _apply_feedback(
     frame.loc[correction, "label_source"] = "feedback"
     frame.loc[kept_suggestion & train, "label_source"] = "weak"
     frame.loc[taken, "label_how"] = how[taken]
-    frame["label_ref"] = ids.map(feedback["ref"]).where(taken, "").astype("str")
-    frame["label_model_version"] = ids.map(feedback["model_version"]).where(taken, "").astype("str")
+    frame["label_ref"] = found["ref"].where(taken, "").astype("str")
+    frame["label_model_version"] = found["model_version"].where(taken, "").astype("str")
     tally.used += zip(frame.loc[taken, "label_ref"], frame.loc[taken, label].astype("str"), strict=True)
     tally.feedback.update(
         {
@@ -194,7 +202,7 @@ def _audit_batch(
         {
             "drawn": int(drawn.sum()),
             "annotated": int(annotated.sum()),
-            "agreed": int((annotated & adjudicated.eq(ids.map(feedback["label"]))).sum()),
+            "agreed": int((annotated & adjudicated.eq(_looked_up(ids, feedback["label"]))).sum()),
         }
     )
     pending = drawn & ~annotated

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from pipelines.lib.audit.events import record_retention
 from pipelines.lib.durations import cutoff
-from pipelines.lib.files import write_parquet
+from pipelines.lib.files import write_parquet, write_text
 from pipelines.lib.hashing import file_sha256
 from pipelines.lib.ingest.landing import read_ledger
 from pipelines.lib.ingest.timestamps import parse_timestamps
@@ -106,13 +106,14 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[d
     limit = pd.Timestamp(cutoff(as_of, sensitive.keep))
     folders = [paths.warehouse / "redacted"]
     folders += [paths.warehouse / f"{zone}_{s.name}" for s in spec.sources for zone in ("landed", "raw")]
+    sweeps = _Sweeps.load(paths.retention_sweeps, spec, sensitive.categories)
     records = []
     for folder in folders:
         for path in sorted(folder.glob("*.parquet")):
             day = _day(path)
-            if day is None or day >= limit.date():
+            if day is None or day >= limit.date() or sweeps.current(path, limit):
                 continue
-            expired = _sensitive_expired(path, spec, sensitive.categories, limit, day)
+            expired, next_expiry = _sensitive_expired(path, spec, sensitive.categories, limit, day)
             if expired is not None:
                 # Only a day that loses rows is read whole and written again; every other is
                 # read as two columns (the label and the timestamp).
@@ -126,29 +127,82 @@ def _expire_sensitive_rows(root: Path, spec: DatasetSpec, as_of: date) -> list[d
                         "rule": "sensitive",
                     }
                 )
+            sweeps.swept(path, next_expiry)
+    sweeps.save()
     return records
+
+
+class _Sweeps:
+    """The stored days swept before, so that a run reads only the days that changed since, or
+    that hold a sensitive row whose time has come (`next_expiry`). Kept per file with its size
+    and mtime, for the sensitive categories and columns they were swept for: another set of
+    categories sweeps every day again."""
+
+    def __init__(self, path: Path, key: dict, files: dict[str, list]) -> None:
+        self._path, self._key, self._files, self._seen = path, key, files, {}
+
+    @classmethod
+    def load(cls, path: Path, spec: DatasetSpec, categories: list[str]) -> _Sweeps:
+        key = {"label": spec.labels.column, "timestamp": spec.columns.timestamp, "categories": sorted(categories)}
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            stored = {}
+        return cls(path, key, stored.get("files", {}) if stored.get("key") == key else {})
+
+    def current(self, path: Path, limit: pd.Timestamp) -> bool:
+        """Whether `path` is unchanged since it was swept and none of its rows expires by `limit`."""
+        entry = self._files.get(self._name(path))
+        if entry is None:
+            return False
+        stat = path.stat()
+        size, mtime_ns, next_expiry = entry
+        fresh = [size, mtime_ns] == [stat.st_size, stat.st_mtime_ns]
+        if fresh and (next_expiry is None or limit <= pd.Timestamp(next_expiry)):
+            self._seen[self._name(path)] = entry
+            return True
+        return False
+
+    def swept(self, path: Path, next_expiry: pd.Timestamp | None) -> None:
+        stat = path.stat()
+        when = None if next_expiry is None else next_expiry.isoformat()
+        self._seen[self._name(path)] = [stat.st_size, stat.st_mtime_ns, when]
+
+    def _name(self, path: Path) -> str:
+        return str(path.relative_to(self._path.parent))  # `raw_tickets/2026-01-01.parquet`
+
+    def save(self) -> None:
+        """Keep the days swept or found current now (a day deleted since is forgotten)."""
+        if self._seen or self._path.is_file():
+            write_text(json.dumps({"key": self._key, "files": self._seen}, sort_keys=True) + "\n", self._path)
 
 
 def _sensitive_expired(
     path: Path, spec: DatasetSpec, categories: list[str], limit: pd.Timestamp, day: date
-) -> np.ndarray | None:
+) -> tuple[np.ndarray | None, pd.Timestamp | None]:
     """Which rows of a stored day are of a sensitive class and older than `limit` (a boolean
-    mask over the file's rows), or None when none is. Reads the label and timestamp columns only."""
+    mask over the file's rows, or None when none is), and the earliest instant at which one of
+    its other sensitive rows will be (None when none will: a row with no readable time is kept).
+    Reads the label and timestamp columns only."""
     label, timestamp = spec.labels.column, spec.columns.timestamp
     table = pq.read_table(path, columns=[label, timestamp] if timestamp else [label])
     candidates = table[label].to_pandas().isin(categories).to_numpy(dtype=bool)
     if not candidates.any():
-        return None
+        return None, None
     # With no timestamp column an example is as old as the day its export landed.
     if timestamp:
         stamps = table[timestamp].to_pandas()
         if not pd.api.types.is_datetime64_any_dtype(stamps):
             stamps = parse_timestamps(stamps)  # landed days hold the text as written (unparseable: NaT, kept)
         old = (stamps < limit).to_numpy(dtype=bool, na_value=False)
+        # A record dated after its landing waits in the landing day: it expires when its time comes.
+        later = stamps[candidates & ~old].dropna()
+        next_expiry = later.min() if len(later) else None
     else:
         old = np.full(len(candidates), pd.Timestamp(day, tz="UTC") < limit)
+        next_expiry = None
     expired = candidates & old
-    return expired if expired.any() else None
+    return (expired if expired.any() else None), next_expiry
 
 
 def commit_pending_log(paths: DatasetPaths) -> Path:
