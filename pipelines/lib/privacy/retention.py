@@ -139,7 +139,8 @@ class _Sweeps:
     categories sweeps every day again."""
 
     def __init__(self, path: Path, key: dict, files: dict[str, list]) -> None:
-        self._path, self._key, self._files, self._seen = path, key, files, {}
+        self._path, self._key, self._files = path, key, files
+        self._seen: dict[str, list] = {}  # what `save` keeps: days swept now, or found current
 
     @classmethod
     def load(cls, path: Path, spec: DatasetSpec, categories: list[str]) -> _Sweeps:
