@@ -2,8 +2,9 @@
 
 For each scale (default 1M, 3M, 10M tickets over 18 months), in a child process of its own:
 generate and land the export (one CSV per day, the last day held back), materialize the whole
-ticket_triage graph and release it, then land the held-back day and run that day alone, as the
-landing sensor and the daily schedule do (`trainset run --from DAY --to DAY`). Prints wall time
+ticket_triage graph and release it, then land the held-back day and run that day alone in a
+process of its own, as the landing sensor and the daily schedule do (`trainset run --from DAY
+--to DAY`). Prints wall time
 and peak RSS per stage (each Dagster step, from its start and end events in the run's event log;
 RSS sampled every 20 ms from /proc/self/status and the maximum taken over the step), then a
 linear fit of seconds and peak MB against rows across the scales run.
@@ -194,11 +195,9 @@ def measure_scale(rows: int, out: Path) -> None:
             result.stages += stages
 
             land_held_day(held, root)
-            started = time.time()
-            result.incremental, result.incremental_release = timed_run(
-                sampler, "one day", root=root, start=new_day, end=new_day
-            )
-            result.incremental_seconds = time.time() - started
+            day = run_day(root, new_day)
+            result.incremental = [Stage(**stage) for stage in day["stages"]]
+            result.incremental_release, result.incremental_seconds = day["outcome"], day["seconds"]
             result.incremental_peak_mb = max(s.peak_mb for s in result.incremental)
         # The pipeline's peak: the generator is a process of its own, shown on its line.
         result.peak_mb = max(s.peak_mb for s in result.stages[1:])
@@ -213,6 +212,31 @@ def measure_scale(rows: int, out: Path) -> None:
 def available_mb() -> float:
     """MemAvailable of the machine, MB."""
     return rss_kb(Path("/proc/meminfo"), "MemAvailable") / 1024
+
+
+def run_day(root: Path, day: date) -> dict:
+    """The one-day run in a process of its own, as the schedule's and the sensor's runs are (a
+    run after the history in the same process would carry what the history left in memory):
+    its stages, outcome and wall seconds."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        out = Path(handle.name)
+    try:
+        command = [sys.executable, __file__, "--day", str(day), "--root", str(root), "--out", str(out)]
+        subprocess.run(command, check=True)
+        return json.loads(out.read_text())
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def measure_day(root: Path, day: date, out: Path) -> None:
+    """Grandchild: land the day the child put back and run it alone; writes its stages, outcome
+    and wall seconds as JSON to `out`."""
+    with RssSampler() as sampler:
+        started = time.time()
+        stages, outcome = timed_run(sampler, "one day", root=root, start=day, end=day)
+    out.write_text(
+        json.dumps({"stages": [asdict(s) for s in stages], "outcome": outcome, "seconds": time.time() - started})
+    )
 
 
 def run_child(rows: int, limit_mb: float) -> ScaleResult:
@@ -298,7 +322,11 @@ def main() -> None:
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--as-of", type=date.fromisoformat, help=argparse.SUPPRESS)
+    parser.add_argument("--day", type=date.fromisoformat, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.day:
+        measure_day(args.root, args.day, args.out)
+        return
     if args.generate:
         started = time.time()
         generate_landing(args.generate, args.root, args.as_of)
