@@ -16,8 +16,9 @@ stable for the same export, and unique.
 
 The landing ledger (`DatasetPaths.landing_ledger`) lists every landed export: file, sha256, when
 it landed, records read, blank records, records per day, earlier copies replaced. Days are written
-before the ledger, and a replayed export first removes its own earlier records, so a run killed
-in between lands the export again, the same way.
+before the ledger, and the exports being landed are named in a marker file first: records of an
+export the ledger does not list are removed before it lands again, so a run killed in between
+lands the export again, the same way; an export that cannot be read lands none of its backlog.
 """
 
 from __future__ import annotations
@@ -175,11 +176,11 @@ def land_exports(
     replaced = np.zeros(len(fresh), dtype=np.int64)
     # Days that may hold a replaced copy: every day landed before, and the new days of beaten copies.
     suspects = sorted(set(before) | {_iso(d) for d in new.loc[beaten, DAY].unique()}) if len(lookup) else []
-    emptied = {}
-    for day in suspects:
-        kept = _without_replaced(paths.landed(source.name, day), spec, lookup, orders, replaced, write)
-        if kept is not None:
-            emptied[day] = kept
+    emptied = [
+        day
+        for day in suspects
+        if _without_replaced(paths.landed(source.name, day), spec, lookup, orders, replaced, write)
+    ]
     new = new.loc[~beaten]
     # Blank records are booked on the landing day: its accounting changes even if no record lands there.
     blank_day = {filed_on.isoformat()} if any(e.blank for e in fresh) else set()
@@ -376,26 +377,24 @@ def _without_replaced(
     orders: dict[str, int],
     replaced: np.ndarray,
     write: bool,
-) -> pd.DataFrame | None:
-    """Remove from a landed day the copies of ids a new export replaces: a record landed before
-    (or by an earlier export of this landing) whose id the last new export holding it (`lookup`)
-    holds too. Counts each on the export that replaced it; returns what the day keeps (written
-    back with `write`), or None when it keeps every record or has no file."""
+) -> bool:
+    """Remove from a landed day (with `write`) the copies of ids a new export replaces: a record
+    landed before (or by an earlier export of this landing) whose id the last new export holding
+    it (`lookup`) holds too. Counts each on the export that replaced it; returns whether the day
+    loses a record (False when it has no file)."""
     if not day_file.is_file():
-        return None
+        return False
     id_column = spec.id_column
     head = pd.read_parquet(day_file, columns=[id_column, SHA256, PROBLEM])
     winner = lookup.last_orders(head[id_column])
     order = head[SHA256].map(orders).fillna(-1).to_numpy()  # -1: landed before this landing
     stale = (winner >= 0) & head[PROBLEM].isna().to_numpy() & head[id_column].notna().to_numpy() & (order < winner)
     if not stale.any():
-        return None
+        return False
     np.add.at(replaced, winner[stale], 1)
-    frame = pd.read_parquet(day_file)
-    kept = frame.loc[~stale].reset_index(drop=True)
-    if write:
-        write_parquet(kept, day_file)
-    return kept
+    if write:  # only a day that loses records is read whole and written again
+        write_parquet(pd.read_parquet(day_file).loc[~stale].reset_index(drop=True), day_file)
+    return True
 
 
 def _marker(folder: Path) -> Path:
