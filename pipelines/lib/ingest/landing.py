@@ -109,13 +109,14 @@ def read_ledger(paths: DatasetPaths, source: str) -> LandingLedger:
     return LandingLedger.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-#: the id index of the exports being landed: one row per record (id, export's order, day, usable)
+#: the id index of the exports being landed: one row per record (id, export's order, day, whether
+#: it takes part in the duplicate rule, the id's 64-bit hash)
 ID, ORDER, DAY, USABLE, HASH = "_id", "_order", "_day", "_usable", "_hash"
 
 
 @dataclass(frozen=True)
 class _Fresh:
-    """What the ledger keeps of an export once its records are staged."""
+    """What the ledger keeps of an export once its records are placed in their days."""
 
     file: str
     sha256: str
@@ -156,7 +157,7 @@ def land_exports(
         _remove_unfinished(folder, landed_before)
     before = sorted(p.stem for p in folder.glob("*.parquet"))
     fresh: list[_Fresh] = []
-    index: list[pd.DataFrame] = []  # per fresh export: one row per record (id, order, day, usable)
+    index: list[pd.DataFrame] = []  # per fresh export, its rows of the id index
     try:
         _place_each(paths, spec, source, exports, known, fresh, index, filed_on, now, write)
     except BaseException:
@@ -333,9 +334,8 @@ class _NewIds:
         twin = np.zeros(len(self._hashes), dtype=bool)
         twin[1:] |= equal
         twin[:-1] |= equal
-        last = self._last(self._rows[twin])
-        counts = self._new[ID].iloc[self._rows[twin]].value_counts()
-        return last[counts.reindex(last.index).to_numpy() > 1]
+        per_id = self._new.iloc[self._rows[twin]].groupby(ID, sort=False)[ORDER].agg(["max", "size"])
+        return per_id.loc[per_id["size"] > 1, "max"]  # equal hashes of different ids drop out here
 
     def last_orders(self, ids: pd.Series) -> np.ndarray:
         """For each of `ids`, the order of the last new export holding it; -1 where none does."""
@@ -366,8 +366,7 @@ def _add_to_days(paths: DatasetPaths, source: SourceSpec, placed: pd.DataFrame) 
     for day, rows in placed.groupby("_day", sort=True):
         path = paths.landed(source.name, str(day))
         added = rows.drop(columns=["_day", "_order"])
-        frame = pd.concat([pd.read_parquet(path), added], ignore_index=True) if path.is_file() else added
-        write_parquet(frame.reset_index(drop=True), path)
+        write_parquet(pd.concat([pd.read_parquet(path), added]) if path.is_file() else added, path)
 
 
 def _without_replaced(
