@@ -27,12 +27,13 @@ import pyarrow.parquet as pq
 PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
 
 
-def write_parquet(frame: pd.DataFrame, path: Path, *, private: bool = False) -> None:
-    """Write a frame as zstd parquet, atomically; its mode follows its folder (`private`: owner-only
-    whatever the folder)."""
+def write_parquet(frame: pd.DataFrame | pa.Table, path: Path, *, private: bool = False) -> None:
+    """Write a frame (or an Arrow table) as zstd parquet, atomically; its mode follows its folder
+    (`private`: owner-only whatever the folder)."""
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     tmp = _temporary(path)
     with _created(tmp, private) as handle:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), handle, compression="zstd")
+        pq.write_table(table, handle, compression="zstd")
     tmp.replace(path)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.lib.batches import text_hashes
+from pipelines.lib.day_columns import read_day_columns
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet, write_text
 from pipelines.lib.ingest.records import POSITION, Records
@@ -155,7 +156,7 @@ def land_exports(
     if write:
         prepare_dataset(paths, spec)  # the landing copies hold the records as written: owner-only
         _remove_unfinished(folder, landed_before)
-    before = sorted(p.stem for p in folder.glob("*.parquet"))
+    before = _LandedIds.read(folder, spec.id_column, paths.warehouse / "cache")
     fresh: list[_Fresh] = []
     index: list[pd.DataFrame] = []  # per fresh export, its rows of the id index
     try:
@@ -175,8 +176,12 @@ def land_exports(
     beaten = _beaten(new, lookup.shared())
     orders = {e.sha256: order for order, e in enumerate(fresh)}
     replaced = np.zeros(len(fresh), dtype=np.int64)
-    # Days that may hold a replaced copy: every day landed before, and the new days of beaten copies.
-    suspects = sorted(set(before) | {_iso(d) for d in new.loc[beaten, DAY].unique()}) if len(lookup) else []
+    # Days that may hold a replaced copy: the days landed before that hold a new id, and the new
+    # days of beaten copies.
+    suspects = (
+        sorted(before.days_holding(lookup) | {_iso(d) for d in new.loc[beaten, DAY].unique()}) if len(lookup) else []
+    )
+    del before
     emptied = [
         day
         for day in suspects
@@ -337,6 +342,13 @@ class _NewIds:
         per_id = self._new.iloc[self._rows[twin]].groupby(ID, sort=False)[ORDER].agg(["max", "size"])
         return per_id.loc[per_id["size"] > 1, "max"]  # equal hashes of different ids drop out here
 
+    def has_hashes(self, hashes: np.ndarray) -> np.ndarray:
+        """Which of `hashes` (uint64) a new usable record's id has (booleans)."""
+        if not len(self._hashes):
+            return np.zeros(len(hashes), dtype=bool)
+        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        return self._hashes[at] == hashes
+
     def last_orders(self, ids: pd.Series) -> np.ndarray:
         """For each of `ids`, the order of the last new export holding it; -1 where none does."""
         found = np.full(len(ids), -1, dtype=np.int64)
@@ -359,6 +371,29 @@ class _NewIds:
         """The last order of each id among the index's `rows`."""
         part = self._new.iloc[rows]
         return part.groupby(ID, sort=False)[ORDER].max()
+
+
+class _LandedIds:
+    """The 64-bit hashes of the ids landed before a landing (`batches.text_hashes`), each with its
+    day: 12 bytes a record, held while the exports are placed, to tell which days may hold a copy
+    a new export replaces (an equal hash only makes a day a suspect: `_without_replaced` reads it
+    and compares the ids themselves). Read through `day_columns`: a new day reads one file."""
+
+    def __init__(self, days: list[str], hashes: np.ndarray, day_of: np.ndarray) -> None:
+        self._days, self._hashes, self._day_of = days, hashes, day_of
+
+    @classmethod
+    def read(cls, folder: Path, id_column: str, cache: Path) -> _LandedIds:
+        landed = read_day_columns(folder, [id_column], cache)
+        if not landed.table.num_rows:
+            return cls(landed.files, np.empty(0, np.uint64), np.empty(0, np.int32))
+        hashes = text_hashes(landed.table.column(id_column).to_pandas())
+        return cls(landed.files, hashes, landed.file_of_rows().astype(np.int32))
+
+    def days_holding(self, lookup: _NewIds) -> set[str]:
+        """The days landed before holding a record whose id hash a new usable record has."""
+        held = np.unique(self._day_of[lookup.has_hashes(self._hashes)])
+        return {self._days[i] for i in held}
 
 
 def _add_to_days(paths: DatasetPaths, source: SourceSpec, placed: pd.DataFrame) -> None:

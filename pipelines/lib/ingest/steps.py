@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.accounting import Accounting, RowAccounting
 from pipelines.lib.batches import BatchedContract, SeenValues, counted_batches
+from pipelines.lib.day_columns import read_day_columns
 from pipelines.lib.files import write_parquet
 from pipelines.lib.ingest.sources import QUARANTINE_COLUMNS, LandedDays, land_source, read_landed_days
 from pipelines.lib.privacy.policies import minimise_on_ingest
@@ -175,13 +176,13 @@ def _ids_landed_before(
     day's), and other records' (between a partner source and any other, the same id is another
     record)."""
 
-    def ids(name: str, skip: set[Path]) -> pd.Series:
-        files = [f for f in sorted(paths.raw(name, "x").parent.glob("*.parquet")) if f not in skip]
-        found = [pd.read_parquet(f, columns=[spec.id_column])[spec.id_column] for f in files]
-        return pd.concat(found, ignore_index=True) if found else pd.Series([], dtype="str")
+    def ids(name: str, skip: set[str]) -> pd.Series:
+        days = read_day_columns(paths.raw(name, "x").parent, [spec.id_column], paths.warehouse / "cache")
+        found = days.table.filter(~days.in_files(skip)) if skip else days.table
+        return found.column(spec.id_column).to_pandas() if found.num_columns else pd.Series([], dtype="str")
 
     source = next(s for s in spec.sources if s.name == source_name)
-    copies = [ids(source_name, {paths.raw(source_name, p) for p in partitions})]
+    copies = [ids(source_name, set(partitions))]
     others: list[pd.Series] = []
     for other in (s for s in spec.sources if s.name != source_name):
         ours = source.kind != "partner" and other.kind != "partner"
@@ -196,9 +197,14 @@ def _ids_landed_before(
 def collect_quarantine(paths: DatasetPaths, spec: DatasetSpec) -> QuarantineReport:
     """Gather every quarantined row of every source and day into one table (locations, no text);
     returns (and writes) its rows counted by reason."""
-    parts = sorted((paths.warehouse / "quarantine").glob("*/*.parquet"))
-    frames = [pd.read_parquet(p) for p in parts]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    sources = sorted(p for p in (paths.warehouse / "quarantine").glob("*") if p.is_dir())
+    tables = [read_day_columns(folder, None, paths.warehouse / "cache").table for folder in sources]
+    tables = [t for t in tables if t.num_rows]
+    frame = (
+        pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        if tables
+        else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    )
     write_parquet(frame, paths.quarantine, private=True)  # records by id and place: owner-only
     by_reason = {str(r): int(n) for r, n in frame["reason"].value_counts().items()} if len(frame) else {}
     report = QuarantineReport(rows=len(frame), by_reason=by_reason)
