@@ -247,7 +247,7 @@ def test_a_spec_naming_a_column_the_export_lacks_fails_the_run_naming_it(tmp_pat
     spec = small_spec()
     spec = spec.model_copy(update={"columns": spec.columns.model_copy(update={"text": ["subject", "body", "summary"]})})
     root = make_workspace(tmp_path / "workspace", spec)
-    land(root, rows=300)
+    land(root, rows=300, months=1)
     # Refused while landing, before any run: nothing of the export lands.
     assert_error(_one_day(root), 1, "source 'tickets', file data/landing/tickets/", "missing column(s) ['summary']")
     assert not list((root / "data" / "warehouse").glob("*/landed_tickets/*.parquet"))

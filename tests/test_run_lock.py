@@ -51,7 +51,7 @@ def wait_for(condition, timeout: float, what: str):
 
 def test_two_dagster_launched_runs_and_trainset_run_exclude_each_other(tmp_path, monkeypatch):
     root = make_workspace(tmp_path / "workspace")
-    land(root, rows=3000)
+    land(root, rows=3000, months=2)  # the lock is under test, not retention or freshness
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(INSTANCE)

@@ -101,6 +101,34 @@ def test_the_suite_runs_with_parameters_from_the_spec():
     }
 
 
+def test_the_data_docs_index_lists_the_newest_validations_only(tmp_path, monkeypatch):
+    """GX loads every validation result its index lists on each rebuild: capped, a daily run does
+    not pay for every run before it. Every result stays stored."""
+    from pipelines.lib.quality import expectations
+
+    monkeypatch.setattr(expectations, "DOCS_INDEX_RESULTS", 2)
+    frame = pd.DataFrame(
+        {
+            "ticket_id": ["a"],
+            "body": ["x"],
+            "category": ["Billing"],
+            "language": ["en"],
+            "channel": ["email"],
+            "created_at": pd.to_datetime(["2026-10-01"], utc=True),
+        }
+    )
+    params = {"classes": ["Billing"], "languages": ["en"], "newest_timestamp_min": pd.Timestamp("2026-09-01", tz="UTC")}
+    for _ in range(4):  # each run loads the committed suite, as the training_set step does
+        run_suite(load_suite(PROJECT / "expectations" / "ticket_triage.json"), frame, params, docs_root=tmp_path)
+    gx_root = tmp_path / "gx"
+    assert "validation_results_limit: 2" in (gx_root / "great_expectations.yml").read_text()
+    assert len(list((gx_root / "uncommitted" / "validations").rglob("*.json"))) == 4
+    site = gx_root / "uncommitted" / "data_docs" / "local_site"
+    assert len(list((site / "validations").rglob("*.html"))) == 4
+    index = (site / "index.html").read_text()
+    assert index.count("validations/ticket_triage/") == 2
+
+
 def test_the_suite_is_given_only_the_columns_its_expectations_read():
     from pipelines.lib.quality.expectations import columns_read
 

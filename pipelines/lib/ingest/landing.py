@@ -139,8 +139,9 @@ def land_exports(
 ) -> Landing:
     """Place new exports' records in their days (see the module's docstring); returns the
     exports landed and the days changed. `exports` are in landing order (the last one's copy of
-    an id wins); one already in the ledger is skipped. With `write=False` nothing is written:
-    the days a landing would change (for a sensor). `watermark` is stored in the ledger (SQL).
+    an id wins); one already in the ledger is skipped. With `write=False` no zone file or ledger
+    is written (the cache of the landed ids may be): the days a landing would change (for a
+    sensor). `watermark` is stored in the ledger (SQL).
 
     `exports` may be a generator that reads each export as it is asked for: one export is held at
     a time, so memory is bounded by an export and an index of the new records' ids, not by a

@@ -129,6 +129,7 @@ def _checkpoint_results(
 ) -> list:
     context = gx.get_context(mode="file", project_root_dir=str(docs_root))
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    _limit_docs_index(context)
     # The committed suite file stays the source of truth: the project's copy is replaced each run.
     stored = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations)))
     source = context.data_sources.add_or_update_pandas("trainset")
@@ -147,6 +148,25 @@ def _checkpoint_results(
     )
     result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
     return [item for run in result.run_results.values() for item in run.results]
+
+
+#: validation results the Data Docs index lists, newest first. GX loads every result it lists to
+#: build the index after each validation ("Limit validation results in Data Docs", GX's docs):
+#: unbounded, a daily run would pay for every run before it. Older results stay stored under
+#: gx/uncommitted/validations/, their pages stay built, and every run's gates are in gate_runs/.
+DOCS_INDEX_RESULTS = 30
+
+
+def _limit_docs_index(context) -> None:  # (FileDataContext)
+    """Cap the index of the project's Data Docs site at `DOCS_INDEX_RESULTS` validation results
+    (written to gx/great_expectations.yml once)."""
+    site = context.list_data_docs_sites().get("local_site")
+    if site is None:
+        return
+    index = dict(site.get("site_index_builder") or {"class_name": "DefaultSiteIndexBuilder"})
+    if index.get("validation_results_limit") != DOCS_INDEX_RESULTS:
+        index["validation_results_limit"] = DOCS_INDEX_RESULTS
+        context.update_data_docs_site("local_site", {**site, "site_index_builder": index})
 
 
 def _observed(result: dict[str, Any]) -> str | None:
