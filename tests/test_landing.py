@@ -411,3 +411,58 @@ def test_a_landing_killed_half_way_lands_again_the_same_way(tmp_path):
 
     assert ledger(tmp_path) == ledger(clean)
     assert not (folder / ".landing").exists()
+
+
+def test_trainset_landed_lists_each_export_its_days_and_what_it_replaced(tmp_path):
+    """The ledger as a data engineer reads it: every export, when, where its records went, what it
+    replaced; JSON for scripts; no record's text in either."""
+    import json
+
+    from click.testing import CliRunner
+    from conftest import make_workspace
+
+    from pipelines.cli import cli
+
+    root = make_workspace(tmp_path / "workspace")
+    spec = small_spec()
+    folder = "data/landing/tickets"
+    paths = DatasetPaths(root, spec.name)
+    write(root, f"{folder}/a.csv", ticket("T1", "2026-10-01T10:00:00Z"), ticket("T2", "2026-10-02T10:00:00Z"), mtime=1)
+    land_source(paths, spec, spec.sources[0], as_of=AS_OF, now=NOW)
+    # The next day's export: T2 edited and re-dated, a blank record; and, in the same landing, T3
+    # twice (the later export's copy wins).
+    write(root, f"{folder}/b.csv", ticket("T2", "2026-10-03T09:00:00Z", body="moved"), ",,,,,,,,", mtime=2)
+    write(root, f"{folder}/c.csv", ticket("T3", "2026-10-03T10:00:00Z"), mtime=3)
+    write(root, f"{folder}/d.csv", ticket("T3", "2026-10-03T10:00:00Z", body="again"), mtime=4)
+    land_source(paths, spec, spec.sources[0], as_of=AS_OF, now=NOW)
+
+    shown = CliRunner().invoke(cli, ["landed", "--workspace", str(root)])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0] == "ticket_triage / tickets: 4 export(s), 6 records read, 2 earlier copies replaced"
+    assert lines[1].endswith(
+        "data/landing/tickets/a.csv  sha256 "
+        + file_sha256(root / folder / "a.csv")[:12]
+        + ("  2 records read, 2 placed in 2026-10-01..2026-10-02 (2 days); replaced 0 earlier copies")
+    )
+    assert lines[2].endswith("2 records read, 1 blank, 1 placed in 2026-10-03; replaced 1 earlier copies")
+    assert lines[3].endswith(
+        "c.csv  sha256 "
+        + file_sha256(root / folder / "c.csv")[:12]
+        + "  1 records read, 0 placed in no day; replaced 0 earlier copies"
+    )
+    assert lines[4].endswith("1 records read, 1 placed in 2026-10-03; replaced 1 earlier copies")
+    assert "x@example.org" not in shown.output and "moved" not in shown.output
+
+    as_json = CliRunner().invoke(
+        cli, ["landed", "ticket_triage", "--source", "tickets", "--format", "json", "--workspace", str(root)]
+    )
+    (ledger,) = json.loads(as_json.output)
+    assert [e["days"] for e in ledger["exports"]] == [
+        {"2026-10-01": 1, "2026-10-02": 1},
+        {"2026-10-03": 1},
+        {},
+        {"2026-10-03": 1},
+    ]
+    wrong = CliRunner().invoke(cli, ["landed", "--source", "crm", "--workspace", str(root)])
+    assert wrong.exit_code == 2 and "ticket_triage has no source named 'crm'; its sources: tickets" in wrong.output

@@ -16,6 +16,7 @@ VERBS = {
     "gates": "pipelines.cli.gates",
     "pull": "pipelines.cli.pull",
     "versions": "pipelines.cli.versions",
+    "landed": "pipelines.cli.landed",
     "redact": "pipelines.cli.redact",
     "forget": "pipelines.cli.forget",
     "dvc-stages": "pipelines.cli.dvc_stages",
