@@ -19,7 +19,7 @@ from pipelines.definitions import build_definitions
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import check_environment, get_spec
 from pipelines.lib.errors import describe_validation_text
-from pipelines.lib.ingest.landing import export_files, landed_days, run_range
+from pipelines.lib.ingest.landing import export_files, landed_days, rebuilt_with, run_range
 from pipelines.lib.ingest.sources import land_source
 from pipelines.lib.locks import LockedError, exclusive
 from pipelines.lib.partners.decisions import check_decision_records
@@ -58,27 +58,28 @@ class RunSummary:
     placeholders: list[str] = field(default_factory=list)
 
 
-def land_dataset(root: Path, spec: DatasetSpec, as_of: date) -> list[date]:
+def land_dataset(root: Path, spec: DatasetSpec, as_of: date) -> tuple[list[date], set[str]]:
     """Land every source's new exports (under the dataset's run lock, as a run's raw assets do;
     while another run holds it, only look); returns the days holding landed records of any source,
-    or that new exports would fill. Raises SourceError (an export cannot be read) or ValueError (a
-    `files` source matches no file)."""
+    or that new exports would fill, and the days (ISO) this landing changed. Raises SourceError (an
+    export cannot be read) or ValueError (a `files` source matches no file)."""
     paths = DatasetPaths(root, spec.name)
     for source in spec.sources:
         if source.kind == "files" and not export_files(root, source):
             raise ValueError(_no_exports(root, source))
     pending: set[str] = set()
+    changed: set[str] = set()
     try:
         with exclusive(root, run_lock_name(spec.name), f"run of {spec.name}"):
             for source in spec.sources:
-                land_source(paths, spec, source, as_of=as_of)
+                changed |= set(land_source(paths, spec, source, as_of=as_of).touched)
     except LockedError:
         # Another run holds the dataset: only look, and let the run be refused by the lock as any
         # run is (a failed run in Dagster's instance, whose summary says who holds it).
         for source in spec.sources:
             pending |= set(land_source(paths, spec, source, as_of=as_of, write=False).touched)
     days = pending.union(*(landed_days(paths, s.name) for s in spec.sources))
-    return sorted(date.fromisoformat(d) for d in days)
+    return sorted(date.fromisoformat(d) for d in days), changed
 
 
 def _no_exports(root: Path, source) -> str:
@@ -142,8 +143,9 @@ def prepare_run(
 ) -> tuple[date, date, date]:
     """What every run of a dataset does before Dagster starts it, in process or on the deployment:
     check the spec's environment, key, guideline and partner decision records, land the new
-    exports, and choose the days. Returns (first day, last day, as-of day). Raises as
-    `materialize_dataset` does."""
+    exports, and choose the days: those asked for (by default every landed day inside retention),
+    and any day built before whose records the landing updated or moved (`rebuilt_with`). Returns
+    (first day, last day, as-of day). Raises as `materialize_dataset` does."""
     check_environment([spec_file])
     load_key(spec.privacy.key_env)  # checked again by the run itself, which holds it from its first step
     if spec.labeling is not None and spec.labeling.guideline:  # a broken guideline fails here, not mid-run
@@ -151,10 +153,13 @@ def prepare_run(
 
         load_guideline(root / spec.labeling.guideline, spec.labels.classes)
     check_decision_records(root, spec)  # so is a decision record that cannot be read
-    days = land_dataset(root, spec, as_of or last_complete_day())
+    days, changed = land_dataset(root, spec, as_of or last_complete_day())
     if not days and (start is None or end is None):
         raise ValueError(f"nothing to process for {spec.name}: its exports hold no record (only blank or none)")
-    return run_range(spec, days, last_complete_day(), start=start, end=end, as_of=as_of)
+    first, last, reference = run_range(spec, days, last_complete_day(), start=start, end=end, as_of=as_of)
+    # An export that updates or moves a record of a day built before rebuilds that day too.
+    first, last = rebuilt_with(DatasetPaths(root, spec.name), spec, changed, first, last, reference)
+    return first, last, reference
 
 
 def summarise(result: dg.ExecuteInProcessResult, paths: DatasetPaths, spec: DatasetSpec, days: list[str]) -> RunSummary:

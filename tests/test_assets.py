@@ -97,3 +97,48 @@ def test_landing_sensor_requests_one_run_over_the_days_new_exports_change(worksp
     (folder / "late-export.csv").write_text(lines[0] + "\n" + lines[1].replace(lines[1].split(",")[0], "LATE-1") + "\n")
     again = tick()
     assert (again.tags[RANGE_START], again.tags[RANGE_END]) == (days[3], days[3]) and again.run_key != first.run_key
+
+
+def test_a_day_built_before_that_a_new_export_updates_is_rebuilt_by_the_run_and_the_schedule(tmp_path, monkeypatch):
+    """A later export re-sends an older ticket, edited: a run asked for the new day only (the
+    schedule's, or `trainset run --from D --to D`) rebuilds the older day too, else its raw rows
+    would keep the replaced copy and the new one would be quarantined as its duplicate. Days never
+    built are not pulled in: their own runs build them."""
+    from datetime import UTC, date, datetime
+
+    from conftest import TEST_KEY, make_workspace
+    from test_landing import ticket, write
+
+    from pipelines.lib.ingest.steps import land_raw
+    from pipelines.runner import prepare_run
+
+    monkeypatch.setenv("TRAINSET_PSEUDONYM_KEY", TEST_KEY)
+    root = make_workspace(tmp_path / "workspace")
+    spec, spec_file = get_spec("ticket_triage", root)
+    paths, folder = DatasetPaths(root, spec.name), "data/landing/tickets"
+    day = date.fromisoformat
+
+    def asked(first: str, last: str, as_of: str) -> tuple[date, date, date]:
+        return prepare_run(spec, root, spec_file, start=day(first), end=day(last), as_of=day(as_of))
+
+    write(root, f"{folder}/a.csv", ticket("T1", "2026-10-01T10:00:00Z"), ticket("T2", "2026-10-02T10:00:00Z"), mtime=1)
+    # The first landing: the other landed days were never built, so the run is the day asked for.
+    assert asked("2026-10-02", "2026-10-02", "2026-10-02") == (day("2026-10-02"),) * 3
+    land_raw(paths, spec, "tickets", ["2026-10-01", "2026-10-02"], day("2026-10-02"))
+
+    schedule = build_dataset_defs(spec, spec_file).schedules[0]
+    resources = {"workspace": TrainsetWorkspace(root=str(root), as_of="2026-10-03")}
+
+    def tick() -> dg.RunRequest:
+        with dg.build_schedule_context(
+            scheduled_execution_time=datetime(2026, 10, 4, 3, tzinfo=UTC), resources=resources
+        ) as context:
+            (request,) = list(schedule(context))
+            return request
+
+    write(root, f"{folder}/b.csv", ticket("T3", "2026-10-03T10:00:00Z"), mtime=2)
+    assert tick().partition_key == "2026-10-03"  # nothing built before changes: the day alone
+    write(root, f"{folder}/c.csv", ticket("T1", "2026-10-01T10:00:00Z", body="edited"), mtime=3)
+    request = tick()
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-10-01", "2026-10-03")
+    assert asked("2026-10-03", "2026-10-03", "2026-10-03") == (day("2026-10-01"), day("2026-10-03"), day("2026-10-03"))

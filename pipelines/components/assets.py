@@ -2,6 +2,7 @@
 `steps` module of its stage in `pipelines.lib`) and turns its counts into Dagster metadata and
 asset-check results."""
 
+import contextlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pipelines.components.resources import TrainsetWorkspace, job_name
 from pipelines.lib.accounting import RowAccounting
 from pipelines.lib.catalog import SpecError
 from pipelines.lib.hashing import combined_sha256
+from pipelines.lib.ingest.landing import rebuilt_with
 from pipelines.lib.ingest.sources import SourceError, land_source
 from pipelines.lib.ingest.steps import collect_quarantine, land_raw
 from pipelines.lib.labeling.steps import build_labeled
@@ -320,10 +322,20 @@ def _daily_schedule(spec: DatasetSpec, spec_file: Path, job) -> dg.ScheduleDefin
     that the verbs that never load Dagster (`redact`, `gates`) do not pay for importing it."""
     assert spec.schedule is not None
 
-    def schedule(context: dg.ScheduleEvaluationContext):
-        """At each tick, process the last complete day and rebuild the training set."""
+    def schedule(context: dg.ScheduleEvaluationContext, workspace: TrainsetWorkspace):
+        """At each tick, process the last complete day and rebuild the training set; a day built
+        before whose records new exports update or move is rebuilt in the same run."""
         when: datetime = context.scheduled_execution_time
-        yield dg.RunRequest(partition_key=(when.date() - timedelta(days=1)).isoformat())
+        day = when.date() - timedelta(days=1)
+        paths, changed = workspace.paths(spec.name), set()
+        for source in spec.sources:
+            with contextlib.suppress(SourceError):  # the run fails naming it, as it always has
+                changed |= set(land_source(paths, spec, source, as_of=workspace.as_of_date(), write=False).touched)
+        first, _ = rebuilt_with(paths, spec, changed, day, day, day)
+        if first < day:
+            yield dg.RunRequest(tags={RANGE_START: first.isoformat(), RANGE_END: day.isoformat()})
+        else:
+            yield dg.RunRequest(partition_key=day.isoformat())
 
     try:
         return dg.schedule(

@@ -510,6 +510,24 @@ def run_range(
     return start, end, reference
 
 
+def rebuilt_with(
+    paths: DatasetPaths, spec: DatasetSpec, changed: Iterable[str], start: date, end: date, reference: date
+) -> tuple[date, date]:
+    """(start, end) widened to the days a landing changed that a run built before (a raw day of
+    any source is stored), inside retention as of `reference` and not after it: a later export
+    can update or move a record of an earlier day, and a day left unbuilt would keep the copy it
+    replaced (the new copy quarantined as its duplicate). Days never built wait for their run."""
+    oldest_kept = max(spec.first_date, cutoff(reference, spec.privacy.retention.default).date())
+    built = sorted(
+        day
+        for day in map(date.fromisoformat, changed)
+        if oldest_kept <= day <= reference
+        and not start <= day <= end
+        and any(paths.raw(source.name, day.isoformat()).is_file() for source in spec.sources)
+    )
+    return (min(start, built[0]), max(end, built[-1])) if built else (start, end)
+
+
 def blank_records(ledger: LandingLedger, day: str) -> int:
     """Records of the ledger's exports that were all empty, booked on their landing day."""
     return sum(e.blank for e in ledger.exports if e.landed_on.isoformat() == day)
