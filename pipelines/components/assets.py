@@ -2,7 +2,6 @@
 `steps` module of its stage in `pipelines.lib`) and turns its counts into Dagster metadata and
 asset-check results."""
 
-import contextlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -327,10 +326,11 @@ def _daily_schedule(spec: DatasetSpec, spec_file: Path, job) -> dg.ScheduleDefin
         before whose records new exports update or move is rebuilt in the same run."""
         when: datetime = context.scheduled_execution_time
         day = when.date() - timedelta(days=1)
-        paths, changed = workspace.paths(spec.name), set()
-        for source in spec.sources:
-            with contextlib.suppress(SourceError):  # the run fails naming it, as it always has
-                changed |= set(land_source(paths, spec, source, as_of=workspace.as_of_date(), write=False).touched)
+        paths = workspace.paths(spec.name)
+        try:
+            _, changed = _would_land(spec, workspace)
+        except SourceError:  # the run fails naming it, as it always has
+            changed = set()
         first, _ = rebuilt_with(paths, spec, changed, day, day, day)
         if first < day:
             yield dg.RunRequest(tags={RANGE_START: first.isoformat(), RANGE_END: day.isoformat()})
@@ -349,6 +349,17 @@ def _daily_schedule(spec: DatasetSpec, spec_file: Path, job) -> dg.ScheduleDefin
         ) from error
 
 
+def _would_land(spec: DatasetSpec, workspace: TrainsetWorkspace) -> tuple[list[str], set[str]]:
+    """What landing every source now would do, without landing anything: the new exports'
+    sha256s and the days they would change. Raises SourceError as landing does."""
+    paths, shas, days = workspace.paths(spec.name), [], set()
+    for source in spec.sources:
+        landing = land_source(paths, spec, source, as_of=workspace.as_of_date(), write=False)
+        shas += [e.sha256 for e in landing.exports]
+        days.update(landing.touched)
+    return shas, days
+
+
 def _landing_sensor(spec: DatasetSpec, job) -> dg.SensorDefinition:
     @dg.sensor(name=f"{spec.name}_landing_sensor", job=job, minimum_interval_seconds=300)
     def landing_sensor(context: dg.SensorEvaluationContext, workspace: TrainsetWorkspace):
@@ -356,15 +367,10 @@ def _landing_sensor(spec: DatasetSpec, job) -> dg.SensorDefinition:
 
         Nothing is landed here: the run's raw assets land them (`land_source`), once; until then
         the same exports give the same run key, which Dagster runs once."""
-        paths = workspace.paths(spec.name)
-        shas, days = [], set()
-        for source in spec.sources:
-            try:
-                landing = land_source(paths, spec, source, as_of=workspace.as_of_date(), write=False)
-            except SourceError as error:  # said in the sensor's tick; the run would fail the same way
-                return dg.SkipReason(str(error))
-            shas += [e.sha256 for e in landing.exports]
-            days.update(landing.touched)
+        try:
+            shas, days = _would_land(spec, workspace)
+        except SourceError as error:  # said in the sensor's tick; the run would fail the same way
+            return dg.SkipReason(str(error))
         # Days outside the partitions (before the first, or today's still-open day) wait.
         runnable = sorted(d for d in days if spec.first_date.isoformat() <= d <= last_complete_day().isoformat())
         if not runnable:

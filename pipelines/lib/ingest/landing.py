@@ -157,7 +157,7 @@ def land_exports(
     if write:
         prepare_dataset(paths, spec)  # the landing copies hold the records as written: owner-only
         _remove_unfinished(folder, landed_before)
-    before = _LandedIds.read(folder, spec.id_column, paths.warehouse / "cache")
+    before = {p.stem for p in folder.glob("*.parquet")}
     fresh: list[_Fresh] = []
     index: list[pd.DataFrame] = []  # per fresh export, its rows of the id index
     try:
@@ -180,9 +180,10 @@ def land_exports(
     # Days that may hold a replaced copy: the days landed before that hold a new id, and the new
     # days of beaten copies.
     suspects = (
-        sorted(before.days_holding(lookup) | {_iso(d) for d in new.loc[beaten, DAY].unique()}) if len(lookup) else []
+        sorted(_days_holding(paths, spec, folder, lookup, before) | {_iso(d) for d in new.loc[beaten, DAY].unique()})
+        if len(lookup)
+        else []
     )
-    del before
     emptied = [
         day
         for day in suspects
@@ -374,27 +375,16 @@ class _NewIds:
         return part.groupby(ID, sort=False)[ORDER].max()
 
 
-class _LandedIds:
-    """The 64-bit hashes of the ids landed before a landing (`batches.text_hashes`), each with its
-    day: 12 bytes a record, held while the exports are placed, to tell which days may hold a copy
-    a new export replaces (an equal hash only makes a day a suspect: `_without_replaced` reads it
-    and compares the ids themselves). Read through `day_columns`: a new day reads one file."""
-
-    def __init__(self, days: list[str], hashes: np.ndarray, day_of: np.ndarray) -> None:
-        self._days, self._hashes, self._day_of = days, hashes, day_of
-
-    @classmethod
-    def read(cls, folder: Path, id_column: str, cache: Path) -> _LandedIds:
-        landed = read_day_columns(folder, [id_column], cache)
-        if not landed.table.num_rows:
-            return cls(landed.files, np.empty(0, np.uint64), np.empty(0, np.int32))
-        hashes = text_hashes(landed.table.column(id_column).to_pandas())
-        return cls(landed.files, hashes, landed.file_of_rows().astype(np.int32))
-
-    def days_holding(self, lookup: _NewIds) -> set[str]:
-        """The days landed before holding a record whose id hash a new usable record has."""
-        held = np.unique(self._day_of[lookup.has_hashes(self._hashes)])
-        return {self._days[i] for i in held}
+def _days_holding(paths: DatasetPaths, spec: DatasetSpec, folder: Path, lookup: _NewIds, before: set[str]) -> set[str]:
+    """The days of `before` (landed before this landing) holding a record whose id's 64-bit hash
+    (`batches.text_hashes`) a new usable record's id has: an equal hash only makes a day a
+    suspect, `_without_replaced` reads it and compares the ids themselves. The ids are read
+    through `day_columns`: a new day reads the files this landing changed, not the history."""
+    if not before:
+        return set()
+    landed = read_day_columns(folder, [spec.id_column], paths.warehouse / "cache")
+    held = lookup.has_hashes(text_hashes(landed.table.column(spec.id_column).to_pandas()))
+    return {landed.files[i] for i in np.unique(landed.file_of_rows()[held])} & before
 
 
 def _add_to_days(paths: DatasetPaths, source: SourceSpec, placed: pd.DataFrame) -> None:

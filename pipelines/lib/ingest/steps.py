@@ -179,7 +179,7 @@ def _ids_landed_before(
     def ids(name: str, skip: set[str]) -> pd.Series:
         days = read_day_columns(paths.raw(name, "x").parent, [spec.id_column], paths.warehouse / "cache")
         found = days.table.filter(~days.in_files(skip)) if skip else days.table
-        return found.column(spec.id_column).to_pandas() if found.num_columns else pd.Series([], dtype="str")
+        return found.column(spec.id_column).to_pandas()
 
     source = next(s for s in spec.sources if s.name == source_name)
     copies = [ids(source_name, set(partitions))]
