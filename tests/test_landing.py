@@ -206,6 +206,35 @@ def test_a_record_before_the_first_day_is_quarantined_not_lost(tmp_path):
     ]
 
 
+def test_a_copy_re_dated_before_the_first_day_still_replaces_the_one_it_updates(tmp_path):
+    """A source system that re-dates an edited ticket to before the source's first day still
+    sends its latest copy: the in-range copy leaves its day (else its old text would train), the
+    new one is quarantined as before_start_date; a later in-range copy replaces that one in turn.
+    A malformed record replaces nothing."""
+    spec = spec_with(path="exports")
+    first = spec.sources[0].start_date.isoformat()
+    paths = DatasetPaths(tmp_path, spec.name)
+    write(tmp_path, "exports/a.csv", ticket("T1", "2026-10-02T10:00:00Z", body="old"), mtime=1_000)
+    land(tmp_path, spec)
+    write(tmp_path, "exports/b.csv", ticket("T1", "2020-01-01T10:00:00Z", body="edited"), mtime=2_000)
+    assert land(tmp_path, spec).touched == sorted([first, "2026-10-02"])
+    assert day_ids(tmp_path, spec) == {first: ["T1"], "2026-10-02": []}
+    assert [e.replaced for e in read_ledger(paths, "tickets").exports] == [0, 1]
+    read = read_days(tmp_path, spec, spec.sources[0], [first, "2026-10-02"], as_of=AS_OF, now=NOW)
+    assert read.rows.empty
+    assert read.quarantine[["record_id", "reason"]].values.tolist() == [["T1", "before_start_date"]]
+
+    write(tmp_path, "exports/c.csv", ticket("T1", "2026-10-03T10:00:00Z", body="again"), mtime=3_000)
+    land(tmp_path, spec)
+    assert day_ids(tmp_path, spec) == {first: [], "2026-10-02": [], "2026-10-03": ["T1"]}
+    # A record the parser could not split (one field too many) keeps its id out of the rule.
+    write(tmp_path, "exports/d.csv", ticket("T1", "2026-10-04T10:00:00Z") + ",extra,fields", mtime=4_000)
+    land(tmp_path, spec)
+    ids = day_ids(tmp_path, spec)
+    assert ids["2026-10-03"] == ["T1"] and sum(v.count("T1") for v in ids.values()) == 2
+    assert [e.replaced for e in read_ledger(paths, "tickets").exports] == [0, 1, 1, 0]
+
+
 def test_a_record_later_than_its_landing_is_quarantined_as_future(tmp_path):
     spec = spec_with()
     write(tmp_path, "exports/tickets.csv", ticket("SOON", "2026-10-07T10:00:00Z"), ticket("T1", "2026-10-05T10:00Z"))

@@ -10,7 +10,10 @@ complete when it lands, so the next run processes it). A record earlier than the
 `start_date` is placed in the first day and marked `before_start_date`.
 
 A record id landed by an earlier export is, with `duplicates: latest` (the default), an update:
-the earlier copy leaves its day and the new one takes its own. With no id column, each record
+the earlier copy leaves its day and the new one takes its own, also when the new one is dated before
+`start_date` (a source system that re-dates a ticket still sends its latest text: the copy it
+replaces must not train on): only a malformed record, whose id cannot be trusted, replaces
+nothing and is replaced by nothing. With no id column, each record
 gets `record_id` = the first 12 hex digits of its export's sha256 and its row (`3f2a9c1b7d4e-17`):
 stable for the same export, and unique.
 
@@ -47,6 +50,7 @@ from pipelines.lib.zones import prepare_dataset
 #: columns a landed day adds to the export's own: which export a record came from (its path and
 #: sha256), and why it cannot be used when that is known at landing (malformed, before_start_date)
 EXPORT, SHA256, PROBLEM = "_export", "_export_sha256", "_problem"
+BEFORE_START = "before_start_date"
 LANDING_COLUMNS = [EXPORT, SHA256, *POSITION, PROBLEM]
 #: names of files a folder or glob never lands: hidden files, editor and download leftovers
 SKIPPED = ("~$", ".")
@@ -241,7 +245,7 @@ def _placed(
         day[dated] = instants[dated].dt.strftime("%Y-%m-%d")
         early = dated & (instants < pd.Timestamp(source.start_date, tz="UTC"))
         day[early] = source.start_date.isoformat()
-        frame.loc[early, PROBLEM] = "before_start_date"
+        frame.loc[early, PROBLEM] = BEFORE_START
     frame["_day"] = day
     frame["_order"] = order
     return frame
@@ -279,14 +283,14 @@ def _place_each(
 
 def _index_of(spec: DatasetSpec, placed: pd.DataFrame, order: int) -> pd.DataFrame:
     """The id index rows of one export's placed records: id, order, day and whether the record
-    takes part in the duplicate rule (parsed, in range, with an id)."""
+    takes part in the duplicate rule (parsed, with an id)."""
     ids = placed[spec.id_column]
     return pd.DataFrame(
         {
             ID: ids.astype("str"),
             ORDER: np.full(len(placed), order, dtype=np.int32),
             DAY: _day_numbers(placed["_day"]),
-            USABLE: placed[PROBLEM].isna() & ids.notna(),
+            USABLE: _replaceable(placed[PROBLEM]) & ids.notna(),
             HASH: text_hashes(ids),
         }
     )
@@ -300,6 +304,13 @@ def _day_numbers(days: pd.Series) -> np.ndarray:
 
 def _iso(ordinal: int) -> str:
     return date.fromordinal(int(ordinal)).isoformat()
+
+
+def _replaceable(problem: pd.Series) -> pd.Series:
+    """Which records take part in the duplicate rule, by their landing problem: every parsed one,
+    those dated before `start_date` too (they are quarantined later, but a re-dated copy is still
+    the latest one); a malformed record's id is not trusted."""
+    return problem.isna() | (problem == BEFORE_START)
 
 
 def _latest_wins(spec: DatasetSpec, source: SourceSpec) -> bool:
@@ -413,7 +424,7 @@ def _without_replaced(
     head = pd.read_parquet(day_file, columns=[id_column, SHA256, PROBLEM])
     winner = lookup.last_orders(head[id_column])
     order = head[SHA256].map(orders).fillna(-1).to_numpy()  # -1: landed before this landing
-    stale = (winner >= 0) & head[PROBLEM].isna().to_numpy() & head[id_column].notna().to_numpy() & (order < winner)
+    stale = (winner >= 0) & _replaceable(head[PROBLEM]).to_numpy() & head[id_column].notna().to_numpy() & (order < winner)
     if not stale.any():
         return False
     np.add.at(replaced, winner[stale], 1)
