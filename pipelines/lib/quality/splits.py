@@ -3,9 +3,13 @@
 Each example's text (normalised: lower-cased, whitespace collapsed) gets a seeded hash; inside
 every stratum examples are ordered by that hash and cut at the declared shares. Identical texts
 share a hash, hence a position, hence a split -- across strata too, since every copy takes the
-smallest position of any copy: a duplicate can never leak from train into test. The same text
-always lands in the same split for the same seed, so a later version does not move a test
-example into train.
+smallest position of any copy: a duplicate can never leak from train into test. The same rows
+always get the same splits for the same seed. A position is a rank, so when a later version adds
+examples to a stratum only those near a cut point can change split, into the neighbouring one:
+one new day on a 1M-ticket history moved 35 of 29,770 kept examples (13 from validation into
+train), none between train and test. Exact shares in every stratum, small ones too, are what the
+rank buys; a threshold on the hash alone would never move an example but would miss the shares
+of small strata.
 
 The keys are computed in RE2 over whole columns (`pyarrow.compute`). They must stay what they
 were when Python's `re` computed them row by row (a key that changed would move a text to another
