@@ -150,3 +150,26 @@ def test_help_lists_every_verb_without_loading_scikit_learn_or_dagster():
     )
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == ""
+
+
+def test_a_command_works_in_the_workspace_it_is_run_from(tmp_path, monkeypatch):
+    """As git finds its repository: the nearest folder at or above the current one declaring
+    datasets; `$TRAINSET_WORKSPACE` wins; outside any workspace, the project folder."""
+    from pipelines.lib.workspace import PROJECT_ROOT, default_workspace
+
+    declare(tmp_path, small_spec())
+    deep = tmp_path / "data" / "exports" / "2026"
+    deep.mkdir(parents=True)
+    monkeypatch.delenv("TRAINSET_WORKSPACE", raising=False)
+    monkeypatch.chdir(deep)
+    assert default_workspace() == str(tmp_path)
+    result = CliRunner().invoke(cli, ["landed"])
+    assert result.exit_code == 0, result.output
+    assert "ticket_triage" in result.output and str(PROJECT_ROOT) not in result.output
+    monkeypatch.setenv("TRAINSET_WORKSPACE", str(PROJECT))
+    assert default_workspace() == str(PROJECT)
+    monkeypatch.delenv("TRAINSET_WORKSPACE")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    assert default_workspace() == str(PROJECT_ROOT)

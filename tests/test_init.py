@@ -19,7 +19,7 @@ from faker_exports import help_desk_export, write_export
 
 from pipelines.lib.catalog import load_spec_file
 from pipelines.lib.drafting.first_run import FirstRun, plan_first_run, source_path
-from pipelines.lib.ingest.profile import profile_export, read_export
+from pipelines.lib.ingest.profile import export_format, profile_export, read_export
 from pipelines.lib.quality.expectations import load_suite
 from pipelines.synthetic.help_desk import write_help_desk_export
 
@@ -139,17 +139,43 @@ def test_init_refuses_to_overwrite_a_spec_unless_forced(drafted):
     assert forced.returncode == 0, forced.stderr
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv.gz", ".jsonl.xz"])
 def test_the_profile_reads_other_formats_alike(tmp_path, suffix):
-    export = write_export(help_desk_export(300, NEWEST, seed=9), tmp_path / f"tickets{suffix}")
+    kind, _, compressed = suffix[1:].partition(".")
+    export = write_export(help_desk_export(300, NEWEST, seed=9), tmp_path / f"tickets.{kind}")
+    if compressed:  # downloaded compressed: the format is the suffix before the compression's
+        import gzip
+        import lzma
+
+        packed = tmp_path / f"tickets{suffix}"
+        packed.write_bytes((gzip if compressed == "gz" else lzma).compress(export.read_bytes()))
+        export.unlink()
+        export = packed
+    assert export_format(export) == kind
     frame, malformed, blank = read_export(export)
-    profile = profile_export(frame, malformed, str(export), suffix[1:], blank=blank)
+    profile = profile_export(frame, malformed, str(export), kind, blank=blank)
     roles = {c.name: c.role for c in profile.columns}
     assert roles["Ticket Number"] == "id" and roles["Created"] == "timestamp" and roles["Ticket Type"] == "label"
     assert all(roles[name] == "drop" for name in PII_COLUMNS)
     assert profile.column("Customer Email").pii == {"email": 300}
     assert profile.column("Customer Email").values == {}  # never a value of a dropped column
     assert profile.column("Ticket Description").values == {}
+
+
+def test_init_outside_any_workspace_drafts_into_the_current_folder(tmp_path, monkeypatch):
+    """Never into the project folder the command happens to be installed in."""
+    from click.testing import CliRunner
+
+    from pipelines.cli import cli
+    from pipelines.lib.workspace import PROJECT_ROOT
+
+    write_export(help_desk_export(200, NEWEST), tmp_path / "tickets.csv")
+    monkeypatch.delenv("TRAINSET_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["init", "stray_tickets", "--from", "tickets.csv"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pipelines" / "defs" / "stray_tickets" / "defs.yaml").is_file()
+    assert not (PROJECT_ROOT / "pipelines" / "defs" / "stray_tickets").exists()
 
 
 def test_the_label_can_be_named(tmp_path):

@@ -235,6 +235,36 @@ def test_a_copy_re_dated_before_the_first_day_still_replaces_the_one_it_updates(
     assert [e.replaced for e in read_ledger(paths, "tickets").exports] == [0, 1, 1, 0]
 
 
+def test_exports_downloaded_compressed_land_as_the_same_records(tmp_path):
+    """gzip, bzip2 and xz are known by their first bytes, whatever the name: a folder's
+    `.csv.gz` files land, so does a `.csv` a browser saved still gzipped, each holding the records
+    of its uncompressed text. One cut short is refused as a whole, saying so."""
+    import bz2
+    import gzip
+    import lzma
+
+    spec = spec_with(path="exports")
+    text = "\n".join([HEADER, ticket("T1", "2026-10-01T10:00:00Z"), ticket("T2", "2026-10-02T10:00:00Z"), ""])
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "a.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (exports / "b.CSV.BZ2").write_bytes(bz2.compress(text.replace("T1,", "T3,").encode()))
+    (exports / "c.csv").write_bytes(gzip.compress(text.replace("T1,", "T4,").replace("T2,", "T5,").encode()))
+    (exports / "d.csv.xz").write_bytes(lzma.compress(text.replace("T1,", "T6,").replace("T2,", "T7,").encode()))
+    (exports / "notes.txt.gz").write_bytes(gzip.compress(b"not an export"))
+    land(tmp_path, spec)
+    ids = day_ids(tmp_path, spec)
+    assert sorted(ids["2026-10-01"]) == ["T1", "T3", "T4", "T6"]
+    assert sorted(ids["2026-10-02"]) == ["T2", "T5", "T7"]
+    files = [e.file for e in read_ledger(DatasetPaths(tmp_path, spec.name), "tickets").exports]
+    assert sorted(files) == ["exports/a.csv.gz", "exports/b.CSV.BZ2", "exports/c.csv", "exports/d.csv.xz"]
+
+    cut = gzip.compress((text + ticket("T9", "2026-10-03T10:00:00Z") + "\n").encode())
+    (exports / "e.csv.gz").write_bytes(cut[: len(cut) // 2])
+    with pytest.raises(SourceError, match=r"e\.csv\.gz: .*gzip-compressed but cannot be decompressed.*cut short"):
+        land(tmp_path, spec)
+
+
 def test_a_record_later_than_its_landing_is_quarantined_as_future(tmp_path):
     spec = spec_with()
     write(tmp_path, "exports/tickets.csv", ticket("SOON", "2026-10-07T10:00:00Z"), ticket("T1", "2026-10-05T10:00Z"))

@@ -15,7 +15,8 @@ workspace_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=lambda: default_workspace(),
     callback=lambda _ctx, _param, value: value.resolve(),
-    show_default="$TRAINSET_WORKSPACE or the project folder",
+    show_default="$TRAINSET_WORKSPACE, else the nearest folder at or above the current one holding pipelines/defs/, "
+    "else the project folder",
     help="Workspace folder (a git + DVC repository): its pipelines/defs/ declares the datasets, its "
     "expectations/ holds their GX suites.",
 )
@@ -30,3 +31,17 @@ def local_dagster_home(workspace: Path) -> Path:
     if not (home / "dagster.yaml").exists():  # defaults: SQLite storage under DAGSTER_HOME
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return home
+
+
+#: `init` starts a workspace: outside any, the current folder is the one it drafts into (never
+#: the project folder a user did not mean to write into)
+init_workspace_option = click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: default_workspace(fallback=Path.cwd()),
+    callback=lambda _ctx, _param, value: value.resolve(),
+    show_default="$TRAINSET_WORKSPACE, else the nearest folder at or above the current one holding pipelines/defs/, "
+    "else the current folder",
+    help="Workspace folder to draft the dataset into (a git + DVC repository for releases): its pipelines/defs/ "
+    "declares the datasets, its expectations/ holds their GX suites.",
+)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.common import workspace_option
+from pipelines.cli.common import init_workspace_option
 
 
 @click.command()
@@ -23,7 +23,7 @@ from pipelines.cli.common import workspace_option
 )
 @click.option("--label", help="The label column (default: guessed from names like category, intent, queue, type).")
 @click.option("--force", is_flag=True, help="Overwrite an existing spec, suite and brief of NAME.")
-@workspace_option
+@init_workspace_option
 def init(name: str, export: Path, label: str | None, force: bool, workspace: Path) -> None:
     """Profile an export and draft NAME's defs.yaml, GX suite and data brief, every guess marked for review."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):

@@ -22,9 +22,23 @@ DEFS_FOLDER = Path("pipelines") / "defs"
 SUITES_FOLDER = Path("expectations")
 
 
-def default_workspace() -> str:
-    """`$TRAINSET_WORKSPACE`, else the project folder (a git + DVC repository)."""
-    return os.environ.get("TRAINSET_WORKSPACE", str(PROJECT_ROOT))
+def default_workspace(fallback: Path = PROJECT_ROOT) -> str:
+    """`$TRAINSET_WORKSPACE`; else the workspace the current folder is in (`enclosing_workspace`),
+    as git finds its repository from where it is run; else `fallback` (the project folder)."""
+    if "TRAINSET_WORKSPACE" in os.environ:
+        return os.environ["TRAINSET_WORKSPACE"]
+    try:
+        here = Path.cwd()
+    except FileNotFoundError:  # the current folder was deleted
+        return str(fallback)
+    return str(enclosing_workspace(here) or fallback)
+
+
+def enclosing_workspace(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that declares datasets (holds `pipelines/defs/`);
+    None when no folder up to the root does."""
+    start = start.resolve()
+    return next((folder for folder in (start, *start.parents) if (folder / DEFS_FOLDER).is_dir()), None)
 
 
 def defs_folder(root: Path) -> Path:

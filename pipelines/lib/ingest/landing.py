@@ -39,7 +39,7 @@ from pipelines.lib.batches import text_hashes
 from pipelines.lib.day_columns import read_day_columns
 from pipelines.lib.durations import cutoff
 from pipelines.lib.files import write_parquet, write_text
-from pipelines.lib.ingest.records import POSITION, Records
+from pipelines.lib.ingest.records import COMPRESSED_SUFFIXES, POSITION, Records
 from pipelines.lib.ingest.timestamps import parse_timestamps
 from pipelines.lib.membership import is_in
 from pipelines.lib.reports import LandedExport, LandingLedger
@@ -85,15 +85,16 @@ class Export:
 
 def export_files(root: Path, source: SourceSpec) -> list[Path]:
     """The export files of a `files` source, sorted by path: `path` itself when it is a file,
-    every `*.<format>` file in it when it is a folder (any case: `.CSV` too), else the files its
-    glob matches. Hidden files and partial downloads are left out. Empty when nothing matches."""
+    every `*.<format>` file in it when it is a folder (any case: `.CSV` too; compressed as
+    `.csv.gz`, `.bz2` or `.xz` too), else the files its glob matches. Hidden files and partial
+    downloads are left out. Empty when nothing matches."""
     assert source.path is not None
     target = root / source.path
     if target.is_file():
         return [target]
     if target.is_dir():
-        suffix = f".{source.format}"
-        found = [p for p in target.iterdir() if p.is_file() and p.suffix.lower() == suffix]
+        suffixes = tuple(f".{source.format}{compressed}" for compressed in ("", *COMPRESSED_SUFFIXES))
+        found = [p for p in target.iterdir() if p.is_file() and p.name.lower().endswith(suffixes)]
     else:
         found = [Path(p) for p in glob.glob(str(target), recursive=True) if Path(p).is_file()]
     return sorted(p for p in found if not p.name.startswith(SKIPPED) and not p.name.endswith(PARTIAL_SUFFIXES))
@@ -424,7 +425,8 @@ def _without_replaced(
     head = pd.read_parquet(day_file, columns=[id_column, SHA256, PROBLEM])
     winner = lookup.last_orders(head[id_column])
     order = head[SHA256].map(orders).fillna(-1).to_numpy()  # -1: landed before this landing
-    stale = (winner >= 0) & _replaceable(head[PROBLEM]).to_numpy() & head[id_column].notna().to_numpy() & (order < winner)
+    replaceable = _replaceable(head[PROBLEM]).to_numpy() & head[id_column].notna().to_numpy()
+    stale = (winner >= 0) & replaceable & (order < winner)
     if not stale.any():
         return False
     np.add.at(replaced, winner[stale], 1)

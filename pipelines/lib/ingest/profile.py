@@ -21,7 +21,7 @@ from lingua import Language
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.lib.ingest.language import detect_languages
-from pipelines.lib.ingest.records import POSITION, UnreadableFile, read_records
+from pipelines.lib.ingest.records import COMPRESSED_SUFFIXES, POSITION, UnreadableFile, read_records
 from pipelines.lib.ingest.roles import Guess, Shape, guess_roles
 from pipelines.lib.ingest.timestamps import UTC_DTYPE, parse_timestamps
 from pipelines.lib.privacy.redaction import PII_TYPES, redact
@@ -103,10 +103,15 @@ class ExportProfile(BaseModel):
 
 
 def export_format(path: Path) -> str:
-    """csv, jsonl or parquet, from the file's suffix; ExportError for another suffix."""
-    kind = FORMATS.get(path.suffix.lower())
+    """csv, jsonl or parquet, from the file's suffix (before a compression's: `.csv.gz` is csv);
+    ExportError for another suffix."""
+    named = Path(path.stem) if path.suffix.lower() in COMPRESSED_SUFFIXES else path
+    kind = FORMATS.get(named.suffix.lower())
     if kind is None:
-        raise ExportError(f"{path}: not a .csv, .jsonl or .parquet file; export the tickets in one of those formats")
+        raise ExportError(
+            f"{path}: not a .csv, .jsonl or .parquet file (compressed or not: .gz, .bz2, .xz); export the tickets in "
+            "one of those formats"
+        )
     return kind
 
 

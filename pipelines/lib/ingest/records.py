@@ -1,6 +1,8 @@
 """Reading a landed CSV, JSONL or Parquet export into records, without ever losing one.
 
-Text files are first made UTF-8 (`encodings`: byte-order marks, UTF-16, a declared or detected
+A text file downloaded compressed (gzip, bzip2 or xz, known by its first bytes whatever its
+name: `tickets.csv.gz`, or a `.csv` a browser saved without unpacking) is decompressed first.
+Text files are then made UTF-8 (`encodings`: byte-order marks, UTF-16, a declared or detected
 legacy encoding), then read by Arrow, every column as the text it was written as (`csv_records`,
 `jsonl_records`). A file Arrow refuses is read again record by record, and each record that cannot
 be parsed is returned as malformed with its position and reason instead of failing the whole day;
@@ -9,6 +11,10 @@ clean files never leave Arrow. Records whose every field is empty are counted, n
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +32,17 @@ from pipelines.lib.ingest.record_set import (
     without_blank,
 )
 
-__all__ = ["POSITION", "Records", "UnreadableFile", "read_records"]
+__all__ = ["COMPRESSED_SUFFIXES", "POSITION", "Records", "UnreadableFile", "read_records", "uncompressed"]
+
+#: the first bytes of each compression an export may come in, its name, and Python's decompressor
+#: (bzip2's magic is "BZh" and a block size digit, then the block header "1AY&SY")
+_COMPRESSIONS = (
+    (b"\x1f\x8b", "gzip", gzip.decompress),
+    (b"\xfd7zXZ\x00", "xz", lzma.decompress),
+)
+_BZIP2 = (b"BZh", b"1AY&SY")
+#: file name endings a compressed export may add to its format's suffix (`tickets.csv.gz`)
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
 
 def read_records(
@@ -38,12 +54,43 @@ def read_records(
     (`encodings.as_utf8`); `delimiter` splits a csv file's fields, default sniffed from its header.
     Raises UnreadableFile, OSError or ArrowInvalid for the file as a whole; a bad record never raises."""
     if kind == "parquet":  # typed and framed by its writer: no record can be malformed
+        with path.open("rb") as handle:
+            compression = _compression(handle.read(10))
+        if compression:  # Parquet compresses its own columns; Arrow would only say "magic bytes"
+            raise UnreadableFile(f"the file is {compression}-compressed Parquet: decompress it before it lands")
         frame = text_frame(pq.read_table(path))
         frame["row"] = np.arange(1, len(frame) + 1)
         frame["line"] = frame["row"]
         return without_blank(Records(frame, no_malformed()))
     if kind not in ("csv", "jsonl"):
         raise ValueError(f"record reader for {kind!r} files does not exist; use csv, jsonl or parquet")
-    data = as_utf8(path.read_bytes(), encoding).data
+    data = as_utf8(uncompressed(path.read_bytes()), encoding).data
     records = csv_records(data, id_column, delimiter) if kind == "csv" else jsonl_records(data, id_column)
     return without_blank(records)
+
+
+def uncompressed(data: bytes) -> bytes:
+    """`data` decompressed when its first bytes say gzip, bzip2 or xz (`_COMPRESSIONS`), else
+    `data` itself. Raises UnreadableFile for compressed bytes cut short or corrupt (a download
+    that did not finish), saying which compression."""
+    compression = _compression(data[:10])
+    if compression is None:
+        return data
+    decompress = dict((name, how) for _, name, how in _COMPRESSIONS).get(compression, bz2.decompress)
+    try:
+        return decompress(data)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as error:
+        raise UnreadableFile(
+            f"the file is {compression}-compressed but cannot be decompressed ({error}): it was probably cut "
+            "short; download or copy it again"
+        ) from None
+
+
+def _compression(head: bytes) -> str | None:
+    """gzip, bzip2 or xz from a file's first 10 bytes; None for any other file."""
+    for magic, name, _ in _COMPRESSIONS:
+        if head.startswith(magic):
+            return name
+    if head.startswith(_BZIP2[0]) and head[3:4].isdigit() and head[4:10] == _BZIP2[1]:
+        return "bzip2"
+    return None
