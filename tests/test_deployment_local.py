@@ -1,7 +1,8 @@
 """The local deployment's pieces that need no running deployment, against the machine's servers: a
 deployment given a RabbitMQ virtual host has a `dagster` queue of its own (a step one deployment
 sends is not seen by another's workers on the same broker), `drop` deletes what it made, and
-stopping a process this one started does not wait out the grace period."""
+stopping a process this one started does not wait out the grace period, the commands after `start`
+find the deployment it recorded, and a backfill the webserver cannot take is one short line."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -16,7 +18,17 @@ import pytest
 from kombu import Connection
 
 from pipelines.components.execution import BROKER_ENV, Execution
-from pipelines.deployment.local import GRACE, Deployment, DeploymentError, create_vhost, drop, running_pid, stop
+from pipelines.deployment.local import (
+    GRACE,
+    PG_URL_ENV,
+    Deployment,
+    DeploymentError,
+    create_vhost,
+    drop,
+    record_settings,
+    running_pid,
+    stop,
+)
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -95,3 +107,63 @@ def test_stop_ends_a_process_it_started_without_waiting_out_the_grace_period(tmp
     assert time.monotonic() - started < GRACE / 2
     assert running_pid(deployment, "daemon") is None and daemon.poll() is not None
     daemon.stdout.close()
+
+
+def test_a_bare_postgresql_url_connects_through_psycopg2_and_another_driver_is_refused(tmp_path):
+    # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, on which dagster-postgres fails.
+    for given in ("postgresql://postgres@127.0.0.1:5432/db", "postgres://postgres@127.0.0.1:5432/db"):
+        assert Deployment(tmp_path, pg_url=given).pg_url == "postgresql+psycopg2://postgres@127.0.0.1:5432/db"
+    with pytest.raises(DeploymentError, match=r"starts postgresql\+psycopg://: .* psycopg2"):
+        Deployment(tmp_path, pg_url="postgresql+psycopg://postgres@127.0.0.1:5432/db")
+
+
+def test_the_commands_after_start_find_the_deployment_it_recorded(tmp_path, monkeypatch):
+    """`status`, `stop` and `backfill` reach the port, virtual host and database `start` was
+    given, not the defaults (another workspace's deployment may answer on those); no password is
+    recorded, and the folder stays out of git."""
+    from click.testing import CliRunner
+
+    from pipelines.cli import cli
+
+    monkeypatch.delenv(PG_URL_ENV, raising=False)
+    started = Deployment(tmp_path, port=3075, pg_url="postgresql://ops:s3cret@127.0.0.1:5432/mine", vhost="mine")
+    (tmp_path / ".deploy").mkdir()
+    record_settings(started)
+    found = Deployment.of(tmp_path)
+    assert (found.port, found.vhost) == (3075, "mine")
+    assert found.pg_url == "postgresql+psycopg2://ops@127.0.0.1:5432/mine"
+    assert "s3cret" not in (tmp_path / ".deploy" / "deployment.json").read_text()
+    assert (tmp_path / ".deploy" / ".gitignore").read_text() == "*\n"
+    assert Deployment.of(tmp_path, port=3080).port == 3080  # given, it wins
+    monkeypatch.setenv(PG_URL_ENV, "postgresql://ops:s3cret@127.0.0.1:5432/mine")
+    assert Deployment.of(tmp_path).pg_url == "postgresql+psycopg2://ops:s3cret@127.0.0.1:5432/mine"
+    status = CliRunner().invoke(cli, ["deploy", "status", "--workspace", str(tmp_path)])
+    assert status.exit_code == 0, status.output
+    assert "worker2: stopped" in status.output and "worker3" not in status.output
+    assert "http://127.0.0.1:3075" in status.output and "virtual host mine" in status.output
+    assert "s3cret" not in status.output
+
+
+def test_a_backfill_the_webserver_cannot_take_is_one_short_line_with_where_to_look(tmp_path):
+    """Not the GraphQL query and its variables, nor a server's SQL: what happened, and the logs."""
+    import os
+    import socket
+
+    from conftest import small_spec
+
+    from pipelines.deployment.backfill import BackfillError, launch
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    deployment = Deployment(tmp_path, port=port)
+    (tmp_path / ".deploy").mkdir()
+    for name in ("daemon", "webserver"):  # alive, as far as the pid files say
+        deployment.pid_file(name).write_text(str(os.getpid()))
+    day = date(2026, 10, 1)
+    with pytest.raises(BackfillError) as raised:
+        launch(deployment, small_spec(), day, day, day, asset_names=["redacted"])
+    message = str(raised.value)
+    assert message.startswith(f"the deployment's webserver at http://127.0.0.1:{port} could not take the request (")
+    assert "webserver.log" in message and "mutation" not in message and "\n" not in message
+    assert len(message) < 600 and raised.value.exit_code == 1

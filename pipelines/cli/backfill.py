@@ -18,9 +18,14 @@ from pipelines.lib.catalog import choose_dataset
     "--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (default: first landed)."
 )
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (default: last landed).")
-@click.option("--port", type=int, default=3070, show_default=True, help="The deployment's webserver port.")
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="The deployment's webserver port (default: the one `trainset deploy start` recorded for the workspace).",
+)
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds to wait for the backfill.")
-def backfill(dataset: str | None, workspace: Path, start, end, port: int, timeout: float) -> None:
+def backfill(dataset: str | None, workspace: Path, start, end, port: int | None, timeout: float) -> None:
     """Land DATASET's new exports, then backfill its days on the deployment (`trainset deploy
     start`): ingest once, redaction in batches of days on the Celery workers, then eligibility,
     labels, gates and the release; exit 1 if the backfill fails."""
@@ -29,7 +34,7 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int, timeou
     from pipelines.runner import prepare_run
 
     spec, spec_file = choose_dataset(dataset, workspace)
-    deployment = Deployment(workspace, port=port)
+    deployment = Deployment.of(workspace, port=port)
     first, last, as_of = prepare_run(spec, workspace, spec_file, start=start and start.date(), end=end and end.date())
     assets = [f"raw_{s.name}" for s in spec.sources] + ["redacted", "quarantine", "eligible", "labeled"]
     from pipelines.lib.release.versions import versions

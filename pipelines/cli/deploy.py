@@ -19,7 +19,13 @@ def deploy() -> None:
 @deploy.command()
 @workspace_option
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Celery worker processes.")
-@click.option("--port", type=int, default=3070, show_default=True, help="The webserver's port on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=int,
+    default=3070,
+    show_default=True,
+    help="The webserver's port on 127.0.0.1 (recorded: `status`, `stop` and `backfill` find it).",
+)
 @click.option(
     "--vhost",
     default=None,
@@ -34,6 +40,7 @@ def start(workspace: Path, workers: int, port: int, vhost: str | None) -> None:
     deployment = Deployment(workspace, workers=workers, port=port, vhost=vhost)
     for line in start_deployment(deployment):
         click.echo(line)
+    click.echo(deployment.describe())
     click.echo(f"Dagster UI: {deployment.url}; stop with `trainset deploy stop` (or `make deploy-stop`)")
 
 
@@ -44,7 +51,7 @@ def stop(workspace: Path) -> None:
     from pipelines.deployment.local import Deployment
     from pipelines.deployment.local import stop as stop_deployment
 
-    for line in stop_deployment(Deployment(workspace, workers=16)):
+    for line in stop_deployment(Deployment.of(workspace, workers=16)):
         click.echo(line)
 
 
@@ -52,10 +59,13 @@ def stop(workspace: Path) -> None:
 @workspace_option
 def status(workspace: Path) -> None:
     """Say which processes of the deployment are running."""
-    from pipelines.deployment.local import Deployment, running_pid
+    from pipelines.deployment.local import Deployment, recorded, running_pid
 
-    deployment = Deployment(workspace, workers=16)
-    for name in deployment.processes():
+    deployment = Deployment.of(workspace, workers=16)
+    started = recorded(workspace).get("workers", 2)
+    for n, name in enumerate(deployment.processes()):
         pid = running_pid(deployment, name)
-        if pid is not None or not name.startswith("worker"):
+        # Every worker `start` started, and any other still running.
+        if pid is not None or not name.startswith("worker") or n - 1 <= started:
             click.echo(f"{name}: {f'running (pid {pid})' if pid else 'stopped'}")
+    click.echo(deployment.describe())

@@ -47,6 +47,12 @@ class BackfillOutcome:
         return self.status == "COMPLETED_SUCCESS" and set(self.runs) <= {"SUCCESS"}
 
 
+class BackfillError(DeploymentError):
+    """The deployment answered, but refused the backfill or failed to report it."""
+
+    exit_code = 1  # the backfill failed, as a failed run does
+
+
 def launch(
     deployment: Deployment, spec: DatasetSpec, start: date, end: date, as_of: date, *, asset_names: list[str]
 ) -> str:
@@ -67,8 +73,9 @@ def launch(
     answer = _graphql(deployment, LAUNCH_PARTITION_BACKFILL_MUTATION, {"backfillParams": params})
     launched = answer["launchPartitionBackfill"]
     if launched["__typename"] != "LaunchBackfillSuccess":
-        raise DeploymentError(
-            f"the deployment refused the backfill of {spec.name}: {launched.get('message', launched)}"
+        raise BackfillError(
+            f"the deployment at {deployment.url} refused the backfill of {spec.name}: "
+            f"{_first_line(launched.get('message', launched['__typename']))}; {_logs(deployment)}"
         )
     return launched["backfillId"]
 
@@ -80,7 +87,8 @@ def wait(deployment: Deployment, backfill_id: str, timeout: float = 1800.0, poll
     while True:
         answer = _graphql(deployment, _BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
         if answer["__typename"] != "PartitionBackfill":
-            raise DeploymentError(f"backfill {backfill_id}: {answer.get('message', answer['__typename'])}")
+            cause = _first_line(answer.get("message", answer["__typename"]))
+            raise BackfillError(f"backfill {backfill_id}: {cause}; {_logs(deployment)}")
         status = answer["status"]
         if status not in ("REQUESTED", "CANCELING", "FAILING"):
             break
@@ -169,4 +177,23 @@ def _graphql(deployment: Deployment, query: str, variables: dict) -> dict:
     try:
         return client._execute(query, variables)  # noqa: SLF001 - the client has no backfill method
     except DagsterGraphQLClientError as error:
-        raise DeploymentError(f"the deployment's webserver at {deployment.url} answered: {error}") from None
+        # The client's own message is the whole query and its variables; the cause says what happened.
+        cause = _first_line(error.__cause__ or error)
+        raise BackfillError(
+            f"the deployment's webserver at {deployment.url} could not take the request ({cause}); {_logs(deployment)}"
+        ) from None
+
+
+def _first_line(message: object, limit: int = 200) -> str:
+    """The first line of a server's answer, cut at `limit` characters: its SQL, GraphQL query and
+    variables stay in the logs."""
+    line = (str(message).strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _logs(deployment: Deployment) -> str:
+    """Where to read more, and what to check."""
+    return (
+        f"its logs: {deployment.log_file('webserver')}, {deployment.log_file('daemon')} "
+        f"(is that the deployment `trainset deploy status --workspace {deployment.root}` shows?)"
+    )

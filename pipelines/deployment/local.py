@@ -15,6 +15,7 @@ workers at it; `drop` deletes it with the instance's database.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -44,9 +45,24 @@ class DeploymentError(RuntimeError):
     """A server the deployment needs is not reachable, or a process did not start."""
 
 
+def instance_url(url: str) -> str:
+    """The instance's database URL as dagster-postgres needs it, through psycopg2: a bare
+    `postgresql://` or `postgres://` gets psycopg2's driver (SQLAlchemy 2.1 reads it as psycopg 3,
+    on which dagster-postgres's NOTIFY fails and its connections are found closed). Raises
+    DeploymentError for another scheme or driver."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
+        return f"postgresql+psycopg2://{rest}"
+    raise DeploymentError(
+        f"{PG_URL_ENV} starts {scheme}://: the deployment's instance is dagster-postgres, which connects "
+        "through psycopg2: write postgresql://user@host:5432/database (or postgresql+psycopg2://...)"
+    )
+
+
 @dataclass(frozen=True)
 class Deployment:
-    """One local deployment of a workspace: its folder, port, workers and environment."""
+    """One local deployment of a workspace: its folder, port, workers and environment. `pg_url`
+    is made a psycopg2 URL (`instance_url`)."""
 
     root: Path
     workers: int = 2
@@ -55,6 +71,19 @@ class Deployment:
     execution: Execution = field(default_factory=lambda: Execution.from_environment())
     #: a RabbitMQ virtual host of the deployment's own (None: the broker URL's, shared)
     vhost: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pg_url", instance_url(self.pg_url))
+
+    @classmethod
+    def of(cls, root: Path, *, port: int | None = None, workers: int = 2) -> Deployment:
+        """The deployment `trainset deploy start` started for the workspace `root`, as it recorded
+        itself (`SETTINGS`): its port, virtual host and database (the `TRAINSET_DAGSTER_PG_URL` of
+        this process wins: a password is never recorded). `port` given wins; with no record, the
+        defaults."""
+        found = recorded(root)
+        pg_url = os.environ.get(PG_URL_ENV) or found.get("database") or DEFAULT_PG_URL
+        return cls(root, workers, port or found.get("port") or DEFAULT_PORT, pg_url, vhost=found.get("vhost"))
 
     @property
     def broker(self) -> str:
@@ -120,6 +149,15 @@ class Deployment:
             ]
         return commands
 
+    def describe(self) -> str:
+        """Where the deployment is, in one line: its webserver, its database (no password) and
+        its broker's virtual host."""
+        from sqlalchemy.engine import make_url
+
+        database = make_url(self.pg_url).render_as_string(hide_password=True)
+        vhost = self.vhost if self.vhost is not None else "the broker URL's"
+        return f"webserver {self.url}, instance {database}, broker virtual host {vhost}"
+
     def pid_file(self, name: str) -> Path:
         return self.root / ".deploy" / f"{name}.pid"
 
@@ -134,6 +172,7 @@ def start(deployment: Deployment, timeout: float = 120.0) -> list[str]:
     create_vhost(deployment)
     _check_servers(deployment)
     deployment.home.mkdir(parents=True, exist_ok=True)
+    record_settings(deployment)
     shutil.copyfile(CONFIG / "dagster.yaml", deployment.home / "dagster.yaml")
     env = deployment.environment()
     # The Celery workers read the broker from a module dagster-celery writes from celery.yaml.
@@ -166,6 +205,37 @@ def stop(deployment: Deployment) -> list[str]:
         _end(pid)
         lines.append(f"{name}: stopped (pid {pid})")
     return lines or ["nothing was running"]
+
+
+#: what `start` records of a deployment in its folder, for the commands run after it
+SETTINGS = "deployment.json"
+
+
+def recorded(root: Path) -> dict:
+    """What the last `start` recorded of the workspace's deployment (port, vhost, workers, the
+    database URL without its password); empty when none was."""
+    try:
+        found = json.loads((root / ".deploy" / SETTINGS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def record_settings(deployment: Deployment) -> None:
+    """Record the deployment's settings in its folder (and keep the folder out of git: its logs,
+    pid files and Dagster home are the machine's)."""
+    from sqlalchemy.engine import make_url
+
+    folder = deployment.root / ".deploy"
+    (folder / ".gitignore").write_text("*\n")
+    url = make_url(deployment.pg_url)
+    settings = {
+        "port": deployment.port,
+        "vhost": deployment.vhost,
+        "workers": deployment.workers,
+        "database": url._replace(password=None).render_as_string(hide_password=False),  # set() keeps it
+    }
+    (folder / SETTINGS).write_text(json.dumps(settings, indent=2) + "\n")
 
 
 def create_vhost(deployment: Deployment) -> None:
