@@ -116,6 +116,7 @@ def test_a_backfill_through_celery_workers_releases_what_one_process_releases(de
     single, distributed, backfill = deployed.single, deployed.distributed, deployed.backfill
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr
     assert "completed_success" in backfill.stdout
+    assert "gate report: " in backfill.stdout  # and each gate failed, as `trainset run` says them
     version = Path("datasets/ticket_triage/v1")
     for split in SPLITS:
         assert (distributed / version / split).read_bytes() == (single / version / split).read_bytes(), split

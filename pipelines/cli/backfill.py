@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -42,6 +43,7 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int | None,
 
     releases = DatasetPaths(workspace, spec.name).releases
     before = versions(releases)
+    launched_at = datetime.now(UTC).replace(microsecond=0)  # gate runs record their time to the second
     backfill_id = launch(deployment, spec, first, last, as_of, asset_names=assets + ["training_set", "release"])
     click.echo(f"backfill {backfill_id}: {spec.name} {first}..{last} on {deployment.url}")
     outcome = wait(deployment, backfill_id, timeout=timeout)
@@ -49,6 +51,7 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int | None,
     click.echo(f"  {outcome.status.lower()}: {sum(outcome.runs.values())} runs ({runs})")
     for worker, steps in sorted(outcome.steps_by_worker.items()):
         click.echo(f"  {worker}: {len(steps)} steps")
+    _report_gates(DatasetPaths(workspace, spec.name), launched_at)
     found = versions(releases)
     click.echo(f"latest version: v{found[-1]} at {releases / f'v{found[-1]}'}" if found else "no version released")
     from pipelines.lib.audit.entries import RunEvent
@@ -66,3 +69,19 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int | None,
         ),
     )
     sys.exit(0 if outcome.success else 1)
+
+
+def _report_gates(paths, launched_at: datetime) -> None:
+    """Each gate the backfill's training set failed (warned, waived or blocking), and its HTML
+    gate report, as `trainset run` says them; nothing when no gate was measured since the launch."""
+    from pipelines.lib.report_files import gate_run_path, read_gate_run
+
+    run = read_gate_run(paths)
+    if run is None or run.evaluated_at is None or run.evaluated_at < launched_at:
+        return
+    for gate in run.gates:
+        if not gate.passed:
+            click.echo(f"  check {gate.name} [{gate.severity.upper()}]: {gate.message()}")
+    report = gate_run_path(paths, run.run_id, ".html") if run.run_id else None
+    if report is not None and report.is_file():
+        click.echo(f"gate report: {report}")
