@@ -233,3 +233,18 @@ def test_the_change_log_names_a_moved_key_of_a_source_by_its_position():
     before = {"sources": [{"name": "a", "path": "x", "url": None}], "gates": {"m": {"min": 5}}}
     after = {"sources": [{"name": "a", "path": "y", "url": None}], "gates": {"m": {"min": 6}}}
     assert _spec_changes(before, after) == ["gates.m.min: 5 → 6", "sources[0].path: x → y"]
+
+
+def test_a_run_names_as_blockers_only_the_error_checks_that_blocked_it(tmp_path):
+    """A warning is reported in the run's output, never recorded as what blocked a release."""
+    from pipelines.lib.audit.events import record_run
+    from pipelines.runner import RunSummary
+
+    warned = "min_examples_per_class [WARN]: gate min_examples_per_class FAILED (warn): measured 190"
+    released = RunSummary(
+        "r1", True, "2026-10-01..2026-10-02", failed_checks=[warned], release_metadata={"created": True, "version": 1}
+    )
+    blocked = RunSummary("r2", False, "2026-10-01..2026-10-02", failed_checks=[warned, "pii_residue [ERROR]: 1 finding"])
+    assert record_run(tmp_path, "ticket_triage", released).event.blocked_by == []
+    entry = record_run(tmp_path, "ticket_triage", blocked)
+    assert (entry.event.outcome, entry.event.blocked_by) == ("blocked", ["pii_residue"])

@@ -265,6 +265,18 @@ def test_exports_downloaded_compressed_land_as_the_same_records(tmp_path):
         land(tmp_path, spec)
 
 
+def test_landed_copies_are_out_of_git_from_the_first_landing(tmp_path):
+    """Before any release adds the zones to the workspace's .gitignore, `git add -A` after a
+    blocked first run cannot commit a landed copy (raw PII): data/ ignores itself."""
+    spec = spec_with()
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    write(tmp_path, "exports/tickets.csv", ticket("T1", "2026-10-01T10:00:00Z"))
+    land(tmp_path, spec)
+    assert list((tmp_path / "data").rglob("*.parquet"))
+    status = subprocess.run(["git", "status", "--short"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert status.stdout.split() == ["??", "exports/"]
+
+
 def test_a_record_later_than_its_landing_is_quarantined_as_future(tmp_path):
     spec = spec_with()
     write(tmp_path, "exports/tickets.csv", ticket("SOON", "2026-10-07T10:00:00Z"), ticket("T1", "2026-10-05T10:00Z"))

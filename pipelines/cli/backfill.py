@@ -53,7 +53,11 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int | None,
         click.echo(f"  {worker}: {len(steps)} steps")
     _report_gates(DatasetPaths(workspace, spec.name), launched_at)
     found = versions(releases)
-    click.echo(f"latest version: v{found[-1]} at {releases / f'v{found[-1]}'}" if found else "no version released")
+    if not found:
+        click.echo("no version released")
+    else:
+        latest = f"v{found[-1]} at {releases / f'v{found[-1]}'}"
+        click.echo(f"released {latest}" if found != before else f"no new version; latest is {latest}")
     from pipelines.lib.audit.entries import RunEvent
     from pipelines.lib.audit.log import record
 

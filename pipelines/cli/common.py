@@ -30,6 +30,10 @@ def local_dagster_home(workspace: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():  # defaults: SQLite storage under DAGSTER_HOME
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    if home == workspace / ".dagster_home":  # runs' state: never committed, before a release ignores it too
+        from pipelines.lib.zones import keep_out_of_git
+
+        keep_out_of_git(home)
     return home
 
 

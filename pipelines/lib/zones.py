@@ -52,6 +52,16 @@ def prepare_dataset(paths: DatasetPaths, spec: DatasetSpec) -> None:
         close_folder(paths.warehouse, mode, spec.privacy.group, within=False)
     for zone in pii_zones(paths, spec):
         close_folder(zone, PRIVATE_FOLDER, spec.privacy.group)
+    keep_out_of_git(paths.root / "data")
+
+
+def keep_out_of_git(folder: Path) -> None:
+    """Give `folder` a `.gitignore` ignoring everything in it, itself included: the landed copies and
+    raw zones (PII) under it can never be committed, from the first run on, before a release adds
+    them to the workspace's own .gitignore; no tracked file changes."""
+    marker = folder / ".gitignore"
+    if folder.is_dir() and not marker.is_file():
+        marker.write_text("*\n", encoding="utf-8")
 
 
 def prepare_releases(paths: DatasetPaths, spec: DatasetSpec) -> Path:

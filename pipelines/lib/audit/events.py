@@ -40,7 +40,12 @@ def record_run(root: Path, dataset: str, summary: Any) -> AuditEntry:
             run_id=summary.run_id,
             outcome=outcome,
             partitions=summary.partitions,
-            blocked_by=sorted({check.split(maxsplit=1)[0] for check in summary.failed_checks if check.strip()}),
+            # Only a failed ERROR check blocks: a warning is reported, never a blocker.
+            blocked_by=sorted(
+                {check.split(maxsplit=1)[0] for check in summary.failed_checks if "[ERROR]" in check}
+                if outcome == "blocked"
+                else set()
+            ),
         ),
     )
 
