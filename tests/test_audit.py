@@ -244,7 +244,8 @@ def test_a_run_names_as_blockers_only_the_error_checks_that_blocked_it(tmp_path)
     released = RunSummary(
         "r1", True, "2026-10-01..2026-10-02", failed_checks=[warned], release_metadata={"created": True, "version": 1}
     )
-    blocked = RunSummary("r2", False, "2026-10-01..2026-10-02", failed_checks=[warned, "pii_residue [ERROR]: 1 finding"])
+    failed = [warned, "pii_residue [ERROR]: 1 finding"]
+    blocked = RunSummary("r2", False, "2026-10-01..2026-10-02", failed_checks=failed)
     assert record_run(tmp_path, "ticket_triage", released).event.blocked_by == []
     entry = record_run(tmp_path, "ticket_triage", blocked)
     assert (entry.event.outcome, entry.event.blocked_by) == ("blocked", ["pii_residue"])

@@ -168,3 +168,29 @@ def test_a_brazilian_number_after_the_preposition_no_is_a_phone_and_a_number_aft
         "Order No 1234567 shipped",
         "see no. 1234567",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A national number its region's rules reject is still a phone after "at the number"
+        # (Faker's it_IT wrote `39188787489`, the country code without its +).
+        ("oppure al numero 39188787489.", "oppure al numero <PHONE>."),
+        ("chiamami al 188787489 domani", "chiamami al <PHONE> domani"),
+        ("appelez-moi au numéro 0912345678 merci", "appelez-moi au numéro <PHONE> merci"),
+        ("llámame al número 912 34 56 789 gracias", "llámame al número <PHONE> gracias"),
+        ("me ligue pelo número 11 9876 54321", "me ligue pelo número <PHONE>"),
+        ("bel me op nummer 0201234567", "bel me op nummer <PHONE>"),
+        ("proszę dzwonić pod numerem 123 456 7890", "proszę dzwonić pod numerem <PHONE>"),
+        ("erreichen Sie mich unter der Nummer 0301234567890", "erreichen Sie mich unter der Nummer <PHONE>"),
+        # the number one orders or pays by is named, and stays
+        ("al numero d'ordine 12345678 manca un pezzo", "al numero d'ordine 12345678 manca un pezzo"),
+        ("fattura numero 4500123987 pagata", "fattura numero 4500123987 pagata"),
+        ("bestelling 123456789 is onderweg", "bestelling 123456789 is onderweg"),
+        ("zamówienie nr 123456789 wysłane", "zamówienie nr 123456789 wysłane"),
+        ("no número do pedido 123456789 faltou", "no número do pedido 123456789 faltou"),
+    ],
+)
+def test_a_number_one_is_asked_to_call_at_is_a_phone_in_every_language(text, expected):
+    regions = ["IT", "FR", "ES", "BR", "NL", "PL", "DE"]
+    assert redact(pa.array([text]), ["phone"], regions=regions).text.to_pylist() == [expected]

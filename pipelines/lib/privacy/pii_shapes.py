@@ -66,6 +66,10 @@ PHONE_WORDS = (
     "teléfono", "telefono", "llam", "móvil", "movil", "celular", "contacto",
     "telefone", "ligar", "ligue", "contato", "telemóvel",
     "telefoon", "bellen", "numer komórkowy", "komórk", "zadzwo", "chiamare", "cellulare", "gsm", "tlf",
+    # "at the number": the number one calls, in each language (a number one orders by is named:
+    # ID_WORDS); a national number its region's rules reject is still a phone after them
+    "al numero", "al n.", "chiam", "contattaci", "contattami", "al número", "au numéro", "pelo número",
+    "no número", "op nummer", "op het nummer", "bel", "pod numer", "unter der nummer", "unter nummer",
 )  # fmt: skip
 VERSION_WORDS = (
     "v", "ver", "version", "versión", "versão", "release", "rel", "build", "firmware", "fw", "update",
@@ -87,6 +91,7 @@ ID_WORDS = (
     "kunden", "auftrag", "vertrag", "sendung", "pedido", "factura", "cliente", "commande", "facture",
     "dossier", "référence", "encomenda", "fatura", "protocolo", "po", "ean", "gtin", "upc", "sn", "serien",
     "cep", "zip", "plz", "postcode", "postal", "size", "ts", "timestamp", "epoch", "usps", "ups", "dhl",
+    "ordin", "fattur", "pratica", "factuur", "klantnummer", "zamówien", "faktur", "zlecen",
 )  # fmt: skip
 CURRENCY = r"[$€£¥₹₽₩]|(?i:usd|eur|gbp|chf|brl|mxn|inr|jpy|euros?|dollars?|cents?|reais|pesos?|francs?)\b"
 
