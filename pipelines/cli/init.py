@@ -107,9 +107,15 @@ def _summary(profile, draft, workspace: Path, written: list[Path]) -> None:
     click.echo(f"  1. review every `# guessed:` line and fill in every TODO- in pipelines/defs/{spec.name}/defs.yaml")
     placed = "into the days of its timestamps" if spec.columns.timestamp else "on the day it lands"
     ids = "a record whose id landed before is updated" if spec.columns.id else "with no id, a record in two is two"
+    earlier = (
+        f"; exports older than this one need `start_date` moved back from {source.start_date} (a record before it is "
+        "quarantined as before_start_date)"
+        if spec.columns.timestamp
+        else ""
+    )
     click.echo(
         f"  2. later exports: put them beside {source.path} and turn `path:` into their folder or a glob "
-        f"(each export lands once, by content, {placed}; {ids})"
+        f"(each export lands once, by content, {placed}; {ids}){earlier}"
     )
     click.echo(f"  3. {draft.run.command(spec.name)}")
     if draft.run.as_of:

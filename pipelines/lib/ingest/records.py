@@ -81,8 +81,7 @@ def uncompressed(data: bytes) -> bytes:
         return decompress(data)
     except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as error:
         raise UnreadableFile(
-            f"the file is {compression}-compressed but cannot be decompressed ({error}): it was probably cut "
-            "short; download or copy it again"
+            f"the file is {compression}-compressed but cannot be decompressed ({error}): it was probably cut short"
         ) from None
 
 

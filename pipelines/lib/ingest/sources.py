@@ -261,7 +261,7 @@ def _read_records(path: Path, spec: DatasetSpec, source: SourceSpec, relative: s
             _check_parquet_types(pq.read_schema(path), spec, f"source {source.name!r}, file {relative}", source.rename)
         records = read_records(path, source.format, id_name, encoding=source.encoding, delimiter=source.delimiter)
     except (UnreadableFile, pa.ArrowInvalid, OSError) as error:
-        raise SourceError(f"{what}: {error}. Check the export, or re-land the file.") from None
+        raise SourceError(f"{what}: {error}. Check the export, or put a complete one in its place.") from None
     return renamed(records, source, f"source {source.name!r}, file {relative}")
 
 
