@@ -10,6 +10,7 @@ import click
 
 from pipelines.cli.common import dataset_option, workspace_option
 from pipelines.lib.catalog import choose_dataset
+from pipelines.lib.workspace import DatasetPaths
 
 
 @click.command()
@@ -39,7 +40,6 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int | None,
     first, last, as_of = prepare_run(spec, workspace, spec_file, start=start and start.date(), end=end and end.date())
     assets = [f"raw_{s.name}" for s in spec.sources] + ["redacted", "quarantine", "eligible", "labeled"]
     from pipelines.lib.release.versions import versions
-    from pipelines.lib.workspace import DatasetPaths
 
     releases = DatasetPaths(workspace, spec.name).releases
     before = versions(releases)
@@ -75,7 +75,7 @@ def backfill(dataset: str | None, workspace: Path, start, end, port: int | None,
     sys.exit(0 if outcome.success else 1)
 
 
-def _report_gates(paths, launched_at: datetime) -> None:
+def _report_gates(paths: DatasetPaths, launched_at: datetime) -> None:
     """Each gate the backfill's training set failed (warned, waived or blocking), and its HTML
     gate report, as `trainset run` says them; nothing when no gate was measured since the launch."""
     from pipelines.lib.report_files import gate_run_path, read_gate_run

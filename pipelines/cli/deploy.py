@@ -63,9 +63,9 @@ def status(workspace: Path) -> None:
 
     deployment = Deployment.of(workspace, workers=16)
     started = recorded(workspace).get("workers", 2)
-    for n, name in enumerate(deployment.processes()):
+    for name in deployment.processes():
         pid = running_pid(deployment, name)
-        # Every worker `start` started, and any other still running.
-        if pid is not None or not name.startswith("worker") or n - 1 <= started:
+        # Every worker `start` started (worker1..workerN), and any other still running.
+        if pid is not None or not name.startswith("worker") or int(name.removeprefix("worker")) <= started:
             click.echo(f"{name}: {f'running (pid {pid})' if pid else 'stopped'}")
     click.echo(deployment.describe())

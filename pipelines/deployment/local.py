@@ -226,8 +226,10 @@ def record_settings(deployment: Deployment) -> None:
     pid files and Dagster home are the machine's)."""
     from sqlalchemy.engine import make_url
 
+    from pipelines.lib.zones import keep_out_of_git
+
     folder = deployment.root / ".deploy"
-    (folder / ".gitignore").write_text("*\n")
+    keep_out_of_git(folder)
     url = make_url(deployment.pg_url)
     settings = {
         "port": deployment.port,

@@ -14,7 +14,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +36,13 @@ from pipelines.lib.ingest.record_set import (
 
 __all__ = ["COMPRESSED_SUFFIXES", "POSITION", "Records", "UnreadableFile", "read_records", "uncompressed"]
 
-#: the first bytes of each compression an export may come in, its name, and Python's decompressor
-#: (bzip2's magic is "BZh" and a block size digit, then the block header "1AY&SY")
+#: each compression an export may come in: its name, a pattern of its first 10 bytes, and Python's
+#: decompressor (bzip2's magic is "BZh" and a block size digit, then the block header "1AY&SY")
 _COMPRESSIONS = (
-    (b"\x1f\x8b", "gzip", gzip.decompress),
-    (b"\xfd7zXZ\x00", "xz", lzma.decompress),
+    ("gzip", re.compile(rb"\x1f\x8b"), gzip.decompress),
+    ("xz", re.compile(rb"\xfd7zXZ\x00"), lzma.decompress),
+    ("bzip2", re.compile(rb"BZh[1-9]1AY&SY"), bz2.decompress),
 )
-_BZIP2 = (b"BZh", b"1AY&SY")
 #: file name endings a compressed export may add to its format's suffix (`tickets.csv.gz`)
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
@@ -57,7 +59,7 @@ def read_records(
         with path.open("rb") as handle:
             compression = _compression(handle.read(10))
         if compression:  # Parquet compresses its own columns; Arrow would only say "magic bytes"
-            raise UnreadableFile(f"the file is {compression}-compressed Parquet: decompress it before it lands")
+            raise UnreadableFile(f"the file is {compression[0]}-compressed Parquet: decompress it before it lands")
         frame = text_frame(pq.read_table(path))
         frame["row"] = np.arange(1, len(frame) + 1)
         frame["line"] = frame["row"]
@@ -76,20 +78,15 @@ def uncompressed(data: bytes) -> bytes:
     compression = _compression(data[:10])
     if compression is None:
         return data
-    decompress = dict((name, how) for _, name, how in _COMPRESSIONS).get(compression, bz2.decompress)
+    name, decompress = compression
     try:
         return decompress(data)
     except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as error:
         raise UnreadableFile(
-            f"the file is {compression}-compressed but cannot be decompressed ({error}): it was probably cut short"
+            f"the file is {name}-compressed but cannot be decompressed ({error}): it was probably cut short"
         ) from None
 
 
-def _compression(head: bytes) -> str | None:
-    """gzip, bzip2 or xz from a file's first 10 bytes; None for any other file."""
-    for magic, name, _ in _COMPRESSIONS:
-        if head.startswith(magic):
-            return name
-    if head.startswith(_BZIP2[0]) and head[3:4].isdigit() and head[4:10] == _BZIP2[1]:
-        return "bzip2"
-    return None
+def _compression(head: bytes) -> tuple[str, Callable[[bytes], bytes]] | None:
+    """The name and decompressor of the compression a file's first 10 bytes say; None for any other file."""
+    return next(((name, how) for name, magic, how in _COMPRESSIONS if magic.match(head)), None)
